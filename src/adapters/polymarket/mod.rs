@@ -1,0 +1,4 @@
+//! Polymarket: market-channel wire parsing (and, as they land, the WS client, CLOB REST,
+//! signing and Gamma), one folder per concern.
+
+pub mod market_channel;

@@ -1,0 +1,44 @@
+//! Command-line interface: the subcommands and their dispatch.
+
+mod replay;
+
+use clap::{Parser, Subcommand};
+
+/// polyarb: exact L2 books and arbitrage on Polymarket.
+#[derive(Parser, Debug)]
+#[command(name = "polyarb", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log more (repeat for more detail); logs go to stderr.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Replay a file of raw market-channel frames through the parser and the books.
+    Replay(replay::ReplayArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Replay(a) => replay::run(a),
+    }
+}
+
+/// Logs to stderr so that stdout stays machine-readable.
+pub fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("polyarb={level},{level}"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

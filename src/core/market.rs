@@ -1,0 +1,118 @@
+//! Market-data messages that cross the hot path: small `Copy` structs of integers.
+//!
+//! The parser turns one venue event into a short run of these; the book stage applies them. A
+//! `book` snapshot becomes `SnapshotStart` + one `SnapshotLevel` per level; a `price_change`
+//! becomes `LevelChange`s; every asset an event touched gets one `AssetEventEnd` carrying the
+//! venue's claimed top of book, so the book can cross-check itself at event granularity (the
+//! venue has no sequence numbers: that check is how gaps are found). `FrameStart`/`FrameEnd`
+//! bracket a frame and carry its receive time for freshness and end-to-end latency.
+
+use super::decimal::{Price, Size, TickSize};
+use super::ids::AssetIndex;
+
+/// Which side of a book a level is on. The venue's `BUY` is the bid side, `SELL` the ask side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Side {
+    Bid = 0,
+    Ask = 1,
+}
+
+impl Side {
+    /// Maps the venue's order side string.
+    #[inline]
+    pub fn from_venue(s: &[u8]) -> Option<Self> {
+        match s {
+            b"BUY" => Some(Self::Bid),
+            b"SELL" => Some(Self::Ask),
+            _ => None,
+        }
+    }
+
+    pub const fn venue_str(self) -> &'static str {
+        match self {
+            Self::Bid => "BUY",
+            Self::Ask => "SELL",
+        }
+    }
+
+    pub const fn opposite(self) -> Self {
+        match self {
+            Self::Bid => Self::Ask,
+            Self::Ask => Self::Bid,
+        }
+    }
+}
+
+/// The top of book the venue says holds after an event (from `best_bid`/`best_ask`).
+/// A zero price means that side is empty; `None` means the venue did not say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClaimedTop {
+    pub bid: Option<Price>,
+    pub ask: Option<Price>,
+}
+
+impl ClaimedTop {
+    pub const UNKNOWN: Self = Self {
+        bid: None,
+        ask: None,
+    };
+}
+
+/// One message from the parse stage to the book stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarketMsg {
+    /// A full snapshot of `asset` begins: its book is cleared and becomes healthy.
+    SnapshotStart {
+        asset: AssetIndex,
+        tick: Option<TickSize>,
+    },
+    /// One level of the snapshot in progress (size is never zero; zero levels are dropped).
+    SnapshotLevel {
+        asset: AssetIndex,
+        side: Side,
+        price: Price,
+        size: Size,
+    },
+    /// An absolute level size from a `price_change` (zero removes the level).
+    LevelChange {
+        asset: AssetIndex,
+        side: Side,
+        price: Price,
+        size: Size,
+    },
+    /// The venue changed the asset's tick size: the book needs a fresh snapshot.
+    TickSizeChange { asset: AssetIndex, tick: TickSize },
+    /// A trade printed on the asset (`last_trade_price`); changes no book.
+    Trade {
+        asset: AssetIndex,
+        side: Side,
+        price: Price,
+        size: Size,
+    },
+    /// The end of one venue event for one asset it touched: run the consistency checks.
+    AssetEventEnd { asset: AssetIndex, claimed: ClaimedTop },
+    /// A frame begins; its bytes were read from the socket at `recv_ns` (monotonic clock).
+    FrameStart { recv_ns: u64 },
+    /// The frame that began with the matching `FrameStart` is complete.
+    FrameEnd { recv_ns: u64 },
+}
+
+impl MarketMsg {
+    /// The asset a message is about, if any.
+    #[inline]
+    pub fn asset(&self) -> Option<AssetIndex> {
+        match *self {
+            Self::SnapshotStart { asset, .. }
+            | Self::SnapshotLevel { asset, .. }
+            | Self::LevelChange { asset, .. }
+            | Self::TickSizeChange { asset, .. }
+            | Self::Trade { asset, .. }
+            | Self::AssetEventEnd { asset, .. } => Some(asset),
+            Self::FrameStart { .. } | Self::FrameEnd { .. } => None,
+        }
+    }
+}
+
+// Hot-path messages must stay small enough that a ring slot is a fraction of a cache line.
+const _: () = assert!(std::mem::size_of::<MarketMsg>() <= 32);

@@ -1,0 +1,10 @@
+//! polyarb: a low-latency arbitrage engine for Polymarket.
+//!
+//! Exact integer money (`core`), the venue's wire formats (`adapters::polymarket`), L2 books
+//! (`book`) and the tools that measure them. See `DESIGN.md`-style overview in the README.
+
+pub mod adapters;
+pub mod book;
+pub mod config;
+pub mod core;
+pub mod obs;

@@ -1,0 +1,15 @@
+//! `polyarb`: the command line over the engine's modules (one file per command group in
+//! `src/cli/`). Errors are reported here, with their context chain, and exit non-zero.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    cli::init_tracing(args.verbose);
+    if let Err(e) = cli::run(args) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
