@@ -306,7 +306,12 @@ mod tests {
             asset: A,
             tick: Some(TickSize::CENT),
         });
-        for (side, p) in [(Side::Bid, 490_000), (Side::Bid, 500_000), (Side::Ask, 520_000), (Side::Ask, 510_000)] {
+        for (side, p) in [
+            (Side::Bid, 490_000),
+            (Side::Bid, 500_000),
+            (Side::Ask, 520_000),
+            (Side::Ask, 510_000),
+        ] {
             b.apply(&MarketMsg::SnapshotLevel {
                 asset: A,
                 side,
@@ -341,12 +346,21 @@ mod tests {
                 ask: Some(Price(510_000)),
             },
         });
-        assert_eq!(b.get(A).unwrap().state, BookState::ResyncNeeded(ResyncReason::BestMismatch));
+        assert_eq!(
+            b.get(A).unwrap().state,
+            BookState::ResyncNeeded(ResyncReason::BestMismatch)
+        );
         // Crossing afterwards is counted but does not replace the first reason.
         b.apply(&lvl(Side::Bid, 515_000, 1));
-        b.apply(&MarketMsg::AssetEventEnd { asset: A, claimed: ClaimedTop::UNKNOWN });
+        b.apply(&MarketMsg::AssetEventEnd {
+            asset: A,
+            claimed: ClaimedTop::UNKNOWN,
+        });
         assert_eq!(b.counters.crossed, 1);
-        assert_eq!(b.get(A).unwrap().state.reason(), Some(ResyncReason::BestMismatch));
+        assert_eq!(
+            b.get(A).unwrap().state.reason(),
+            Some(ResyncReason::BestMismatch)
+        );
         snapshot(&mut b);
         assert_eq!(b.get(A).unwrap().state, BookState::Ok);
         assert_eq!(b.counters.books, 2);
@@ -360,7 +374,10 @@ mod tests {
         b.apply(&lvl(Side::Ask, 520_000, 0));
         b.apply(&MarketMsg::AssetEventEnd {
             asset: A,
-            claimed: ClaimedTop { bid: Some(Price(500_000)), ask: Some(Price::ZERO) },
+            claimed: ClaimedTop {
+                bid: Some(Price(500_000)),
+                ask: Some(Price::ZERO),
+            },
         });
         assert_eq!(b.get(A).unwrap().state, BookState::Ok);
         assert_eq!(b.counters.mismatch, 0);

@@ -41,15 +41,20 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
         writeln!(out)?;
     } else {
         let c = r.counters();
-        writeln!(out, "replayed {}: {} assets with books", a.frames.display(), r.books.iter().count())?;
+        writeln!(
+            out,
+            "replayed {}: {} assets with books",
+            a.frames.display(),
+            r.books.iter().count()
+        )?;
         writeln!(out, "{}", serde_json::to_string_pretty(&c)?)?;
     }
     Ok(())
 }
 
 fn bench(a: &ReplayArgs, reader: &mut FrameReader, r: &mut Replayer) -> anyhow::Result<()> {
-    let mut arena = FrameArena::load(reader)
-        .with_context(|| format!("reading {}", a.frames.display()))?;
+    let mut arena =
+        FrameArena::load(reader).with_context(|| format!("reading {}", a.frames.display()))?;
     let t0 = Instant::now();
     arena.replay_into(r);
     let secs = t0.elapsed().as_secs_f64().max(1e-9);
@@ -57,7 +62,11 @@ fn bench(a: &ReplayArgs, reader: &mut FrameReader, r: &mut Replayer) -> anyhow::
     let changes = r.level_writes;
     let events_per_s = c.events as f64 / secs;
     let changes_per_s = changes as f64 / secs;
-    let ns_per_change = if changes == 0 { 0.0 } else { secs * 1e9 / changes as f64 };
+    let ns_per_change = if changes == 0 {
+        0.0
+    } else {
+        secs * 1e9 / changes as f64
+    };
     if a.json {
         println!(
             "{}",
@@ -68,11 +77,21 @@ fn bench(a: &ReplayArgs, reader: &mut FrameReader, r: &mut Replayer) -> anyhow::
             })
         );
     } else {
-        println!("frames            {:>12}  ({} MB)", arena.len(), arena.total_bytes() / 1_000_000);
+        println!(
+            "frames            {:>12}  ({} MB)",
+            arena.len(),
+            arena.total_bytes() / 1_000_000
+        );
         println!("events            {:>12}", c.events);
-        println!("level changes     {:>12}  (snapshot levels + deltas)", changes);
+        println!(
+            "level changes     {:>12}  (snapshot levels + deltas)",
+            changes
+        );
         println!("invalid/ignored   {:>12} / {}", c.invalid, c.ignored);
-        println!("elapsed           {:>12.3} s  (parse + apply, one thread)", secs);
+        println!(
+            "elapsed           {:>12.3} s  (parse + apply, one thread)",
+            secs
+        );
         println!("events/s          {:>12.0}", events_per_s);
         println!("changes/s         {:>12.0}", changes_per_s);
         println!("ns per change     {:>12.1}  (target ≤ 250)", ns_per_change);

@@ -78,7 +78,8 @@ mod tests {
     #[test]
     fn errors_name_file_and_key() {
         let p = Path::new("config/x.toml");
-        let e = parse_toml::<Sample>(p, "[feed]\nmax_assets_per_connection = \"lots\"\n").unwrap_err();
+        let e =
+            parse_toml::<Sample>(p, "[feed]\nmax_assets_per_connection = \"lots\"\n").unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("config/x.toml"), "{msg}");
         assert!(msg.contains("max_assets_per_connection"), "{msg}");

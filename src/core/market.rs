@@ -91,7 +91,10 @@ pub enum MarketMsg {
         size: Size,
     },
     /// The end of one venue event for one asset it touched: run the consistency checks.
-    AssetEventEnd { asset: AssetIndex, claimed: ClaimedTop },
+    AssetEventEnd {
+        asset: AssetIndex,
+        claimed: ClaimedTop,
+    },
     /// A frame begins; its bytes were read from the socket at `recv_ns` (monotonic clock).
     FrameStart { recv_ns: u64 },
     /// The frame that began with the matching `FrameStart` is complete.

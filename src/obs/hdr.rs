@@ -97,7 +97,11 @@ impl LatencyHistogram {
         );
         for v in self.hist.iter_quantiles(5) {
             let q = v.quantile_iterated_to();
-            let inv = if q < 1.0 { 1.0 / (1.0 - q) } else { f64::INFINITY };
+            let inv = if q < 1.0 {
+                1.0 / (1.0 - q)
+            } else {
+                f64::INFINITY
+            };
             let _ = writeln!(
                 out,
                 "{:>12.3} {:>14.12} {:>10} {:>14.2}",

@@ -255,7 +255,9 @@ impl MarketParser {
                 .as_array()
                 .ok_or(EventError::Type("price_changes"))?;
             for entry in changes.iter() {
-                let o = entry.as_object().ok_or(EventError::Type("price_changes[]"))?;
+                let o = entry
+                    .as_object()
+                    .ok_or(EventError::Type("price_changes[]"))?;
                 let e = Fields::collect(o);
                 let token = e.str_field(e.asset_id, "asset_id")?;
                 let change = LevelFields::from(&e).parse()?;
@@ -485,7 +487,8 @@ fn string_bytes<'i>(v: Option<Val<'_, 'i>>, name: &'static str) -> Result<&'i [u
 
 /// A level's price: an exact decimal strictly between 0 and 1.
 fn level_price(v: Option<Val<'_, '_>>) -> Result<Price, EventError> {
-    let p = Price::parse_bytes(string_bytes(v, "price")?).map_err(|_| EventError::Decimal("price"))?;
+    let p =
+        Price::parse_bytes(string_bytes(v, "price")?).map_err(|_| EventError::Decimal("price"))?;
     if p.is_level_price() {
         Ok(p)
     } else {

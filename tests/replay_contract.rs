@@ -1,0 +1,236 @@
+//! The replay contract of issue 2, rule by rule, through the real parser and books.
+
+use polyarb::obs::replay::{ReplayCounters, Replayer};
+use serde_json::{Value, json};
+
+const A: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+const B: &str = "48331043336612883890938759509493159234755048973500640148014422747788308965732";
+const M: &str = "0xdd22472e552920b8438158ea7238bfadfa4f736aa4cee91a6b86c39ead110917";
+
+fn replay(frames: &[String]) -> Value {
+    let mut r = Replayer::new();
+    for f in frames {
+        r.frame(f.as_bytes(), 0);
+    }
+    serde_json::to_value(r.dump()).unwrap()
+}
+
+fn counters(v: &Value) -> ReplayCounters {
+    let c = &v["counters"];
+    let g = |k: &str| {
+        c[k].as_u64()
+            .unwrap_or_else(|| panic!("counter {k} missing"))
+    };
+    ReplayCounters {
+        frames: g("frames"),
+        events: g("events"),
+        books: g("books"),
+        deltas: g("deltas"),
+        orphan: g("orphan"),
+        invalid: g("invalid"),
+        ignored: g("ignored"),
+        other: g("other"),
+        mismatch: g("mismatch"),
+        crossed: g("crossed"),
+        tick_size_changes: g("tick_size_changes"),
+    }
+}
+
+fn book(asset: &str, bids: &[(&str, &str)], asks: &[(&str, &str)]) -> Value {
+    let lv = |v: &[(&str, &str)]| -> Vec<Value> {
+        v.iter()
+            .map(|(p, s)| json!({"price": p, "size": s}))
+            .collect()
+    };
+    json!({"event_type":"book","asset_id":asset,"market":M,"bids":lv(bids),"asks":lv(asks),
+           "timestamp":"1703875200000","hash":"0"})
+}
+
+fn pc(entries: &[(&str, &str, &str, &str, Option<(&str, &str)>)]) -> Value {
+    let e: Vec<Value> = entries
+        .iter()
+        .map(|(a, p, side, s, best)| {
+            let mut o = json!({"asset_id":a,"price":p,"side":side,"size":s,"hash":"x"});
+            if let Some((bb, ba)) = best {
+                o["best_bid"] = json!(bb);
+                o["best_ask"] = json!(ba);
+            }
+            o
+        })
+        .collect();
+    json!({"event_type":"price_change","market":M,"timestamp":"1","price_changes":e})
+}
+
+fn s(v: Value) -> String {
+    v.to_string()
+}
+
+#[test]
+fn book_replaces_sorts_drops_zero_and_last_repeat_wins() {
+    let out = replay(&[
+        s(book(A, &[("0.1", "5")], &[("0.9", "5")])),
+        // Venue order (best last), a repeated price, and a zero level.
+        s(book(
+            A,
+            &[
+                ("0.48", "100"),
+                ("0.50", "1"),
+                ("0.49", "350.0"),
+                ("0.50", "200.50"),
+                ("0.47", "0"),
+            ],
+            &[("0.53", "90"), ("0.52", "180"), ("0.51", "120.000")],
+        )),
+    ]);
+    let b = &out["books"][0];
+    assert_eq!(b["asset_id"], A);
+    assert_eq!(b["market"], M);
+    assert_eq!(b["state"], "ok");
+    assert_eq!(b["reason"], Value::Null);
+    assert_eq!(b["tick_size"], Value::Null);
+    assert_eq!(
+        b["bids"],
+        json!([["0.5", "200.5"], ["0.49", "350"], ["0.48", "100"]])
+    );
+    assert_eq!(
+        b["asks"],
+        json!([["0.51", "120"], ["0.52", "180"], ["0.53", "90"]])
+    );
+    let c = counters(&out);
+    assert_eq!((c.frames, c.events, c.books, c.deltas), (2, 2, 2, 0));
+}
+
+#[test]
+fn tick_size_from_book_and_tick_change_needs_resync() {
+    let mut b = book(A, &[("0.5", "1")], &[("0.6", "1")]);
+    b["tick_size"] = json!("0.01");
+    let tsc = json!({"event_type":"tick_size_change","asset_id":A,"market":M,
+                     "old_tick_size":"0.01","new_tick_size":"0.001","timestamp":"2"});
+    let out = replay(&[s(b.clone()), s(tsc)]);
+    let x = &out["books"][0];
+    assert_eq!(x["tick_size"], "0.001");
+    assert_eq!(x["state"], "resync_needed");
+    assert_eq!(x["reason"], "tick_size_change");
+    assert_eq!(counters(&out).tick_size_changes, 1);
+    // A book without tick_size keeps the last tick; a new book heals.
+    let out = replay(&[s(b), s(book(A, &[("0.5", "1")], &[]))]);
+    assert_eq!(out["books"][0]["tick_size"], "0.01");
+    assert_eq!(out["books"][0]["state"], "ok");
+}
+
+#[test]
+fn price_change_formats_all_apply_absolute_sizes() {
+    let current = pc(&[
+        (A, "0.50", "BUY", "20", Some(("0.5", "0.6"))),
+        (A, "0.6", "SELL", "0", Some(("0.5", "0.61"))),
+    ]);
+    let legacy = json!({"event_type":"price_change","asset_id":A,"market":M,"timestamp":"1","hash":"h",
+                        "changes":[{"price":"0.45","side":"BUY","size":"7"}]});
+    let flat = json!({"event_type":"price_change","asset_id":A,"market":M,"timestamp":"1","hash":"h",
+                      "price":"0.62","side":"SELL","size":"3.5"});
+    let out = replay(&[
+        s(book(A, &[("0.5", "10")], &[("0.6", "10"), ("0.61", "4")])),
+        s(current),
+        s(legacy),
+        s(flat),
+    ]);
+    let b = &out["books"][0];
+    assert_eq!(b["state"], "ok", "{out}");
+    assert_eq!(b["bids"], json!([["0.5", "20"], ["0.45", "7"]]));
+    assert_eq!(b["asks"], json!([["0.61", "4"], ["0.62", "3.5"]]));
+    let c = counters(&out);
+    assert_eq!((c.deltas, c.mismatch, c.crossed), (4, 0, 0));
+}
+
+#[test]
+fn best_check_uses_the_last_entry_per_asset_and_empty_side_claims() {
+    let base = [
+        s(book(A, &[("0.5", "10")], &[("0.6", "10")])),
+        s(book(B, &[("0.3", "1")], &[("0.7", "1")])),
+    ];
+    // First entry claims a wrong best, the last one the right best: no mismatch.
+    let ok = pc(&[
+        (A, "0.51", "BUY", "1", Some(("0.9", "0.9"))),
+        (A, "0.52", "BUY", "1", Some(("0.52", "0.6"))),
+        (B, "0.7", "SELL", "0", Some(("0.3", ""))),
+    ]);
+    let out = replay(&[base[0].clone(), base[1].clone(), s(ok)]);
+    assert_eq!(counters(&out).mismatch, 0, "{out}");
+    // "0" claims an empty side that is not empty: mismatch, reason kept first.
+    let bad = pc(&[(A, "0.49", "BUY", "1", Some(("0", "0.6")))]);
+    let cross = pc(&[(A, "0.65", "BUY", "1", None)]);
+    let out = replay(&[base[0].clone(), s(bad), s(cross)]);
+    let c = counters(&out);
+    assert_eq!((c.mismatch, c.crossed), (1, 1));
+    assert_eq!(out["books"][0]["reason"], "best_mismatch");
+    // Deltas keep applying to a resync_needed book.
+    assert_eq!(out["books"][0]["bids"][0], json!(["0.65", "1"]));
+}
+
+#[test]
+fn crossed_book_after_event() {
+    let out = replay(&[
+        s(book(A, &[("0.5", "10")], &[("0.6", "10")])),
+        s(pc(&[(A, "0.6", "BUY", "5", None)])),
+    ]);
+    assert_eq!(out["books"][0]["reason"], "crossed");
+    assert_eq!(counters(&out).crossed, 1);
+}
+
+#[test]
+fn orphans_invalid_ignored_other() {
+    let frames = vec![
+        // Orphan: no book ever for A.
+        s(pc(&[(A, "0.5", "BUY", "1", None)])),
+        s(book(B, &[("0.3", "1")], &[("0.7", "1")])),
+        // Invalid events: each changes nothing.
+        s(pc(&[(B, "0.31", "BUY", "1", None), (B, "1", "BUY", "1", None)])),
+        s(pc(&[(B, "0.31", "BUY", "1", None), (B, "0.5", "HOLD", "1", None)])),
+        s(pc(&[(B, "0.31", "BUY", "-1", None)])),
+        s(pc(&[(B, "0.31", "BUY", "1e3", None)])),
+        s(pc(&[(B, "0.3100001", "BUY", "1", None)])),
+        s(pc(&[(B, "0", "BUY", "1", None)])),
+        json!({"event_type":"price_change","market":M,"price_changes":[{"asset_id":B,"price":0.31,"side":"BUY","size":"1"}]}).to_string(),
+        json!({"event_type":"price_change","market":M,"price_changes":[{"price":"0.31","side":"BUY","size":"1"}]}).to_string(),
+        json!({"event_type":"book","asset_id":B,"market":M,"bids":[{"price":"0.2"}],"asks":[]}).to_string(),
+        json!({"asset_id":B}).to_string(),
+        "{\"event_type\":\"book\",".to_string(),
+        "[1, {\"event_type\":\"best_bid_ask\"}]".to_string(),
+        // Ignored.
+        "PONG".to_string(),
+        "NO NEW ASSETS".to_string(),
+        json!({"event_type":"future_thing"}).to_string(),
+        // Other.
+        json!({"event_type":"last_trade_price","asset_id":B,"market":M,"price":"0.3","side":"BUY","size":"1"}).to_string(),
+        json!({"event_type":"new_market"}).to_string(),
+        json!({"event_type":"market_resolved"}).to_string(),
+    ];
+    let out = replay(&frames);
+    let c = counters(&out);
+    assert_eq!(c.frames, frames.len() as u64);
+    assert_eq!(c.orphan, 1);
+    assert_eq!(c.books, 1);
+    assert_eq!(c.deltas, 0, "no part of an invalid event may apply: {out}");
+    assert_eq!(c.invalid, 12, "{c:?}");
+    assert_eq!(c.ignored, 3);
+    assert_eq!(c.other, 4);
+    // Not events: the truncated frame, the two text frames (the array holds one object).
+    assert_eq!(c.events, frames.len() as u64 - 3, "{c:?}");
+    assert_eq!(out["books"][0]["bids"], json!([["0.3", "1"]]));
+    assert_eq!(out["books"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn arrays_of_events_are_taken_one_by_one() {
+    let arr = json!([
+        book(A, &[("0.5", "1")], &[("0.6", "1")]),
+        book(B, &[("0.4", "1")], &[("0.7", "1")]),
+        {"event_type":"price_change","price_changes":"nope","market":M},
+    ]);
+    let out = replay(&[arr.to_string()]);
+    let c = counters(&out);
+    assert_eq!((c.frames, c.events, c.books, c.invalid), (1, 3, 2, 1));
+    // Sorted by asset id numerically: B (4833…) before A (7132…).
+    assert_eq!(out["books"][0]["asset_id"], B);
+    assert_eq!(out["books"][1]["asset_id"], A);
+}
