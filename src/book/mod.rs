@@ -10,37 +10,9 @@ pub mod ladder;
 
 pub use ladder::Ladder;
 
+pub use crate::core::market::ResyncReason;
+
 use crate::core::{AssetIndex, ClaimedTop, MarketMsg, Price, Side, Size, TickSize};
-
-/// Why a book cannot be trusted until its next snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ResyncReason {
-    /// The venue's `best_bid`/`best_ask` after an event differ from ours: we missed something.
-    BestMismatch,
-    /// Best bid at or above best ask.
-    Crossed,
-    /// The tick size changed; the venue re-snapshots the book.
-    TickSizeChange,
-    /// The connection carrying the asset dropped.
-    Reconnect,
-    /// A message for the asset could not be delivered through a full ring.
-    RingFull,
-    /// No event for too long while the market is active (quarantine).
-    Stale,
-}
-
-impl ResyncReason {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::BestMismatch => "best_mismatch",
-            Self::Crossed => "crossed",
-            Self::TickSizeChange => "tick_size_change",
-            Self::Reconnect => "reconnect",
-            Self::RingFull => "ring_full",
-            Self::Stale => "stale",
-        }
-    }
-}
 
 /// Health of one asset's book.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,7 +188,7 @@ impl Books {
     pub fn apply(&mut self, msg: &MarketMsg) {
         match *msg {
             MarketMsg::FrameStart { recv_ns } => self.frame_ns = recv_ns,
-            MarketMsg::SnapshotStart { asset, tick } => {
+            MarketMsg::SnapshotStart { asset, tick, .. } => {
                 let now = self.frame_ns;
                 let b = self.slot(asset);
                 b.bids.clear();
@@ -248,7 +220,8 @@ impl Books {
                 }
                 _ => self.counters.orphan += 1,
             },
-            MarketMsg::AssetEventEnd { asset, claimed } => self.check(asset, claimed),
+            MarketMsg::AssetEventEnd { asset, claimed, .. } => self.check(asset, claimed),
+            MarketMsg::Invalidate { asset, reason } => self.invalidate(asset, reason),
             MarketMsg::Trade { .. } | MarketMsg::FrameEnd { .. } => {}
         }
     }
@@ -305,6 +278,7 @@ mod tests {
         b.apply(&MarketMsg::SnapshotStart {
             asset: A,
             tick: Some(TickSize::CENT),
+            venue_ts_ms: 0,
         });
         for (side, p) in [
             (Side::Bid, 490_000),
@@ -322,6 +296,7 @@ mod tests {
         b.apply(&MarketMsg::AssetEventEnd {
             asset: A,
             claimed: ClaimedTop::UNKNOWN,
+            venue_ts_ms: 0,
         });
     }
 
@@ -345,6 +320,7 @@ mod tests {
                 bid: Some(Price(500_000)),
                 ask: Some(Price(510_000)),
             },
+            venue_ts_ms: 0,
         });
         assert_eq!(
             b.get(A).unwrap().state,
@@ -355,6 +331,7 @@ mod tests {
         b.apply(&MarketMsg::AssetEventEnd {
             asset: A,
             claimed: ClaimedTop::UNKNOWN,
+            venue_ts_ms: 0,
         });
         assert_eq!(b.counters.crossed, 1);
         assert_eq!(
@@ -378,6 +355,7 @@ mod tests {
                 bid: Some(Price(500_000)),
                 ask: Some(Price::ZERO),
             },
+            venue_ts_ms: 0,
         });
         assert_eq!(b.get(A).unwrap().state, BookState::Ok);
         assert_eq!(b.counters.mismatch, 0);

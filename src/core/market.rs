@@ -44,6 +44,36 @@ impl Side {
     }
 }
 
+/// Why a book cannot be trusted until its next snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ResyncReason {
+    /// The venue's `best_bid`/`best_ask` after an event differ from ours: we missed something.
+    BestMismatch,
+    /// Best bid at or above best ask.
+    Crossed,
+    /// The tick size changed; the venue re-snapshots the book.
+    TickSizeChange,
+    /// The connection carrying the asset dropped.
+    Reconnect,
+    /// A message for the asset could not be delivered through a full ring.
+    RingFull,
+    /// No event for too long while its connection is alive (quarantine).
+    Stale,
+}
+
+impl ResyncReason {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::BestMismatch => "best_mismatch",
+            Self::Crossed => "crossed",
+            Self::TickSizeChange => "tick_size_change",
+            Self::Reconnect => "reconnect",
+            Self::RingFull => "ring_full",
+            Self::Stale => "stale",
+        }
+    }
+}
+
 /// The top of book the venue says holds after an event (from `best_bid`/`best_ask`).
 /// A zero price means that side is empty; `None` means the venue did not say.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,6 +96,8 @@ pub enum MarketMsg {
     SnapshotStart {
         asset: AssetIndex,
         tick: Option<TickSize>,
+        /// The venue's timestamp of the snapshot (ms; 0 when unknown).
+        venue_ts_ms: u64,
     },
     /// One level of the snapshot in progress (size is never zero; zero levels are dropped).
     SnapshotLevel {
@@ -94,6 +126,14 @@ pub enum MarketMsg {
     AssetEventEnd {
         asset: AssetIndex,
         claimed: ClaimedTop,
+        /// The event's venue timestamp (ms; 0 when unknown).
+        venue_ts_ms: u64,
+    },
+    /// Something outside the venue's data says this asset's book can no longer be trusted
+    /// (a dropped connection, an undeliverable message, silence).
+    Invalidate {
+        asset: AssetIndex,
+        reason: ResyncReason,
     },
     /// A frame begins; its bytes were read from the socket at `recv_ns` (monotonic clock).
     FrameStart { recv_ns: u64 },
@@ -111,7 +151,8 @@ impl MarketMsg {
             | Self::LevelChange { asset, .. }
             | Self::TickSizeChange { asset, .. }
             | Self::Trade { asset, .. }
-            | Self::AssetEventEnd { asset, .. } => Some(asset),
+            | Self::AssetEventEnd { asset, .. }
+            | Self::Invalidate { asset, .. } => Some(asset),
             Self::FrameStart { .. } | Self::FrameEnd { .. } => None,
         }
     }

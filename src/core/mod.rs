@@ -6,4 +6,4 @@ pub mod market;
 
 pub use decimal::{Amount, DecimalError, Price, Size, TickSize};
 pub use ids::{AssetIndex, AssetRegistry, ConditionId, TokenId};
-pub use market::{ClaimedTop, MarketMsg, Side};
+pub use market::{ClaimedTop, MarketMsg, ResyncReason, Side};

@@ -160,8 +160,13 @@ impl MarketParser {
         match result {
             Ok(orphans) => {
                 self.counters.orphan += orphans;
+                let venue_ts_ms = fields.timestamp_ms();
                 for &(asset, claimed) in &self.touched {
-                    out.push(MarketMsg::AssetEventEnd { asset, claimed });
+                    out.push(MarketMsg::AssetEventEnd {
+                        asset,
+                        claimed,
+                        venue_ts_ms,
+                    });
                 }
             }
             Err(e) => {
@@ -195,6 +200,7 @@ impl MarketParser {
         out.push(MarketMsg::SnapshotStart {
             asset: placeholder,
             tick,
+            venue_ts_ms: f.timestamp_ms(),
         });
         for (side, levels) in [(Side::Bid, bids), (Side::Ask, asks)] {
             for lv in levels.iter() {
@@ -383,6 +389,7 @@ struct Fields<'t, 'i> {
     size: Option<Val<'t, 'i>>,
     best_bid: Option<Val<'t, 'i>>,
     best_ask: Option<Val<'t, 'i>>,
+    timestamp: Option<Val<'t, 'i>>,
 }
 
 impl<'t, 'i> Fields<'t, 'i> {
@@ -404,11 +411,24 @@ impl<'t, 'i> Fields<'t, 'i> {
                 "size" => &mut f.size,
                 "best_bid" => &mut f.best_bid,
                 "best_ask" => &mut f.best_ask,
+                "timestamp" => &mut f.timestamp,
                 _ => continue,
             };
             *slot = Some(v);
         }
         f
+    }
+
+    /// The event's venue timestamp in ms. Informational (ordering and storage), so a missing
+    /// or malformed one is 0 rather than a reason to refuse the event.
+    fn timestamp_ms(&self) -> u64 {
+        let Some(s) = self.timestamp.and_then(|v| v.into_string()) else {
+            return 0;
+        };
+        if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return 0;
+        }
+        s.parse().unwrap_or(0)
     }
 
     fn event_type(&self) -> Result<EventType, EventError> {
