@@ -7,6 +7,8 @@
 //! on it until a new snapshot makes it `ok` again.
 
 pub mod ladder;
+pub mod resync;
+pub mod stage;
 
 pub use ladder::Ladder;
 
@@ -148,6 +150,11 @@ impl Books {
         self.books
             .get(asset.get())
             .filter(|b| b.state != BookState::Empty)
+    }
+
+    /// The asset's slot, including one that has not had a snapshot yet.
+    pub fn book(&self, asset: AssetIndex) -> Option<&OrderBook> {
+        self.books.get(asset.get())
     }
 
     pub fn get_mut(&mut self, asset: AssetIndex) -> Option<&mut OrderBook> {

@@ -1,5 +1,6 @@
 //! Observability: latency histograms and their reports.
 
+pub mod clock;
 pub mod hdr;
 pub mod replay;
 

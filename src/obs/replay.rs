@@ -101,12 +101,12 @@ impl ReplayCounters {
 }
 
 /// One asset in the `--dump-books` document.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BookDump {
     pub asset_id: String,
     pub market: Option<String>,
-    pub state: &'static str,
-    pub reason: Option<&'static str>,
+    pub state: String,
+    pub reason: Option<String>,
     pub tick_size: Option<String>,
     pub bids: Vec<[String; 2]>,
     pub asks: Vec<[String; 2]>,
@@ -189,36 +189,40 @@ impl Replayer {
 
     /// The replay contract's document: every asset that ever had a book, by token id.
     pub fn dump(&self) -> BooksDump {
-        let mut books: Vec<(TokenId, BookDump)> = self
-            .books
-            .iter()
-            .filter_map(|(asset, b)| {
-                let info = self.registry.info(asset)?;
-                let side = |l: &crate::book::Ladder| {
-                    l.levels()
-                        .map(|(p, s)| [p.to_string(), s.to_string()])
-                        .collect()
-                };
-                Some((
-                    info.token,
-                    BookDump {
-                        asset_id: info.token_str.to_string(),
-                        market: info.market.as_deref().map(str::to_string),
-                        state: b.state.as_str(),
-                        reason: b.state.reason().map(|r| r.as_str()),
-                        tick_size: b.tick.map(|t| t.to_string()),
-                        bids: side(&b.bids),
-                        asks: side(&b.asks),
-                    },
-                ))
-            })
-            .collect();
-        books.sort_by_key(|(t, _)| *t);
         BooksDump {
-            books: books.into_iter().map(|(_, b)| b).collect(),
+            books: dump_books(&self.books, &self.registry),
             counters: self.counters(),
         }
     }
+}
+
+/// Every asset that ever had a book, sorted by token id numerically, in the dump's shape.
+pub fn dump_books(books: &Books, registry: &AssetRegistry) -> Vec<BookDump> {
+    let mut out: Vec<(TokenId, BookDump)> = books
+        .iter()
+        .filter_map(|(asset, b)| {
+            let info = registry.info(asset)?;
+            let side = |l: &crate::book::Ladder| {
+                l.levels()
+                    .map(|(p, s)| [p.to_string(), s.to_string()])
+                    .collect()
+            };
+            Some((
+                info.token,
+                BookDump {
+                    asset_id: info.token_str.to_string(),
+                    market: info.market.as_deref().map(str::to_string),
+                    state: b.state.as_str().to_string(),
+                    reason: b.state.reason().map(|r| r.as_str().to_string()),
+                    tick_size: b.tick.map(|t| t.to_string()),
+                    bids: side(&b.bids),
+                    asks: side(&b.asks),
+                },
+            ))
+        })
+        .collect();
+    out.sort_by_key(|(t, _)| *t);
+    out.into_iter().map(|(_, b)| b).collect()
 }
 
 /// Frames loaded into one arena, each followed by the parser's padding, for timing runs that

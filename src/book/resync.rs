@@ -1,0 +1,275 @@
+//! The resync worker: a cold thread that heals books from REST `POST /books` snapshots.
+//!
+//! Requests from the book stage are batched (up to `batch_max` tokens per call), paced by a
+//! token bucket under the venue's `/books` budget, and a 429 is honoured through its
+//! `Retry-After`. Each validated snapshot goes back to the book stage over its own SPSC ring as
+//! `SnapshotStart`, levels and `AssetEventEnd`. An asset whose snapshot keeps failing is
+//! resubscribed on its connection instead, which makes the venue re-send it in-band.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{Receiver, RecvTimeoutError};
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+
+use super::stage::ResyncRequest;
+use crate::adapters::polymarket::http::{BookSnapshot, ClobBookClient, RestError};
+use crate::adapters::polymarket::ws::{FeedCommand, FeedControl};
+use crate::core::{AssetIndex, AssetRegistry, ClaimedTop, MarketMsg, Side};
+use crate::pipeline::ring::{Counter, RingTx};
+
+/// `[resync]` in the engine's TOML.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResyncConfig {
+    /// CLOB REST base URL.
+    pub clob_url: String,
+    /// Tokens per `POST /books`.
+    pub batch_max: usize,
+    /// `POST /books` calls allowed per 10 s (the venue allows 500).
+    pub books_per_10s: u32,
+    pub http_timeout_ms: u64,
+    /// After this many failed fetches of an asset, resubscribe it instead.
+    pub failures_before_resubscribe: u32,
+}
+
+impl Default for ResyncConfig {
+    fn default() -> Self {
+        Self {
+            clob_url: "http://127.0.0.1:8080".into(),
+            batch_max: 50,
+            books_per_10s: 450,
+            http_timeout_ms: 2_000,
+            failures_before_resubscribe: 3,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ResyncStats {
+    pub requests: Counter,
+    pub calls: Counter,
+    pub snapshots: Counter,
+    pub invalid_snapshots: Counter,
+    pub missing_in_response: Counter,
+    pub rate_limited: Counter,
+    pub failures: Counter,
+    pub resubscribes: Counter,
+}
+
+/// A token bucket: `capacity` calls, refilled evenly over 10 s.
+struct Budget {
+    tokens: f64,
+    capacity: f64,
+    last: Instant,
+}
+
+impl Budget {
+    fn new(per_10s: u32) -> Self {
+        let capacity = f64::from(per_10s.max(1));
+        Self {
+            tokens: capacity,
+            capacity,
+            last: Instant::now(),
+        }
+    }
+
+    /// Waits until a call is allowed, then takes it.
+    fn take(&mut self) {
+        loop {
+            let now = Instant::now();
+            let refill = now.duration_since(self.last).as_secs_f64() * self.capacity / 10.0;
+            self.tokens = (self.tokens + refill).min(self.capacity);
+            self.last = now;
+            if self.tokens >= 1.0 {
+                self.tokens -= 1.0;
+                return;
+            }
+            let wait = (1.0 - self.tokens) * 10.0 / self.capacity;
+            std::thread::sleep(Duration::from_secs_f64(wait));
+        }
+    }
+}
+
+pub struct ResyncWorker {
+    cfg: ResyncConfig,
+    client: ClobBookClient,
+    requests: Receiver<ResyncRequest>,
+    out: RingTx<MarketMsg>,
+    registry: AssetRegistry,
+    feed: Option<FeedControl>,
+    failures: FxHashMap<AssetIndex, u32>,
+    budget: Budget,
+    pub stats: Arc<ResyncStats>,
+}
+
+impl ResyncWorker {
+    pub fn new(
+        cfg: ResyncConfig,
+        requests: Receiver<ResyncRequest>,
+        out: RingTx<MarketMsg>,
+        registry: AssetRegistry,
+        feed: Option<FeedControl>,
+    ) -> Self {
+        Self {
+            client: ClobBookClient::new(&cfg.clob_url, Duration::from_millis(cfg.http_timeout_ms)),
+            budget: Budget::new(cfg.books_per_10s),
+            cfg,
+            requests,
+            out,
+            registry,
+            feed,
+            failures: FxHashMap::default(),
+            stats: Arc::new(ResyncStats::default()),
+        }
+    }
+
+    /// Runs until the request channel closes.
+    pub fn run(mut self) {
+        let mut batch: Vec<AssetIndex> = Vec::with_capacity(self.cfg.batch_max);
+        let mut retry: Vec<AssetIndex> = Vec::new();
+        loop {
+            batch.clear();
+            batch.append(&mut retry);
+            if batch.is_empty() {
+                match self.requests.recv_timeout(Duration::from_millis(200)) {
+                    Ok(r) => batch.push(r.asset),
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+            while batch.len() < self.cfg.batch_max {
+                match self.requests.try_recv() {
+                    Ok(r) => batch.push(r.asset),
+                    Err(_) => break,
+                }
+            }
+            self.stats.requests.add(batch.len() as u64);
+            batch.sort_unstable();
+            batch.dedup();
+            retry = self.fetch(&batch);
+            if self.out.is_abandoned() {
+                return;
+            }
+        }
+    }
+
+    /// Fetches one batch; returns the assets to try again.
+    fn fetch(&mut self, batch: &[AssetIndex]) -> Vec<AssetIndex> {
+        let tokens: Vec<&str> = batch
+            .iter()
+            .filter_map(|a| self.registry.info(*a).map(|i| &*i.token_str))
+            .collect();
+        if tokens.is_empty() {
+            return Vec::new();
+        }
+        self.budget.take();
+        self.stats.calls.inc();
+        match self.client.books(&tokens) {
+            Ok(books) => {
+                let mut served = Vec::with_capacity(books.len());
+                for wb in &books {
+                    match wb.validate() {
+                        Some(snap) => {
+                            if let Some(asset) = self.registry.lookup(snap.asset_id.as_bytes()) {
+                                self.deliver(asset, &snap);
+                                served.push(asset);
+                                self.failures.remove(&asset);
+                                self.stats.snapshots.inc();
+                            }
+                        }
+                        None => self.stats.invalid_snapshots.inc(),
+                    }
+                }
+                let missing: Vec<AssetIndex> = batch
+                    .iter()
+                    .copied()
+                    .filter(|a| !served.contains(a))
+                    .collect();
+                self.stats.missing_in_response.add(missing.len() as u64);
+                self.failed(&missing)
+            }
+            Err(RestError::RateLimited(wait)) => {
+                self.stats.rate_limited.inc();
+                tracing::warn!("resync rate limited: waiting {wait:?}");
+                std::thread::sleep(wait);
+                batch.to_vec()
+            }
+            Err(e) => {
+                tracing::warn!("resync fetch failed: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+                self.failed(batch)
+            }
+        }
+    }
+
+    /// Counts failures; assets past the limit are resubscribed instead of fetched again.
+    fn failed(&mut self, assets: &[AssetIndex]) -> Vec<AssetIndex> {
+        let mut again = Vec::new();
+        let mut resubscribe = Vec::new();
+        for &a in assets {
+            self.stats.failures.inc();
+            let n = self.failures.entry(a).or_insert(0);
+            *n += 1;
+            if *n >= self.cfg.failures_before_resubscribe {
+                self.failures.remove(&a);
+                resubscribe.push(a);
+            } else {
+                again.push(a);
+            }
+        }
+        if !resubscribe.is_empty() {
+            if let Some(feed) = &self.feed {
+                self.stats.resubscribes.add(resubscribe.len() as u64);
+                feed.send(FeedCommand::Resubscribe(resubscribe));
+            }
+        }
+        again
+    }
+
+    /// Sends one snapshot to the book stage, waiting for ring space (this is a cold thread).
+    fn deliver(&mut self, asset: AssetIndex, snap: &BookSnapshot) {
+        let ts = snap.venue_ts_ms;
+        let start = MarketMsg::SnapshotStart {
+            asset,
+            tick: snap.tick,
+            venue_ts_ms: ts,
+        };
+        let levels = snap
+            .bids
+            .iter()
+            .map(|&(p, s)| (Side::Bid, p, s))
+            .chain(snap.asks.iter().map(|&(p, s)| (Side::Ask, p, s)))
+            .filter(|l| !l.2.is_zero())
+            .map(|(side, price, size)| MarketMsg::SnapshotLevel {
+                asset,
+                side,
+                price,
+                size,
+            });
+        let end = MarketMsg::AssetEventEnd {
+            asset,
+            claimed: ClaimedTop::UNKNOWN,
+            venue_ts_ms: ts,
+        };
+        for m in std::iter::once(start)
+            .chain(levels)
+            .chain(std::iter::once(end))
+        {
+            let mut m = m;
+            loop {
+                match self.out.push(m) {
+                    Ok(()) => break,
+                    Err(back) => {
+                        if self.out.is_abandoned() {
+                            return;
+                        }
+                        m = back;
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                }
+            }
+        }
+    }
+}

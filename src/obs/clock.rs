@@ -1,0 +1,24 @@
+//! The process's monotonic nanosecond clock: every receive time and latency uses it.
+//!
+//! `Instant` reads the vDSO clock (no syscall); nanoseconds since a process-wide epoch fit a
+//! `u64` for 580 years and are cheap to carry in hot-path messages.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+/// Monotonic nanoseconds since the first call in this process.
+#[inline]
+pub fn now_ns() -> u64 {
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    Instant::now().duration_since(epoch).as_nanos() as u64
+}
+
+/// Wall-clock milliseconds since the Unix epoch (venue timestamps are in this unit).
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
