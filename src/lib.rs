@@ -9,3 +9,4 @@ pub mod config;
 pub mod core;
 pub mod obs;
 pub mod pipeline;
+pub mod strategy;

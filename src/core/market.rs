@@ -160,3 +160,21 @@ impl MarketMsg {
 
 // Hot-path messages must stay small enough that a ring slot is a fraction of a cache line.
 const _: () = assert!(std::mem::size_of::<MarketMsg>() <= 32);
+
+/// The book stage's summary of one asset after a change: what strategies read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TopOfBook {
+    pub asset: AssetIndex,
+    /// Best bid and its size (zero price = no bid).
+    pub bid: Price,
+    pub bid_size: Size,
+    /// Best ask and its size (zero price = no ask).
+    pub ask: Price,
+    pub ask_size: Size,
+    /// Only an `ok` book may be traded on.
+    pub tradeable: bool,
+    /// Receive time of the frame that produced this top (for end-to-end latency).
+    pub recv_ns: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<TopOfBook>() <= 48);
