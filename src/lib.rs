@@ -7,6 +7,7 @@ pub mod adapters;
 pub mod book;
 pub mod config;
 pub mod core;
+pub mod exec;
 pub mod obs;
 pub mod pipeline;
 pub mod strategy;

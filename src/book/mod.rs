@@ -178,6 +178,11 @@ impl Books {
             .map(|(i, b)| (AssetIndex(i as u32), b))
     }
 
+    /// Receive time of the frame being applied.
+    pub fn frame_ns(&self) -> u64 {
+        self.frame_ns
+    }
+
     pub fn capacity(&self) -> usize {
         self.books.len()
     }
@@ -194,7 +199,7 @@ impl Books {
     #[inline]
     pub fn apply(&mut self, msg: &MarketMsg) {
         match *msg {
-            MarketMsg::FrameStart { recv_ns } => self.frame_ns = recv_ns,
+            MarketMsg::FrameStart { recv_ns, .. } => self.frame_ns = recv_ns,
             MarketMsg::SnapshotStart { asset, tick, .. } => {
                 let now = self.frame_ns;
                 let b = self.slot(asset);

@@ -15,16 +15,24 @@
 //!
 //! Watchdog. An `ok` book with no event for `stale_after_ms` is quarantined (`Stale`) and
 //! re-snapshotted; a request unanswered for `resync_timeout_ms` is sent again.
+//!
+//! Output. After every event the stage emits the changed `TopOfBook`s (a change of best
+//! price, size or tradeability). Backpressure (book → strategy ring): tops conflate, so an
+//! undeliverable top only marks its asset dirty and the latest top is sent when room returns;
+//! a strategy never acts on an old top because it always gets the newest.
 
 use std::sync::Arc;
 
-use crossbeam::channel::Sender;
+use crossbeam::channel::{Receiver, Sender};
 use serde::Deserialize;
 
 use super::{BookState, Books, ResyncReason};
-use crate::core::{AssetIndex, MarketMsg, Price, Side, Size};
+use crate::core::{AssetIndex, AssetRegistry, MarketMsg, Price, Side, Size, TickSize, TopOfBook};
 use crate::obs::LatencyHistogram;
-use crate::pipeline::ring::Counter;
+use crate::obs::clock::now_ns;
+use crate::obs::replay::{BookDump, dump_books};
+use crate::pipeline::ring::{Counter, RingRx};
+use crate::pipeline::stage::{Out, Stage};
 
 /// `[book]` in the engine's TOML.
 #[derive(Clone, Debug, Deserialize)]
@@ -97,6 +105,7 @@ pub struct BookStats {
     pub crossed: Counter,
     pub tick_size_changes: Counter,
     pub invalidations: Counter,
+    pub tops_conflated: Counter,
     pub resync_requests: Counter,
     pub resync_retries: Counter,
     pub resyncs_completed: Counter,
@@ -108,12 +117,62 @@ pub struct BookStats {
     pub unhealthy_assets: Counter,
 }
 
+/// Requests answered by the book stage between two messages.
+pub enum BookCtl {
+    /// A copy of every book, in the replay dump's shape.
+    DumpBooks(Sender<Vec<BookDump>>),
+}
+
+/// One asset as the read-only view shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct AssetView {
+    pub asset: AssetIndex,
+    pub state: BookState,
+    pub tick: Option<TickSize>,
+    pub best_bid: Option<(Price, Size)>,
+    pub best_ask: Option<(Price, Size)>,
+    /// Milliseconds since the last event or snapshot.
+    pub age_ms: u64,
+}
+
+/// A periodic, read-only copy of the books' tops and health (the book stage never waits for
+/// its reader: an unread view is simply replaced).
+#[derive(Clone, Debug, Default)]
+pub struct MarketView {
+    pub at_ns: u64,
+    pub assets: Vec<AssetView>,
+}
+
+/// The book stage's links to the cold side.
+pub struct BookLinks {
+    pub resync_tx: Sender<ResyncRequest>,
+    /// REST snapshots from the resync worker.
+    pub snapshots: Option<RingRx<MarketMsg>>,
+    pub ctl: Option<Receiver<BookCtl>>,
+    /// Views out, and their buffers back.
+    pub views: Option<(Sender<MarketView>, Receiver<MarketView>)>,
+    pub view_interval_ms: u64,
+    /// Token ids for dumps.
+    pub registry: AssetRegistry,
+}
+
 pub struct BookStage {
     pub books: Books,
+    tops: Out<TopOfBook>,
+    last_top: Vec<TopOfBook>,
+    dirty: Vec<AssetIndex>,
+    dirty_bits: Vec<u64>,
+    links: BookLinks,
+    snap_buf: Vec<MarketMsg>,
+    next_view_ns: u64,
+    frame_start_ns: u64,
+    /// Frame handed on by the parser → taken by this stage.
+    queue_wait: LatencyHistogram,
+    /// This stage's work on one frame.
+    work: LatencyHistogram,
     health: Vec<Health>,
     pending: Vec<PendingDelta>,
     cfg: BookStageConfig,
-    resync_tx: Sender<ResyncRequest>,
     pub stats: Arc<BookStats>,
     /// Frame received → every message of it applied.
     pub apply_latency: LatencyHistogram,
@@ -125,16 +184,26 @@ pub struct BookStage {
 }
 
 impl BookStage {
-    pub fn new(cfg: BookStageConfig, assets: usize, resync_tx: Sender<ResyncRequest>) -> Self {
+    pub fn new(cfg: BookStageConfig, tops: Out<TopOfBook>, links: BookLinks) -> Self {
+        let assets = links.registry.len();
         Self {
             books: Books::with_assets(assets),
+            tops,
+            last_top: vec![TopOfBook::default(); assets],
+            dirty: Vec::with_capacity(assets),
+            dirty_bits: vec![0; assets / 64 + 1],
+            links,
+            snap_buf: Vec::with_capacity(4096),
+            next_view_ns: 0,
+            frame_start_ns: 0,
+            queue_wait: LatencyHistogram::new("book: queue wait"),
+            work: LatencyHistogram::new("book: work per frame"),
             health: vec![Health::default(); assets],
             pending: Vec::with_capacity(cfg.pending_capacity),
             cfg,
-            resync_tx,
             stats: Arc::new(BookStats::default()),
-            apply_latency: LatencyHistogram::new("frame received → book applied"),
-            resync_latency: LatencyHistogram::new("resync detected → book healthy"),
+            apply_latency: LatencyHistogram::new("received → book applied"),
+            resync_latency: LatencyHistogram::new("resync detected → healthy"),
             next_watchdog_ns: 0,
             applying_rest: None,
         }
@@ -154,16 +223,24 @@ impl BookStage {
 
     /// Applies one message from the market stream.
     #[inline]
-    pub fn on_msg(&mut self, m: &MarketMsg, now_ns: impl Fn() -> u64) {
+    pub fn on_msg(&mut self, m: &MarketMsg, now_ns: impl Fn() -> u64 + Copy) {
         match *m {
+            MarketMsg::FrameStart { sent_ns, .. } => {
+                let now = now_ns();
+                self.frame_start_ns = now;
+                if sent_ns != 0 {
+                    self.queue_wait.record(now.saturating_sub(sent_ns));
+                }
+                self.books.apply(m);
+                return;
+            }
             MarketMsg::FrameEnd { recv_ns } => {
                 self.stats.frames.inc();
                 let now = now_ns();
                 self.apply_latency.record(now.saturating_sub(recv_ns));
+                self.work.record(now.saturating_sub(self.frame_start_ns));
                 self.publish_counters();
-                if now >= self.next_watchdog_ns {
-                    self.watchdog(now);
-                }
+                self.tops.flush();
                 return;
             }
             MarketMsg::LevelChange {
@@ -183,9 +260,7 @@ impl BookStage {
                 self.books.apply(m);
                 return;
             }
-            MarketMsg::SnapshotLevel { .. }
-            | MarketMsg::Trade { .. }
-            | MarketMsg::FrameStart { .. } => {
+            MarketMsg::SnapshotLevel { .. } | MarketMsg::Trade { .. } => {
                 self.books.apply(m);
                 return;
             }
@@ -209,7 +284,88 @@ impl BookStage {
                 | MarketMsg::TickSizeChange { .. }
         ) {
             self.transition(asset, before, after, now_ns);
+            self.emit_top(asset, self.books.frame_ns());
         }
+    }
+
+    /// Sends the asset's top if it changed; a full ring marks it dirty (latest wins later).
+    #[inline]
+    fn emit_top(&mut self, asset: AssetIndex, recv_ns: u64) {
+        let Some(b) = self.books.book(asset) else {
+            return;
+        };
+        let (bid, bid_size) = b.bids.best().unwrap_or_default();
+        let (ask, ask_size) = b.asks.best().unwrap_or_default();
+        let top = TopOfBook {
+            asset,
+            bid,
+            bid_size,
+            ask,
+            ask_size,
+            tradeable: b.is_tradeable(),
+            recv_ns,
+            sent_ns: 0,
+        };
+        let i = asset.get();
+        if i >= self.last_top.len() {
+            self.last_top.resize(i + 1, TopOfBook::default());
+        }
+        let last = &self.last_top[i];
+        let changed = last.asset != asset
+            || (
+                last.bid,
+                last.bid_size,
+                last.ask,
+                last.ask_size,
+                last.tradeable,
+            ) != (top.bid, top.bid_size, top.ask, top.ask_size, top.tradeable);
+        if !changed && !self.is_dirty(asset) {
+            return;
+        }
+        self.last_top[i] = top;
+        let mut out = top;
+        out.sent_ns = now_ns();
+        if self.tops.emit(out).is_err() {
+            self.mark_dirty(asset);
+        }
+    }
+
+    fn is_dirty(&self, a: AssetIndex) -> bool {
+        self.dirty_bits
+            .get(a.get() / 64)
+            .is_some_and(|w| w & (1 << (a.get() % 64)) != 0)
+    }
+
+    fn mark_dirty(&mut self, a: AssetIndex) {
+        if self.is_dirty(a) {
+            return;
+        }
+        let w = a.get() / 64;
+        if w >= self.dirty_bits.len() {
+            self.dirty_bits.resize(w + 1, 0);
+        }
+        self.dirty_bits[w] |= 1 << (a.get() % 64);
+        self.dirty.push(a);
+        self.stats.tops_conflated.inc();
+    }
+
+    /// Re-sends the latest top of every dirty asset while the ring has room.
+    fn flush_dirty(&mut self) -> bool {
+        let mut did = false;
+        while let Some(&a) = self.dirty.last() {
+            let mut top = self.last_top[a.get()];
+            top.sent_ns = now_ns();
+            if self.tops.emit(top).is_err() {
+                break;
+            }
+            did = true;
+            self.dirty.pop();
+            self.dirty_bits[a.get() / 64] &= !(1 << (a.get() % 64));
+        }
+        if did {
+            self.tops.flush();
+        }
+        did
     }
 
     fn transition(
@@ -257,6 +413,7 @@ impl BookStage {
 
     fn request(&mut self, asset: AssetIndex, reason: ResyncReason, now: u64) {
         if self
+            .links
             .resync_tx
             .try_send(ResyncRequest { asset, reason })
             .is_ok()
@@ -313,8 +470,10 @@ impl BookStage {
         }
         self.applying_rest = Some(asset);
         // The snapshot is "received" now: that is what its freshness is measured from.
-        self.books
-            .apply(&MarketMsg::FrameStart { recv_ns: now_ns() });
+        self.books.apply(&MarketMsg::FrameStart {
+            recv_ns: now_ns(),
+            sent_ns: 0,
+        });
         let end = msgs.len() - 1;
         for m in &msgs[..end] {
             self.on_msg(m, now_ns);
@@ -367,6 +526,7 @@ impl BookStage {
                         self.stats.quarantined.inc();
                         self.books.invalidate(asset, ResyncReason::Stale);
                         self.transition(asset, BookState::Ok, self.state(asset), || now);
+                        self.emit_top(asset, now);
                     }
                 }
                 BookState::ResyncNeeded(reason) => {
@@ -411,5 +571,119 @@ impl BookStage {
         s.mismatch.set(c.mismatch);
         s.crossed.set(c.crossed);
         s.tick_size_changes.set(c.tick_size_changes);
+    }
+}
+
+impl BookStage {
+    fn poll_snapshots(&mut self) -> bool {
+        let Some(rx) = &mut self.links.snapshots else {
+            return false;
+        };
+        let mut did = false;
+        let mut done = Vec::new();
+        // Take what is there now; whole snapshots are applied as they complete.
+        while let Some(m) = rx.pop() {
+            did = true;
+            let end = matches!(m, MarketMsg::AssetEventEnd { .. });
+            self.snap_buf.push(m);
+            if end {
+                done.push(std::mem::take(&mut self.snap_buf));
+            }
+            if done.len() >= 64 {
+                break;
+            }
+        }
+        for snap in done {
+            self.on_rest_snapshot(&snap, now_ns);
+            if self.snap_buf.capacity() < snap.capacity() {
+                self.snap_buf = snap;
+                self.snap_buf.clear();
+            }
+        }
+        did
+    }
+
+    fn serve_ctl(&mut self) -> bool {
+        let Some(rx) = &self.links.ctl else {
+            return false;
+        };
+        match rx.try_recv() {
+            Ok(BookCtl::DumpBooks(tx)) => {
+                let _ = tx.send(dump_books(&self.books, &self.links.registry));
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn publish_view(&mut self, now: u64) {
+        let Some((tx, back)) = &self.links.views else {
+            return;
+        };
+        let mut v = back.try_recv().unwrap_or_default();
+        v.assets.clear();
+        v.at_ns = now;
+        for i in 0..self.books.capacity() {
+            let asset = AssetIndex(i as u32);
+            let Some(b) = self.books.book(asset) else {
+                continue;
+            };
+            let last = b.last_event_ns.max(b.last_snapshot_ns);
+            v.assets.push(AssetView {
+                asset,
+                state: b.state,
+                tick: b.tick,
+                best_bid: b.bids.best(),
+                best_ask: b.asks.best(),
+                age_ms: if last == 0 {
+                    u64::MAX
+                } else {
+                    now.saturating_sub(last) / 1_000_000
+                },
+            });
+        }
+        // An unread view is replaced next time; never wait for the reader.
+        let _ = tx.try_send(v);
+    }
+}
+
+impl Stage for BookStage {
+    type In = MarketMsg;
+
+    #[inline]
+    fn process(&mut self, m: MarketMsg) {
+        self.on_msg(&m, now_ns);
+    }
+
+    fn tick(&mut self, now: u64) -> bool {
+        let mut did = self.poll_snapshots();
+        did |= self.serve_ctl();
+        if !self.dirty.is_empty() {
+            did |= self.flush_dirty();
+        }
+        self.maybe_watchdog(now);
+        if self.links.view_interval_ms > 0 && now >= self.next_view_ns {
+            self.next_view_ns = now + self.links.view_interval_ms * 1_000_000;
+            self.publish_view(now);
+        }
+        self.tops.tick(now) || did
+    }
+
+    fn has_pending(&self) -> bool {
+        self.links.snapshots.as_ref().is_some_and(|r| !r.is_empty())
+            || !self.dirty.is_empty()
+            || self.tops.has_pending()
+    }
+
+    fn flush(&mut self) {
+        self.tops.flush();
+    }
+
+    fn histograms(&self, out: &mut Vec<LatencyHistogram>) {
+        out.push(self.queue_wait.clone());
+        out.push(self.work.clone());
+        out.push(self.apply_latency.clone());
+        out.push(self.resync_latency.clone());
+        self.tops.histograms(out);
     }
 }

@@ -135,8 +135,9 @@ pub enum MarketMsg {
         asset: AssetIndex,
         reason: ResyncReason,
     },
-    /// A frame begins; its bytes were read from the socket at `recv_ns` (monotonic clock).
-    FrameStart { recv_ns: u64 },
+    /// A frame begins; its bytes were read from the socket at `recv_ns` (monotonic clock) and
+    /// its messages handed on at `sent_ns` (for per-stage queue-wait timing).
+    FrameStart { recv_ns: u64, sent_ns: u64 },
     /// The frame that began with the matching `FrameStart` is complete.
     FrameEnd { recv_ns: u64 },
 }
@@ -175,6 +176,8 @@ pub struct TopOfBook {
     pub tradeable: bool,
     /// Receive time of the frame that produced this top (for end-to-end latency).
     pub recv_ns: u64,
+    /// When the book stage handed it on (for queue-wait timing).
+    pub sent_ns: u64,
 }
 
 const _: () = assert!(std::mem::size_of::<TopOfBook>() <= 48);

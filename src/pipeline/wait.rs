@@ -25,6 +25,8 @@ pub enum WaitStrategy {
 pub struct Doorbell {
     sleeping: AtomicBool,
     thread: OnceLock<Thread>,
+    /// For a consumer that sleeps in a mio poll (the io thread) rather than in `park`.
+    poll_waker: OnceLock<Arc<mio::Waker>>,
 }
 
 impl Doorbell {
@@ -37,16 +39,33 @@ impl Doorbell {
         let _ = self.thread.set(std::thread::current());
     }
 
+    /// Binds the doorbell to a mio poll's waker instead of a parked thread.
+    pub fn bind_poll(&self, waker: Arc<mio::Waker>) {
+        let _ = self.poll_waker.set(waker);
+    }
+
     /// Called by a producer after it published work.
     #[inline]
     pub fn ring(&self) {
         // SeqCst pairs with the consumer's store-then-recheck: either it sees our item, or we
-        // see it asleep. Only then is the (syscall) unpark paid.
+        // see it asleep. Only then is the (syscall) wake paid.
         if self.sleeping.load(Ordering::SeqCst) && self.sleeping.swap(false, Ordering::SeqCst) {
-            if let Some(t) = self.thread.get() {
+            if let Some(w) = self.poll_waker.get() {
+                let _ = w.wake();
+            } else if let Some(t) = self.thread.get() {
                 t.unpark();
             }
         }
+    }
+
+    /// A poll-based consumer is about to block: producers must wake it.
+    pub fn will_sleep(&self) {
+        self.sleeping.store(true, Ordering::SeqCst);
+    }
+
+    /// A poll-based consumer woke up.
+    pub fn awake(&self) {
+        self.sleeping.store(false, Ordering::SeqCst);
     }
 }
 

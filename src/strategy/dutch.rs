@@ -157,6 +157,14 @@ impl DutchBook {
         })
     }
 
+    /// Forgets the last opportunity of a group (it was not delivered): the next evaluation
+    /// that finds it emits it again.
+    pub fn forget(&mut self, group_id: u32) {
+        if let Some(i) = self.groups.iter().position(|g| g.id == group_id) {
+            self.last[i] = None;
+        }
+    }
+
     /// The latest top the strategy holds for an asset.
     pub fn top(&self, asset: AssetIndex) -> Option<&TopOfBook> {
         self.tops.get(asset.get())

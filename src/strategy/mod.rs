@@ -5,6 +5,7 @@
 //! removes its group from consideration.
 
 pub mod dutch;
+pub mod stage;
 
 use serde::Deserialize;
 

@@ -110,7 +110,10 @@ impl MarketParser {
             self.tape = tape.reset();
             return;
         }
-        out.push(MarketMsg::FrameStart { recv_ns });
+        out.push(MarketMsg::FrameStart {
+            recv_ns,
+            sent_ns: 0,
+        });
         let root = tape.as_value();
         if let Some(arr) = root.as_array() {
             for v in arr.iter() {

@@ -1,25 +1,22 @@
 //! The parse stage: raw frames from the io stage in, `MarketMsg`s out.
 //!
-//! Backpressure: a message the downstream cannot take is not dropped silently. Its asset goes
-//! into a lost set, and before anything newer is delivered every lost asset is invalidated
-//! (`RingFull`), so its book becomes `resync_needed` and is healed. Frame buffers go back to the
-//! io stage's pool after parsing.
+//! Backpressure (parse → book ring): a full ring first stalls this stage, yielding, for up to
+//! `stall_budget` (the frames ring behind it fills, the io stage stops reading, TCP buffers
+//! the rest: nothing is lost). Past the budget, a message that still cannot be delivered is
+//! not dropped silently: its asset goes into a lost set, and before anything newer is
+//! delivered every lost asset is invalidated (`RingFull`), so its book is resynced.
+//! Frame buffers go back to the io stage's pool after parsing.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::parser::MarketParser;
 use crate::core::{AssetIndex, AssetRegistry, MarketMsg, ResyncReason};
 use crate::obs::LatencyHistogram;
+use crate::obs::clock::now_ns;
 use crate::pipeline::frame::{FrameBuf, IoEvent};
-use crate::pipeline::ring::Counter;
-
-/// Where parsed messages go: a ring to the book thread, or the book stage itself when both run
-/// on one thread. `deliver` returns false when the message could not be taken.
-pub trait MsgSink {
-    fn deliver(&mut self, m: MarketMsg) -> bool;
-    /// A frame's messages are all delivered (wake the consumer once per frame).
-    fn flush(&mut self) {}
-}
+use crate::pipeline::ring::{Counter, RingTx};
+use crate::pipeline::stage::{Out, Stage};
 
 /// Parse-stage counters, readable from other threads.
 #[derive(Debug, Default)]
@@ -31,6 +28,7 @@ pub struct ParseStats {
     pub other: Counter,
     pub orphan: Counter,
     pub messages: Counter,
+    pub stalls: Counter,
     pub lost_messages: Counter,
     pub lost_assets: Counter,
 }
@@ -39,79 +37,42 @@ pub struct ParseStage {
     parser: MarketParser,
     pub registry: AssetRegistry,
     msgs: Vec<MarketMsg>,
+    out: Out<MarketMsg>,
+    returns: Option<RingTx<FrameBuf>>,
     /// Assets with undelivered messages, in order, and a membership bitmap.
     lost: Vec<AssetIndex>,
     lost_bits: Vec<u64>,
+    stall_budget: Duration,
     pub stats: Arc<ParseStats>,
-    /// Frame received → parsed (includes the frames-ring wait).
-    pub latency: LatencyHistogram,
+    /// Frame received → parsed (includes the wait in the frames ring).
+    latency: LatencyHistogram,
 }
 
 impl ParseStage {
-    pub fn new(registry: AssetRegistry) -> Self {
+    /// `returns` takes frame buffers back to the io stage's pool.
+    pub fn new(
+        registry: AssetRegistry,
+        out: Out<MarketMsg>,
+        returns: Option<RingTx<FrameBuf>>,
+        stall_budget: Duration,
+    ) -> Self {
         let n = registry.len();
         Self {
             parser: MarketParser::new(false),
             registry,
             msgs: Vec::with_capacity(4096),
+            out,
+            returns,
             lost: Vec::with_capacity(n),
             lost_bits: vec![0; n / 64 + 1],
+            stall_budget,
             stats: Arc::new(ParseStats::default()),
-            latency: LatencyHistogram::new("frame received → parsed"),
+            latency: LatencyHistogram::new("received → parsed"),
         }
     }
 
-    /// Handles one io event; returns the frame buffer for the pool.
-    pub fn on_event(
-        &mut self,
-        ev: IoEvent,
-        sink: &mut impl MsgSink,
-        now_ns: impl Fn() -> u64,
-    ) -> Option<FrameBuf> {
-        if !self.flush_lost(sink) {
-            // Still blocked: whatever this event carries joins the lost set.
-            match ev {
-                IoEvent::Frame(mut buf) => {
-                    self.parse(&mut buf);
-                    for i in 0..self.msgs.len() {
-                        if let Some(a) = self.msgs[i].asset() {
-                            self.mark_lost(a);
-                        }
-                    }
-                    self.stats.lost_messages.add(self.msgs.len() as u64);
-                    return Some(buf);
-                }
-                IoEvent::Invalidate { asset, .. } => {
-                    self.mark_lost(asset);
-                    return None;
-                }
-            }
-        }
-        match ev {
-            IoEvent::Frame(mut buf) => {
-                self.parse(&mut buf);
-                self.latency.record(now_ns().saturating_sub(buf.recv_ns));
-                for i in 0..self.msgs.len() {
-                    let m = self.msgs[i];
-                    if !sink.deliver(m) {
-                        self.stats.lost_messages.inc();
-                        if let Some(a) = m.asset() {
-                            self.mark_lost(a);
-                        }
-                    }
-                }
-                self.stats.messages.add(self.msgs.len() as u64);
-                sink.flush();
-                Some(buf)
-            }
-            IoEvent::Invalidate { asset, reason } => {
-                if !sink.deliver(MarketMsg::Invalidate { asset, reason }) {
-                    self.mark_lost(asset);
-                }
-                sink.flush();
-                None
-            }
-        }
+    pub fn counters(&self) -> super::ParseCounters {
+        self.parser.counters
     }
 
     fn parse(&mut self, buf: &mut FrameBuf) {
@@ -130,6 +91,27 @@ impl ParseStage {
         s.orphan.set(c.orphan);
     }
 
+    /// Delivers one message, stalling within the budget; false if it had to be given up.
+    #[inline]
+    fn deliver(&mut self, m: MarketMsg) -> bool {
+        let Err(mut m) = self.out.emit(m) else {
+            return true;
+        };
+        self.stats.stalls.inc();
+        self.out.flush();
+        let start = Instant::now();
+        loop {
+            std::thread::yield_now();
+            match self.out.emit(m) {
+                Ok(()) => return true,
+                Err(back) => m = back,
+            }
+            if start.elapsed() > self.stall_budget {
+                return false;
+            }
+        }
+    }
+
     fn mark_lost(&mut self, a: AssetIndex) {
         let (w, b) = (a.get() / 64, a.get() % 64);
         if w >= self.lost_bits.len() {
@@ -143,13 +125,13 @@ impl ParseStage {
     }
 
     /// Delivers pending invalidations; true when none remain.
-    fn flush_lost(&mut self, sink: &mut impl MsgSink) -> bool {
+    fn flush_lost(&mut self) -> bool {
         while let Some(&a) = self.lost.last() {
             let m = MarketMsg::Invalidate {
                 asset: a,
                 reason: ResyncReason::RingFull,
             };
-            if !sink.deliver(m) {
+            if self.out.emit(m).is_err() {
                 return false;
             }
             self.lost.pop();
@@ -157,8 +139,66 @@ impl ParseStage {
         }
         true
     }
+}
 
-    pub fn counters(&self) -> super::ParseCounters {
-        self.parser.counters
+impl Stage for ParseStage {
+    type In = IoEvent;
+
+    #[inline]
+    fn process(&mut self, ev: IoEvent) {
+        let unblocked = self.flush_lost();
+        match ev {
+            IoEvent::Frame(mut buf) => {
+                self.parse(&mut buf);
+                let now = now_ns();
+                self.latency.record(now.saturating_sub(buf.recv_ns));
+                if let Some(MarketMsg::FrameStart { sent_ns, .. }) = self.msgs.first_mut() {
+                    *sent_ns = now;
+                }
+                self.stats.messages.add(self.msgs.len() as u64);
+                for i in 0..self.msgs.len() {
+                    let m = self.msgs[i];
+                    if !(unblocked && self.lost.is_empty() && self.deliver(m)) {
+                        self.stats.lost_messages.inc();
+                        if let Some(a) = m.asset() {
+                            self.mark_lost(a);
+                        }
+                    }
+                }
+                self.out.flush();
+                if let Some(r) = &mut self.returns {
+                    // The pool ring is sized for every buffer: it cannot be full.
+                    let _ = r.push_quiet(buf);
+                }
+            }
+            IoEvent::Invalidate { asset, reason } => {
+                if !(unblocked && self.deliver(MarketMsg::Invalidate { asset, reason })) {
+                    self.mark_lost(asset);
+                }
+                self.out.flush();
+            }
+        }
+    }
+
+    fn tick(&mut self, now_ns: u64) -> bool {
+        let mut did = false;
+        if !self.lost.is_empty() {
+            did = self.flush_lost();
+            self.out.flush();
+        }
+        self.out.tick(now_ns) || did
+    }
+
+    fn has_pending(&self) -> bool {
+        !self.lost.is_empty() || self.out.has_pending()
+    }
+
+    fn flush(&mut self) {
+        self.out.flush();
+    }
+
+    fn histograms(&self, out: &mut Vec<LatencyHistogram>) {
+        out.push(self.latency.clone());
+        self.out.histograms(out);
     }
 }

@@ -29,8 +29,9 @@ use super::subscription;
 use crate::core::{AssetIndex, ResyncReason};
 use crate::obs::clock::now_ns;
 use crate::pipeline::frame::{FrameBuf, IoEvent};
-use crate::pipeline::ring::{Counter, RingRx, RingTx};
-use crate::pipeline::wait::WaitStrategy;
+use crate::pipeline::ring::{Counter, RingRx};
+use crate::pipeline::stage::Out;
+use crate::pipeline::wait::{Doorbell, WaitStrategy};
 
 /// `[feed]` in the engine's TOML.
 #[derive(Clone, Debug, Deserialize)]
@@ -164,8 +165,10 @@ pub struct MarketFeed {
     backoffs: Vec<Backoff>,
     asset_conn: FxHashMap<AssetIndex, u16>,
     tokens: FxHashMap<AssetIndex, Box<str>>,
-    out: RingTx<IoEvent>,
+    out: Out<IoEvent>,
     returns: RingRx<FrameBuf>,
+    /// Rung by rings into stages fused onto this thread (their producers wake the poll).
+    bell: Arc<Doorbell>,
     free: Vec<FrameBuf>,
     commands: Receiver<FeedCommand>,
     stats: Arc<FeedStats>,
@@ -174,17 +177,20 @@ pub struct MarketFeed {
 }
 
 impl MarketFeed {
-    /// Builds the io stage and its control handle. `out` carries frames to the parser,
-    /// `returns` brings their buffers back.
+    /// Builds the io stage and its control handle. `out` carries frames to the parser (a ring,
+    /// or the parse stage itself on this thread), `returns` brings their buffers back, and
+    /// `bell` is this thread's doorbell.
     pub fn new(
         cfg: FeedConfig,
-        out: RingTx<IoEvent>,
+        out: Out<IoEvent>,
         returns: RingRx<FrameBuf>,
+        bell: Arc<Doorbell>,
         seed: u64,
     ) -> Result<(Self, FeedControl, Arc<FeedStats>), FeedError> {
         let endpoint = resolve(&cfg.ws_url)?;
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        bell.bind_poll(waker.clone());
         let (tx, rx) = crossbeam::channel::unbounded();
         let stats = Arc::new(FeedStats::default());
         let free = (0..cfg.frame_buffers)
@@ -201,6 +207,7 @@ impl MarketFeed {
             tokens: FxHashMap::default(),
             out,
             returns,
+            bell,
             free,
             commands: rx,
             stats: stats.clone(),
@@ -210,12 +217,22 @@ impl MarketFeed {
         Ok((feed, FeedControl { tx, waker }, stats))
     }
 
-    /// Runs until `FeedCommand::Shutdown` (or the parser goes away).
-    pub fn run(mut self) {
+    /// Runs until `FeedCommand::Shutdown`; returns the latency histograms of stages fused
+    /// onto this thread.
+    pub fn run(mut self) -> Vec<crate::obs::LatencyHistogram> {
         let mut events = Events::with_capacity(1024);
         while !self.shutdown {
-            let timeout = self.poll_timeout();
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+            // Announce the sleep first, then look for fused work: a producer that pushes in
+            // between sees us asleep and wakes the poll.
+            self.bell.will_sleep();
+            let timeout = if self.out.has_pending() {
+                Duration::ZERO
+            } else {
+                self.poll_timeout()
+            };
+            let polled = self.poll.poll(&mut events, Some(timeout));
+            self.bell.awake();
+            if let Err(e) = polled {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     tracing::error!("io poll failed: {e}");
                     break;
@@ -233,6 +250,8 @@ impl MarketFeed {
             self.drain_commands();
             self.retry_held();
             self.timers();
+            self.out.flush();
+            self.out.tick(now_ns());
             if self.out.is_abandoned() {
                 break;
             }
@@ -241,6 +260,10 @@ impl MarketFeed {
         for c in &mut self.conns {
             c.close(registry);
         }
+        self.out.flush();
+        let mut h = Vec::new();
+        self.out.histograms(&mut h);
+        h
     }
 
     fn poll_timeout(&self) -> Duration {
@@ -251,6 +274,8 @@ impl MarketFeed {
         match self.cfg.wait {
             WaitStrategy::Spin | WaitStrategy::SpinThenYield => Duration::ZERO,
             WaitStrategy::Park if held => Duration::from_micros(100),
+            // Stages fused onto this thread have timers (watchdog, views) of their own.
+            WaitStrategy::Park if matches!(self.out, Out::Next(_)) => Duration::from_millis(10),
             WaitStrategy::Park => Duration::from_millis(50),
         }
     }
@@ -315,7 +340,7 @@ impl MarketFeed {
                 if buf.fill(bytes, t, conn_id) {
                     stats.buffer_allocs.inc();
                 }
-                match out.push(IoEvent::Frame(buf)) {
+                match out.emit(IoEvent::Frame(buf)) {
                     Ok(()) => true,
                     Err(IoEvent::Frame(buf)) => {
                         stats.stalls.inc();
@@ -347,7 +372,7 @@ impl MarketFeed {
                         asset: assets[next],
                         reason,
                     };
-                    if self.out.push(ev).is_err() {
+                    if self.out.emit(ev).is_err() {
                         break;
                     }
                     self.stats.invalidations.inc();
@@ -359,7 +384,7 @@ impl MarketFeed {
                 }
             }
             if let Some(buf) = d.held.take() {
-                match self.out.push(IoEvent::Frame(buf)) {
+                match self.out.emit(IoEvent::Frame(buf)) {
                     Ok(()) => {}
                     Err(IoEvent::Frame(buf)) => {
                         if now.saturating_sub(d.held_since_ns) > budget {

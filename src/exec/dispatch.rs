@@ -1,0 +1,95 @@
+//! The dispatch stage: opportunities in, order intents out.
+//!
+//! In dry-run (the default until the orders path is configured) every intent is journaled to
+//! a cold thread and counted, never sent. A Dutch book becomes one plan of BUY legs at the
+//! asks, all FOK: a leg fills completely at the quoted price or not at all.
+
+use std::sync::Arc;
+
+use crossbeam::channel::Sender;
+
+use super::{OrderIntent, OrderType};
+use crate::core::Side;
+use crate::obs::LatencyHistogram;
+use crate::obs::clock::now_ns;
+use crate::pipeline::ring::Counter;
+use crate::pipeline::stage::Stage;
+use crate::strategy::Opportunity;
+
+#[derive(Debug, Default)]
+pub struct DispatchStats {
+    pub plans: Counter,
+    pub intents: Counter,
+    /// Intents the journal could not take (its channel was full).
+    pub journal_dropped: Counter,
+}
+
+pub struct DispatchStage {
+    next_plan: u64,
+    journal: Option<Sender<OrderIntent>>,
+    pub stats: Arc<DispatchStats>,
+    queue_wait: LatencyHistogram,
+    /// Frame received → intents dispatched.
+    e2e: LatencyHistogram,
+}
+
+impl DispatchStage {
+    /// `first_plan_id` must not repeat across runs (use the start time).
+    pub fn new(first_plan_id: u64, journal: Option<Sender<OrderIntent>>) -> Self {
+        Self {
+            next_plan: first_plan_id,
+            journal,
+            stats: Arc::new(DispatchStats::default()),
+            queue_wait: LatencyHistogram::new("dispatch: queue wait"),
+            e2e: LatencyHistogram::new("received → intent dispatched"),
+        }
+    }
+}
+
+impl Stage for DispatchStage {
+    type In = Opportunity;
+
+    fn process(&mut self, o: Opportunity) {
+        let now = now_ns();
+        self.queue_wait.record(now.saturating_sub(o.detected_ns));
+        let plan_id = self.next_plan;
+        self.next_plan += 1;
+        self.stats.plans.inc();
+        for (k, leg) in o.legs().iter().enumerate() {
+            let intent = OrderIntent {
+                plan_id,
+                client_oid: plan_id << 8 | k as u64,
+                group: o.group,
+                asset: leg.asset,
+                side: Side::Bid,
+                price: leg.price,
+                size: o.size,
+                order_type: OrderType::Fok,
+                recv_ns: o.recv_ns,
+                created_ns: now,
+            };
+            self.stats.intents.inc();
+            if let Some(j) = &self.journal {
+                if j.try_send(intent).is_err() {
+                    self.stats.journal_dropped.inc();
+                }
+            }
+        }
+        self.e2e.record(now_ns().saturating_sub(o.recv_ns));
+    }
+
+    fn tick(&mut self, _now_ns: u64) -> bool {
+        false
+    }
+
+    fn has_pending(&self) -> bool {
+        false
+    }
+
+    fn flush(&mut self) {}
+
+    fn histograms(&self, out: &mut Vec<LatencyHistogram>) {
+        out.push(self.queue_wait.clone());
+        out.push(self.e2e.clone());
+    }
+}

@@ -1,0 +1,48 @@
+//! Execution: turning opportunities into orders. `OrderIntent` is what the dispatch stage
+//! decides to send; idempotency rests on (`plan_id`, `client_oid`): one plan per opportunity,
+//! one client order id per leg, never reused.
+
+pub mod dispatch;
+
+use crate::core::{AssetIndex, Price, Side, Size};
+
+/// Time in force, as the CLOB names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OrderType {
+    /// Good till cancelled.
+    Gtc,
+    /// Good till date.
+    Gtd,
+    /// Fill completely now or cancel.
+    Fok,
+    /// Fill what is possible now, cancel the rest (IOC).
+    Fak,
+}
+
+impl OrderType {
+    pub const fn venue_str(self) -> &'static str {
+        match self {
+            Self::Gtc => "GTC",
+            Self::Gtd => "GTD",
+            Self::Fok => "FOK",
+            Self::Fak => "FAK",
+        }
+    }
+}
+
+/// One order the engine intends to place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderIntent {
+    pub plan_id: u64,
+    /// Unique per leg: `plan_id << 8 | leg`.
+    pub client_oid: u64,
+    pub group: u32,
+    pub asset: AssetIndex,
+    pub side: Side,
+    pub price: Price,
+    pub size: Size,
+    pub order_type: OrderType,
+    /// Receive time of the frame that led to it, and when the intent was made.
+    pub recv_ns: u64,
+    pub created_ns: u64,
+}

@@ -1,0 +1,83 @@
+//! The strategy stage: book tops in, opportunities out.
+//!
+//! Backpressure (strategy → dispatch ring): an opportunity that cannot be delivered is dropped
+//! and counted, and the group's memory of it is cleared, so the next top that still shows it
+//! emits it again (a missed trade, never a stale one).
+
+use std::sync::Arc;
+
+use super::Opportunity;
+use super::dutch::DutchBook;
+use crate::core::TopOfBook;
+use crate::obs::LatencyHistogram;
+use crate::obs::clock::now_ns;
+use crate::pipeline::ring::Counter;
+use crate::pipeline::stage::{Out, Stage};
+
+#[derive(Debug, Default)]
+pub struct StrategyStats {
+    pub tops: Counter,
+    pub opportunities: Counter,
+    pub dropped: Counter,
+}
+
+pub struct StrategyStage {
+    pub dutch: DutchBook,
+    out: Out<Opportunity>,
+    pub stats: Arc<StrategyStats>,
+    queue_wait: LatencyHistogram,
+    /// Frame received → opportunity emitted.
+    detect_latency: LatencyHistogram,
+}
+
+impl StrategyStage {
+    pub fn new(dutch: DutchBook, out: Out<Opportunity>) -> Self {
+        Self {
+            dutch,
+            out,
+            stats: Arc::new(StrategyStats::default()),
+            queue_wait: LatencyHistogram::new("strategy: queue wait"),
+            detect_latency: LatencyHistogram::new("received → opportunity"),
+        }
+    }
+}
+
+impl Stage for StrategyStage {
+    type In = TopOfBook;
+
+    #[inline]
+    fn process(&mut self, top: TopOfBook) {
+        let now = now_ns();
+        self.stats.tops.inc();
+        if top.sent_ns != 0 {
+            self.queue_wait.record(now.saturating_sub(top.sent_ns));
+        }
+        let Some(o) = self.dutch.on_top(top, now) else {
+            return;
+        };
+        self.stats.opportunities.inc();
+        self.detect_latency.record(now.saturating_sub(o.recv_ns));
+        if self.out.emit(o).is_err() {
+            self.stats.dropped.inc();
+            self.dutch.forget(o.group);
+        }
+    }
+
+    fn tick(&mut self, now_ns: u64) -> bool {
+        self.out.tick(now_ns)
+    }
+
+    fn has_pending(&self) -> bool {
+        self.out.has_pending()
+    }
+
+    fn flush(&mut self) {
+        self.out.flush();
+    }
+
+    fn histograms(&self, out: &mut Vec<LatencyHistogram>) {
+        out.push(self.queue_wait.clone());
+        out.push(self.detect_latency.clone());
+        self.out.histograms(out);
+    }
+}
