@@ -8,3 +8,4 @@ pub mod book;
 pub mod config;
 pub mod core;
 pub mod obs;
+pub mod venue;
