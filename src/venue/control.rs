@@ -316,10 +316,8 @@ impl VenueControl {
             Fault::Gap { asset_id } => {
                 let t = asset_id.as_deref().map(|s| self.token(s)).transpose()?;
                 let mut hub = self.hub();
-                if let Some(t) = &t {
-                    if hub.books().lookup(t).is_none() {
-                        return Err(VenueError::UnknownAsset(t.to_string()));
-                    }
+                if let Some(t) = t.as_ref().filter(|t| hub.books().lookup(t).is_none()) {
+                    return Err(VenueError::UnknownAsset(t.to_string()));
                 }
                 match hub.gap(t.as_ref(), now_ms()) {
                     Some(assets) => assets.len() as u64,

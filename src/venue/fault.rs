@@ -161,7 +161,7 @@ impl RestFaults {
         let fail = if s.fail_next > 0 {
             s.fail_next -= 1;
             Some(s.fail_status)
-        } else if s.fail_every > 0 && s.requests % s.fail_every == 0 {
+        } else if s.fail_every > 0 && s.requests.is_multiple_of(s.fail_every) {
             Some(500)
         } else {
             None

@@ -435,10 +435,10 @@ impl Hub {
             return;
         };
         for a in assets {
-            if c.assets.remove(&a) {
-                if let Some(list) = self.subs.get_mut(a as usize) {
-                    list.retain(|&x| x != id);
-                }
+            if c.assets.remove(&a)
+                && let Some(list) = self.subs.get_mut(a as usize)
+            {
+                list.retain(|&x| x != id);
             }
         }
     }

@@ -96,10 +96,10 @@ impl ReplaySource {
 
     fn venue_asset(&mut self, asset: AssetIndex, tick: Option<TickSize>) -> Option<u32> {
         let i = asset.get();
-        if let Some(&v) = self.venue_index.get(i) {
-            if v != u32::MAX {
-                return Some(v);
-            }
+        if let Some(&v) = self.venue_index.get(i)
+            && v != u32::MAX
+        {
+            return Some(v);
         }
         let info = self.registry.info(asset)?;
         let market = info.market.as_deref().unwrap_or("").to_string();
@@ -173,10 +173,10 @@ impl ReplaySource {
                 }
             }
             MarketMsg::AssetEventEnd { asset, .. } => {
-                if let Some(v) = self.known(asset) {
-                    if !assets.contains(&v) {
-                        assets.push(v);
-                    }
+                if let Some(v) = self.known(asset)
+                    && !assets.contains(&v)
+                {
+                    assets.push(v);
                 }
             }
             MarketMsg::FrameStart { .. } | MarketMsg::FrameEnd { .. } => {}

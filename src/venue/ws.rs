@@ -161,11 +161,10 @@ impl IoLoop {
             if let Err(e) = self
                 .poll
                 .poll(&mut events, Some(Duration::from_millis(250)))
+                && e.kind() != io::ErrorKind::Interrupted
             {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    tracing::error!("venue ws poll failed: {e}");
-                    break;
-                }
+                tracing::error!("venue ws poll failed: {e}");
+                break;
             }
             let mut woke = false;
             for ev in events.iter() {

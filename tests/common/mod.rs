@@ -18,8 +18,10 @@ pub fn venue(assets: u32, seed: u64) -> VenueHandle {
 }
 
 pub fn venue_with(assets: u32, seed: u64, tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
-    let mut cfg = VenueConfig::default();
-    cfg.model = polyarb::venue::ModelConfig::for_assets(assets, seed);
+    let mut cfg = VenueConfig {
+        model: polyarb::venue::ModelConfig::for_assets(assets, seed),
+        ..VenueConfig::default()
+    };
     cfg.source.paused = true;
     tweak(&mut cfg);
     Venue::start(cfg).expect("venue starts")
