@@ -189,3 +189,35 @@ fn bad_requests_are_ignored_and_counted_and_other_paths_are_refused() {
         e => panic!("expected a 404, got {e}"),
     }
 }
+
+#[test]
+fn flood_mode_streams_flat_out_and_books_stay_equal() {
+    let v = venue_with(400, 7, |c| {
+        c.source.paused = false;
+        c.source.changes_per_s = 0; // flood
+    });
+    let http = Http::new(&v);
+    let assets = v.asset_ids();
+    let mut c = MarketClient::connect(&v.ws_url());
+    c.subscribe(&assets);
+    let t0 = std::time::Instant::now();
+    // Bounded: stop once 100k changes arrived (or after a generous safety limit).
+    while c.books.counters().deltas < 100_000 && t0.elapsed() < std::time::Duration::from_secs(60) {
+        c.sync();
+    }
+    v.pause();
+    c.sync();
+    let secs = t0.elapsed().as_secs_f64();
+    let counters = c.books.counters();
+    eprintln!(
+        "flood: {} changes in {secs:.2} s ({:.0}/s, debug build)",
+        counters.deltas,
+        counters.deltas as f64 / secs
+    );
+    assert!(counters.deltas >= 100_000, "{counters:?}");
+    assert_eq!(
+        (counters.invalid, counters.mismatch, counters.crossed),
+        (0, 0, 0)
+    );
+    assert_eq!(c.book_values(), http.venue_books(&assets));
+}

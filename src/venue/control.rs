@@ -224,8 +224,12 @@ impl VenueControl {
         }
     }
 
+    /// Pauses the source. On return no batch is in flight and none will start, so the books
+    /// read afterwards are the last ones streamed.
     pub fn pause(&self) {
         self.source.update(|p| p.paused = true);
+        // The publisher steps only under the hub lock and re-checks `paused` there.
+        drop(self.hub());
     }
 
     pub fn resume(&self) {
@@ -262,6 +266,8 @@ impl VenueControl {
                     p.rate = r;
                 }
             });
+            // Same barrier as `pause()`.
+            drop(self.hub());
         }
         let (steps, changes) = c.step.map_or((0, 0), |n| self.step(n));
         let dutch_book_market = c

@@ -133,6 +133,10 @@ pub fn run(ctl: VenueControl, faults: FaultConfig) {
         };
         let progressed = {
             let mut hub = ctl.hub();
+            // Re-checked under the hub lock: once `pause()` returns, no batch is in flight.
+            if ctl.source.lock().paused {
+                continue;
+            }
             match hub.step_model(now_ms(), budget, budget + 64) {
                 Some((steps, changes)) => {
                     done += changes.max(u64::from(steps > 0 && changes == 0));
