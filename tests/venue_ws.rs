@@ -221,3 +221,38 @@ fn flood_mode_streams_flat_out_and_books_stay_equal() {
     );
     assert_eq!(c.book_values(), http.venue_books(&assets));
 }
+
+#[test]
+fn replay_source_streams_the_recording_and_serves_its_books() {
+    use polyarb::venue::{ModelConfig, SourceKind};
+    let path = std::env::temp_dir().join(format!(
+        "polyarb-venue-replay-{}.frames",
+        std::process::id()
+    ));
+    let mut out = Vec::new();
+    polyarb::venue::synth::write_frames(ModelConfig::for_assets(100, 8), 3_000, &mut out).unwrap();
+    std::fs::write(&path, &out).unwrap();
+    let v = venue_with(2, 8, |c| {
+        c.source.kind = SourceKind::Replay;
+        c.source.replay_file = Some(path.clone());
+    });
+    let http = Http::new(&v);
+    // The venue learns the assets from the recording's initial dump (2 frames of 50 books).
+    assert_eq!(v.step(2).0, 2);
+    let assets = v.asset_ids();
+    assert_eq!(assets.len(), 100);
+    let mut c = MarketClient::connect(&v.ws_url());
+    c.subscribe(&assets);
+    c.sync();
+    assert_eq!(c.books.counters().books, 100);
+    let (frames, _) = v.step(1_000_000);
+    assert!(frames > 3_000);
+    c.sync();
+    let counters = c.books.counters();
+    assert_eq!(
+        (counters.invalid, counters.mismatch, counters.crossed),
+        (0, 0, 0)
+    );
+    assert_eq!(c.book_values(), http.venue_books(&assets));
+    let _ = std::fs::remove_file(&path);
+}

@@ -101,8 +101,13 @@ pub fn run(ctl: VenueControl, faults: FaultConfig) {
         }
         let rate = pacing.rate;
         let budget = if rate == 0 {
-            if ctl.hub().max_pending_bytes() > FLOOD_BACKLOG {
-                std::thread::sleep(Duration::from_millis(1));
+            let (idle, backlog) = {
+                let hub = ctl.hub();
+                (hub.conn_ids().is_empty(), hub.max_pending_bytes())
+            };
+            if idle || backlog > FLOOD_BACKLOG {
+                // Nobody to flood, or the io thread is behind: let it catch up.
+                std::thread::sleep(Duration::from_millis(if idle { 5 } else { 1 }));
                 continue;
             }
             FLOOD_BATCH
