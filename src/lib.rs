@@ -11,3 +11,4 @@ pub mod exec;
 pub mod obs;
 pub mod pipeline;
 pub mod strategy;
+pub mod venue;

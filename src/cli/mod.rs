@@ -1,6 +1,8 @@
 //! Command-line interface: the subcommands and their dispatch.
 
 mod replay;
+mod synth;
+mod venue;
 
 use clap::{Parser, Subcommand};
 
@@ -19,11 +21,17 @@ pub struct Cli {
 pub enum Command {
     /// Replay a file of raw market-channel frames through the parser and the books.
     Replay(replay::ReplayArgs),
+    /// Write synthetic market data (frames files) from the seeded market model.
+    Synth(synth::SynthArgs),
+    /// Run the local Polymarket double (/ws/market, REST books, admin, faults) on loopback.
+    Venue(venue::VenueArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Replay(a) => replay::run(a),
+        Command::Synth(a) => synth::run(a),
+        Command::Venue(a) => venue::run(a),
     }
 }
 

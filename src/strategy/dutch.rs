@@ -205,6 +205,7 @@ mod tests {
             ask_size: Size(ask_size),
             tradeable,
             recv_ns: 1,
+            sent_ns: 1,
         }
     }
 

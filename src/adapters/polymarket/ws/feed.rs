@@ -2,7 +2,7 @@
 //!
 //! Assets are sharded over connections (at most `max_assets_per_connection` each). Each
 //! connection is kept alive with text `PING`s, declared dead after `dead_after_ms` without any
-//! frame, and reconnected with jittered exponential back-off; every asset it carried is
+//! frame (or stalled after `silent_after_ms` with PONGs but no data), and reconnected with jittered exponential back-off; every asset it carried is
 //! invalidated (`Reconnect`) until its fresh snapshot arrives on the new connection.
 //!
 //! Backpressure on the frames ring: when the parser is behind, the io stage stops reading that
@@ -43,6 +43,9 @@ pub struct FeedConfig {
     pub ping_interval_ms: u64,
     /// A connection with no frame (data or PONG) for this long is dead.
     pub dead_after_ms: u64,
+    /// A connection that answers PINGs but has carried no market data for this long while it
+    /// has subscriptions is stalled, and is reconnected (0 = never).
+    pub silent_after_ms: u64,
     pub reconnect_base_ms: u64,
     pub reconnect_max_ms: u64,
     pub connect_timeout_ms: u64,
@@ -62,6 +65,7 @@ impl Default for FeedConfig {
             max_assets_per_connection: 200,
             ping_interval_ms: 10_000,
             dead_after_ms: 30_000,
+            silent_after_ms: 120_000,
             reconnect_base_ms: 100,
             reconnect_max_ms: 10_000,
             connect_timeout_ms: 5_000,
@@ -112,6 +116,7 @@ pub struct FeedStats {
     pub reconnects: Counter,
     pub connect_failures: Counter,
     pub dead_connections: Counter,
+    pub silent_connections: Counter,
     /// Times reading paused because the frames ring was full.
     pub stalls: Counter,
     pub frames_dropped: Counter,
@@ -142,6 +147,7 @@ const WAKER: Token = Token(usize::MAX - 1);
 enum Teardown {
     Failed(String),
     Dead,
+    Silent,
     Requested,
 }
 
@@ -411,12 +417,18 @@ impl MarketFeed {
         let ping_every = self.cfg.ping_interval_ms * 1_000_000;
         let dead_after = self.cfg.dead_after_ms * 1_000_000;
         let connect_timeout = self.cfg.connect_timeout_ms * 1_000_000;
+        let silent_after = self.cfg.silent_after_ms * 1_000_000;
         for id in 0..self.conns.len() {
             let c = &mut self.conns[id];
             if c.is_open() {
                 if now.saturating_sub(c.last_rx_ns) > dead_after {
                     self.stats.dead_connections.inc();
                     self.teardown(id, Teardown::Dead);
+                    continue;
+                }
+                if silent_after > 0 && now.saturating_sub(c.last_data_ns) > silent_after {
+                    self.stats.silent_connections.inc();
+                    self.teardown(id, Teardown::Silent);
                     continue;
                 }
                 if now.saturating_sub(c.last_ping_ns) >= ping_every {
@@ -447,6 +459,9 @@ impl MarketFeed {
         match &why {
             Teardown::Failed(e) => tracing::warn!(conn = id, "market connection down: {e}"),
             Teardown::Dead => tracing::warn!(conn = id, "market connection silent: declared dead"),
+            Teardown::Silent => {
+                tracing::warn!(conn = id, "market connection answers PING but carries no data: reconnecting")
+            }
             Teardown::Requested => {
                 tracing::info!(conn = id, "market connection reconnect requested")
             }
