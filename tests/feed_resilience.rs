@@ -44,7 +44,11 @@ fn groups(v: &VenueHandle, r: &AssetRegistry) -> Vec<OutcomeGroup> {
         .filter(|(_, m)| m.token_ids.len() == 2)
         .map(|(i, m)| OutcomeGroup {
             id: i as u32,
-            assets: m.token_ids.iter().map(|t| r.lookup(t.as_bytes()).unwrap()).collect(),
+            assets: m
+                .token_ids
+                .iter()
+                .map(|t| r.lookup(t.as_bytes()).unwrap())
+                .collect(),
             fees: Default::default(),
             min_order_size: Size(5_000_000),
         })
@@ -70,7 +74,11 @@ fn compare(p: &Pipeline, v: &VenueHandle) -> Result<(), String> {
     let ours = p.dump_books(Duration::from_secs(5)).ok_or("no dump")?;
     let theirs = v.books().books;
     if ours.len() != theirs.len() {
-        return Err(format!("{} books here, {} at the venue", ours.len(), theirs.len()));
+        return Err(format!(
+            "{} books here, {} at the venue",
+            ours.len(),
+            theirs.len()
+        ));
     }
     for (a, b) in ours.iter().zip(theirs.iter()) {
         if a.asset_id != b.asset_id {
@@ -80,7 +88,10 @@ fn compare(p: &Pipeline, v: &VenueHandle) -> Result<(), String> {
             return Err(format!("{} is {} ({:?})", a.asset_id, a.state, a.reason));
         }
         if a.bids != b.bids || a.asks != b.asks {
-            return Err(format!("{} differs: ours {:?}/{:?} venue {:?}/{:?}", a.asset_id, a.bids, a.asks, b.bids, b.asks));
+            return Err(format!(
+                "{} differs: ours {:?}/{:?} venue {:?}/{:?}",
+                a.asset_id, a.bids, a.asks, b.bids, b.asks
+            ));
         }
     }
     Ok(())
@@ -91,7 +102,10 @@ fn converge(p: &Pipeline, v: &VenueHandle) {
     let t = Instant::now();
     loop {
         let Err(last) = compare(p, v) else { return };
-        assert!(t.elapsed() < Duration::from_secs(30), "books never matched the venue: {last}");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "books never matched the venue: {last}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -128,14 +142,23 @@ fn reconnects_after_a_dropped_connection_and_heals_every_book() {
     let v = venue(40, 12);
     let p = start(&v, &settings(&v));
     converge(&p, &v);
-    v.fault(&Fault::Close { conn: None, abrupt: true }).unwrap();
+    v.fault(&Fault::Close {
+        conn: None,
+        abrupt: true,
+    })
+    .unwrap();
     // The venue keeps trading while we are away.
     v.step(2_000);
-    wait_until("a reconnect", Duration::from_secs(10), || p.stats.feed.connects.get() >= 2);
+    wait_until("a reconnect", Duration::from_secs(10), || {
+        p.stats.feed.connects.get() >= 2
+    });
     v.step(2_000);
     converge(&p, &v);
     assert!(p.stats.feed.reconnects.get() >= 1);
-    assert!(p.stats.book.invalidations.get() >= 40, "every asset of the dropped connection was invalidated");
+    assert!(
+        p.stats.book.invalidations.get() >= 40,
+        "every asset of the dropped connection was invalidated"
+    );
     p.shutdown();
 }
 
@@ -145,13 +168,21 @@ fn a_gap_is_detected_and_healed_from_rest() {
     let p = start(&v, &settings(&v));
     converge(&p, &v);
     v.fault(&Fault::Gap { asset_id: None }).unwrap();
-    wait_until("the mismatch", Duration::from_secs(10), || p.stats.book.mismatch.get() >= 1);
-    wait_until("the resync", Duration::from_secs(10), || p.stats.book.resyncs_completed.get() >= 1);
+    wait_until("the mismatch", Duration::from_secs(10), || {
+        p.stats.book.mismatch.get() >= 1
+    });
+    wait_until("the resync", Duration::from_secs(10), || {
+        p.stats.book.resyncs_completed.get() >= 1
+    });
     v.step(1_000);
     converge(&p, &v);
     assert!(p.stats.resync.snapshots.get() >= 1);
     let report = p.shutdown();
-    let resync = report.histograms.iter().find(|h| h.name().starts_with("resync")).unwrap();
+    let resync = report
+        .histograms
+        .iter()
+        .find(|h| h.name().starts_with("resync"))
+        .unwrap();
     assert!(resync.len() >= 1);
 }
 
@@ -163,11 +194,19 @@ fn a_stalled_asset_is_quarantined_then_recovers() {
     let p = start(&v, &s);
     converge(&p, &v);
     let quiet = v.asset_ids()[3].clone();
-    v.fault(&Fault::StallAsset { asset_id: quiet.clone(), duration_ms: None }).unwrap();
+    v.fault(&Fault::StallAsset {
+        asset_id: quiet.clone(),
+        duration_ms: None,
+    })
+    .unwrap();
     v.set_rate(2_000);
     v.resume();
-    wait_until("a quarantine", Duration::from_secs(10), || p.stats.book.quarantined.get() >= 1);
-    wait_until("a REST re-snapshot", Duration::from_secs(10), || p.stats.book.rest_snapshots_applied.get() >= 1);
+    wait_until("a quarantine", Duration::from_secs(10), || {
+        p.stats.book.quarantined.get() >= 1
+    });
+    wait_until("a REST re-snapshot", Duration::from_secs(10), || {
+        p.stats.book.rest_snapshots_applied.get() >= 1
+    });
     v.fault(&Fault::Clear).unwrap();
     v.pause();
     converge(&p, &v);
@@ -182,13 +221,23 @@ fn a_stalled_connection_is_reconnected() {
     s.feed.silent_after_ms = 600;
     let p = start(&v, &s);
     converge(&p, &v);
-    v.fault(&Fault::Stall { conn: None, duration_ms: None }).unwrap();
+    v.fault(&Fault::Stall {
+        conn: None,
+        duration_ms: None,
+    })
+    .unwrap();
     v.set_rate(2_000);
     v.resume();
     // PONGs keep coming, data does not: quarantine first, then the io stage gives up on it.
-    wait_until("a quarantine", Duration::from_secs(10), || p.stats.book.quarantined.get() >= 1);
-    wait_until("a silent connection", Duration::from_secs(10), || p.stats.feed.silent_connections.get() >= 1);
-    wait_until("a fresh connection", Duration::from_secs(10), || p.stats.feed.connects.get() >= 2);
+    wait_until("a quarantine", Duration::from_secs(10), || {
+        p.stats.book.quarantined.get() >= 1
+    });
+    wait_until("a silent connection", Duration::from_secs(10), || {
+        p.stats.feed.silent_connections.get() >= 1
+    });
+    wait_until("a fresh connection", Duration::from_secs(10), || {
+        p.stats.feed.connects.get() >= 2
+    });
     v.fault(&Fault::Clear).unwrap();
     v.pause();
     converge(&p, &v);
@@ -201,7 +250,12 @@ fn malformed_frames_are_counted_and_survived() {
     let p = start(&v, &settings(&v));
     converge(&p, &v);
     let before = p.stats.parse.invalid.get() + p.stats.parse.ignored.get();
-    v.fault(&Fault::Malformed { conn: None, count: 25, shape: Default::default() }).unwrap();
+    v.fault(&Fault::Malformed {
+        conn: None,
+        count: 25,
+        shape: Default::default(),
+    })
+    .unwrap();
     wait_until("25 counted frames", Duration::from_secs(10), || {
         p.stats.parse.invalid.get() + p.stats.parse.ignored.get() >= before + 25
     });
@@ -214,8 +268,14 @@ fn malformed_frames_are_counted_and_survived() {
 fn twelve_hundred_assets_over_several_connections_all_healthy() {
     let v = venue(1_200, 17);
     let p = start(&v, &settings(&v));
-    wait_until("1200 healthy books", Duration::from_secs(30), || all_healthy(&p, 1_200));
-    assert_eq!(p.stats.feed.open_connections.get(), 6, "200 assets per connection");
+    wait_until("1200 healthy books", Duration::from_secs(30), || {
+        all_healthy(&p, 1_200)
+    });
+    assert_eq!(
+        p.stats.feed.open_connections.get(),
+        6,
+        "200 assets per connection"
+    );
     v.step(5_000);
     converge(&p, &v);
     p.shutdown();
@@ -226,10 +286,18 @@ fn rest_failures_fall_back_to_resubscribing() {
     let v = venue(10, 18);
     let p = start(&v, &settings(&v));
     converge(&p, &v);
-    v.fault(&Fault::RestFail { count: 1_000, status: 500 }).unwrap();
+    v.fault(&Fault::RestFail {
+        count: 1_000,
+        status: 500,
+    })
+    .unwrap();
     v.fault(&Fault::Gap { asset_id: None }).unwrap();
-    wait_until("a resubscribe", Duration::from_secs(15), || p.stats.resync.resubscribes.get() >= 1);
-    wait_until("healthy again", Duration::from_secs(15), || all_healthy(&p, 10));
+    wait_until("a resubscribe", Duration::from_secs(15), || {
+        p.stats.resync.resubscribes.get() >= 1
+    });
+    wait_until("healthy again", Duration::from_secs(15), || {
+        all_healthy(&p, 10)
+    });
     v.fault(&Fault::Clear).unwrap();
     v.step(500);
     converge(&p, &v);

@@ -213,5 +213,4 @@ pub fn fixtures_or_skip(test: &str) -> Option<PathBuf> {
         );
     }
     dir
-
 }

@@ -9,7 +9,9 @@ fn dutch_cfg(seed: u64) -> ModelConfig {
 }
 
 fn on_grid(levels: &crate::venue::book::Levels, t: u32) -> bool {
-    levels.keys().all(|p| p.0.is_multiple_of(t) && p.is_level_price())
+    levels
+        .keys()
+        .all(|p| p.0.is_multiple_of(t) && p.is_level_price())
 }
 
 #[test]

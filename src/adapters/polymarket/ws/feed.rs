@@ -460,7 +460,10 @@ impl MarketFeed {
             Teardown::Failed(e) => tracing::warn!(conn = id, "market connection down: {e}"),
             Teardown::Dead => tracing::warn!(conn = id, "market connection silent: declared dead"),
             Teardown::Silent => {
-                tracing::warn!(conn = id, "market connection answers PING but carries no data: reconnecting")
+                tracing::warn!(
+                    conn = id,
+                    "market connection answers PING but carries no data: reconnecting"
+                )
             }
             Teardown::Requested => {
                 tracing::info!(conn = id, "market connection reconnect requested")
