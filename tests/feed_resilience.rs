@@ -10,8 +10,10 @@ use polyarb::strategy::OutcomeGroup;
 use polyarb::venue::{Fault, ModelConfig, Venue, VenueConfig, VenueHandle};
 
 fn venue(assets: u32, seed: u64) -> VenueHandle {
-    let mut cfg = VenueConfig::default();
-    cfg.model = ModelConfig::for_assets(assets, seed);
+    let mut cfg = VenueConfig {
+        model: ModelConfig::for_assets(assets, seed),
+        ..Default::default()
+    };
     cfg.source.paused = true;
     Venue::start(cfg).expect("venue starts")
 }
@@ -183,7 +185,7 @@ fn a_gap_is_detected_and_healed_from_rest() {
         .iter()
         .find(|h| h.name().starts_with("resync"))
         .unwrap();
-    assert!(resync.len() >= 1);
+    assert!(!resync.is_empty());
 }
 
 #[test]

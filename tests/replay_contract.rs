@@ -46,7 +46,16 @@ fn book(asset: &str, bids: &[(&str, &str)], asks: &[(&str, &str)]) -> Value {
            "timestamp":"1703875200000","hash":"0"})
 }
 
-fn pc(entries: &[(&str, &str, &str, &str, Option<(&str, &str)>)]) -> Value {
+/// One `price_changes[]` entry: asset, price, side, size, and the claimed (best_bid, best_ask).
+type Entry<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<(&'a str, &'a str)>,
+);
+
+fn pc(entries: &[Entry<'_>]) -> Value {
     let e: Vec<Value> = entries
         .iter()
         .map(|(a, p, side, s, best)| {

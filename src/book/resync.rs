@@ -219,11 +219,11 @@ impl ResyncWorker {
                 again.push(a);
             }
         }
-        if !resubscribe.is_empty() {
-            if let Some(feed) = &self.feed {
-                self.stats.resubscribes.add(resubscribe.len() as u64);
-                feed.send(FeedCommand::Resubscribe(resubscribe));
-            }
+        if !resubscribe.is_empty()
+            && let Some(feed) = &self.feed
+        {
+            self.stats.resubscribes.add(resubscribe.len() as u64);
+            feed.send(FeedCommand::Resubscribe(resubscribe));
         }
         again
     }

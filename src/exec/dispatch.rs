@@ -69,10 +69,10 @@ impl Stage for DispatchStage {
                 created_ns: now,
             };
             self.stats.intents.inc();
-            if let Some(j) = &self.journal {
-                if j.try_send(intent).is_err() {
-                    self.stats.journal_dropped.inc();
-                }
+            if let Some(j) = &self.journal
+                && j.try_send(intent).is_err()
+            {
+                self.stats.journal_dropped.inc();
             }
         }
         self.e2e.record(now_ns().saturating_sub(o.recv_ns));

@@ -25,7 +25,7 @@ enum Phase {
     Down,
     /// TCP connect in flight.
     Connecting(TcpStream),
-    Handshaking(MidHandshake<ClientHandshake<WsStream>>),
+    Handshaking(Box<MidHandshake<ClientHandshake<WsStream>>>),
     Open(Box<WebSocket<WsStream>>),
 }
 
@@ -156,7 +156,7 @@ impl MarketConnection {
                 self.on_handshake(res.map(|(ws, _)| ws), now_ns)
             }
             Phase::Handshaking(mid) => {
-                let res = mid.handshake();
+                let res = (*mid).handshake();
                 self.on_handshake(res.map(|(ws, _)| ws), now_ns)
             }
             other => {
@@ -181,7 +181,7 @@ impl MarketConnection {
                 Ok(true)
             }
             Err(HandshakeError::Interrupted(mid)) => {
-                self.phase = Phase::Handshaking(mid);
+                self.phase = Phase::Handshaking(Box::new(mid));
                 Ok(false)
             }
             Err(HandshakeError::Failure(e)) => Err(format!("handshake: {e}")),

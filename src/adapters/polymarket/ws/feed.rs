@@ -238,11 +238,11 @@ impl MarketFeed {
             };
             let polled = self.poll.poll(&mut events, Some(timeout));
             self.bell.awake();
-            if let Err(e) = polled {
-                if e.kind() != std::io::ErrorKind::Interrupted {
-                    tracing::error!("io poll failed: {e}");
-                    break;
-                }
+            if let Err(e) = polled
+                && e.kind() != std::io::ErrorKind::Interrupted
+            {
+                tracing::error!("io poll failed: {e}");
+                break;
             }
             for ev in events.iter() {
                 if ev.token() == WAKER {
@@ -439,11 +439,12 @@ impl MarketFeed {
                     }
                 }
             } else if c.is_down() {
-                if !c.assets.is_empty() && now >= c.retry_at_ns {
-                    if let Err(e) = c.connect(&self.endpoint, self.poll.registry(), now) {
-                        self.stats.connect_failures.inc();
-                        self.teardown(id, Teardown::Failed(format!("connect: {e}")));
-                    }
+                if !c.assets.is_empty()
+                    && now >= c.retry_at_ns
+                    && let Err(e) = c.connect(&self.endpoint, self.poll.registry(), now)
+                {
+                    self.stats.connect_failures.inc();
+                    self.teardown(id, Teardown::Failed(format!("connect: {e}")));
                 }
             } else if now.saturating_sub(c.connect_started_ns) > connect_timeout {
                 self.stats.connect_failures.inc();
