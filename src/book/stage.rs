@@ -1,9 +1,9 @@
 //! The book stage: applies market messages, keeps every asset's health, and heals books.
 //!
 //! Healing. When a book becomes `resync_needed`, the stage asks the resync worker (a cold
-//! thread) for a REST snapshot, at once for evidence of a wrong book (mismatch, crossed, tick
-//! change, lost delta, staleness) and after `reconnect_grace_ms` for a reconnect (whose fresh
-//! subscription re-sends the snapshot in-band, usually first).
+//! thread) for a REST snapshot: at once for evidence of a wrong book (mismatch, crossed, lost
+//! delta, staleness), and only after `reconnect_grace_ms` for a reconnect or a tick size
+//! change, after which the venue re-sends the book in-band (usually within microseconds).
 //!
 //! Deltas during the fetch are not lost: while a request is out, the asset's deltas are also
 //! kept in a bounded buffer with their venue timestamps. When the snapshot arrives it replaces
@@ -28,9 +28,9 @@ use serde::Deserialize;
 
 use super::{BookState, Books, ResyncReason};
 use crate::core::{AssetIndex, AssetRegistry, MarketMsg, Price, Side, Size, TickSize, TopOfBook};
-use crate::obs::LatencyHistogram;
 use crate::obs::clock::now_ns;
 use crate::obs::replay::{BookDump, dump_books};
+use crate::obs::{LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::{Counter, RingRx};
 use crate::pipeline::stage::{Out, Stage};
 
@@ -44,7 +44,8 @@ pub struct BookStageConfig {
     pub watchdog_interval_ms: u64,
     /// Re-request a snapshot not received within this time.
     pub resync_timeout_ms: u64,
-    /// After a reconnect, wait this long for the in-band snapshot before asking REST.
+    /// After a reconnect or a tick size change, the venue re-sends the book in-band; wait
+    /// this long for it before asking REST.
     pub reconnect_grace_ms: u64,
     /// Deltas buffered for assets whose snapshot is in flight (all assets together).
     pub pending_capacity: usize,
@@ -60,6 +61,14 @@ impl Default for BookStageConfig {
             pending_capacity: 65_536,
         }
     }
+}
+
+/// Whether the venue re-sends the book by itself after this, so REST is only the fallback.
+fn expects_in_band_snapshot(reason: ResyncReason) -> bool {
+    matches!(
+        reason,
+        ResyncReason::Reconnect | ResyncReason::TickSizeChange
+    )
 }
 
 /// A request for a REST snapshot of one asset.
@@ -106,6 +115,8 @@ pub struct BookStats {
     pub tick_size_changes: Counter,
     pub invalidations: Counter,
     pub tops_conflated: Counter,
+    pub invalidated_reconnect: Counter,
+    pub invalidated_ring_full: Counter,
     pub resync_requests: Counter,
     pub resync_retries: Counter,
     pub resyncs_completed: Counter,
@@ -115,6 +126,11 @@ pub struct BookStats {
     pub quarantined: Counter,
     pub healthy_assets: Counter,
     pub unhealthy_assets: Counter,
+    /// Frame received → book applied, published about once a second.
+    pub apply_live: LiveLatency,
+    pub resync_live: LiveLatency,
+    /// Bumped by a controller to start a new measurement window (histograms reset).
+    pub epoch: Counter,
 }
 
 /// Requests answered by the book stage between two messages.
@@ -165,6 +181,8 @@ pub struct BookStage {
     links: BookLinks,
     snap_buf: Vec<MarketMsg>,
     next_view_ns: u64,
+    next_publish_ns: u64,
+    epoch: u64,
     frame_start_ns: u64,
     /// Frame handed on by the parser → taken by this stage.
     queue_wait: LatencyHistogram,
@@ -195,6 +213,8 @@ impl BookStage {
             links,
             snap_buf: Vec::with_capacity(4096),
             next_view_ns: 0,
+            next_publish_ns: 0,
+            epoch: 0,
             frame_start_ns: 0,
             queue_wait: LatencyHistogram::new("book: queue wait"),
             work: LatencyHistogram::new("book: work per frame"),
@@ -381,7 +401,12 @@ impl BookStage {
                 let now = now_ns();
                 let h = self.health_mut(asset);
                 h.detected_ns = now;
-                if reason != ResyncReason::Reconnect {
+                match reason {
+                    ResyncReason::Reconnect => self.stats.invalidated_reconnect.inc(),
+                    ResyncReason::RingFull => self.stats.invalidated_ring_full.inc(),
+                    _ => {}
+                }
+                if !expects_in_band_snapshot(reason) {
                     self.request(asset, reason, now);
                 }
             }
@@ -656,12 +681,28 @@ impl Stage for BookStage {
     }
 
     fn tick(&mut self, now: u64) -> bool {
+        if self.stats.epoch.get() != self.epoch {
+            self.epoch = self.stats.epoch.get();
+            for h in [
+                &mut self.queue_wait,
+                &mut self.work,
+                &mut self.apply_latency,
+                &mut self.resync_latency,
+            ] {
+                h.reset();
+            }
+        }
         let mut did = self.poll_snapshots();
         did |= self.serve_ctl();
         if !self.dirty.is_empty() {
             did |= self.flush_dirty();
         }
         self.maybe_watchdog(now);
+        if now >= self.next_publish_ns {
+            self.next_publish_ns = now + 1_000_000_000;
+            self.stats.apply_live.publish(&self.apply_latency);
+            self.stats.resync_live.publish(&self.resync_latency);
+        }
         if self.links.view_interval_ms > 0 && now >= self.next_view_ns {
             self.next_view_ns = now + self.links.view_interval_ms * 1_000_000;
             self.publish_view(now);

@@ -1,6 +1,11 @@
 //! Command-line interface: the subcommands and their dispatch.
 
+mod dashboard;
+mod demo;
+mod flood;
+mod markets;
 mod replay;
+mod report;
 mod synth;
 mod venue;
 
@@ -19,6 +24,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// The main job: local venue + whole pipeline + live view (Dutch books, latencies).
+    Demo(demo::DemoArgs),
+    /// Load test: the venue floods level changes into the whole pipeline; rates and latency.
+    Flood(flood::FloodArgs),
     /// Replay a file of raw market-channel frames through the parser and the books.
     Replay(replay::ReplayArgs),
     /// Write synthetic market data (frames files) from the seeded market model.
@@ -29,6 +38,8 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Flood(a) => flood::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Venue(a) => venue::run(a),

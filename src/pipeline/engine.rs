@@ -37,7 +37,8 @@ use crate::strategy::dutch::DutchBook;
 use crate::strategy::stage::{StrategyStage, StrategyStats};
 use crate::strategy::{OutcomeGroup, StrategyConfig};
 
-/// What the engine needs to run market data and strategies.
+/// The engine's TOML file: market data, pipeline and strategy sections, and the in-process
+/// venue that `demo` and `flood` start (`feed` connects to `[feed] ws_url` instead).
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineSettings {
@@ -48,6 +49,92 @@ pub struct EngineSettings {
     pub strategy: StrategyConfig,
     /// How often the read-only view is published (ms; 0 = never).
     pub view_interval_ms: u64,
+    pub venue: crate::venue::VenueConfig,
+}
+
+impl EngineSettings {
+    /// Loads and validates an engine config file; errors name the file and the key.
+    pub fn load(path: &std::path::Path) -> Result<Self, crate::config::ConfigError> {
+        let s: Self = crate::config::load_toml(path)?;
+        s.validate(path)?;
+        Ok(s)
+    }
+
+    pub fn validate(&self, file: &std::path::Path) -> Result<(), crate::config::ConfigError> {
+        let invalid =
+            |key: &str, expected: &str, found: String| crate::config::ConfigError::Invalid {
+                file: file.to_path_buf(),
+                key: key.to_string(),
+                expected: expected.to_string(),
+                found,
+            };
+        if let Err(e) = Topology::parse(&self.pipeline.threads) {
+            return Err(invalid(
+                "pipeline.threads",
+                "io, parse, book, strategy, dispatch once each, in order, as '+'-joined runs",
+                format!("{:?} ({e})", self.pipeline.threads),
+            ));
+        }
+        let url = &self.feed.ws_url;
+        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+            return Err(invalid(
+                "feed.ws_url",
+                "a ws:// or wss:// URL",
+                format!("{url:?}"),
+            ));
+        }
+        let rest = &self.resync.clob_url;
+        if !(rest.starts_with("http://") || rest.starts_with("https://")) {
+            return Err(invalid(
+                "resync.clob_url",
+                "an http:// or https:// URL",
+                format!("{rest:?}"),
+            ));
+        }
+        if self.feed.max_assets_per_connection == 0 || self.feed.max_assets_per_connection > 500 {
+            return Err(invalid(
+                "feed.max_assets_per_connection",
+                "1 to 500 (the venue sends no snapshots past 500)",
+                self.feed.max_assets_per_connection.to_string(),
+            ));
+        }
+        for (key, v) in [
+            ("pipeline.rings.frames", self.pipeline.rings.frames),
+            ("pipeline.rings.msgs", self.pipeline.rings.msgs),
+            ("pipeline.rings.tops", self.pipeline.rings.tops),
+            (
+                "pipeline.rings.opportunities",
+                self.pipeline.rings.opportunities,
+            ),
+            ("pipeline.rings.snapshots", self.pipeline.rings.snapshots),
+        ] {
+            if v < 16 {
+                return Err(invalid(key, "at least 16 slots", v.to_string()));
+            }
+        }
+        if self.strategy.min_profit >= crate::core::Price::ONE {
+            return Err(invalid(
+                "strategy.min_profit",
+                "a decimal below 1",
+                self.strategy.min_profit.to_string(),
+            ));
+        }
+        // The venue's own keys live under `[venue]` in this file.
+        self.venue.validate(file).map_err(|e| match e {
+            crate::config::ConfigError::Invalid {
+                file,
+                key,
+                expected,
+                found,
+            } => crate::config::ConfigError::Invalid {
+                file,
+                key: format!("venue.{key}"),
+                expected,
+                found,
+            },
+            other => other,
+        })
+    }
 }
 
 #[derive(Debug, Error)]
@@ -316,6 +403,19 @@ impl Pipeline {
         let (tx, rx) = crossbeam::channel::bounded(1);
         self.book_ctl.send(BookCtl::DumpBooks(tx)).ok()?;
         rx.recv_timeout(timeout).ok()
+    }
+
+    /// Starts a new measurement window: every stage resets its histograms at its next tick.
+    pub fn reset_latency(&self) {
+        let s = &self.stats;
+        for c in [
+            &s.parse.epoch,
+            &s.book.epoch,
+            &s.strategy.epoch,
+            &s.dispatch.epoch,
+        ] {
+            c.set(c.get() + 1);
+        }
     }
 
     /// Warnings raised while starting (e.g. a core that does not exist).

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use super::Opportunity;
 use super::dutch::DutchBook;
 use crate::core::TopOfBook;
-use crate::obs::LatencyHistogram;
 use crate::obs::clock::now_ns;
+use crate::obs::{LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::Counter;
 use crate::pipeline::stage::{Out, Stage};
 
@@ -19,6 +19,10 @@ pub struct StrategyStats {
     pub tops: Counter,
     pub opportunities: Counter,
     pub dropped: Counter,
+    /// Frame received → opportunity, published about once a second.
+    pub detect_live: LiveLatency,
+    /// Bumped by a controller to start a new measurement window (histograms reset).
+    pub epoch: Counter,
 }
 
 pub struct StrategyStage {
@@ -28,6 +32,8 @@ pub struct StrategyStage {
     queue_wait: LatencyHistogram,
     /// Frame received → opportunity emitted.
     detect_latency: LatencyHistogram,
+    next_publish_ns: u64,
+    epoch: u64,
 }
 
 impl StrategyStage {
@@ -38,6 +44,8 @@ impl StrategyStage {
             stats: Arc::new(StrategyStats::default()),
             queue_wait: LatencyHistogram::new("strategy: queue wait"),
             detect_latency: LatencyHistogram::new("received → opportunity"),
+            next_publish_ns: 0,
+            epoch: 0,
         }
     }
 }
@@ -64,6 +72,15 @@ impl Stage for StrategyStage {
     }
 
     fn tick(&mut self, now_ns: u64) -> bool {
+        if self.stats.epoch.get() != self.epoch {
+            self.epoch = self.stats.epoch.get();
+            self.queue_wait.reset();
+            self.detect_latency.reset();
+        }
+        if now_ns >= self.next_publish_ns {
+            self.next_publish_ns = now_ns + 1_000_000_000;
+            self.stats.detect_live.publish(&self.detect_latency);
+        }
         self.out.tick(now_ns)
     }
 
