@@ -95,7 +95,7 @@ pub fn write_micros(f: &mut impl fmt::Write, micros: u64) -> fmt::Result {
         return Ok(());
     }
     let mut width = DECIMALS as usize;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         width -= 1;
     }
@@ -244,7 +244,7 @@ impl TickSize {
     pub const MILLI: Self = Self(Price(1_000));
 
     pub fn new(price: Price) -> Result<Self, TickSizeError> {
-        if price.is_level_price() && MICROS_PER_UNIT % u64::from(price.0) == 0 {
+        if price.is_level_price() && MICROS_PER_UNIT.is_multiple_of(u64::from(price.0)) {
             Ok(Self(price))
         } else {
             Err(TickSizeError::NotAGrid)
@@ -272,7 +272,7 @@ impl TickSize {
     /// Whether `price` lies on this tick grid.
     #[inline]
     pub const fn is_on_grid(self, price: Price) -> bool {
-        price.0 % self.0.0 == 0
+        price.0.is_multiple_of(self.0.0)
     }
 }
 
@@ -388,7 +388,7 @@ mod tests {
             let v = parse_micros(spelled.as_bytes()).unwrap();
             prop_assert_eq!(v, int * MICROS_PER_UNIT + frac);
             let canon = format_micros(v);
-            prop_assert!(!canon.ends_with('.') && !(canon.contains('.') && canon.ends_with('0')));
+            prop_assert!(!(canon.ends_with('.') || canon.contains('.') && canon.ends_with('0')));
             prop_assert_eq!(parse_micros(canon.as_bytes()), Ok(v));
         }
 

@@ -245,10 +245,10 @@ impl AssetRegistry {
 
     /// Records the market an asset belongs to (replacing any earlier value).
     pub fn set_market(&mut self, asset: AssetIndex, market: &str) {
-        if let Some(info) = self.assets.get_mut(asset.get()) {
-            if info.market.as_deref() != Some(market) {
-                info.market = Some(market.into());
-            }
+        if let Some(info) = self.assets.get_mut(asset.get())
+            && info.market.as_deref() != Some(market)
+        {
+            info.market = Some(market.into());
         }
     }
 
