@@ -1,5 +1,6 @@
 //! Command-line interface: the subcommands and their dispatch.
 
+mod order;
 mod replay;
 
 use clap::{Parser, Subcommand};
@@ -19,11 +20,15 @@ pub struct Cli {
 pub enum Command {
     /// Replay a file of raw market-channel frames through the parser and the books.
     Replay(replay::ReplayArgs),
+    /// Sign orders and make auth headers exactly as they would be sent (nothing is sent).
+    #[command(subcommand)]
+    Order(order::OrderCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Replay(a) => replay::run(a),
+        Command::Order(c) => order::run(c),
     }
 }
 
