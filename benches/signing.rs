@@ -69,8 +69,11 @@ fn bench(c: &mut Criterion) {
     };
     let l2 = L2Signer::new(&creds, key.address()).unwrap();
     let body = vec![b'x'; 600];
-    c.bench_function("L2 HMAC headers (600-byte body)", |b| {
+    c.bench_function("L2 HMAC headers, 600-byte body (POST /order)", |b| {
         b.iter(|| black_box(l2.headers(black_box(1_767_225_600), "POST", "/order", &body)))
+    });
+    c.bench_function("L2 HMAC headers, no body (DELETE /cancel-all)", |b| {
+        b.iter(|| black_box(l2.headers(black_box(1_767_225_600), "DELETE", "/cancel-all", b"")))
     });
 }
 

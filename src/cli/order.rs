@@ -12,6 +12,7 @@ use polyarb::adapters::polymarket::signing::{
     Address, ApiCredentials, Bytes32, L2Signer, MarketRules, OrderAmounts, OrderRequest, OrderSide,
     OrderSigner, OrderType, PostOrder, PrivateKey, ProtocolVersion, Quantity, SignatureType,
 };
+use polyarb::core::decimal::parse_micros;
 use polyarb::core::{Price, Size, TickSize, TokenId};
 
 #[derive(Subcommand, Debug)]
@@ -201,7 +202,9 @@ fn sign(a: SignArgs) -> anyhow::Result<()> {
         )?;
         let quantity = match (&a.size, &a.amount) {
             (Some(s), _) => Quantity::Shares(parse("size", s, Size::parse)?),
-            (None, Some(x)) => Quantity::MarketAmount(parse("amount", x, Size::parse)?.micros()),
+            (None, Some(x)) => {
+                Quantity::MarketAmount(parse("amount", x, |s| parse_micros(s.as_bytes()))?)
+            }
             (None, None) => bail!("one of --size, --amount or --maker-amount is required"),
         };
         let min_order_size = a

@@ -116,22 +116,23 @@ pub fn request_path(path: &str) -> &str {
     path.split_once('?').map_or(path, |(p, _)| p)
 }
 
-/// The five L2 headers.
+/// The five L2 headers. The three that never change borrow from the [`L2Signer`] (or from
+/// the received request, on the venue side), so making headers allocates only the two that do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct L2Headers {
-    #[serde(rename = "POLY_ADDRESS")]
-    pub address: String,
+pub struct L2Headers<'a> {
+    #[serde(rename = "POLY_ADDRESS", borrow)]
+    pub address: Cow<'a, str>,
     #[serde(rename = "POLY_SIGNATURE")]
     pub signature: String,
     #[serde(rename = "POLY_TIMESTAMP")]
     pub timestamp: String,
-    #[serde(rename = "POLY_API_KEY")]
-    pub api_key: String,
-    #[serde(rename = "POLY_PASSPHRASE")]
-    pub passphrase: String,
+    #[serde(rename = "POLY_API_KEY", borrow)]
+    pub api_key: Cow<'a, str>,
+    #[serde(rename = "POLY_PASSPHRASE", borrow)]
+    pub passphrase: Cow<'a, str>,
 }
 
-impl L2Headers {
+impl L2Headers<'_> {
     /// (name, value) pairs, ready for an HTTP client.
     pub fn pairs(&self) -> [(&'static str, &str); 5] {
         [
@@ -199,14 +200,14 @@ impl L2Signer {
     }
 
     /// All five headers for a request at `timestamp` (unix seconds).
-    pub fn headers(&self, timestamp: u64, method: &str, path: &str, body: &[u8]) -> L2Headers {
+    pub fn headers(&self, timestamp: u64, method: &str, path: &str, body: &[u8]) -> L2Headers<'_> {
         let ts = timestamp.to_string();
         L2Headers {
             signature: self.signature(&ts, method, path, body),
             timestamp: ts,
-            address: self.address.clone(),
-            api_key: self.api_key.clone(),
-            passphrase: self.passphrase.clone(),
+            address: Cow::Borrowed(&self.address),
+            api_key: Cow::Borrowed(&self.api_key),
+            passphrase: Cow::Borrowed(&self.passphrase),
         }
     }
 }
@@ -215,15 +216,15 @@ impl L2Signer {
 /// The caller checks `POLY_ADDRESS` against the key's owner and the timestamp's freshness.
 pub fn verify_l2(
     creds: &ApiCredentials,
-    headers: &L2Headers,
+    headers: &L2Headers<'_>,
     method: &str,
     path: &str,
     body: &[u8],
 ) -> Result<(), AuthError> {
-    if headers.api_key != creds.api_key {
+    if *headers.api_key != *creds.api_key {
         return Err(AuthError::ApiKeyMismatch);
     }
-    if headers.passphrase != creds.passphrase {
+    if *headers.passphrase != *creds.passphrase {
         return Err(AuthError::PassphraseMismatch);
     }
     let given = URL_SAFE_LENIENT

@@ -9,7 +9,7 @@ use sha3::{Digest, Keccak256};
 use super::amounts::{self, OrderAmounts, OrderRejection};
 use super::evm::{Address, Bytes32, u64_word};
 use super::key::EcdsaSignature;
-use super::poly1271::Poly1271Signature;
+use super::poly1271::{Poly1271Error, Poly1271Signature};
 use super::protocol::{OrderField, OrderSchema};
 use crate::core::decimal::{Price, Size, TickSize};
 use crate::core::ids::TokenId;
@@ -230,13 +230,10 @@ impl OrderSignature {
     }
 
     /// Decodes wire bytes: 65 bytes are ECDSA, anything longer must be a POLY_1271 wrapper.
-    pub fn from_bytes(b: &[u8]) -> Result<Self, super::poly1271::Poly1271Error> {
-        if b.len() == 65 {
-            Ok(Self::Ecdsa(EcdsaSignature::from_slice(b).map_err(
-                |_| super::poly1271::Poly1271Error::Length(b.len()),
-            )?))
-        } else {
-            Poly1271Signature::decode(b).map(|s| Self::Poly1271(Box::new(s)))
+    pub fn from_bytes(b: &[u8]) -> Result<Self, Poly1271Error> {
+        match EcdsaSignature::from_slice(b) {
+            Ok(sig) => Ok(Self::Ecdsa(sig)),
+            Err(_) => Poly1271Signature::decode(b).map(|s| Self::Poly1271(Box::new(s))),
         }
     }
 }
