@@ -68,8 +68,19 @@ fn bench(c: &mut Criterion) {
         passphrase: "passphrase".into(),
     };
     let l2 = L2Signer::new(&creds, key.address()).unwrap();
-    let body = vec![b'x'; 600];
-    c.bench_function("L2 HMAC headers, 600-byte body (POST /order)", |b| {
+    // A real POST /order body (about 760 bytes), as the dispatcher would sign it.
+    let signed = signer.sign(order.clone(), false);
+    let mut body = Vec::new();
+    PostOrder {
+        signed: &signed,
+        schema: signer.protocol().schema,
+        owner: "00000000-0000-0000-0000-000000000000",
+        order_type: OrderType::Gtc,
+        post_only: false,
+        defer_exec: false,
+    }
+    .write_json(&mut body);
+    c.bench_function("L2 HMAC headers, POST /order body", |b| {
         b.iter(|| black_box(l2.headers(black_box(1_767_225_600), "POST", "/order", &body)))
     });
     c.bench_function("L2 HMAC headers, no body (DELETE /cancel-all)", |b| {
