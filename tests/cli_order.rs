@@ -111,6 +111,42 @@ fn sign_limit_order_prints_a_verifiable_body() {
 }
 
 #[test]
+fn sign_market_order_from_an_amount() {
+    let dir = TempDir::new("market");
+    let key = dir.file("key", KEY);
+    // BUY $2 at worst price 0.936: py-clob-client-v2 gives 1999998 / 2136750.
+    let v = ok_json(polyarb(&[
+        "order",
+        "sign",
+        "--key-file",
+        p(&key),
+        "--token-id",
+        "1",
+        "--side",
+        "BUY",
+        "--price",
+        "0.936",
+        "--amount",
+        "2",
+        "--tick-size",
+        "0.001",
+        "--order-type",
+        "FOK",
+        "--neg-risk",
+        "--salt",
+        "1",
+        "--timestamp-ms",
+        "1",
+    ]));
+    assert_eq!(v["order"]["makerAmount"], "1999998");
+    assert_eq!(v["order"]["takerAmount"], "2136750");
+    assert_eq!(v["orderType"], "FOK");
+    let parsed = parse_post_order(v.to_string().as_bytes()).unwrap();
+    assert!(verify_order_signature(&parsed.signed, &ProtocolVersion::v2().domain(true)).is_ok());
+    assert!(verify_order_signature(&parsed.signed, &ProtocolVersion::v2().domain(false)).is_err());
+}
+
+#[test]
 fn sign_refuses_locally_with_venue_error_names() {
     let dir = TempDir::new("refuse");
     let key = dir.file("key", KEY);

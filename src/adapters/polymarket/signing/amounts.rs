@@ -287,6 +287,23 @@ mod tests {
     }
 
     #[test]
+    fn market_amounts_match_py_clob_client_v2() {
+        // tests/test_order_builder_precision.py at py-clob-client-v2 0b586bd.
+        use OrderSide::*;
+        let cases = [
+            (Buy, "0.936", 2_000_000, "0.001", 1_999_998, 2_136_750),
+            (Buy, "0.51", 1_060_000, "0.01", 1_059_984, 2_078_400),
+            (Sell, "0.936", 2_000_000, "0.001", 2_000_000, 1_872_000),
+        ];
+        for (side, price, amount, tick, maker, taker) in cases {
+            assert_eq!(
+                market_amounts(side, p(price), amount, t(tick)),
+                Ok(OrderAmounts { maker, taker })
+            );
+        }
+    }
+
+    #[test]
     fn the_float_fix_up_rule_in_integers() {
         // Exact values pass through.
         assert_eq!(fit_amount_e12(9_999_600_000_000, 4), 9_999_600_000_000);
