@@ -18,17 +18,17 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Replay a file of raw market-channel frames through the parser and the books.
-    Replay(replay::ReplayArgs),
     /// Sign orders and make auth headers exactly as they would be sent (nothing is sent).
     #[command(subcommand)]
     Order(order::OrderCommand),
+    /// Replay a file of raw market-channel frames through the parser and the books.
+    Replay(replay::ReplayArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Replay(a) => replay::run(a),
         Command::Order(c) => order::run(c),
+        Command::Replay(a) => replay::run(a),
     }
 }
 

@@ -312,7 +312,12 @@ mod tests {
         let s = "0xdd22472e552920b8438158ea7238bfadfa4f736aa4cee91a6b86c39ead110917";
         assert_eq!(ConditionId::parse(s).unwrap().to_string(), s);
         assert!(ConditionId::parse("dd22").is_err());
-        assert!(ConditionId::parse("0xzz22472e552920b8438158ea7238bfadfa4f736aa4cee91a6b86c39ead110917").is_err());
+        assert!(
+            ConditionId::parse(
+                "0xzz22472e552920b8438158ea7238bfadfa4f736aa4cee91a6b86c39ead110917"
+            )
+            .is_err()
+        );
     }
 
     #[test]

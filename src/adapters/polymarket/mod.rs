@@ -1,5 +1,5 @@
-//! Polymarket: market-channel wire parsing, order signing and API auth (and, as they land, the
-//! WS client, CLOB REST and Gamma), one folder per concern.
+//! Polymarket: market-channel wire parsing (and, as they land, the WS client, CLOB REST,
+//! signing and Gamma), one folder per concern.
 
 pub mod market_channel;
 pub mod signing;
