@@ -42,7 +42,11 @@ fn start(v: &VenueHandle, s: &EngineSettings) -> Pipeline {
     let mut r = AssetRegistry::new();
     let mut groups = Vec::new();
     for m in v.markets() {
-        let assets: Vec<_> = m.token_ids.iter().map(|t| r.register(t.as_bytes()).unwrap()).collect();
+        let assets: Vec<_> = m
+            .token_ids
+            .iter()
+            .map(|t| r.register(t.as_bytes()).unwrap())
+            .collect();
         if assets.len() == 2 {
             groups.push(OutcomeGroup {
                 id: groups.len() as u32,
@@ -81,7 +85,10 @@ fn converge(p: &Pipeline, v: &VenueHandle) {
     let t = Instant::now();
     loop {
         let Err(e) = books_match(p, v) else { return };
-        assert!(t.elapsed() < Duration::from_secs(30), "books never matched: {e}");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "books never matched: {e}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -101,16 +108,31 @@ fn five_threads_and_fused_topologies_give_the_venues_books() {
         }
         converge(&p, &v);
         let b = &p.stats.book;
-        assert_eq!((b.mismatch.get(), b.crossed.get(), p.stats.parse.lost_messages.get()), (0, 0, 0), "{threads:?}");
+        assert_eq!(
+            (
+                b.mismatch.get(),
+                b.crossed.get(),
+                p.stats.parse.lost_messages.get()
+            ),
+            (0, 0, 0),
+            "{threads:?}"
+        );
         let rep = p.shutdown();
-        assert!(rep.histograms.iter().any(|h| h.name() == "received → book applied" && !h.is_empty()));
+        assert!(
+            rep.histograms
+                .iter()
+                .any(|h| h.name() == "received → book applied" && !h.is_empty())
+        );
     }
 }
 
 #[test]
 fn shutdown_drains_every_ring() {
     let v = venue(ModelConfig::for_assets(200, 22));
-    let p = start(&v, &settings(&v, &["io", "parse", "book", "strategy", "dispatch"]));
+    let p = start(
+        &v,
+        &settings(&v, &["io", "parse", "book", "strategy", "dispatch"]),
+    );
     converge(&p, &v);
     v.set_rate(0);
     v.resume();
@@ -122,9 +144,17 @@ fn shutdown_drains_every_ring() {
     let read = s.feed.frames.get();
     assert!(read > 100, "the flood was running ({read} frames)");
     assert_eq!(s.parse.frames.get(), read, "every frame read was parsed");
-    assert_eq!(s.book.frames.get(), read, "every parsed frame reached the books");
+    assert_eq!(
+        s.book.frames.get(),
+        read,
+        "every parsed frame reached the books"
+    );
     assert_eq!(s.parse.lost_messages.get() + s.feed.frames_dropped.get(), 0);
-    let applied = rep.histograms.iter().find(|h| h.name() == "received → book applied").unwrap();
+    let applied = rep
+        .histograms
+        .iter()
+        .find(|h| h.name() == "received → book applied")
+        .unwrap();
     assert_eq!(applied.len(), read);
 }
 
@@ -160,7 +190,10 @@ fn pinning_to_a_missing_core_only_warns() {
     let p = start(&v, &s);
     converge(&p, &v);
     let w = p.warnings();
-    assert!(w.iter().any(|w| w.contains("core 4096 does not exist")), "{w:?}");
+    assert!(
+        w.iter().any(|w| w.contains("core 4096 does not exist")),
+        "{w:?}"
+    );
     assert_eq!(w.len(), 1, "core 0 exists and pins: {w:?}");
     p.shutdown();
 }
@@ -171,11 +204,20 @@ fn injected_dutch_books_become_dry_run_intents() {
         dutch_book_margin: polyarb::core::Price(30_000),
         ..ModelConfig::for_assets(20, 25)
     });
-    let p = start(&v, &settings(&v, &["io", "parse", "book", "strategy", "dispatch"]));
+    let p = start(
+        &v,
+        &settings(&v, &["io", "parse", "book", "strategy", "dispatch"]),
+    );
     converge(&p, &v);
-    let market = v.inject_dutch_book(None).expect("a binary market takes a Dutch book");
-    wait_until("an opportunity", Duration::from_secs(10), || p.stats.strategy.opportunities.get() >= 1);
-    wait_until("its intents", Duration::from_secs(10), || p.stats.dispatch.intents.get() >= 2);
+    let market = v
+        .inject_dutch_book(None)
+        .expect("a binary market takes a Dutch book");
+    wait_until("an opportunity", Duration::from_secs(10), || {
+        p.stats.strategy.opportunities.get() >= 1
+    });
+    wait_until("its intents", Duration::from_secs(10), || {
+        p.stats.dispatch.intents.get() >= 2
+    });
     let intents = p.drain_intents(100);
     let m = &v.markets()[market as usize];
     let legs: Vec<String> = intents
@@ -184,7 +226,10 @@ fn injected_dutch_books_become_dry_run_intents() {
         .map(|i| p.registry.info(i.asset).unwrap().token_str.to_string())
         .collect();
     assert_eq!(intents[0].plan_id, intents[1].plan_id);
-    assert_eq!(legs, m.token_ids, "both legs of the injected market, YES then NO");
+    assert_eq!(
+        legs, m.token_ids,
+        "both legs of the injected market, YES then NO"
+    );
     let sum = intents[0].price.0 + intents[1].price.0;
     assert!(sum < 980_000, "asks sum {sum} leaves the minimum edge");
     p.shutdown();

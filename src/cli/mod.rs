@@ -4,6 +4,7 @@ mod dashboard;
 mod demo;
 mod flood;
 mod markets;
+mod order;
 mod replay;
 mod report;
 mod synth;
@@ -28,6 +29,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Load test: the venue floods level changes into the whole pipeline; rates and latency.
     Flood(flood::FloodArgs),
+    /// Sign orders and make auth headers exactly as they would be sent (nothing is sent).
+    #[command(subcommand)]
+    Order(order::OrderCommand),
     /// Replay a file of raw market-channel frames through the parser and the books.
     Replay(replay::ReplayArgs),
     /// Write synthetic market data (frames files) from the seeded market model.
@@ -40,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Flood(a) => flood::run(a),
+        Command::Order(c) => order::run(c),
         Command::Replay(a) => replay::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Venue(a) => venue::run(a),
