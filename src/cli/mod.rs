@@ -1,5 +1,6 @@
 //! Command-line interface: the subcommands and their dispatch.
 
+mod db;
 mod replay;
 mod synth;
 mod venue;
@@ -25,6 +26,8 @@ pub enum Command {
     Synth(synth::SynthArgs),
     /// Run the local Polymarket double (/ws/market, REST books, admin, faults) on loopback.
     Venue(venue::VenueArgs),
+    /// The recorder's database: import, rebuild a book at a moment, stats, prune, bench.
+    Db(db::DbArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -32,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(a) => replay::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Venue(a) => venue::run(a),
+        Command::Db(a) => db::run(a),
     }
 }
 

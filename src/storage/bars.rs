@@ -111,19 +111,44 @@ mod tests {
         assert!(b.is_empty());
         let tob: Vec<TobBar> = rows
             .iter()
-            .filter_map(|r| if let Row::TobBar(t) = r { Some(*t) } else { None })
+            .filter_map(|r| {
+                if let Row::TobBar(t) = r {
+                    Some(*t)
+                } else {
+                    None
+                }
+            })
             .collect();
         assert_eq!(tob.len(), 2);
         assert_eq!(tob[0].minute_ms, t0 / 1_000_000);
         assert_eq!(tob[0].updates, 3);
         assert_eq!(
             tob[0].bid,
-            Some(Ohlc { open: Price(500_000), high: Price(520_000), low: Price(490_000), close: Price(490_000) })
+            Some(Ohlc {
+                open: Price(500_000),
+                high: Price(520_000),
+                low: Price(490_000),
+                close: Price(490_000)
+            })
         );
-        assert_eq!(tob[0].ask.map(|o| (o.open, o.close)), Some((Price(530_000), Price(510_000))));
-        let Some(Row::TradeBar(t)) = rows.last() else { panic!() };
-        assert_eq!((t.trades, t.volume, t.notional), (2, Size(3_000_000), 1_400_000));
-        assert_eq!((t.buy_volume, t.sell_volume), (Size(2_000_000), Size(1_000_000)));
-        assert_eq!((t.price.open, t.price.low, t.price.close), (Price(500_000), Price(400_000), Price(400_000)));
+        assert_eq!(
+            tob[0].ask.map(|o| (o.open, o.close)),
+            Some((Price(530_000), Price(510_000)))
+        );
+        let Some(Row::TradeBar(t)) = rows.last() else {
+            panic!()
+        };
+        assert_eq!(
+            (t.trades, t.volume, t.notional),
+            (2, Size(3_000_000), 1_400_000)
+        );
+        assert_eq!(
+            (t.buy_volume, t.sell_volume),
+            (Size(2_000_000), Size(1_000_000))
+        );
+        assert_eq!(
+            (t.price.open, t.price.low, t.price.close),
+            (Price(500_000), Price(400_000), Price(400_000))
+        );
     }
 }

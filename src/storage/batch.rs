@@ -80,13 +80,27 @@ impl Row {
 /// What one `orderbook_events` row is (the `kind` column and its payload).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BookRowKind {
-    BookStart { tick: Option<TickSize> },
-    BookLevel { side: Side, price: Price, size: Size },
-    Change { side: Side, price: Price, size: Size },
-    TickSize { tick: TickSize },
+    BookStart {
+        tick: Option<TickSize>,
+    },
+    BookLevel {
+        side: Side,
+        price: Price,
+        size: Size,
+    },
+    Change {
+        side: Side,
+        price: Price,
+        size: Size,
+    },
+    TickSize {
+        tick: TickSize,
+    },
     /// An event end that could not be folded into a previous row.
     EventEnd,
-    Invalidate { reason: ResyncReason },
+    Invalidate {
+        reason: ResyncReason,
+    },
 }
 
 impl BookRowKind {
@@ -391,19 +405,39 @@ mod tests {
     fn book_row_kinds_round_trip_through_columns() {
         let kinds = [
             BookRowKind::BookStart { tick: None },
-            BookRowKind::BookStart { tick: Some(TickSize::CENT) },
-            BookRowKind::BookLevel { side: Side::Bid, price: Price(10_000), size: Size(5) },
-            BookRowKind::Change { side: Side::Ask, price: Price(990_000), size: Size(0) },
-            BookRowKind::TickSize { tick: TickSize::MILLI },
+            BookRowKind::BookStart {
+                tick: Some(TickSize::CENT),
+            },
+            BookRowKind::BookLevel {
+                side: Side::Bid,
+                price: Price(10_000),
+                size: Size(5),
+            },
+            BookRowKind::Change {
+                side: Side::Ask,
+                price: Price(990_000),
+                size: Size(0),
+            },
+            BookRowKind::TickSize {
+                tick: TickSize::MILLI,
+            },
             BookRowKind::EventEnd,
-            BookRowKind::Invalidate { reason: ResyncReason::Stale },
+            BookRowKind::Invalidate {
+                reason: ResyncReason::Stale,
+            },
         ];
         for k in kinds {
             let (side, price, size) = k.columns();
             let size = size.map(|s| s as i64);
-            assert_eq!(BookRowKind::from_columns(k.code(), side, price, size), Some(k));
+            assert_eq!(
+                BookRowKind::from_columns(k.code(), side, price, size),
+                Some(k)
+            );
         }
-        assert_eq!(BookRowKind::from_columns(2, Some(3), Some(1), Some(1)), None);
+        assert_eq!(
+            BookRowKind::from_columns(2, Some(3), Some(1), Some(1)),
+            None
+        );
         assert_eq!(BookRowKind::from_columns(9, None, None, None), None);
         assert_eq!(BookRowKind::from_columns(3, None, Some(3), None), None);
     }

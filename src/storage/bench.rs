@@ -51,7 +51,11 @@ pub fn change_rows(assets: usize, count: usize, seed: u64, t0_ns: u64) -> Vec<Ro
     (0..count)
         .map(|i| {
             let bid = rng.random_bool(0.5);
-            let cents: u32 = if bid { rng.random_range(30..=50) } else { rng.random_range(51..=71) };
+            let cents: u32 = if bid {
+                rng.random_range(30..=50)
+            } else {
+                rng.random_range(51..=71)
+            };
             Row::Book(BookRow {
                 asset: AssetIndex(rng.random_range(0..assets) as u32),
                 kind: BookRowKind::Change {
@@ -75,17 +79,27 @@ pub fn change_rows(assets: usize, count: usize, seed: u64, t0_ns: u64) -> Vec<Ro
 pub struct InsertFigures {
     pub rows: u64,
     pub batch_rows: usize,
+    /// Everything: landing every batch and compacting every row into the indexed table.
     pub elapsed: Duration,
+    /// Of which compaction.
+    pub compaction: Duration,
 }
 
 impl InsertFigures {
+    /// Sustained rows/s into the indexed `orderbook_events` (landing + compaction).
     pub fn rows_per_s(&self) -> f64 {
         self.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Rows/s of the 1000-row commits alone (what the writer's batch latency sees).
+    pub fn landed_per_s(&self) -> f64 {
+        self.rows as f64 / (self.elapsed - self.compaction).as_secs_f64().max(1e-9)
     }
 }
 
 /// Writes `rows` book rows in batches of `batch_rows` straight through `EventStore::write_batch`
-/// into a fresh database in `dir` (rows are built before the clock starts).
+/// into a fresh database in `dir`, compacting every `compact_rows` landed rows as the writer
+/// does, and compacting the rest at the end (rows are built before the clock starts).
 pub fn insert_rate(
     dir: &Path,
     rows: usize,
@@ -94,6 +108,7 @@ pub fn insert_rate(
 ) -> Result<InsertFigures, StorageError> {
     let mut store = SqliteStore::open_with(&dir.join("insert.db"), synchronous, 5000)?;
     let markets = 100;
+    let compact_rows = StorageConfig::default().compact_rows;
     let (reg, _) = registration_batch(markets, 7);
     store.write_batch(&reg)?;
     let all = change_rows(markets * 2, rows, 11, 1_764_000_000_000_000_000);
@@ -108,14 +123,27 @@ pub fn insert_rate(
         });
         id += 1;
     }
+    let mut compaction = Duration::ZERO;
+    let mut staged = 0;
     let t0 = Instant::now();
     for b in &batches {
         store.write_batch(b)?;
+        staged += b.rows.len();
+        if staged >= compact_rows {
+            let c0 = Instant::now();
+            let (moved, _) = store.compact(compact_rows)?;
+            staged -= (moved as usize).min(staged);
+            compaction += c0.elapsed();
+        }
     }
+    let c0 = Instant::now();
+    while store.compact(compact_rows)?.0 > 0 {}
+    compaction += c0.elapsed();
     Ok(InsertFigures {
         rows: rows as u64,
         batch_rows,
         elapsed: t0.elapsed(),
+        compaction,
     })
 }
 
@@ -223,4 +251,39 @@ pub fn rebuild_times(
     }
     out.sort();
     Ok((out, max_applied))
+}
+
+/// Calibration: the same number of 10-integer rows into a bare table (no index, rowid order),
+/// batches of `batch_rows`, same connection settings: the ceiling of this machine right now.
+pub fn bare_rate(
+    dir: &Path,
+    rows: usize,
+    batch_rows: usize,
+) -> Result<InsertFigures, StorageError> {
+    let mut store = SqliteStore::open_with(&dir.join("bare.db"), Synchronous::Normal, 5000)?;
+    let conn = &mut store.conn;
+    conn.execute_batch("CREATE TABLE bare (a INTEGER, b INTEGER, c INTEGER, d INTEGER, e INTEGER, f INTEGER, g INTEGER, h INTEGER, i INTEGER, j INTEGER)")?;
+    let batch_rows = batch_rows.max(1);
+    let t0 = Instant::now();
+    let mut done = 0;
+    while done < rows {
+        let tx = conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO bare VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for k in done..(done + batch_rows).min(rows) {
+                let v = k as i64;
+                st.execute(rusqlite::params![v, v, v, v, v, v, v, v, v, v])?;
+            }
+        }
+        tx.commit()?;
+        done = (done + batch_rows).min(rows);
+    }
+    Ok(InsertFigures {
+        rows: rows as u64,
+        batch_rows,
+        elapsed: t0.elapsed(),
+        compaction: Duration::ZERO,
+    })
 }

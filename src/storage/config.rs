@@ -62,6 +62,11 @@ pub struct StorageConfig {
     /// A disk budget for the database (0 = none): beyond it writes fail as "disk full", the
     /// same path as a real full disk.
     pub max_db_bytes: u64,
+    /// Book events land in an unindexed table and are moved into the indexed one this many at a
+    /// time, when that many have landed...
+    pub compact_rows: usize,
+    /// ...or when the writer is idle and the oldest landed row is this old.
+    pub compact_idle_ms: u64,
     /// First retry delay after a failed commit; doubles up to `retry_max_ms`.
     pub retry_min_ms: u64,
     pub retry_max_ms: u64,
@@ -98,6 +103,8 @@ impl Default for StorageConfig {
             snapshot_every_events: 1000,
             snapshot_every_ms: 60_000,
             max_db_bytes: 0,
+            compact_rows: 50_000,
+            compact_idle_ms: 1000,
             retry_min_ms: 10,
             retry_max_ms: 1000,
             retention: RetentionConfig::default(),
@@ -162,6 +169,9 @@ impl StorageConfig {
                 "at least batch_rows",
                 self.max_pending_rows.to_string(),
             ));
+        }
+        if self.compact_rows == 0 {
+            return Err(bad("compact_rows", "at least 1", "0".into()));
         }
         if self.snapshot_every_events == 0 {
             return Err(bad("snapshot_every_events", "at least 1", "0".into()));
@@ -246,7 +256,10 @@ mod tests {
         assert!(e.to_string().contains("batch_size"), "{e}");
         let e = StorageConfig::parse(p, "[storage.retention]\nraw_event_days = 30\n").unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("storage.retention.raw_event_days") && msg.contains("cfg/polyarb.toml"), "{msg}");
+        assert!(
+            msg.contains("storage.retention.raw_event_days") && msg.contains("cfg/polyarb.toml"),
+            "{msg}"
+        );
         let e = StorageConfig::parse(p, "[storage]\nsynchronous = \"sometimes\"\n").unwrap_err();
         assert!(e.to_string().contains("synchronous"), "{e}");
     }

@@ -59,7 +59,9 @@ pub enum StorageError {
     Corrupt(String),
     #[error("cannot open database {path}: {message}")]
     Open { path: PathBuf, message: String },
-    #[error("database schema version {found} is newer than this build knows ({known}); upgrade polyarb")]
+    #[error(
+        "database schema version {found} is newer than this build knows ({known}); upgrade polyarb"
+    )]
     SchemaTooNew { found: u32, known: u32 },
     #[error("migration to schema version {version} failed: {message}")]
     Migration { version: u32, message: String },

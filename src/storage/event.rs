@@ -11,7 +11,9 @@
 use crossbeam::channel::Sender;
 
 use crate::book::ResyncReason;
-use crate::core::{Amount, AssetIndex, ClaimedTop, MarketMsg, Price, Side, Size, TickSize, TokenId};
+use crate::core::{
+    Amount, AssetIndex, ClaimedTop, MarketMsg, Price, Side, Size, TickSize, TokenId,
+};
 
 use super::metrics::CommitNotice;
 
@@ -32,9 +34,17 @@ pub enum BookChange {
     /// A venue `book` snapshot begins: the book is cleared.
     SnapshotStart { tick: Option<TickSize> },
     /// One level of the snapshot in progress.
-    SnapshotLevel { side: Side, price: Price, size: Size },
+    SnapshotLevel {
+        side: Side,
+        price: Price,
+        size: Size,
+    },
     /// A `price_change` entry: the new absolute size at a price (zero removes the level).
-    Level { side: Side, price: Price, size: Size },
+    Level {
+        side: Side,
+        price: Price,
+        size: Size,
+    },
     /// The venue changed the tick size.
     TickSize { tick: TickSize },
     /// The venue event that touched the asset is complete; `claimed` is the top of book the
@@ -314,13 +324,32 @@ mod tests {
     fn market_msgs_round_trip_through_book_events() {
         let a = AssetIndex(3);
         let msgs = [
-            MarketMsg::SnapshotStart { asset: a, tick: Some(TickSize::CENT) },
-            MarketMsg::SnapshotLevel { asset: a, side: Side::Bid, price: Price(500_000), size: Size(7) },
-            MarketMsg::LevelChange { asset: a, side: Side::Ask, price: Price(510_000), size: Size(0) },
-            MarketMsg::TickSizeChange { asset: a, tick: TickSize::MILLI },
+            MarketMsg::SnapshotStart {
+                asset: a,
+                tick: Some(TickSize::CENT),
+            },
+            MarketMsg::SnapshotLevel {
+                asset: a,
+                side: Side::Bid,
+                price: Price(500_000),
+                size: Size(7),
+            },
+            MarketMsg::LevelChange {
+                asset: a,
+                side: Side::Ask,
+                price: Price(510_000),
+                size: Size(0),
+            },
+            MarketMsg::TickSizeChange {
+                asset: a,
+                tick: TickSize::MILLI,
+            },
             MarketMsg::AssetEventEnd {
                 asset: a,
-                claimed: ClaimedTop { bid: Some(Price(500_000)), ask: None },
+                claimed: ClaimedTop {
+                    bid: Some(Price(500_000)),
+                    ask: None,
+                },
             },
         ];
         for m in msgs {
@@ -332,8 +361,18 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        assert!(StorageEvent::from_market_msg(&MarketMsg::FrameStart { recv_ns: 1 }, 0, 0).is_none());
-        let t = MarketMsg::Trade { asset: a, side: Side::Bid, price: Price(1), size: Size(2) };
-        assert!(matches!(StorageEvent::from_market_msg(&t, 0, 0), Some(StorageEvent::Trade(_))));
+        assert!(
+            StorageEvent::from_market_msg(&MarketMsg::FrameStart { recv_ns: 1 }, 0, 0).is_none()
+        );
+        let t = MarketMsg::Trade {
+            asset: a,
+            side: Side::Bid,
+            price: Price(1),
+            size: Size(2),
+        };
+        assert!(matches!(
+            StorageEvent::from_market_msg(&t, 0, 0),
+            Some(StorageEvent::Trade(_))
+        ));
     }
 }

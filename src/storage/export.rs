@@ -351,24 +351,111 @@ mod tests {
     use super::*;
 
     fn row(seq: u64, asset_id: i64, kind: BookRowKind, end: Option<ClaimedTop>) -> StoredBookRow {
-        StoredBookRow { seq, asset_id, kind, end, venue_ts_ms: 1000 + seq, recv_ns: seq }
+        StoredBookRow {
+            seq,
+            asset_id,
+            kind,
+            end,
+            venue_ts_ms: 1000 + seq,
+            recv_ns: seq,
+        }
     }
 
     #[test]
     fn rebuilds_wire_events() {
         let tokens: FxHashMap<i64, String> = [(1, "11".to_string()), (2, "22".to_string())].into();
-        let top = |b: u32, a: u32| Some(ClaimedTop { bid: Some(Price(b)), ask: Some(Price(a)) });
+        let top = |b: u32, a: u32| {
+            Some(ClaimedTop {
+                bid: Some(Price(b)),
+                ask: Some(Price(a)),
+            })
+        };
         let rows = [
-            row(1, 1, BookRowKind::BookStart { tick: Some(TickSize::CENT) }, None),
-            row(2, 1, BookRowKind::BookLevel { side: Side::Bid, price: Price(500_000), size: Size(1_000_000) }, None),
-            row(3, 1, BookRowKind::BookLevel { side: Side::Ask, price: Price(520_000), size: Size(2_500_000) }, None),
-            row(4, 1, BookRowKind::BookLevel { side: Side::Ask, price: Price(510_000), size: Size(1) }, Some(ClaimedTop::UNKNOWN)),
-            row(5, 1, BookRowKind::Change { side: Side::Bid, price: Price(505_000), size: Size(3_000_000) }, None),
-            row(6, 2, BookRowKind::Change { side: Side::Ask, price: Price(495_000), size: Size(0) }, top(0, 0)),
-            row(7, 1, BookRowKind::Change { side: Side::Bid, price: Price(500_000), size: Size(0) }, None),
-            row(8, 1, BookRowKind::Invalidate { reason: crate::book::ResyncReason::Stale }, None),
+            row(
+                1,
+                1,
+                BookRowKind::BookStart {
+                    tick: Some(TickSize::CENT),
+                },
+                None,
+            ),
+            row(
+                2,
+                1,
+                BookRowKind::BookLevel {
+                    side: Side::Bid,
+                    price: Price(500_000),
+                    size: Size(1_000_000),
+                },
+                None,
+            ),
+            row(
+                3,
+                1,
+                BookRowKind::BookLevel {
+                    side: Side::Ask,
+                    price: Price(520_000),
+                    size: Size(2_500_000),
+                },
+                None,
+            ),
+            row(
+                4,
+                1,
+                BookRowKind::BookLevel {
+                    side: Side::Ask,
+                    price: Price(510_000),
+                    size: Size(1),
+                },
+                Some(ClaimedTop::UNKNOWN),
+            ),
+            row(
+                5,
+                1,
+                BookRowKind::Change {
+                    side: Side::Bid,
+                    price: Price(505_000),
+                    size: Size(3_000_000),
+                },
+                None,
+            ),
+            row(
+                6,
+                2,
+                BookRowKind::Change {
+                    side: Side::Ask,
+                    price: Price(495_000),
+                    size: Size(0),
+                },
+                top(0, 0),
+            ),
+            row(
+                7,
+                1,
+                BookRowKind::Change {
+                    side: Side::Bid,
+                    price: Price(500_000),
+                    size: Size(0),
+                },
+                None,
+            ),
+            row(
+                8,
+                1,
+                BookRowKind::Invalidate {
+                    reason: crate::book::ResyncReason::Stale,
+                },
+                None,
+            ),
             row(10, 1, BookRowKind::EventEnd, top(505_000, 510_000)),
-            row(11, 1, BookRowKind::TickSize { tick: TickSize::MILLI }, Some(ClaimedTop::UNKNOWN)),
+            row(
+                11,
+                1,
+                BookRowKind::TickSize {
+                    tick: TickSize::MILLI,
+                },
+                Some(ClaimedTop::UNKNOWN),
+            ),
         ];
         let trades = [StoredTrade {
             seq: 9,
@@ -385,11 +472,23 @@ mod tests {
         let counts = w.counts;
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], r#"{"event_type":"book","asset_id":"11","market":"0xm","bids":[{"price":"0.5","size":"1"}],"asks":[{"price":"0.52","size":"2.5"},{"price":"0.51","size":"0.000001"}],"timestamp":"1001","tick_size":"0.01"}"#);
+        assert_eq!(
+            lines[0],
+            r#"{"event_type":"book","asset_id":"11","market":"0xm","bids":[{"price":"0.5","size":"1"}],"asks":[{"price":"0.52","size":"2.5"},{"price":"0.51","size":"0.000001"}],"timestamp":"1001","tick_size":"0.01"}"#
+        );
         // The trade (seq 9) sits inside the still-open change event: it closes it first.
-        assert_eq!(lines[1], r#"{"event_type":"price_change","market":"0xm","price_changes":[{"asset_id":"11","price":"0.505","size":"3","side":"BUY"},{"asset_id":"22","price":"0.495","size":"0","side":"SELL","best_bid":"0","best_ask":"0"},{"asset_id":"11","price":"0.5","size":"0","side":"BUY"}],"timestamp":"1005"}"#);
-        assert_eq!(lines[2], r#"{"event_type":"last_trade_price","asset_id":"22","market":"0xm","price":"0.491","side":"SELL","size":"85.36","fee_rate_bps":"0","timestamp":"7"}"#);
-        assert_eq!(lines[3], r#"{"event_type":"tick_size_change","asset_id":"11","market":"0xm","old_tick_size":"0.01","new_tick_size":"0.001","timestamp":"1011"}"#);
+        assert_eq!(
+            lines[1],
+            r#"{"event_type":"price_change","market":"0xm","price_changes":[{"asset_id":"11","price":"0.505","size":"3","side":"BUY"},{"asset_id":"22","price":"0.495","size":"0","side":"SELL","best_bid":"0","best_ask":"0"},{"asset_id":"11","price":"0.5","size":"0","side":"BUY"}],"timestamp":"1005"}"#
+        );
+        assert_eq!(
+            lines[2],
+            r#"{"event_type":"last_trade_price","asset_id":"22","market":"0xm","price":"0.491","side":"SELL","size":"85.36","fee_rate_bps":"0","timestamp":"7"}"#
+        );
+        assert_eq!(
+            lines[3],
+            r#"{"event_type":"tick_size_change","asset_id":"11","market":"0xm","old_tick_size":"0.01","new_tick_size":"0.001","timestamp":"1011"}"#
+        );
         assert_eq!(lines.len(), 4);
         assert_eq!(counts.skipped, 1);
         assert_eq!(counts.rows, 11);
@@ -399,14 +498,45 @@ mod tests {
     fn event_end_row_patches_the_last_entry_of_its_asset() {
         let tokens: FxHashMap<i64, String> = [(1, "11".to_string())].into();
         let rows = [
-            row(1, 1, BookRowKind::Change { side: Side::Bid, price: Price(500_000), size: Size(1) }, None),
-            row(2, 1, BookRowKind::Change { side: Side::Bid, price: Price(400_000), size: Size(1) }, None),
-            row(3, 1, BookRowKind::EventEnd, Some(ClaimedTop { bid: Some(Price(500_000)), ask: None })),
+            row(
+                1,
+                1,
+                BookRowKind::Change {
+                    side: Side::Bid,
+                    price: Price(500_000),
+                    size: Size(1),
+                },
+                None,
+            ),
+            row(
+                2,
+                1,
+                BookRowKind::Change {
+                    side: Side::Bid,
+                    price: Price(400_000),
+                    size: Size(1),
+                },
+                None,
+            ),
+            row(
+                3,
+                1,
+                BookRowKind::EventEnd,
+                Some(ClaimedTop {
+                    bid: Some(Price(500_000)),
+                    ask: None,
+                }),
+            ),
         ];
         let mut w = FrameWriter::new(Vec::new(), "0xm", &tokens);
         w.write_rows(&rows, &[]).unwrap();
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert_eq!(text.lines().count(), 1);
-        assert!(text.contains(r#"{"asset_id":"11","price":"0.4","size":"0.000001","side":"BUY","best_bid":"0.5"}"#), "{text}");
+        assert!(
+            text.contains(
+                r#"{"asset_id":"11","price":"0.4","size":"0.000001","side":"BUY","best_bid":"0.5"}"#
+            ),
+            "{text}"
+        );
     }
 }

@@ -68,15 +68,18 @@ impl FrameIngestor {
         }
     }
 
+    /// The newest venue `timestamp` (ms) among a frame's events, if any.
+    pub fn frame_venue_ms(frame: &[u8]) -> Option<u64> {
+        let v: serde_json::Value = serde_json::from_slice(frame).ok()?;
+        let ts = |e: &serde_json::Value| e.get("timestamp").and_then(venue_ms);
+        match &v {
+            serde_json::Value::Array(a) => a.iter().filter_map(ts).max(),
+            e => ts(e),
+        }
+    }
+
     fn event(&mut self, ev: &serde_json::Value, recv_ns: u64, sink: &mut impl FnMut(StorageEvent)) {
-        let venue_ts_ms = ev
-            .get("timestamp")
-            .and_then(|t| match t {
-                serde_json::Value::String(s) => s.parse().ok(),
-                serde_json::Value::Number(n) => n.as_u64(),
-                _ => None,
-            })
-            .unwrap_or(0);
+        let venue_ts_ms = ev.get("timestamp").and_then(venue_ms).unwrap_or(0);
         let Ok(bytes) = serde_json::to_vec(ev) else {
             return;
         };
@@ -110,5 +113,14 @@ impl FrameIngestor {
                 None => {}
             }
         }
+    }
+}
+
+/// A venue timestamp: milliseconds as a JSON string (what the venue sends) or number.
+fn venue_ms(t: &serde_json::Value) -> Option<u64> {
+    match t {
+        serde_json::Value::String(s) => s.parse().ok(),
+        serde_json::Value::Number(n) => n.as_u64(),
+        _ => None,
     }
 }

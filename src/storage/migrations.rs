@@ -125,7 +125,13 @@ mod tests {
         let fresh_path = dir.path().join("fresh.db");
         let mut fresh = Connection::open(&fresh_path).unwrap();
         let r = migrate(&mut fresh).unwrap();
-        assert_eq!(r, MigrationReport { from: 0, to: LATEST_VERSION });
+        assert_eq!(
+            r,
+            MigrationReport {
+                from: 0,
+                to: LATEST_VERSION
+            }
+        );
         let want = schema_of(&fresh);
         assert!(want.iter().any(|(_, n, _)| n == "orderbook_events"));
 
@@ -139,8 +145,19 @@ mod tests {
 
             let mut conn = Connection::open(&path).unwrap();
             let r = migrate(&mut conn).unwrap();
-            assert_eq!(r, MigrationReport { from: start, to: LATEST_VERSION }, "from v{start}");
-            assert_eq!(schema_of(&conn), want, "schema after upgrading from v{start}");
+            assert_eq!(
+                r,
+                MigrationReport {
+                    from: start,
+                    to: LATEST_VERSION
+                },
+                "from v{start}"
+            );
+            assert_eq!(
+                schema_of(&conn),
+                want,
+                "schema after upgrading from v{start}"
+            );
             let versions: Vec<i64> = conn
                 .prepare("SELECT version FROM schema_version ORDER BY version")
                 .unwrap()
@@ -148,7 +165,10 @@ mod tests {
                 .unwrap()
                 .map(Result::unwrap)
                 .collect();
-            assert_eq!(versions, (1..=i64::from(LATEST_VERSION)).collect::<Vec<_>>());
+            assert_eq!(
+                versions,
+                (1..=i64::from(LATEST_VERSION)).collect::<Vec<_>>()
+            );
             // Data written under the old version survives, and new columns read as NULL.
             if start >= 1 {
                 let (cid, hash): (String, Option<String>) = conn
@@ -163,11 +183,19 @@ mod tests {
                 assert_eq!(n, 1);
             }
             if start >= 2 {
-                let n: i64 = conn.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0)).unwrap();
+                let n: i64 = conn
+                    .query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))
+                    .unwrap();
                 assert_eq!(n, 1);
             }
             // Upgrading again is a no-op.
-            assert_eq!(migrate(&mut conn).unwrap(), MigrationReport { from: LATEST_VERSION, to: LATEST_VERSION });
+            assert_eq!(
+                migrate(&mut conn).unwrap(),
+                MigrationReport {
+                    from: LATEST_VERSION,
+                    to: LATEST_VERSION
+                }
+            );
         }
     }
 
@@ -195,9 +223,13 @@ mod tests {
         let mut conn = Connection::open(dir.path().join("x.db")).unwrap();
         migrate_to(&mut conn, 2).unwrap();
         // A table v3 wants to create already exists: v3 fails as a whole.
-        conn.execute_batch("CREATE TABLE resyncs (x INTEGER)").unwrap();
+        conn.execute_batch("CREATE TABLE resyncs (x INTEGER)")
+            .unwrap();
         let e = migrate(&mut conn).unwrap_err();
-        assert!(matches!(e, StorageError::Migration { version: 3, .. }), "{e}");
+        assert!(
+            matches!(e, StorageError::Migration { version: 3, .. }),
+            "{e}"
+        );
         assert_eq!(current_version(&conn).unwrap(), 2);
         // markets.rule_hash (also part of v3) was rolled back with it.
         let cols: Vec<String> = conn

@@ -108,9 +108,9 @@ pub mod writer;
 pub use config::{RetentionConfig, StorageConfig, Synchronous};
 pub use error::{FailureKind, RowError, StorageError};
 pub use event::{
-    AssetRegistration, BookChange, BookEvent, FillRecord, JournalEntry, MarketRecord,
-    OrderRecord, OrderUpdate, OutcomeRecord, PositionRecord, ResyncEvent, RuleAck,
-    RuleChangeRecord, StorageEvent, TradeEvent,
+    AssetRegistration, BookChange, BookEvent, FillRecord, JournalEntry, MarketRecord, OrderRecord,
+    OrderUpdate, OutcomeRecord, PositionRecord, ResyncEvent, RuleAck, RuleChangeRecord,
+    StorageEvent, TradeEvent,
 };
 pub use metrics::{CommitNotice, MetricsSnapshot, StorageHealth, WriterMetrics};
 pub use rebuild::{RebuildError, RebuiltBook, rebuild_at};

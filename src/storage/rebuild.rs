@@ -43,7 +43,9 @@ pub enum RebuildError {
     UnknownAsset(String),
     #[error("no stored event of market {condition} at or before the requested time")]
     NothingBefore { condition: String },
-    #[error("no snapshot or venue book of token {token} at or before seq {seq} (pruned by retention?)")]
+    #[error(
+        "no snapshot or venue book of token {token} at or before seq {seq} (pruned by retention?)"
+    )]
     NoBase { token: String, seq: u64 },
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -50,6 +50,7 @@ pub struct PruneReport {
 
 enum Phase {
     Recover,
+    Compact,
     ListMarkets,
     Markets,
     Snapshots,
@@ -111,7 +112,14 @@ impl Pruner {
         match self.phase {
             Phase::Recover => {
                 self.recover(store)?;
-                self.phase = Phase::ListMarkets;
+                self.phase = Phase::Compact;
+            }
+            Phase::Compact => {
+                // Export reads the indexed table; move what has landed there first (a short
+                // chunk means it caught up with any writer landing rows meanwhile).
+                if (store.compact(self.chunk_rows)?.0 as usize) < self.chunk_rows {
+                    self.phase = Phase::ListMarkets;
+                }
             }
             Phase::ListMarkets => {
                 self.markets = store.markets_with_events_before(self.events_cutoff_ns)?;
@@ -125,8 +133,10 @@ impl Pruner {
                 }
             }
             Phase::Snapshots => {
-                self.report.deleted_snapshots += store.delete_snapshots_before(self.snapshots_cutoff_ns)?;
-                self.report.deleted_batches += store.delete_batches_before(self.events_cutoff_ns)?;
+                self.report.deleted_snapshots +=
+                    store.delete_snapshots_before(self.snapshots_cutoff_ns)?;
+                self.report.deleted_batches +=
+                    store.delete_batches_before(self.events_cutoff_ns)?;
                 self.phase = Phase::Done;
             }
             Phase::Done => return Ok(true),
@@ -150,7 +160,8 @@ impl Pruner {
             }
             let tmp = entry.path();
             if recorded.iter().any(|r| r == final_name) {
-                fs::rename(&tmp, self.export_dir.join(final_name)).map_err(|e| export_err(&tmp, e))?;
+                fs::rename(&tmp, self.export_dir.join(final_name))
+                    .map_err(|e| export_err(&tmp, e))?;
                 self.report.recovered_files += 1;
             } else {
                 fs::remove_file(&tmp).map_err(|e| export_err(&tmp, e))?;
@@ -215,7 +226,11 @@ impl Pruner {
             .max()
             .unwrap_or(end);
         let recv = |f: fn(&[u64]) -> Option<u64>| {
-            let v: Vec<u64> = rows.iter().map(|r| r.recv_ns).chain(trades.iter().map(|t| t.recv_ns)).collect();
+            let v: Vec<u64> = rows
+                .iter()
+                .map(|r| r.recv_ns)
+                .chain(trades.iter().map(|t| t.recv_ns))
+                .collect();
             f(&v).unwrap_or(0)
         };
         let first_recv_ns = recv(|v| v.iter().copied().min());
@@ -312,7 +327,8 @@ fn write_export(
     let file = File::create(&tmp).map_err(|e| export_err(&tmp, e))?;
     let enc = zstd::Encoder::new(BufWriter::new(file), 3).map_err(|e| export_err(&tmp, e))?;
     let mut w = FrameWriter::new(enc, condition_id, tokens);
-    w.write_rows(rows, trades).map_err(|e| export_err(&tmp, e))?;
+    w.write_rows(rows, trades)
+        .map_err(|e| export_err(&tmp, e))?;
     let frames = w.counts.frames;
     let enc = w.into_inner().map_err(|e| export_err(&tmp, e))?;
     let buf = enc.finish().map_err(|e| export_err(&tmp, e))?;

@@ -11,6 +11,9 @@
 //!   compact. Trading tables (orders, fills, positions) are small and keep the venue's own keys
 //!   (token id, order hash) so they can be read without joins during an incident.
 //! - `side` is 0 for bids (venue `BUY`) and 1 for asks (venue `SELL`).
+//! - Book events land in `orderbook_ingest` (append-only, no index: a 1000-row commit writes a
+//!   few pages) and are moved into the indexed `orderbook_events` in large `(market_id, seq)`-
+//!   sorted chunks by compaction; readers see both (see `storage` module doc, "Write path").
 
 /// One step of the schema.
 pub struct Migration {
@@ -120,6 +123,21 @@ CREATE TABLE orderbook_events (
 CREATE INDEX orderbook_events_market_ts ON orderbook_events(market_id, recv_ns);
 CREATE INDEX orderbook_events_market_side_price ON orderbook_events(market_id, side, price);
 CREATE INDEX orderbook_events_book_starts ON orderbook_events(asset_id, seq) WHERE kind = 0;
+
+CREATE TABLE orderbook_ingest (
+    market_id   INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    asset_id    INTEGER NOT NULL,
+    kind        INTEGER NOT NULL,
+    side        INTEGER,
+    price       INTEGER,
+    size        INTEGER,
+    best_bid    INTEGER,
+    best_ask    INTEGER,
+    flags       INTEGER NOT NULL DEFAULT 0,
+    venue_ts_ms INTEGER NOT NULL,
+    recv_ns     INTEGER NOT NULL
+);
 
 CREATE TABLE trades (
     market_id    INTEGER NOT NULL,

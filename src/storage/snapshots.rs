@@ -173,7 +173,10 @@ mod tests {
 
     #[test]
     fn clock_waits_for_event_boundaries() {
-        let p = SnapshotPolicy { every_events: 2, every_ns: 1000 };
+        let p = SnapshotPolicy {
+            every_events: 2,
+            every_ns: 1000,
+        };
         let mut c = SnapshotClock::default();
         c.on_row();
         c.on_row();

@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use rustc_hash::FxHashMap;
 
 use crate::core::{AssetIndex, TokenId};
@@ -136,7 +138,9 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms))?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(open_err(format!("cannot switch to WAL (journal_mode is {mode})")));
+            return Err(open_err(format!(
+                "cannot switch to WAL (journal_mode is {mode})"
+            )));
         }
         conn.execute_batch(&format!(
             "PRAGMA synchronous = {};
@@ -169,6 +173,43 @@ impl SqliteStore {
 
     pub(super) fn page_size(&self) -> u64 {
         self.page_size
+    }
+
+    /// Moves up to `max_rows` of the oldest ingested book events into `orderbook_events`, sorted
+    /// by `(market_id, seq)` so each index receives long runs, in one transaction. Rows whose
+    /// `(market_id, seq)` is already there are dropped and counted (a duplicate can only come
+    /// from outside this writer).
+    pub(super) fn compact_impl(&mut self, max_rows: usize) -> Result<(u64, u64), StorageError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let offset = i64::try_from(max_rows.max(1) - 1).unwrap_or(i64::MAX);
+        let upto: Option<i64> = tx
+            .prepare_cached("SELECT rowid FROM orderbook_ingest ORDER BY rowid LIMIT 1 OFFSET ?1")?
+            .query_row([offset], |r| r.get(0))
+            .optional()?;
+        let upto = match upto {
+            Some(r) => r,
+            None => match tx.query_row("SELECT MAX(rowid) FROM orderbook_ingest", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })? {
+                Some(r) => r,
+                None => return Ok((0, 0)),
+            },
+        };
+        let moved = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO orderbook_events
+                     (market_id, seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns)
+                 SELECT market_id, seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns
+                 FROM orderbook_ingest WHERE rowid <= ?1 ORDER BY market_id, seq",
+            )?
+            .execute([upto])? as u64;
+        let taken = tx
+            .prepare_cached("DELETE FROM orderbook_ingest WHERE rowid <= ?1")?
+            .execute([upto])? as u64;
+        tx.commit()?;
+        Ok((taken, taken.saturating_sub(moved)))
     }
 
     pub(super) fn write_batch_impl(&mut self, batch: &Batch) -> Result<BatchOutcome, StorageError> {
@@ -231,7 +272,12 @@ impl Caches<'_> {
     }
 
     /// Assigns the next `seq` of the asset's market and the row's (non-decreasing) time.
-    fn next_seq(&mut self, a: AssetIndex, recv_ns: u64, undo: &mut Undo) -> Result<(i64, i64, u64, u64), RowError> {
+    fn next_seq(
+        &mut self,
+        a: AssetIndex,
+        recv_ns: u64,
+        undo: &mut Undo,
+    ) -> Result<(i64, i64, u64, u64), RowError> {
         let map = self.asset(a)?;
         let (asset_id, mi) = (map.asset_id, map.market);
         let m = &mut self.markets[mi];
@@ -246,7 +292,8 @@ impl Caches<'_> {
     }
 }
 
-const INSERT_BOOK: &str = "INSERT INTO orderbook_events \
+/// Book events land in the append-only ingest table; `compact` moves them into the indexed one.
+const INSERT_BOOK: &str = "INSERT INTO orderbook_ingest \
     (market_id, seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 const INSERT_TRADE: &str = "INSERT INTO trades \
@@ -283,13 +330,15 @@ fn write_rows(
             }
         }
     }
-    tx.prepare_cached("INSERT INTO batches (batch_id, rows, events, committed_ns) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![
-            to_i64("batch_id", batch.id).map_err(|e| StorageError::Sqlite(e.to_string()))?,
-            out.written as i64,
-            events as i64,
-            unix_now_ns() as i64
-        ])?;
+    tx.prepare_cached(
+        "INSERT INTO batches (batch_id, rows, events, committed_ns) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        to_i64("batch_id", batch.id).map_err(|e| StorageError::Sqlite(e.to_string()))?,
+        out.written as i64,
+        events as i64,
+        unix_now_ns() as i64
+    ])?;
     tx.commit()?;
     Ok(out)
 }
@@ -415,10 +464,9 @@ fn register(
         .optional()?;
     let asset_id = match found {
         Some((_, m)) if m != market_id => {
-            return Err(RowError::Invalid(format!(
-                "token {token} is stored under another market"
-            ))
-            .into());
+            return Err(
+                RowError::Invalid(format!("token {token} is stored under another market")).into(),
+            );
         }
         Some((id, _)) => {
             if r.outcome.is_some() {
@@ -475,11 +523,14 @@ fn ensure_market(
             tx.last_insert_rowid()
         }
     };
+    // Once per market per connection; the ingest table is small (compaction keeps it so).
     let (seq, recv): (i64, i64) = tx
         .prepare_cached(
             "SELECT MAX(COALESCE((SELECT MAX(seq) FROM orderbook_events WHERE market_id = ?1), 0),
+                        COALESCE((SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1), 0),
                         COALESCE((SELECT MAX(seq) FROM trades WHERE market_id = ?1), 0)),
                     MAX(COALESCE((SELECT MAX(recv_ns) FROM orderbook_events WHERE market_id = ?1), 0),
+                        COALESCE((SELECT MAX(recv_ns) FROM orderbook_ingest WHERE market_id = ?1), 0),
                         COALESCE((SELECT MAX(recv_ns) FROM trades WHERE market_id = ?1), 0))",
         )?
         .query_row([market_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -533,7 +584,11 @@ fn write_snapshot(
     Ok(())
 }
 
-fn write_resync(tx: &Transaction<'_>, r: &ResyncRow, caches: &mut Caches<'_>) -> Result<(), Failure> {
+fn write_resync(
+    tx: &Transaction<'_>,
+    r: &ResyncRow,
+    caches: &mut Caches<'_>,
+) -> Result<(), Failure> {
     let map = caches.asset(r.asset)?;
     let market_id = caches.markets[map.market].market_id;
     tx.prepare_cached(
@@ -569,7 +624,10 @@ fn upsert_market(tx: &Transaction<'_>, m: &MarketRecord) -> Result<(), Failure> 
         }
     }
     let updated = to_i64("updated_ns", m.updated_ns)?;
-    let end = m.end_date_ms.map(|v| to_i64("end_date_ms", v)).transpose()?;
+    let end = m
+        .end_date_ms
+        .map(|v| to_i64("end_date_ms", v))
+        .transpose()?;
     let min_size = m
         .min_order_size
         .map(|s| to_i64("min_order_size", s.0))
@@ -617,7 +675,13 @@ fn upsert_market(tx: &Transaction<'_>, m: &MarketRecord) -> Result<(), Failure> 
                      outcome_index = excluded.outcome_index
                  WHERE outcomes.market_id = excluded.market_id",
             )?
-            .execute(params![o.token.to_string(), market_id, o.outcome, i as i64, updated])?;
+            .execute(params![
+                o.token.to_string(),
+                market_id,
+                o.outcome,
+                i as i64,
+                updated
+            ])?;
         if n == 0 {
             return Err(RowError::Invalid(format!(
                 "token {} is stored under another market",
@@ -775,9 +839,17 @@ fn insert_rule_change(tx: &Transaction<'_>, r: &RuleChangeRecord) -> Result<(), 
         "INSERT INTO rule_changes (condition_id, old_hash, new_hash, detected_ns, detail)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![r.condition_id, r.old_hash, r.new_hash, detected, r.detail])?;
-    tx.prepare_cached("UPDATE markets SET rule_hash = ?2, updated_ns = ?3 WHERE condition_id = ?1")?
-        .execute(params![r.condition_id, r.new_hash, detected])?;
+    .execute(params![
+        r.condition_id,
+        r.old_hash,
+        r.new_hash,
+        detected,
+        r.detail
+    ])?;
+    tx.prepare_cached(
+        "UPDATE markets SET rule_hash = ?2, updated_ns = ?3 WHERE condition_id = ?1",
+    )?
+    .execute(params![r.condition_id, r.new_hash, detected])?;
     Ok(())
 }
 
@@ -798,7 +870,11 @@ fn ack_rule_change(tx: &Transaction<'_>, a: &RuleAck) -> Result<(), Failure> {
     Ok(())
 }
 
-fn upsert_tob_bar(tx: &Transaction<'_>, b: &TobBar, caches: &mut Caches<'_>) -> Result<(), Failure> {
+fn upsert_tob_bar(
+    tx: &Transaction<'_>,
+    b: &TobBar,
+    caches: &mut Caches<'_>,
+) -> Result<(), Failure> {
     let map = caches.asset(b.asset)?;
     let market_id = caches.markets[map.market].market_id;
     let p = |o: Option<super::batch::Ohlc>, f: fn(&super::batch::Ohlc) -> u32| {

@@ -23,6 +23,7 @@ pub const TABLES: &[&str] = &[
     "markets",
     "outcomes",
     "orderbook_events",
+    "orderbook_ingest",
     "trades",
     "snapshots",
     "orders",
@@ -44,7 +45,21 @@ fn u(v: i64, what: &str) -> Result<u64, StorageError> {
     u64::try_from(v).map_err(|_| StorageError::BadStoredData(format!("negative {what}: {v}")))
 }
 
-fn book_row(r: &SqlRow<'_>) -> rusqlite::Result<(i64, i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, i64, i64, i64)> {
+fn book_row(
+    r: &SqlRow<'_>,
+) -> rusqlite::Result<(
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+)> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -101,21 +116,31 @@ impl EventStore for SqliteStore {
         self.write_batch_impl(batch)
     }
 
+    fn compact(&mut self, max_rows: usize) -> Result<(u64, u64), StorageError> {
+        self.compact_impl(max_rows)
+    }
+
+    fn staged_rows(&mut self) -> Result<u64, StorageError> {
+        self.count("orderbook_ingest")
+    }
+
     fn last_batch_id(&mut self) -> Result<u64, StorageError> {
         let v: i64 =
             self.conn
-                .query_row("SELECT COALESCE(MAX(batch_id), 0) FROM batches", [], |r| r.get(0))?;
+                .query_row("SELECT COALESCE(MAX(batch_id), 0) FROM batches", [], |r| {
+                    r.get(0)
+                })?;
         u(v, "batch id")
     }
 
     fn set_size_limit(&mut self, bytes: u64) -> Result<(), StorageError> {
         let pages = page_limit(bytes, self.page_size());
         // SQLite never lowers the ceiling below the current size; the returned value says so.
-        let _: i64 = self.conn.query_row(
-            &format!("PRAGMA max_page_count = {pages}"),
-            [],
-            |r| r.get(0),
-        )?;
+        let _: i64 = self
+            .conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                r.get(0)
+            })?;
         Ok(())
     }
 
@@ -143,7 +168,7 @@ impl EventStore for SqliteStore {
 
     fn seq_at(&mut self, market_id: i64, at_ns: u64) -> Result<Option<u64>, StorageError> {
         let at = i64::try_from(at_ns).unwrap_or(i64::MAX);
-        let v: Option<i64> = self
+        let main: Option<i64> = self
             .conn
             .prepare_cached(
                 "SELECT seq FROM orderbook_events WHERE market_id = ?1 AND recv_ns <= ?2
@@ -151,7 +176,13 @@ impl EventStore for SqliteStore {
             )?
             .query_row(params![market_id, at], |r| r.get(0))
             .optional()?;
-        v.map(|v| u(v, "seq")).transpose()
+        let staged: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns <= ?2",
+            )?
+            .query_row(params![market_id, at], |r| r.get(0))?;
+        main.max(staged).map(|v| u(v, "seq")).transpose()
     }
 
     fn latest_snapshot(
@@ -160,7 +191,17 @@ impl EventStore for SqliteStore {
         max_seq: u64,
     ) -> Result<Option<StoredSnapshot>, StorageError> {
         let max = i64::try_from(max_seq).unwrap_or(i64::MAX);
-        type Raw = (i64, i64, i64, Option<i64>, i64, Option<i64>, i64, i64, Vec<u8>);
+        type Raw = (
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+            i64,
+            Option<i64>,
+            i64,
+            i64,
+            Vec<u8>,
+        );
         let raw: Option<Raw> = self
             .conn
             .prepare_cached(
@@ -184,7 +225,8 @@ impl EventStore for SqliteStore {
         let Some((seq, recv, venue, tick, state, reason, nb, na, blob)) = raw else {
             return Ok(None);
         };
-        let bad = |what: &str| StorageError::BadStoredData(format!("snapshot {asset_id}/{seq}: {what}"));
+        let bad =
+            |what: &str| StorageError::BadStoredData(format!("snapshot {asset_id}/{seq}: {what}"));
         let tick = match tick {
             None => None,
             Some(t) => Some(
@@ -218,7 +260,7 @@ impl EventStore for SqliteStore {
         max_seq: u64,
     ) -> Result<Option<u64>, StorageError> {
         let max = i64::try_from(max_seq).unwrap_or(i64::MAX);
-        let v: Option<i64> = self
+        let main: Option<i64> = self
             .conn
             .prepare_cached(
                 "SELECT seq FROM orderbook_events WHERE asset_id = ?1 AND kind = 0 AND seq <= ?2
@@ -226,7 +268,13 @@ impl EventStore for SqliteStore {
             )?
             .query_row(params![asset_id, max], |r| r.get(0))
             .optional()?;
-        v.map(|v| u(v, "seq")).transpose()
+        let staged: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT MAX(seq) FROM orderbook_ingest WHERE asset_id = ?1 AND kind = 0 AND seq <= ?2",
+            )?
+            .query_row(params![asset_id, max], |r| r.get(0))?;
+        main.max(staged).map(|v| u(v, "seq")).transpose()
     }
 
     fn book_rows(
@@ -240,16 +288,31 @@ impl EventStore for SqliteStore {
         let from = i64::try_from(from_seq).unwrap_or(i64::MAX);
         let to = i64::try_from(to_seq).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut st = self.conn.prepare_cached(
+        // A market's rows still in the ingest table all come after its compacted ones.
+        let mut raw = Vec::new();
+        for sql in [
             "SELECT seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns
              FROM orderbook_events
              WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3 AND (?4 IS NULL OR asset_id = ?4)
              ORDER BY seq LIMIT ?5",
-        )?;
-        let rows = st.query_map(params![market_id, from, to, asset_id, limit], book_row)?;
-        let mut out = Vec::new();
-        for r in rows {
-            let (seq, asset_id, code, side, price, size, bb, ba, fl, venue, recv) = r?;
+            "SELECT seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns
+             FROM orderbook_ingest
+             WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3 AND (?4 IS NULL OR asset_id = ?4)
+             ORDER BY seq LIMIT ?5",
+        ] {
+            let left = limit - raw.len() as i64;
+            if left <= 0 {
+                break;
+            }
+            let mut st = self.conn.prepare_cached(sql)?;
+            let rows = st.query_map(params![market_id, from, to, asset_id, left], book_row)?;
+            for r in rows {
+                raw.push(r?);
+            }
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        for r in raw {
+            let (seq, asset_id, code, side, price, size, bb, ba, fl, venue, recv) = r;
             let kind = BookRowKind::from_columns(code, side, price, size).ok_or_else(|| {
                 StorageError::BadStoredData(format!(
                     "orderbook_events {market_id}/{seq}: kind {code} with side {side:?} price {price:?} size {size:?}"
@@ -312,7 +375,9 @@ impl EventStore for SqliteStore {
                 side: side_from_code(side).ok_or_else(bad)?,
                 price: Price(u32::try_from(price).map_err(|_| bad())?),
                 size: Size(u(size, "size")?),
-                fee_rate_bps: fee.map(|f| u32::try_from(f).map_err(|_| bad())).transpose()?,
+                fee_rate_bps: fee
+                    .map(|f| u32::try_from(f).map_err(|_| bad()))
+                    .transpose()?,
                 venue_ts_ms: u(venue, "venue_ts_ms")?,
                 recv_ns: u(recv, "recv_ns")?,
             });
@@ -329,6 +394,7 @@ impl EventStore for SqliteStore {
             "SELECT m.market_id, m.condition_id FROM markets m
              WHERE EXISTS (SELECT 1 FROM orderbook_events e WHERE e.market_id = m.market_id AND e.recv_ns < ?1)
                 OR EXISTS (SELECT 1 FROM trades t WHERE t.market_id = m.market_id AND t.recv_ns < ?1)
+                OR EXISTS (SELECT 1 FROM orderbook_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)
              ORDER BY m.market_id",
         )?;
         let rows = st.query_map([cut], |r| {
@@ -352,13 +418,14 @@ impl EventStore for SqliteStore {
              ORDER BY recv_ns DESC, seq DESC LIMIT 1",
             "SELECT seq FROM trades WHERE market_id = ?1 AND recv_ns < ?2
              ORDER BY recv_ns DESC, seq DESC LIMIT 1",
+            "SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns < ?2",
         ] {
-            let v: Option<i64> = self
+            let v: Option<Option<i64>> = self
                 .conn
                 .prepare_cached(sql)?
                 .query_row(params![market_id, cut], |r| r.get(0))
                 .optional()?;
-            best = best.max(v);
+            best = best.max(v.flatten());
         }
         best.map(|v| u(v, "seq")).transpose()
     }
@@ -379,6 +446,9 @@ impl EventStore for SqliteStore {
             .execute(params![market_id, through])?;
         n += tx
             .prepare_cached("DELETE FROM trades WHERE market_id = ?1 AND seq <= ?2")?
+            .execute(params![market_id, through])?;
+        n += tx
+            .prepare_cached("DELETE FROM orderbook_ingest WHERE market_id = ?1 AND seq <= ?2")?
             .execute(params![market_id, through])?;
         tx.prepare_cached(
             "INSERT INTO exports (market_id, first_seq, last_seq, rows, first_recv_ns, last_recv_ns, file, created_ns)
@@ -476,11 +546,16 @@ impl EventStore for SqliteStore {
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         };
-        let events = collect(
+        let mut events = collect(
             "SELECT e.market_id, m.condition_id, COUNT(*), MIN(e.recv_ns), MAX(e.recv_ns)
              FROM orderbook_events e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
             &self.conn,
         )?;
+        events.extend(collect(
+            "SELECT e.market_id, m.condition_id, COUNT(*), MIN(e.recv_ns), MAX(e.recv_ns)
+             FROM orderbook_ingest e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
+            &self.conn,
+        )?);
         let trades = collect(
             "SELECT t.market_id, m.condition_id, COUNT(*), MIN(t.recv_ns), MAX(t.recv_ns)
              FROM trades t JOIN markets m ON m.market_id = t.market_id GROUP BY t.market_id",
@@ -506,9 +581,9 @@ impl EventStore for SqliteStore {
                 };
                 let m = &mut markets[i];
                 if is_trade {
-                    m.trades = u(n, "count")?;
+                    m.trades += u(n, "count")?;
                 } else {
-                    m.events = u(n, "count")?;
+                    m.events += u(n, "count")?;
                 }
                 m.first_recv_ns = m.first_recv_ns.min(u(first.unwrap_or(0), "recv_ns")?);
                 m.last_recv_ns = m.last_recv_ns.max(u(last.unwrap_or(0), "recv_ns")?);
@@ -522,7 +597,8 @@ impl EventStore for SqliteStore {
                 let n: i64 = self
                     .conn
                     .prepare_cached(
-                        "SELECT COUNT(*) FROM orderbook_events WHERE market_id = ?1 AND recv_ns > ?2",
+                        "SELECT (SELECT COUNT(*) FROM orderbook_events WHERE market_id = ?1 AND recv_ns > ?2)
+                              + (SELECT COUNT(*) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns > ?2)",
                     )?
                     .query_row(params![m.market_id, since], |r| r.get(0))?;
                 m.events_last_hour = u(n, "count")?;

@@ -86,6 +86,13 @@ pub trait EventStore: Send {
     /// the store's sequence counters as they were (so the same batch can be retried).
     fn write_batch(&mut self, batch: &Batch) -> Result<BatchOutcome, StorageError>;
 
+    /// Moves up to `max_rows` of the oldest landed book events into the indexed table (see
+    /// "Write path" in the module doc). Returns (rows moved, duplicates dropped).
+    fn compact(&mut self, max_rows: usize) -> Result<(u64, u64), StorageError>;
+
+    /// Book events landed but not yet compacted.
+    fn staged_rows(&mut self) -> Result<u64, StorageError>;
+
     /// The highest committed batch id (0 for none).
     fn last_batch_id(&mut self) -> Result<u64, StorageError>;
 
@@ -109,8 +116,11 @@ pub trait EventStore: Send {
     ) -> Result<Option<StoredSnapshot>, StorageError>;
 
     /// The `seq` of the newest venue `book` of an asset with `seq <= max_seq`.
-    fn latest_book_start(&mut self, asset_id: i64, max_seq: u64)
-    -> Result<Option<u64>, StorageError>;
+    fn latest_book_start(
+        &mut self,
+        asset_id: i64,
+        max_seq: u64,
+    ) -> Result<Option<u64>, StorageError>;
 
     /// Book events of a market with `from_seq <= seq <= to_seq`, in `seq` order, optionally of
     /// one asset only, at most `limit`.
@@ -133,12 +143,17 @@ pub trait EventStore: Send {
     ) -> Result<Vec<StoredTrade>, StorageError>;
 
     /// Markets with book events or trades received before `cutoff_ns`.
-    fn markets_with_events_before(&mut self, cutoff_ns: u64)
-    -> Result<Vec<MarketRef>, StorageError>;
+    fn markets_with_events_before(
+        &mut self,
+        cutoff_ns: u64,
+    ) -> Result<Vec<MarketRef>, StorageError>;
 
     /// The highest `seq` (book events and trades) of a market received before `cutoff_ns`.
-    fn last_seq_before(&mut self, market_id: i64, cutoff_ns: u64)
-    -> Result<Option<u64>, StorageError>;
+    fn last_seq_before(
+        &mut self,
+        market_id: i64,
+        cutoff_ns: u64,
+    ) -> Result<Option<u64>, StorageError>;
 
     /// Deletes a market's book events and trades with `seq <= through_seq` and records the
     /// export that holds them, atomically. Returns the rows deleted.

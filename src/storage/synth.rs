@@ -33,6 +33,8 @@ pub struct SynthConfig {
     pub mismatch_per_mille: u32,
     /// Frames that batch two events in an array.
     pub batched_per_mille: u32,
+    /// Venue timestamp of the first frame (UNIX ms).
+    pub start_ms: u64,
 }
 
 impl Default for SynthConfig {
@@ -46,6 +48,7 @@ impl Default for SynthConfig {
             trade_per_mille: 40,
             mismatch_per_mille: 4,
             batched_per_mille: 100,
+            start_ms: 1_764_000_000_000,
         }
     }
 }
@@ -85,7 +88,11 @@ impl SynthFeed {
         let mut rng = StdRng::seed_from_u64(cfg.seed);
         let mut markets = Vec::with_capacity(cfg.markets);
         for _ in 0..cfg.markets {
-            let condition = format!("0x{:032x}{:032x}", rng.random::<u128>(), rng.random::<u128>());
+            let condition = format!(
+                "0x{:032x}{:032x}",
+                rng.random::<u128>(),
+                rng.random::<u128>()
+            );
             let mid = rng.random_range(20..80);
             let mk = |rng: &mut StdRng, mid: u32| Asset {
                 token: rng.random::<u128>().to_string(),
@@ -101,11 +108,12 @@ impl SynthFeed {
                 assets: [a, b],
             });
         }
+        let ts_ms = cfg.start_ms;
         let mut feed = Self {
             cfg,
             rng,
             markets,
-            ts_ms: 1_764_000_000_000,
+            ts_ms,
         };
         for m in 0..feed.markets.len() {
             for a in 0..2 {
@@ -292,7 +300,11 @@ impl SynthFeed {
         }
         let bid = rng.random_bool(0.5);
         let (levels, lo, hi) = if bid {
-            (&mut asset.bids, asset.mid.saturating_sub(12).max(1), asset.mid)
+            (
+                &mut asset.bids,
+                asset.mid.saturating_sub(12).max(1),
+                asset.mid,
+            )
         } else {
             (&mut asset.asks, asset.mid + 1, (asset.mid + 13).min(99))
         };
@@ -329,11 +341,15 @@ impl SynthFeed {
         for k in 0..depth {
             if asset.mid > k {
                 let p = asset.mid - k;
-                asset.bids.insert(p, rng.random_range(1..=50_000u64) * CENT as u64);
+                asset
+                    .bids
+                    .insert(p, rng.random_range(1..=50_000u64) * CENT as u64);
             }
             let p = asset.mid + 1 + k;
             if p <= 99 {
-                asset.asks.insert(p, rng.random_range(1..=50_000u64) * CENT as u64);
+                asset
+                    .asks
+                    .insert(p, rng.random_range(1..=50_000u64) * CENT as u64);
             }
         }
     }
@@ -353,7 +369,11 @@ impl EventFlood {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut assets = Vec::with_capacity(markets * 2);
         for _ in 0..markets {
-            let condition = format!("0x{:032x}{:032x}", rng.random::<u128>(), rng.random::<u128>());
+            let condition = format!(
+                "0x{:032x}{:032x}",
+                rng.random::<u128>(),
+                rng.random::<u128>()
+            );
             for _ in 0..2 {
                 assets.push((TokenId::from_u64(rng.random()), condition.clone()));
             }
@@ -407,7 +427,9 @@ impl EventFlood {
                 change,
             })
         };
-        out.push(ev(BookChange::SnapshotStart { tick: Some(crate::core::TickSize::CENT) }));
+        out.push(ev(BookChange::SnapshotStart {
+            tick: Some(crate::core::TickSize::CENT),
+        }));
         for k in 0..depth.min(49) {
             let size = self.rng.random_range(1..=50_000u64) * CENT as u64;
             bids.insert(50 - k, size);
@@ -422,7 +444,9 @@ impl EventFlood {
                 }));
             }
         }
-        out.push(ev(BookChange::EventEnd { claimed: ClaimedTop::UNKNOWN }));
+        out.push(ev(BookChange::EventEnd {
+            claimed: ClaimedTop::UNKNOWN,
+        }));
     }
 
     /// One level change of a random asset, with its event end and the claimed top.
@@ -436,7 +460,11 @@ impl EventFlood {
         self.venue_ts_ms += u64::from(self.rng.random_range(0..3u8));
         let (bids, asks) = &mut self.books[asset];
         let bid = self.rng.random_bool(0.5);
-        let (levels, range) = if bid { (bids, 30..=50) } else { (asks, 51..=71) };
+        let (levels, range) = if bid {
+            (bids, 30..=50)
+        } else {
+            (asks, 51..=71)
+        };
         let p = self.rng.random_range(range);
         let size = if self.rng.random_range(0..4) == 0 {
             0

@@ -68,7 +68,10 @@ pub fn parse_time_ns(s: &str) -> Result<u64, TimeError> {
 }
 
 fn parse_iso(t: &str) -> Option<u64> {
-    let t = t.strip_suffix('Z').or_else(|| t.strip_suffix('z')).unwrap_or(t);
+    let t = t
+        .strip_suffix('Z')
+        .or_else(|| t.strip_suffix('z'))
+        .unwrap_or(t);
     let b = t.as_bytes();
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
@@ -157,11 +160,24 @@ mod tests {
         assert_eq!(ns, 1_764_072_000_250 * NS_PER_MS);
         assert_eq!(format_ns(ns), "2026-11-25T12:00:00.250Z");
         assert_eq!(parse_time_ns("1764072000250").unwrap(), ns);
-        assert_eq!(parse_time_ns("2026-11-25 12:00:00").unwrap(), 1_764_072_000 * NS_PER_S);
+        assert_eq!(
+            parse_time_ns("2026-11-25 12:00:00").unwrap(),
+            1_764_072_000 * NS_PER_S
+        );
         assert_eq!(parse_time_ns("1970-01-01T00:00:00Z").unwrap(), 0);
         assert_eq!(format_ns(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(parse_time_ns("2024-02-29T23:59:59.000000001Z").unwrap() % NS_PER_S, 1);
-        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-11-25T12:00", "-5", "2026-11-25T12:00:00.Z"] {
+        assert_eq!(
+            parse_time_ns("2024-02-29T23:59:59.000000001Z").unwrap() % NS_PER_S,
+            1
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-11-25T12:00",
+            "-5",
+            "2026-11-25T12:00:00.Z",
+        ] {
             assert!(parse_time_ns(bad).is_err(), "{bad:?}");
         }
         assert!(parse_time_ns("99999999999999999999").is_err());
@@ -173,6 +189,9 @@ mod tests {
         let w = WallClock::anchor(1_000);
         let now = unix_now_ns();
         let got = w.wall_ns(1_000 + NS_PER_S);
-        assert!(got >= now + NS_PER_S - NS_PER_S / 2 && got <= now + 2 * NS_PER_S, "{got} vs {now}");
+        assert!(
+            got >= now + NS_PER_S - NS_PER_S / 2 && got <= now + 2 * NS_PER_S,
+            "{got} vs {now}"
+        );
     }
 }

@@ -248,6 +248,10 @@ struct Writer {
     retry_at: Instant,
     last_failure_logged: FailureKind,
 
+    /// Book rows landed in the ingest table and not yet compacted (tracked, not queried).
+    staged: u64,
+    last_compaction: Instant,
+
     last_sweep: Instant,
     pruner: Option<Pruner>,
     next_prune: Option<Instant>,
@@ -268,8 +272,7 @@ impl Writer {
     ) -> Self {
         let now = Instant::now();
         let interval = cfg.retention.prune_interval_s;
-        let next_prune =
-            (interval > 0).then(|| now + Duration::from_secs(interval.min(30)));
+        let next_prune = (interval > 0).then(|| now + Duration::from_secs(interval.min(30)));
         Self {
             policy: SnapshotPolicy {
                 every_events: cfg.snapshot_every_events,
@@ -298,6 +301,8 @@ impl Writer {
             attempts: 0,
             retry_at: now,
             last_failure_logged: FailureKind::None,
+            staged: 0,
+            last_compaction: now,
             last_sweep: now,
             pruner: None,
             next_prune,
@@ -305,6 +310,9 @@ impl Writer {
     }
 
     fn run(&mut self) -> Result<(), StorageError> {
+        // Rows a crash left in the ingest table are compacted before anything new lands.
+        self.staged = self.store.staged_rows().unwrap_or(0);
+        while self.staged > 0 && self.compact_step() {}
         loop {
             let wait = self.wait_time();
             match self.rx.recv_timeout(wait) {
@@ -402,10 +410,16 @@ impl Writer {
         if self.attempts >= ISOLATE_AFTER {
             return self.commit_isolated(batch);
         }
+        let book_rows = batch
+            .rows
+            .iter()
+            .filter(|r| matches!(r, Row::Book(_)))
+            .count() as u64;
         let t0 = Instant::now();
         match self.store.write_batch(&batch) {
             Ok(out) => {
                 let ns = t0.elapsed().as_nanos() as u64;
+                self.staged += book_rows;
                 self.committed(batch.id, out.written, &out.rejected, ns);
                 self.shift_last_rows(n);
                 true
@@ -433,6 +447,9 @@ impl Writer {
             match self.store.write_batch(&one) {
                 Ok(out) => {
                     let ns = t0.elapsed().as_nanos() as u64;
+                    if matches!(one.rows.first(), Some(Row::Book(_))) {
+                        self.staged += out.written;
+                    }
                     self.committed(one.id, out.written, &out.rejected, ns);
                 }
                 Err(e) if e.is_transient() => {
@@ -476,7 +493,10 @@ impl Writer {
         self.last_failure_logged = FailureKind::None;
         self.backoff = Duration::from_millis(self.cfg.retry_min_ms);
         self.pending_since = (!self.pending.is_empty()).then(Instant::now);
-        self.metrics.pending_rows.store(self.pending.len() as u64, Relaxed);
+        self.metrics
+            .pending_rows
+            .store(self.pending.len() as u64, Relaxed);
+        self.metrics.staged_rows.store(self.staged, Relaxed);
         if let Some(n) = &self.notices {
             let _ = n.try_send(CommitNotice {
                 batch_id: id,
@@ -501,7 +521,9 @@ impl Writer {
         self.failing = true;
         self.retry_at = Instant::now() + self.backoff;
         self.backoff = (self.backoff * 2).min(Duration::from_millis(self.cfg.retry_max_ms));
-        self.metrics.pending_rows.store(self.pending.len() as u64, Relaxed);
+        self.metrics
+            .pending_rows
+            .store(self.pending.len() as u64, Relaxed);
     }
 
     /// After the first `n` pending rows were committed, re-points the fold indices.
@@ -589,11 +611,11 @@ impl Writer {
     }
 
     fn register(&mut self, r: Box<super::event::AssetRegistration>) {
-        let checks = check_len("condition_id", &r.condition_id, MAX_ID_LEN).and_then(|()| {
-            match &r.outcome {
-                Some(o) => check_len("outcome", o, MAX_LABEL_LEN),
-                None => Ok(()),
-            }
+        let checks = check_len("condition_id", &r.condition_id, MAX_ID_LEN).and_then(|()| match &r
+            .outcome
+        {
+            Some(o) => check_len("outcome", o, MAX_LABEL_LEN),
+            None => Ok(()),
         });
         if let Err(e) = checks {
             return self.reject(e);
@@ -786,15 +808,22 @@ impl Writer {
         if self.failing {
             return;
         }
+        let idle = self.rx.is_empty() && self.pending.is_empty();
+        if self.staged >= self.cfg.compact_rows as u64
+            || (idle
+                && self.staged > 0
+                && self.last_compaction.elapsed()
+                    >= Duration::from_millis(self.cfg.compact_idle_ms))
+        {
+            self.compact_step();
+        }
         // Retention runs only when the channel is mostly empty, one bounded step at a time.
         let quiet = self.rx.len() < self.cfg.channel_capacity / 4
             && self.pending.len() < self.cfg.batch_rows;
         if !quiet {
             return;
         }
-        if self.pruner.is_none()
-            && self.next_prune.is_some_and(|t| Instant::now() >= t)
-        {
+        if self.pruner.is_none() && self.next_prune.is_some_and(|t| Instant::now() >= t) {
             self.pruner = Some(Pruner::new(&self.cfg, unix_now_ns()));
         }
         if let Some(p) = self.pruner.as_mut() {
@@ -802,7 +831,9 @@ impl Writer {
                 Ok(false) => {}
                 Ok(true) => {
                     let r = p.report();
-                    self.metrics.pruned_events.fetch_add(r.deleted_events, Relaxed);
+                    self.metrics
+                        .pruned_events
+                        .fetch_add(r.deleted_events, Relaxed);
                     self.metrics
                         .pruned_snapshots
                         .fetch_add(r.deleted_snapshots, Relaxed);
@@ -810,8 +841,12 @@ impl Writer {
                         .export_files
                         .fetch_add(r.files.len() as u64, Relaxed);
                     if r.deleted_events > 0 {
-                        tracing::info!(events = r.deleted_events, files = r.files.len(),
-                            snapshots = r.deleted_snapshots, "storage: retention pruned");
+                        tracing::info!(
+                            events = r.deleted_events,
+                            files = r.files.len(),
+                            snapshots = r.deleted_snapshots,
+                            "storage: retention pruned"
+                        );
                     }
                     self.pruner = None;
                     self.next_prune = Some(
@@ -824,6 +859,35 @@ impl Writer {
                     self.pruner = None;
                     self.next_prune = Some(Instant::now() + Duration::from_secs(60));
                 }
+            }
+        }
+    }
+
+    /// Moves one chunk of landed book events into the indexed table; false if nothing moved.
+    fn compact_step(&mut self) -> bool {
+        let t0 = Instant::now();
+        self.last_compaction = t0;
+        match self.store.compact(self.cfg.compact_rows) {
+            Ok((moved, dups)) => {
+                let ns = t0.elapsed().as_nanos() as u64;
+                self.staged = self.staged.saturating_sub(moved);
+                if moved == 0 {
+                    // The tracked count drifted (rows refused inside a batch): resynchronise.
+                    self.staged = 0;
+                }
+                let m = &self.metrics;
+                m.compactions.fetch_add(1, Relaxed);
+                m.compacted_rows.fetch_add(moved - dups, Relaxed);
+                m.rejected_duplicate.fetch_add(dups, Relaxed);
+                m.last_compaction_ns.store(ns, Relaxed);
+                m.max_compaction_ns.fetch_max(ns, Relaxed);
+                m.staged_rows.store(self.staged, Relaxed);
+                moved > 0
+            }
+            Err(e) => {
+                self.metrics.compaction_failures.fetch_add(1, Relaxed);
+                tracing::warn!(error = %e, "storage: compaction failed; landed rows stay readable, retrying later");
+                false
             }
         }
     }
@@ -860,6 +924,8 @@ impl Writer {
         for w in self.flush_waiters.drain(..) {
             let _ = w.try_send(notice);
         }
+        // Leave the database at rest with everything in the indexed table.
+        while self.staged > 0 && self.compact_step() {}
         Ok(())
     }
 }
