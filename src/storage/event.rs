@@ -225,11 +225,13 @@ pub enum StorageEvent {
 const _: () = assert!(std::mem::size_of::<StorageEvent>() <= 64);
 
 impl StorageEvent {
-    /// The storage event for one hot-path message (`None` for frame brackets, which carry no
-    /// data of their own: their receive time travels in `recv_ns`).
+    /// The storage event for one hot-path message, received at `recv_ns` (UNIX ns). `None` for
+    /// frame brackets, which carry no data of their own. The venue timestamp comes from the
+    /// message where it has one (snapshot start, event end); level changes leave it 0 and the
+    /// writer fills in their event's timestamp when the event ends.
     #[inline]
-    pub fn from_market_msg(msg: &MarketMsg, venue_ts_ms: u64, recv_ns: u64) -> Option<Self> {
-        let book = |asset, change| {
+    pub fn from_market_msg(msg: &MarketMsg, recv_ns: u64) -> Option<Self> {
+        let book = |asset, venue_ts_ms, change| {
             Some(Self::Book(BookEvent {
                 asset,
                 venue_ts_ms,
@@ -238,25 +240,31 @@ impl StorageEvent {
             }))
         };
         match *msg {
-            MarketMsg::SnapshotStart { asset, tick } => {
-                book(asset, BookChange::SnapshotStart { tick })
-            }
+            MarketMsg::SnapshotStart {
+                asset,
+                tick,
+                venue_ts_ms,
+            } => book(asset, venue_ts_ms, BookChange::SnapshotStart { tick }),
             MarketMsg::SnapshotLevel {
                 asset,
                 side,
                 price,
                 size,
-            } => book(asset, BookChange::SnapshotLevel { side, price, size }),
+            } => book(asset, 0, BookChange::SnapshotLevel { side, price, size }),
             MarketMsg::LevelChange {
                 asset,
                 side,
                 price,
                 size,
-            } => book(asset, BookChange::Level { side, price, size }),
-            MarketMsg::TickSizeChange { asset, tick } => book(asset, BookChange::TickSize { tick }),
-            MarketMsg::AssetEventEnd { asset, claimed } => {
-                book(asset, BookChange::EventEnd { claimed })
+            } => book(asset, 0, BookChange::Level { side, price, size }),
+            MarketMsg::TickSizeChange { asset, tick } => {
+                book(asset, 0, BookChange::TickSize { tick })
             }
+            MarketMsg::AssetEventEnd {
+                asset,
+                claimed,
+                venue_ts_ms,
+            } => book(asset, venue_ts_ms, BookChange::EventEnd { claimed }),
             MarketMsg::Trade {
                 asset,
                 side,
@@ -268,11 +276,26 @@ impl StorageEvent {
                 price,
                 size,
                 fee_rate_bps: None,
-                venue_ts_ms,
+                venue_ts_ms: 0,
+                recv_ns,
+            })),
+            MarketMsg::Invalidate { asset, reason } => Some(Self::Resync(ResyncEvent {
+                asset,
+                reason,
                 recv_ns,
             })),
             MarketMsg::FrameStart { .. } | MarketMsg::FrameEnd { .. } => None,
         }
+    }
+
+    /// Sets the venue timestamp of a market-data event that has none yet.
+    pub fn or_venue_ts(mut self, venue_ts_ms: u64) -> Self {
+        match &mut self {
+            Self::Book(e) if e.venue_ts_ms == 0 => e.venue_ts_ms = venue_ts_ms,
+            Self::Trade(t) if t.venue_ts_ms == 0 => t.venue_ts_ms = venue_ts_ms,
+            _ => {}
+        }
+        self
     }
 
     /// Whether losing this event would lose trading state (orders, fills, positions, journal,
@@ -295,9 +318,13 @@ impl StorageEvent {
 impl BookChange {
     /// The hot-path message this change replays as.
     #[inline]
-    pub fn to_market_msg(self, asset: AssetIndex) -> MarketMsg {
+    pub fn to_market_msg(self, asset: AssetIndex, venue_ts_ms: u64) -> MarketMsg {
         match self {
-            Self::SnapshotStart { tick } => MarketMsg::SnapshotStart { asset, tick },
+            Self::SnapshotStart { tick } => MarketMsg::SnapshotStart {
+                asset,
+                tick,
+                venue_ts_ms,
+            },
             Self::SnapshotLevel { side, price, size } => MarketMsg::SnapshotLevel {
                 asset,
                 side,
@@ -311,7 +338,11 @@ impl BookChange {
                 size,
             },
             Self::TickSize { tick } => MarketMsg::TickSizeChange { asset, tick },
-            Self::EventEnd { claimed } => MarketMsg::AssetEventEnd { asset, claimed },
+            Self::EventEnd { claimed } => MarketMsg::AssetEventEnd {
+                asset,
+                claimed,
+                venue_ts_ms,
+            },
         }
     }
 }
@@ -324,55 +355,33 @@ mod tests {
     fn market_msgs_round_trip_through_book_events() {
         let a = AssetIndex(3);
         let msgs = [
-            MarketMsg::SnapshotStart {
-                asset: a,
-                tick: Some(TickSize::CENT),
-            },
-            MarketMsg::SnapshotLevel {
-                asset: a,
-                side: Side::Bid,
-                price: Price(500_000),
-                size: Size(7),
-            },
-            MarketMsg::LevelChange {
-                asset: a,
-                side: Side::Ask,
-                price: Price(510_000),
-                size: Size(0),
-            },
-            MarketMsg::TickSizeChange {
-                asset: a,
-                tick: TickSize::MILLI,
-            },
+            MarketMsg::SnapshotStart { asset: a, tick: Some(TickSize::CENT), venue_ts_ms: 5 },
+            MarketMsg::SnapshotLevel { asset: a, side: Side::Bid, price: Price(500_000), size: Size(7) },
+            MarketMsg::LevelChange { asset: a, side: Side::Ask, price: Price(510_000), size: Size(0) },
+            MarketMsg::TickSizeChange { asset: a, tick: TickSize::MILLI },
             MarketMsg::AssetEventEnd {
                 asset: a,
-                claimed: ClaimedTop {
-                    bid: Some(Price(500_000)),
-                    ask: None,
-                },
+                claimed: ClaimedTop { bid: Some(Price(500_000)), ask: None },
+                venue_ts_ms: 5,
             },
         ];
         for m in msgs {
-            match StorageEvent::from_market_msg(&m, 5, 6) {
+            match StorageEvent::from_market_msg(&m, 6).map(|e| e.or_venue_ts(5)) {
                 Some(StorageEvent::Book(e)) => {
                     assert_eq!((e.asset, e.venue_ts_ms, e.recv_ns), (a, 5, 6));
-                    assert_eq!(e.change.to_market_msg(a), m);
+                    assert_eq!(e.change.to_market_msg(a, 5), m);
                 }
                 other => panic!("{other:?}"),
             }
         }
-        assert!(
-            StorageEvent::from_market_msg(&MarketMsg::FrameStart { recv_ns: 1 }, 0, 0).is_none()
-        );
-        let t = MarketMsg::Trade {
-            asset: a,
-            side: Side::Bid,
-            price: Price(1),
-            size: Size(2),
-        };
+        let start = MarketMsg::FrameStart { recv_ns: 1, sent_ns: 1 };
+        assert!(StorageEvent::from_market_msg(&start, 0).is_none());
+        let t = MarketMsg::Trade { asset: a, side: Side::Bid, price: Price(1), size: Size(2) };
+        assert!(matches!(StorageEvent::from_market_msg(&t, 0), Some(StorageEvent::Trade(_))));
+        let inv = MarketMsg::Invalidate { asset: a, reason: crate::book::ResyncReason::Stale };
         assert!(matches!(
-            StorageEvent::from_market_msg(&t, 0, 0),
-            Some(StorageEvent::Trade(_))
+            StorageEvent::from_market_msg(&inv, 9),
+            Some(StorageEvent::Resync(ResyncEvent { recv_ns: 9, .. }))
         ));
     }
 }

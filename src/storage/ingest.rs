@@ -104,7 +104,7 @@ impl FrameIngestor {
             .and_then(serde_json::Value::as_str)
             .and_then(|s| s.parse().ok());
         for m in &self.msgs {
-            match StorageEvent::from_market_msg(m, venue_ts_ms, recv_ns) {
+            match StorageEvent::from_market_msg(m, recv_ns).map(|e| e.or_venue_ts(venue_ts_ms)) {
                 Some(StorageEvent::Trade(mut t)) => {
                     t.fee_rate_bps = fee_rate_bps;
                     sink(StorageEvent::Trade(t));

@@ -118,7 +118,11 @@ pub fn rebuild_through(
 /// Applies one stored row as the messages the live book stage applied.
 pub fn apply_row(books: &mut Books, r: &StoredBookRow) {
     let msg = match r.kind {
-        BookRowKind::BookStart { tick } => Some(MarketMsg::SnapshotStart { asset: ASSET, tick }),
+        BookRowKind::BookStart { tick } => Some(MarketMsg::SnapshotStart {
+            asset: ASSET,
+            tick,
+            venue_ts_ms: r.venue_ts_ms,
+        }),
         BookRowKind::BookLevel { side, price, size } => Some(MarketMsg::SnapshotLevel {
             asset: ASSET,
             side,
@@ -145,6 +149,7 @@ pub fn apply_row(books: &mut Books, r: &StoredBookRow) {
         books.apply(&MarketMsg::AssetEventEnd {
             asset: ASSET,
             claimed,
+            venue_ts_ms: r.venue_ts_ms,
         });
     }
 }
@@ -162,8 +167,8 @@ impl RebuiltBook {
         Some(BookDump {
             asset_id: self.asset.token_id.clone(),
             market: Some(self.asset.condition_id.clone()),
-            state: b.state.as_str(),
-            reason: b.state.reason().map(|r| r.as_str()),
+            state: b.state.as_str().to_string(),
+            reason: b.state.reason().map(|r| r.as_str().to_string()),
             tick_size: b.tick.map(|t| t.to_string()),
             bids: side(&b.bids),
             asks: side(&b.asks),

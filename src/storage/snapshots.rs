@@ -68,6 +68,7 @@ pub fn load_image(books: &mut Books, asset: AssetIndex, img: &BookImage) {
     books.apply(&MarketMsg::SnapshotStart {
         asset,
         tick: img.tick,
+        venue_ts_ms: 0,
     });
     // Worst first, so the ladder appends (the venue's order); any order would be correct.
     for (side, levels) in [(Side::Bid, &img.bids), (Side::Ask, &img.asks)] {

@@ -238,6 +238,9 @@ struct Writer {
     pending_since: Option<Instant>,
     /// Index in `pending` of each asset's last book row (to fold its event end into it).
     last_row: Vec<Option<usize>>,
+    /// Index in `pending` of the first row of each asset's open venue event (to give its rows
+    /// the event's venue timestamp, which arrives with the event's end).
+    event_start: Vec<Option<usize>>,
     flush_waiters: Vec<Sender<CommitNotice>>,
 
     next_batch_id: u64,
@@ -294,6 +297,7 @@ impl Writer {
             bars: Bars::default(),
             pending_since: None,
             last_row: Vec::new(),
+            event_start: Vec::new(),
             flush_waiters: Vec::new(),
             next_batch_id,
             total_rows: 0,
@@ -531,6 +535,10 @@ impl Writer {
         for r in self.last_row.iter_mut() {
             *r = r.and_then(|i| i.checked_sub(n));
         }
+        for r in self.event_start.iter_mut() {
+            // An event whose first rows were just committed continues at the new front.
+            *r = r.map(|i| i.saturating_sub(n));
+        }
     }
 
     fn apply_size_limit(&mut self) {
@@ -635,6 +643,7 @@ impl Writer {
         if self.assets.len() <= i {
             self.assets.resize_with(i + 1, || None);
             self.last_row.resize(i + 1, None);
+            self.event_start.resize(i + 1, None);
         }
         self.assets[i] = Some(AssetSlot {
             token: r.token,
@@ -659,11 +668,16 @@ impl Writer {
             self.mirror.invalidate(a, ResyncReason::RingFull);
             return;
         }
-        slot.last_venue_ts_ms = e.venue_ts_ms;
+        if e.venue_ts_ms != 0 {
+            slot.last_venue_ts_ms = e.venue_ts_ms;
+        }
+        if !slot.clock.in_event && !matches!(e.change, BookChange::EventEnd { .. }) {
+            self.event_start[i] = Some(self.pending.len());
+        }
         if std::mem::take(&mut slot.gap) {
             self.invalidate(a, ResyncReason::RingFull, e.recv_ns);
         }
-        self.mirror.apply(&e.change.to_market_msg(a));
+        self.mirror.apply(&e.change.to_market_msg(a, e.venue_ts_ms));
         let row = |kind| {
             Row::Book(BookRow {
                 asset: a,
@@ -696,6 +710,17 @@ impl Writer {
             }
             BookChange::EventEnd { claimed } => {
                 slot.clock.in_event = false;
+                if let Some(start) = self.event_start[i].take() {
+                    if e.venue_ts_ms != 0 {
+                        for r in self.pending.iter_mut().skip(start) {
+                            if let Row::Book(b) = r {
+                                if b.asset == a && b.venue_ts_ms == 0 {
+                                    b.venue_ts_ms = e.venue_ts_ms;
+                                }
+                            }
+                        }
+                    }
+                }
                 let folded = match self.last_row[i].and_then(|j| self.pending.get_mut(j)) {
                     Some(Row::Book(b)) if b.end.is_none() && b.asset == a => {
                         b.end = Some(claimed);
