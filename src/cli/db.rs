@@ -12,7 +12,7 @@ use polyarb::core::TokenId;
 use polyarb::obs::replay::FrameReader;
 use polyarb::storage::bench;
 use polyarb::storage::ingest::FrameIngestor;
-use polyarb::storage::synth::{EventFlood, SynthConfig, SynthFeed};
+use polyarb::storage::synth::EventFlood;
 use polyarb::storage::tempdir::TempDir;
 use polyarb::storage::time::{NS_PER_MS, format_ns, parse_time_ns, unix_now_ns};
 use polyarb::storage::{
@@ -102,20 +102,6 @@ pub enum DbCommand {
         #[command(flatten)]
         loc: DbLocation,
     },
-    /// Write a deterministic synthetic frames file (real wire shapes) for trying the tools.
-    Synth {
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 4)]
-        markets: usize,
-        #[arg(long, default_value_t = 10_000)]
-        frames: usize,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Venue time of the first frame (UNIX ms, `now`, or UTC).
-        #[arg(long, default_value = "now")]
-        start: String,
-    },
     /// Insert rate of batched `orderbook_events` rows, writer throughput, and book rebuild time.
     Bench {
         /// Print `{"rows_per_s":…,"batch_rows":…,"rebuild_ms":…}`.
@@ -167,13 +153,6 @@ pub fn run(a: DbArgs) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        DbCommand::Synth {
-            out,
-            markets,
-            frames,
-            seed,
-            start,
-        } => synth(&out, markets, frames, seed, &start),
         DbCommand::Bench {
             json,
             rows,
@@ -380,35 +359,6 @@ fn prune(loc: &DbLocation, now: Option<&str>, json: bool) -> anyhow::Result<()> 
             r.recovered_files, r.removed_partial_files
         );
     }
-    Ok(())
-}
-
-fn synth(out: &Path, markets: usize, frames: usize, seed: u64, start: &str) -> anyhow::Result<()> {
-    if markets == 0 {
-        bail!("--markets must be at least 1");
-    }
-    let start_ms = parse_time_ns(start)? / NS_PER_MS / 1000 * 1000;
-    let mut feed = SynthFeed::new(SynthConfig {
-        markets,
-        seed,
-        start_ms,
-        ..SynthConfig::default()
-    });
-    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    let mut n = 0;
-    for f in feed.frames(frames) {
-        writeln!(w, "{f}")?;
-        n += 1;
-    }
-    w.flush()?;
-    println!(
-        "wrote {n} frames ({markets} markets, {} assets) to {}; venue time {} .. {}",
-        markets * 2,
-        out.display(),
-        format_ns(start_ms * NS_PER_MS),
-        format_ns(feed.ts_ms() * NS_PER_MS)
-    );
     Ok(())
 }
 

@@ -363,7 +363,8 @@ mod tests {
 
     #[test]
     fn rebuilds_wire_events() {
-        let tokens: FxHashMap<i64, String> = [(1, "11".to_string()), (2, "22".to_string())].into();
+        let tokens: FxHashMap<i64, String> =
+            [(1, "11".to_string()), (2, "22".to_string())].into_iter().collect();
         let top = |b: u32, a: u32| {
             Some(ClaimedTop {
                 bid: Some(Price(b)),
@@ -496,7 +497,7 @@ mod tests {
 
     #[test]
     fn event_end_row_patches_the_last_entry_of_its_asset() {
-        let tokens: FxHashMap<i64, String> = [(1, "11".to_string())].into();
+        let tokens: FxHashMap<i64, String> = [(1, "11".to_string())].into_iter().collect();
         let rows = [
             row(
                 1,

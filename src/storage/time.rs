@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(parse_time_ns("1795608000250").unwrap(), ns);
         assert_eq!(
             parse_time_ns("2026-11-25 12:00:00").unwrap(),
-            1_764_072_000 * NS_PER_S
+            1_795_608_000 * NS_PER_S
         );
         assert_eq!(parse_time_ns("1970-01-01T00:00:00Z").unwrap(), 0);
         assert_eq!(format_ns(0), "1970-01-01T00:00:00.000Z");
