@@ -185,6 +185,8 @@ impl SynthFeed {
             let asset = &mut self.markets[m].assets[a];
             let old = asset.tick;
             asset.tick = if old == "0.01" { "0.001" } else { "0.01" };
+            // The venue re-snapshots the book after a tick change, here sometimes at once and
+            // sometimes only with a later `book`, so the book waits in `tick_size_change`.
             let change = json!({
                 "event_type": "tick_size_change",
                 "asset_id": asset.token,
@@ -193,7 +195,9 @@ impl SynthFeed {
                 "new_tick_size": self.markets[m].assets[a].tick,
                 "timestamp": self.ts_ms.to_string(),
             });
-            // The venue re-snapshots the book after a tick change.
+            if self.rng.random_bool(0.5) {
+                return change;
+            }
             return Value::Array(vec![change, self.book(m, a)]);
         }
         r -= self.cfg.tick_change_per_mille;
