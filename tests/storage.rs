@@ -19,8 +19,8 @@ use polyarb::storage::tempdir::TempDir;
 use polyarb::storage::time::{NS_PER_MS, NS_PER_S, unix_now_ns};
 use polyarb::storage::{
     EventStore, FailureKind, FillRecord, JournalEntry, MarketRecord, OrderRecord, OrderUpdate,
-    OutcomeRecord, PositionRecord, Pruner, ResyncEvent, RetentionConfig, RuleAck,
-    RuleChangeRecord, SqliteStore, StorageConfig, StorageEvent, StorageSender, WriterHandle,
+    OutcomeRecord, PositionRecord, Pruner, ResyncEvent, RetentionConfig, RuleAck, RuleChangeRecord,
+    SqliteStore, StorageConfig, StorageEvent, StorageSender, WriterHandle,
 };
 use polyarb::venue::ModelConfig;
 
@@ -145,12 +145,18 @@ fn rebuilt_books_equal_the_live_books_of_venue_frames() {
     assert!(count(&store, "SELECT COUNT(*) FROM orderbook_ingest") > 0);
     assert!(count(&store, "SELECT COUNT(*) FROM orderbook_events") > 0);
     let (snap, venue) = assert_rebuilds(&mut store, &checkpoints);
-    assert!(snap > 0 && venue > 0, "bases used: {snap} snapshots, {venue} venue books");
+    assert!(
+        snap > 0 && venue > 0,
+        "bases used: {snap} snapshots, {venue} venue books"
+    );
 
     drop(tx);
     let m = writer.shutdown().unwrap();
     assert!(m.compactions > 0 && m.snapshots_written > 0, "{m:?}");
-    assert_eq!(m.rejected_unregistered + m.rejected_invalid + m.dropped_channel_full, 0);
+    assert_eq!(
+        m.rejected_unregistered + m.rejected_invalid + m.dropped_channel_full,
+        0
+    );
     // At rest everything is in the indexed table, and the answers are the same.
     assert_eq!(count(&store, "SELECT COUNT(*) FROM orderbook_ingest"), 0);
     assert_rebuilds(&mut store, &checkpoints);
@@ -183,7 +189,10 @@ fn rebuilt_books_keep_the_live_health_states() {
         .flat_map(|c| c.books.iter().map(|b| b.reason.clone()))
         .collect();
     for want in ["best_mismatch", "tick_size_change"] {
-        assert!(reasons.iter().any(|r| r.as_deref() == Some(want)), "no {want} in {reasons:?}");
+        assert!(
+            reasons.iter().any(|r| r.as_deref() == Some(want)),
+            "no {want} in {reasons:?}"
+        );
     }
     assert!(reasons.iter().any(Option::is_none));
     // A local invalidation (not venue data) is stored in the stream and in `resyncs`.
@@ -202,15 +211,27 @@ fn rebuilt_books_keep_the_live_health_states() {
     assert_rebuilds(&mut store, &checkpoints);
     let token = feed_token_of_asset0(&frames);
     let r = rebuild_at(&mut store, &token, resync_at).unwrap();
-    let before = rebuild_at(&mut store, &token, resync_at - 1).unwrap().dump().unwrap();
+    let before = rebuild_at(&mut store, &token, resync_at - 1)
+        .unwrap()
+        .dump()
+        .unwrap();
     let after = r.dump().unwrap();
     // An invalidation keeps the first reason of a book already in doubt.
     let want = match before.state.as_str() {
         "ok" => Some("reconnect"),
         _ => before.reason.as_deref(),
     };
-    assert_eq!((after.state.as_str(), after.reason.as_deref()), ("resync_needed", want));
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM resyncs WHERE reason = 'reconnect'"), 1);
+    assert_eq!(
+        (after.state.as_str(), after.reason.as_deref()),
+        ("resync_needed", want)
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM resyncs WHERE reason = 'reconnect'"
+        ),
+        1
+    );
 }
 
 /// The token the ingestor registers as asset 0: the first `book` of the first frame.
@@ -238,7 +259,11 @@ fn replay_dump(frames: &Path) -> Vec<BookDump> {
         .arg("--dump-books")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     serde_json::from_value(v["books"].clone()).unwrap()
 }
@@ -259,7 +284,11 @@ fn retention_exports_replayable_frames_then_deletes() {
     let half = frames.len() / 2;
     // The first half is 20 days old (beyond the 14-day window), the rest a day old.
     let recv = |k: usize| {
-        let base = if k < half { now - 20 * NS_PER_DAY } else { now - NS_PER_DAY };
+        let base = if k < half {
+            now - 20 * NS_PER_DAY
+        } else {
+            now - NS_PER_DAY
+        };
         base + k as u64 * NS_PER_MS
     };
     let (live, checkpoints) = ingest_and_replay(&frames, &tx, recv, half);
@@ -272,25 +301,40 @@ fn retention_exports_replayable_frames_then_deletes() {
     let events_before = count(&store, "SELECT COUNT(*) FROM orderbook_events");
     let trades_old = count(
         &store,
-        &format!("SELECT COUNT(*) FROM trades WHERE recv_ns < {}", now - 14 * NS_PER_DAY),
+        &format!(
+            "SELECT COUNT(*) FROM trades WHERE recv_ns < {}",
+            now - 14 * NS_PER_DAY
+        ),
     );
     let report = Pruner::run(&cfg, &mut store, now).unwrap();
-    assert!(report.deleted_events > 0 && report.files.len() > 3, "{report:?}");
+    assert!(
+        report.deleted_events > 0 && report.files.len() > 3,
+        "{report:?}"
+    );
     let cutoff = (now - 14 * NS_PER_DAY) as i64;
     for table in ["orderbook_events", "orderbook_ingest", "trades"] {
         assert_eq!(
-            count(&store, &format!("SELECT COUNT(*) FROM {table} WHERE recv_ns < {cutoff}")),
+            count(
+                &store,
+                &format!("SELECT COUNT(*) FROM {table} WHERE recv_ns < {cutoff}")
+            ),
             0,
             "{table}"
         );
     }
     assert!(count(&store, "SELECT COUNT(*) FROM orderbook_events") < events_before);
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM exports"), report.files.len() as i64);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM exports"),
+        report.files.len() as i64
+    );
     // Old snapshots are gone except each asset's newest; nothing is left half-written.
     assert_eq!(
         count(
             &store,
-            &format!("SELECT COUNT(*) FROM snapshots WHERE recv_ns < {}", now - 7 * NS_PER_DAY)
+            &format!(
+                "SELECT COUNT(*) FROM snapshots WHERE recv_ns < {}",
+                now - 7 * NS_PER_DAY
+            )
         ),
         0
     );
@@ -299,7 +343,10 @@ fn retention_exports_replayable_frames_then_deletes() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().all(|n| n.ends_with(".frames.zst")), "{names:?}");
+    assert!(
+        names.iter().all(|n| n.ends_with(".frames.zst")),
+        "{names:?}"
+    );
 
     // Each market's files, in order, replay to the books the engine had at the cutoff.
     let exports = store.exports().unwrap();
@@ -354,10 +401,15 @@ fn interrupted_exports_are_finished_or_discarded_by_the_next_prune() {
     let tmp = PathBuf::from(format!("{}.tmp", done.display()));
     std::fs::rename(done, &tmp).unwrap();
     // ...and a crash before the commit leaves an unrecorded one.
-    let stray = cfg.export_dir().join("m9_000000000001-000000000002.frames.zst.tmp");
+    let stray = cfg
+        .export_dir()
+        .join("m9_000000000001-000000000002.frames.zst.tmp");
     std::fs::write(&stray, b"partial").unwrap();
     let second = Pruner::run(&cfg, &mut store, unix_now_ns()).unwrap();
-    assert_eq!((second.recovered_files, second.removed_partial_files), (1, 1));
+    assert_eq!(
+        (second.recovered_files, second.removed_partial_files),
+        (1, 1)
+    );
     assert!(done.exists() && !tmp.exists() && !stray.exists());
     assert!(second.files.is_empty());
 }
@@ -377,7 +429,10 @@ fn the_writer_schedules_retention() {
     });
     drop(tx);
     let snap = writer.shutdown().unwrap();
-    assert!(snap.export_files > 0 && snap.prune_failures == 0, "{snap:?}");
+    assert!(
+        snap.export_files > 0 && snap.prune_failures == 0,
+        "{snap:?}"
+    );
     let store = SqliteStore::open(&cfg).unwrap();
     assert_eq!(count(&store, "SELECT COUNT(*) FROM orderbook_events"), 0);
     assert!(count(&store, "SELECT COUNT(*) FROM exports") > 0);
@@ -425,15 +480,22 @@ fn a_locked_database_halts_trading_and_writes_recover_when_it_clears() {
 
     // Another connection takes the write lock and keeps it.
     let other = rusqlite::Connection::open(&cfg.path).unwrap();
-    other.execute_batch("BEGIN IMMEDIATE; INSERT INTO positions VALUES ('1', 0, 0, 0, 0);").unwrap();
+    other
+        .execute_batch("BEGIN IMMEDIATE; INSERT INTO positions VALUES ('1', 0, 0, 0, 0);")
+        .unwrap();
     flood_into(&tx, &mut flood, 300, unix_now_ns());
-    send(&tx, StorageEvent::Order(Box::new(order("0xaa", "p1", "c1"))));
+    send(
+        &tx,
+        StorageEvent::Order(Box::new(order("0xaa", "p1", "c1"))),
+    );
     wait_until("trading halt", || !health.trading_ok());
     assert_eq!(health.last_failure(), FailureKind::Locked);
     assert!(!health.market_data_ok());
     let err = writer.flush(Duration::from_millis(100)).unwrap_err();
     assert!(err.to_string().contains("locked"), "{err}");
-    wait_until("several failed attempts", || metrics.snapshot().failed_locked >= 2);
+    wait_until("several failed attempts", || {
+        metrics.snapshot().failed_locked >= 2
+    });
 
     other.execute_batch("ROLLBACK").unwrap();
     wait_until("recovery", || health.trading_ok());
@@ -441,11 +503,20 @@ fn a_locked_database_halts_trading_and_writes_recover_when_it_clears() {
     assert_eq!(health.consecutive_failures(), 0);
     writer.flush(Duration::from_secs(10)).unwrap();
     let store = SqliteStore::open(&cfg).unwrap();
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM orders WHERE order_hash = '0xaa'"), 1);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM orders WHERE order_hash = '0xaa'"
+        ),
+        1
+    );
     drop(tx);
     let m = writer.shutdown().unwrap();
     // Nothing was lost while the lock was held: 2 venue books of 10 levels... every change is there.
-    let changes = count(&store, "SELECT COUNT(*) FROM orderbook_events WHERE kind = 2");
+    let changes = count(
+        &store,
+        "SELECT COUNT(*) FROM orderbook_events WHERE kind = 2",
+    );
     assert_eq!(changes, 400);
     assert_eq!(m.dropped_pending_full + m.dropped_channel_full, 0);
 }
@@ -472,13 +543,20 @@ fn a_full_disk_is_reported_and_writes_recover_when_space_returns() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(health.last_failure(), FailureKind::Full);
-    wait_until("counted failures", || writer.metrics().snapshot().failed_full >= 1);
+    wait_until("counted failures", || {
+        writer.metrics().snapshot().failed_full >= 1
+    });
     writer.set_size_limit(0);
     wait_until("recovery", || health.trading_ok());
     writer.flush(Duration::from_secs(30)).unwrap();
     let store = SqliteStore::open(&cfg).unwrap();
-    let changes = count(&store, "SELECT COUNT(*) FROM orderbook_events WHERE kind = 2")
-        + count(&store, "SELECT COUNT(*) FROM orderbook_ingest WHERE kind = 2");
+    let changes = count(
+        &store,
+        "SELECT COUNT(*) FROM orderbook_events WHERE kind = 2",
+    ) + count(
+        &store,
+        "SELECT COUNT(*) FROM orderbook_ingest WHERE kind = 2",
+    );
     assert_eq!(changes, 50 + sent);
     drop(tx);
     let m = writer.shutdown().unwrap();
@@ -515,7 +593,10 @@ fn bad_data_is_refused_one_row_at_a_time_and_counted() {
             outcome_index: None,
         })),
     );
-    send(&tx, StorageEvent::Order(Box::new(order("0xbb", &long, "c"))));
+    send(
+        &tx,
+        StorageEvent::Order(Box::new(order("0xbb", &long, "c"))),
+    );
     send(
         &tx,
         StorageEvent::Market(Box::new(MarketRecord {
@@ -588,7 +669,13 @@ fn bad_data_is_refused_one_row_at_a_time_and_counted() {
     let store = SqliteStore::open(&cfg).unwrap();
     assert_eq!(count(&store, "SELECT COUNT(*) FROM orders"), 2);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM fills"), 1);
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM markets WHERE condition_id = '0xm'"), 0);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM markets WHERE condition_id = '0xm'"
+        ),
+        0
+    );
     drop(tx);
     writer.shutdown().unwrap();
 }
@@ -621,7 +708,10 @@ fn a_full_channel_hands_the_event_back_and_counts_it() {
         }
     }
     assert!(refused >= 40 - 8 - 1, "only {refused} of 40 refused");
-    assert!(writer.health().trading_ok(), "market data drops do not halt trading");
+    assert!(
+        writer.health().trading_ok(),
+        "market data drops do not halt trading"
+    );
     let critical = StorageEvent::Journal(Box::new(JournalEntry {
         order_hash: "0x01".into(),
         plan_id: "p".into(),
@@ -631,7 +721,10 @@ fn a_full_channel_hands_the_event_back_and_counts_it() {
         recv_ns: 1,
     }));
     assert!(tx.try_send(critical).is_err());
-    assert!(!writer.health().trading_ok(), "a lost journal entry halts trading");
+    assert!(
+        !writer.health().trading_ok(),
+        "a lost journal entry halts trading"
+    );
     let m = writer.metrics().snapshot();
     assert_eq!(m.dropped_channel_full, refused + 1);
     assert_eq!(m.dropped_critical, 1);
@@ -658,8 +751,14 @@ fn trading_rows_are_journaled_updated_and_flushed() {
             min_order_size: Some(Size(5_000_000)),
             rule_hash: Some("h1".into()),
             outcomes: vec![
-                OutcomeRecord { token: yes, outcome: Some("Yes".into()) },
-                OutcomeRecord { token: no, outcome: Some("No".into()) },
+                OutcomeRecord {
+                    token: yes,
+                    outcome: Some("Yes".into()),
+                },
+                OutcomeRecord {
+                    token: no,
+                    outcome: Some("No".into()),
+                },
             ],
             updated_ns: 5,
             ..MarketRecord::default()
@@ -680,9 +779,21 @@ fn trading_rows_are_journaled_updated_and_flushed() {
     let notice = writer.flush(Duration::from_secs(10)).unwrap();
     assert!(notice.batch_id > 0);
     let store = SqliteStore::open(&cfg).unwrap();
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM order_journal WHERE order_hash = '0xo1'"), 1);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM order_journal WHERE order_hash = '0xo1'"
+        ),
+        1
+    );
 
-    send(&tx, StorageEvent::Order(Box::new(OrderRecord { token: yes, ..order("0xo1", "plan", "c1") })));
+    send(
+        &tx,
+        StorageEvent::Order(Box::new(OrderRecord {
+            token: yes,
+            ..order("0xo1", "plan", "c1")
+        })),
+    );
     send(
         &tx,
         StorageEvent::OrderUpdate(Box::new(OrderUpdate {
@@ -706,7 +817,13 @@ fn trading_rows_are_journaled_updated_and_flushed() {
         recv_ns: 21,
     };
     send(&tx, StorageEvent::Fill(Box::new(fill.clone())));
-    send(&tx, StorageEvent::Fill(Box::new(FillRecord { status: "CONFIRMED".into(), ..fill })));
+    send(
+        &tx,
+        StorageEvent::Fill(Box::new(FillRecord {
+            status: "CONFIRMED".into(),
+            ..fill
+        })),
+    );
     send(
         &tx,
         StorageEvent::Position(Box::new(PositionRecord {
@@ -727,7 +844,13 @@ fn trading_rows_are_journaled_updated_and_flushed() {
             detail: Some("resolution source changed".into()),
         })),
     );
-    send(&tx, StorageEvent::RuleAck(Box::new(RuleAck { condition_id: "0xc0".into(), acked_ns: 40 })));
+    send(
+        &tx,
+        StorageEvent::RuleAck(Box::new(RuleAck {
+            condition_id: "0xc0".into(),
+            acked_ns: 40,
+        })),
+    );
     writer.flush(Duration::from_secs(10)).unwrap();
     let q = |sql: &str| -> String {
         store
@@ -735,13 +858,40 @@ fn trading_rows_are_journaled_updated_and_flushed() {
             .query_row(sql, [], |r| r.get::<_, String>(0))
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     };
-    assert_eq!(q("SELECT status || ':' || size_matched FROM orders WHERE order_hash = '0xo1'"), "partially_filled:4000000");
-    assert_eq!(q("SELECT status || ':' || fee FROM fills WHERE trade_id = 't-1'"), "CONFIRMED:12345");
-    assert_eq!(q("SELECT size || ':' || cost || ':' || realized_pnl FROM positions WHERE token_id = '11'"), "4000000:1920000:-12345");
-    assert_eq!(q("SELECT rule_hash FROM markets WHERE condition_id = '0xc0'"), "h2");
-    assert_eq!(q("SELECT group_concat(outcome_index || outcome) FROM outcomes"), "0Yes,1No");
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM rule_changes WHERE acked_ns = 40"), 1);
-    assert_eq!(count(&store, "SELECT typeof(price) = 'integer' AND typeof(size) = 'integer' FROM orders"), 1);
+    assert_eq!(
+        q("SELECT status || ':' || size_matched FROM orders WHERE order_hash = '0xo1'"),
+        "partially_filled:4000000"
+    );
+    assert_eq!(
+        q("SELECT status || ':' || fee FROM fills WHERE trade_id = 't-1'"),
+        "CONFIRMED:12345"
+    );
+    assert_eq!(
+        q("SELECT size || ':' || cost || ':' || realized_pnl FROM positions WHERE token_id = '11'"),
+        "4000000:1920000:-12345"
+    );
+    assert_eq!(
+        q("SELECT rule_hash FROM markets WHERE condition_id = '0xc0'"),
+        "h2"
+    );
+    assert_eq!(
+        q("SELECT group_concat(outcome_index || outcome) FROM outcomes"),
+        "0Yes,1No"
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM rule_changes WHERE acked_ns = 40"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT typeof(price) = 'integer' AND typeof(size) = 'integer' FROM orders"
+        ),
+        1
+    );
     drop(tx);
     writer.shutdown().unwrap();
 }
@@ -817,8 +967,14 @@ fn snapshots_follow_the_cadence_and_bars_aggregate_minutes() {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
         )
         .unwrap();
-    assert_eq!((open, high, low, close), (450_000, 470_000, 450_000, 460_000));
-    assert_eq!((volume, notional, buys, trades), (6_000_000, 2_760_000, 4_000_000, 3));
+    assert_eq!(
+        (open, high, low, close),
+        (450_000, 470_000, 450_000, 460_000)
+    );
+    assert_eq!(
+        (volume, notional, buys, trades),
+        (6_000_000, 2_760_000, 4_000_000, 3)
+    );
     // The newest snapshot's book equals the book rebuilt at the end of the stream.
     let mut store = store;
     let token = flood.token(0);
@@ -841,11 +997,22 @@ fn db_commands_rebuild_report_and_prune() {
     let db = dir.path().join("cli.db");
     let run = |args: &[&str]| {
         let out = Command::new(BIN).args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let dbs = db.to_str().unwrap();
-    let text = run(&["db", "import", "--db", dbs, "--frames", frames_path.to_str().unwrap()]);
+    let text = run(&[
+        "db",
+        "import",
+        "--db",
+        dbs,
+        "--frames",
+        frames_path.to_str().unwrap(),
+    ]);
     assert!(text.contains("1502 frames"), "{text}");
 
     let mut live = Replayer::new();
@@ -853,18 +1020,34 @@ fn db_commands_rebuild_report_and_prune() {
         live.frame(f.as_bytes(), 0);
     }
     for b in live.dump().books {
-        let out = run(&["db", "book", "--db", dbs, "--asset", &b.asset_id, "--at", "now"]);
+        let out = run(&[
+            "db",
+            "book",
+            "--db",
+            dbs,
+            "--asset",
+            &b.asset_id,
+            "--at",
+            "now",
+        ]);
         let got: BookDump = serde_json::from_str(&out).unwrap();
         assert_eq!(got, b);
     }
-    let stats: serde_json::Value = serde_json::from_str(&run(&["db", "stats", "--db", dbs, "--json"])).unwrap();
+    let stats: serde_json::Value =
+        serde_json::from_str(&run(&["db", "stats", "--db", dbs, "--json"])).unwrap();
     assert_eq!(stats["schema_version"], 3);
     assert_eq!(stats["markets"].as_array().unwrap().len(), 2);
-    assert!(stats["oldest_event_ns"].as_u64().unwrap() < stats["newest_event_ns"].as_u64().unwrap());
+    assert!(
+        stats["oldest_event_ns"].as_u64().unwrap() < stats["newest_event_ns"].as_u64().unwrap()
+    );
     let text = run(&["db", "stats", "--db", dbs]);
-    assert!(text.contains("orderbook_events") && text.contains("size on disk"), "{text}");
+    assert!(
+        text.contains("orderbook_events") && text.contains("size on disk"),
+        "{text}"
+    );
 
-    let prune: serde_json::Value = serde_json::from_str(&run(&["db", "prune", "--db", dbs, "--json"])).unwrap();
+    let prune: serde_json::Value =
+        serde_json::from_str(&run(&["db", "prune", "--db", dbs, "--json"])).unwrap();
     let files = prune["files"].as_array().unwrap();
     assert_eq!(files.len(), 2, "{prune}");
     let exported = PathBuf::from(files[0].as_str().unwrap());
@@ -896,12 +1079,11 @@ fn committed_lines(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiv
         for line in std::io::BufReader::new(stdout).lines() {
             let Ok(line) = line else { return };
             let mut it = line.split_whitespace();
-            if it.next() == Some("committed") {
-                if let Some(Ok(id)) = it.next().map(str::parse::<u64>) {
-                    if tx.send(id).is_err() {
-                        return;
-                    }
-                }
+            if it.next() == Some("committed")
+                && let Some(Ok(id)) = it.next().map(str::parse::<u64>)
+                && tx.send(id).is_err()
+            {
+                return;
             }
         }
     });
@@ -943,7 +1125,9 @@ fn sigkill_at_random_moments_loses_no_reported_batch() {
         reported_total += reported.len();
 
         let conn = rusqlite::Connection::open(&db).unwrap();
-        let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(ok, "ok", "round {round} (seed {seed})");
         let ids: Vec<u64> = conn
             .prepare("SELECT batch_id FROM batches ORDER BY batch_id")
@@ -956,9 +1140,16 @@ fn sigkill_at_random_moments_loses_no_reported_batch() {
         // the tail that was not committed when the child died. (Batches beyond the last
         // reported one were committed while their notice was on its way to stdout.)
         for id in &reported {
-            assert!(ids.binary_search(id).is_ok(), "round {round}: batch {id} lost (seed {seed})");
+            assert!(
+                ids.binary_search(id).is_ok(),
+                "round {round}: batch {id} lost (seed {seed})"
+            );
         }
-        assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>(), "round {round}");
+        assert_eq!(
+            ids,
+            (1..=ids.len() as u64).collect::<Vec<_>>(),
+            "round {round}"
+        );
         // Every market's sequence is gapless across restarts: nothing is missing in the middle.
         let gaps: i64 = conn
             .query_row(

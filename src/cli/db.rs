@@ -193,10 +193,10 @@ fn import(loc: &DbLocation, frames: &Path) -> anyhow::Result<()> {
         last_ns = venue_ns.max(last_ns + 1);
         first_ns.get_or_insert(last_ns);
         ing.frame(f, last_ns, &mut |ev| {
-            if failed.is_none() {
-                if let Err(e) = tx.send_blocking(ev) {
-                    failed = Some(e.into());
-                }
+            if failed.is_none()
+                && let Err(e) = tx.send_blocking(ev)
+            {
+                failed = Some(e.into());
             }
         });
         if let Some(e) = failed.take() {

@@ -355,13 +355,33 @@ mod tests {
     fn market_msgs_round_trip_through_book_events() {
         let a = AssetIndex(3);
         let msgs = [
-            MarketMsg::SnapshotStart { asset: a, tick: Some(TickSize::CENT), venue_ts_ms: 5 },
-            MarketMsg::SnapshotLevel { asset: a, side: Side::Bid, price: Price(500_000), size: Size(7) },
-            MarketMsg::LevelChange { asset: a, side: Side::Ask, price: Price(510_000), size: Size(0) },
-            MarketMsg::TickSizeChange { asset: a, tick: TickSize::MILLI },
+            MarketMsg::SnapshotStart {
+                asset: a,
+                tick: Some(TickSize::CENT),
+                venue_ts_ms: 5,
+            },
+            MarketMsg::SnapshotLevel {
+                asset: a,
+                side: Side::Bid,
+                price: Price(500_000),
+                size: Size(7),
+            },
+            MarketMsg::LevelChange {
+                asset: a,
+                side: Side::Ask,
+                price: Price(510_000),
+                size: Size(0),
+            },
+            MarketMsg::TickSizeChange {
+                asset: a,
+                tick: TickSize::MILLI,
+            },
             MarketMsg::AssetEventEnd {
                 asset: a,
-                claimed: ClaimedTop { bid: Some(Price(500_000)), ask: None },
+                claimed: ClaimedTop {
+                    bid: Some(Price(500_000)),
+                    ask: None,
+                },
                 venue_ts_ms: 5,
             },
         ];
@@ -374,11 +394,25 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        let start = MarketMsg::FrameStart { recv_ns: 1, sent_ns: 1 };
+        let start = MarketMsg::FrameStart {
+            recv_ns: 1,
+            sent_ns: 1,
+        };
         assert!(StorageEvent::from_market_msg(&start, 0).is_none());
-        let t = MarketMsg::Trade { asset: a, side: Side::Bid, price: Price(1), size: Size(2) };
-        assert!(matches!(StorageEvent::from_market_msg(&t, 0), Some(StorageEvent::Trade(_))));
-        let inv = MarketMsg::Invalidate { asset: a, reason: crate::book::ResyncReason::Stale };
+        let t = MarketMsg::Trade {
+            asset: a,
+            side: Side::Bid,
+            price: Price(1),
+            size: Size(2),
+        };
+        assert!(matches!(
+            StorageEvent::from_market_msg(&t, 0),
+            Some(StorageEvent::Trade(_))
+        ));
+        let inv = MarketMsg::Invalidate {
+            asset: a,
+            reason: crate::book::ResyncReason::Stale,
+        };
         assert!(matches!(
             StorageEvent::from_market_msg(&inv, 9),
             Some(StorageEvent::Resync(ResyncEvent { recv_ns: 9, .. }))

@@ -223,10 +223,10 @@ impl<'a, W: Write> FrameWriter<'a, W> {
                 return Ok(());
             }
             BookRowKind::EventEnd => {
-                if let Open::Changes { entries, .. } = &mut self.open {
-                    if let Some(e) = entries.iter_mut().rev().find(|e| e.0 == r.asset_id) {
-                        e.4 = r.end;
-                    }
+                if let Open::Changes { entries, .. } = &mut self.open
+                    && let Some(e) = entries.iter_mut().rev().find(|e| e.0 == r.asset_id)
+                {
+                    e.4 = r.end;
                 }
             }
             BookRowKind::Invalidate { .. } => {
@@ -363,8 +363,9 @@ mod tests {
 
     #[test]
     fn rebuilds_wire_events() {
-        let tokens: FxHashMap<i64, String> =
-            [(1, "11".to_string()), (2, "22".to_string())].into_iter().collect();
+        let tokens: FxHashMap<i64, String> = [(1, "11".to_string()), (2, "22".to_string())]
+            .into_iter()
+            .collect();
         let top = |b: u32, a: u32| {
             Some(ClaimedTop {
                 bid: Some(Price(b)),

@@ -25,12 +25,15 @@ pub fn encode_levels(img: &BookImage) -> Vec<u8> {
     out
 }
 
+/// Levels of one side, best first.
+pub type Levels = Vec<(Price, Size)>;
+
 /// Reads `bids + asks` levels back; anything but exactly that many levels is malformed.
 pub fn decode_levels(
     blob: &[u8],
     bids: usize,
     asks: usize,
-) -> Result<(Vec<(Price, Size)>, Vec<(Price, Size)>), StorageError> {
+) -> Result<(Levels, Levels), StorageError> {
     let n = bids
         .checked_add(asks)
         .filter(|n| n.checked_mul(LEVEL_BYTES) == Some(blob.len()))

@@ -45,9 +45,9 @@ fn u(v: i64, what: &str) -> Result<u64, StorageError> {
     u64::try_from(v).map_err(|_| StorageError::BadStoredData(format!("negative {what}: {v}")))
 }
 
-fn book_row(
-    r: &SqlRow<'_>,
-) -> rusqlite::Result<(
+/// One raw `orderbook_events` row: seq, asset, kind, side, price, size, best bid, best ask,
+/// flags, venue ts, receive time.
+type RawBookRow = (
     i64,
     i64,
     i64,
@@ -59,7 +59,9 @@ fn book_row(
     i64,
     i64,
     i64,
-)> {
+);
+
+fn book_row(r: &SqlRow<'_>) -> rusqlite::Result<RawBookRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,

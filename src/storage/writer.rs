@@ -710,14 +710,15 @@ impl Writer {
             }
             BookChange::EventEnd { claimed } => {
                 slot.clock.in_event = false;
-                if let Some(start) = self.event_start[i].take() {
-                    if e.venue_ts_ms != 0 {
-                        for r in self.pending.iter_mut().skip(start) {
-                            if let Row::Book(b) = r {
-                                if b.asset == a && b.venue_ts_ms == 0 {
-                                    b.venue_ts_ms = e.venue_ts_ms;
-                                }
-                            }
+                if let Some(start) = self.event_start[i].take()
+                    && e.venue_ts_ms != 0
+                {
+                    for r in self.pending.iter_mut().skip(start) {
+                        if let Row::Book(b) = r
+                            && b.asset == a
+                            && b.venue_ts_ms == 0
+                        {
+                            b.venue_ts_ms = e.venue_ts_ms;
                         }
                     }
                 }
