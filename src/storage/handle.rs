@@ -144,11 +144,10 @@ impl WriterHandle {
             .send_timeout(StorageEvent::Flush(ack), timeout)
             .map_err(|_| StorageError::WriterStopped)?;
         done.recv_timeout(timeout).map_err(|e| match e {
-            RecvTimeoutError::Timeout => StorageError::Locked(format!(
-                "flush not committed within {} ms (last failure: {})",
-                timeout.as_millis(),
-                self.health.last_failure().as_str()
-            )),
+            RecvTimeoutError::Timeout => StorageError::NotCommitted {
+                waited_ms: timeout.as_millis() as u64,
+                last_failure: self.health.last_failure(),
+            },
             RecvTimeoutError::Disconnected => StorageError::WriterStopped,
         })
     }
