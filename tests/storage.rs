@@ -492,7 +492,8 @@ fn a_locked_database_halts_trading_and_writes_recover_when_it_clears() {
     assert_eq!(health.last_failure(), FailureKind::Locked);
     assert!(!health.market_data_ok());
     let err = writer.flush(Duration::from_millis(100)).unwrap_err();
-    assert!(err.to_string().contains("locked"), "{err}");
+    assert_eq!(err.kind(), FailureKind::Locked, "{err}");
+    assert!(err.to_string().contains("refusing writes: locked"), "{err}");
     wait_until("several failed attempts", || {
         metrics.snapshot().failed_locked >= 2
     });

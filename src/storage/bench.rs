@@ -14,12 +14,12 @@ use super::batch::{Batch, BookRow, BookRowKind, Row};
 use super::config::{StorageConfig, Synchronous};
 use super::error::StorageError;
 use super::event::AssetRegistration;
+use super::handle::WriterHandle;
 use super::rebuild::rebuild_at;
 use super::sqlite::SqliteStore;
 use super::store::EventStore;
 use super::synth::EventFlood;
 use super::time::NS_PER_MS;
-use super::writer::WriterHandle;
 
 /// Registration rows for `markets` binary markets (two assets each), as batch 1.
 pub fn registration_batch(markets: usize, seed: u64) -> (Batch, Vec<TokenId>) {

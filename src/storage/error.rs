@@ -71,6 +71,13 @@ pub enum StorageError {
     Export { path: PathBuf, message: String },
     #[error("the storage writer thread has stopped")]
     WriterStopped,
+    /// A flush waited this long and the batch was not committed: the database is refusing
+    /// writes (see the writer's health for the kind).
+    #[error("not committed within {waited_ms} ms (the database is refusing writes: {})", last_failure.as_str())]
+    NotCommitted {
+        waited_ms: u64,
+        last_failure: FailureKind,
+    },
     #[error("sqlite: {0}")]
     Sqlite(String),
 }
@@ -82,6 +89,7 @@ impl StorageError {
             Self::Full(_) => FailureKind::Full,
             Self::Io(_) | Self::Export { .. } => FailureKind::Io,
             Self::Corrupt(_) => FailureKind::Corrupt,
+            Self::NotCommitted { last_failure, .. } => *last_failure,
             _ => FailureKind::Other,
         }
     }

@@ -109,20 +109,23 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod export;
+pub mod handle;
 pub mod ingest;
 pub mod metrics;
 pub mod migrations;
 pub mod rebuild;
+mod recorder;
 pub mod retention;
 pub mod schema;
 pub mod snapshots;
 pub mod sqlite;
 mod sqlite_read;
+mod sqlite_trading;
 pub mod store;
 pub mod synth;
 pub mod tempdir;
 pub mod time;
-pub mod writer;
+mod writer;
 
 pub use config::{RetentionConfig, StorageConfig, Synchronous};
 pub use error::{FailureKind, RowError, StorageError};
@@ -131,10 +134,10 @@ pub use event::{
     OrderUpdate, OutcomeRecord, PositionRecord, ResyncEvent, RuleAck, RuleChangeRecord,
     StorageEvent, TradeEvent,
 };
+pub use handle::{StorageSender, WriterHandle};
 pub use metrics::{CommitNotice, MetricsSnapshot, StorageHealth, WriterMetrics};
 pub use rebuild::{RebuildError, RebuiltBook, rebuild_at};
 pub use retention::{PruneReport, Pruner};
 pub use sqlite::SqliteStore;
 pub use sqlite_read::TABLES;
 pub use store::{EventStore, StoreStats};
-pub use writer::{StorageSender, WriterHandle};
