@@ -35,7 +35,7 @@ use crate::pipeline::ring::{Counter, RingRx};
 use crate::pipeline::stage::{Out, Stage};
 use crate::storage::event::{BookChange, BookEvent, ResyncEvent, StorageEvent};
 use crate::storage::time::WallClock;
-use crate::storage::writer::StorageSender;
+use crate::storage::StorageSender;
 
 /// `[book]` in the engine's TOML.
 #[derive(Clone, Debug, Deserialize)]
