@@ -33,9 +33,9 @@ use crate::obs::replay::{BookDump, dump_books};
 use crate::obs::{LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::{Counter, RingRx};
 use crate::pipeline::stage::{Out, Stage};
+use crate::storage::StorageSender;
 use crate::storage::event::{BookChange, BookEvent, ResyncEvent, StorageEvent};
 use crate::storage::time::WallClock;
-use crate::storage::StorageSender;
 
 /// `[book]` in the engine's TOML.
 #[derive(Clone, Debug, Deserialize)]
