@@ -29,6 +29,9 @@ use serde::Deserialize;
 use super::{BookState, Books, ResyncReason};
 use crate::core::{AssetIndex, AssetRegistry, MarketMsg, Price, Side, Size, TickSize, TopOfBook};
 use crate::obs::clock::now_ns;
+
+/// How long shutdown waits for room in the storage channel to repair stored streams.
+const FINISH_REPAIR_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::obs::replay::{BookDump, dump_books};
 use crate::obs::{LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::{Counter, RingRx};
@@ -124,6 +127,8 @@ pub struct BookStats {
     /// storage when the channel has room again).
     pub storage_dropped: Counter,
     pub storage_repairs: Counter,
+    /// Assets whose stored stream got a hole (a full storage channel); each is repaired.
+    pub storage_holes: Counter,
     pub resync_requests: Counter,
     pub resync_retries: Counter,
     pub resyncs_completed: Counter,
@@ -196,6 +201,8 @@ pub struct BookStage {
     links: BookLinks,
     /// Assets whose stored stream lost an event to a full storage channel.
     storage_lost: Vec<AssetIndex>,
+    /// One repair snapshot's events, reused (grows to the deepest book once).
+    repair_buf: Vec<StorageEvent>,
     storage_lost_bits: Vec<u64>,
     snap_buf: Vec<MarketMsg>,
     next_view_ns: u64,
@@ -229,6 +236,7 @@ impl BookStage {
             dirty: Vec::with_capacity(assets),
             dirty_bits: vec![0; assets / 64 + 1],
             storage_lost: Vec::with_capacity(assets),
+            repair_buf: Vec::with_capacity(256),
             storage_lost_bits: vec![0; assets / 64 + 1],
             links,
             snap_buf: Vec::with_capacity(4096),
@@ -361,6 +369,7 @@ impl BookStage {
             }
             self.storage_lost_bits[w] |= 1 << (asset.get() % 64);
             self.storage_lost.push(asset);
+            self.stats.storage_holes.inc();
         }
     }
 
@@ -389,7 +398,8 @@ impl BookStage {
                     change,
                 })
             };
-            let mut batch = Vec::with_capacity(levels + 3);
+            let mut batch = std::mem::take(&mut self.repair_buf);
+            batch.clear();
             batch.push(StorageEvent::Resync(ResyncEvent {
                 asset,
                 reason: ResyncReason::RingFull,
@@ -405,7 +415,9 @@ impl BookStage {
                 claimed: crate::core::ClaimedTop::UNKNOWN,
             }));
             // Room was checked; a race with another producer only delays the repair.
-            if batch.into_iter().any(|e| link.tx.try_send(e).is_err()) {
+            let sent = batch.drain(..).all(|e| link.tx.try_send(e).is_ok());
+            self.repair_buf = batch;
+            if !sent {
                 break;
             }
             self.storage_lost.pop();
@@ -829,6 +841,25 @@ impl Stage for BookStage {
 
     fn flush(&mut self) {
         self.tops.flush();
+    }
+
+    /// Nothing accepted is lost at shutdown: every asset whose stored stream has a hole is
+    /// re-snapshotted into storage before the thread exits (the writer is still running; it
+    /// is stopped after the stages). Bounded, so a dead writer cannot hold shutdown.
+    fn finish(&mut self) {
+        let deadline = std::time::Instant::now() + FINISH_REPAIR_LIMIT;
+        while !self.storage_lost.is_empty() && std::time::Instant::now() < deadline {
+            if !self.repair_storage(now_ns()) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        if !self.storage_lost.is_empty() {
+            tracing::warn!(
+                assets = self.storage_lost.len(),
+                "storage did not take the repair snapshots before shutdown"
+            );
+        }
+        self.tops.finish();
     }
 
     fn histograms(&self, out: &mut Vec<LatencyHistogram>) {

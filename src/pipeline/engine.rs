@@ -594,6 +594,7 @@ fn run_stage_thread<T>(
         }
         if input.is_abandoned() && input.is_empty() {
             head.flush();
+            head.finish();
             break;
         }
         let (inp, h) = (&input, &head);

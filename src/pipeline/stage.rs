@@ -19,6 +19,10 @@ pub trait Stage: Send {
     fn has_pending(&self) -> bool;
     /// The end of a burst: wake downstream consumers once.
     fn flush(&mut self);
+    /// The input has ended for good: last work before the thread exits (it may wait briefly,
+    /// e.g. for room in the storage channel; this is never on the hot path). Forwarded to a
+    /// fused downstream stage.
+    fn finish(&mut self) {}
     /// This stage's and its fused downstream's latency histograms.
     fn histograms(&self, out: &mut Vec<LatencyHistogram>);
 }
@@ -53,6 +57,13 @@ impl<T> Out<T> {
             Self::Ring(r) => r.notify(),
             Self::Next(s) => s.flush(),
             Self::End => {}
+        }
+    }
+
+    /// Forwards the end of input to a fused downstream stage.
+    pub fn finish(&mut self) {
+        if let Self::Next(s) = self {
+            s.finish();
         }
     }
 

@@ -110,6 +110,10 @@ impl Stage for StrategyStage {
         self.out.flush();
     }
 
+    fn finish(&mut self) {
+        self.out.finish();
+    }
+
     fn histograms(&self, out: &mut Vec<LatencyHistogram>) {
         out.push(self.queue_wait.clone());
         out.push(self.detect_latency.clone());

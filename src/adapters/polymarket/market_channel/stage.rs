@@ -205,6 +205,10 @@ impl Stage for ParseStage {
         self.out.flush();
     }
 
+    fn finish(&mut self) {
+        self.out.finish();
+    }
+
     fn histograms(&self, out: &mut Vec<LatencyHistogram>) {
         out.push(self.latency.clone());
         self.out.histograms(out);

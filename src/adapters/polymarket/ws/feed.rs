@@ -267,6 +267,7 @@ impl MarketFeed {
             c.close(registry);
         }
         self.out.flush();
+        self.out.finish();
         let mut h = Vec::new();
         self.out.histograms(&mut h);
         h
