@@ -1,5 +1,6 @@
 //! Command-line interface: the subcommands and their dispatch.
 
+mod catalog;
 mod replay;
 mod synth;
 mod venue;
@@ -19,6 +20,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// The markets catalog (Gamma): refresh, list, show.
+    Catalog(catalog::CatalogArgs),
     /// Replay a file of raw market-channel frames through the parser and the books.
     Replay(replay::ReplayArgs),
     /// Write synthetic market data (frames files) from the seeded market model.
@@ -29,6 +32,7 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Catalog(a) => catalog::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Venue(a) => venue::run(a),

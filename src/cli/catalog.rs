@@ -1,0 +1,531 @@
+//! `polyarb catalog`: refresh the markets catalog from Gamma, list it as a table, show one
+//! market. (`catalog ack MARKET` arrives with the storage layer: acknowledgements must persist.)
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+
+use polyarb::catalog::{
+    Catalog, CatalogConfig, CatalogState, CatalogUpdate, Fetched, GammaSource, ListingSource,
+    Market, MemoryStore, NormalizeReport, Selection,
+};
+use polyarb::core::Price;
+
+#[derive(Args, Debug)]
+pub struct CatalogArgs {
+    #[command(subcommand)]
+    pub command: CatalogCommand,
+}
+
+/// Where the catalog comes from, for every subcommand.
+#[derive(Args, Debug, Clone)]
+pub struct SourceArgs {
+    /// Config file with a `[catalog]` section (default: the documented defaults).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Gamma base URL (overrides `catalog.gamma_url`; the venue's is http://127.0.0.1:PORT/gamma).
+    #[arg(long)]
+    pub gamma_url: Option<String>,
+    /// Read `GET /events` or `GET /markets` (overrides `catalog.source`).
+    #[arg(long, value_parser = ["events", "markets"])]
+    pub source: Option<String>,
+    /// Override a `[catalog.filters]` key: `--filter min_liquidity=1000 --filter neg_risk=only`
+    /// (values are TOML; bare words are strings).
+    #[arg(long = "filter", value_name = "KEY=VALUE")]
+    pub filters: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogCommand {
+    /// Fetch and normalize Gamma; print counts, skips, groups, and the diff against `--save`.
+    Refresh {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Snapshot file: the previous one is diffed against (new, changed, closed, rule
+        /// changes), then replaced.
+        #[arg(long)]
+        save: Option<PathBuf>,
+        /// Print the full report as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The watched markets as a table: question, outcomes, best prices, tick, neg-risk group.
+    List {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Read a snapshot written by `refresh --save` instead of fetching.
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
+        /// Every market of the catalog, not only those passing the filters.
+        #[arg(long)]
+        all: bool,
+        /// At most this many rows.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Everything known about one market (condition id, Gamma id, slug or token id).
+    Show {
+        market: String,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
+    },
+}
+
+pub fn run(a: CatalogArgs) -> anyhow::Result<()> {
+    match a.command {
+        CatalogCommand::Refresh { source, save, json } => refresh(&source, save.as_deref(), json),
+        CatalogCommand::List {
+            source,
+            snapshot,
+            all,
+            limit,
+        } => list(&source, snapshot.as_deref(), all, limit),
+        CatalogCommand::Show {
+            market,
+            source,
+            snapshot,
+        } => show(&market, &source, snapshot.as_deref()),
+    }
+}
+
+/// The config with the command line's overrides applied.
+fn config(a: &SourceArgs) -> anyhow::Result<CatalogConfig> {
+    let path = a
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<defaults>"));
+    let mut table: toml::Table = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read config file {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("config file {}", p.display()))?
+        }
+        None => toml::Table::new(),
+    };
+    let catalog = table
+        .entry("catalog")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(catalog) = catalog.as_table_mut() else {
+        bail!("config file {}: `catalog` must be a table", path.display());
+    };
+    if let Some(u) = &a.gamma_url {
+        catalog.insert("gamma_url".into(), toml::Value::String(u.clone()));
+    }
+    if let Some(s) = &a.source {
+        catalog.insert("source".into(), toml::Value::String(s.clone()));
+    }
+    if !a.filters.is_empty() {
+        let filters = catalog
+            .entry("filters")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(filters) = filters.as_table_mut() else {
+            bail!(
+                "config file {}: `catalog.filters` must be a table",
+                path.display()
+            );
+        };
+        for f in &a.filters {
+            let Some((k, v)) = f.split_once('=') else {
+                bail!("--filter {f:?}: expected KEY=VALUE");
+            };
+            let value = toml::from_str::<toml::Table>(&format!("v = {v}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(v.to_string()));
+            filters.insert(k.trim().to_string(), value);
+        }
+    }
+    Ok(CatalogConfig::from_table(&path, table)?)
+}
+
+fn fetch(cfg: &CatalogConfig) -> anyhow::Result<(CatalogState, CatalogUpdate)> {
+    let mut state = CatalogState::new(cfg.filters.clone(), Box::new(MemoryStore::new()));
+    let mut source = GammaSource::new(cfg);
+    let u = state
+        .refresh(&mut source)
+        .with_context(|| format!("refreshing from {}", cfg.gamma_url))?;
+    Ok((state, u))
+}
+
+fn load_snapshot(p: &Path) -> anyhow::Result<Catalog> {
+    let text = std::fs::read(p).with_context(|| format!("cannot read snapshot {}", p.display()))?;
+    serde_json::from_slice(&text)
+        .with_context(|| format!("snapshot {} is not a catalog", p.display()))
+}
+
+/// A state holding `catalog` as its current snapshot (selection done with `cfg`'s filters).
+fn from_snapshot(cfg: &CatalogConfig, catalog: Catalog) -> (CatalogState, CatalogUpdate) {
+    let mut state = CatalogState::new(cfg.filters.clone(), Box::new(MemoryStore::new()));
+    let at = catalog.fetched_ms;
+    let u = state.apply(
+        Fetched {
+            catalog,
+            report: NormalizeReport::default(),
+            pages: 0,
+            truncated: None,
+        },
+        at,
+    );
+    (state, u)
+}
+
+fn refresh(a: &SourceArgs, save: Option<&Path>, json: bool) -> anyhow::Result<()> {
+    let cfg = config(a)?;
+    let previous = match save {
+        Some(p) if p.exists() => Some(load_snapshot(p)?),
+        _ => None,
+    };
+    let mut state = CatalogState::new(cfg.filters.clone(), Box::new(MemoryStore::new()));
+    if let Some(prev) = previous {
+        // The previous snapshot becomes the baseline: the diff and the rule check are
+        // against it.
+        let at = prev.fetched_ms;
+        let u = state.apply(
+            Fetched {
+                catalog: prev,
+                report: NormalizeReport::default(),
+                pages: 0,
+                truncated: None,
+            },
+            at,
+        );
+        state.commit(&u);
+    }
+    let mut source = GammaSource::new(&cfg);
+    let u = state
+        .refresh(&mut source)
+        .with_context(|| format!("refreshing from {}", cfg.gamma_url))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&u.report)?);
+    } else {
+        print_refresh(&cfg, &u, save);
+    }
+    if let Some(p) = save {
+        let tmp = p.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec(u.catalog.as_ref())?)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, p).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn print_refresh(cfg: &CatalogConfig, u: &CatalogUpdate, save: Option<&Path>) {
+    let r = &u.report;
+    let src = match cfg.source {
+        ListingSource::Events => "events",
+        ListingSource::Markets => "markets",
+    };
+    println!(
+        "refreshed {} ({src}): {} pages, {} events, {} markets kept of {} seen, {} skipped{}",
+        cfg.gamma_url,
+        r.pages,
+        r.events,
+        r.normalize.markets_kept,
+        r.normalize.markets_seen,
+        r.normalize.skipped_total(),
+        match &r.truncated {
+            Some(t) => format!("; TRUNCATED: {t:?}"),
+            None => String::new(),
+        }
+    );
+    for (reason, n) in &r.normalize.skipped {
+        println!("  skipped {n:>5}  {}", reason.as_str());
+    }
+    for s in r.normalize.samples.iter().take(5) {
+        println!("    e.g. {} {}: {}", s.reason.as_str(), s.market, s.detail);
+    }
+    let sel = &u.selection;
+    let nr = sel
+        .group_info
+        .iter()
+        .filter(|g| matches!(g.key, polyarb::catalog::GroupKey::NegRisk(_)))
+        .count();
+    println!(
+        "watched {} markets ({} assets); {} outcome groups ({} binary, {nr} neg-risk)",
+        r.watched,
+        sel.watched_assets.len(),
+        r.groups,
+        r.groups - nr
+    );
+    if !r.rejected.is_empty() {
+        let parts: Vec<String> = r
+            .rejected
+            .iter()
+            .map(|(k, n)| format!("{} {n}", k.as_str()))
+            .collect();
+        println!("  not watched: {}", parts.join(", "));
+    }
+    if !r.not_grouped.is_empty() {
+        let parts: Vec<String> = r
+            .not_grouped
+            .iter()
+            .map(|(k, n)| format!("{} {n}", k.as_str()))
+            .collect();
+        println!("  no group: {}", parts.join(", "));
+    }
+    if let Some(p) = save {
+        let d = &r.diff;
+        println!(
+            "since {}: {} new, {} changed, {} closed, {} gone",
+            p.display(),
+            d.new.len(),
+            d.changed.len(),
+            d.closed.len(),
+            d.gone.len()
+        );
+        for c in d.changed.iter().take(10) {
+            let fields: Vec<&str> = c.fields.iter().map(|f| f.as_str()).collect();
+            let q = u
+                .catalog
+                .market(&c.condition_id)
+                .map(|m| short(&m.question, 50))
+                .unwrap_or_default();
+            println!("  changed {} {q:?}: {}", c.condition_id, fields.join(", "));
+        }
+    }
+    for c in &r.rule_changes {
+        let m = u.catalog.market(&c.condition_id);
+        println!(
+            "RULES CHANGED {} {:?} ({}): {} -> {}; halted with its neg-risk group until acknowledged",
+            c.condition_id,
+            m.map(|m| short(&m.question, 50)).unwrap_or_default(),
+            c.detail,
+            c.old_hash.map(|h| h.short()).unwrap_or_default(),
+            c.new_hash.short()
+        );
+    }
+    if !u.newly_halted.is_empty() {
+        println!("halted: {} markets", u.newly_halted.len());
+    }
+    if let Some(p) = save {
+        println!("saved {}", p.display());
+    }
+}
+
+fn catalog_for(
+    a: &SourceArgs,
+    snapshot: Option<&Path>,
+) -> anyhow::Result<(CatalogConfig, CatalogUpdate)> {
+    let cfg = config(a)?;
+    let u = match snapshot {
+        Some(p) => from_snapshot(&cfg, load_snapshot(p)?).1,
+        None => fetch(&cfg)?.1,
+    };
+    Ok((cfg, u))
+}
+
+/// At most `n` characters, with an ellipsis when cut.
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn price(p: Option<Price>) -> String {
+    p.map_or_else(|| "-".into(), |p| p.to_string())
+}
+
+fn short_id(id: &impl ToString) -> String {
+    let s = id.to_string();
+    if s.len() > 12 {
+        format!("{}…{}", &s[..6], &s[s.len() - 4..])
+    } else {
+        s
+    }
+}
+
+fn flags(m: &Market, sel: &Selection) -> String {
+    let mut f = Vec::new();
+    if sel.halted.contains(&m.condition_id) {
+        f.push("HALTED");
+    }
+    if m.status != polyarb::catalog::MarketStatus::Open {
+        f.push(m.status.as_str());
+    }
+    if !m.accepting_orders {
+        f.push("not-accepting");
+    }
+    if m.fees.is_none() {
+        f.push("fees?");
+    }
+    if let Some(n) = &m.neg_risk {
+        if n.other {
+            f.push("other");
+        }
+        if n.placeholder {
+            f.push("placeholder");
+        }
+        if n.augmented {
+            f.push("augmented");
+        }
+    }
+    f.join(",")
+}
+
+fn list(
+    a: &SourceArgs,
+    snapshot: Option<&Path>,
+    all: bool,
+    limit: Option<usize>,
+) -> anyhow::Result<()> {
+    let (_, u) = catalog_for(a, snapshot)?;
+    let sel = &u.selection;
+    let rows: Vec<&Market> = u
+        .catalog
+        .markets
+        .values()
+        .filter(|m| all || sel.watched.contains(&m.condition_id))
+        .collect();
+    // Neg-risk questions together, then by question.
+    let mut rows = rows;
+    rows.sort_by(|x, y| {
+        (x.neg_risk_market_id(), &x.question).cmp(&(y.neg_risk_market_id(), &y.question))
+    });
+    let shown = limit.unwrap_or(usize::MAX).min(rows.len());
+    println!(
+        "{:<44} {:<14} {:>7} {:>7} {:>6} {:>5} {:<13} FLAGS",
+        "QUESTION", "OUTCOMES", "BID", "ASK", "TICK", "MIN", "NEG-RISK"
+    );
+    for m in &rows[..shown] {
+        let outcomes: Vec<&str> = m.outcomes.iter().map(|o| o.name.as_str()).collect();
+        println!(
+            "{:<44} {:<14} {:>7} {:>7} {:>6} {:>5} {:<13} {}",
+            short(&m.question, 44),
+            short(&outcomes.join("/"), 14),
+            price(m.best_bid),
+            price(m.best_ask),
+            m.tick.to_string(),
+            m.min_order_size.to_string(),
+            m.neg_risk_market_id()
+                .map(short_id)
+                .unwrap_or_else(|| "-".into()),
+            flags(m, sel)
+        );
+    }
+    let nr: BTreeSet<_> = rows.iter().filter_map(|m| m.neg_risk_market_id()).collect();
+    println!(
+        "{} of {} markets{} ({} neg-risk groups); {} outcome groups tradeable",
+        shown,
+        rows.len(),
+        if all { "" } else { " passing the filters" },
+        nr.len(),
+        sel.groups.len()
+    );
+    Ok(())
+}
+
+fn show(key: &str, a: &SourceArgs, snapshot: Option<&Path>) -> anyhow::Result<()> {
+    let (cfg, u) = catalog_for(a, snapshot)?;
+    let Some(m) = u.catalog.find(key) else {
+        bail!(
+            "no market {key:?} in the catalog ({} markets)",
+            u.catalog.markets.len()
+        );
+    };
+    let sel = &u.selection;
+    let yes = |b: bool, t: &'static str| if b { t } else { "" };
+    println!("question      {}", m.question);
+    println!("condition id  {}", m.condition_id);
+    println!("gamma id      {}    slug {}", m.gamma_id, m.slug);
+    if let Some(e) = u.catalog.event_of(m) {
+        println!("event         {} {} {:?}", e.id, e.slug, e.title);
+    }
+    println!(
+        "status        {}{}{}{}{}",
+        m.status.as_str(),
+        yes(m.active, ", active"),
+        yes(m.accepting_orders, ", accepting orders"),
+        yes(m.order_book_enabled, ", order book"),
+        yes(m.archived, ", archived"),
+    );
+    for (i, o) in m.outcomes.iter().enumerate() {
+        println!(
+            "outcome {i}     {:<10} {:>8}  token {}",
+            o.name,
+            price(o.price),
+            o.token
+        );
+    }
+    println!("tick / min    {} / {} shares", m.tick, m.min_order_size);
+    println!(
+        "best          bid {}  ask {}  last {}",
+        price(m.best_bid),
+        price(m.best_ask),
+        price(m.last_trade)
+    );
+    match m.fees {
+        Some(f) if f.rate_ppm == 0 => println!("fees          none"),
+        Some(f) => println!(
+            "fees          rate {} exponent {}{} ({})",
+            polyarb::core::decimal::format_micros(u64::from(f.rate_ppm)),
+            f.exponent,
+            yes(f.taker_only, ", taker only"),
+            m.fee_type.as_deref().unwrap_or("-")
+        ),
+        None => println!(
+            "fees          enabled, schedule unknown ({}): not traded",
+            m.fee_type.as_deref().unwrap_or("-")
+        ),
+    }
+    if let Some(n) = &m.neg_risk {
+        let members = u.catalog.neg_risk_members(&n.market_id).len();
+        println!(
+            "neg-risk      {} ({members} questions here){}{}{}",
+            n.market_id,
+            yes(n.augmented, ", augmented event"),
+            yes(n.other, ", the \"Other\" question"),
+            yes(n.placeholder, ", placeholder")
+        );
+    }
+    println!("end date      {}", m.end_date.as_deref().unwrap_or("-"));
+    // Informational figures (f64): never used for money.
+    println!(
+        "volume        {} (24h {}), liquidity {}",
+        m.volume.map_or("-".into(), |v| format!("{v:.2}")),
+        m.volume_24h.map_or("-".into(), |v| format!("{v:.2}")),
+        m.liquidity.map_or("-".into(), |v| format!("{v:.2}"))
+    );
+    if !m.tags.is_empty() {
+        println!("tags          {}", m.tags.join(", "));
+    }
+    println!("rule hash     {}", m.rule_hash);
+    let now_s = (u.catalog.fetched_ms / 1000) as i64;
+    let slug = u.catalog.event_of(m).map(|e| e.slug.as_str());
+    match cfg.filters.check(m, slug, now_s) {
+        Ok(()) => println!("filters       pass (watched)"),
+        Err(r) => println!("filters       rejected: {}", r.as_str()),
+    }
+    if sel.halted.contains(&m.condition_id) {
+        println!("trading       HALTED (rule change pending acknowledgement)");
+    }
+    for (g, info) in sel.groups_of(&m.condition_id) {
+        println!(
+            "group #{:<6} {:?}, {} legs, min order {}",
+            g.id,
+            info.key,
+            g.assets.len(),
+            g.min_order_size
+        );
+    }
+    println!(
+        "resolution    {}",
+        if m.resolution_source.is_empty() {
+            "-"
+        } else {
+            &m.resolution_source
+        }
+    );
+    println!("description");
+    for line in m.description.lines() {
+        println!("  {line}");
+    }
+    Ok(())
+}
