@@ -10,7 +10,7 @@ use crate::core::fees::FeeSchedule;
 
 use super::config::{CatalogConfig, ListingSource};
 use super::model::Catalog;
-use super::normalize::{NormalizeReport, normalize_events, normalize_markets};
+use super::normalize::{NormalizeReport, Normalizer};
 
 /// One normalized listing.
 #[derive(Debug)]
@@ -61,24 +61,28 @@ impl GammaSource {
 
 impl CatalogSource for GammaSource {
     fn fetch(&mut self, now_ms: u64) -> Result<Fetched, GammaError> {
-        let listing = match self.source {
-            ListingSource::Events => self.client.events(&self.events_query, self.paging)?,
-            ListingSource::Markets => self.client.markets(&self.markets_query, self.paging)?,
-        };
-        let complete = listing.truncated.is_none();
-        let (catalog, report) = match self.source {
+        // Normalized page by page: the raw listing is never held whole.
+        let mut n = Normalizer::new(now_ms, &self.fee_defaults);
+        let (pages, truncated) = match self.source {
             ListingSource::Events => {
-                normalize_events(&listing.items, now_ms, complete, &self.fee_defaults)
+                self.client
+                    .each_events_page(&self.events_query, self.paging, |page| {
+                        page.iter().for_each(|e| n.add_event(e))
+                    })?
             }
             ListingSource::Markets => {
-                normalize_markets(&listing.items, now_ms, complete, &self.fee_defaults)
+                self.client
+                    .each_markets_page(&self.markets_query, self.paging, |page| {
+                        page.iter().for_each(|m| n.add_market(m))
+                    })?
             }
         };
+        let (catalog, report) = n.finish(truncated.is_none());
         Ok(Fetched {
             catalog,
             report,
-            pages: listing.pages,
-            truncated: listing.truncated,
+            pages,
+            truncated,
         })
     }
 }

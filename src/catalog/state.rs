@@ -258,7 +258,7 @@ impl CatalogState {
                     old = %change.old_hash.map(|h| h.short()).unwrap_or_default(),
                     new = %m.rule_hash.short(),
                     detail = %change.detail,
-                    "market rules changed: trading halted until `polyarb catalog ack`"
+                    "market rules changed: trading in it and its neg-risk group halted until acknowledged"
                 );
                 report.rule_changes.push(change.clone());
                 // Halt at once, even if the store cannot record it.

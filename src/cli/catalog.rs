@@ -8,8 +8,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
 use polyarb::catalog::{
-    Catalog, CatalogConfig, CatalogState, CatalogUpdate, Fetched, GammaSource, ListingSource,
-    Market, MemoryStore, NormalizeReport, Selection,
+    Catalog, CatalogConfig, CatalogState, CatalogUpdate, Fetched, GammaSource, GroupKey,
+    ListingSource, Market, MemoryStore, NormalizeReport, Selection,
 };
 use polyarb::core::Price;
 
@@ -97,7 +97,7 @@ fn config(a: &SourceArgs) -> anyhow::Result<CatalogConfig> {
     let path = a
         .config
         .clone()
-        .unwrap_or_else(|| PathBuf::from("<defaults>"));
+        .unwrap_or_else(|| PathBuf::from("<command line>"));
     let mut table: toml::Table = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -242,7 +242,7 @@ fn print_refresh(cfg: &CatalogConfig, u: &CatalogUpdate, save: Option<&Path>) {
     let nr = sel
         .group_info
         .iter()
-        .filter(|g| matches!(g.key, polyarb::catalog::GroupKey::NegRisk(_)))
+        .filter(|g| matches!(g.key, GroupKey::NegRisk(_)))
         .count();
     println!(
         "watched {} markets ({} assets); {} outcome groups ({} binary, {nr} neg-risk)",
@@ -285,6 +285,9 @@ fn print_refresh(cfg: &CatalogConfig, u: &CatalogUpdate, save: Option<&Path>) {
                 .map(|m| short(&m.question, 50))
                 .unwrap_or_default();
             println!("  changed {} {q:?}: {}", c.condition_id, fields.join(", "));
+        }
+        if d.changed.len() > 10 {
+            println!("  … and {} more (--json for all)", d.changed.len() - 10);
         }
     }
     for c in &r.rule_changes {
@@ -384,11 +387,10 @@ fn list(
         .values()
         .filter(|m| all || sel.watched.contains(&m.condition_id))
         .collect();
-    // Neg-risk questions together, then by question.
+    // Plain markets first, then each neg-risk event's questions together; by Gamma id within.
     let mut rows = rows;
-    rows.sort_by(|x, y| {
-        (x.neg_risk_market_id(), &x.question).cmp(&(y.neg_risk_market_id(), &y.question))
-    });
+    let gamma_id = |m: &Market| m.gamma_id.parse::<u64>().unwrap_or(u64::MAX);
+    rows.sort_by_key(|m| (m.neg_risk_market_id().copied(), gamma_id(m), m.condition_id));
     let shown = limit.unwrap_or(usize::MAX).min(rows.len());
     println!(
         "{:<44} {:<14} {:>7} {:>7} {:>6} {:>5} {:<13} FLAGS",
@@ -396,7 +398,7 @@ fn list(
     );
     for m in &rows[..shown] {
         let outcomes: Vec<&str> = m.outcomes.iter().map(|o| o.name.as_str()).collect();
-        println!(
+        let row = format!(
             "{:<44} {:<14} {:>7} {:>7} {:>6} {:>5} {:<13} {}",
             short(&m.question, 44),
             short(&outcomes.join("/"), 14),
@@ -409,6 +411,7 @@ fn list(
                 .unwrap_or_else(|| "-".into()),
             flags(m, sel)
         );
+        println!("{}", row.trim_end());
     }
     let nr: BTreeSet<_> = rows.iter().filter_map(|m| m.neg_risk_market_id()).collect();
     println!(
@@ -507,10 +510,13 @@ fn show(key: &str, a: &SourceArgs, snapshot: Option<&Path>) -> anyhow::Result<()
         println!("trading       HALTED (rule change pending acknowledgement)");
     }
     for (g, info) in sel.groups_of(&m.condition_id) {
+        let kind = match info.key {
+            GroupKey::Binary(_) => "binary (YES + NO)".to_string(),
+            GroupKey::NegRisk(nr) => format!("neg-risk {} (every YES)", short_id(&nr)),
+        };
         println!(
-            "group #{:<6} {:?}, {} legs, min order {}",
+            "group #{:<6} {kind}: {} legs, min order {}",
             g.id,
-            info.key,
             g.assets.len(),
             g.min_order_size
         );
@@ -525,7 +531,7 @@ fn show(key: &str, a: &SourceArgs, snapshot: Option<&Path>) -> anyhow::Result<()
     );
     println!("description");
     for line in m.description.lines() {
-        println!("  {line}");
+        println!("{}", format!("  {line}").trim_end());
     }
     Ok(())
 }

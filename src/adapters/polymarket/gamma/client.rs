@@ -46,10 +46,10 @@ pub enum GammaError {
     BodyTooLarge { limit: u64 },
     #[error("response is not a JSON list: {0}")]
     Body(String),
+    /// `last` is in the message (not a `#[source]`, which would print it twice).
     #[error("gave up after {attempts} attempts: {last}")]
     RetriesExhausted {
         attempts: u32,
-        #[source]
         last: Box<GammaError>,
     },
 }
@@ -261,38 +261,74 @@ impl GammaClient {
     }
 
     fn listing(&self, path: &str, pairs: &Pairs, paging: Paging) -> Result<Listing, GammaError> {
+        let mut items = Vec::new();
+        let (pages, truncated) = self.pages(path, pairs, paging, |page| items.extend(page))?;
+        Ok(Listing {
+            items,
+            pages,
+            truncated,
+        })
+    }
+
+    /// Every page of `GET /markets`, handed to `each` as it arrives (so a caller can normalize
+    /// page by page instead of holding the whole listing). Returns pages read and truncation.
+    pub fn each_markets_page(
+        &self,
+        q: &MarketsQuery,
+        paging: Paging,
+        each: impl FnMut(Vec<Box<RawValue>>),
+    ) -> Result<(u32, Option<Truncation>), GammaError> {
+        self.pages("/markets", &q.pairs(), paging, each)
+    }
+
+    /// Every page of `GET /events`, handed to `each` as it arrives.
+    pub fn each_events_page(
+        &self,
+        q: &EventsQuery,
+        paging: Paging,
+        each: impl FnMut(Vec<Box<RawValue>>),
+    ) -> Result<(u32, Option<Truncation>), GammaError> {
+        self.pages("/events", &q.pairs(), paging, each)
+    }
+
+    fn pages(
+        &self,
+        path: &str,
+        pairs: &Pairs,
+        paging: Paging,
+        mut each: impl FnMut(Vec<Box<RawValue>>),
+    ) -> Result<(u32, Option<Truncation>), GammaError> {
         let limit = paging.limit.clamp(1, MAX_LIMIT);
         let mut offset = paging.start_offset;
-        let mut out = Listing::default();
+        let mut pages = 0u32;
         loop {
             if offset > MAX_OFFSET {
-                out.truncated = Some(Truncation::OffsetCap {
-                    next_offset: offset,
-                });
-                break;
+                return Ok((
+                    pages,
+                    Some(Truncation::OffsetCap {
+                        next_offset: offset,
+                    }),
+                ));
             }
-            if paging.max_pages > 0 && out.pages >= paging.max_pages {
-                out.truncated = Some(Truncation::PageLimit { pages: out.pages });
-                break;
+            if paging.max_pages > 0 && pages >= paging.max_pages {
+                return Ok((pages, Some(Truncation::PageLimit { pages })));
             }
             let items = match self.page(path, pairs.clone(), limit, offset) {
                 Ok(items) => items,
                 Err(GammaError::Unprocessable { offset, body }) => {
                     tracing::warn!(path, offset, %body, "gamma refused the offset: listing truncated");
-                    out.truncated = Some(Truncation::Rejected { offset, body });
-                    break;
+                    return Ok((pages, Some(Truncation::Rejected { offset, body })));
                 }
                 Err(e) => return Err(e),
             };
-            out.pages += 1;
+            pages += 1;
             let n = items.len();
-            out.items.extend(items);
+            each(items);
             if n < limit as usize {
-                break;
+                return Ok((pages, None));
             }
             offset += limit;
         }
-        Ok(out)
     }
 
     fn page(
