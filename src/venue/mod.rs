@@ -154,7 +154,7 @@ impl Venue {
             &cfg.gamma,
             Duration::from_millis(cfg.rest.rate_window_ms),
         )
-        .map_err(VenueError::Config)?;
+        .map_err(|e| VenueError::Config(e.to_string()))?;
         let router = Router::new()
             .with(Arc::new(gamma))
             .with(Arc::new(book_api::BookApi::new(ctl.clone(), &cfg.rest)))

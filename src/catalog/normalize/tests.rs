@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::*;
+use crate::catalog::model::{Market, MarketStatus};
 use crate::catalog::testing::{
     binary_event, cond, market, neg_risk_event, nr_id, raw, raws, token,
 };
+use crate::core::{Price, Size, TickSize};
 
 fn one(v: serde_json::Value) -> Result<Market, SkipReason> {
     let (c, r) = normalize_markets(&raws(&[v]), 0, true, &BTreeMap::new());

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use super::super::control::VenueControl;
 use super::super::http::{HttpRequest, HttpResponse, HttpService};
 use super::super::rate::RateLimiter;
-use super::data::{GammaData, GammaVenueConfig, string_list_raw};
+use super::data::{GammaData, GammaFileError, GammaVenueConfig, string_list_raw};
 use super::faults::{GammaFault, GammaFaults, Injected, huge_body};
 use super::listing::{ListQuery, select_events, select_markets};
 use super::obj::Obj;
@@ -89,7 +89,7 @@ impl GammaApi {
         ctl: VenueControl,
         cfg: &GammaVenueConfig,
         window: Duration,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, GammaFileError> {
         let synthetic = cfg.files.is_empty();
         let data = if synthetic {
             GammaData::from_books(ctl.hub().books(), cfg)

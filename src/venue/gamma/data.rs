@@ -15,6 +15,19 @@ use crate::core::{Price, Side};
 use super::super::book::VenueBooks;
 use super::obj::Obj;
 
+/// Why the Gamma files could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum GammaFileError {
+    #[error("cannot read Gamma file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("Gamma file {path}: {message}")]
+    Shape { path: PathBuf, message: String },
+}
+
 /// `[gamma]` in venue.toml.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -271,7 +284,7 @@ impl GammaData {
     }
 
     /// Loads files in the fixtures' shapes (see `GammaVenueConfig::files`).
-    pub fn from_files(paths: &[PathBuf]) -> Result<Self, String> {
+    pub fn from_files(paths: &[PathBuf]) -> Result<Self, GammaFileError> {
         let mut d = Self::default();
         for p in paths {
             d.load_file(p)?;
@@ -279,18 +292,24 @@ impl GammaData {
         Ok(d)
     }
 
-    fn load_file(&mut self, p: &Path) -> Result<(), String> {
-        let text = std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-        let bad = |e: serde_json::Error| format!("{}: {e}", p.display());
+    fn load_file(&mut self, p: &Path) -> Result<(), GammaFileError> {
+        let text = std::fs::read(p).map_err(|source| GammaFileError::Read {
+            path: p.to_path_buf(),
+            source,
+        })?;
+        let bad = |message: String| GammaFileError::Shape {
+            path: p.to_path_buf(),
+            message,
+        };
         let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
         let items: Vec<Obj> = if first == Some(b'[') {
-            serde_json::from_slice(&text).map_err(bad)?
+            serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?
         } else {
-            vec![serde_json::from_slice(&text).map_err(bad)?]
+            vec![serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?]
         };
         for it in items {
             if it.get("markets").is_some() {
-                self.add_event(it)?;
+                self.add_event(it).map_err(bad)?;
             } else {
                 self.add_market(it, None);
             }

@@ -20,5 +20,5 @@ pub mod listing;
 pub mod obj;
 
 pub use api::{GAMMA_PREFIX, GammaApi, GammaStats};
-pub use data::{GammaData, GammaVenueConfig};
+pub use data::{GammaData, GammaFileError, GammaVenueConfig};
 pub use faults::GammaFault;
