@@ -1,9 +1,9 @@
 //! The book stage: applies market messages, keeps every asset's health, and heals books.
 //!
 //! Healing. When a book becomes `resync_needed`, the stage asks the resync worker (a cold
-//! thread) for a REST snapshot, at once for evidence of a wrong book (mismatch, crossed, tick
-//! change, lost delta, staleness) and after `reconnect_grace_ms` for a reconnect (whose fresh
-//! subscription re-sends the snapshot in-band, usually first).
+//! thread) for a REST snapshot: at once for evidence of a wrong book (mismatch, crossed, lost
+//! delta, staleness), and only after `reconnect_grace_ms` for a reconnect or a tick size
+//! change, after which the venue re-sends the book in-band (usually within microseconds).
 //!
 //! Deltas during the fetch are not lost: while a request is out, the asset's deltas are also
 //! kept in a bounded buffer with their venue timestamps. When the snapshot arrives it replaces
@@ -28,11 +28,14 @@ use serde::Deserialize;
 
 use super::{BookState, Books, ResyncReason};
 use crate::core::{AssetIndex, AssetRegistry, MarketMsg, Price, Side, Size, TickSize, TopOfBook};
-use crate::obs::LatencyHistogram;
 use crate::obs::clock::now_ns;
 use crate::obs::replay::{BookDump, dump_books};
+use crate::obs::{LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::{Counter, RingRx};
 use crate::pipeline::stage::{Out, Stage};
+use crate::storage::StorageSender;
+use crate::storage::event::{BookChange, BookEvent, ResyncEvent, StorageEvent};
+use crate::storage::time::WallClock;
 
 /// `[book]` in the engine's TOML.
 #[derive(Clone, Debug, Deserialize)]
@@ -44,7 +47,8 @@ pub struct BookStageConfig {
     pub watchdog_interval_ms: u64,
     /// Re-request a snapshot not received within this time.
     pub resync_timeout_ms: u64,
-    /// After a reconnect, wait this long for the in-band snapshot before asking REST.
+    /// After a reconnect or a tick size change, the venue re-sends the book in-band; wait
+    /// this long for it before asking REST.
     pub reconnect_grace_ms: u64,
     /// Deltas buffered for assets whose snapshot is in flight (all assets together).
     pub pending_capacity: usize,
@@ -60,6 +64,14 @@ impl Default for BookStageConfig {
             pending_capacity: 65_536,
         }
     }
+}
+
+/// Whether the venue re-sends the book by itself after this, so REST is only the fallback.
+fn expects_in_band_snapshot(reason: ResyncReason) -> bool {
+    matches!(
+        reason,
+        ResyncReason::Reconnect | ResyncReason::TickSizeChange
+    )
 }
 
 /// A request for a REST snapshot of one asset.
@@ -106,6 +118,12 @@ pub struct BookStats {
     pub tick_size_changes: Counter,
     pub invalidations: Counter,
     pub tops_conflated: Counter,
+    pub invalidated_reconnect: Counter,
+    pub invalidated_ring_full: Counter,
+    /// Storage events the writer's channel refused (each affected asset is re-snapshotted into
+    /// storage when the channel has room again).
+    pub storage_dropped: Counter,
+    pub storage_repairs: Counter,
     pub resync_requests: Counter,
     pub resync_retries: Counter,
     pub resyncs_completed: Counter,
@@ -115,6 +133,11 @@ pub struct BookStats {
     pub quarantined: Counter,
     pub healthy_assets: Counter,
     pub unhealthy_assets: Counter,
+    /// Frame received → book applied, published about once a second.
+    pub apply_live: LiveLatency,
+    pub resync_live: LiveLatency,
+    /// Bumped by a controller to start a new measurement window (histograms reset).
+    pub epoch: Counter,
 }
 
 /// Requests answered by the book stage between two messages.
@@ -154,6 +177,14 @@ pub struct BookLinks {
     pub view_interval_ms: u64,
     /// Token ids for dumps.
     pub registry: AssetRegistry,
+    /// The storage writer's channel (cold thread), if storage is on.
+    pub storage: Option<StorageLink>,
+}
+
+/// The book stage's line to the storage writer.
+pub struct StorageLink {
+    pub tx: StorageSender,
+    pub clock: WallClock,
 }
 
 pub struct BookStage {
@@ -163,8 +194,13 @@ pub struct BookStage {
     dirty: Vec<AssetIndex>,
     dirty_bits: Vec<u64>,
     links: BookLinks,
+    /// Assets whose stored stream lost an event to a full storage channel.
+    storage_lost: Vec<AssetIndex>,
+    storage_lost_bits: Vec<u64>,
     snap_buf: Vec<MarketMsg>,
     next_view_ns: u64,
+    next_publish_ns: u64,
+    epoch: u64,
     frame_start_ns: u64,
     /// Frame handed on by the parser → taken by this stage.
     queue_wait: LatencyHistogram,
@@ -192,9 +228,13 @@ impl BookStage {
             last_top: vec![TopOfBook::default(); assets],
             dirty: Vec::with_capacity(assets),
             dirty_bits: vec![0; assets / 64 + 1],
+            storage_lost: Vec::with_capacity(assets),
+            storage_lost_bits: vec![0; assets / 64 + 1],
             links,
             snap_buf: Vec::with_capacity(4096),
             next_view_ns: 0,
+            next_publish_ns: 0,
+            epoch: 0,
             frame_start_ns: 0,
             queue_wait: LatencyHistogram::new("book: queue wait"),
             work: LatencyHistogram::new("book: work per frame"),
@@ -224,6 +264,9 @@ impl BookStage {
     /// Applies one message from the market stream.
     #[inline]
     pub fn on_msg(&mut self, m: &MarketMsg, now_ns: impl Fn() -> u64 + Copy) {
+        if self.links.storage.is_some() {
+            self.store(m);
+        }
         match *m {
             MarketMsg::FrameStart { sent_ns, .. } => {
                 let now = now_ns();
@@ -286,6 +329,91 @@ impl BookStage {
             self.transition(asset, before, after, now_ns);
             self.emit_top(asset, self.books.frame_ns());
         }
+    }
+
+    /// Forwards a message to the storage writer; a full channel is counted and the asset's
+    /// stored stream is repaired later with a snapshot (never a block on the hot path).
+    #[inline]
+    fn store(&mut self, m: &MarketMsg) {
+        let Some(link) = &self.links.storage else {
+            return;
+        };
+        let Some(asset) = m.asset() else { return };
+        let w = asset.get() / 64;
+        if self
+            .storage_lost_bits
+            .get(w)
+            .is_some_and(|b| b & (1 << (asset.get() % 64)) != 0)
+        {
+            return;
+        }
+        let frame_ns = match *m {
+            MarketMsg::FrameStart { recv_ns, .. } => recv_ns,
+            _ => self.books.frame_ns(),
+        };
+        let Some(ev) = StorageEvent::from_market_msg(m, link.clock.wall_ns(frame_ns)) else {
+            return;
+        };
+        if link.tx.try_send(ev).is_err() {
+            self.stats.storage_dropped.inc();
+            if w >= self.storage_lost_bits.len() {
+                self.storage_lost_bits.resize(w + 1, 0);
+            }
+            self.storage_lost_bits[w] |= 1 << (asset.get() % 64);
+            self.storage_lost.push(asset);
+        }
+    }
+
+    /// Re-snapshots into storage every asset whose stored stream has a hole, while the writer's
+    /// channel has room: a resync marker, then the whole current book.
+    fn repair_storage(&mut self, now: u64) -> bool {
+        let Some(link) = &self.links.storage else {
+            return false;
+        };
+        let mut did = false;
+        while let Some(&asset) = self.storage_lost.last() {
+            let Some(b) = self.books.book(asset) else {
+                self.storage_lost.pop();
+                continue;
+            };
+            let levels = b.bids.len() + b.asks.len();
+            if link.tx.capacity().saturating_sub(link.tx.queue_depth()) < levels + 3 {
+                break;
+            }
+            let recv_ns = link.clock.wall_ns(now);
+            let ev = |change| {
+                StorageEvent::Book(BookEvent {
+                    asset,
+                    venue_ts_ms: 0,
+                    recv_ns,
+                    change,
+                })
+            };
+            let mut batch = Vec::with_capacity(levels + 3);
+            batch.push(StorageEvent::Resync(ResyncEvent {
+                asset,
+                reason: ResyncReason::RingFull,
+                recv_ns,
+            }));
+            batch.push(ev(BookChange::SnapshotStart { tick: b.tick }));
+            for (side, ladder) in [(Side::Bid, &b.bids), (Side::Ask, &b.asks)] {
+                for (price, size) in ladder.levels() {
+                    batch.push(ev(BookChange::SnapshotLevel { side, price, size }));
+                }
+            }
+            batch.push(ev(BookChange::EventEnd {
+                claimed: crate::core::ClaimedTop::UNKNOWN,
+            }));
+            // Room was checked; a race with another producer only delays the repair.
+            if batch.into_iter().any(|e| link.tx.try_send(e).is_err()) {
+                break;
+            }
+            self.storage_lost.pop();
+            self.storage_lost_bits[asset.get() / 64] &= !(1 << (asset.get() % 64));
+            self.stats.storage_repairs.inc();
+            did = true;
+        }
+        did
     }
 
     /// Sends the asset's top if it changed; a full ring marks it dirty (latest wins later).
@@ -381,7 +509,12 @@ impl BookStage {
                 let now = now_ns();
                 let h = self.health_mut(asset);
                 h.detected_ns = now;
-                if reason != ResyncReason::Reconnect {
+                match reason {
+                    ResyncReason::Reconnect => self.stats.invalidated_reconnect.inc(),
+                    ResyncReason::RingFull => self.stats.invalidated_ring_full.inc(),
+                    _ => {}
+                }
+                if !expects_in_band_snapshot(reason) {
                     self.request(asset, reason, now);
                 }
             }
@@ -656,12 +789,31 @@ impl Stage for BookStage {
     }
 
     fn tick(&mut self, now: u64) -> bool {
+        if self.stats.epoch.get() != self.epoch {
+            self.epoch = self.stats.epoch.get();
+            for h in [
+                &mut self.queue_wait,
+                &mut self.work,
+                &mut self.apply_latency,
+                &mut self.resync_latency,
+            ] {
+                h.reset();
+            }
+        }
         let mut did = self.poll_snapshots();
         did |= self.serve_ctl();
+        if !self.storage_lost.is_empty() {
+            did |= self.repair_storage(now);
+        }
         if !self.dirty.is_empty() {
             did |= self.flush_dirty();
         }
         self.maybe_watchdog(now);
+        if now >= self.next_publish_ns {
+            self.next_publish_ns = now + 1_000_000_000;
+            self.stats.apply_live.publish(&self.apply_latency);
+            self.stats.resync_live.publish(&self.resync_latency);
+        }
         if self.links.view_interval_ms > 0 && now >= self.next_view_ns {
             self.next_view_ns = now + self.links.view_interval_ms * 1_000_000;
             self.publish_view(now);

@@ -1,7 +1,14 @@
 //! Command-line interface: the subcommands and their dispatch.
 
 mod catalog;
+mod dashboard;
+mod db;
+mod demo;
+mod flood;
+mod markets;
+mod order;
 mod replay;
+mod report;
 mod synth;
 mod venue;
 
@@ -20,22 +27,35 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// The markets catalog (Gamma): refresh, list, show.
+    /// The markets catalog (Gamma): refresh, list, show, ack.
     Catalog(catalog::CatalogArgs),
+    /// The main job: local venue + whole pipeline + live view (Dutch books, latencies).
+    Demo(demo::DemoArgs),
+    /// Load test: the venue floods level changes into the whole pipeline; rates and latency.
+    Flood(flood::FloodArgs),
+    /// Sign orders and make auth headers exactly as they would be sent (nothing is sent).
+    #[command(subcommand)]
+    Order(order::OrderCommand),
     /// Replay a file of raw market-channel frames through the parser and the books.
     Replay(replay::ReplayArgs),
     /// Write synthetic market data (frames files) from the seeded market model.
     Synth(synth::SynthArgs),
     /// Run the local Polymarket double (/ws/market, REST books, admin, faults) on loopback.
     Venue(venue::VenueArgs),
+    /// The recorder's database: import, rebuild a book at a moment, stats, prune, bench.
+    Db(db::DbArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Catalog(a) => catalog::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Flood(a) => flood::run(a),
+        Command::Order(c) => order::run(c),
         Command::Replay(a) => replay::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Venue(a) => venue::run(a),
+        Command::Db(a) => db::run(a),
     }
 }
 

@@ -10,8 +10,8 @@ use crossbeam::channel::Sender;
 
 use super::{OrderIntent, OrderType};
 use crate::core::Side;
-use crate::obs::LatencyHistogram;
 use crate::obs::clock::now_ns;
+use crate::obs::{LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::Counter;
 use crate::pipeline::stage::Stage;
 use crate::strategy::Opportunity;
@@ -22,6 +22,10 @@ pub struct DispatchStats {
     pub intents: Counter,
     /// Intents the journal could not take (its channel was full).
     pub journal_dropped: Counter,
+    /// Frame received → intents dispatched, published about once a second.
+    pub e2e_live: LiveLatency,
+    /// Bumped by a controller to start a new measurement window (histograms reset).
+    pub epoch: Counter,
 }
 
 pub struct DispatchStage {
@@ -31,6 +35,8 @@ pub struct DispatchStage {
     queue_wait: LatencyHistogram,
     /// Frame received → intents dispatched.
     e2e: LatencyHistogram,
+    next_publish_ns: u64,
+    epoch: u64,
 }
 
 impl DispatchStage {
@@ -42,6 +48,8 @@ impl DispatchStage {
             stats: Arc::new(DispatchStats::default()),
             queue_wait: LatencyHistogram::new("dispatch: queue wait"),
             e2e: LatencyHistogram::new("received → intent dispatched"),
+            next_publish_ns: 0,
+            epoch: 0,
         }
     }
 }
@@ -78,7 +86,16 @@ impl Stage for DispatchStage {
         self.e2e.record(now_ns().saturating_sub(o.recv_ns));
     }
 
-    fn tick(&mut self, _now_ns: u64) -> bool {
+    fn tick(&mut self, now_ns: u64) -> bool {
+        if self.stats.epoch.get() != self.epoch {
+            self.epoch = self.stats.epoch.get();
+            self.queue_wait.reset();
+            self.e2e.reset();
+        }
+        if now_ns >= self.next_publish_ns {
+            self.next_publish_ns = now_ns + 1_000_000_000;
+            self.stats.e2e_live.publish(&self.e2e);
+        }
         false
     }
 

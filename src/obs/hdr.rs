@@ -132,6 +132,37 @@ impl LatencyHistogram {
     }
 }
 
+/// Percentiles of a histogram that its owning thread publishes now and then (about once a
+/// second, off the per-message path) for live views on other threads.
+#[derive(Debug, Default)]
+pub struct LiveLatency {
+    pub count: super::Counter,
+    pub p50: super::Counter,
+    pub p99: super::Counter,
+    pub max: super::Counter,
+}
+
+impl LiveLatency {
+    pub fn publish(&self, h: &LatencyHistogram) {
+        let s = h.summary();
+        self.count.set(s.count);
+        self.p50.set(s.p50);
+        self.p99.set(s.p99);
+        self.max.set(s.max);
+    }
+
+    pub fn read(&self) -> LatencySummary {
+        LatencySummary {
+            count: self.count.get(),
+            p50: self.p50.get(),
+            p90: 0,
+            p99: self.p99.get(),
+            p999: 0,
+            max: self.max.get(),
+        }
+    }
+}
+
 impl LatencySummary {
     /// One row of a percentile table, in microseconds.
     pub fn row(&self, name: &str) -> String {

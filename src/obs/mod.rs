@@ -1,7 +1,9 @@
 //! Observability: latency histograms and their reports.
 
 pub mod clock;
+pub mod counter;
 pub mod hdr;
 pub mod replay;
 
-pub use hdr::{LatencyHistogram, LatencySummary};
+pub use counter::Counter;
+pub use hdr::{LatencyHistogram, LatencySummary, LiveLatency};

@@ -37,7 +37,8 @@ use crate::strategy::dutch::DutchBook;
 use crate::strategy::stage::{StrategyStage, StrategyStats};
 use crate::strategy::{OutcomeGroup, StrategyConfig};
 
-/// What the engine needs to run market data and strategies.
+/// The engine's TOML file: market data, pipeline and strategy sections, and the in-process
+/// venue that `demo` and `flood` start (`feed` connects to `[feed] ws_url` instead).
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineSettings {
@@ -48,6 +49,94 @@ pub struct EngineSettings {
     pub strategy: StrategyConfig,
     /// How often the read-only view is published (ms; 0 = never).
     pub view_interval_ms: u64,
+    pub venue: crate::venue::VenueConfig,
+    /// `[storage]`: present = every book event is stored (cold thread); absent = off.
+    pub storage: Option<crate::storage::StorageConfig>,
+}
+
+impl EngineSettings {
+    /// Loads and validates an engine config file; errors name the file and the key.
+    pub fn load(path: &std::path::Path) -> Result<Self, crate::config::ConfigError> {
+        let s: Self = crate::config::load_toml(path)?;
+        s.validate(path)?;
+        Ok(s)
+    }
+
+    pub fn validate(&self, file: &std::path::Path) -> Result<(), crate::config::ConfigError> {
+        let invalid =
+            |key: &str, expected: &str, found: String| crate::config::ConfigError::Invalid {
+                file: file.to_path_buf(),
+                key: key.to_string(),
+                expected: expected.to_string(),
+                found,
+            };
+        if let Err(e) = Topology::parse(&self.pipeline.threads) {
+            return Err(invalid(
+                "pipeline.threads",
+                "io, parse, book, strategy, dispatch once each, in order, as '+'-joined runs",
+                format!("{:?} ({e})", self.pipeline.threads),
+            ));
+        }
+        let url = &self.feed.ws_url;
+        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+            return Err(invalid(
+                "feed.ws_url",
+                "a ws:// or wss:// URL",
+                format!("{url:?}"),
+            ));
+        }
+        let rest = &self.resync.clob_url;
+        if !(rest.starts_with("http://") || rest.starts_with("https://")) {
+            return Err(invalid(
+                "resync.clob_url",
+                "an http:// or https:// URL",
+                format!("{rest:?}"),
+            ));
+        }
+        if self.feed.max_assets_per_connection == 0 || self.feed.max_assets_per_connection > 500 {
+            return Err(invalid(
+                "feed.max_assets_per_connection",
+                "1 to 500 (the venue sends no snapshots past 500)",
+                self.feed.max_assets_per_connection.to_string(),
+            ));
+        }
+        for (key, v) in [
+            ("pipeline.rings.frames", self.pipeline.rings.frames),
+            ("pipeline.rings.msgs", self.pipeline.rings.msgs),
+            ("pipeline.rings.tops", self.pipeline.rings.tops),
+            (
+                "pipeline.rings.opportunities",
+                self.pipeline.rings.opportunities,
+            ),
+            ("pipeline.rings.snapshots", self.pipeline.rings.snapshots),
+        ] {
+            if v < 16 {
+                return Err(invalid(key, "at least 16 slots", v.to_string()));
+            }
+        }
+        if self.strategy.min_profit >= crate::core::Price::ONE {
+            return Err(invalid(
+                "strategy.min_profit",
+                "a decimal below 1",
+                self.strategy.min_profit.to_string(),
+            ));
+        }
+        // The venue's own keys live under `[venue]` in this file.
+        self.venue.validate(file).map_err(|e| match e {
+            crate::config::ConfigError::Invalid {
+                file,
+                key,
+                expected,
+                found,
+            } => crate::config::ConfigError::Invalid {
+                file,
+                key: format!("venue.{key}"),
+                expected,
+                found,
+            },
+            other => other,
+        })
+    }
 }
 
 #[derive(Debug, Error)]
@@ -58,6 +147,8 @@ pub enum PipelineError {
     Feed(#[from] FeedError),
     #[error("cannot spawn a thread: {0}")]
     Spawn(#[from] std::io::Error),
+    #[error("storage: {0}")]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 /// Counters of every stage, readable while running.
@@ -82,6 +173,8 @@ impl PipelineStats {
 pub struct PipelineReport {
     pub histograms: Vec<LatencyHistogram>,
     pub warnings: Vec<String>,
+    /// The storage writer's final metrics, if storage was on.
+    pub storage: Option<Result<crate::storage::MetricsSnapshot, crate::storage::StorageError>>,
 }
 
 /// A running pipeline.
@@ -95,6 +188,8 @@ pub struct Pipeline {
     view_returns: Sender<MarketView>,
     intents: Receiver<OrderIntent>,
     warnings: Arc<Mutex<Vec<String>>>,
+    /// The storage writer (cold thread), if storage is on.
+    pub storage: Option<crate::storage::WriterHandle>,
     io: Option<JoinHandle<Vec<LatencyHistogram>>>,
     stages: Vec<JoinHandle<Vec<LatencyHistogram>>>,
     resync: Option<JoinHandle<()>>,
@@ -117,6 +212,28 @@ impl Pipeline {
     ) -> Result<Self, PipelineError> {
         let topo = Topology::parse(&cfg.pipeline.threads).map_err(PipelineError::Topology)?;
         let rings_cfg = &cfg.pipeline.rings;
+        let (storage, storage_link, storage_health) = match &cfg.storage {
+            Some(sc) => {
+                let (writer, tx) = crate::storage::WriterHandle::spawn(sc)?;
+                for (asset, info) in registry.iter() {
+                    let reg = crate::storage::event::AssetRegistration {
+                        asset,
+                        token: info.token,
+                        condition_id: info.market.as_deref().unwrap_or_default().to_string(),
+                        outcome: None,
+                        outcome_index: None,
+                    };
+                    tx.send_blocking(crate::storage::StorageEvent::RegisterAsset(Box::new(reg)))?;
+                }
+                let health = writer.health().clone();
+                let link = crate::book::stage::StorageLink {
+                    tx,
+                    clock: crate::storage::time::WallClock::anchor(now_ns()),
+                };
+                (Some(writer), Some(link), Some(health))
+            }
+            None => (None, None, None),
+        };
         let bells: Vec<Arc<Doorbell>> = topo.threads.iter().map(|_| Doorbell::new()).collect();
         let bell_of = |k: StageKind| {
             bells[topo
@@ -143,7 +260,11 @@ impl Pipeline {
             "strategy→dispatch",
             &mut ring_stats,
         );
-        let strategy = StrategyStage::new(DutchBook::new(cfg.strategy.clone(), groups), opp_out);
+        let strategy = StrategyStage::new(
+            DutchBook::new(cfg.strategy.clone(), groups),
+            opp_out,
+            storage_health,
+        );
         let strategy_stats = strategy.stats.clone();
         // Book.
         let (tops_out, strategy_thread) = link(
@@ -171,6 +292,7 @@ impl Pipeline {
                 views: Some((view_tx, view_ret_rx)),
                 view_interval_ms: cfg.view_interval_ms,
                 registry: registry.clone(),
+                storage: storage_link,
             },
         );
         let book_stats = book.stats.clone();
@@ -277,6 +399,7 @@ impl Pipeline {
             view_returns: view_ret_tx,
             intents: journal_rx,
             warnings,
+            storage,
             io: Some(io),
             stages,
             resync: Some(resync),
@@ -318,6 +441,19 @@ impl Pipeline {
         rx.recv_timeout(timeout).ok()
     }
 
+    /// Starts a new measurement window: every stage resets its histograms at its next tick.
+    pub fn reset_latency(&self) {
+        let s = &self.stats;
+        for c in [
+            &s.parse.epoch,
+            &s.book.epoch,
+            &s.strategy.epoch,
+            &s.dispatch.epoch,
+        ] {
+            c.set(c.get() + 1);
+        }
+    }
+
     /// Warnings raised while starting (e.g. a core that does not exist).
     pub fn warnings(&self) -> Vec<String> {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
@@ -338,9 +474,12 @@ impl Pipeline {
         if let Some(h) = self.resync.take() {
             let _ = h.join();
         }
+        // Every hot thread has stopped: the writer drains what they sent, then commits.
+        let storage = self.storage.take().map(|w| w.shutdown());
         PipelineReport {
             histograms,
             warnings: self.warnings.lock().map(|w| w.clone()).unwrap_or_default(),
+            storage,
         }
     }
 }

@@ -1,7 +1,8 @@
-//! Polymarket: market-channel wire parsing (and, as they land, the WS client, CLOB REST,
-//! signing and Gamma), one folder per concern.
+//! Polymarket, one folder per concern: market-channel wire parsing (`market_channel`), the
+//! market WebSocket client (`ws`), CLOB REST (`http`), order signing and auth (`signing`).
 
 pub mod gamma;
 pub mod http;
 pub mod market_channel;
+pub mod signing;
 pub mod ws;

@@ -31,6 +31,8 @@ pub struct ParseStats {
     pub stalls: Counter,
     pub lost_messages: Counter,
     pub lost_assets: Counter,
+    /// Bumped by a controller to start a new measurement window (histograms reset).
+    pub epoch: Counter,
 }
 
 pub struct ParseStage {
@@ -46,6 +48,7 @@ pub struct ParseStage {
     pub stats: Arc<ParseStats>,
     /// Frame received → parsed (includes the wait in the frames ring).
     latency: LatencyHistogram,
+    epoch: u64,
 }
 
 impl ParseStage {
@@ -68,6 +71,7 @@ impl ParseStage {
             stall_budget,
             stats: Arc::new(ParseStats::default()),
             latency: LatencyHistogram::new("received → parsed"),
+            epoch: 0,
         }
     }
 
@@ -181,6 +185,10 @@ impl Stage for ParseStage {
     }
 
     fn tick(&mut self, now_ns: u64) -> bool {
+        if self.stats.epoch.get() != self.epoch {
+            self.epoch = self.stats.epoch.get();
+            self.latency.reset();
+        }
         let mut did = false;
         if !self.lost.is_empty() {
             did = self.flush_lost();
