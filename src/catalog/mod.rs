@@ -8,7 +8,8 @@
 //!   until acknowledged).
 //! - `filter` and `config`: `[catalog]` and `[catalog.filters]` from TOML.
 //! - `select`: the `AssetRegistry` and the strategy's `OutcomeGroup`s.
-//! - `store`: `CatalogStore`, the persistence seam (`MemoryStore` until SQLite lands).
+//! - `store`, `sqlite_store`: `CatalogStore`, the persistence seam, with change detection;
+//!   `SqliteCatalogStore` (the storage layer's tables) and `MemoryStore` (tests).
 //! - `source`, `state`, `scheduler`: refreshing, once (`CatalogState::refresh`) or on a cold
 //!   thread (`scheduler::spawn`) that reports `CatalogUpdate`s through a channel.
 //!
@@ -25,6 +26,7 @@ pub mod rules;
 pub mod scheduler;
 pub mod select;
 pub mod source;
+pub mod sqlite_store;
 pub mod state;
 pub mod store;
 #[cfg(test)]
@@ -40,5 +42,6 @@ pub use rules::{RuleChange, RuleHash};
 pub use scheduler::{CatalogNotice, SchedulerConfig, SchedulerHandle};
 pub use select::{GroupKey, GroupSkip, Selection, Selector};
 pub use source::{CatalogSource, Fetched, GammaSource};
+pub use sqlite_store::SqliteCatalogStore;
 pub use state::{CatalogState, CatalogUpdate, RefreshReport};
-pub use store::{CatalogStore, MemoryStore, StoreError};
+pub use store::{CatalogStore, Detected, MemoryStore, StoreError, UpsertReport};

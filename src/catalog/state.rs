@@ -23,6 +23,7 @@ use serde::Serialize;
 use crate::adapters::polymarket::gamma::{GammaError, Truncation};
 use crate::adapters::polymarket::ws::FeedCommand;
 use crate::core::{AssetIndex, ConditionId};
+use crate::strategy::StrategyCommand;
 
 use super::diff::{CatalogDiff, MarketField, changed_fields, diff};
 use super::filter::{CatalogFilters, Rejection};
@@ -31,7 +32,7 @@ use super::normalize::NormalizeReport;
 use super::rules::RuleChange;
 use super::select::{GroupSkip, Selection, Selector};
 use super::source::{CatalogSource, Fetched};
-use super::store::{CatalogStore, StoreError};
+use super::store::{CatalogStore, StoreError, UpsertReport};
 
 /// What one refresh found, for logs, the CLI and tests.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -49,6 +50,8 @@ pub struct RefreshReport {
     pub watched: usize,
     pub groups: usize,
     pub halted: usize,
+    /// What the upsert found against the stored markets (new, changed, closed, resolved).
+    pub stored: UpsertReport,
     pub rejected: std::collections::BTreeMap<Rejection, u64>,
     pub not_grouped: std::collections::BTreeMap<GroupSkip, u64>,
     pub store_errors: Vec<String>,
@@ -66,6 +69,10 @@ pub struct CatalogUpdate {
     pub newly_halted: Vec<ConditionId>,
     /// Markets whose halt ended.
     pub resumed: Vec<ConditionId>,
+    /// Strategy groups that must stop trading (halted, closed, incomplete: no longer selected).
+    pub halt_groups: Vec<u32>,
+    /// Strategy groups selected again (or for the first time).
+    pub resume_groups: Vec<u32>,
     /// The full selection: groups and registry to run on.
     pub selection: Arc<Selection>,
     pub catalog: Arc<Catalog>,
@@ -83,6 +90,20 @@ impl CatalogUpdate {
         }
         out
     }
+
+    /// The strategy commands this update calls for (halts first). Group ids are stable across
+    /// refreshes; a strategy ignores ids it was not started with.
+    pub fn strategy_commands(&self) -> Vec<StrategyCommand> {
+        self.halt_groups
+            .iter()
+            .map(|&g| StrategyCommand::Halt(g))
+            .chain(
+                self.resume_groups
+                    .iter()
+                    .map(|&g| StrategyCommand::Resume(g)),
+            )
+            .collect()
+    }
 }
 
 /// What the consumer was last told.
@@ -90,6 +111,7 @@ impl CatalogUpdate {
 struct Baseline {
     assets: BTreeSet<AssetIndex>,
     halted: BTreeSet<ConditionId>,
+    groups: BTreeSet<u32>,
 }
 
 /// The catalog's state across refreshes.
@@ -181,9 +203,12 @@ impl CatalogState {
         let at_ns = unix_ns(now_ms);
         self.check_rules(&catalog, at_ns, &mut report);
         let all: Vec<&Market> = catalog.markets.values().collect();
-        if let Err(e) = self.store.upsert_markets(&all, at_ns) {
-            tracing::error!(error = %e, "catalog upsert failed");
-            report.store_errors.push(e.to_string());
+        match self.store.upsert_markets(&all, at_ns) {
+            Ok(r) => report.stored = r,
+            Err(e) => {
+                tracing::error!(error = %e, "catalog upsert failed");
+                report.store_errors.push(e.to_string());
+            }
         }
         self.catalog = Arc::new(catalog);
         self.reload_halts(&mut report.store_errors);
@@ -216,6 +241,7 @@ impl CatalogState {
     pub fn commit(&mut self, u: &CatalogUpdate) {
         self.baseline.assets = u.selection.watched_assets.clone();
         self.baseline.halted = u.selection.halted.clone();
+        self.baseline.groups = u.selection.groups.iter().map(|g| g.id).collect();
     }
 
     fn check_rules(&mut self, catalog: &Catalog, at_ns: u64, report: &mut RefreshReport) {
@@ -233,7 +259,12 @@ impl CatalogState {
                 continue;
             }
             let first = old.is_none();
-            let detail = match prev {
+            // After a restart the previous version is the stored one.
+            let stored_prev = match prev {
+                None if !first => self.store.market(&m.condition_id).ok().flatten(),
+                _ => None,
+            };
+            let detail = match prev.or(stored_prev.as_ref()) {
                 _ if first => "first seen".to_string(),
                 Some(p) => changed_fields(p, m)
                     .into_iter()
@@ -313,6 +344,9 @@ impl CatalogState {
             .difference(&sel.halted)
             .copied()
             .collect();
+        let groups: BTreeSet<u32> = sel.groups.iter().map(|g| g.id).collect();
+        let halt_groups = self.baseline.groups.difference(&groups).copied().collect();
+        let resume_groups = groups.difference(&self.baseline.groups).copied().collect();
         self.selection = Arc::new(sel);
         tracing::info!(
             seq = report.seq,
@@ -332,6 +366,8 @@ impl CatalogState {
             unsubscribe,
             newly_halted,
             resumed,
+            halt_groups,
+            resume_groups,
             selection: self.selection.clone(),
             catalog: self.catalog.clone(),
         }

@@ -57,6 +57,16 @@ impl Opportunity {
     }
 }
 
+/// A control message to the strategy stage, through its bounded command ring (cold side →
+/// hot path, no locks): the catalog stops a group whose market's rules changed, and resumes it
+/// after the operator's acknowledgement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrategyCommand {
+    /// Emit nothing for this group until it is resumed.
+    Halt(u32),
+    Resume(u32),
+}
+
 /// `[strategy]` in the engine's TOML.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
