@@ -136,9 +136,13 @@ impl CatalogStore for SqliteCatalogStore {
     }
 
     fn market(&self, id: &ConditionId) -> Result<Option<Market>, StoreError> {
-        match self.db.catalog_market(&id.to_string())? {
-            Some((Some(json), _)) => Self::parse_market(&json).map(Some),
-            _ => Ok(None),
+        match self
+            .db
+            .catalog_market(&id.to_string())?
+            .and_then(|r| r.json)
+        {
+            Some(json) => Self::parse_market(&json).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -151,11 +155,15 @@ impl CatalogStore for SqliteCatalogStore {
     }
 
     fn rule_hash(&self, market: &ConditionId) -> Result<Option<RuleHash>, StoreError> {
-        match self.db.catalog_market(&market.to_string())? {
-            Some((_, Some(h))) => RuleHash::parse_hex(&h)
+        match self
+            .db
+            .catalog_market(&market.to_string())?
+            .and_then(|r| r.rule_hash)
+        {
+            Some(h) => RuleHash::parse_hex(&h)
                 .map(Some)
                 .ok_or_else(|| StoreError::Malformed(format!("markets.rule_hash {h:?}"))),
-            _ => Ok(None),
+            None => Ok(None),
         }
     }
 

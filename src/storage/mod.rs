@@ -141,6 +141,6 @@ pub use metrics::{CommitNotice, MetricsSnapshot, StorageHealth, WriterMetrics};
 pub use rebuild::{RebuildError, RebuiltBook, rebuild_at};
 pub use retention::{PruneReport, Pruner};
 pub use sqlite::SqliteStore;
-pub use sqlite_catalog::{CatalogRow, MarketChangeRow, StoredRuleChange};
+pub use sqlite_catalog::{CatalogRow, MarketChangeRow, StoredCatalogMarket, StoredRuleChange};
 pub use sqlite_read::TABLES;
 pub use store::{EventStore, StoreStats};

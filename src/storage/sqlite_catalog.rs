@@ -36,6 +36,13 @@ pub struct MarketChangeRow {
     pub detected_ns: u64,
 }
 
+/// What the catalog reads back of one `markets` row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCatalogMarket {
+    pub json: Option<String>,
+    pub rule_hash: Option<String>,
+}
+
 /// One stored `rule_changes` row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRuleChange {
@@ -118,11 +125,16 @@ impl SqliteStore {
     pub fn catalog_market(
         &self,
         condition_id: &str,
-    ) -> Result<Option<(Option<String>, Option<String>)>, StorageError> {
+    ) -> Result<Option<StoredCatalogMarket>, StorageError> {
         Ok(self
             .conn
             .prepare_cached("SELECT catalog_json, rule_hash FROM markets WHERE condition_id = ?1")?
-            .query_row([condition_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([condition_id], |r| {
+                Ok(StoredCatalogMarket {
+                    json: r.get(0)?,
+                    rule_hash: r.get(1)?,
+                })
+            })
             .optional()?)
     }
 
