@@ -44,4 +44,4 @@ pub use select::{GroupKey, GroupSkip, Selection, Selector};
 pub use source::{CatalogSource, Fetched, GammaSource};
 pub use sqlite_store::SqliteCatalogStore;
 pub use state::{CatalogState, CatalogUpdate, RefreshReport};
-pub use store::{CatalogStore, Detected, MemoryStore, StoreError, UpsertReport};
+pub use store::{CatalogStore, ChangeLogEntry, Detected, MemoryStore, StoreError, UpsertReport};

@@ -14,7 +14,7 @@ use crate::storage::{
 
 use super::model::Market;
 use super::rules::{RuleChange, RuleHash};
-use super::store::{CatalogStore, StoreError, UpsertReport, detect};
+use super::store::{CatalogStore, ChangeLogEntry, StoreError, UpsertReport, detect};
 
 /// The catalog's rows in SQLite.
 pub struct SqliteCatalogStore {
@@ -36,11 +36,6 @@ impl SqliteCatalogStore {
 
     pub fn path(&self) -> &Path {
         self.db.path()
-    }
-
-    /// The stored change log of a market: (kind, fields, detected_ns), oldest first.
-    pub fn market_changes(&self, id: &ConditionId) -> Result<Vec<MarketChangeRow>, StoreError> {
-        Ok(self.db.market_changes(&id.to_string())?)
     }
 
     fn parse_market(json: &str) -> Result<Market, StoreError> {
@@ -196,6 +191,19 @@ impl CatalogStore for SqliteCatalogStore {
 
     fn ack(&mut self, market: &ConditionId, at_ns: u64) -> Result<usize, StoreError> {
         Ok(self.db.ack_rule_changes(&market.to_string(), at_ns)?)
+    }
+
+    fn change_log(&self, market: &ConditionId) -> Result<Vec<ChangeLogEntry>, StoreError> {
+        Ok(self
+            .db
+            .market_changes(&market.to_string())?
+            .into_iter()
+            .map(|c| ChangeLogEntry {
+                kind: c.kind,
+                fields: c.fields,
+                detected_ns: c.detected_ns,
+            })
+            .collect())
     }
 }
 

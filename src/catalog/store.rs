@@ -142,6 +142,22 @@ pub trait CatalogStore: Send {
 
     /// Acknowledges every pending change of a market; returns how many there were.
     fn ack(&mut self, market: &ConditionId, at_ns: u64) -> Result<usize, StoreError>;
+
+    /// What upserts found for a market over time, oldest first: (kind, fields, UNIX ns).
+    /// Stores without a change log return nothing.
+    fn change_log(&self, _market: &ConditionId) -> Result<Vec<ChangeLogEntry>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+/// One entry of a market's change log (`market_changes`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeLogEntry {
+    /// `new`, `changed`, `closed` or `resolved`.
+    pub kind: String,
+    /// Comma-separated fields (may be empty).
+    pub fields: String,
+    pub detected_ns: u64,
 }
 
 /// A stored market (what the `markets` row keeps, here the whole normalized market).

@@ -1,5 +1,5 @@
-//! `polyarb catalog`: refresh the markets catalog from Gamma, list it as a table, show one
-//! market. (`catalog ack MARKET` arrives with the storage layer: acknowledgements must persist.)
+//! `polyarb catalog`: refresh the markets catalog from Gamma (into the SQLite database when
+//! one is configured), list it as a table, show one market, acknowledge a rule change.
 
 use std::path::{Path, PathBuf};
 
@@ -7,9 +7,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
 use polyarb::catalog::{
-    Catalog, CatalogConfig, CatalogState, CatalogUpdate, Fetched, GammaSource, GroupKey,
-    ListingSource, MemoryStore, NormalizeReport,
+    Catalog, CatalogConfig, CatalogState, CatalogStore, CatalogUpdate, Fetched, GammaSource,
+    GroupKey, ListingSource, MemoryStore, NormalizeReport, SqliteCatalogStore,
 };
+use polyarb::storage::StorageConfig;
 
 #[derive(Args, Debug)]
 pub struct CatalogArgs {
@@ -33,6 +34,10 @@ pub struct SourceArgs {
     /// (values are TOML; bare words are strings).
     #[arg(long = "filter", value_name = "KEY=VALUE")]
     pub filters: Vec<String>,
+    /// SQLite database the catalog is stored in (overrides `[storage] path` of --config; with
+    /// neither, nothing is persisted and rule changes are only seen against `--save`).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -56,6 +61,9 @@ pub enum CatalogCommand {
         /// Read a snapshot written by `refresh --save` instead of fetching.
         #[arg(long)]
         snapshot: Option<PathBuf>,
+        /// Read the markets stored in the database by earlier refreshes instead of fetching.
+        #[arg(long, conflicts_with = "snapshot")]
+        stored: bool,
         /// Every market of the catalog, not only those passing the filters.
         #[arg(long)]
         all: bool,
@@ -70,12 +78,22 @@ pub enum CatalogCommand {
         source: SourceArgs,
         #[arg(long)]
         snapshot: Option<PathBuf>,
+        #[arg(long, conflicts_with = "snapshot")]
+        stored: bool,
+    },
+    /// Acknowledge a market's rule change: trading in it and its neg-risk group resumes (at
+    /// the next refresh of a running engine). Needs the database (--db or [storage] path).
+    Ack {
+        /// Condition id, Gamma id, slug or token id.
+        market: String,
+        #[command(flatten)]
+        source: SourceArgs,
     },
 }
 
 mod view;
 
-use view::{list, short, show};
+use view::{Origin, ack, list, short, show};
 
 pub fn run(a: CatalogArgs) -> anyhow::Result<()> {
     match a.command {
@@ -83,15 +101,54 @@ pub fn run(a: CatalogArgs) -> anyhow::Result<()> {
         CatalogCommand::List {
             source,
             snapshot,
+            stored,
             all,
             limit,
-        } => list(&source, snapshot.as_deref(), all, limit),
+        } => list(&source, Origin::of(snapshot.as_deref(), stored), all, limit),
         CatalogCommand::Show {
             market,
             source,
             snapshot,
-        } => show(&market, &source, snapshot.as_deref()),
+            stored,
+        } => show(&market, &source, Origin::of(snapshot.as_deref(), stored)),
+        CatalogCommand::Ack { market, source } => ack(&market, &source),
     }
+}
+
+/// The catalog database of the command line: `--db`, else `[storage] path` of `--config`
+/// (only when the file has a `[storage]` section), else none.
+fn database(a: &SourceArgs) -> anyhow::Result<Option<SqliteCatalogStore>> {
+    let cfg = match (&a.db, &a.config) {
+        (Some(p), _) => Some(StorageConfig::default().with_path(p)),
+        (None, Some(c)) => {
+            let text = std::fs::read_to_string(c)
+                .with_context(|| format!("cannot read config file {}", c.display()))?;
+            let table: toml::Table =
+                toml::from_str(&text).with_context(|| format!("config file {}", c.display()))?;
+            if table.contains_key("storage") {
+                Some(StorageConfig::load(c)?)
+            } else {
+                None
+            }
+        }
+        (None, None) => None,
+    };
+    cfg.map(|c| {
+        SqliteCatalogStore::open(&c)
+            .with_context(|| format!("opening the catalog database {}", c.path.display()))
+    })
+    .transpose()
+}
+
+/// The store a command's refresh writes to: the database if there is one, else memory.
+fn store_for(a: &SourceArgs) -> anyhow::Result<(Box<dyn CatalogStore>, Option<PathBuf>)> {
+    Ok(match database(a)? {
+        Some(db) => {
+            let p = db.path().to_path_buf();
+            (Box::new(db), Some(p))
+        }
+        None => (Box::new(MemoryStore::new()), None),
+    })
 }
 
 /// The config with the command line's overrides applied.
@@ -144,8 +201,11 @@ fn config(a: &SourceArgs) -> anyhow::Result<CatalogConfig> {
     Ok(CatalogConfig::from_table(&path, table)?)
 }
 
-fn fetch(cfg: &CatalogConfig) -> anyhow::Result<(CatalogState, CatalogUpdate)> {
-    let mut state = CatalogState::new(cfg.filters.clone(), Box::new(MemoryStore::new()));
+fn fetch(
+    cfg: &CatalogConfig,
+    store: Box<dyn CatalogStore>,
+) -> anyhow::Result<(CatalogState, CatalogUpdate)> {
+    let mut state = CatalogState::new(cfg.filters.clone(), store);
     let mut source = GammaSource::new(cfg);
     let u = state
         .refresh(&mut source)
@@ -160,8 +220,12 @@ fn load_snapshot(p: &Path) -> anyhow::Result<Catalog> {
 }
 
 /// A state holding `catalog` as its current snapshot (selection done with `cfg`'s filters).
-fn from_snapshot(cfg: &CatalogConfig, catalog: Catalog) -> (CatalogState, CatalogUpdate) {
-    let mut state = CatalogState::new(cfg.filters.clone(), Box::new(MemoryStore::new()));
+fn from_snapshot(
+    cfg: &CatalogConfig,
+    catalog: Catalog,
+    store: Box<dyn CatalogStore>,
+) -> (CatalogState, CatalogUpdate) {
+    let mut state = CatalogState::new(cfg.filters.clone(), store);
     let at = catalog.fetched_ms;
     let u = state.apply(
         Fetched {
@@ -181,10 +245,11 @@ fn refresh(a: &SourceArgs, save: Option<&Path>, json: bool) -> anyhow::Result<()
         Some(p) if p.exists() => Some(load_snapshot(p)?),
         _ => None,
     };
-    let mut state = CatalogState::new(cfg.filters.clone(), Box::new(MemoryStore::new()));
-    if let Some(prev) = previous {
-        // The previous snapshot becomes the baseline: the diff and the rule check are
-        // against it.
+    let (store, db) = store_for(a)?;
+    let mut state = CatalogState::new(cfg.filters.clone(), store);
+    if let Some(prev) = previous.filter(|_| db.is_none()) {
+        // Without a database the previous snapshot becomes the baseline: the diff and the
+        // rule check are against it. With one, the stored markets are.
         let at = prev.fetched_ms;
         let u = state.apply(
             Fetched {
@@ -204,7 +269,7 @@ fn refresh(a: &SourceArgs, save: Option<&Path>, json: bool) -> anyhow::Result<()
     if json {
         println!("{}", serde_json::to_string_pretty(&u.report)?);
     } else {
-        print_refresh(&cfg, &u, save);
+        print_refresh(&cfg, &u, save, db.as_deref());
     }
     if let Some(p) = save {
         let tmp = p.with_extension("tmp");
@@ -215,7 +280,7 @@ fn refresh(a: &SourceArgs, save: Option<&Path>, json: bool) -> anyhow::Result<()
     Ok(())
 }
 
-fn print_refresh(cfg: &CatalogConfig, u: &CatalogUpdate, save: Option<&Path>) {
+fn print_refresh(cfg: &CatalogConfig, u: &CatalogUpdate, save: Option<&Path>, db: Option<&Path>) {
     let r = &u.report;
     let src = match cfg.source {
         ListingSource::Events => "events",
@@ -269,7 +334,37 @@ fn print_refresh(cfg: &CatalogConfig, u: &CatalogUpdate, save: Option<&Path>) {
             .collect();
         println!("  no group: {}", parts.join(", "));
     }
-    if let Some(p) = save {
+    if let Some(p) = db {
+        let st = &r.stored;
+        println!(
+            "stored in {}: {} new, {} changed, {} closed, {} resolved{}",
+            p.display(),
+            st.new.len(),
+            st.changed.len(),
+            st.closed.len(),
+            st.resolved.len(),
+            if st.refused.is_empty() {
+                String::new()
+            } else {
+                format!(", {} refused", st.refused.len())
+            }
+        );
+        for c in st.changed.iter().take(10) {
+            let fields: Vec<&str> = c.fields.iter().map(|f| f.as_str()).collect();
+            let q = u
+                .catalog
+                .market(&c.condition_id)
+                .map(|m| short(&m.question, 50))
+                .unwrap_or_default();
+            println!("  changed {} {q:?}: {}", c.condition_id, fields.join(", "));
+        }
+        if st.changed.len() > 10 {
+            println!("  … and {} more (--json for all)", st.changed.len() - 10);
+        }
+        for (id, why) in st.refused.iter().take(5) {
+            println!("  refused {id}: {why}");
+        }
+    } else if let Some(p) = save {
         let d = &r.diff;
         println!(
             "since {}: {} new, {} changed, {} closed, {} gone",
@@ -303,8 +398,14 @@ fn print_refresh(cfg: &CatalogConfig, u: &CatalogUpdate, save: Option<&Path>) {
             c.new_hash.short()
         );
     }
-    if !u.newly_halted.is_empty() {
-        println!("halted: {} markets", u.newly_halted.len());
+    if !u.selection.halted.is_empty() {
+        println!(
+            "halted: {} markets (rule changes pending acknowledgement: polyarb catalog ack MARKET)",
+            u.selection.halted.len()
+        );
+    }
+    for e in &r.store_errors {
+        println!("STORE ERROR: {e}");
     }
     if let Some(p) = save {
         println!("saved {}", p.display());

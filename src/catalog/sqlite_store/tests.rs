@@ -84,7 +84,7 @@ fn upserts_detect_changes_and_halts_survive_restarts() {
 
     // The change log and the rule history are in the database.
     let store = SqliteCatalogStore::open_path(&db).unwrap();
-    let log = store.market_changes(&cid(1)).unwrap();
+    let log = store.change_log(&cid(1)).unwrap();
     let kinds: Vec<&str> = log.iter().map(|c| c.kind.as_str()).collect();
     assert_eq!(kinds, ["new", "closed"]);
     let hist = store.rule_hash_history(&cid(11)).unwrap();

@@ -1,25 +1,63 @@
-//! `catalog list` and `catalog show`: the catalog as a table, and one market in full.
+//! `catalog list`, `catalog show` and `catalog ack`: the catalog as a table, one market in
+//! full (with its rule-hash history and change log when stored), and ending a rule-change halt.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::bail;
 
-use polyarb::catalog::{CatalogConfig, CatalogUpdate, GroupKey, Market, Selection};
-use polyarb::core::Price;
+use polyarb::catalog::{
+    Catalog, CatalogConfig, CatalogState, CatalogUpdate, GroupKey, Market, Selection,
+};
+use polyarb::core::{ConditionId, Price};
 
-use super::{SourceArgs, config, fetch, from_snapshot, load_snapshot};
+use super::{SourceArgs, config, database, fetch, from_snapshot, load_snapshot, store_for};
+
+/// Where `list` and `show` take the catalog from.
+#[derive(Clone, Copy)]
+pub(super) enum Origin<'a> {
+    /// Fetch from Gamma now (a refresh: stored when there is a database).
+    Fetch,
+    /// A snapshot file written by `refresh --save`.
+    Snapshot(&'a Path),
+    /// The markets stored in the database.
+    Stored,
+}
+
+impl<'a> Origin<'a> {
+    pub(super) fn of(snapshot: Option<&'a Path>, stored: bool) -> Self {
+        match (snapshot, stored) {
+            (Some(p), _) => Self::Snapshot(p),
+            (None, true) => Self::Stored,
+            (None, false) => Self::Fetch,
+        }
+    }
+}
 
 fn catalog_for(
     a: &SourceArgs,
-    snapshot: Option<&Path>,
-) -> anyhow::Result<(CatalogConfig, CatalogUpdate)> {
+    origin: Origin<'_>,
+) -> anyhow::Result<(CatalogConfig, CatalogState, CatalogUpdate)> {
     let cfg = config(a)?;
-    let u = match snapshot {
-        Some(p) => from_snapshot(&cfg, load_snapshot(p)?).1,
-        None => fetch(&cfg)?.1,
+    let (store, db) = store_for(a)?;
+    let (state, u) = match origin {
+        Origin::Snapshot(p) => from_snapshot(&cfg, load_snapshot(p)?, store),
+        Origin::Fetch => fetch(&cfg, store)?,
+        Origin::Stored => {
+            if db.is_none() {
+                bail!("--stored needs a database: --db PATH or a [storage] section in --config");
+            }
+            let markets = store.markets()?;
+            let catalog = Catalog {
+                fetched_ms: polyarb::obs::clock::unix_ms(),
+                complete: true,
+                markets: markets.into_iter().map(|m| (m.condition_id, m)).collect(),
+                events: Default::default(),
+            };
+            from_snapshot(&cfg, catalog, store)
+        }
     };
-    Ok((cfg, u))
+    Ok((cfg, state, u))
 }
 
 /// At most `n` characters, with an ellipsis when cut.
@@ -35,6 +73,11 @@ pub(super) fn short(s: &str, n: usize) -> String {
 
 fn price(p: Option<Price>) -> String {
     p.map_or_else(|| "-".into(), |p| p.to_string())
+}
+
+/// UNIX nanoseconds, readable.
+fn ns_time(ns: u64) -> String {
+    polyarb::storage::time::format_ns(ns)
 }
 
 fn short_id(id: &impl ToString) -> String {
@@ -76,11 +119,11 @@ fn flags(m: &Market, sel: &Selection) -> String {
 
 pub(super) fn list(
     a: &SourceArgs,
-    snapshot: Option<&Path>,
+    origin: Origin<'_>,
     all: bool,
     limit: Option<usize>,
 ) -> anyhow::Result<()> {
-    let (_, u) = catalog_for(a, snapshot)?;
+    let (_, _, u) = catalog_for(a, origin)?;
     let sel = &u.selection;
     let rows: Vec<&Market> = u
         .catalog
@@ -126,8 +169,8 @@ pub(super) fn list(
     Ok(())
 }
 
-pub(super) fn show(key: &str, a: &SourceArgs, snapshot: Option<&Path>) -> anyhow::Result<()> {
-    let (cfg, u) = catalog_for(a, snapshot)?;
+pub(super) fn show(key: &str, a: &SourceArgs, origin: Origin<'_>) -> anyhow::Result<()> {
+    let (cfg, state, u) = catalog_for(a, origin)?;
     let Some(m) = u.catalog.find(key) else {
         bail!(
             "no market {key:?} in the catalog ({} markets)",
@@ -210,6 +253,32 @@ pub(super) fn show(key: &str, a: &SourceArgs, snapshot: Option<&Path>) -> anyhow
     if sel.halted.contains(&m.condition_id) {
         println!("trading       HALTED (rule change pending acknowledgement)");
     }
+    for c in state.store().rule_hash_history(&m.condition_id)? {
+        println!(
+            "rule history  {} {} -> {} ({}){}",
+            ns_time(c.detected_ns),
+            c.old_hash.map_or_else(|| "-".into(), |h| h.short()),
+            c.new_hash.short(),
+            c.detail,
+            match c.acked_ns {
+                Some(t) if c.old_hash.is_some() => format!(", acknowledged {}", ns_time(t)),
+                Some(_) => String::new(),
+                None => ", PENDING".into(),
+            }
+        );
+    }
+    for c in state.store().change_log(&m.condition_id)? {
+        println!(
+            "stored        {} {}{}",
+            ns_time(c.detected_ns),
+            c.kind,
+            if c.fields.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", c.fields)
+            }
+        );
+    }
     for (g, info) in sel.groups_of(&m.condition_id) {
         let kind = match info.key {
             GroupKey::Binary(_) => "binary (YES + NO)".to_string(),
@@ -234,5 +303,66 @@ pub(super) fn show(key: &str, a: &SourceArgs, snapshot: Option<&Path>) -> anyhow
     for line in m.description.lines() {
         println!("{}", format!("  {line}").trim_end());
     }
+    Ok(())
+}
+
+/// `catalog ack MARKET`: clears the market's pending rule changes in the database.
+pub(super) fn ack(key: &str, a: &SourceArgs) -> anyhow::Result<()> {
+    let Some(mut db) = database(a)? else {
+        bail!("catalog ack needs the database: --db PATH or a [storage] section in --config");
+    };
+    use polyarb::catalog::CatalogStore;
+    let stored: Catalog = Catalog {
+        markets: db
+            .markets()?
+            .into_iter()
+            .map(|m| (m.condition_id, m))
+            .collect(),
+        ..Catalog::default()
+    };
+    let (id, m) = match stored.find(key) {
+        Some(m) => (m.condition_id, Some(m)),
+        None => match ConditionId::parse(key.trim()) {
+            Ok(id) => (id, None),
+            Err(_) => bail!(
+                "no market {key:?} in {} ({} markets stored)",
+                db.path().display(),
+                stored.markets.len()
+            ),
+        },
+    };
+    let pending: Vec<_> = db
+        .rule_hash_history(&id)?
+        .into_iter()
+        .filter(|c| c.is_pending())
+        .collect();
+    let n = db.ack(&id, polyarb::storage::time::unix_now_ns())?;
+    let q = m.map(|m| m.question.as_str()).unwrap_or("");
+    if n == 0 {
+        println!("{id} {q:?}: no pending rule change; nothing to acknowledge");
+        return Ok(());
+    }
+    for c in &pending {
+        println!(
+            "acknowledged rule change of {} ({}): {} -> {}",
+            ns_time(c.detected_ns),
+            c.detail,
+            c.old_hash.map_or_else(|| "-".into(), |h| h.short()),
+            c.new_hash.short()
+        );
+    }
+    let group = m
+        .and_then(|m| m.neg_risk_market_id())
+        .map(|nr| stored.neg_risk_members(nr).len())
+        .unwrap_or(0);
+    println!(
+        "{id} {q:?}: {n} change(s) acknowledged in {}; trading resumes{} (a running engine: at its next catalog refresh)",
+        db.path().display(),
+        if group > 1 {
+            format!(" in it and its neg-risk group ({group} questions) unless another is halted")
+        } else {
+            String::new()
+        }
+    );
     Ok(())
 }
