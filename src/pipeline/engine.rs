@@ -33,6 +33,7 @@ use crate::exec::dispatch::{DispatchStage, DispatchStats};
 use crate::obs::LatencyHistogram;
 use crate::obs::clock::now_ns;
 use crate::obs::replay::BookDump;
+use crate::strategy::control::{COMMAND_CAPACITY, StrategyControl};
 use crate::strategy::dutch::DutchBook;
 use crate::strategy::stage::{StrategyStage, StrategyStats};
 use crate::strategy::{OutcomeGroup, StrategyConfig};
@@ -180,6 +181,8 @@ pub struct PipelineReport {
 /// A running pipeline.
 pub struct Pipeline {
     pub control: FeedControl,
+    /// Halts and resumes of outcome groups, to the strategy stage (catalog rule changes).
+    pub strategy_control: StrategyControl,
     pub stats: PipelineStats,
     pub topology: Topology,
     pub registry: AssetRegistry,
@@ -260,11 +263,14 @@ impl Pipeline {
             "strategy→dispatch",
             &mut ring_stats,
         );
+        let (strategy_control, commands_rx) =
+            StrategyControl::channel(COMMAND_CAPACITY, bell_of(StageKind::Strategy));
         let strategy = StrategyStage::new(
             DutchBook::new(cfg.strategy.clone(), groups),
             opp_out,
             storage_health,
-        );
+        )
+        .with_commands(commands_rx);
         let strategy_stats = strategy.stats.clone();
         // Book.
         let (tops_out, strategy_thread) = link(
@@ -383,6 +389,7 @@ impl Pipeline {
 
         let p = Self {
             control,
+            strategy_control,
             stats: PipelineStats {
                 feed: feed_stats,
                 parse: parse_stats,

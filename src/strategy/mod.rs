@@ -4,6 +4,7 @@
 //! see a book that is not `ok`: a top that is untradeable or older than `max_top_age_ms`
 //! removes its group from consideration.
 
+pub mod control;
 pub mod dutch;
 pub mod stage;
 

@@ -5,12 +5,16 @@
 //! emits it again (a missed trade, never a stale one).
 //!
 //! Halt: while storage reports it cannot record orders and fills, no opportunity leaves this
-//! stage (counted), so nothing is traded that could not be accounted for.
+//! stage (counted), so nothing is traded that could not be accounted for. Groups halted by
+//! the catalog (`StrategyCommand::Halt`, through the command ring drained on every tick: a
+//! market whose rules changed, and its neg-risk group) emit nothing until resumed (counted).
 
 use std::sync::Arc;
 
-use super::Opportunity;
+use rtrb::Consumer;
+
 use super::dutch::DutchBook;
+use super::{Opportunity, StrategyCommand};
 use crate::core::TopOfBook;
 use crate::obs::clock::now_ns;
 use crate::obs::{LatencyHistogram, LiveLatency};
@@ -25,6 +29,10 @@ pub struct StrategyStats {
     pub dropped: Counter,
     /// Opportunities not emitted because trading is halted (storage of orders/fills failing).
     pub halted: Counter,
+    /// Opportunities not emitted because the catalog halted their group.
+    pub held: Counter,
+    /// Catalog commands applied (halts and resumes).
+    pub commands: Counter,
     /// Frame received → opportunity, published about once a second.
     pub detect_live: LiveLatency,
     /// Bumped by a controller to start a new measurement window (histograms reset).
@@ -36,6 +44,9 @@ pub struct StrategyStage {
     out: Out<Opportunity>,
     /// While storage cannot record orders and fills, nothing may be traded.
     storage: Option<Arc<StorageHealth>>,
+    /// Catalog halts, by group id.
+    held: Vec<bool>,
+    commands: Option<Consumer<StrategyCommand>>,
     pub stats: Arc<StrategyStats>,
     queue_wait: LatencyHistogram,
     /// Frame received → opportunity emitted.
@@ -54,12 +65,56 @@ impl StrategyStage {
             dutch,
             out,
             storage,
+            held: Vec::new(),
+            commands: None,
             stats: Arc::new(StrategyStats::default()),
             queue_wait: LatencyHistogram::new("strategy: queue wait"),
             detect_latency: LatencyHistogram::new("received → opportunity"),
             next_publish_ns: 0,
             epoch: 0,
         }
+    }
+}
+
+impl StrategyStage {
+    /// Takes halts and resumes from this ring (see `strategy::control`).
+    pub fn with_commands(mut self, rx: Consumer<StrategyCommand>) -> Self {
+        self.commands = Some(rx);
+        self
+    }
+
+    /// Whether the catalog has halted this group.
+    #[inline]
+    pub fn is_held(&self, group: u32) -> bool {
+        self.held.get(group as usize).copied().unwrap_or(false)
+    }
+
+    /// Applies one command. Group ids are small and dense (the catalog's selector hands them
+    /// out in order), so halts are a flag per id.
+    pub fn apply(&mut self, c: StrategyCommand) {
+        self.stats.commands.inc();
+        let (g, halt) = match c {
+            StrategyCommand::Halt(g) => (g, true),
+            StrategyCommand::Resume(g) => (g, false),
+        };
+        let i = g as usize;
+        if halt && i >= self.held.len() {
+            self.held.resize(i + 1, false);
+        }
+        if let Some(h) = self.held.get_mut(i) {
+            *h = halt;
+        }
+        // Either way the next top re-evaluates the group from scratch.
+        self.dutch.forget(g);
+    }
+
+    fn drain_commands(&mut self) -> bool {
+        let mut any = false;
+        while let Some(c) = self.commands.as_mut().and_then(|rx| rx.pop().ok()) {
+            self.apply(c);
+            any = true;
+        }
+        any
     }
 }
 
@@ -81,6 +136,11 @@ impl Stage for StrategyStage {
             self.dutch.forget(o.group);
             return;
         }
+        if self.is_held(o.group) {
+            self.stats.held.inc();
+            self.dutch.forget(o.group);
+            return;
+        }
         self.stats.opportunities.inc();
         self.detect_latency.record(now.saturating_sub(o.recv_ns));
         if self.out.emit(o).is_err() {
@@ -90,6 +150,7 @@ impl Stage for StrategyStage {
     }
 
     fn tick(&mut self, now_ns: u64) -> bool {
+        let commanded = self.drain_commands();
         if self.stats.epoch.get() != self.epoch {
             self.epoch = self.stats.epoch.get();
             self.queue_wait.reset();
@@ -99,11 +160,11 @@ impl Stage for StrategyStage {
             self.next_publish_ns = now_ns + 1_000_000_000;
             self.stats.detect_live.publish(&self.detect_latency);
         }
-        self.out.tick(now_ns)
+        self.out.tick(now_ns) | commanded
     }
 
     fn has_pending(&self) -> bool {
-        self.out.has_pending()
+        self.out.has_pending() || self.commands.as_ref().is_some_and(|rx| !rx.is_empty())
     }
 
     fn flush(&mut self) {
