@@ -53,6 +53,9 @@ pub struct EngineSettings {
     pub venue: crate::venue::VenueConfig,
     /// `[storage]`: present = every book event is stored (cold thread); absent = off.
     pub storage: Option<crate::storage::StorageConfig>,
+    /// `[catalog]`: present = the markets come from Gamma through the catalog, refreshed on a
+    /// cold thread (`pipeline::catalog_link`); absent = the in-process venue's market list.
+    pub catalog: Option<crate::catalog::CatalogConfig>,
 }
 
 impl EngineSettings {
@@ -121,6 +124,9 @@ impl EngineSettings {
                 "a decimal below 1",
                 self.strategy.min_profit.to_string(),
             ));
+        }
+        if let Some(c) = &self.catalog {
+            c.validate(file)?;
         }
         // The venue's own keys live under `[venue]` in this file.
         self.venue.validate(file).map_err(|e| match e {
