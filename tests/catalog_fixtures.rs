@@ -241,3 +241,33 @@ fn the_venue_serves_the_fixture_files_in_their_real_shape() {
     let token_keys = keys(&real["data"][0]["tokens"][0]);
     assert_eq!(keys(&page["data"][0]["tokens"][0]), token_keys);
 }
+
+#[test]
+fn real_gamma_markets_round_trip_through_the_sqlite_store() {
+    use polyarb::catalog::{CatalogStore, SqliteCatalogStore};
+    let Some(dir) = fixtures_or_skip("real_gamma_markets_round_trip_through_the_sqlite_store")
+    else {
+        return;
+    };
+    let files = [
+        "gamma_market_btc_updown_5m_real_2026.json",
+        "gamma_market_sports_feeschedule_real_2026.json",
+        "gamma_market_closed_real_2026.json",
+    ];
+    let items: Vec<Box<RawValue>> = files.iter().flat_map(|f| raw_items(&dir.join(f))).collect();
+    let (c, _) = normalize_markets(&items, 0, true, &BTreeMap::new());
+    let db = catalog_common::scratch("catalog-fixtures-sqlite").join("c.db");
+    let mut store = SqliteCatalogStore::open_path(&db).unwrap();
+    let all: Vec<_> = c.markets.values().collect();
+    let r = store.upsert_markets(&all, 1).unwrap();
+    assert_eq!(r.new.len(), 3);
+    assert!(r.refused.is_empty(), "{:?}", r.refused);
+    // Read back by another connection: every field exactly as normalized.
+    let other = SqliteCatalogStore::open_path(&db).unwrap();
+    for m in c.markets.values() {
+        assert_eq!(other.market(&m.condition_id).unwrap().as_ref(), Some(m));
+        assert_eq!(other.rule_hash(&m.condition_id).unwrap(), Some(m.rule_hash));
+    }
+    let again = store.upsert_markets(&all, 2).unwrap();
+    assert!(again.new.is_empty() && again.changed.is_empty());
+}
