@@ -4,6 +4,8 @@
 //! the next refresh, halts the market's group in the strategy stage through its command ring
 //! (its Dutch books are held, others still trade); `polyarb catalog ack` (the real binary,
 //! another process) clears the halt in the database and the next refresh resumes the group.
+//! And the engine's catalog runner unsubscribes a market the venue closes, and subscribes it
+//! again when it reopens, while the pipeline runs.
 
 mod catalog_common;
 
@@ -11,8 +13,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use catalog_common::{catalog_config, post, scratch, venue};
-use polyarb::catalog::{CatalogState, CatalogUpdate, GammaSource, GroupKey, SqliteCatalogStore};
+use polyarb::catalog::{
+    CatalogState, CatalogUpdate, GammaSource, GroupKey, MemoryStore, SqliteCatalogStore,
+};
 use polyarb::core::{ConditionId, Price};
+use polyarb::pipeline::catalog_link::CatalogRunner;
 use polyarb::pipeline::engine::{EngineSettings, Pipeline};
 use polyarb::pipeline::wait::WaitStrategy;
 use polyarb::strategy::StrategyCommand;
@@ -201,5 +206,70 @@ fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
     wait_until("an intent for the target market again", || {
         intent_for(&p, &target.token_ids)
     });
+    p.shutdown();
+}
+
+/// Polls the runner until `n` more updates were applied.
+fn poll_updates(r: &mut CatalogRunner, p: &Pipeline, n: u64) {
+    let want = r.refreshes + n;
+    wait_until("catalog updates", || {
+        r.poll(p);
+        r.refreshes >= want
+    });
+}
+
+#[test]
+fn the_scheduler_unsubscribes_closed_markets_and_resubscribes_reopened_ones_at_run_time() {
+    let v = venue(40, 29, |_| {});
+    let mut cfg = catalog_config(&v);
+    cfg.refresh_interval_s = 3600; // refreshes on demand only
+    let (first, mut runner) =
+        CatalogRunner::start(&cfg, Box::new(MemoryStore::new())).expect("catalog starts");
+    let p = Pipeline::start(
+        &settings(&v),
+        first.selection.registry.clone(),
+        first.selection.groups.clone(),
+        3,
+    )
+    .expect("pipeline starts");
+    let n = first.selection.watched_assets.len() as u64;
+    wait_until("every asset subscribed", || {
+        p.stats.feed.subscribed_assets.get() == n
+    });
+    let target = v
+        .markets()
+        .into_iter()
+        .find(|m| !m.neg_risk)
+        .expect("a binary market");
+
+    let (st, body) = post(
+        &v,
+        "/admin/gamma/market",
+        &json!({"market": target.condition_id, "set": {"closed": true, "acceptingOrders": false}}),
+    );
+    assert_eq!(st, 200, "{body}");
+    runner.refresh_now();
+    poll_updates(&mut runner, &p, 1);
+    assert_eq!(runner.totals.unsubscribed, 2);
+    assert_eq!(runner.totals.halted_groups, 1, "its group stops trading");
+    wait_until("the closed market's assets unsubscribed", || {
+        p.stats.feed.subscribed_assets.get() == n - 2
+    });
+
+    let (st, body) = post(
+        &v,
+        "/admin/gamma/market",
+        &json!({"market": target.condition_id, "set": {"closed": false, "acceptingOrders": true}}),
+    );
+    assert_eq!(st, 200, "{body}");
+    runner.refresh_now();
+    poll_updates(&mut runner, &p, 1);
+    assert_eq!(runner.totals.subscribed, 2);
+    assert_eq!(runner.totals.resumed_groups, 1);
+    assert_eq!(runner.totals.needs_restart, 0);
+    wait_until("the reopened market subscribed again", || {
+        p.stats.feed.subscribed_assets.get() == n
+    });
+    runner.shutdown();
     p.shutdown();
 }
