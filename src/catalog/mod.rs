@@ -13,9 +13,10 @@
 //! - `source`, `state`, `scheduler`: refreshing, once (`CatalogState::refresh`) or on a cold
 //!   thread (`scheduler::spawn`) that reports `CatalogUpdate`s through a channel.
 //!
-//! How the engine uses it: build a `CatalogState`, `refresh` once, start the pipeline with
-//! `update.selection.registry` and `update.selection.groups`, `commit` the update, then
-//! `scheduler::spawn` and apply every `CatalogNotice::Updated` (`feed_commands()` to the feed).
+//! How the engine uses it: `pipeline::catalog_link::CatalogRunner` refreshes once (the pipeline
+//! starts on `update.selection.registry` and `.groups`), commits, spawns the scheduler and
+//! applies every `CatalogNotice::Updated` with `Pipeline::apply_catalog` (group halts/resumes
+//! to the strategy's command ring, `feed_commands()` to the feed).
 
 pub mod config;
 pub mod diff;
