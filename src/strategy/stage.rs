@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use rtrb::Consumer;
+use rustc_hash::FxHashSet;
 
 use super::dutch::DutchBook;
 use super::{Opportunity, StrategyCommand};
@@ -44,8 +45,8 @@ pub struct StrategyStage {
     out: Out<Opportunity>,
     /// While storage cannot record orders and fills, nothing may be traded.
     storage: Option<Arc<StorageHealth>>,
-    /// Catalog halts, by group id.
-    held: Vec<bool>,
+    /// Groups the catalog halted (looked up only when an opportunity is found).
+    held: FxHashSet<u32>,
     commands: Option<Consumer<StrategyCommand>>,
     pub stats: Arc<StrategyStats>,
     queue_wait: LatencyHistogram,
@@ -65,7 +66,7 @@ impl StrategyStage {
             dutch,
             out,
             storage,
-            held: Vec::new(),
+            held: FxHashSet::default(),
             commands: None,
             stats: Arc::new(StrategyStats::default()),
             queue_wait: LatencyHistogram::new("strategy: queue wait"),
@@ -86,24 +87,22 @@ impl StrategyStage {
     /// Whether the catalog has halted this group.
     #[inline]
     pub fn is_held(&self, group: u32) -> bool {
-        self.held.get(group as usize).copied().unwrap_or(false)
+        !self.held.is_empty() && self.held.contains(&group)
     }
 
-    /// Applies one command. Group ids are small and dense (the catalog's selector hands them
-    /// out in order), so halts are a flag per id.
+    /// Applies one command (a group id the strategy does not know is remembered all the same).
     pub fn apply(&mut self, c: StrategyCommand) {
         self.stats.commands.inc();
-        let (g, halt) = match c {
-            StrategyCommand::Halt(g) => (g, true),
-            StrategyCommand::Resume(g) => (g, false),
+        let g = match c {
+            StrategyCommand::Halt(g) => {
+                self.held.insert(g);
+                g
+            }
+            StrategyCommand::Resume(g) => {
+                self.held.remove(&g);
+                g
+            }
         };
-        let i = g as usize;
-        if halt && i >= self.held.len() {
-            self.held.resize(i + 1, false);
-        }
-        if let Some(h) = self.held.get_mut(i) {
-            *h = halt;
-        }
         // Either way the next top re-evaluates the group from scratch.
         self.dutch.forget(g);
     }
@@ -175,5 +174,41 @@ impl Stage for StrategyStage {
         out.push(self.queue_wait.clone());
         out.push(self.detect_latency.clone());
         self.out.histograms(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::wait::Doorbell;
+    use crate::strategy::StrategyConfig;
+    use crate::strategy::control::StrategyControl;
+
+    #[test]
+    fn the_command_ring_halts_and_resumes_groups_by_id() {
+        let (ctl, rx) = StrategyControl::channel(2, Doorbell::new());
+        let mut s = StrategyStage::new(
+            DutchBook::new(StrategyConfig::default(), Vec::new()),
+            Out::End,
+            None,
+        )
+        .with_commands(rx);
+        assert!(!s.has_pending());
+        ctl.send(StrategyCommand::Halt(u32::MAX)).unwrap();
+        ctl.send(StrategyCommand::Resume(3)).unwrap();
+        // Full: handed back and counted, never blocking.
+        assert_eq!(
+            ctl.send(StrategyCommand::Halt(1)),
+            Err(StrategyCommand::Halt(1))
+        );
+        assert_eq!(ctl.refused(), 1);
+        assert!(s.has_pending());
+        assert!(s.tick(0));
+        assert!(s.is_held(u32::MAX) && !s.is_held(3) && !s.is_held(1));
+        ctl.send(StrategyCommand::Resume(u32::MAX)).unwrap();
+        assert!(s.tick(0));
+        assert!(!s.is_held(u32::MAX));
+        assert!(!s.tick(0), "nothing left to do");
+        assert_eq!(s.stats.commands.get(), 3);
     }
 }
