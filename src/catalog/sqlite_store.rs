@@ -141,12 +141,17 @@ impl CatalogStore for SqliteCatalogStore {
         }
     }
 
+    /// Rows that no longer parse (written by another version, edited by hand) are skipped and
+    /// logged; the next refresh of those markets replaces them.
     fn markets(&self) -> Result<Vec<Market>, StoreError> {
-        self.db
-            .catalog_markets()?
-            .iter()
-            .map(|j| Self::parse_market(j))
-            .collect()
+        let mut out = Vec::new();
+        for j in self.db.catalog_markets()? {
+            match Self::parse_market(&j) {
+                Ok(m) => out.push(m),
+                Err(e) => tracing::warn!(error = %e, "stored catalog row skipped"),
+            }
+        }
+        Ok(out)
     }
 
     fn rule_hash(&self, market: &ConditionId) -> Result<Option<RuleHash>, StoreError> {

@@ -141,3 +141,29 @@ fn a_refused_row_does_not_lose_the_others() {
     assert!(store.market(&cid(2)).unwrap().is_some());
     assert!(store.market(&cid(1)).unwrap().is_none());
 }
+
+#[test]
+fn a_corrupt_stored_row_is_skipped_and_replaced() {
+    let dir = TempDir::new("catalog-corrupt");
+    let db = dir.path().join("c.db");
+    process(&db).apply(fetched(&world()), NOW_MS);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE markets SET catalog_json = '{\"not\": \"a market\"}', rule_hash = 'zz' WHERE condition_id = ?1",
+        [cond(1)],
+    )
+    .unwrap();
+    let store = SqliteCatalogStore::open_path(&db).unwrap();
+    assert_eq!(store.markets().unwrap().len(), 4, "the bad row is skipped");
+    assert!(store.market(&cid(1)).is_err());
+    assert!(store.rule_hash(&cid(1)).is_err());
+    // A refresh survives it (the market reads as new, its rules as first seen) and repairs it.
+    let u = process(&db).apply(fetched(&world()), NOW_MS + 1_000);
+    assert_eq!(u.report.stored.new, vec![cid(1)]);
+    assert!(u.report.rule_changes.is_empty());
+    assert!(
+        !u.report.store_errors.is_empty(),
+        "the bad hash is reported"
+    );
+    assert_eq!(store.markets().unwrap().len(), 5);
+}
