@@ -52,17 +52,29 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench(a: &ReplayArgs, reader: &mut FrameReader, r: &mut Replayer) -> anyhow::Result<()> {
-    let mut arena =
-        FrameArena::load(reader).with_context(|| format!("reading {}", a.frames.display()))?;
+/// Wall and on-CPU seconds of `f` on this thread (on-CPU is `None` off Linux).
+fn timed(f: impl FnOnce()) -> (f64, Option<f64>) {
     let cpu0 = polyarb::obs::clock::thread_cpu_ns();
     let t0 = Instant::now();
-    arena.replay_into(r);
+    f();
     let secs = t0.elapsed().as_secs_f64().max(1e-9);
-    let cpu_secs = match (cpu0, polyarb::obs::clock::thread_cpu_ns()) {
+    let cpu = match (cpu0, polyarb::obs::clock::thread_cpu_ns()) {
         (Some(a), Some(b)) if b > a => Some((b - a) as f64 / 1e9),
         _ => None,
     };
+    (secs, cpu)
+}
+
+fn bench(a: &ReplayArgs, reader: &mut FrameReader, r: &mut Replayer) -> anyhow::Result<()> {
+    let mut arena =
+        FrameArena::load(reader).with_context(|| format!("reading {}", a.frames.display()))?;
+    // The floor pass runs on a copy: simd-json unescapes strings in place.
+    let mut floor_arena = arena.clone();
+    let (floor_secs, floor_cpu) = timed(|| {
+        floor_arena.json_floor();
+    });
+    drop(floor_arena);
+    let (secs, cpu_secs) = timed(|| arena.replay_into(r));
     let c = r.counters();
     let changes = r.level_writes;
     let events_per_s = c.events as f64 / secs;
@@ -75,6 +87,15 @@ fn bench(a: &ReplayArgs, reader: &mut FrameReader, r: &mut Replayer) -> anyhow::
     let cpu_ns_per_change = cpu_secs
         .filter(|_| changes > 0)
         .map(|c| c * 1e9 / changes as f64);
+    let per_change = |s: f64| {
+        if changes == 0 {
+            0.0
+        } else {
+            s * 1e9 / changes as f64
+        }
+    };
+    let floor_ns = per_change(floor_cpu.unwrap_or(floor_secs));
+    let round1 = |v: f64| (v * 10.0).round() / 10.0;
     if a.json {
         println!(
             "{}",
@@ -82,7 +103,8 @@ fn bench(a: &ReplayArgs, reader: &mut FrameReader, r: &mut Replayer) -> anyhow::
                 "events_per_s": events_per_s.round(),
                 "changes_per_s": changes_per_s.round(),
                 "ns_per_change": (ns_per_change * 10.0).round() / 10.0,
-                "cpu_ns_per_change": cpu_ns_per_change.map(|v| (v * 10.0).round() / 10.0),
+                "cpu_ns_per_change": cpu_ns_per_change.map(round1),
+                "json_floor_ns_per_change": round1(floor_ns),
             })
         );
     } else {
@@ -113,6 +135,11 @@ fn bench(a: &ReplayArgs, reader: &mut FrameReader, r: &mut Replayer) -> anyhow::
                 c
             );
         }
+        println!(
+            "JSON floor        {:>12.1}  (simd-json tape alone over the same frames, ns/change{})",
+            floor_ns,
+            if floor_cpu.is_some() { ", on-CPU" } else { "" }
+        );
         if changes < 1_000_000 {
             println!("note: fewer than 1M changes; use a larger file for a stable figure");
         }

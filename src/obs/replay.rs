@@ -227,6 +227,7 @@ pub fn dump_books(books: &Books, registry: &AssetRegistry) -> Vec<BookDump> {
 
 /// Frames loaded into one arena, each followed by the parser's padding, for timing runs that
 /// must not measure file reading.
+#[derive(Clone)]
 pub struct FrameArena {
     bytes: Vec<u8>,
     /// (offset, length) of each frame.
@@ -255,6 +256,26 @@ impl FrameArena {
 
     pub fn total_bytes(&self) -> usize {
         self.frames.iter().map(|f| f.1).sum()
+    }
+
+    /// Builds simd-json's tape for every frame and nothing else: the floor under
+    /// [`Self::replay_into`], so a report can say how much of a change's cost is JSON
+    /// structure and how much is ours. Returns how many frames were valid JSON.
+    pub fn json_floor(&mut self) -> usize {
+        let mut buffers = simd_json::Buffers::new(4096);
+        let mut tape = simd_json::Tape::null();
+        let mut ok = 0;
+        for &(off, len) in &self.frames {
+            let end = off + len + FRAME_PADDING;
+            let mut t = tape.reset();
+            if simd_json::fill_tape_padded(&mut self.bytes[off..end], len, &mut buffers, &mut t)
+                .is_ok()
+            {
+                ok += 1;
+            }
+            tape = t.reset();
+        }
+        ok
     }
 
     /// Replays every frame in place. The parser unescapes strings in place, so an arena is
