@@ -5,7 +5,8 @@
 //! (its Dutch books are held, others still trade); `polyarb catalog ack` (the real binary,
 //! another process) clears the halt in the database and the next refresh resumes the group.
 //! And the engine's catalog runner unsubscribes a market the venue closes, and subscribes it
-//! again when it reopens, while the pipeline runs.
+//! again when it reopens, while the pipeline runs. And `polyarb catalog refresh/show/list/ack`,
+//! each its own process, share changes and halts through the database.
 
 mod catalog_common;
 
@@ -86,14 +87,21 @@ fn refresh(s: &mut CatalogState, cfg: &polyarb::catalog::CatalogConfig) -> Catal
     u
 }
 
-fn cli_ack(db: &Path, market: &str) -> String {
+/// Runs `polyarb catalog ARGS... --db DB`; its stdout.
+fn cli(db: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_polyarb"))
-        .args(["catalog", "ack", market, "--db"])
+        .arg("catalog")
+        .args(args)
+        .arg("--db")
         .arg(db)
         .output()
         .expect("polyarb runs");
     assert!(out.status.success(), "{out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn cli_ack(db: &Path, market: &str) -> String {
+    cli(db, &["ack", market])
 }
 
 #[test]
@@ -272,4 +280,57 @@ fn the_scheduler_unsubscribes_closed_markets_and_resubscribes_reopened_ones_at_r
     });
     runner.shutdown();
     p.shutdown();
+}
+
+#[test]
+fn the_cli_stores_refreshes_and_clears_halts_across_processes() {
+    let v = venue(40, 31, |_| {});
+    let db = scratch("catalog-cli").join("catalog.db");
+    let url = v.gamma_url();
+    let refresh = || cli(&db, &["refresh", "--gamma-url", &url]);
+    let out = refresh();
+    assert!(
+        out.contains("stored in") && out.contains("0 changed"),
+        "{out}"
+    );
+    let target = v
+        .markets()
+        .into_iter()
+        .find(|m| m.neg_risk)
+        .expect("a neg-risk market");
+    let (st, body) = post(
+        &v,
+        "/admin/rules",
+        &json!({"market": target.condition_id, "resolution_source": "https://elsewhere.invalid"}),
+    );
+    assert_eq!(st, 200, "{body}");
+    let out = refresh();
+    assert!(out.contains("0 new, 1 changed"), "{out}");
+    assert!(
+        out.contains("RULES CHANGED") && out.contains("(resolution_source)"),
+        "{out}"
+    );
+    assert!(out.contains("halted: 4 markets"), "{out}");
+    // Still halted in the next process, and visible in the stored view.
+    let out = refresh();
+    assert!(
+        !out.contains("RULES CHANGED") && out.contains("halted: 4 markets"),
+        "{out}"
+    );
+    let out = cli(&db, &["show", &target.condition_id, "--stored"]);
+    assert!(out.contains("HALTED") && out.contains("PENDING"), "{out}");
+    let out = cli(&db, &["list", "--stored"]);
+    assert_eq!(out.matches("HALTED").count(), 4, "{out}");
+    // Unknown markets are errors; a second ack is a no-op.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_polyarb"))
+        .args(["catalog", "ack", "no-such-market", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no market"));
+    assert!(cli_ack(&db, &target.condition_id).contains("1 change(s) acknowledged"));
+    assert!(cli_ack(&db, &target.condition_id).contains("nothing to acknowledge"));
+    let out = refresh();
+    assert!(!out.contains("halted"), "{out}");
 }
