@@ -91,9 +91,11 @@ pub enum CatalogCommand {
     },
 }
 
+mod ack;
 mod view;
 
-use view::{Origin, ack, list, short, show};
+use ack::ack;
+use view::{Origin, list, short, show};
 
 pub fn run(a: CatalogArgs) -> anyhow::Result<()> {
     match a.command {

@@ -1,5 +1,5 @@
-//! `catalog list`, `catalog show` and `catalog ack`: the catalog as a table, one market in
-//! full (with its rule-hash history and change log when stored), and ending a rule-change halt.
+//! `catalog list` and `catalog show`: the catalog as a table, and one market in full (with its
+//! rule-hash history and change log when stored).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -9,9 +9,9 @@ use anyhow::bail;
 use polyarb::catalog::{
     Catalog, CatalogConfig, CatalogState, CatalogUpdate, GroupKey, Market, Selection,
 };
-use polyarb::core::{ConditionId, Price};
+use polyarb::core::Price;
 
-use super::{SourceArgs, config, database, fetch, from_snapshot, load_snapshot, store_for};
+use super::{SourceArgs, config, fetch, from_snapshot, load_snapshot, store_for};
 
 /// Where `list` and `show` take the catalog from.
 #[derive(Clone, Copy)]
@@ -76,7 +76,7 @@ fn price(p: Option<Price>) -> String {
 }
 
 /// UNIX nanoseconds, readable.
-fn ns_time(ns: u64) -> String {
+pub(super) fn ns_time(ns: u64) -> String {
     polyarb::storage::time::format_ns(ns)
 }
 
@@ -303,66 +303,5 @@ pub(super) fn show(key: &str, a: &SourceArgs, origin: Origin<'_>) -> anyhow::Res
     for line in m.description.lines() {
         println!("{}", format!("  {line}").trim_end());
     }
-    Ok(())
-}
-
-/// `catalog ack MARKET`: clears the market's pending rule changes in the database.
-pub(super) fn ack(key: &str, a: &SourceArgs) -> anyhow::Result<()> {
-    let Some(mut db) = database(a)? else {
-        bail!("catalog ack needs the database: --db PATH or a [storage] section in --config");
-    };
-    use polyarb::catalog::CatalogStore;
-    let stored: Catalog = Catalog {
-        markets: db
-            .markets()?
-            .into_iter()
-            .map(|m| (m.condition_id, m))
-            .collect(),
-        ..Catalog::default()
-    };
-    let (id, m) = match stored.find(key) {
-        Some(m) => (m.condition_id, Some(m)),
-        None => match ConditionId::parse(key.trim()) {
-            Ok(id) => (id, None),
-            Err(_) => bail!(
-                "no market {key:?} in {} ({} markets stored)",
-                db.path().display(),
-                stored.markets.len()
-            ),
-        },
-    };
-    let pending: Vec<_> = db
-        .rule_hash_history(&id)?
-        .into_iter()
-        .filter(|c| c.is_pending())
-        .collect();
-    let n = db.ack(&id, polyarb::storage::time::unix_now_ns())?;
-    let q = m.map(|m| m.question.as_str()).unwrap_or("");
-    if n == 0 {
-        println!("{id} {q:?}: no pending rule change; nothing to acknowledge");
-        return Ok(());
-    }
-    for c in &pending {
-        println!(
-            "acknowledged rule change of {} ({}): {} -> {}",
-            ns_time(c.detected_ns),
-            c.detail,
-            c.old_hash.map_or_else(|| "-".into(), |h| h.short()),
-            c.new_hash.short()
-        );
-    }
-    let group = m
-        .and_then(|m| m.neg_risk_market_id())
-        .map(|nr| stored.neg_risk_members(nr).len())
-        .unwrap_or(0);
-    println!(
-        "{id} {q:?}: {n} change(s) acknowledged in {}; trading resumes{} (a running engine: at its next catalog refresh)",
-        db.path().display(),
-        if group > 1 {
-            format!(" in it and its neg-risk group ({group} questions) unless another is halted")
-        } else {
-            String::new()
-        }
-    );
     Ok(())
 }
