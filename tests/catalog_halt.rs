@@ -334,3 +334,74 @@ fn the_cli_stores_refreshes_and_clears_halts_across_processes() {
     let out = refresh();
     assert!(!out.contains("halted"), "{out}");
 }
+
+#[test]
+fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() {
+    let v = venue(40, 37, |c| {
+        c.model.dutch_book_margin = Price(30_000);
+        c.model.dutch_book_duration_ms = 50;
+    });
+    let cfg = catalog_config(&v);
+    let db = scratch("catalog-held").join("catalog.db");
+    let open = || -> CatalogState {
+        CatalogState::new(
+            cfg.filters.clone(),
+            Box::new(SqliteCatalogStore::open_path(&db).expect("db opens")),
+        )
+    };
+    let (k, target) = v
+        .markets()
+        .into_iter()
+        .enumerate()
+        .find(|(_, m)| !m.neg_risk)
+        .map(|(k, m)| (k as u32, m))
+        .expect("a binary market");
+    // A previous run stored the markets, then saw the target's rules change.
+    {
+        let mut s = open();
+        refresh(&mut s, &cfg);
+        let (st, body) = post(
+            &v,
+            "/admin/rules",
+            &json!({"market": target.condition_id, "end_date": "2032-01-01T00:00:00Z"}),
+        );
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(refresh(&mut s, &cfg).report.rule_changes.len(), 1);
+    }
+
+    // This run starts with the halt pending: the target's group is built, and held.
+    let mut state = open();
+    let first = refresh(&mut state, &cfg);
+    let (groups, held) = first.selection.startup_groups();
+    assert_eq!(held.len(), 1, "the target's binary group");
+    assert_eq!(groups.len(), first.selection.groups.len() + 1);
+    let p = Pipeline::start_held(
+        &settings(&v),
+        first.selection.registry.clone(),
+        groups,
+        &held,
+        3,
+    )
+    .expect("pipeline starts");
+    let n_books = first.selection.watched_assets.len();
+    wait_until("every book", || books_ready(&p, n_books));
+    let before = p.stats.strategy.held.get();
+    inject(&v, k);
+    wait_until("the held group's opportunity", || {
+        p.stats.strategy.held.get() > before
+    });
+    assert!(!intent_for(&p, &target.token_ids));
+
+    assert!(cli_ack(&db, &target.condition_id).contains("1 change(s) acknowledged"));
+    let u = refresh(&mut state, &cfg);
+    assert_eq!(u.resume_groups, held);
+    assert_eq!(p.apply_catalog(&u).resumed_groups, 1);
+    wait_until("the resume to reach the strategy", || {
+        p.stats.strategy.commands.get() >= 2
+    });
+    inject(&v, k);
+    wait_until("an intent for the resumed market", || {
+        intent_for(&p, &target.token_ids)
+    });
+    p.shutdown();
+}

@@ -94,6 +94,9 @@ pub struct Selection {
     pub watched_assets: BTreeSet<AssetIndex>,
     /// Markets halted by a rule change, directly or through their neg-risk group.
     pub halted: BTreeSet<ConditionId>,
+    /// The groups those halts keep out of `groups` (same stable ids): a pipeline started now
+    /// holds them halted, so an acknowledgement can resume them without a restart.
+    pub held_groups: Vec<OutcomeGroup>,
     /// Markets not watched, by the first filter they failed.
     pub rejected: BTreeMap<Rejection, u64>,
     /// Watched markets or neg-risk events without a group, by reason.
@@ -114,6 +117,19 @@ impl std::fmt::Debug for Selection {
 }
 
 impl Selection {
+    /// What a pipeline starts with: every group, tradeable and held (by id), and the ids to
+    /// start halted.
+    pub fn startup_groups(&self) -> (Vec<OutcomeGroup>, Vec<u32>) {
+        let mut all: Vec<OutcomeGroup> = self
+            .groups
+            .iter()
+            .chain(&self.held_groups)
+            .cloned()
+            .collect();
+        all.sort_by_key(|g| g.id);
+        (all, self.held_groups.iter().map(|g| g.id).collect())
+    }
+
     /// The group (and its markets) that contains `market`, binary first.
     pub fn groups_of(&self, market: &ConditionId) -> Vec<(&OutcomeGroup, &GroupInfo)> {
         self.groups
@@ -184,11 +200,20 @@ impl Selector {
             }
         }
         let mut built: Vec<(GroupKey, OutcomeGroup, Vec<ConditionId>)> = Vec::new();
+        let mut held: Vec<(GroupKey, OutcomeGroup)> = Vec::new();
+        let no_halts = BTreeSet::new();
         for id in &watched {
             let m = &catalog.markets[id];
-            match self.binary_group(m, &s) {
+            match self.binary_group(m, &s.halted) {
                 Ok(g) => built.push((GroupKey::Binary(*id), g, vec![*id])),
-                Err(r) => *s.not_grouped.entry(r).or_default() += 1,
+                Err(r) => {
+                    *s.not_grouped.entry(r).or_default() += 1;
+                    if r == GroupSkip::Halted
+                        && let Ok(g) = self.binary_group(m, &no_halts)
+                    {
+                        held.push((GroupKey::Binary(*id), g));
+                    }
+                }
             }
         }
         let nr_ids: BTreeSet<ConditionId> = catalog
@@ -197,15 +222,26 @@ impl Selector {
             .filter_map(|m| m.neg_risk_market_id().copied())
             .collect();
         for nr in nr_ids {
-            match self.neg_risk_group(catalog, &nr, &s) {
+            match self.neg_risk_group(catalog, &nr, &s, &s.halted) {
                 Ok((g, members)) => built.push((GroupKey::NegRisk(nr), g, members)),
-                Err(r) => *s.not_grouped.entry(r).or_default() += 1,
+                Err(r) => {
+                    *s.not_grouped.entry(r).or_default() += 1;
+                    if r == GroupSkip::Halted
+                        && let Ok((g, _)) = self.neg_risk_group(catalog, &nr, &s, &no_halts)
+                    {
+                        held.push((GroupKey::NegRisk(nr), g));
+                    }
+                }
             }
         }
         for (key, mut g, markets) in built {
             g.id = self.group_id(key);
             s.groups.push(g);
             s.group_info.push(GroupInfo { key, markets });
+        }
+        for (key, mut g) in held {
+            g.id = self.group_id(key);
+            s.held_groups.push(g);
         }
         // By id, so that a group's position is stable while the set is unchanged.
         let mut order: Vec<usize> = (0..s.groups.len()).collect();
@@ -222,8 +258,12 @@ impl Selector {
             .collect()
     }
 
-    fn binary_group(&self, m: &Market, s: &Selection) -> Result<OutcomeGroup, GroupSkip> {
-        if s.halted.contains(&m.condition_id) {
+    fn binary_group(
+        &self,
+        m: &Market,
+        halted: &BTreeSet<ConditionId>,
+    ) -> Result<OutcomeGroup, GroupSkip> {
+        if halted.contains(&m.condition_id) {
             return Err(GroupSkip::Halted);
         }
         if !m.is_tradeable() {
@@ -247,6 +287,7 @@ impl Selector {
         catalog: &Catalog,
         nr: &ConditionId,
         s: &Selection,
+        halted: &BTreeSet<ConditionId>,
     ) -> Result<(OutcomeGroup, Vec<ConditionId>), GroupSkip> {
         let members = catalog.neg_risk_members(nr);
         if members
@@ -284,7 +325,7 @@ impl Selector {
         let mut fees = None;
         let mut min = Size::ZERO;
         for m in members.iter().filter(|m| !m.resolved_no()) {
-            if s.halted.contains(&m.condition_id) {
+            if halted.contains(&m.condition_id) {
                 return Err(GroupSkip::Halted);
             }
             let yes_no = m.is_binary()

@@ -43,7 +43,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let venue = Venue::start(cfg.venue.clone()).context("starting the local venue")?;
     cfg.feed.ws_url = venue.ws_url();
     cfg.resync.clob_url = venue.http_url();
-    let (set, mut runner) = match &cfg.catalog {
+    let (set, held, mut runner) = match &cfg.catalog {
         // The catalog reads the in-process venue's Gamma and keeps refreshing it.
         Some(cc) => {
             let mut cc = cc.clone();
@@ -54,16 +54,18 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             };
             let (first, runner) =
                 CatalogRunner::start(&cc, store).context("starting the catalog")?;
-            (from_catalog(&first), Some(runner))
+            let (set, held) = from_catalog(&first);
+            (set, held, Some(runner))
         }
         None => (
             markets::from_venue(&venue.markets(), cfg.venue.model.min_order_size)?,
+            Vec::new(),
             None,
         ),
     };
     let labels = set.labels;
-    let groups = set.groups.len();
-    let p = Pipeline::start(&cfg, set.registry, set.groups, cfg.venue.model.seed)
+    let groups = set.groups.len() - held.len();
+    let p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, cfg.venue.model.seed)
         .context("starting the pipeline")?;
     println!(
         "venue    {} · {} (REST and /admin)",
@@ -143,9 +145,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The market set of the catalog's first refresh: its registry, groups and labels.
-fn from_catalog(u: &CatalogUpdate) -> markets::MarketSet {
+/// The market set of the catalog's first refresh (its registry, groups and labels), and the
+/// groups to start halted (pending rule changes).
+fn from_catalog(u: &CatalogUpdate) -> (markets::MarketSet, Vec<u32>) {
     let sel = &u.selection;
+    let (groups, held) = sel.startup_groups();
     let labels = u
         .catalog
         .markets
@@ -159,9 +163,12 @@ fn from_catalog(u: &CatalogUpdate) -> markets::MarketSet {
                 .collect(),
         })
         .collect();
-    markets::MarketSet {
-        registry: sel.registry.clone(),
-        groups: sel.groups.clone(),
-        labels,
-    }
+    (
+        markets::MarketSet {
+            registry: sel.registry.clone(),
+            groups,
+            labels,
+        },
+        held,
+    )
 }

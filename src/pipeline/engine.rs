@@ -219,6 +219,18 @@ impl Pipeline {
         groups: Vec<OutcomeGroup>,
         seed: u64,
     ) -> Result<Self, PipelineError> {
+        Self::start_held(cfg, registry, groups, &[], seed)
+    }
+
+    /// `start`, with the groups `held` halted from the first top on (the catalog's pending
+    /// rule changes: `Selection::startup_groups`), to be resumed by `StrategyCommand::Resume`.
+    pub fn start_held(
+        cfg: &EngineSettings,
+        registry: AssetRegistry,
+        groups: Vec<OutcomeGroup>,
+        held: &[u32],
+        seed: u64,
+    ) -> Result<Self, PipelineError> {
         let topo = Topology::parse(&cfg.pipeline.threads).map_err(PipelineError::Topology)?;
         let rings_cfg = &cfg.pipeline.rings;
         let (storage, storage_link, storage_health) = match &cfg.storage {
@@ -271,12 +283,15 @@ impl Pipeline {
         );
         let (strategy_control, commands_rx) =
             StrategyControl::channel(COMMAND_CAPACITY, bell_of(StageKind::Strategy));
-        let strategy = StrategyStage::new(
+        let mut strategy = StrategyStage::new(
             DutchBook::new(cfg.strategy.clone(), groups),
             opp_out,
             storage_health,
         )
         .with_commands(commands_rx);
+        for &g in held {
+            strategy.apply(crate::strategy::StrategyCommand::Halt(g));
+        }
         let strategy_stats = strategy.stats.clone();
         // Book.
         let (tops_out, strategy_thread) = link(
