@@ -6,7 +6,8 @@
 //! another process) clears the halt in the database and the next refresh resumes the group.
 //! And the engine's catalog runner unsubscribes a market the venue closes, and subscribes it
 //! again when it reopens, while the pipeline runs. And `polyarb catalog refresh/show/list/ack`,
-//! each its own process, share changes and halts through the database.
+//! each its own process, share changes and halts through the database. A halt pending when the
+//! pipeline starts is held from the first top and resumed by an ack without a restart.
 
 mod catalog_common;
 
