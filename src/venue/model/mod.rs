@@ -370,7 +370,13 @@ impl MarketModel {
         } else {
             Side::Ask
         };
-        let inside = a - b > t && self.rng.chance(300);
+        let (max_bid, min_ask) = self.group_room(m);
+        let inside = a - b > t
+            && self.rng.chance(300)
+            && match side {
+                Side::Bid => b + t <= max_bid,
+                Side::Ask => a - t >= min_ask,
+            };
         let k = self.rng.range(1, u64::from(self.cfg.depth) + 2) as u32;
         let price = match (side, inside) {
             (Side::Bid, true) => b + t,
@@ -410,12 +416,16 @@ impl MarketModel {
         } else {
             w.up
         };
-        let up = self.walks[m as usize].up;
         let k = 1 + if burst {
             self.rng.below(4) as u32
         } else {
             u32::from(self.rng.chance(150))
         };
+        let Some(up) = self.coherent_direction(m, self.walks[m as usize].up, b, a, k * t, t) else {
+            self.resize(m, buf);
+            return None;
+        };
+        self.walks[m as usize].up = up;
         let spread = self.rng.range(1, 2) as u32 * t;
         let (yes, _) = self.outcomes(m);
         if up {
@@ -473,6 +483,62 @@ impl MarketModel {
             self.trim(m, Side::Bid, buf);
             self.trim(m, Side::Ask, buf);
             consumed.last().map(|&(p, s)| (yes, Side::Bid, p, s))
+        }
+    }
+
+    /// The neg-risk group market `m` belongs to, as the range of its markets.
+    fn group_of(&self, m: u32) -> Option<std::ops::Range<u32>> {
+        let first = self.cfg.binary_markets;
+        let k = self.cfg.neg_risk_group_size.max(1);
+        if m < first || m >= self.market_count() {
+            return None;
+        }
+        let g = (m - first) / k;
+        Some(first + g * k..first + (g + 1) * k)
+    }
+
+    /// How far market `m`'s YES top may go while its neg-risk group stays coherent, as the
+    /// arbitrageurs on the real venue keep it: `(max_bid, min_ask)` such that the group's YES
+    /// bids sum to at most 1 and its asks to at least 1 (no Dutch book nobody injected).
+    /// Binary markets are coherent by mirroring and have no bound.
+    fn group_room(&self, m: u32) -> (u32, u32) {
+        let Some(group) = self.group_of(m) else {
+            return (ONE, 0);
+        };
+        let (mut asks, mut bids) = (0u32, 0u32);
+        for o in group.filter(|&o| o != m) {
+            asks = asks.saturating_add(self.yes(o).best_ask().map_or(ONE, |p| p.0));
+            bids = bids.saturating_add(self.yes(o).best_bid().map_or(0, |p| p.0));
+        }
+        (ONE.saturating_sub(bids), ONE.saturating_sub(asks))
+    }
+
+    /// The direction a top move of at most `step` may take within [`Self::group_room`]: the
+    /// wanted one, else the other, else none. A down move's new ask is at least
+    /// `b - step + t`, an up move's new bid at most `a + step - t`.
+    fn coherent_direction(
+        &self,
+        m: u32,
+        up: bool,
+        b: u32,
+        a: u32,
+        step: u32,
+        t: u32,
+    ) -> Option<bool> {
+        let (max_bid, min_ask) = self.group_room(m);
+        let ok = |dir: bool| {
+            if dir {
+                a + step - t <= max_bid
+            } else {
+                (b + t).saturating_sub(step) >= min_ask
+            }
+        };
+        if ok(up) {
+            Some(up)
+        } else if ok(!up) {
+            Some(!up)
+        } else {
+            None
         }
     }
 
@@ -625,6 +691,10 @@ impl MarketModel {
             .best_ask()
             .map_or(b + t, |p| p.0)
             .clamp(b + t, ONE - t);
+        // An emptied side comes back where the neg-risk group leaves room for it.
+        let (max_bid, min_ask) = self.group_room(m);
+        let b = b.min(floor_grid(max_bid, t)).max(t);
+        let a = a.max(ceil_grid(min_ask, t)).clamp(b + t, ONE - t);
         self.fill_book(m, b, a, t);
         let (yes, no) = self.outcomes(m);
         buf.events.push(VenueEvent::Book { asset: yes });

@@ -165,3 +165,46 @@ fn gap_moves_the_top_without_telling() {
         (d.best_bid, d.best_ask)
     );
 }
+
+#[test]
+fn neg_risk_groups_stay_coherent_without_injected_dutch_books() {
+    // Without injection a group's YES asks never sum below 1 (no free Dutch book) and its
+    // YES bids never above 1, however long the walk runs.
+    for seed in [3, 4, 5] {
+        walk_checking_groups(seed);
+    }
+}
+
+fn walk_checking_groups(seed: u64) {
+    let mut m = MarketModel::new(ModelConfig::for_assets(200, seed));
+    let mut buf = EventBuf::new();
+    let mut worst_asks = u64::MAX;
+    for i in 0..60_000u64 {
+        buf.clear();
+        m.step(i, &mut buf);
+        if i % 50 != 0 {
+            continue;
+        }
+        for g in m.cfg.binary_markets..m.market_count() {
+            let Some(group) = m.group_of(g) else { continue };
+            if group.start != g {
+                continue;
+            }
+            let (mut asks, mut bids) = (0u64, 0u64);
+            for o in group {
+                asks += u64::from(m.yes(o).best_ask().map_or(ONE, |p| p.0));
+                bids += u64::from(m.yes(o).best_bid().map_or(0, |p| p.0));
+            }
+            worst_asks = worst_asks.min(asks);
+            assert!(
+                asks >= u64::from(ONE),
+                "step {i}: group at {g} asks sum {asks}"
+            );
+            assert!(
+                bids <= u64::from(ONE),
+                "step {i}: group at {g} bids sum {bids}"
+            );
+        }
+    }
+    assert!(worst_asks < u64::MAX, "no group was checked");
+}
