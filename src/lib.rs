@@ -5,6 +5,7 @@
 
 pub mod adapters;
 pub mod book;
+pub mod catalog;
 pub mod config;
 pub mod core;
 pub mod exec;

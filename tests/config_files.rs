@@ -16,13 +16,15 @@ fn load(name: &str) -> Result<EngineSettings, ConfigError> {
 
 #[test]
 fn shipped_engine_configs_load() {
-    for f in ["demo.toml", "flood.toml", "tuned.toml"] {
+    for f in ["demo.toml", "demo-catalog.toml", "flood.toml", "tuned.toml"] {
         let s = load(f).unwrap_or_else(|e| panic!("{f}: {e}"));
         assert!(!s.pipeline.threads.is_empty());
     }
     let tuned = load("tuned.toml").unwrap();
     assert_eq!(tuned.pipeline.threads.len(), 5);
     assert_eq!(tuned.pipeline.stages.book.core, Some(4));
+    let cat = load("demo-catalog.toml").unwrap();
+    assert_eq!(cat.catalog.map(|c| c.refresh_interval_s), Some(5));
 }
 
 fn broken(text: &str) -> String {
@@ -69,6 +71,13 @@ fn broken_configs_name_file_key_and_expectation() {
         e.contains("venue.server.host") && e.contains("loopback"),
         "{e}"
     );
+    let e = broken("[catalog]\nrefresh_interval_s = 0\n");
+    assert!(
+        e.contains("catalog.refresh_interval_s") && e.contains("at least 1"),
+        "{e}"
+    );
+    let e = broken("[catalog.filters]\nmin_liquidty = 1.0\n");
+    assert!(e.contains("min_liquidty"), "{e}");
     let e = broken("[feed]\nmystery = 1\n");
     assert!(e.contains("mystery"), "{e}");
     let e = broken("[feed\n");

@@ -1036,7 +1036,10 @@ fn db_commands_rebuild_report_and_prune() {
     }
     let stats: serde_json::Value =
         serde_json::from_str(&run(&["db", "stats", "--db", dbs, "--json"])).unwrap();
-    assert_eq!(stats["schema_version"], 3);
+    assert_eq!(
+        stats["schema_version"],
+        polyarb::storage::schema::LATEST_VERSION
+    );
     assert_eq!(stats["markets"].as_array().unwrap().len(), 2);
     assert!(
         stats["oldest_event_ns"].as_u64().unwrap() < stats["newest_event_ns"].as_u64().unwrap()

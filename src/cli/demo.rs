@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
+use polyarb::catalog::{CatalogStore, CatalogUpdate, MemoryStore, SqliteCatalogStore};
+use polyarb::pipeline::catalog_link::CatalogRunner;
 use polyarb::pipeline::engine::{EngineSettings, Pipeline};
 use polyarb::venue::Venue;
 
@@ -41,10 +43,29 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let venue = Venue::start(cfg.venue.clone()).context("starting the local venue")?;
     cfg.feed.ws_url = venue.ws_url();
     cfg.resync.clob_url = venue.http_url();
-    let set = markets::from_venue(&venue.markets(), cfg.venue.model.min_order_size)?;
+    let (set, held, mut runner) = match &cfg.catalog {
+        // The catalog reads the in-process venue's Gamma and keeps refreshing it.
+        Some(cc) => {
+            let mut cc = cc.clone();
+            cc.gamma_url = venue.gamma_url();
+            let store: Box<dyn CatalogStore> = match &cfg.storage {
+                Some(sc) => Box::new(SqliteCatalogStore::open(sc).context("catalog database")?),
+                None => Box::new(MemoryStore::new()),
+            };
+            let (first, runner) =
+                CatalogRunner::start(&cc, store).context("starting the catalog")?;
+            let (set, held) = from_catalog(&first);
+            (set, held, Some(runner))
+        }
+        None => (
+            markets::from_venue(&venue.markets(), cfg.venue.model.min_order_size)?,
+            Vec::new(),
+            None,
+        ),
+    };
     let labels = set.labels;
-    let groups = set.groups.len();
-    let p = Pipeline::start(&cfg, set.registry, set.groups, cfg.venue.model.seed)
+    let groups = set.groups.len() - held.len();
+    let p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, cfg.venue.model.seed)
         .context("starting the pipeline")?;
     println!(
         "venue    {} · {} (REST and /admin)",
@@ -71,7 +92,24 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let mut dash = Dashboard::new(format!("polyarb demo · {}", p.topology.describe()));
     while !stop.load(Ordering::SeqCst) && limit.is_none_or(|l| started.elapsed() < l) {
         std::thread::sleep(Duration::from_millis(a.refresh_ms.max(50)));
+        if let Some(r) = runner.as_mut() {
+            r.poll(&p);
+        }
         dash.draw(&p, &labels)?;
+    }
+    if let Some(r) = runner.take() {
+        let t = &r.totals;
+        println!(
+            "\ncatalog: {} refreshes ({} failed) · groups halted {} resumed {} · assets subscribed {} unsubscribed {} (needing a restart {})",
+            r.refreshes,
+            r.failures,
+            t.halted_groups,
+            t.resumed_groups,
+            t.subscribed,
+            t.unsubscribed,
+            t.needs_restart
+        );
+        r.shutdown();
     }
 
     let s = p.stats.clone();
@@ -105,4 +143,32 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     println!();
     report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;
     Ok(())
+}
+
+/// The market set of the catalog's first refresh (its registry, groups and labels), and the
+/// groups to start halted (pending rule changes).
+fn from_catalog(u: &CatalogUpdate) -> (markets::MarketSet, Vec<u32>) {
+    let sel = &u.selection;
+    let (groups, held) = sel.startup_groups();
+    let labels = u
+        .catalog
+        .markets
+        .values()
+        .filter(|m| sel.watched.contains(&m.condition_id))
+        .map(|m| markets::MarketLabel {
+            question: m.question.clone(),
+            assets: m
+                .tokens()
+                .filter_map(|t| sel.registry.lookup(t.to_string().as_bytes()))
+                .collect(),
+        })
+        .collect();
+    (
+        markets::MarketSet {
+            registry: sel.registry.clone(),
+            groups,
+            labels,
+        },
+        held,
+    )
 }

@@ -1,5 +1,6 @@
 //! Command-line interface: the subcommands and their dispatch.
 
+mod catalog;
 mod dashboard;
 mod db;
 mod demo;
@@ -26,6 +27,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// The markets catalog (Gamma): refresh, list, show, ack.
+    Catalog(catalog::CatalogArgs),
     /// The main job: local venue + whole pipeline + live view (Dutch books, latencies).
     Demo(demo::DemoArgs),
     /// Load test: the venue floods level changes into the whole pipeline; rates and latency.
@@ -45,6 +48,7 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Catalog(a) => catalog::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Flood(a) => flood::run(a),
         Command::Order(c) => order::run(c),

@@ -33,6 +33,7 @@ use crate::exec::dispatch::{DispatchStage, DispatchStats};
 use crate::obs::LatencyHistogram;
 use crate::obs::clock::now_ns;
 use crate::obs::replay::BookDump;
+use crate::strategy::control::{COMMAND_CAPACITY, StrategyControl};
 use crate::strategy::dutch::DutchBook;
 use crate::strategy::stage::{StrategyStage, StrategyStats};
 use crate::strategy::{OutcomeGroup, StrategyConfig};
@@ -52,6 +53,9 @@ pub struct EngineSettings {
     pub venue: crate::venue::VenueConfig,
     /// `[storage]`: present = every book event is stored (cold thread); absent = off.
     pub storage: Option<crate::storage::StorageConfig>,
+    /// `[catalog]`: present = the markets come from Gamma through the catalog, refreshed on a
+    /// cold thread (`pipeline::catalog_link`); absent = the in-process venue's market list.
+    pub catalog: Option<crate::catalog::CatalogConfig>,
 }
 
 impl EngineSettings {
@@ -121,6 +125,9 @@ impl EngineSettings {
                 self.strategy.min_profit.to_string(),
             ));
         }
+        if let Some(c) = &self.catalog {
+            c.validate(file)?;
+        }
         // The venue's own keys live under `[venue]` in this file.
         self.venue.validate(file).map_err(|e| match e {
             crate::config::ConfigError::Invalid {
@@ -180,6 +187,8 @@ pub struct PipelineReport {
 /// A running pipeline.
 pub struct Pipeline {
     pub control: FeedControl,
+    /// Halts and resumes of outcome groups, to the strategy stage (catalog rule changes).
+    pub strategy_control: StrategyControl,
     pub stats: PipelineStats,
     pub topology: Topology,
     pub registry: AssetRegistry,
@@ -208,6 +217,18 @@ impl Pipeline {
         cfg: &EngineSettings,
         registry: AssetRegistry,
         groups: Vec<OutcomeGroup>,
+        seed: u64,
+    ) -> Result<Self, PipelineError> {
+        Self::start_held(cfg, registry, groups, &[], seed)
+    }
+
+    /// `start`, with the groups `held` halted from the first top on (the catalog's pending
+    /// rule changes: `Selection::startup_groups`), to be resumed by `StrategyCommand::Resume`.
+    pub fn start_held(
+        cfg: &EngineSettings,
+        registry: AssetRegistry,
+        groups: Vec<OutcomeGroup>,
+        held: &[u32],
         seed: u64,
     ) -> Result<Self, PipelineError> {
         let topo = Topology::parse(&cfg.pipeline.threads).map_err(PipelineError::Topology)?;
@@ -260,11 +281,17 @@ impl Pipeline {
             "strategy→dispatch",
             &mut ring_stats,
         );
-        let strategy = StrategyStage::new(
+        let (strategy_control, commands_rx) =
+            StrategyControl::channel(COMMAND_CAPACITY, bell_of(StageKind::Strategy));
+        let mut strategy = StrategyStage::new(
             DutchBook::new(cfg.strategy.clone(), groups),
             opp_out,
             storage_health,
-        );
+        )
+        .with_commands(commands_rx);
+        for &g in held {
+            strategy.apply(crate::strategy::StrategyCommand::Halt(g));
+        }
         let strategy_stats = strategy.stats.clone();
         // Book.
         let (tops_out, strategy_thread) = link(
@@ -383,6 +410,7 @@ impl Pipeline {
 
         let p = Self {
             control,
+            strategy_control,
             stats: PipelineStats {
                 feed: feed_stats,
                 parse: parse_stats,

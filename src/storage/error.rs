@@ -80,6 +80,9 @@ pub enum StorageError {
     },
     #[error("sqlite: {0}")]
     Sqlite(String),
+    /// A single row (outside a batch) was refused: too long, out of range, inconsistent.
+    #[error("row refused: {0}")]
+    Refused(RowError),
 }
 
 impl StorageError {

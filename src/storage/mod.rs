@@ -44,6 +44,7 @@
 //! | `tob_bars_1m`, `trade_bars_1m` | per-asset one-minute top-of-book and trade bars | always |
 //! | `orders`, `order_journal`, `fills`, `positions` | our trading: orders by hash, what we did with each (journaled before sending), fills with status, inventory | always |
 //! | `resyncs`, `rule_changes` | book invalidations and their reasons; resolution-rule changes and acks | always |
+//! | `market_changes` | what each catalog refresh found new, changed (which fields), closed or resolved | always |
 //! | `batches`, `exports`, `schema_version` | one row per committed batch (durability audit), exported files, applied migrations | events' window / always |
 //!
 //! # Indices, and the queries that need them
@@ -119,6 +120,7 @@ pub mod retention;
 pub mod schema;
 pub mod snapshots;
 pub mod sqlite;
+mod sqlite_catalog;
 mod sqlite_read;
 mod sqlite_trading;
 pub mod store;
@@ -139,5 +141,6 @@ pub use metrics::{CommitNotice, MetricsSnapshot, StorageHealth, WriterMetrics};
 pub use rebuild::{RebuildError, RebuiltBook, rebuild_at};
 pub use retention::{PruneReport, Pruner};
 pub use sqlite::SqliteStore;
+pub use sqlite_catalog::{CatalogRow, MarketChangeRow, StoredCatalogMarket, StoredRuleChange};
 pub use sqlite_read::TABLES;
 pub use store::{EventStore, StoreStats};

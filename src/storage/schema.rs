@@ -39,10 +39,15 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "operations: resyncs, rule_changes, batches, exports, 1-minute bars; markets.rule_hash",
         sql: V3_OPERATIONS,
     },
+    Migration {
+        version: 4,
+        description: "catalog: markets.status and markets.catalog_json, market_changes",
+        sql: V4_CATALOG,
+    },
 ];
 
 /// The newest schema version this build writes.
-pub const LATEST_VERSION: u32 = 3;
+pub const LATEST_VERSION: u32 = 4;
 
 const _: () = assert!(MIGRATIONS.len() as u32 == LATEST_VERSION);
 
@@ -303,4 +308,21 @@ CREATE TABLE trade_bars_1m (
     trades      INTEGER NOT NULL,
     PRIMARY KEY (asset_id, minute_ms)
 ) WITHOUT ROWID;
+"#;
+
+/// The catalog's view of a market (`status`: open/closed/resolved; `catalog_json`: the whole
+/// normalized market, so a restart diffs against what was stored) and the log of what each
+/// refresh found changed (`kind`: new, changed, closed, resolved; `fields`: comma-separated).
+const V4_CATALOG: &str = r#"
+ALTER TABLE markets ADD COLUMN status TEXT;
+ALTER TABLE markets ADD COLUMN catalog_json TEXT;
+
+CREATE TABLE market_changes (
+    change_id    INTEGER PRIMARY KEY,
+    condition_id TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    fields       TEXT,
+    detected_ns  INTEGER NOT NULL
+);
+CREATE INDEX market_changes_market ON market_changes(condition_id, detected_ns);
 "#;

@@ -32,6 +32,7 @@ pub const TABLES: &[&str] = &[
     "positions",
     "resyncs",
     "rule_changes",
+    "market_changes",
     "batches",
     "exports",
     "tob_bars_1m",

@@ -3,7 +3,7 @@
 //! same status again is a duplicate), positions, rule changes and their acks. Each function
 //! checks lengths and ranges first, so bad input is a counted row rejection, never a panic.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 
 use super::batch::side_code;
 use super::error::{RowError, check_len, to_i64};
@@ -13,7 +13,7 @@ use super::event::{
 };
 use super::sqlite::{Failure, MAX_ID_LEN, MAX_LABEL_LEN, MAX_TEXT_LEN};
 
-pub(super) fn upsert_market(tx: &Transaction<'_>, m: &MarketRecord) -> Result<(), Failure> {
+pub(super) fn upsert_market(tx: &Connection, m: &MarketRecord) -> Result<(), Failure> {
     check_len("condition_id", &m.condition_id, MAX_ID_LEN)?;
     if m.condition_id.is_empty() {
         return Err(RowError::Invalid("empty condition_id".into()).into());
@@ -113,7 +113,7 @@ fn check_order_ids(hash: &str, plan: &str, client: &str) -> Result<(), RowError>
     Ok(())
 }
 
-pub(super) fn insert_order(tx: &Transaction<'_>, o: &OrderRecord) -> Result<(), Failure> {
+pub(super) fn insert_order(tx: &Connection, o: &OrderRecord) -> Result<(), Failure> {
     check_order_ids(&o.order_hash, &o.plan_id, &o.client_oid)?;
     check_len("order_type", &o.order_type, MAX_LABEL_LEN)?;
     check_len("status", &o.status, MAX_LABEL_LEN)?;
@@ -138,7 +138,7 @@ pub(super) fn insert_order(tx: &Transaction<'_>, o: &OrderRecord) -> Result<(), 
     Ok(())
 }
 
-pub(super) fn update_order(tx: &Transaction<'_>, u: &OrderUpdate) -> Result<(), Failure> {
+pub(super) fn update_order(tx: &Connection, u: &OrderUpdate) -> Result<(), Failure> {
     check_len("order_hash", &u.order_hash, MAX_ID_LEN)?;
     check_len("status", &u.status, MAX_LABEL_LEN)?;
     let n = tx
@@ -157,7 +157,7 @@ pub(super) fn update_order(tx: &Transaction<'_>, u: &OrderUpdate) -> Result<(), 
     Ok(())
 }
 
-pub(super) fn insert_journal(tx: &Transaction<'_>, j: &JournalEntry) -> Result<(), Failure> {
+pub(super) fn insert_journal(tx: &Connection, j: &JournalEntry) -> Result<(), Failure> {
     check_order_ids(&j.order_hash, &j.plan_id, &j.client_oid)?;
     check_len("action", &j.action, MAX_LABEL_LEN)?;
     if let Some(d) = &j.detail {
@@ -178,7 +178,7 @@ pub(super) fn insert_journal(tx: &Transaction<'_>, j: &JournalEntry) -> Result<(
     Ok(())
 }
 
-pub(super) fn upsert_fill(tx: &Transaction<'_>, f: &FillRecord) -> Result<(), Failure> {
+pub(super) fn upsert_fill(tx: &Connection, f: &FillRecord) -> Result<(), Failure> {
     check_len("trade_id", &f.trade_id, MAX_ID_LEN)?;
     check_len("order_hash", &f.order_hash, MAX_ID_LEN)?;
     check_len("status", &f.status, MAX_LABEL_LEN)?;
@@ -219,7 +219,7 @@ pub(super) fn upsert_fill(tx: &Transaction<'_>, f: &FillRecord) -> Result<(), Fa
     Ok(())
 }
 
-pub(super) fn upsert_position(tx: &Transaction<'_>, p: &PositionRecord) -> Result<(), Failure> {
+pub(super) fn upsert_position(tx: &Connection, p: &PositionRecord) -> Result<(), Failure> {
     tx.prepare_cached(
         "INSERT INTO positions (token_id, size, cost, realized_pnl, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(token_id) DO UPDATE SET size = excluded.size, cost = excluded.cost,
@@ -235,10 +235,7 @@ pub(super) fn upsert_position(tx: &Transaction<'_>, p: &PositionRecord) -> Resul
     Ok(())
 }
 
-pub(super) fn insert_rule_change(
-    tx: &Transaction<'_>,
-    r: &RuleChangeRecord,
-) -> Result<(), Failure> {
+pub(super) fn insert_rule_change(tx: &Connection, r: &RuleChangeRecord) -> Result<(), Failure> {
     check_len("condition_id", &r.condition_id, MAX_ID_LEN)?;
     check_len("new_hash", &r.new_hash, MAX_ID_LEN)?;
     if let Some(h) = &r.old_hash {
@@ -266,7 +263,7 @@ pub(super) fn insert_rule_change(
     Ok(())
 }
 
-pub(super) fn ack_rule_change(tx: &Transaction<'_>, a: &RuleAck) -> Result<(), Failure> {
+pub(super) fn ack_rule_change(tx: &Connection, a: &RuleAck) -> Result<(), Failure> {
     check_len("condition_id", &a.condition_id, MAX_ID_LEN)?;
     let n = tx
         .prepare_cached(

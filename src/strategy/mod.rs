@@ -4,6 +4,7 @@
 //! see a book that is not `ok`: a top that is untradeable or older than `max_top_age_ms`
 //! removes its group from consideration.
 
+pub mod control;
 pub mod dutch;
 pub mod stage;
 
@@ -55,6 +56,16 @@ impl Opportunity {
     pub fn legs(&self) -> &[Leg] {
         &self.legs[..self.n_legs as usize]
     }
+}
+
+/// A control message to the strategy stage, through its bounded command ring (cold side →
+/// hot path, no locks): the catalog stops a group whose market's rules changed, and resumes it
+/// after the operator's acknowledgement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrategyCommand {
+    /// Emit nothing for this group until it is resumed.
+    Halt(u32),
+    Resume(u32),
 }
 
 /// `[strategy]` in the engine's TOML.

@@ -5,12 +5,17 @@
 //! emits it again (a missed trade, never a stale one).
 //!
 //! Halt: while storage reports it cannot record orders and fills, no opportunity leaves this
-//! stage (counted), so nothing is traded that could not be accounted for.
+//! stage (counted), so nothing is traded that could not be accounted for. Groups halted by
+//! the catalog (`StrategyCommand::Halt`, through the command ring drained on every tick: a
+//! market whose rules changed, and its neg-risk group) emit nothing until resumed (counted).
 
 use std::sync::Arc;
 
-use super::Opportunity;
+use rtrb::Consumer;
+use rustc_hash::FxHashSet;
+
 use super::dutch::DutchBook;
+use super::{Opportunity, StrategyCommand};
 use crate::core::TopOfBook;
 use crate::obs::clock::now_ns;
 use crate::obs::{LatencyHistogram, LiveLatency};
@@ -25,6 +30,10 @@ pub struct StrategyStats {
     pub dropped: Counter,
     /// Opportunities not emitted because trading is halted (storage of orders/fills failing).
     pub halted: Counter,
+    /// Opportunities not emitted because the catalog halted their group.
+    pub held: Counter,
+    /// Catalog commands applied (halts and resumes).
+    pub commands: Counter,
     /// Frame received → opportunity, published about once a second.
     pub detect_live: LiveLatency,
     /// Bumped by a controller to start a new measurement window (histograms reset).
@@ -36,6 +45,9 @@ pub struct StrategyStage {
     out: Out<Opportunity>,
     /// While storage cannot record orders and fills, nothing may be traded.
     storage: Option<Arc<StorageHealth>>,
+    /// Groups the catalog halted (looked up only when an opportunity is found).
+    held: FxHashSet<u32>,
+    commands: Option<Consumer<StrategyCommand>>,
     pub stats: Arc<StrategyStats>,
     queue_wait: LatencyHistogram,
     /// Frame received → opportunity emitted.
@@ -54,12 +66,54 @@ impl StrategyStage {
             dutch,
             out,
             storage,
+            held: FxHashSet::default(),
+            commands: None,
             stats: Arc::new(StrategyStats::default()),
             queue_wait: LatencyHistogram::new("strategy: queue wait"),
             detect_latency: LatencyHistogram::new("received → opportunity"),
             next_publish_ns: 0,
             epoch: 0,
         }
+    }
+}
+
+impl StrategyStage {
+    /// Takes halts and resumes from this ring (see `strategy::control`).
+    pub fn with_commands(mut self, rx: Consumer<StrategyCommand>) -> Self {
+        self.commands = Some(rx);
+        self
+    }
+
+    /// Whether the catalog has halted this group.
+    #[inline]
+    pub fn is_held(&self, group: u32) -> bool {
+        !self.held.is_empty() && self.held.contains(&group)
+    }
+
+    /// Applies one command (a group id the strategy does not know is remembered all the same).
+    pub fn apply(&mut self, c: StrategyCommand) {
+        self.stats.commands.inc();
+        let g = match c {
+            StrategyCommand::Halt(g) => {
+                self.held.insert(g);
+                g
+            }
+            StrategyCommand::Resume(g) => {
+                self.held.remove(&g);
+                g
+            }
+        };
+        // Either way the next top re-evaluates the group from scratch.
+        self.dutch.forget(g);
+    }
+
+    fn drain_commands(&mut self) -> bool {
+        let mut any = false;
+        while let Some(c) = self.commands.as_mut().and_then(|rx| rx.pop().ok()) {
+            self.apply(c);
+            any = true;
+        }
+        any
     }
 }
 
@@ -81,6 +135,11 @@ impl Stage for StrategyStage {
             self.dutch.forget(o.group);
             return;
         }
+        if self.is_held(o.group) {
+            self.stats.held.inc();
+            self.dutch.forget(o.group);
+            return;
+        }
         self.stats.opportunities.inc();
         self.detect_latency.record(now.saturating_sub(o.recv_ns));
         if self.out.emit(o).is_err() {
@@ -90,6 +149,7 @@ impl Stage for StrategyStage {
     }
 
     fn tick(&mut self, now_ns: u64) -> bool {
+        let commanded = self.drain_commands();
         if self.stats.epoch.get() != self.epoch {
             self.epoch = self.stats.epoch.get();
             self.queue_wait.reset();
@@ -99,11 +159,11 @@ impl Stage for StrategyStage {
             self.next_publish_ns = now_ns + 1_000_000_000;
             self.stats.detect_live.publish(&self.detect_latency);
         }
-        self.out.tick(now_ns)
+        self.out.tick(now_ns) | commanded
     }
 
     fn has_pending(&self) -> bool {
-        self.out.has_pending()
+        self.out.has_pending() || self.commands.as_ref().is_some_and(|rx| !rx.is_empty())
     }
 
     fn flush(&mut self) {
@@ -118,5 +178,41 @@ impl Stage for StrategyStage {
         out.push(self.queue_wait.clone());
         out.push(self.detect_latency.clone());
         self.out.histograms(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::wait::Doorbell;
+    use crate::strategy::StrategyConfig;
+    use crate::strategy::control::StrategyControl;
+
+    #[test]
+    fn the_command_ring_halts_and_resumes_groups_by_id() {
+        let (ctl, rx) = StrategyControl::channel(2, Doorbell::new());
+        let mut s = StrategyStage::new(
+            DutchBook::new(StrategyConfig::default(), Vec::new()),
+            Out::End,
+            None,
+        )
+        .with_commands(rx);
+        assert!(!s.has_pending());
+        ctl.send(StrategyCommand::Halt(u32::MAX)).unwrap();
+        ctl.send(StrategyCommand::Resume(3)).unwrap();
+        // Full: handed back and counted, never blocking.
+        assert_eq!(
+            ctl.send(StrategyCommand::Halt(1)),
+            Err(StrategyCommand::Halt(1))
+        );
+        assert_eq!(ctl.refused(), 1);
+        assert!(s.has_pending());
+        assert!(s.tick(0));
+        assert!(s.is_held(u32::MAX) && !s.is_held(3) && !s.is_held(1));
+        ctl.send(StrategyCommand::Resume(u32::MAX)).unwrap();
+        assert!(s.tick(0));
+        assert!(!s.is_held(u32::MAX));
+        assert!(!s.tick(0), "nothing left to do");
+        assert_eq!(s.stats.commands.get(), 3);
     }
 }

@@ -20,6 +20,7 @@ pub struct VenueConfig {
     pub model: ModelConfig,
     pub rest: RestConfig,
     pub faults: FaultConfig,
+    pub gamma: super::gamma::GammaVenueConfig,
 }
 
 /// Sockets and per-connection limits.
@@ -147,6 +148,9 @@ impl VenueConfig {
         let mut cfg: Self = load_toml(path)?;
         if let Some(f) = &cfg.source.replay_file {
             cfg.source.replay_file = Some(resolve_relative(path, f));
+        }
+        for f in &mut cfg.gamma.files {
+            *f = resolve_relative(path, f);
         }
         cfg.validate(path)?;
         Ok(cfg)

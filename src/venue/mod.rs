@@ -18,6 +18,7 @@ pub mod config;
 pub mod control;
 pub mod event;
 pub mod fault;
+pub mod gamma;
 pub mod http;
 pub mod hub;
 pub mod model;
@@ -148,7 +149,14 @@ impl Venue {
             "venue-publisher",
             Box::new(move || publisher::run(pctl, faults)),
         )?);
+        let gamma = gamma::GammaApi::new(
+            ctl.clone(),
+            &cfg.gamma,
+            Duration::from_millis(cfg.rest.rate_window_ms),
+        )
+        .map_err(|e| VenueError::Config(e.to_string()))?;
         let router = Router::new()
+            .with(Arc::new(gamma))
             .with(Arc::new(book_api::BookApi::new(ctl.clone(), &cfg.rest)))
             .with(Arc::new(admin::AdminApi::new(ctl)));
         let http_bind = SocketAddr::new(ip, cfg.server.http_port);
@@ -191,6 +199,11 @@ impl VenueHandle {
     /// `http://127.0.0.1:PORT` (REST and `/admin`).
     pub fn http_url(&self) -> String {
         format!("http://{}", self.http_addr)
+    }
+
+    /// `http://127.0.0.1:PORT/gamma`: the base URL of the venue's Gamma API.
+    pub fn gamma_url(&self) -> String {
+        format!("http://{}{}", self.http_addr, gamma::GAMMA_PREFIX)
     }
 
     pub fn control(&self) -> &VenueControl {

@@ -1,0 +1,121 @@
+//! Helpers of the catalog integration tests: a paused venue serving Gamma, a fast-retrying
+//! Gamma client and catalog config pointed at it, and the venue's Gamma admin endpoints.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use polyarb::adapters::polymarket::gamma::{GammaClient, GammaClientConfig};
+use polyarb::catalog::CatalogConfig;
+use polyarb::venue::gamma::GammaStats;
+use polyarb::venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
+use serde_json::Value;
+
+/// A paused synthetic venue of about `assets` assets, tweaked.
+pub fn venue(assets: u32, seed: u64, tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
+    let mut cfg = VenueConfig {
+        model: ModelConfig::for_assets(assets, seed),
+        ..VenueConfig::default()
+    };
+    cfg.source.paused = true;
+    tweak(&mut cfg);
+    Venue::start(cfg).expect("venue starts")
+}
+
+/// Client settings that retry fast (tests never wait on a real backoff).
+pub fn fast_http() -> GammaClientConfig {
+    GammaClientConfig {
+        timeout_ms: 20_000,
+        max_retries: 3,
+        backoff_base_ms: 5,
+        backoff_max_ms: 40,
+        max_retry_after_s: 2,
+        min_request_interval_ms: 0,
+        ..GammaClientConfig::default()
+    }
+}
+
+pub fn client(v: &VenueHandle) -> GammaClient {
+    GammaClient::new(&v.gamma_url(), fast_http())
+}
+
+pub fn catalog_config(v: &VenueHandle) -> CatalogConfig {
+    CatalogConfig {
+        gamma_url: v.gamma_url(),
+        http: fast_http(),
+        ..CatalogConfig::default()
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into()
+}
+
+/// `(status, body)` of a GET on the venue.
+pub fn get(v: &VenueHandle, path: &str) -> (u16, String) {
+    let mut r = agent()
+        .get(format!("{}{path}", v.http_url()))
+        .call()
+        .expect("request completes");
+    let status = r.status().as_u16();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_string()
+        .expect("body");
+    (status, body)
+}
+
+/// `(status, JSON)` of a POST on the venue.
+pub fn post(v: &VenueHandle, path: &str, body: &Value) -> (u16, Value) {
+    let mut r = agent()
+        .post(format!("{}{path}", v.http_url()))
+        .header("Content-Type", "application/json")
+        .send(body.to_string())
+        .expect("request completes");
+    let status = r.status().as_u16();
+    let text = r.body_mut().read_to_string().expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+pub fn fault(v: &VenueHandle, f: Value) {
+    let (s, b) = post(v, "/admin/gamma/fault", &f);
+    assert_eq!(s, 200, "{b}");
+}
+
+pub fn stats(v: &VenueHandle) -> GammaStats {
+    let (s, b) = get(v, "/admin/gamma/stats");
+    assert_eq!(s, 200, "{b}");
+    serde_json::from_str(&b).expect("stats")
+}
+
+/// `../shared/fixtures/polymarket` (or /work/shared), if present; prints why a test skips.
+pub fn fixtures_or_skip(test: &str) -> Option<PathBuf> {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = [
+        here.join("../shared/fixtures/polymarket"),
+        PathBuf::from("/work/shared/fixtures/polymarket"),
+    ]
+    .into_iter()
+    .find(|p| p.join("SOURCES.md").is_file());
+    if dir.is_none() {
+        eprintln!(
+            "SKIP {test}: ../shared/fixtures/polymarket not found beside the checkout; \
+             the conformance test needs the recorded Gamma payloads"
+        );
+    }
+    dir
+}
+
+/// A scratch directory under the target dir, emptied.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("polyarb-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
