@@ -245,7 +245,7 @@ impl Pipeline {
             }
             DispatchMode::Live(d) => {
                 let s = d.stats.clone();
-                (Box::new(d), s)
+                (d, s)
             }
         };
         // Strategy.
