@@ -334,6 +334,7 @@ impl HttpService for TradingApi {
             ("POST", "/admin/fund") => self.admin_fund(req),
             ("GET", "/admin/balances") => self.admin_balances(req),
             ("POST", "/admin/trading") => self.admin_trading(req),
+            ("POST", "/admin/book") => self.admin_book(req),
             (
                 _,
                 "/version"

@@ -8,7 +8,9 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
 use crate::adapters::polymarket::signing::Address;
-use crate::core::{Amount, TokenId};
+use crate::core::{Amount, Price, Side, Size, TokenId};
+use crate::venue::book::VenueBook;
+use crate::venue::event::VenueEvent;
 use crate::venue::http::{HttpRequest, HttpResponse};
 
 use super::accounts::{Balance, Holding};
@@ -64,6 +66,18 @@ struct Fund {
     collateral: Option<Amount>,
     #[serde(default)]
     tokens: BTreeMap<String, Amount>,
+}
+
+/// `POST /admin/book`: replaces the house liquidity of a token (and mirrors it on the other
+/// token of its market), for deterministic tests and demos.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetBook {
+    asset_id: String,
+    #[serde(default)]
+    bids: Vec<(Price, Size)>,
+    #[serde(default)]
+    asks: Vec<(Price, Size)>,
 }
 
 #[derive(Deserialize)]
@@ -360,6 +374,54 @@ impl TradingApi {
         match req.query("address").map(Address::parse) {
             Some(Ok(who)) => self.balances_of(who),
             _ => HttpResponse::error(400, "address required"),
+        }
+    }
+
+    pub(super) fn admin_book(&self, req: &mut HttpRequest<'_>) -> HttpResponse {
+        let b: SetBook = match req.json() {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let Ok(token) = TokenId::parse(&b.asset_id) else {
+            return HttpResponse::error(400, "Invalid token id");
+        };
+        let mut book = VenueBook::default();
+        for (side, levels) in [(Side::Bid, &b.bids), (Side::Ask, &b.asks)] {
+            for &(p, s) in levels {
+                if !p.is_level_price() || s.is_zero() {
+                    return HttpResponse::error(400, "levels need 0 < price < 1 and a size");
+                }
+                book.set(side, p, s);
+            }
+        }
+        if book.is_crossed() {
+            return HttpResponse::error(400, "the book would be crossed");
+        }
+        let now = Now::current();
+        let done = self.ctl.hub().trading_op(now.ms, |_, books, buf| {
+            let a = books.lookup(&token)?;
+            let m = &books.markets[books.asset(a).market as usize];
+            if m.assets.len() != 2 {
+                return None;
+            }
+            let other = if m.assets[0] == a {
+                m.assets[1]
+            } else {
+                m.assets[0]
+            };
+            let mirror = book.mirrored();
+            for (x, bk) in [(a, book), (other, mirror)] {
+                let asset = books.asset_mut(x);
+                asset.book = bk;
+                asset.version += 1;
+                buf.events.push(VenueEvent::Book { asset: x });
+            }
+            Some(())
+        });
+        match done {
+            Some(Some(())) => HttpResponse::json(200, &serde_json::json!({ "ok": true })),
+            Some(None) => HttpResponse::error(404, "unknown or non-binary token"),
+            None => HttpResponse::error(503, NOT_TRADEABLE),
         }
     }
 

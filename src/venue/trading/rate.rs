@@ -81,7 +81,8 @@ impl SignerLimits {
             return Verdict::Deny(wait_ns.div_ceil(1_000_000_000).max(1) as u64);
         }
         s.level -= need;
-        let used_pct = (full - s.level) * 100 / full.max(1);
+        // Rounded up: the nanoseconds of refill between two calls must not hide a warning.
+        let used_pct = ((full - s.level) * 100).div_ceil(full.max(1));
         Verdict::Allow {
             warn: used_pct >= u128::from(self.warn_pct),
         }

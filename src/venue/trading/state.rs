@@ -420,6 +420,10 @@ impl TradingState {
             owner: o.owner,
             address: o.maker,
         };
+        let got: u64 = fills.iter().map(|f| f.shares).sum();
+        if let Some(ord) = self.store.orders.get_mut(&seq) {
+            ord.matched += got;
+        }
         let trades = self.record_trades(books, buf, &mut touched, &spec, &taker, &fills, now);
         let (mut making, mut taking) = (0u64, 0u64);
         for f in &fills {

@@ -67,7 +67,8 @@ impl UserChannelConfig {
 /// What the listener tells its consumer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UserMessage {
-    /// Subscribed (again): events may have been missed while down; reconcile over REST.
+    /// Subscribed (again; confirmed by the venue's first answer): events may have been missed
+    /// while down, so reconcile over REST.
     Connected,
     Event(Box<UserEvent>),
     Disconnected(String),
@@ -169,13 +170,15 @@ fn session(
     backoff: &mut Backoff,
 ) -> String {
     set_timeout(&ws, Duration::from_millis(100));
-    if let Err(e) = ws.send(Message::text(cfg.subscribe_message())) {
+    // The venue never acknowledges a subscription, but it answers a PING only after the
+    // messages before it: the first PONG (or event) confirms the subscribe was taken.
+    if let Err(e) = ws
+        .send(Message::text(cfg.subscribe_message()))
+        .and_then(|_| ws.send(Message::text("PING")))
+    {
         return format!("subscribe: {e}");
     }
-    stats.connects.fetch_add(1, Ordering::Relaxed);
-    if tx.send(UserMessage::Connected).is_err() {
-        return "consumer gone".into();
-    }
+    let mut confirmed = false;
     let opened = Instant::now();
     let mut last_rx = Instant::now();
     let mut last_ping = Instant::now();
@@ -199,6 +202,13 @@ fn session(
                 last_rx = Instant::now();
                 if opened.elapsed() > cfg.backoff_base {
                     backoff.reset();
+                }
+                if !confirmed {
+                    confirmed = true;
+                    stats.connects.fetch_add(1, Ordering::Relaxed);
+                    if tx.send(UserMessage::Connected).is_err() {
+                        return "consumer gone".into();
+                    }
                 }
                 if t.as_str() == "PONG" {
                     stats.pongs.fetch_add(1, Ordering::Relaxed);

@@ -324,11 +324,14 @@ fn trade(r: RawTrade) -> Result<UserTrade, UserEventError> {
 
 /// Parses one event object; `Ok(None)` for an event type that is not `order` or `trade`.
 pub fn parse_event(v: serde_json::Value) -> Result<Option<UserEvent>, UserEventError> {
-    let kind = v
-        .get("event_type")
-        .and_then(|e| e.as_str())
-        .unwrap_or("")
-        .to_string();
+    let field = |k: &str| v.get(k).and_then(|e| e.as_str()).unwrap_or("");
+    // Some captures lack `event_type`; their `type` still says what they are.
+    let kind = match (field("event_type"), field("type")) {
+        ("", "PLACEMENT" | "UPDATE" | "CANCELLATION") => "order",
+        ("", "TRADE") => "trade",
+        (k, _) => k,
+    }
+    .to_string();
     match kind.as_str() {
         "order" => {
             let r: RawOrder = serde_json::from_value(v).map_err(|e| bad("order", e))?;
@@ -362,8 +365,8 @@ mod tests {
 
     #[test]
     fn an_update_and_a_trade_parse_exactly() {
-        let o = r#"{"asset_id":"7","associate_trades":["t"],"event_type":"order","id":"0x1","market":"0xm","order_owner":"k","order_type":"GTC","original_size":"100.0","outcome":"Yes","owner":"k","price":"0.5","side":"BUY","size_matched":"25.5","status":"LIVE","timestamp":"1703875200500","type":"UPDATE","expiration":null}"#;
-        let ev = parse_frame(o).unwrap().pop().unwrap().unwrap();
+        let raw = r#"{"asset_id":"7","associate_trades":["t"],"event_type":"order","id":"0x1","market":"0xm","order_owner":"k","order_type":"GTC","original_size":"100.0","outcome":"Yes","owner":"k","price":"0.5","side":"BUY","size_matched":"25.5","status":"LIVE","timestamp":"1703875200500","type":"UPDATE","expiration":null}"#;
+        let ev = parse_frame(raw).unwrap().pop().unwrap().unwrap();
         let UserEvent::Order(o) = ev else { panic!() };
         assert_eq!(o.size_matched, Size(25_500_000));
         assert_eq!(o.original_size, Size(100_000_000));
@@ -379,5 +382,11 @@ mod tests {
         assert_eq!(t.status, TradeStatus::Mined);
         assert_eq!(t.maker_orders[0].price, Price(400_000));
         assert!(parse_frame(r#"{"event_type":"order","id":"1"}"#).unwrap()[0].is_err());
+        // No `event_type`: the `type` tells.
+        let untyped = raw.replace(r#""event_type":"order","#, "");
+        assert!(matches!(
+            parse_frame(&untyped).unwrap()[0],
+            Ok(UserEvent::Order(_))
+        ));
     }
 }
