@@ -85,10 +85,7 @@ impl Fixture {
     }
 }
 
-fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
+use polyarb::obs::clock::thread_cpu_ns;
 
 /// Median on-CPU nanoseconds per call (see the module doc), or None off Linux.
 fn on_cpu_ns(mut f: impl FnMut()) -> Option<f64> {

@@ -10,5 +10,6 @@ pub mod core;
 pub mod exec;
 pub mod obs;
 pub mod pipeline;
+pub mod storage;
 pub mod strategy;
 pub mod venue;

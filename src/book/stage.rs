@@ -33,6 +33,9 @@ use crate::obs::replay::{BookDump, dump_books};
 use crate::obs::{LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::{Counter, RingRx};
 use crate::pipeline::stage::{Out, Stage};
+use crate::storage::StorageSender;
+use crate::storage::event::{BookChange, BookEvent, ResyncEvent, StorageEvent};
+use crate::storage::time::WallClock;
 
 /// `[book]` in the engine's TOML.
 #[derive(Clone, Debug, Deserialize)]
@@ -117,6 +120,10 @@ pub struct BookStats {
     pub tops_conflated: Counter,
     pub invalidated_reconnect: Counter,
     pub invalidated_ring_full: Counter,
+    /// Storage events the writer's channel refused (each affected asset is re-snapshotted into
+    /// storage when the channel has room again).
+    pub storage_dropped: Counter,
+    pub storage_repairs: Counter,
     pub resync_requests: Counter,
     pub resync_retries: Counter,
     pub resyncs_completed: Counter,
@@ -170,6 +177,14 @@ pub struct BookLinks {
     pub view_interval_ms: u64,
     /// Token ids for dumps.
     pub registry: AssetRegistry,
+    /// The storage writer's channel (cold thread), if storage is on.
+    pub storage: Option<StorageLink>,
+}
+
+/// The book stage's line to the storage writer.
+pub struct StorageLink {
+    pub tx: StorageSender,
+    pub clock: WallClock,
 }
 
 pub struct BookStage {
@@ -179,6 +194,9 @@ pub struct BookStage {
     dirty: Vec<AssetIndex>,
     dirty_bits: Vec<u64>,
     links: BookLinks,
+    /// Assets whose stored stream lost an event to a full storage channel.
+    storage_lost: Vec<AssetIndex>,
+    storage_lost_bits: Vec<u64>,
     snap_buf: Vec<MarketMsg>,
     next_view_ns: u64,
     next_publish_ns: u64,
@@ -210,6 +228,8 @@ impl BookStage {
             last_top: vec![TopOfBook::default(); assets],
             dirty: Vec::with_capacity(assets),
             dirty_bits: vec![0; assets / 64 + 1],
+            storage_lost: Vec::with_capacity(assets),
+            storage_lost_bits: vec![0; assets / 64 + 1],
             links,
             snap_buf: Vec::with_capacity(4096),
             next_view_ns: 0,
@@ -244,6 +264,9 @@ impl BookStage {
     /// Applies one message from the market stream.
     #[inline]
     pub fn on_msg(&mut self, m: &MarketMsg, now_ns: impl Fn() -> u64 + Copy) {
+        if self.links.storage.is_some() {
+            self.store(m);
+        }
         match *m {
             MarketMsg::FrameStart { sent_ns, .. } => {
                 let now = now_ns();
@@ -306,6 +329,91 @@ impl BookStage {
             self.transition(asset, before, after, now_ns);
             self.emit_top(asset, self.books.frame_ns());
         }
+    }
+
+    /// Forwards a message to the storage writer; a full channel is counted and the asset's
+    /// stored stream is repaired later with a snapshot (never a block on the hot path).
+    #[inline]
+    fn store(&mut self, m: &MarketMsg) {
+        let Some(link) = &self.links.storage else {
+            return;
+        };
+        let Some(asset) = m.asset() else { return };
+        let w = asset.get() / 64;
+        if self
+            .storage_lost_bits
+            .get(w)
+            .is_some_and(|b| b & (1 << (asset.get() % 64)) != 0)
+        {
+            return;
+        }
+        let frame_ns = match *m {
+            MarketMsg::FrameStart { recv_ns, .. } => recv_ns,
+            _ => self.books.frame_ns(),
+        };
+        let Some(ev) = StorageEvent::from_market_msg(m, link.clock.wall_ns(frame_ns)) else {
+            return;
+        };
+        if link.tx.try_send(ev).is_err() {
+            self.stats.storage_dropped.inc();
+            if w >= self.storage_lost_bits.len() {
+                self.storage_lost_bits.resize(w + 1, 0);
+            }
+            self.storage_lost_bits[w] |= 1 << (asset.get() % 64);
+            self.storage_lost.push(asset);
+        }
+    }
+
+    /// Re-snapshots into storage every asset whose stored stream has a hole, while the writer's
+    /// channel has room: a resync marker, then the whole current book.
+    fn repair_storage(&mut self, now: u64) -> bool {
+        let Some(link) = &self.links.storage else {
+            return false;
+        };
+        let mut did = false;
+        while let Some(&asset) = self.storage_lost.last() {
+            let Some(b) = self.books.book(asset) else {
+                self.storage_lost.pop();
+                continue;
+            };
+            let levels = b.bids.len() + b.asks.len();
+            if link.tx.capacity().saturating_sub(link.tx.queue_depth()) < levels + 3 {
+                break;
+            }
+            let recv_ns = link.clock.wall_ns(now);
+            let ev = |change| {
+                StorageEvent::Book(BookEvent {
+                    asset,
+                    venue_ts_ms: 0,
+                    recv_ns,
+                    change,
+                })
+            };
+            let mut batch = Vec::with_capacity(levels + 3);
+            batch.push(StorageEvent::Resync(ResyncEvent {
+                asset,
+                reason: ResyncReason::RingFull,
+                recv_ns,
+            }));
+            batch.push(ev(BookChange::SnapshotStart { tick: b.tick }));
+            for (side, ladder) in [(Side::Bid, &b.bids), (Side::Ask, &b.asks)] {
+                for (price, size) in ladder.levels() {
+                    batch.push(ev(BookChange::SnapshotLevel { side, price, size }));
+                }
+            }
+            batch.push(ev(BookChange::EventEnd {
+                claimed: crate::core::ClaimedTop::UNKNOWN,
+            }));
+            // Room was checked; a race with another producer only delays the repair.
+            if batch.into_iter().any(|e| link.tx.try_send(e).is_err()) {
+                break;
+            }
+            self.storage_lost.pop();
+            self.storage_lost_bits[asset.get() / 64] &= !(1 << (asset.get() % 64));
+            self.stats.storage_repairs.inc();
+            did = true;
+        }
+        did
     }
 
     /// Sends the asset's top if it changed; a full ring marks it dirty (latest wins later).
@@ -694,6 +802,9 @@ impl Stage for BookStage {
         }
         let mut did = self.poll_snapshots();
         did |= self.serve_ctl();
+        if !self.storage_lost.is_empty() {
+            did |= self.repair_storage(now);
+        }
         if !self.dirty.is_empty() {
             did |= self.flush_dirty();
         }

@@ -32,6 +32,12 @@ pub struct FloodArgs {
     /// Override `[pipeline] threads`, e.g. "io+parse+book+strategy+dispatch".
     #[arg(long, value_delimiter = '|')]
     pub threads: Option<Vec<String>>,
+    /// Store every book event in SQLite on the cold thread while flooding.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub storage: Switch,
+    /// The database for `--storage on` (replaced at start).
+    #[arg(long, default_value = "out/flood.db")]
+    pub db: PathBuf,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -40,6 +46,12 @@ pub struct FloodArgs {
     pub hgrm_dir: PathBuf,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 pub fn run(a: FloodArgs) -> anyhow::Result<()> {
@@ -59,6 +71,23 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
     };
     cfg.venue.source.paused = true;
     cfg.venue.source.changes_per_s = a.rate;
+    cfg.storage = match a.storage {
+        Switch::On => {
+            if let Some(dir) = a.db.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            for ext in ["", "-wal", "-shm"] {
+                let mut f = a.db.clone().into_os_string();
+                f.push(ext);
+                let _ = std::fs::remove_file(f);
+            }
+            Some(polyarb::storage::StorageConfig {
+                path: a.db.clone(),
+                ..cfg.storage.clone().unwrap_or_default()
+            })
+        }
+        Switch::Off => None,
+    };
     let venue = Venue::start(cfg.venue.clone()).context("starting the local venue")?;
     cfg.feed.ws_url = venue.ws_url();
     cfg.resync.clob_url = venue.http_url();
@@ -152,8 +181,14 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
     let venue_drops = (v1.io.slow_consumer_closes - v0.io.slow_consumer_closes)
         + (v1.hub.dropped_stalled - v0.hub.dropped_stalled);
     let drops = dropped(&p) - drops0 + venue_drops;
+    let storage_dropped = s.book.storage_dropped.get();
     let rep = p.shutdown();
     venue.shutdown();
+    let stored = match rep.storage {
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => bail!("storage failed at shutdown: {e}"),
+        None => None,
+    };
 
     let find = |name: &str| {
         rep.histograms
@@ -176,6 +211,13 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
                 "applied_per_s": applied_per_s.round(),
                 "dropped": drops,
                 "resyncs": resyncs,
+                "storage": stored.as_ref().map(|m| json!({
+                    "rows_written": m.rows_written,
+                    "rows_per_s": (m.rows_written as f64 / window).round(),
+                    "dropped": storage_dropped + m.dropped_channel_full + m.dropped_pending_full,
+                    "max_batch_ns": m.max_batch_ns,
+                    "queue_depth_max": m.queue_depth_max,
+                })),
                 "apply_latency_ns": lat(&apply),
                 "opportunity_latency_ns": lat(&opp),
             })
@@ -204,6 +246,17 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
             )
         }
     );
+    if let Some(m) = &stored {
+        println!(
+            "storage   {} rows in {} batches ({:.0} rows/s over the window), {} dropped, max batch {}, max queue {}",
+            m.rows_written,
+            m.batches_committed,
+            m.rows_written as f64 / window,
+            storage_dropped + m.dropped_channel_full + m.dropped_pending_full,
+            report::us(m.max_batch_ns),
+            m.queue_depth_max
+        );
+    }
     println!();
     report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;
     println!("\ntargets                              measured");

@@ -1,6 +1,7 @@
 //! Command-line interface: the subcommands and their dispatch.
 
 mod dashboard;
+mod db;
 mod demo;
 mod flood;
 mod markets;
@@ -38,6 +39,8 @@ pub enum Command {
     Synth(synth::SynthArgs),
     /// Run the local Polymarket double (/ws/market, REST books, admin, faults) on loopback.
     Venue(venue::VenueArgs),
+    /// The recorder's database: import, rebuild a book at a moment, stats, prune, bench.
+    Db(db::DbArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -48,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(a) => replay::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Venue(a) => venue::run(a),
+        Command::Db(a) => db::run(a),
     }
 }
 

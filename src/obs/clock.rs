@@ -22,3 +22,12 @@ pub fn unix_ms() -> u64 {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
+
+/// On-CPU time of the calling thread in nanoseconds (the scheduler's run time from
+/// `/proc/thread-self/schedstat`), or `None` where that file does not exist. Unlike wall time
+/// it does not grow while the thread waits for a core, so figures taken on a busy machine
+/// still describe the code. A file read: for benchmarks, never on the hot path.
+pub fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}

@@ -50,6 +50,8 @@ pub struct EngineSettings {
     /// How often the read-only view is published (ms; 0 = never).
     pub view_interval_ms: u64,
     pub venue: crate::venue::VenueConfig,
+    /// `[storage]`: present = every book event is stored (cold thread); absent = off.
+    pub storage: Option<crate::storage::StorageConfig>,
 }
 
 impl EngineSettings {
@@ -145,6 +147,8 @@ pub enum PipelineError {
     Feed(#[from] FeedError),
     #[error("cannot spawn a thread: {0}")]
     Spawn(#[from] std::io::Error),
+    #[error("storage: {0}")]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 /// Counters of every stage, readable while running.
@@ -169,6 +173,8 @@ impl PipelineStats {
 pub struct PipelineReport {
     pub histograms: Vec<LatencyHistogram>,
     pub warnings: Vec<String>,
+    /// The storage writer's final metrics, if storage was on.
+    pub storage: Option<Result<crate::storage::MetricsSnapshot, crate::storage::StorageError>>,
 }
 
 /// A running pipeline.
@@ -182,6 +188,8 @@ pub struct Pipeline {
     view_returns: Sender<MarketView>,
     intents: Receiver<OrderIntent>,
     warnings: Arc<Mutex<Vec<String>>>,
+    /// The storage writer (cold thread), if storage is on.
+    pub storage: Option<crate::storage::WriterHandle>,
     io: Option<JoinHandle<Vec<LatencyHistogram>>>,
     stages: Vec<JoinHandle<Vec<LatencyHistogram>>>,
     resync: Option<JoinHandle<()>>,
@@ -223,6 +231,28 @@ impl Pipeline {
     ) -> Result<Self, PipelineError> {
         let topo = Topology::parse(&cfg.pipeline.threads).map_err(PipelineError::Topology)?;
         let rings_cfg = &cfg.pipeline.rings;
+        let (storage, storage_link, storage_health) = match &cfg.storage {
+            Some(sc) => {
+                let (writer, tx) = crate::storage::WriterHandle::spawn(sc)?;
+                for (asset, info) in registry.iter() {
+                    let reg = crate::storage::event::AssetRegistration {
+                        asset,
+                        token: info.token,
+                        condition_id: info.market.as_deref().unwrap_or_default().to_string(),
+                        outcome: None,
+                        outcome_index: None,
+                    };
+                    tx.send_blocking(crate::storage::StorageEvent::RegisterAsset(Box::new(reg)))?;
+                }
+                let health = writer.health().clone();
+                let link = crate::book::stage::StorageLink {
+                    tx,
+                    clock: crate::storage::time::WallClock::anchor(now_ns()),
+                };
+                (Some(writer), Some(link), Some(health))
+            }
+            None => (None, None, None),
+        };
         let bells: Vec<Arc<Doorbell>> = topo.threads.iter().map(|_| Doorbell::new()).collect();
         let bell_of = |k: StageKind| {
             bells[topo
@@ -258,7 +288,11 @@ impl Pipeline {
             "strategy→dispatch",
             &mut ring_stats,
         );
-        let strategy = StrategyStage::new(DutchBook::new(cfg.strategy.clone(), groups), opp_out);
+        let strategy = StrategyStage::new(
+            DutchBook::new(cfg.strategy.clone(), groups),
+            opp_out,
+            storage_health,
+        );
         let strategy_stats = strategy.stats.clone();
         // Book.
         let (tops_out, strategy_thread) = link(
@@ -286,6 +320,7 @@ impl Pipeline {
                 views: Some((view_tx, view_ret_rx)),
                 view_interval_ms: cfg.view_interval_ms,
                 registry: registry.clone(),
+                storage: storage_link,
             },
         );
         let book_stats = book.stats.clone();
@@ -392,6 +427,7 @@ impl Pipeline {
             view_returns: view_ret_tx,
             intents: journal_rx,
             warnings,
+            storage,
             io: Some(io),
             stages,
             resync: Some(resync),
@@ -466,9 +502,12 @@ impl Pipeline {
         if let Some(h) = self.resync.take() {
             let _ = h.join();
         }
+        // Every hot thread has stopped: the writer drains what they sent, then commits.
+        let storage = self.storage.take().map(|w| w.shutdown());
         PipelineReport {
             histograms,
             warnings: self.warnings.lock().map(|w| w.clone()).unwrap_or_default(),
+            storage,
         }
     }
 }

@@ -3,6 +3,9 @@
 //! Backpressure (strategy → dispatch ring): an opportunity that cannot be delivered is dropped
 //! and counted, and the group's memory of it is cleared, so the next top that still shows it
 //! emits it again (a missed trade, never a stale one).
+//!
+//! Halt: while storage reports it cannot record orders and fills, no opportunity leaves this
+//! stage (counted), so nothing is traded that could not be accounted for.
 
 use std::sync::Arc;
 
@@ -13,12 +16,15 @@ use crate::obs::clock::now_ns;
 use crate::obs::{LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::Counter;
 use crate::pipeline::stage::{Out, Stage};
+use crate::storage::StorageHealth;
 
 #[derive(Debug, Default)]
 pub struct StrategyStats {
     pub tops: Counter,
     pub opportunities: Counter,
     pub dropped: Counter,
+    /// Opportunities not emitted because trading is halted (storage of orders/fills failing).
+    pub halted: Counter,
     /// Frame received → opportunity, published about once a second.
     pub detect_live: LiveLatency,
     /// Bumped by a controller to start a new measurement window (histograms reset).
@@ -28,6 +34,8 @@ pub struct StrategyStats {
 pub struct StrategyStage {
     pub dutch: DutchBook,
     out: Out<Opportunity>,
+    /// While storage cannot record orders and fills, nothing may be traded.
+    storage: Option<Arc<StorageHealth>>,
     pub stats: Arc<StrategyStats>,
     queue_wait: LatencyHistogram,
     /// Frame received → opportunity emitted.
@@ -37,10 +45,15 @@ pub struct StrategyStage {
 }
 
 impl StrategyStage {
-    pub fn new(dutch: DutchBook, out: Out<Opportunity>) -> Self {
+    pub fn new(
+        dutch: DutchBook,
+        out: Out<Opportunity>,
+        storage: Option<Arc<StorageHealth>>,
+    ) -> Self {
         Self {
             dutch,
             out,
+            storage,
             stats: Arc::new(StrategyStats::default()),
             queue_wait: LatencyHistogram::new("strategy: queue wait"),
             detect_latency: LatencyHistogram::new("received → opportunity"),
@@ -63,6 +76,11 @@ impl Stage for StrategyStage {
         let Some(o) = self.dutch.on_top(top, now) else {
             return;
         };
+        if self.storage.as_ref().is_some_and(|h| !h.trading_ok()) {
+            self.stats.halted.inc();
+            self.dutch.forget(o.group);
+            return;
+        }
         self.stats.opportunities.inc();
         self.detect_latency.record(now.saturating_sub(o.recv_ns));
         if self.out.emit(o).is_err() {

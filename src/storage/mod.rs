@@ -1,0 +1,143 @@
+//! Storage: the event-sourced record of everything the engine saw and did, on a cold thread.
+//!
+//! Owns the schema and its migrations, the batch writer thread and its metrics and health
+//! flags, book snapshots and rebuilds, one-minute aggregates, and retention (export to zstd
+//! frames files, then delete). SQLite (bundled, WAL, `synchronous=NORMAL` by default) is the
+//! backend today; everything above the `EventStore` trait is backend-neutral.
+//!
+//! # How the pipeline uses it
+//! ```text
+//! let clock = WallClock::anchor(obs::clock::now_ns());          // once: monotonic -> UNIX ns
+//! let (writer, tx) = WriterHandle::spawn(&storage_cfg)?;        // opens + migrates, starts the thread
+//! tx.try_send(StorageEvent::RegisterAsset(..));                 // once per asset, before its events
+//! if let Some(ev) = StorageEvent::from_market_msg(&msg, clock.wall_ns(recv_ns)) {
+//!     tx.try_send(ev)                                           // never blocks; Err(ev) = channel
+//! }                                                             //   full, counted: mark the asset
+//!                                                               //   RingFull / send a Resync later
+//! writer.health().trading_ok()                                  // strategies halt while false
+//! writer.metrics().snapshot()                                   // queue depth, batch latency, drops
+//! writer.flush(timeout)?                                        // durability barrier (order journal)
+//! writer.shutdown()?                                            // drain, snapshot, commit, compact, join
+//! ```
+//!
+//! # Write path
+//! A batch (`batch_rows` rows or `batch_ms`, one `BEGIN IMMEDIATE` transaction, cached prepared
+//! statements) appends its book events to `orderbook_ingest`, a table with no index, so a commit
+//! rewrites a handful of pages. The same rows inserted straight into the indexed
+//! `orderbook_events` make every commit rewrite one leaf per market in each index (SQLite's WAL
+//! logs whole pages): with 100 interleaved markets and 1000-row batches that measured ~1 000
+//! WAL frames (4 MB) per commit and an order of magnitude fewer rows per second. Compaction then
+//! moves `compact_rows` landed rows at a time into `orderbook_events`, sorted by
+//! `(market_id, seq)`, so every index receives long runs; it runs on the writer thread between
+//! batches (and at start-up and shutdown). Readers (`EventStore` reads, rebuilds, retention,
+//! stats) look at both tables; a market's landed rows always follow its compacted ones. Trades,
+//! snapshots and trading rows are rare and go straight to their indexed tables. Each commit also
+//! records its batch id and row counts in `batches`, which is what crash tests check.
+//!
+//! # Tables
+//! | table | what | kept |
+//! |---|---|---|
+//! | `markets`, `outcomes` | conditions and their outcome tokens, surrogate keys for market data | always |
+//! | `orderbook_events` (+ `orderbook_ingest`, its landing table) | every book event: venue snapshots (start + levels), level changes, tick-size changes, event ends with the venue's claimed top, local invalidations; `seq` per market, venue ts (ms), receive time (ns) | `raw_event_days` (7–14), then exported |
+//! | `trades` | `last_trade_price` prints, same `seq` sequence as the book events | as raw events |
+//! | `snapshots` | an asset's whole book every `snapshot_every_events` events or `snapshot_every_ms` | `snapshot_days`, newest per asset always |
+//! | `tob_bars_1m`, `trade_bars_1m` | per-asset one-minute top-of-book and trade bars | always |
+//! | `orders`, `order_journal`, `fills`, `positions` | our trading: orders by hash, what we did with each (journaled before sending), fills with status, inventory | always |
+//! | `resyncs`, `rule_changes` | book invalidations and their reasons; resolution-rule changes and acks | always |
+//! | `batches`, `exports`, `schema_version` | one row per committed batch (durability audit), exported files, applied migrations | events' window / always |
+//!
+//! # Indices, and the queries that need them
+//! - `orderbook_events` primary key `(market_id, seq)` (the plan's `(market_id, seq)`): reading a
+//!   market's stream in order (rebuild, export) and resuming `seq` after a restart. The table is
+//!   `WITHOUT ROWID`, so the table *is* this B-tree: no separate rowid tree to maintain.
+//! - `(market_id, recv_ns)` (the plan's `(market_id, ts)`): turning a time into a `seq` cut for
+//!   `db book --at`, retention's per-market cutoff, `db stats` rates. `recv_ns` is made
+//!   non-decreasing per market at ingest, so the newest row at or before T is one index probe.
+//! - `(market_id, side, price)` (the plan's): the history of one price level (when did liquidity
+//!   appear or vanish at 0.52) for research; no engine path reads it. It is the most expensive
+//!   index to maintain (inserts land at random positions); the insert benchmark includes it.
+//! - partial `(asset_id, seq) WHERE kind = 0`: the newest venue `book` of an asset, the rebuild
+//!   base when no snapshot is newer; only snapshot-start rows are indexed (a few per thousand),
+//!   so it costs almost nothing on insert.
+//! - `trades`: `(market_id, seq)` as above, `(market_id, recv_ns)` for cuts and retention,
+//!   `(asset_id, recv_ns)` for an asset's trade history.
+//! - `snapshots` primary key `(asset_id, seq)`: the newest snapshot at or before a `seq` is one
+//!   probe; `(recv_ns)` for retention.
+//! - `outcomes(token_id)` unique (token → keys), `outcomes(market_id)` (a market's assets for
+//!   export); `markets(condition_id)` unique.
+//! - `orders`: `order_hash` unique (the venue's order id: look up after a timeout before any
+//!   retry), `(plan_id, client_oid)` unique (idempotency: a second insert is refused),
+//!   `(status, updated_ns)` (open orders to reconcile at start-up), `(token_id, created_ns)`.
+//! - `order_journal(order_hash, journal_id)`: the story of one order in order. `fills`:
+//!   `(trade_id, order_hash)` unique (one venue trade can fill several of our orders; the same fill
+//!   with a new status updates it), `(order_hash)`, `(token_id, recv_ns)` (inventory rebuild).
+//! - `resyncs(asset_id, recv_ns)`, `rule_changes(condition_id, detected_ns)`,
+//!   `exports(market_id, first_seq)`; bars are keyed `(asset_id, minute_ms)`.
+//!
+//! # PostgreSQL / TimescaleDB mapping (for the production backend)
+//! - Types: INTEGER → `BIGINT` (every stored integer is checked to fit `i64` before it is
+//!   written); micro-unit prices/sizes/amounts stay `BIGINT` (never `NUMERIC` floats, never
+//!   `REAL`); TEXT → `TEXT` (token ids could be `NUMERIC(78,0)`, but text keeps the venue's
+//!   spelling); BLOB → `BYTEA`; 0/1 flags → `BOOLEAN`; `*_ns`/`*_ms` stay `BIGINT` (add a
+//!   generated `timestamptz` column for humans if wanted). `INTEGER PRIMARY KEY` surrogate keys →
+//!   `BIGINT GENERATED ALWAYS AS IDENTITY`.
+//! - `orderbook_events`, `trades`, `snapshots`: TimescaleDB hypertables on `recv_ns` (integer time
+//!   dimension, `chunk_time_interval` one day = 86 400 000 000 000 ns), optionally space-partitioned
+//!   by `market_id`; a hypertable's unique keys must contain the time column, so the primary keys
+//!   become `(market_id, seq, recv_ns)` / `(asset_id, seq, recv_ns)`. Native compression after a
+//!   day with `segmentby = market_id`, `orderby = seq`. Retention becomes chunk-aligned: export a
+//!   chunk's rows, then `drop_chunks` (instead of row `DELETE`s). On plain PostgreSQL: declarative
+//!   range partitioning on `recv_ns`, one partition a day, detached and dropped after export.
+//! - Bars: hypertables on `minute_ms`; TimescaleDB continuous aggregates could compute them from
+//!   the raw tables instead, but the writer-side bars keep both backends identical.
+//! - Trading and catalog tables stay ordinary tables with the same keys; the upserts already use
+//!   the `INSERT … ON CONFLICT … DO UPDATE` and `RETURNING` syntax PostgreSQL shares.
+//! - Indices carry over as written, including the partial index; `WITHOUT ROWID` has no
+//!   equivalent (heap + B-tree); a BRIN index on `recv_ns` suits very large hypertables.
+//! - Write path: one transaction per batch as here, rows sent with binary `COPY` rather than
+//!   row-by-row inserts, straight into the hypertable: PostgreSQL's WAL logs tuples, not whole
+//!   pages, so `orderbook_ingest` and compaction have no counterpart there (`compact` is a
+//!   no-op, `staged_rows` is 0); `synchronous_commit = off` gives the same "a crash loses the last
+//!   commits, never corrupts" durability as WAL + `synchronous=NORMAL`.
+//! - `seq` stays assigned by the single writer (per market, resumed from `MAX(seq)`); several
+//!   writers would take a per-market advisory lock.
+
+pub mod bars;
+pub mod batch;
+pub mod bench;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod export;
+pub mod handle;
+pub mod ingest;
+pub mod metrics;
+pub mod migrations;
+pub mod rebuild;
+mod recorder;
+pub mod retention;
+pub mod schema;
+pub mod snapshots;
+pub mod sqlite;
+mod sqlite_read;
+mod sqlite_trading;
+pub mod store;
+pub mod synth;
+pub mod tempdir;
+pub mod time;
+mod writer;
+
+pub use config::{RetentionConfig, StorageConfig, Synchronous};
+pub use error::{FailureKind, RowError, StorageError};
+pub use event::{
+    AssetRegistration, BookChange, BookEvent, FillRecord, JournalEntry, MarketRecord, OrderRecord,
+    OrderUpdate, OutcomeRecord, PositionRecord, ResyncEvent, RuleAck, RuleChangeRecord,
+    StorageEvent, TradeEvent,
+};
+pub use handle::{StorageSender, WriterHandle};
+pub use metrics::{CommitNotice, MetricsSnapshot, StorageHealth, WriterMetrics};
+pub use rebuild::{RebuildError, RebuiltBook, rebuild_at};
+pub use retention::{PruneReport, Pruner};
+pub use sqlite::SqliteStore;
+pub use sqlite_read::TABLES;
+pub use store::{EventStore, StoreStats};

@@ -1,0 +1,625 @@
+//! The read side of `SqliteStore` and its `EventStore` implementation: the queries a book
+//! rebuild, retention and `db stats` run, each shaped to walk one of the indices named in the
+//! module doc rather than scan a table.
+
+use rusqlite::{OptionalExtension, Row as SqlRow, TransactionBehavior, params};
+
+use crate::core::{Price, Size, TokenId};
+
+use super::batch::{
+    Batch, BatchOutcome, BookImage, BookRowKind, StoredBookRow, StoredSnapshot, StoredState,
+    StoredTrade, side_from_code,
+};
+use super::error::StorageError;
+use super::schema::flags;
+use super::snapshots::decode_levels;
+use super::sqlite::{SqliteStore, page_limit};
+use super::store::{
+    AssetRecord, EventStore, ExportRecord, MarketActivity, MarketRef, StoreStats, TableCount,
+};
+
+/// Tables `db stats` counts, in schema order.
+pub const TABLES: &[&str] = &[
+    "markets",
+    "outcomes",
+    "orderbook_events",
+    "orderbook_ingest",
+    "trades",
+    "snapshots",
+    "orders",
+    "order_journal",
+    "fills",
+    "positions",
+    "resyncs",
+    "rule_changes",
+    "batches",
+    "exports",
+    "tob_bars_1m",
+    "trade_bars_1m",
+    "schema_version",
+];
+
+const NS_PER_HOUR: u64 = 3_600_000_000_000;
+
+fn u(v: i64, what: &str) -> Result<u64, StorageError> {
+    u64::try_from(v).map_err(|_| StorageError::BadStoredData(format!("negative {what}: {v}")))
+}
+
+/// One raw `orderbook_events` row: seq, asset, kind, side, price, size, best bid, best ask,
+/// flags, venue ts, receive time.
+type RawBookRow = (
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+);
+
+fn book_row(r: &SqlRow<'_>) -> rusqlite::Result<RawBookRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn claimed(p: Option<i64>) -> Result<Option<Price>, StorageError> {
+    p.map(|p| {
+        u32::try_from(p)
+            .map(Price)
+            .map_err(|_| StorageError::BadStoredData(format!("claimed price {p}")))
+    })
+    .transpose()
+}
+
+fn asset_record(r: &SqlRow<'_>) -> rusqlite::Result<AssetRecord> {
+    Ok(AssetRecord {
+        asset_id: r.get(0)?,
+        market_id: r.get(1)?,
+        token_id: r.get(2)?,
+        condition_id: r.get(3)?,
+        outcome: r.get(4)?,
+    })
+}
+
+impl SqliteStore {
+    fn count(&self, table: &str) -> Result<u64, StorageError> {
+        let n: i64 = self
+            .conn
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+        u(n, "count")
+    }
+
+    fn file_len(path: &std::path::Path) -> u64 {
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+impl EventStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn write_batch(&mut self, batch: &Batch) -> Result<BatchOutcome, StorageError> {
+        self.write_batch_impl(batch)
+    }
+
+    fn compact(&mut self, max_rows: usize) -> Result<(u64, u64), StorageError> {
+        self.compact_impl(max_rows)
+    }
+
+    fn staged_rows(&mut self) -> Result<u64, StorageError> {
+        self.count("orderbook_ingest")
+    }
+
+    fn last_batch_id(&mut self) -> Result<u64, StorageError> {
+        let v: i64 =
+            self.conn
+                .query_row("SELECT COALESCE(MAX(batch_id), 0) FROM batches", [], |r| {
+                    r.get(0)
+                })?;
+        u(v, "batch id")
+    }
+
+    fn set_size_limit(&mut self, bytes: u64) -> Result<(), StorageError> {
+        let pages = page_limit(bytes, self.page_size());
+        // SQLite never lowers the ceiling below the current size; the returned value says so.
+        let _: i64 = self
+            .conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                r.get(0)
+            })?;
+        Ok(())
+    }
+
+    fn asset(&mut self, token: &TokenId) -> Result<Option<AssetRecord>, StorageError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT o.asset_id, o.market_id, o.token_id, m.condition_id, o.outcome
+                 FROM outcomes o JOIN markets m ON m.market_id = o.market_id
+                 WHERE o.token_id = ?1",
+            )?
+            .query_row([token.to_string()], asset_record)
+            .optional()?)
+    }
+
+    fn market_assets(&mut self, market_id: i64) -> Result<Vec<AssetRecord>, StorageError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT o.asset_id, o.market_id, o.token_id, m.condition_id, o.outcome
+             FROM outcomes o JOIN markets m ON m.market_id = o.market_id
+             WHERE o.market_id = ?1 ORDER BY o.asset_id",
+        )?;
+        let rows = st.query_map([market_id], asset_record)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn seq_at(&mut self, market_id: i64, at_ns: u64) -> Result<Option<u64>, StorageError> {
+        let at = i64::try_from(at_ns).unwrap_or(i64::MAX);
+        let main: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT seq FROM orderbook_events WHERE market_id = ?1 AND recv_ns <= ?2
+                 ORDER BY recv_ns DESC, seq DESC LIMIT 1",
+            )?
+            .query_row(params![market_id, at], |r| r.get(0))
+            .optional()?;
+        let staged: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns <= ?2",
+            )?
+            .query_row(params![market_id, at], |r| r.get(0))?;
+        main.max(staged).map(|v| u(v, "seq")).transpose()
+    }
+
+    fn latest_snapshot(
+        &mut self,
+        asset_id: i64,
+        max_seq: u64,
+    ) -> Result<Option<StoredSnapshot>, StorageError> {
+        let max = i64::try_from(max_seq).unwrap_or(i64::MAX);
+        type Raw = (
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+            i64,
+            Option<i64>,
+            i64,
+            i64,
+            Vec<u8>,
+        );
+        let raw: Option<Raw> = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, recv_ns, venue_ts_ms, tick_size, state, reason, bid_levels, ask_levels, levels
+                 FROM snapshots WHERE asset_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row(params![asset_id, max], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })
+            .optional()?;
+        let Some((seq, recv, venue, tick, state, reason, nb, na, blob)) = raw else {
+            return Ok(None);
+        };
+        let bad =
+            |what: &str| StorageError::BadStoredData(format!("snapshot {asset_id}/{seq}: {what}"));
+        let tick = match tick {
+            None => None,
+            Some(t) => Some(
+                u32::try_from(t)
+                    .ok()
+                    .and_then(|t| crate::core::TickSize::new(Price(t)).ok())
+                    .ok_or_else(|| bad("tick size"))?,
+            ),
+        };
+        let state = StoredState::from_columns(state, reason).ok_or_else(|| bad("state"))?;
+        let nb = usize::try_from(nb).map_err(|_| bad("bid count"))?;
+        let na = usize::try_from(na).map_err(|_| bad("ask count"))?;
+        let (bids, asks) = decode_levels(&blob, nb, na)?;
+        Ok(Some(StoredSnapshot {
+            asset_id,
+            seq: u(seq, "seq")?,
+            recv_ns: u(recv, "recv_ns")?,
+            venue_ts_ms: u(venue, "venue_ts_ms")?,
+            book: BookImage {
+                tick,
+                state,
+                bids,
+                asks,
+            },
+        }))
+    }
+
+    fn latest_book_start(
+        &mut self,
+        asset_id: i64,
+        max_seq: u64,
+    ) -> Result<Option<u64>, StorageError> {
+        let max = i64::try_from(max_seq).unwrap_or(i64::MAX);
+        let main: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT seq FROM orderbook_events WHERE asset_id = ?1 AND kind = 0 AND seq <= ?2
+                 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row(params![asset_id, max], |r| r.get(0))
+            .optional()?;
+        let staged: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT MAX(seq) FROM orderbook_ingest WHERE asset_id = ?1 AND kind = 0 AND seq <= ?2",
+            )?
+            .query_row(params![asset_id, max], |r| r.get(0))?;
+        main.max(staged).map(|v| u(v, "seq")).transpose()
+    }
+
+    fn book_rows(
+        &mut self,
+        market_id: i64,
+        asset_id: Option<i64>,
+        from_seq: u64,
+        to_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredBookRow>, StorageError> {
+        let from = i64::try_from(from_seq).unwrap_or(i64::MAX);
+        let to = i64::try_from(to_seq).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // A market's rows still in the ingest table all come after its compacted ones.
+        let mut raw = Vec::new();
+        for sql in [
+            "SELECT seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns
+             FROM orderbook_events
+             WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3 AND (?4 IS NULL OR asset_id = ?4)
+             ORDER BY seq LIMIT ?5",
+            "SELECT seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns
+             FROM orderbook_ingest
+             WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3 AND (?4 IS NULL OR asset_id = ?4)
+             ORDER BY seq LIMIT ?5",
+        ] {
+            let left = limit - raw.len() as i64;
+            if left <= 0 {
+                break;
+            }
+            let mut st = self.conn.prepare_cached(sql)?;
+            let rows = st.query_map(params![market_id, from, to, asset_id, left], book_row)?;
+            for r in rows {
+                raw.push(r?);
+            }
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        for r in raw {
+            let (seq, asset_id, code, side, price, size, bb, ba, fl, venue, recv) = r;
+            let kind = BookRowKind::from_columns(code, side, price, size).ok_or_else(|| {
+                StorageError::BadStoredData(format!(
+                    "orderbook_events {market_id}/{seq}: kind {code} with side {side:?} price {price:?} size {size:?}"
+                ))
+            })?;
+            let end = if fl & flags::EVENT_END != 0 {
+                Some(crate::core::ClaimedTop {
+                    bid: claimed(bb)?,
+                    ask: claimed(ba)?,
+                })
+            } else {
+                None
+            };
+            out.push(StoredBookRow {
+                seq: u(seq, "seq")?,
+                asset_id,
+                kind,
+                end,
+                venue_ts_ms: u(venue, "venue_ts_ms")?,
+                recv_ns: u(recv, "recv_ns")?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn trades(
+        &mut self,
+        market_id: i64,
+        from_seq: u64,
+        to_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredTrade>, StorageError> {
+        let from = i64::try_from(from_seq).unwrap_or(i64::MAX);
+        let to = i64::try_from(to_seq).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut st = self.conn.prepare_cached(
+            "SELECT seq, asset_id, side, price, size, fee_rate_bps, venue_ts_ms, recv_ns
+             FROM trades WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+        )?;
+        type Raw = (i64, i64, i64, i64, i64, Option<i64>, i64, i64);
+        let rows = st.query_map(params![market_id, from, to, limit], |r| {
+            Ok::<Raw, _>((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (seq, asset_id, side, price, size, fee, venue, recv) = r?;
+            let bad = || StorageError::BadStoredData(format!("trades {market_id}/{seq}"));
+            out.push(StoredTrade {
+                seq: u(seq, "seq")?,
+                asset_id,
+                side: side_from_code(side).ok_or_else(bad)?,
+                price: Price(u32::try_from(price).map_err(|_| bad())?),
+                size: Size(u(size, "size")?),
+                fee_rate_bps: fee
+                    .map(|f| u32::try_from(f).map_err(|_| bad()))
+                    .transpose()?,
+                venue_ts_ms: u(venue, "venue_ts_ms")?,
+                recv_ns: u(recv, "recv_ns")?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn markets_with_events_before(
+        &mut self,
+        cutoff_ns: u64,
+    ) -> Result<Vec<MarketRef>, StorageError> {
+        let cut = i64::try_from(cutoff_ns).unwrap_or(i64::MAX);
+        let mut st = self.conn.prepare_cached(
+            "SELECT m.market_id, m.condition_id FROM markets m
+             WHERE EXISTS (SELECT 1 FROM orderbook_events e WHERE e.market_id = m.market_id AND e.recv_ns < ?1)
+                OR EXISTS (SELECT 1 FROM trades t WHERE t.market_id = m.market_id AND t.recv_ns < ?1)
+                OR EXISTS (SELECT 1 FROM orderbook_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)
+             ORDER BY m.market_id",
+        )?;
+        let rows = st.query_map([cut], |r| {
+            Ok(MarketRef {
+                market_id: r.get(0)?,
+                condition_id: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn last_seq_before(
+        &mut self,
+        market_id: i64,
+        cutoff_ns: u64,
+    ) -> Result<Option<u64>, StorageError> {
+        let cut = i64::try_from(cutoff_ns).unwrap_or(i64::MAX);
+        let mut best: Option<i64> = None;
+        for sql in [
+            "SELECT seq FROM orderbook_events WHERE market_id = ?1 AND recv_ns < ?2
+             ORDER BY recv_ns DESC, seq DESC LIMIT 1",
+            "SELECT seq FROM trades WHERE market_id = ?1 AND recv_ns < ?2
+             ORDER BY recv_ns DESC, seq DESC LIMIT 1",
+            "SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns < ?2",
+        ] {
+            let v: Option<Option<i64>> = self
+                .conn
+                .prepare_cached(sql)?
+                .query_row(params![market_id, cut], |r| r.get(0))
+                .optional()?;
+            best = best.max(v.flatten());
+        }
+        best.map(|v| u(v, "seq")).transpose()
+    }
+
+    fn delete_events_through(
+        &mut self,
+        market_id: i64,
+        through_seq: u64,
+        export: &ExportRecord,
+    ) -> Result<u64, StorageError> {
+        let through = i64::try_from(through_seq).unwrap_or(i64::MAX);
+        let big = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut n = tx
+            .prepare_cached("DELETE FROM orderbook_events WHERE market_id = ?1 AND seq <= ?2")?
+            .execute(params![market_id, through])?;
+        n += tx
+            .prepare_cached("DELETE FROM trades WHERE market_id = ?1 AND seq <= ?2")?
+            .execute(params![market_id, through])?;
+        n += tx
+            .prepare_cached("DELETE FROM orderbook_ingest WHERE market_id = ?1 AND seq <= ?2")?
+            .execute(params![market_id, through])?;
+        tx.prepare_cached(
+            "INSERT INTO exports (market_id, first_seq, last_seq, rows, first_recv_ns, last_recv_ns, file, created_ns)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            export.market_id,
+            big(export.first_seq),
+            big(export.last_seq),
+            big(export.rows),
+            big(export.first_recv_ns),
+            big(export.last_recv_ns),
+            export.file,
+            big(export.created_ns)
+        ])?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
+    fn delete_snapshots_before(&mut self, cutoff_ns: u64) -> Result<u64, StorageError> {
+        let cut = i64::try_from(cutoff_ns).unwrap_or(i64::MAX);
+        let n = self.conn.execute(
+            "DELETE FROM snapshots WHERE recv_ns < ?1
+               AND seq < (SELECT MAX(s2.seq) FROM snapshots s2 WHERE s2.asset_id = snapshots.asset_id)",
+            [cut],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn delete_batches_before(&mut self, cutoff_ns: u64) -> Result<u64, StorageError> {
+        let cut = i64::try_from(cutoff_ns).unwrap_or(i64::MAX);
+        let n = self.conn.execute(
+            "DELETE FROM batches WHERE committed_ns < ?1 AND batch_id < (SELECT MAX(batch_id) FROM batches)",
+            [cut],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn exports(&mut self) -> Result<Vec<ExportRecord>, StorageError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT market_id, first_seq, last_seq, rows, first_recv_ns, last_recv_ns, file, created_ns
+             FROM exports ORDER BY export_id",
+        )?;
+        type Raw = (i64, i64, i64, i64, i64, i64, String, i64);
+        let rows = st.query_map([], |r| {
+            Ok::<Raw, _>((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (market_id, a, b, n, f, l, file, c) = r?;
+            out.push(ExportRecord {
+                market_id,
+                first_seq: u(a, "seq")?,
+                last_seq: u(b, "seq")?,
+                rows: u(n, "rows")?,
+                first_recv_ns: u(f, "recv_ns")?,
+                last_recv_ns: u(l, "recv_ns")?,
+                file,
+                created_ns: u(c, "created_ns")?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn stats(&mut self) -> Result<StoreStats, StorageError> {
+        let schema_version = super::migrations::current_version(&self.conn)?;
+        let mut tables = Vec::with_capacity(TABLES.len());
+        for t in TABLES {
+            tables.push(TableCount {
+                table: (*t).to_string(),
+                rows: self.count(t)?,
+            });
+        }
+        let path = self.path().to_path_buf();
+        let db_bytes = Self::file_len(&path);
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let wal_bytes = Self::file_len(std::path::Path::new(&wal));
+        let last_batch_id = self.last_batch_id()?;
+
+        type Agg = (i64, String, i64, Option<i64>, Option<i64>);
+        let collect = |sql: &str, conn: &rusqlite::Connection| -> Result<Vec<Agg>, StorageError> {
+            let mut st = conn.prepare(sql)?;
+            let rows = st.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        let mut events = collect(
+            "SELECT e.market_id, m.condition_id, COUNT(*), MIN(e.recv_ns), MAX(e.recv_ns)
+             FROM orderbook_events e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
+            &self.conn,
+        )?;
+        events.extend(collect(
+            "SELECT e.market_id, m.condition_id, COUNT(*), MIN(e.recv_ns), MAX(e.recv_ns)
+             FROM orderbook_ingest e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
+            &self.conn,
+        )?);
+        let trades = collect(
+            "SELECT t.market_id, m.condition_id, COUNT(*), MIN(t.recv_ns), MAX(t.recv_ns)
+             FROM trades t JOIN markets m ON m.market_id = t.market_id GROUP BY t.market_id",
+            &self.conn,
+        )?;
+        let mut markets: Vec<MarketActivity> = Vec::new();
+        for (is_trade, list) in [(false, events), (true, trades)] {
+            for (market_id, condition_id, n, first, last) in list {
+                let i = match markets.iter().position(|m| m.market_id == market_id) {
+                    Some(i) => i,
+                    None => {
+                        markets.push(MarketActivity {
+                            market_id,
+                            condition_id,
+                            events: 0,
+                            trades: 0,
+                            first_recv_ns: u64::MAX,
+                            last_recv_ns: 0,
+                            events_last_hour: 0,
+                        });
+                        markets.len() - 1
+                    }
+                };
+                let m = &mut markets[i];
+                if is_trade {
+                    m.trades += u(n, "count")?;
+                } else {
+                    m.events += u(n, "count")?;
+                }
+                m.first_recv_ns = m.first_recv_ns.min(u(first.unwrap_or(0), "recv_ns")?);
+                m.last_recv_ns = m.last_recv_ns.max(u(last.unwrap_or(0), "recv_ns")?);
+            }
+        }
+        let oldest_event_ns = markets.iter().map(|m| m.first_recv_ns).min();
+        let newest_event_ns = markets.iter().map(|m| m.last_recv_ns).max();
+        if let Some(newest) = newest_event_ns {
+            let since = i64::try_from(newest.saturating_sub(NS_PER_HOUR)).unwrap_or(i64::MAX);
+            for m in &mut markets {
+                let n: i64 = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT (SELECT COUNT(*) FROM orderbook_events WHERE market_id = ?1 AND recv_ns > ?2)
+                              + (SELECT COUNT(*) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns > ?2)",
+                    )?
+                    .query_row(params![m.market_id, since], |r| r.get(0))?;
+                m.events_last_hour = u(n, "count")?;
+            }
+        }
+        markets.sort_by(|a, b| {
+            (b.events + b.trades)
+                .cmp(&(a.events + a.trades))
+                .then(a.market_id.cmp(&b.market_id))
+        });
+        Ok(StoreStats {
+            schema_version,
+            tables,
+            db_bytes,
+            wal_bytes,
+            oldest_event_ns,
+            newest_event_ns,
+            last_batch_id,
+            markets,
+        })
+    }
+}

@@ -1,0 +1,468 @@
+//! The batch writer: a cold thread that turns `StorageEvent`s into rows and commits them in
+//! batches of `batch_rows` rows or every `batch_ms`, whichever comes first.
+//!
+//! Producers hold a `StorageSender`: `try_send` never blocks; a full channel hands the event
+//! back to the caller and is counted (and, for trading events, lowers `trading_ok`). The writer
+//! keeps a mirror of every book (the real `book::Books` code, fed the same messages), from which
+//! it takes per-asset snapshots at the configured cadence, always at a venue-event boundary, and
+//! the one-minute bars. When the database refuses a batch (locked, full, I/O) the rows stay
+//! pending and are retried with exponential backoff; health flags go down and come back up on
+//! the next commit. Pending market data is capped (`max_pending_rows`); beyond it market data
+//! is dropped, counted, and the asset's stored stream gets a `ring_full` invalidation so a
+//! rebuilt book says it cannot be trusted. Trading rows are never dropped by the writer.
+//!
+//! The public ends are in `handle.rs`; turning events into rows is `recorder.rs`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::batch::{Batch, Row};
+use super::config::StorageConfig;
+use super::error::{FailureKind, RowError, StorageError};
+use super::event::StorageEvent;
+use super::metrics::{CommitNotice, StorageHealth, WriterMetrics};
+use super::recorder::Recorder;
+use super::retention::Pruner;
+use super::store::EventStore;
+use super::time::unix_now_ns;
+
+/// How often idle assets are checked for a time-based snapshot.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// How long the writer sleeps when there is nothing to do.
+const IDLE_WAIT: Duration = Duration::from_millis(250);
+/// A batch that keeps failing for a reason that is not a lock, a full disk or I/O is split into
+/// single rows after this many attempts, so one poisoned row cannot stall the recorder.
+const ISOLATE_AFTER: u32 = 3;
+
+pub(super) struct Writer {
+    store: Box<dyn EventStore>,
+    cfg: StorageConfig,
+    rx: Receiver<StorageEvent>,
+    metrics: Arc<WriterMetrics>,
+    health: Arc<StorageHealth>,
+    stop: Arc<AtomicBool>,
+    size_limit: Arc<AtomicU64>,
+    applied_limit: Option<u64>,
+    notices: Option<Sender<CommitNotice>>,
+
+    rec: Recorder,
+
+    next_batch_id: u64,
+    total_rows: u64,
+    failing: bool,
+    attempts: u32,
+    backoff: Duration,
+    retry_at: Instant,
+    last_failure_logged: FailureKind,
+
+    /// Book rows landed in the ingest table and not yet compacted (tracked, not queried).
+    staged: u64,
+    last_compaction: Instant,
+
+    last_sweep: Instant,
+    pruner: Option<Pruner>,
+    next_prune: Option<Instant>,
+}
+
+impl Writer {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        store: Box<dyn EventStore>,
+        cfg: StorageConfig,
+        rx: Receiver<StorageEvent>,
+        metrics: Arc<WriterMetrics>,
+        health: Arc<StorageHealth>,
+        stop: Arc<AtomicBool>,
+        size_limit: Arc<AtomicU64>,
+        notices: Option<Sender<CommitNotice>>,
+        next_batch_id: u64,
+    ) -> Self {
+        let now = Instant::now();
+        let interval = cfg.retention.prune_interval_s;
+        let next_prune = (interval > 0).then(|| now + Duration::from_secs(interval.min(30)));
+        Self {
+            rec: Recorder::new(&cfg, Arc::clone(&metrics)),
+            backoff: Duration::from_millis(cfg.retry_min_ms),
+            store,
+            cfg,
+            rx,
+            metrics,
+            health,
+            stop,
+            size_limit,
+            applied_limit: None,
+            notices,
+            next_batch_id,
+            total_rows: 0,
+            failing: false,
+            attempts: 0,
+            retry_at: now,
+            last_failure_logged: FailureKind::None,
+            staged: 0,
+            last_compaction: now,
+            last_sweep: now,
+            pruner: None,
+            next_prune,
+        }
+    }
+
+    pub(super) fn run(&mut self) -> Result<(), StorageError> {
+        // Rows a crash left in the ingest table are compacted before anything new lands.
+        self.staged = self.store.staged_rows().unwrap_or(0);
+        while self.staged > 0 && self.compact_step() {}
+        loop {
+            let wait = self.wait_time();
+            match self.rx.recv_timeout(wait) {
+                Ok(ev) => {
+                    self.rec.ingest(ev);
+                    // Take what is already queued, up to one batch, before deciding to commit.
+                    while self.rec.pending.len() < self.cfg.batch_rows {
+                        match self.rx.try_recv() {
+                            Ok(ev) => self.rec.ingest(ev),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return self.finish(),
+            }
+            self.metrics.observe_queue(self.rx.len() as u64);
+            if self.commit_due() {
+                self.commit_all_due();
+            }
+            if self.stop.load(Relaxed) {
+                return self.finish();
+            }
+            self.housekeeping();
+        }
+    }
+
+    fn wait_time(&self) -> Duration {
+        let now = Instant::now();
+        if self.rec.pending.is_empty() && self.rec.flush_waiters.is_empty() {
+            return IDLE_WAIT;
+        }
+        let at = if self.failing {
+            self.retry_at
+        } else {
+            self.rec.pending_since.unwrap_or(now) + self.cfg.batch_interval()
+        };
+        at.saturating_duration_since(now).min(IDLE_WAIT)
+    }
+
+    fn commit_due(&self) -> bool {
+        if self.failing && Instant::now() < self.retry_at {
+            return false;
+        }
+        !self.rec.flush_waiters.is_empty()
+            || self.rec.pending.len() >= self.cfg.batch_rows
+            || self
+                .rec
+                .pending_since
+                .is_some_and(|t| t.elapsed() >= self.cfg.batch_interval())
+    }
+
+    /// Commits until nothing is pending, a commit fails, or the batch is not yet due.
+    fn commit_all_due(&mut self) {
+        loop {
+            if !self.commit_one() {
+                return;
+            }
+            if self.rec.pending.is_empty() {
+                let notice = CommitNotice {
+                    batch_id: self.metrics.committed_batch_id.load(Relaxed),
+                    rows: 0,
+                    total_rows: self.total_rows,
+                };
+                for w in self.rec.flush_waiters.drain(..) {
+                    let _ = w.try_send(notice);
+                }
+                return;
+            }
+            if self.rec.pending.len() < self.cfg.batch_rows && self.rec.flush_waiters.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Writes one batch; false if it failed (rows stay pending for the retry).
+    fn commit_one(&mut self) -> bool {
+        self.apply_size_limit();
+        self.rec.drain_bars();
+        if self.rec.pending.is_empty() {
+            self.rec.pending_since = None;
+            return true;
+        }
+        // Catching up after a failure: several batches' worth per transaction, not all of it.
+        let cap = self.cfg.batch_rows.saturating_mul(4).max(1);
+        let n = self.rec.pending.len().min(cap);
+        let rows = if n == self.rec.pending.len() {
+            std::mem::take(&mut self.rec.pending)
+        } else {
+            self.rec.pending.drain(..n).collect()
+        };
+        let mut batch = Batch {
+            id: self.next_batch_id,
+            rows,
+        };
+        if self.attempts >= ISOLATE_AFTER {
+            return self.commit_isolated(batch);
+        }
+        let book_rows = batch
+            .rows
+            .iter()
+            .filter(|r| matches!(r, Row::Book(_)))
+            .count() as u64;
+        let t0 = Instant::now();
+        match self.store.write_batch(&batch) {
+            Ok(out) => {
+                let ns = t0.elapsed().as_nanos() as u64;
+                self.staged += book_rows;
+                self.committed(batch.id, out.written, &out.rejected, ns);
+                self.rec.committed_front(n);
+                true
+            }
+            Err(e) => {
+                // Put the rows back in front, as they were.
+                batch.rows.append(&mut self.rec.pending);
+                self.rec.pending = batch.rows;
+                self.failed(&e);
+                false
+            }
+        }
+    }
+
+    /// A batch that failed `ISOLATE_AFTER` times for a non-transient reason: write each row as
+    /// its own batch and discard (count) the rows that still fail.
+    fn commit_isolated(&mut self, batch: Batch) -> bool {
+        let n = batch.rows.len();
+        for row in batch.rows {
+            let one = Batch {
+                id: self.next_batch_id,
+                rows: vec![row],
+            };
+            let t0 = Instant::now();
+            match self.store.write_batch(&one) {
+                Ok(out) => {
+                    let ns = t0.elapsed().as_nanos() as u64;
+                    if matches!(one.rows.first(), Some(Row::Book(_))) {
+                        self.staged += out.written;
+                    }
+                    self.committed(one.id, out.written, &out.rejected, ns);
+                }
+                Err(e) if e.is_transient() => {
+                    // The database itself is failing again: keep the row and retry later.
+                    let mut rows = one.rows;
+                    rows.append(&mut self.rec.pending);
+                    self.rec.pending = rows;
+                    self.failed(&e);
+                    return false;
+                }
+                Err(e) => {
+                    let err = RowError::Invalid(e.to_string());
+                    tracing::warn!(error = %e, "storage: row refused by the database, discarded");
+                    self.metrics.record_rejected(&err);
+                }
+            }
+        }
+        self.attempts = 0;
+        self.rec.committed_front(n);
+        true
+    }
+
+    fn committed(&mut self, id: u64, written: u64, rejected: &[RowError], ns: u64) {
+        for e in rejected {
+            self.metrics.record_rejected(e);
+            tracing::debug!(error = %e, "storage: row refused");
+        }
+        self.next_batch_id = id + 1;
+        self.total_rows += written;
+        self.metrics.record_batch(ns, written, id);
+        if self.failing {
+            tracing::warn!(
+                batch = id,
+                failures = self.health.consecutive_failures(),
+                "storage: writes recovered"
+            );
+        }
+        self.health.recovered();
+        self.failing = false;
+        self.attempts = 0;
+        self.last_failure_logged = FailureKind::None;
+        self.backoff = Duration::from_millis(self.cfg.retry_min_ms);
+        self.rec.pending_since = (!self.rec.pending.is_empty()).then(Instant::now);
+        self.metrics
+            .pending_rows
+            .store(self.rec.pending.len() as u64, Relaxed);
+        self.metrics.staged_rows.store(self.staged, Relaxed);
+        if let Some(n) = &self.notices {
+            let _ = n.try_send(CommitNotice {
+                batch_id: id,
+                rows: written,
+                total_rows: self.total_rows,
+            });
+        }
+    }
+
+    fn failed(&mut self, e: &StorageError) {
+        let kind = e.kind();
+        self.metrics.record_failure(kind);
+        self.health.failed(kind);
+        if kind != self.last_failure_logged {
+            tracing::error!(error = %e, kind = kind.as_str(), pending = self.rec.pending.len(),
+                "storage: batch not committed; trading halted until writes recover");
+            self.last_failure_logged = kind;
+        }
+        if !e.is_transient() {
+            self.attempts += 1;
+        }
+        self.failing = true;
+        self.retry_at = Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(Duration::from_millis(self.cfg.retry_max_ms));
+        self.metrics
+            .pending_rows
+            .store(self.rec.pending.len() as u64, Relaxed);
+    }
+
+    fn apply_size_limit(&mut self) {
+        let want = self.size_limit.load(Relaxed);
+        if self.applied_limit != Some(want) {
+            match self.store.set_size_limit(want) {
+                Ok(()) => self.applied_limit = Some(want),
+                Err(e) => tracing::warn!(error = %e, "storage: cannot apply the size budget"),
+            }
+        }
+    }
+
+    fn housekeeping(&mut self) {
+        if self.last_sweep.elapsed() >= SWEEP_EVERY {
+            self.last_sweep = Instant::now();
+            self.rec.sweep_snapshots(false);
+        }
+        if self.failing {
+            return;
+        }
+        let idle = self.rx.is_empty() && self.rec.pending.is_empty();
+        if self.staged >= self.cfg.compact_rows as u64
+            || (idle
+                && self.staged > 0
+                && self.last_compaction.elapsed()
+                    >= Duration::from_millis(self.cfg.compact_idle_ms))
+        {
+            self.compact_step();
+        }
+        // Retention runs only when the channel is mostly empty, one bounded step at a time.
+        let quiet = self.rx.len() < self.cfg.channel_capacity / 4
+            && self.rec.pending.len() < self.cfg.batch_rows;
+        if !quiet {
+            return;
+        }
+        if self.pruner.is_none() && self.next_prune.is_some_and(|t| Instant::now() >= t) {
+            self.pruner = Some(Pruner::new(&self.cfg, unix_now_ns()));
+        }
+        if let Some(p) = self.pruner.as_mut() {
+            match p.step(self.store.as_mut()) {
+                Ok(false) => {}
+                Ok(true) => {
+                    let r = p.report();
+                    self.metrics
+                        .pruned_events
+                        .fetch_add(r.deleted_events, Relaxed);
+                    self.metrics
+                        .pruned_snapshots
+                        .fetch_add(r.deleted_snapshots, Relaxed);
+                    self.metrics
+                        .export_files
+                        .fetch_add(r.files.len() as u64, Relaxed);
+                    if r.deleted_events > 0 {
+                        tracing::info!(
+                            events = r.deleted_events,
+                            files = r.files.len(),
+                            snapshots = r.deleted_snapshots,
+                            "storage: retention pruned"
+                        );
+                    }
+                    self.pruner = None;
+                    self.next_prune = Some(
+                        Instant::now() + Duration::from_secs(self.cfg.retention.prune_interval_s),
+                    );
+                }
+                Err(e) => {
+                    self.metrics.prune_failures.fetch_add(1, Relaxed);
+                    tracing::warn!(error = %e, "storage: retention step failed; retrying later");
+                    self.pruner = None;
+                    self.next_prune = Some(Instant::now() + Duration::from_secs(60));
+                }
+            }
+        }
+    }
+
+    /// Moves one chunk of landed book events into the indexed table; false if nothing moved.
+    fn compact_step(&mut self) -> bool {
+        let t0 = Instant::now();
+        self.last_compaction = t0;
+        match self.store.compact(self.cfg.compact_rows) {
+            Ok((moved, dups)) => {
+                let ns = t0.elapsed().as_nanos() as u64;
+                self.staged = self.staged.saturating_sub(moved);
+                if moved == 0 {
+                    // The tracked count drifted (rows refused inside a batch): resynchronise.
+                    self.staged = 0;
+                }
+                let m = &self.metrics;
+                m.compactions.fetch_add(1, Relaxed);
+                m.compacted_rows.fetch_add(moved - dups, Relaxed);
+                m.rejected_duplicate.fetch_add(dups, Relaxed);
+                m.last_compaction_ns.store(ns, Relaxed);
+                m.max_compaction_ns.fetch_max(ns, Relaxed);
+                m.staged_rows.store(self.staged, Relaxed);
+                moved > 0
+            }
+            Err(e) => {
+                self.metrics.compaction_failures.fetch_add(1, Relaxed);
+                tracing::warn!(error = %e, "storage: compaction failed; landed rows stay readable, retrying later");
+                false
+            }
+        }
+    }
+
+    /// Drains the channel, snapshots every book with unsnapshotted events, commits, and answers
+    /// flush waiters. Keeps retrying a failing database for a bounded time.
+    fn finish(&mut self) -> Result<(), StorageError> {
+        while let Ok(ev) = self.rx.try_recv() {
+            self.rec.ingest(ev);
+        }
+        self.rec.sweep_snapshots(true);
+        let deadline = Instant::now() + Duration::from_millis(self.cfg.retry_max_ms.max(100) * 5);
+        loop {
+            if !self.commit_one() {
+                if Instant::now() >= deadline {
+                    let n = self.rec.pending.len();
+                    return Err(StorageError::Io(format!(
+                        "storage stopped with {n} rows not committed (last failure: {})",
+                        self.health.last_failure().as_str()
+                    )));
+                }
+                std::thread::sleep(self.retry_at.saturating_duration_since(Instant::now()));
+                continue;
+            }
+            if self.rec.pending.is_empty() && self.rec.bars_empty() {
+                break;
+            }
+        }
+        let notice = CommitNotice {
+            batch_id: self.metrics.committed_batch_id.load(Relaxed),
+            rows: 0,
+            total_rows: self.total_rows,
+        };
+        for w in self.rec.flush_waiters.drain(..) {
+            let _ = w.try_send(notice);
+        }
+        // Leave the database at rest with everything in the indexed table.
+        while self.staged > 0 && self.compact_step() {}
+        Ok(())
+    }
+}

@@ -1,0 +1,76 @@
+//! The shipped config files load and validate; broken ones name the file, the key and what
+//! was expected.
+
+use std::path::Path;
+
+use polyarb::config::ConfigError;
+use polyarb::pipeline::engine::EngineSettings;
+
+fn load(name: &str) -> Result<EngineSettings, ConfigError> {
+    EngineSettings::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("config")
+            .join(name),
+    )
+}
+
+#[test]
+fn shipped_engine_configs_load() {
+    for f in ["demo.toml", "flood.toml", "tuned.toml"] {
+        let s = load(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(!s.pipeline.threads.is_empty());
+    }
+    let tuned = load("tuned.toml").unwrap();
+    assert_eq!(tuned.pipeline.threads.len(), 5);
+    assert_eq!(tuned.pipeline.stages.book.core, Some(4));
+}
+
+fn broken(text: &str) -> String {
+    let dir =
+        std::env::temp_dir().join(format!("polyarb-cfg-{}-{}", std::process::id(), text.len()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("broken.toml");
+    std::fs::write(&f, text).unwrap();
+    let e = EngineSettings::load(&f)
+        .expect_err("must be refused")
+        .to_string();
+    assert!(e.contains("broken.toml"), "names the file: {e}");
+    e
+}
+
+#[test]
+fn broken_configs_name_file_key_and_expectation() {
+    let e = broken("[pipeline]\nthreads = [\"io\", \"book+parse\", \"strategy\", \"dispatch\"]\n");
+    assert!(
+        e.contains("pipeline.threads") && e.contains("in order"),
+        "{e}"
+    );
+    let e = broken("[feed]\nmax_assets_per_connection = 900\n");
+    assert!(
+        e.contains("feed.max_assets_per_connection") && e.contains("500"),
+        "{e}"
+    );
+    let e = broken("[feed]\nws_url = \"http://x\"\n");
+    assert!(e.contains("feed.ws_url") && e.contains("ws://"), "{e}");
+    let e = broken("[strategy]\nmin_profit = 0.02\n");
+    assert!(
+        e.contains("min_profit"),
+        "a float is refused for money: {e}"
+    );
+    let e = broken("[strategy]\nmin_profit = \"0.0000001\"\n");
+    assert!(
+        e.contains("min_profit") || e.contains("fraction digits"),
+        "{e}"
+    );
+    let e = broken("[pipeline.stages.io]\nwait = \"snooze\"\n");
+    assert!(e.contains("wait") && e.contains("park"), "{e}");
+    let e = broken("[venue.server]\nhost = \"0.0.0.0\"\n");
+    assert!(
+        e.contains("venue.server.host") && e.contains("loopback"),
+        "{e}"
+    );
+    let e = broken("[feed]\nmystery = 1\n");
+    assert!(e.contains("mystery"), "{e}");
+    let e = broken("[feed\n");
+    assert!(e.contains("broken.toml"), "{e}");
+}
