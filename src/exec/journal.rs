@@ -6,7 +6,11 @@
 //! when known. After a crash or a timeout, [`OrderJournal::unknown`] lists what was sent
 //! without a known outcome, and the order manager looks each up by hash at the venue.
 //!
-//! [`MemoryJournal`] serves tests and dry runs; the database journal implements the same trait.
+//! Fills (one record per trade status) and positions go through the journal too, so that the
+//! database keeps them beside the orders.
+//!
+//! [`MemoryJournal`] serves tests and dry runs; [`super::journal_db::StorageJournal`] (SQLite,
+//! through the storage writer) implements the same trait.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -15,6 +19,7 @@ use thiserror::Error;
 
 use crate::adapters::polymarket::signing::{OrderSide, OrderType};
 use crate::core::{Price, Size};
+use crate::storage::{FillRecord, PositionRecord};
 
 use super::order::OrderState;
 
@@ -60,12 +65,24 @@ pub trait OrderJournal: Send {
 
     /// The order of a plan's leg, if one was ever journaled (idempotency).
     fn find(&self, plan_id: u64, client_oid: u64) -> Result<Option<JournalEntry>, JournalError>;
+
+    /// Records a fill of one of our orders (again with each new trade status).
+    fn record_fill(&mut self, _fill: &FillRecord) -> Result<(), JournalError> {
+        Ok(())
+    }
+
+    /// Records the inventory of a token after a fill changed it.
+    fn record_position(&mut self, _position: &PositionRecord) -> Result<(), JournalError> {
+        Ok(())
+    }
 }
 
 #[derive(Default)]
 struct Inner {
     entries: Vec<JournalEntry>,
     by_id: BTreeMap<String, usize>,
+    fills: Vec<FillRecord>,
+    positions: Vec<PositionRecord>,
 }
 
 /// An in-memory journal. Clones share the same entries, so a test can "restart" an order
@@ -87,6 +104,16 @@ impl MemoryJournal {
     /// Every entry, in journaling order.
     pub fn entries(&self) -> Vec<JournalEntry> {
         self.lock().entries.clone()
+    }
+
+    /// Every fill recorded, in order (one per trade status seen).
+    pub fn fills(&self) -> Vec<FillRecord> {
+        self.lock().fills.clone()
+    }
+
+    /// Every position recorded, in order.
+    pub fn positions(&self) -> Vec<PositionRecord> {
+        self.lock().positions.clone()
     }
 }
 
@@ -135,6 +162,16 @@ impl OrderJournal for MemoryJournal {
             .rev()
             .find(|e| e.plan_id == plan_id && e.client_oid == client_oid)
             .cloned())
+    }
+
+    fn record_fill(&mut self, fill: &FillRecord) -> Result<(), JournalError> {
+        self.lock().fills.push(fill.clone());
+        Ok(())
+    }
+
+    fn record_position(&mut self, position: &PositionRecord) -> Result<(), JournalError> {
+        self.lock().positions.push(position.clone());
+        Ok(())
     }
 }
 

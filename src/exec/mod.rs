@@ -7,10 +7,12 @@
 //! - [`manager`]: the order manager (journal first, unknown outcomes looked up by hash,
 //!   version mismatch re-signed once, cancel/replace policy).
 //! - [`order`]: the order state machine; [`positions`]: fills and inventory per outcome.
-//! - [`journal`]: the [`journal::OrderJournal`] trait and its in-memory implementation.
+//! - [`journal`]: the [`journal::OrderJournal`] trait and its in-memory implementation;
+//!   [`journal_db`]: the same journal in the database (orders, journal rows, fills, positions).
 
 pub mod dispatch;
 pub mod journal;
+pub mod journal_db;
 pub mod live;
 pub mod manager;
 pub mod order;

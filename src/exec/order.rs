@@ -52,6 +52,23 @@ impl OrderState {
             Self::Expired => "expired",
         }
     }
+
+    /// The inverse of [`Self::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::New,
+            Self::Sent,
+            Self::Unknown,
+            Self::Live,
+            Self::PartiallyFilled,
+            Self::Filled,
+            Self::Canceled,
+            Self::Rejected,
+            Self::Expired,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
 }
 
 /// One order the engine has sent (or is about to).

@@ -72,6 +72,18 @@ impl TradeStatus {
             s => Self::Other(s.to_string()),
         }
     }
+
+    /// The venue's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Matched => "MATCHED",
+            Self::Mined => "MINED",
+            Self::Confirmed => "CONFIRMED",
+            Self::Retrying => "RETRYING",
+            Self::Failed => "FAILED",
+            Self::Other(s) => s,
+        }
+    }
 }
 
 /// An `order` event.
