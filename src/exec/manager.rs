@@ -201,21 +201,21 @@ impl<J: OrderJournal> OrderManager<J> {
             self.stats.submitted += 1;
             let key = (o.plan_id, o.client_oid);
             let known = match self.by_client.get(&key) {
-                Some(id) => self.orders.get(id).map(|t| t.state),
+                Some(id) => self.orders.get(id).map(|t| (t.state, Some(id.clone()))),
                 None => match self.journal.find(o.plan_id, o.client_oid) {
-                    Ok(e) => e.map(|e| e.state),
+                    Ok(e) => e.map(|e| (e.state, Some(e.order_id))),
                     Err(_) => {
                         // Never send what cannot be journaled.
                         self.stats.journal_errors += 1;
-                        Some(OrderState::Rejected)
+                        Some((OrderState::Rejected, None))
                     }
                 },
             };
-            if let Some(state) = known {
+            if let Some((state, order_id)) = known {
                 self.stats.already_sent += 1;
                 results[i] = Some(SubmitResult {
                     client_oid: o.client_oid,
-                    order_id: self.by_client.get(&key).cloned(),
+                    order_id,
                     outcome: SubmitOutcome::AlreadySent(state),
                 });
                 continue;
