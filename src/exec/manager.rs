@@ -11,6 +11,9 @@
 //!
 //! Cancel/replace happens only when the price moved at least `replace_min_ticks` or the size
 //! changed, and at most once per `replace_min_interval_ms` per token.
+//!
+//! [`recovery`]: look-ups by hash and `reconcile`; [`user`]: the user channel's events, fills
+//! and positions.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,16 +21,16 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
-use crate::adapters::polymarket::http::clob::{ClobClient, ClobError, Filter, PreparedOrder};
+use crate::adapters::polymarket::http::clob::{ClobClient, ClobError, PreparedOrder};
 use crate::adapters::polymarket::signing::{MarketRules, OrderRequest, OrderSide};
-use crate::adapters::polymarket::ws::user::UserMessage;
-use crate::adapters::polymarket::ws::user_events::{UserEvent, UserTrade};
-use crate::core::{Amount, Price, Size, TickSize, TokenId};
-use crate::storage::{FillRecord, PositionRecord};
+use crate::core::{Price, Size, TickSize, TokenId};
 
 use super::journal::{JournalEntry, OrderJournal};
 use super::order::{OrderState, TrackedOrder};
-use super::positions::{Fill, Positions};
+use super::positions::Positions;
+
+mod recovery;
+mod user;
 
 /// `[exec]` settings.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -377,254 +380,6 @@ impl<J: OrderJournal> OrderManager<J> {
             });
         }
         retry
-    }
-
-    /// Settles an order whose answer was lost: look it up by hash, then by its trades; only
-    /// if the venue knows nothing of it, send the same signed order again.
-    fn resolve(&mut self, p: &PreparedOrder) -> SubmitOutcome {
-        let id = p.order_id.clone();
-        for attempt in 0..self.cfg.lookup_attempts.max(1) {
-            if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(self.cfg.lookup_pause_ms));
-            }
-            match self.lookup(&id) {
-                Ok(true) => {
-                    self.stats.resolved_by_lookup += 1;
-                    return SubmitOutcome::Accepted(self.orders[&id].state);
-                }
-                Ok(false) => {}
-                Err(_) => continue,
-            }
-            // The venue has never seen it: the same signed order cannot be taken twice.
-            self.stats.resent_same_hash += 1;
-            match self.client.post_order(p) {
-                Ok(ack) => {
-                    if let Some(t) = self.orders.get_mut(&id) {
-                        t.on_ack(&ack);
-                    }
-                    return SubmitOutcome::Accepted(self.orders[&id].state);
-                }
-                Err(e) if e.outcome_unknown() || matches!(e, ClobError::Duplicated(_)) => {}
-                Err(e) => {
-                    if let Some(t) = self.orders.get_mut(&id) {
-                        t.on_rejected(&e.to_string());
-                    }
-                    return SubmitOutcome::Rejected(e);
-                }
-            }
-        }
-        SubmitOutcome::Unknown
-    }
-
-    /// Looks an order up at the venue: by id, then among its token's trades. Returns whether
-    /// the venue knows it (and applies what it says).
-    fn lookup(&mut self, id: &str) -> Result<bool, ClobError> {
-        if let Some(found) = self.client.order(id)? {
-            if let Some(t) = self.orders.get_mut(id) {
-                t.on_lookup(Some(&found));
-            }
-            self.journal_outcome(id);
-            return Ok(true);
-        }
-        let Some(token) = self.orders.get(id).map(|t| t.token_id) else {
-            return Ok(false);
-        };
-        let trades = self.client.trades(&Filter {
-            asset_id: Some(token.to_string()),
-            ..Filter::default()
-        })?;
-        let mut shares = 0u64;
-        let mut seen = false;
-        for tr in &trades {
-            if tr.taker_order_id == id {
-                seen = true;
-                shares += crate::adapters::polymarket::http::clob::types::lenient_micros(&tr.size)
-                    .unwrap_or(0);
-            }
-            for m in tr.maker_orders.iter().filter(|m| m.order_id == id) {
-                seen = true;
-                shares += crate::adapters::polymarket::http::clob::types::lenient_micros(
-                    &m.matched_amount,
-                )
-                .unwrap_or(0);
-            }
-        }
-        if !seen {
-            return Ok(false);
-        }
-        if let Some(t) = self.orders.get_mut(id) {
-            let ack = crate::adapters::polymarket::http::clob::OrderAck {
-                order_id: id.to_string(),
-                status: crate::adapters::polymarket::http::clob::AckStatus::Matched,
-                making: if t.side == OrderSide::Sell { shares } else { 0 },
-                taking: if t.side == OrderSide::Buy { shares } else { 0 },
-                trade_ids: Vec::new(),
-                transaction_hashes: Vec::new(),
-            };
-            t.on_ack(&ack);
-        }
-        self.journal_outcome(id);
-        Ok(true)
-    }
-
-    /// Applies a user-channel message.
-    pub fn on_user(&mut self, msg: &UserMessage) {
-        match msg {
-            UserMessage::Connected => self.needs_reconcile = true,
-            UserMessage::Disconnected(_) => {}
-            UserMessage::Event(ev) => self.on_event(ev),
-        }
-    }
-
-    pub fn on_event(&mut self, ev: &UserEvent) {
-        match ev {
-            UserEvent::Order(o) => {
-                if let Some(t) = self.orders.get_mut(&o.id) {
-                    let before = (t.state, t.filled);
-                    t.on_order_event(o);
-                    if before != (t.state, t.filled) {
-                        let id = o.id.clone();
-                        self.journal_outcome(&id);
-                    }
-                }
-            }
-            UserEvent::Trade(tr) => {
-                let orders = &self.orders;
-                let ours = |id: &str| orders.contains_key(id);
-                let fills = Positions::fills_of(tr, &ours);
-                let changes = self.positions.on_trade(tr, &ours);
-                self.store_fills(tr, &fills, &changes);
-                for (id, fill, applied) in changes {
-                    if let Some(t) = self.orders.get_mut(&id) {
-                        if applied {
-                            t.on_trade(tr, fill.shares.0);
-                        } else {
-                            t.on_trade_failed(&tr.id);
-                        }
-                    }
-                    self.journal_outcome(&id);
-                }
-            }
-        }
-    }
-
-    /// Stores our fills of a trade (once per trade status) and the positions they changed.
-    fn store_fills(
-        &mut self,
-        tr: &UserTrade,
-        fills: &[(String, Fill)],
-        changes: &[(String, Fill, bool)],
-    ) {
-        let now = crate::storage::time::unix_now_ns();
-        // The venue spells `match_time` in seconds.
-        let match_ms = (tr.match_time > 0).then(|| {
-            if tr.match_time < 100_000_000_000 {
-                tr.match_time.saturating_mul(1000)
-            } else {
-                tr.match_time
-            }
-        });
-        for (id, f) in fills {
-            let rec = FillRecord {
-                trade_id: tr.id.clone(),
-                order_hash: id.clone(),
-                token: f.token,
-                side: f.side.book_side(),
-                price: f.price,
-                size: f.shares,
-                fee: Amount(0),
-                trader_side: Some(
-                    if *id == tr.taker_order_id {
-                        "TAKER"
-                    } else {
-                        "MAKER"
-                    }
-                    .into(),
-                ),
-                status: tr.status.as_str().to_string(),
-                match_time_ms: match_ms,
-                recv_ns: now,
-            };
-            if self.journal.record_fill(&rec).is_err() {
-                self.stats.journal_errors += 1;
-            }
-        }
-        let mut tokens: Vec<TokenId> = changes.iter().map(|(_, f, _)| f.token).collect();
-        tokens.sort_unstable();
-        tokens.dedup();
-        for token in tokens {
-            let p = self.positions.get(&token);
-            // Stored columns are unsigned: a short position or a net receipt is stored as 0
-            // (realised PnL is not tracked yet).
-            let rec = PositionRecord {
-                token,
-                size: Size(u64::try_from(p.shares.max(0)).unwrap_or(u64::MAX)),
-                cost: Amount(u64::try_from(p.cost.max(0)).unwrap_or(u64::MAX)),
-                realized_pnl: 0,
-                updated_ns: now,
-            };
-            if self.journal.record_position(&rec).is_err() {
-                self.stats.journal_errors += 1;
-            }
-        }
-    }
-
-    /// Settles every order whose outcome is unknown (the journal's, after a restart, and
-    /// those still open here): each is looked up by hash.
-    pub fn reconcile(&mut self) -> ReconcileReport {
-        self.needs_reconcile = false;
-        let mut report = ReconcileReport::default();
-        if let Ok(entries) = self.journal.unknown() {
-            for e in entries {
-                if !self.orders.contains_key(&e.order_id) {
-                    let Ok(token) = TokenId::parse(&e.token_id) else {
-                        continue;
-                    };
-                    let mut t = TrackedOrder::new(
-                        e.plan_id,
-                        e.client_oid,
-                        e.order_id.clone(),
-                        token,
-                        e.side,
-                        e.price,
-                        e.size,
-                        e.order_type,
-                    );
-                    t.on_sent();
-                    t.on_unknown("found unresolved in the journal");
-                    self.by_client
-                        .insert((e.plan_id, e.client_oid), e.order_id.clone());
-                    self.orders.insert(e.order_id.clone(), t);
-                }
-            }
-        }
-        let open: Vec<String> = self
-            .orders
-            .values()
-            .filter(|t| !t.state.is_final() && t.state != OrderState::New)
-            .map(|t| t.order_id.clone())
-            .collect();
-        for id in open {
-            report.checked += 1;
-            match self.lookup(&id) {
-                Ok(true) => report.resolved += 1,
-                Ok(false) => {
-                    // Journaled but never received by the venue: nothing rests.
-                    let sent = self.orders.get(&id).map(|t| t.state);
-                    if matches!(sent, Some(OrderState::Sent | OrderState::Unknown)) {
-                        if let Some(t) = self.orders.get_mut(&id) {
-                            t.on_rejected("never reached the venue");
-                        }
-                        self.journal_outcome(&id);
-                        report.resolved += 1;
-                    } else {
-                        report.still_unknown += 1;
-                    }
-                }
-                Err(_) => report.still_unknown += 1,
-            }
-        }
-        report
     }
 
     /// Cancels one order.
