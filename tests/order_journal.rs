@@ -323,3 +323,118 @@ fn a_leg_re_signed_for_a_new_version_is_stored_as_a_second_attempt() {
         (OrderState::Live, r[0].order_id.clone().unwrap())
     );
 }
+
+#[test]
+fn the_live_dispatch_stage_reconciles_then_sends_plans_through_the_sqlite_journal() {
+    use polyarb::core::AssetIndex;
+    use polyarb::exec::live::{Instrument, live_dispatch};
+    use polyarb::pipeline::stage::Stage;
+    use polyarb::strategy::{Leg, Opportunity};
+
+    let v = venue();
+    let m = market(&v);
+    // YES asks 0.60, and (mirrored) NO asks 0.60.
+    set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
+    let a = trader(&v, 25);
+    let dir = TempDir::new("journal-live");
+    let cfg = storage(&dir);
+    let (writer, mut journal) = open(&cfg);
+    // Left by a previous run: journaled as sent, never answered (it did reach the venue).
+    let before = a
+        .client
+        .prepare(
+            &limit(m.yes, OrderSide::Buy, "0.20", "5", OrderType::Gtc),
+            &m.rules,
+        )
+        .unwrap();
+    journal
+        .record_intent(&JournalEntry {
+            plan_id: 1,
+            client_oid: 1 << 8,
+            order_id: before.order_id.clone(),
+            token_id: m.yes.to_string(),
+            side: OrderSide::Buy,
+            price: Price(200_000),
+            size: Size(5_000_000),
+            order_type: OrderType::Gtc,
+            state: OrderState::Sent,
+            filled: Size::ZERO,
+            created_ms: 1,
+        })
+        .unwrap();
+    a.client.post_order(&before).unwrap();
+
+    let l = listen(&v, &a);
+    let mgr = OrderManager::new(a.client.clone(), journal, ExecConfig::default());
+    let instruments = vec![
+        Some(Instrument {
+            token_id: m.yes,
+            rules: m.rules,
+        }),
+        Some(Instrument {
+            token_id: m.no,
+            rules: m.rules,
+        }),
+    ];
+    let (mut stage, sender) =
+        live_dispatch(100, mgr, instruments, Some(l.ch.messages.clone()), 64).unwrap();
+    let mut legs = [Leg::default(); polyarb::strategy::MAX_LEGS];
+    legs[0] = Leg {
+        asset: AssetIndex(0),
+        price: Price(600_000),
+    };
+    legs[1] = Leg {
+        asset: AssetIndex(1),
+        price: Price(600_000),
+    };
+    stage.process(Opportunity {
+        n_legs: 2,
+        legs,
+        size: Size(10_000_000),
+        ..Opportunity::default()
+    });
+    let stats = sender.stats.clone();
+    wait_until("both legs filled", Duration::from_secs(10), || {
+        stats.filled.get() == 2
+    });
+    // Let the user channel's trade events reach the sender.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mgr = loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let n = rows(
+            &cfg.path,
+            "SELECT COUNT(*) FROM fills WHERE status = 'CONFIRMED'",
+        );
+        if n[0][0] == "2" || Instant::now() > deadline {
+            break sender.join().unwrap();
+        }
+        writer.flush(Duration::from_secs(5)).unwrap();
+    };
+    assert_eq!(mgr.order(&before.order_id).unwrap().state, OrderState::Live);
+    assert_eq!(mgr.stats.resent_same_hash, 0);
+    assert_eq!(mgr.positions.get(&m.yes).shares, 10_000_000);
+    assert_eq!(mgr.positions.get(&m.no).shares, 10_000_000);
+    writer.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        rows(
+            &cfg.path,
+            "SELECT plan_id, client_oid, order_type, status FROM orders ORDER BY order_id"
+        ),
+        vec![
+            vec!["1", "256", "GTC", "live"],
+            vec!["100", "25600", "FOK", "filled"],
+            vec!["100", "25601", "FOK", "filled"],
+        ]
+    );
+    assert_eq!(
+        rows(
+            &cfg.path,
+            "SELECT COUNT(*) FROM fills WHERE status = 'CONFIRMED'"
+        ),
+        vec![vec!["2"]]
+    );
+    assert_eq!(
+        rows(&cfg.path, "SELECT size FROM positions ORDER BY token_id").len(),
+        2
+    );
+}

@@ -5,7 +5,8 @@
 //! an SPSC ring; it never blocks and never touches the network. A full ring drops the plan
 //! (counted): a missed trade, never a late one.
 //!
-//! On the sender thread, each plan becomes signed FOK orders sent as one `POST /orders`
+//! On the sender thread (which first reconciles what the journal left unknown), each plan
+//! becomes signed FOK orders sent as one `POST /orders`
 //! through the [`OrderManager`] (journal first, unknown outcomes looked up by hash, version
 //! mismatch re-signed once), and the user channel's events update orders and positions.
 
@@ -213,6 +214,8 @@ fn run_sender<J: OrderJournal>(
     stats: Arc<LiveStats>,
 ) -> OrderManager<J> {
     bell.bind_current();
+    // A restart: whatever the journal left sent-but-unknown is settled by hash before any plan.
+    manager.reconcile();
     // The user channel does not ring the bell: a short park bound keeps its events flowing.
     let mut waiter = Waiter::new(WaitStrategy::Park, bell, Duration::from_millis(5));
     let mut round_trip = LatencyHistogram::new("intent → batch answered");
