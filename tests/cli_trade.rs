@@ -88,6 +88,16 @@ fn place_list_cancel_through_a_config_file() {
     .unwrap();
     assert_eq!(c["canceled"], serde_json::json!([id]));
     assert!(stdout(&polyarb(&["order", "list", "--config", cfg])).is_empty());
+    // The journal was told: the order row says canceled.
+    let db = rusqlite::Connection::open(dir.path().join("orders.db")).unwrap();
+    let status: String = db
+        .query_row(
+            "SELECT status FROM orders WHERE order_hash = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(status, "canceled");
     // A config naming a missing key file says which key.
     std::fs::write(
         dir.path().join("bad.toml"),

@@ -36,6 +36,7 @@ use polyarb::core::{Price, Size, TickSize, TokenId};
 use polyarb::exec::journal::{MemoryJournal, OrderJournal};
 use polyarb::exec::journal_db::StorageJournal;
 use polyarb::exec::manager::{ExecConfig, NewOrder, OrderManager, SubmitOutcome};
+use polyarb::exec::order::OrderState;
 use polyarb::storage::{StorageConfig, WriterHandle};
 
 #[derive(Deserialize, Debug)]
@@ -282,6 +283,22 @@ pub fn cancel(a: CancelArgs) -> anyhow::Result<()> {
     };
     let out = serde_json::json!({ "canceled": r.canceled, "not_canceled": r.not_canceled });
     println!("{}", serde_json::to_string_pretty(&out)?);
+    // With a journal, canceled orders it knows are recorded as such (with what had matched).
+    if let Some((writer, mut j)) = s.journal {
+        for id in &r.canceled {
+            let matched = s
+                .client
+                .order(id)
+                .ok()
+                .flatten()
+                .and_then(|o| o.matched_micros())
+                .unwrap_or(0);
+            // An order placed without this journal is not in it: nothing to record.
+            let _ = j.record_outcome(id, OrderState::Canceled, Size(matched));
+        }
+        writer.flush(Duration::from_secs(5))?;
+        writer.shutdown()?;
+    }
     Ok(())
 }
 

@@ -78,10 +78,11 @@ impl StorageJournal {
             .map_err(|_| JournalError::Storage("the storage channel is full or closed".into()))
     }
 
-    /// The stored client ids of an order (remembered, else read: after a restart).
-    fn ids_of(&mut self, hash: &str) -> (String, String) {
+    /// The stored client ids of an order (remembered, else read: after a restart); an order
+    /// never journaled here is an error, as in the memory journal.
+    fn ids_of(&mut self, hash: &str) -> Result<(String, String), JournalError> {
         if let Some(ids) = self.ids.get(hash) {
-            return ids.clone();
+            return Ok(ids.clone());
         }
         let found: Option<(String, String)> = self
             .read
@@ -91,23 +92,29 @@ impl StorageJournal {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
-            .ok()
-            .flatten();
-        let ids = found.unwrap_or_default();
+            .map_err(storage)?;
+        let ids = found.ok_or_else(|| {
+            JournalError::Storage(format!("outcome for an order never journaled: {hash}"))
+        })?;
         self.ids.insert(hash.to_string(), ids.clone());
-        ids
+        Ok(ids)
     }
 
-    fn action(&mut self, hash: &str, action: &str, detail: Option<String>) -> StorageEvent {
-        let (plan_id, client_oid) = self.ids_of(hash);
-        StorageEvent::Journal(Box::new(StoredAction {
+    fn action(
+        &mut self,
+        hash: &str,
+        action: &str,
+        detail: Option<String>,
+    ) -> Result<StorageEvent, JournalError> {
+        let (plan_id, client_oid) = self.ids_of(hash)?;
+        Ok(StorageEvent::Journal(Box::new(StoredAction {
             order_hash: hash.to_string(),
             plan_id,
             client_oid,
             action: action.to_string(),
             detail,
             recv_ns: unix_now_ns(),
-        }))
+        })))
     }
 
     /// The stored client id of a new attempt at a leg: `oid`, then `oid.1`, `oid.2`...
@@ -205,7 +212,7 @@ impl OrderJournal for StorageJournal {
             e.size,
             e.order_type.as_str()
         );
-        let ev = self.action(&e.order_id, "send", Some(detail));
+        let ev = self.action(&e.order_id, "send", Some(detail))?;
         self.send(ev)?;
         self.tx.flush(self.flush_timeout).map_err(storage)?;
         // The barrier passed; the row must be there, under these client ids.
@@ -233,13 +240,13 @@ impl OrderJournal for StorageJournal {
         state: OrderState,
         filled: Size,
     ) -> Result<(), JournalError> {
+        let ev = self.action(order_id, state.as_str(), Some(format!("matched {filled}")))?;
         self.send(StorageEvent::OrderUpdate(Box::new(OrderUpdate {
             order_hash: order_id.to_string(),
             status: state.as_str().to_string(),
             size_matched: filled,
             updated_ns: unix_now_ns(),
         })))?;
-        let ev = self.action(order_id, state.as_str(), Some(format!("matched {filled}")));
         self.send(ev)
     }
 

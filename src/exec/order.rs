@@ -260,6 +260,24 @@ impl TrackedOrder {
 mod tests {
     use super::*;
 
+    #[test]
+    fn states_round_trip_through_their_stored_names() {
+        for s in [
+            OrderState::New,
+            OrderState::Sent,
+            OrderState::Unknown,
+            OrderState::Live,
+            OrderState::PartiallyFilled,
+            OrderState::Filled,
+            OrderState::Canceled,
+            OrderState::Rejected,
+            OrderState::Expired,
+        ] {
+            assert_eq!(OrderState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(OrderState::parse("LIVE"), None);
+    }
+
     fn order(t: OrderType) -> TrackedOrder {
         TrackedOrder::new(
             1,
