@@ -438,3 +438,34 @@ fn the_live_dispatch_stage_reconciles_then_sends_plans_through_the_sqlite_journa
         2
     );
 }
+
+#[test]
+fn nothing_leaves_that_the_database_did_not_take() {
+    let v = venue();
+    let m = market(&v);
+    set_book(&v, &m.yes, &[("0.30", "100")], &[("0.70", "100")]);
+    let a = trader(&v, 26);
+    let dir = TempDir::new("journal-refusals");
+    let cfg = storage(&dir);
+    let (writer, journal) = open(&cfg);
+    let mut mgr = OrderManager::new(a.client.clone(), journal, ExecConfig::default());
+    // The same leg twice in one batch (two prices, two hashes): the database keeps the client
+    // ids unique, so the second is refused before anything is sent.
+    let r = mgr.submit(&[
+        leg(3, 1, &m, "0.10", "5", OrderType::Gtc),
+        leg(3, 1, &m, "0.11", "5", OrderType::Gtc),
+    ]);
+    assert_eq!(r[0].outcome, SubmitOutcome::Accepted(OrderState::Live));
+    assert!(
+        matches!(&r[1].outcome, SubmitOutcome::Rejected(e) if e.to_string().contains("journal")),
+        "{r:?}"
+    );
+    assert_eq!(a.client.open_orders(&Filter::default()).unwrap().len(), 1);
+    // A stopped writer: the order cannot be journaled, so it is not sent.
+    writer.shutdown().unwrap();
+    let requests = a.client.stats().requests;
+    let r = mgr.submit(&[leg(4, 1, &m, "0.12", "5", OrderType::Gtc)]);
+    assert!(matches!(r[0].outcome, SubmitOutcome::Rejected(_)), "{r:?}");
+    assert_eq!(a.client.stats().requests, requests, "nothing sent");
+    assert_eq!(mgr.stats.journal_errors, 2);
+}

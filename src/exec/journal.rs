@@ -52,6 +52,12 @@ pub trait OrderJournal: Send {
     /// Records an order about to be sent (state `Sent`). Must be durable before returning.
     fn record_intent(&mut self, entry: &JournalEntry) -> Result<(), JournalError>;
 
+    /// Records several orders about to be sent as one: each result says whether that order
+    /// may be sent. The database journal waits for one commit instead of one per order.
+    fn record_intents(&mut self, entries: &[JournalEntry]) -> Vec<Result<(), JournalError>> {
+        entries.iter().map(|e| self.record_intent(e)).collect()
+    }
+
     /// Records what became of an order.
     fn record_outcome(
         &mut self,

@@ -4,9 +4,9 @@
 //! and read back over the journal's own read-only SQLite connection (WAL: readers never block
 //! the writer).
 //!
-//! Journal first: [`OrderJournal::record_intent`] enqueues the order row (status `sent`) and a
-//! `send` journal row, waits until the writer has committed them (`StorageSender::flush`, a
-//! durability barrier), and reads the row back. Only a committed row lets the order leave; a
+//! Journal first: [`OrderJournal::record_intents`] enqueues each order row (status `sent`) and
+//! its `send` journal row, waits until the writer has committed them (`StorageSender::flush`,
+//! one durability barrier per batch), and reads each row back. Only a committed row lets the order leave; a
 //! row the database refused (the same hash or the same client ids again) refuses the order.
 //! Outcomes, fills and positions are enqueued without waiting: losing one in a crash only
 //! means that reconciliation looks the order up again.
@@ -135,6 +135,56 @@ impl StorageJournal {
         })
     }
 
+    /// Enqueues an order row and its `send` journal row; returns the stored client ids.
+    fn stage_intent(&mut self, e: &JournalEntry) -> Result<(String, String), JournalError> {
+        let plan = e.plan_id.to_string();
+        let oid = self.next_client_oid(&plan, &e.client_oid.to_string())?;
+        let token = TokenId::parse(&e.token_id).map_err(storage)?;
+        self.ids
+            .insert(e.order_id.clone(), (plan.clone(), oid.clone()));
+        self.send(StorageEvent::Order(Box::new(OrderRecord {
+            order_hash: e.order_id.clone(),
+            plan_id: plan.clone(),
+            client_oid: oid.clone(),
+            token,
+            side: e.side.book_side(),
+            price: e.price,
+            size: e.size,
+            order_type: e.order_type.as_str().to_string(),
+            status: e.state.as_str().to_string(),
+            created_ns: e.created_ms.saturating_mul(1_000_000),
+        })))?;
+        let detail = format!(
+            "{} {} x {} {}",
+            e.side.as_str(),
+            e.price,
+            e.size,
+            e.order_type.as_str()
+        );
+        let ev = self.action(&e.order_id, "send", Some(detail))?;
+        self.send(ev)?;
+        Ok((plan, oid))
+    }
+
+    /// After the barrier: the row must be there, under these client ids.
+    fn check_stored(&self, hash: &str, plan: &str, oid: &str) -> Result<(), JournalError> {
+        let stored: Option<String> = self
+            .read
+            .query_row(
+                "SELECT status FROM orders WHERE order_hash = ?1 AND plan_id = ?2 AND client_oid = ?3",
+                params![hash, plan, oid],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(storage)?;
+        match stored {
+            Some(_) => Ok(()),
+            None => Err(JournalError::Storage(format!(
+                "the database refused order {hash} (plan {plan}, client {oid}): not sent"
+            ))),
+        }
+    }
+
     fn query(
         &self,
         sql: &str,
@@ -188,50 +238,30 @@ impl StorageJournal {
 
 impl OrderJournal for StorageJournal {
     fn record_intent(&mut self, e: &JournalEntry) -> Result<(), JournalError> {
-        let plan = e.plan_id.to_string();
-        let oid = self.next_client_oid(&plan, &e.client_oid.to_string())?;
-        let token = TokenId::parse(&e.token_id).map_err(storage)?;
-        self.ids
-            .insert(e.order_id.clone(), (plan.clone(), oid.clone()));
-        self.send(StorageEvent::Order(Box::new(OrderRecord {
-            order_hash: e.order_id.clone(),
-            plan_id: plan.clone(),
-            client_oid: oid.clone(),
-            token,
-            side: e.side.book_side(),
-            price: e.price,
-            size: e.size,
-            order_type: e.order_type.as_str().to_string(),
-            status: e.state.as_str().to_string(),
-            created_ns: e.created_ms.saturating_mul(1_000_000),
-        })))?;
-        let detail = format!(
-            "{} {} x {} {}",
-            e.side.as_str(),
-            e.price,
-            e.size,
-            e.order_type.as_str()
-        );
-        let ev = self.action(&e.order_id, "send", Some(detail))?;
-        self.send(ev)?;
-        self.tx.flush(self.flush_timeout).map_err(storage)?;
-        // The barrier passed; the row must be there, under these client ids.
-        let stored: Option<String> = self
-            .read
-            .query_row(
-                "SELECT status FROM orders WHERE order_hash = ?1 AND plan_id = ?2 AND client_oid = ?3",
-                params![e.order_id, plan, oid],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(storage)?;
-        match stored {
-            Some(_) => Ok(()),
-            None => Err(JournalError::Storage(format!(
-                "the database refused order {} (plan {plan}, client {oid}): not sent",
-                e.order_id
-            ))),
+        self.record_intents(std::slice::from_ref(e))
+            .pop()
+            .unwrap_or_else(|| Err(JournalError::Storage("nothing journaled".into())))
+    }
+
+    fn record_intents(&mut self, entries: &[JournalEntry]) -> Vec<Result<(), JournalError>> {
+        let staged: Vec<Result<(String, String), JournalError>> =
+            entries.iter().map(|e| self.stage_intent(e)).collect();
+        // One durability barrier for all of them.
+        if let Err(err) = self.tx.flush(self.flush_timeout) {
+            let msg = err.to_string();
+            return entries
+                .iter()
+                .map(|_| Err(JournalError::Storage(msg.clone())))
+                .collect();
         }
+        entries
+            .iter()
+            .zip(staged)
+            .map(|(e, ids)| {
+                let (plan, oid) = ids?;
+                self.check_stored(&e.order_id, &plan, &oid)
+            })
+            .collect()
     }
 
     fn record_outcome(

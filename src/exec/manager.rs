@@ -286,10 +286,11 @@ impl<J: OrderJournal> OrderManager<J> {
         ready: Vec<(usize, PreparedOrder)>,
         results: &mut [Option<SubmitResult>],
     ) -> Vec<usize> {
-        let mut sendable = Vec::with_capacity(ready.len());
+        let mut staged = Vec::with_capacity(ready.len());
+        let mut entries = Vec::with_capacity(ready.len());
         for (i, p) in ready {
             let o = &batch[i];
-            let mut t = TrackedOrder::new(
+            let t = TrackedOrder::new(
                 o.plan_id,
                 o.client_oid,
                 p.order_id.clone(),
@@ -299,7 +300,7 @@ impl<J: OrderJournal> OrderManager<J> {
                 shares_of(&p),
                 o.request.order_type,
             );
-            let entry = JournalEntry {
+            entries.push(JournalEntry {
                 plan_id: o.plan_id,
                 client_oid: o.client_oid,
                 order_id: p.order_id.clone(),
@@ -311,8 +312,15 @@ impl<J: OrderJournal> OrderManager<J> {
                 state: OrderState::Sent,
                 filled: Size::ZERO,
                 created_ms: p.signed.order.timestamp_ms,
-            };
-            if self.journal.record_intent(&entry).is_err() {
+            });
+            staged.push((i, p, t));
+        }
+        // Journal first: only what the journal took may leave.
+        let verdicts = self.journal.record_intents(&entries);
+        let mut sendable = Vec::with_capacity(staged.len());
+        for ((i, p, mut t), verdict) in staged.into_iter().zip(verdicts) {
+            let o = &batch[i];
+            if verdict.is_err() {
                 self.stats.journal_errors += 1;
                 results[i] = Some(SubmitResult {
                     client_oid: o.client_oid,
