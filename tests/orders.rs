@@ -816,3 +816,31 @@ fn the_venues_user_events_have_exactly_the_listed_fields() {
         }
     }
 }
+
+#[test]
+fn a_marketable_gtc_takes_what_it_can_and_rests_the_rest() {
+    let v = venue();
+    let m = market(&v);
+    set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
+    let a = trader(&v, 15);
+    let p = a
+        .client
+        .prepare(
+            &limit(m.yes, OrderSide::Buy, "0.60", "150", OrderType::Gtc),
+            &m.rules,
+        )
+        .unwrap();
+    let ack = a.client.post_order(&p).unwrap();
+    assert_eq!(ack.status, AckStatus::Live);
+    assert_eq!((ack.making, ack.taking), (60_000_000, 100_000_000));
+    let o = a.client.order(&p.order_id).unwrap().unwrap();
+    assert_eq!(
+        (o.status.as_str(), o.matched_micros(), o.original_micros()),
+        ("LIVE", Some(100_000_000), Some(150_000_000))
+    );
+    let book = rest_book(&v, &m.yes);
+    assert_eq!(level(&book, "bids", "0.6"), "50");
+    assert_eq!(level(&book, "asks", "0.6"), "0");
+    // What rests holds back exactly its own cost: 50 × 0.60.
+    assert_eq!(balances(&v, &a)["collateral"]["reserved"], 30_000_000);
+}
