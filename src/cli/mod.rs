@@ -10,6 +10,7 @@ mod order;
 mod replay;
 mod report;
 mod synth;
+mod trade;
 mod venue;
 
 use clap::{Parser, Subcommand};
@@ -33,7 +34,7 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Load test: the venue floods level changes into the whole pipeline; rates and latency.
     Flood(flood::FloodArgs),
-    /// Sign orders and make auth headers exactly as they would be sent (nothing is sent).
+    /// Orders: sign and make auth headers offline; place, cancel and list against a CLOB.
     #[command(subcommand)]
     Order(order::OrderCommand),
     /// Replay a file of raw market-channel frames through the parser and the books.

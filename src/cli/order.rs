@@ -23,6 +23,12 @@ pub enum OrderCommand {
     Sign(Box<SignArgs>),
     /// Print the L2 HMAC headers of a request as JSON.
     Headers(HeadersArgs),
+    /// Sign, journal and send an order to the CLOB of a `[clob]` config; print its outcome.
+    Place(Box<super::trade::PlaceArgs>),
+    /// Cancel one order (--order-id) or every open order of the key (--all).
+    Cancel(super::trade::CancelArgs),
+    /// List the key's open orders (or its trades with --trades).
+    List(super::trade::ListArgs),
 }
 
 #[derive(Args, Debug)]
@@ -136,6 +142,9 @@ pub fn run(cmd: OrderCommand) -> anyhow::Result<()> {
     match cmd {
         OrderCommand::Sign(a) => sign(*a),
         OrderCommand::Headers(a) => headers(a),
+        OrderCommand::Place(a) => super::trade::place(*a),
+        OrderCommand::Cancel(a) => super::trade::cancel(a),
+        OrderCommand::List(a) => super::trade::list(a),
     }
 }
 

@@ -1,8 +1,22 @@
 //! Execution: turning opportunities into orders. `OrderIntent` is what the dispatch stage
 //! decides to send; idempotency rests on (`plan_id`, `client_oid`): one plan per opportunity,
 //! one client order id per leg, never reused.
+//!
+//! - [`dispatch`]: the dry-run dispatch stage (intents journaled, nothing sent).
+//! - [`live`]: the live dispatch stage and its sender thread.
+//! - [`manager`]: the order manager (journal first, unknown outcomes looked up by hash,
+//!   version mismatch re-signed once, cancel/replace policy).
+//! - [`order`]: the order state machine; [`positions`]: fills and inventory per outcome.
+//! - [`journal`]: the [`journal::OrderJournal`] trait and its in-memory implementation;
+//!   [`journal_db`]: the same journal in the database (orders, journal rows, fills, positions).
 
 pub mod dispatch;
+pub mod journal;
+pub mod journal_db;
+pub mod live;
+pub mod manager;
+pub mod order;
+pub mod positions;
 
 use crate::core::{AssetIndex, Price, Side, Size};
 

@@ -204,6 +204,14 @@ pub struct Pipeline {
     resync: Option<JoinHandle<()>>,
 }
 
+/// What the dispatch stage does with opportunities.
+pub enum DispatchMode {
+    /// Journal intents to `Pipeline::drain_intents`; send nothing.
+    DryRun,
+    /// Send them: the live stage (its sender thread runs beside the pipeline).
+    Live(Box<crate::exec::live::LiveDispatchStage>),
+}
+
 /// A stage thread to spawn: its head stage and input ring.
 struct Pending<T> {
     kind: StageKind,
@@ -212,14 +220,14 @@ struct Pending<T> {
 }
 
 impl Pipeline {
-    /// Starts every thread and subscribes every asset of `registry`.
+    /// Starts every thread and subscribes every asset of `registry` (dispatch: dry run).
     pub fn start(
         cfg: &EngineSettings,
         registry: AssetRegistry,
         groups: Vec<OutcomeGroup>,
         seed: u64,
     ) -> Result<Self, PipelineError> {
-        Self::start_held(cfg, registry, groups, &[], seed)
+        Self::start_full(cfg, registry, groups, &[], seed, DispatchMode::DryRun)
     }
 
     /// `start`, with the groups `held` halted from the first top on (the catalog's pending
@@ -230,6 +238,29 @@ impl Pipeline {
         groups: Vec<OutcomeGroup>,
         held: &[u32],
         seed: u64,
+    ) -> Result<Self, PipelineError> {
+        Self::start_full(cfg, registry, groups, held, seed, DispatchMode::DryRun)
+    }
+
+    /// [`Self::start`] with a chosen dispatch (dry run or live).
+    pub fn start_with(
+        cfg: &EngineSettings,
+        registry: AssetRegistry,
+        groups: Vec<OutcomeGroup>,
+        seed: u64,
+        dispatch: DispatchMode,
+    ) -> Result<Self, PipelineError> {
+        Self::start_full(cfg, registry, groups, &[], seed, dispatch)
+    }
+
+    /// Every start option: groups held from the start, and the dispatch.
+    pub fn start_full(
+        cfg: &EngineSettings,
+        registry: AssetRegistry,
+        groups: Vec<OutcomeGroup>,
+        held: &[u32],
+        seed: u64,
+        dispatch: DispatchMode,
     ) -> Result<Self, PipelineError> {
         let topo = Topology::parse(&cfg.pipeline.threads).map_err(PipelineError::Topology)?;
         let rings_cfg = &cfg.pipeline.rings;
@@ -269,13 +300,22 @@ impl Pipeline {
 
         // Dispatch.
         let (journal_tx, journal_rx) = crossbeam::channel::bounded(1 << 16);
-        let dispatch = DispatchStage::new(crate::obs::clock::unix_ms() << 16, Some(journal_tx));
-        let dispatch_stats = dispatch.stats.clone();
+        let (dispatch, dispatch_stats): (Box<dyn Stage<In = _>>, _) = match dispatch {
+            DispatchMode::DryRun => {
+                let d = DispatchStage::new(crate::obs::clock::unix_ms() << 16, Some(journal_tx));
+                let s = d.stats.clone();
+                (Box::new(d), s)
+            }
+            DispatchMode::Live(d) => {
+                let s = d.stats.clone();
+                (d, s)
+            }
+        };
         // Strategy.
         let (opp_out, dispatch_thread) = link(
             &topo,
             StageKind::Strategy,
-            Box::new(dispatch),
+            dispatch,
             rings_cfg.opportunities,
             bell_of(StageKind::Dispatch),
             "strategy→dispatch",

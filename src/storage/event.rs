@@ -141,7 +141,8 @@ pub struct OrderUpdate {
 }
 
 /// An entry of the order journal: what we are about to do or just did with an order. The
-/// dispatch stage journals the hash before sending and flushes (see `WriterHandle::flush`).
+/// order manager journals the hash before sending and flushes (`StorageSender::flush`; see
+/// `exec::journal_db`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JournalEntry {
     pub order_hash: String,

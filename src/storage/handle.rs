@@ -61,6 +61,29 @@ impl StorageSender {
     pub fn health(&self) -> &Arc<StorageHealth> {
         &self.health
     }
+
+    /// A durability barrier from a producer (the order journal, before an order is sent): waits
+    /// until everything this sender enqueued before the call is committed. Cold threads only.
+    pub fn flush(&self, timeout: Duration) -> Result<CommitNotice, StorageError> {
+        flush_through(&self.tx, &self.health, timeout)
+    }
+}
+
+fn flush_through(
+    tx: &Sender<StorageEvent>,
+    health: &StorageHealth,
+    timeout: Duration,
+) -> Result<CommitNotice, StorageError> {
+    let (ack, done) = channel::bounded(1);
+    tx.send_timeout(StorageEvent::Flush(ack), timeout)
+        .map_err(|_| StorageError::WriterStopped)?;
+    done.recv_timeout(timeout).map_err(|e| match e {
+        RecvTimeoutError::Timeout => StorageError::NotCommitted {
+            waited_ms: timeout.as_millis() as u64,
+            last_failure: health.last_failure(),
+        },
+        RecvTimeoutError::Disconnected => StorageError::WriterStopped,
+    })
 }
 
 /// The owner's end: metrics, health, flush, size budget and shutdown.
@@ -139,17 +162,7 @@ impl WriterHandle {
     /// Waits until every event enqueued before this call is committed (a durability barrier),
     /// or the timeout passes (the database may be refusing writes: see `health`).
     pub fn flush(&self, timeout: Duration) -> Result<CommitNotice, StorageError> {
-        let (ack, done) = channel::bounded(1);
-        self.tx
-            .send_timeout(StorageEvent::Flush(ack), timeout)
-            .map_err(|_| StorageError::WriterStopped)?;
-        done.recv_timeout(timeout).map_err(|e| match e {
-            RecvTimeoutError::Timeout => StorageError::NotCommitted {
-                waited_ms: timeout.as_millis() as u64,
-                last_failure: self.health.last_failure(),
-            },
-            RecvTimeoutError::Disconnected => StorageError::WriterStopped,
-        })
+        flush_through(&self.tx, &self.health, timeout)
     }
 
     /// Changes the database size budget at run time (0 = none); applied before the next commit.

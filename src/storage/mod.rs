@@ -16,7 +16,8 @@
 //!                                                               //   RingFull / send a Resync later
 //! writer.health().trading_ok()                                  // strategies halt while false
 //! writer.metrics().snapshot()                                   // queue depth, batch latency, drops
-//! writer.flush(timeout)?                                        // durability barrier (order journal)
+//! writer.flush(timeout)?                                        // durability barrier (also
+//! tx.flush(timeout)?                                            //   from a producer: the order journal)
 //! writer.shutdown()?                                            // drain, snapshot, commit, compact, join
 //! ```
 //!

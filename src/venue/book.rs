@@ -5,6 +5,7 @@
 //! against, so it is kept deliberately simple and independent of the code under test; its
 //! speed matters far less than the client's.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
@@ -70,6 +71,26 @@ impl VenueBook {
         self.asks.clear();
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.bids.is_empty() && self.asks.is_empty()
+    }
+
+    /// Adds `size` at a level (saturating), or removes as much (a level that reaches zero goes).
+    pub fn add(&mut self, side: Side, price: Price, size: Size, remove: bool) {
+        let levels = self.side_mut(side);
+        let cur = levels.get(&price).copied().unwrap_or(Size::ZERO);
+        let new = if remove {
+            Size(cur.0.saturating_sub(size.0))
+        } else {
+            Size(cur.0.saturating_add(size.0))
+        };
+        if new.is_zero() {
+            levels.remove(&price);
+        } else {
+            levels.insert(price, new);
+        }
+    }
+
     /// The other outcome's book: a bid at `p` is an ask at `1 - p` of the same size.
     pub fn mirrored(&self) -> Self {
         let flip = |levels: &Levels| -> Levels {
@@ -112,12 +133,51 @@ pub struct AssetBook {
     pub token_str: Box<str>,
     /// Index into `VenueBooks::markets`.
     pub market: u32,
+    /// The synthetic (house) liquidity: what the market model or the recording put there.
     pub book: VenueBook,
+    /// Orders of the venue's account holders resting on this token, in this token's price
+    /// space (a YES bid at p is also a NO ask at 1 - p: see `trading`). What the venue
+    /// publishes is `book` + `user`.
+    pub user: VenueBook,
     pub tick: TickSize,
     pub min_order_size: Size,
     pub last_trade: Option<Price>,
     /// Bumped on every change; feeds the opaque per-change `hash` of `price_change` entries.
     pub version: u64,
+}
+
+impl AssetBook {
+    /// The published size at a level: house liquidity plus resting user orders.
+    pub fn level(&self, side: Side, price: Price) -> Size {
+        let get = |b: &VenueBook| b.side(side).get(&price).map_or(0, |s| s.0);
+        Size(get(&self.book) + get(&self.user))
+    }
+
+    /// The published book (borrowed as is when no user order rests here).
+    pub fn published(&self) -> Cow<'_, VenueBook> {
+        if self.user.is_empty() {
+            return Cow::Borrowed(&self.book);
+        }
+        let mut b = self.book.clone();
+        for side in [Side::Bid, Side::Ask] {
+            for (&p, &s) in self.user.side(side) {
+                b.add(side, p, s, false);
+            }
+        }
+        Cow::Owned(b)
+    }
+
+    /// The published best price of a side, given the house book's best (which a market event
+    /// may carry from an earlier moment of the same step).
+    pub fn published_best(&self, side: Side, house_best: Option<Price>) -> Option<Price> {
+        match (house_best, self.user.best(side)) {
+            (Some(h), Some(u)) => Some(match side {
+                Side::Bid => h.max(u),
+                Side::Ask => h.min(u),
+            }),
+            (h, u) => h.or(u),
+        }
+    }
 }
 
 /// Every asset and market the venue knows, indexed densely.
@@ -167,6 +227,7 @@ impl VenueBooks {
             token_str: token.to_string().into_boxed_str(),
             market,
             book: VenueBook::default(),
+            user: VenueBook::default(),
             tick,
             min_order_size,
             last_trade: None,

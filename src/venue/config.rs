@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::config::{ConfigError, load_toml, resolve_relative};
 
 use super::model::ModelConfig;
+use super::trading::TradingConfig;
 
 /// Everything `polyarb venue` and `Venue::start` need.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -21,6 +22,7 @@ pub struct VenueConfig {
     pub rest: RestConfig,
     pub faults: FaultConfig,
     pub gamma: super::gamma::GammaVenueConfig,
+    pub trading: TradingConfig,
 }
 
 /// Sockets and per-connection limits.
@@ -204,6 +206,30 @@ impl VenueConfig {
         }
         if self.rest.rate_window_ms == 0 {
             return Err(bad("rest.rate_window_ms", "at least 1", "0".into()));
+        }
+        let t = &self.trading;
+        if !(1..=3).contains(&t.order_version) {
+            return Err(bad(
+                "trading.order_version",
+                "1, 2 or 3",
+                t.order_version.to_string(),
+            ));
+        }
+        if crate::adapters::polymarket::signing::ProtocolVersion::known(t.order_version, t.chain_id)
+            .is_err()
+        {
+            return Err(bad(
+                "trading.chain_id",
+                "137 (Polygon) or 80002 (Amoy)",
+                t.chain_id.to_string(),
+            ));
+        }
+        if t.max_batch == 0 || t.rate_window_ms == 0 {
+            return Err(bad(
+                "trading.max_batch / trading.rate_window_ms",
+                "at least 1",
+                "0".into(),
+            ));
         }
         Ok(())
     }

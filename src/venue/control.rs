@@ -2,7 +2,7 @@
 //! endpoints and by tests/the pipeline through `VenueHandle` (read its books, list its markets,
 //! inject faults, pause/step/retime its source).
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -16,6 +16,7 @@ use super::book::VenueBooks;
 use super::fault::{Fault, FaultOutcome, RestFaults};
 use super::hub::{ConnInfo, Hub, HubStats, IoCommand, Notifier, Stall};
 use super::source::Source;
+use super::trading::{TradingFaults, TradingShared};
 use super::wire::RestBook;
 use super::ws::{IoCounters, IoStats, now_ms};
 
@@ -156,11 +157,26 @@ pub struct VenueControl {
     pub(crate) rest_faults: Arc<RestFaults>,
     pub(crate) io_stats: Arc<IoStats>,
     pub(crate) shutdown: Arc<AtomicBool>,
+    pub(crate) trading: Arc<TradingShared>,
 }
 
 impl VenueControl {
     pub(crate) fn hub(&self) -> MutexGuard<'_, Hub> {
         self.hub.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed)
+    }
+
+    /// The order version the venue accepts now (`GET /version`).
+    pub fn order_version(&self) -> u8 {
+        self.trading.version()
+    }
+
+    /// Switches the accepted order version (tests of `order_version_mismatch` handling).
+    pub fn set_order_version(&self, v: u8) {
+        self.trading.set_version(v);
     }
 
     /// Every asset's book, in the replay contract's shape, sorted by token id numerically.
@@ -342,9 +358,38 @@ impl VenueControl {
                 self.rest_faults.fail_next(*count, *status);
                 *count
             }
+            Fault::OrderDelay { delay_ms, count } => {
+                self.trading.set_faults(TradingFaults {
+                    delay_count: *count,
+                    delay_ms: *delay_ms,
+                    ..TradingFaults::default()
+                });
+                *count
+            }
+            Fault::OrderFail {
+                count,
+                status,
+                retry_after_s,
+            } => {
+                self.trading.set_faults(TradingFaults {
+                    fail_count: *count,
+                    fail_status: *status,
+                    retry_after_s: *retry_after_s,
+                    ..TradingFaults::default()
+                });
+                *count
+            }
+            Fault::TradeFail { count } => {
+                self.hub().trading.fail_trades = *count;
+                *count
+            }
             Fault::Clear => {
-                self.hub().clear_stalls();
+                let mut hub = self.hub();
+                hub.clear_stalls();
+                hub.trading.fail_trades = 0;
+                drop(hub);
                 self.rest_faults.clear();
+                self.trading.clear_faults();
                 1
             }
         };
@@ -360,11 +405,12 @@ pub fn books_dump(books: &VenueBooks) -> Vec<BookDump> {
         .into_iter()
         .map(|a| {
             let asset = books.asset(a);
+            let book = asset.published();
             let side = |side: Side| -> Vec<[String; 2]> {
                 let lv = |(p, s): (&Price, &crate::core::Size)| [p.to_string(), s.to_string()];
                 match side {
-                    Side::Bid => asset.book.bids.iter().rev().map(lv).collect(),
-                    Side::Ask => asset.book.asks.iter().map(lv).collect(),
+                    Side::Bid => book.bids.iter().rev().map(lv).collect(),
+                    Side::Ask => book.asks.iter().map(lv).collect(),
                 }
             };
             let market = &books.market_of(a).condition_id;

@@ -56,11 +56,37 @@ pub enum Fault {
         #[serde(default = "internal_error")]
         status: u16,
     },
+    /// Hold back the answers to the next `count` order requests by `delay_ms`, after they
+    /// were matched (a client that times out first does not know its order went through).
+    OrderDelay {
+        delay_ms: u64,
+        #[serde(default = "one_u64")]
+        count: u64,
+    },
+    /// Refuse the next `count` order requests before processing them, with `status`
+    /// (429 carries `Retry-After: retry_after_s`).
+    OrderFail {
+        #[serde(default = "one_u64")]
+        count: u64,
+        #[serde(default = "internal_error")]
+        status: u16,
+        #[serde(default = "one_u64")]
+        retry_after_s: u64,
+    },
+    /// The next `count` trades end FAILED instead of MINED (their settlement is rolled back).
+    TradeFail {
+        #[serde(default = "one_u64")]
+        count: u64,
+    },
     /// End every stall and REST fault.
     Clear,
 }
 
 fn one() -> u32 {
+    1
+}
+
+fn one_u64() -> u64 {
     1
 }
 

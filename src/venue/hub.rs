@@ -22,7 +22,10 @@ use super::book::VenueBooks;
 use super::event::EventBuf;
 use super::fault::MalformedShape;
 use super::source::Source;
+use super::trading::state::{Now, UserFrame};
+use super::trading::{TradingShared, TradingState};
 use super::wire::{event_assets, write_book_array, write_event};
+use crate::adapters::polymarket::signing::{Address, ApiCredentials};
 
 /// Books per frame of a subscription's initial dump.
 const DUMP_CHUNK: usize = 50;
@@ -178,8 +181,19 @@ impl Stall {
     }
 }
 
+/// An authenticated user-channel subscription.
+#[derive(Clone, Debug)]
+struct UserSub {
+    address: Address,
+    /// Condition ids watched (empty = every market).
+    markets: Vec<String>,
+}
+
 /// One connection as the hub sees it.
 struct ConnSubs {
+    /// Whether it connected to `/ws/user` (else `/ws/market`).
+    user_channel: bool,
+    user: Option<UserSub>,
     assets: FxHashSet<u32>,
     outbox: Arc<Outbox>,
     stall: Option<Stall>,
@@ -238,6 +252,16 @@ struct ClientRequest {
     initial_dump: Option<bool>,
 }
 
+/// The user channel's subscribe message: raw credentials, an optional market filter.
+#[derive(Deserialize)]
+struct UserRequest {
+    auth: ApiCredentials,
+    #[serde(default)]
+    markets: Vec<String>,
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+}
+
 /// The venue's shared market state; see the module doc.
 pub struct Hub {
     pub source: Source,
@@ -246,6 +270,9 @@ pub struct Hub {
     subs: Vec<Vec<u64>>,
     stalled_assets: FxHashMap<u32, Stall>,
     pub stats: HubStats,
+    /// Accounts, orders and trades: changed together with the books they rest in.
+    pub trading: TradingState,
+    trading_shared: Arc<TradingShared>,
     max_assets_per_conn: usize,
     notifier: Arc<Notifier>,
     woke: bool,
@@ -264,8 +291,15 @@ struct Scratch {
 }
 
 impl Hub {
-    pub fn new(source: Source, max_assets_per_conn: usize, notifier: Arc<Notifier>) -> Self {
+    pub fn new(
+        source: Source,
+        max_assets_per_conn: usize,
+        notifier: Arc<Notifier>,
+        trading_shared: Arc<TradingShared>,
+    ) -> Self {
         Self {
+            trading: TradingState::new(trading_shared.cfg.clone()),
+            trading_shared,
             source,
             conns: BTreeMap::new(),
             subs: Vec::new(),
@@ -288,6 +322,8 @@ impl Hub {
         self.conns.insert(
             id,
             ConnSubs {
+                user_channel: false,
+                user: None,
                 assets: FxHashSet::default(),
                 outbox,
                 stall: None,
@@ -352,8 +388,92 @@ impl Hub {
         }
     }
 
+    /// Marks a connection as the authenticated user channel (`/ws/user`).
+    pub fn set_user_channel(&mut self, id: u64) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.user_channel = true;
+        }
+    }
+
+    /// A user-channel subscribe: the credentials must be a key the venue issued; otherwise
+    /// the connection is closed, as the venue does.
+    fn user_message(&mut self, id: u64, text: &str) {
+        let req = serde_json::from_str::<UserRequest>(text).ok().filter(|r| {
+            r.kind
+                .as_deref()
+                .is_none_or(|k| k.eq_ignore_ascii_case("user"))
+        });
+        let key = req.as_ref().and_then(|r| {
+            let keys = self
+                .trading_shared
+                .keys
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
+            keys.check_raw(&r.auth).map(|k| k.address)
+        });
+        match (req, key, self.conns.get_mut(&id)) {
+            (Some(r), Some(address), Some(c)) => {
+                self.stats.subscribe_requests += 1;
+                c.user = Some(UserSub {
+                    address,
+                    markets: r.markets,
+                });
+            }
+            _ => {
+                self.stats.bad_requests += 1;
+                self.notifier.command(IoCommand::Close {
+                    conn: Some(id),
+                    abrupt: false,
+                });
+            }
+        }
+    }
+
+    /// Runs a trading operation on the books and the trading state, then publishes its market
+    /// events and user-channel events. `None` when the source cannot trade (a replay).
+    pub fn trading_op<R>(
+        &mut self,
+        now_ms: u64,
+        f: impl FnOnce(&mut TradingState, &mut VenueBooks, &mut EventBuf) -> R,
+    ) -> Option<R> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        buf.ts_ms = now_ms;
+        let r = match &mut self.source {
+            Source::Model(m) => Some(f(&mut self.trading, m.books_mut(), &mut buf)),
+            Source::Replay(_) => None,
+        };
+        self.now = Instant::now();
+        self.publish(&buf);
+        self.buf = buf;
+        self.route_user_events();
+        self.flush_wakes();
+        r
+    }
+
+    /// Queues the trading state's user-channel events to the subscribed connections.
+    fn route_user_events(&mut self) {
+        let events: Vec<UserFrame> = self.trading.take_events();
+        for ev in events {
+            for (&id, c) in self.conns.iter_mut() {
+                let Some(sub) = &c.user else { continue };
+                if sub.address == ev.address
+                    && (sub.markets.is_empty() || sub.markets.contains(&ev.market))
+                {
+                    self.stats.frames += 1;
+                    Self::push(&self.notifier, &mut self.woke, id, c, ev.text.clone());
+                }
+            }
+        }
+    }
+
     /// Handles one text message from a client (anything but `PING`).
     pub fn client_message(&mut self, id: u64, text: &str, now_ms: u64) {
+        if self.conns.get(&id).is_some_and(|c| c.user_channel) {
+            self.user_message(id, text);
+            self.flush_wakes();
+            return;
+        }
         let req: ClientRequest = match serde_json::from_str(text) {
             Ok(r) => r,
             Err(_) => {
@@ -457,16 +577,25 @@ impl Hub {
         self.now = Instant::now();
         let mut buf = std::mem::take(&mut self.buf);
         let (mut steps, mut changes) = (0, 0);
+        let idle = self.trading.is_idle();
+        let now = Now::current();
         while steps < max_steps && changes < max_changes {
             buf.clear();
             if let Source::Model(m) = &mut self.source {
                 m.step(now_ms, &mut buf);
+                if !idle {
+                    // House quotes that moved across resting orders trade with them.
+                    self.trading.sweep(m.books_mut(), &mut buf, &now);
+                }
             }
             steps += 1;
             changes += buf.change_count() as u64;
             self.publish(&buf);
         }
         self.buf = buf;
+        if !idle {
+            self.route_user_events();
+        }
         self.flush_wakes();
         Some((steps, changes))
     }

@@ -2,7 +2,8 @@
 //! thing (DESIGN.md §5). It owns the synthetic market model (`model`), the venue's own books
 //! (`book`), the wire rendering of market events (`wire`), the servers — `/ws/market` on mio +
 //! tungstenite (`ws`), REST on tiny_http (`http` router, `book_api`, `admin`) — and fault
-//! injection (`fault`). `synth` writes the model's events as a frames file.
+//! injection (`fault`). `synth` writes the model's events as a frames file. `trading` is the
+//! trading side: accounts, API keys, signed orders, matching, trades and `/ws/user`.
 //!
 //! Start one with `Venue::start(config)`: it binds 127.0.0.1 (port 0 by default), returns a
 //! `VenueHandle` with the bound addresses, and shuts down cleanly when dropped. The handle
@@ -26,6 +27,7 @@ pub mod publisher;
 pub mod rate;
 pub mod source;
 pub mod synth;
+pub mod trading;
 pub mod wire;
 pub mod ws;
 
@@ -89,10 +91,12 @@ impl Venue {
             .map_err(bind_err("the WebSocket listener", cfg.server.ws_port))?;
         let waker = mio::Waker::new(poll.registry(), ws::WAKER).map_err(VenueError::Thread)?;
         let notifier = Arc::new(Notifier::new(waker));
+        let trading = Arc::new(trading::TradingShared::new(cfg.trading.clone()));
         let hub = Arc::new(Mutex::new(Hub::new(
             source,
             cfg.server.max_assets_per_connection,
             notifier.clone(),
+            trading.clone(),
         )));
         let rate = match cfg.source.kind {
             SourceKind::Synthetic => cfg.source.changes_per_s,
@@ -110,6 +114,7 @@ impl Venue {
             )),
             io_stats: io_stats.clone(),
             shutdown: shutdown.clone(),
+            trading: trading.clone(),
         };
         let mut ws_config = WebSocketConfig::default();
         ws_config.max_message_size = Some(cfg.server.max_message_bytes);
@@ -155,9 +160,16 @@ impl Venue {
             Duration::from_millis(cfg.rest.rate_window_ms),
         )
         .map_err(|e| VenueError::Config(e.to_string()))?;
+        let tctl = ctl.clone();
+        handle.threads.push(spawn(
+            "venue-trading",
+            Box::new(move || trading::timer::run(tctl)),
+        )?);
+        // The trading service goes before the admin one: it owns `/admin/fund` and friends.
         let router = Router::new()
             .with(Arc::new(gamma))
             .with(Arc::new(book_api::BookApi::new(ctl.clone(), &cfg.rest)))
+            .with(Arc::new(trading::api::TradingApi::new(ctl.clone())))
             .with(Arc::new(admin::AdminApi::new(ctl)));
         let http_bind = SocketAddr::new(ip, cfg.server.http_port);
         let server = HttpServer::start(
@@ -196,6 +208,11 @@ impl VenueHandle {
         format!("ws://{}{}", self.ws_addr, ws::MARKET_PATH)
     }
 
+    /// `ws://127.0.0.1:PORT/ws/user`
+    pub fn user_ws_url(&self) -> String {
+        format!("ws://{}{}", self.ws_addr, ws::USER_PATH)
+    }
+
     /// `http://127.0.0.1:PORT` (REST and `/admin`).
     pub fn http_url(&self) -> String {
         format!("http://{}", self.http_addr)
@@ -217,6 +234,7 @@ impl VenueHandle {
 
     fn stop(&mut self) {
         self.control.shutdown.store(true, Ordering::SeqCst);
+        self.control.trading.timer.ring();
         self.control.source.update(|p| p.shutdown = true);
         self.control.notifier.wake();
         if let Some(mut h) = self.http.take() {

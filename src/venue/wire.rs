@@ -116,6 +116,7 @@ impl RestBook {
     pub fn of(books: &VenueBooks, asset: u32, ts_ms: u64) -> Self {
         let a = books.asset(asset);
         let m = books.market_of(asset);
+        let book = a.published();
         let side = |levels: &Levels, side: Side| -> Vec<RestLevel> {
             let level = |(p, s): (&Price, &Size)| RestLevel {
                 price: p.to_string(),
@@ -131,8 +132,8 @@ impl RestBook {
             asset_id: a.token_str.to_string(),
             timestamp: ts_ms.to_string(),
             hash: String::new(),
-            bids: side(&a.book.bids, Side::Bid),
-            asks: side(&a.book.asks, Side::Ask),
+            bids: side(&book.bids, Side::Bid),
+            asks: side(&book.asks, Side::Ask),
             min_order_size: a.min_order_size.to_string(),
             tick_size: a.tick.to_string(),
             neg_risk: m.neg_risk(),
@@ -171,16 +172,17 @@ struct WsBook<'a> {
 pub fn write_book(books: &VenueBooks, asset: u32, ts_ms: u64, initial: bool, out: &mut Vec<u8>) {
     let a = books.asset(asset);
     let m = books.market_of(asset);
+    let book = a.published();
     let msg = WsBook {
         event_type: "book",
         asset_id: &a.token_str,
         market: &m.condition_id,
         bids: BestLast {
-            levels: &a.book.bids,
+            levels: &book.bids,
             side: Side::Bid,
         },
         asks: BestLast {
-            levels: &a.book.asks,
+            levels: &book.asks,
             side: Side::Ask,
         },
         timestamp: Disp(ts_ms),
@@ -225,14 +227,17 @@ impl<F: Fn(u32) -> bool> Serialize for Entries<'_, F> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(None)?;
         for d in self.deltas.iter().filter(|d| (self.keep)(d.asset)) {
+            // Deltas carry the house book; resting user orders are added as published.
+            let a = self.books.asset(d.asset);
+            let user = a.user.side(d.side).get(&d.price).map_or(0, |s| s.0);
             seq.serialize_element(&PriceChangeEntry {
-                asset_id: &self.books.asset(d.asset).token_str,
+                asset_id: &a.token_str,
                 price: d.price,
-                size: d.size,
+                size: Size(d.size.0 + user),
                 side: d.side.venue_str(),
                 hash: Disp(ChangeHash(d.hash)),
-                best_bid: Best(d.best_bid),
-                best_ask: Best(d.best_ask),
+                best_bid: Best(a.published_best(Side::Bid, d.best_bid)),
+                best_ask: Best(a.published_best(Side::Ask, d.best_ask)),
             })?;
         }
         seq.end()

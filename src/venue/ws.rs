@@ -10,7 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,9 @@ const LISTENER: Token = Token(0);
 pub const WAKER: Token = Token(1);
 /// The path of the public market channel.
 pub const MARKET_PATH: &str = "/ws/market";
+/// The path of the authenticated user channel.
+pub const USER_PATH: &str = "/ws/user";
+const CHANNEL_USER: u8 = 2;
 /// Rounds of outbox draining per connection before others get a turn.
 const DRAIN_ROUNDS: usize = 4;
 
@@ -73,12 +76,17 @@ fn bump(a: &AtomicU64) {
     a.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Accepts only the market channel's path; anything else is a 404 before the upgrade.
-pub struct PathCheck;
+/// Accepts only the channels' paths (anything else is a 404 before the upgrade) and records
+/// which one the client asked for.
+pub struct PathCheck(Arc<AtomicU8>);
 
 impl Callback for PathCheck {
     fn on_request(self, req: &Request, resp: Response) -> Result<Response, ErrorResponse> {
-        if req.uri().path() == MARKET_PATH {
+        let path = req.uri().path();
+        if path == MARKET_PATH {
+            Ok(resp)
+        } else if path == USER_PATH {
+            self.0.store(CHANNEL_USER, Ordering::Relaxed);
             Ok(resp)
         } else {
             let mut e = ErrorResponse::new(Some("not found".to_string()));
@@ -101,6 +109,8 @@ struct Conn {
     phase: Phase,
     outbox: Arc<Outbox>,
     write_blocked: bool,
+    /// Which channel the handshake asked for (set by `PathCheck`).
+    channel: Arc<AtomicU8>,
 }
 
 /// Everything the io thread shares with the rest of the venue.
@@ -208,12 +218,13 @@ impl IoLoop {
                     let outbox = Arc::new(Outbox::new(self.sh.max_pending_bytes));
                     self.hub()
                         .add_conn(token.0 as u64, peer.to_string(), outbox.clone());
+                    let channel = Arc::new(AtomicU8::new(0));
                     let result = tungstenite::accept_hdr_with_config(
                         stream,
-                        PathCheck,
+                        PathCheck(channel.clone()),
                         Some(self.sh.ws_config),
                     );
-                    self.handshake_result(token, outbox, result);
+                    self.handshake_result(token, outbox, channel, result);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -229,16 +240,21 @@ impl IoLoop {
         &mut self,
         token: Token,
         outbox: Arc<Outbox>,
+        channel: Arc<AtomicU8>,
         result: Result<WebSocket<TcpStream>, HandshakeError<ServerHandshake<TcpStream, PathCheck>>>,
     ) {
         match result {
             Ok(ws) => {
+                if channel.load(Ordering::Relaxed) == CHANNEL_USER {
+                    self.hub().set_user_channel(token.0 as u64);
+                }
                 self.conns.insert(
                     token,
                     Conn {
                         phase: Phase::Open(Box::new(ws)),
                         outbox,
                         write_blocked: false,
+                        channel,
                     },
                 );
                 // Bytes that arrived with the handshake produce no new readiness event.
@@ -253,6 +269,7 @@ impl IoLoop {
                         phase: Phase::Handshake(Box::new(mid), deadline),
                         outbox,
                         write_blocked: false,
+                        channel,
                     },
                 );
             }
@@ -271,13 +288,14 @@ impl IoLoop {
             let Some(Conn {
                 phase: Phase::Handshake(mid, _),
                 outbox,
+                channel,
                 ..
             }) = self.conns.remove(&token)
             else {
                 return;
             };
             let result = mid.handshake();
-            self.handshake_result(token, outbox, result);
+            self.handshake_result(token, outbox, channel, result);
             return;
         }
         if writable {

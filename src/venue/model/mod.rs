@@ -210,6 +210,11 @@ impl MarketModel {
         &self.books
     }
 
+    /// The books, for the venue's matching engine (house quotes taken by orders).
+    pub fn books_mut(&mut self) -> &mut VenueBooks {
+        &mut self.books
+    }
+
     pub fn market_count(&self) -> u32 {
         self.books.markets.len() as u32
     }

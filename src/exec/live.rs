@@ -1,0 +1,269 @@
+//! Live dispatch: the dispatch stage that sends.
+//!
+//! On the hot thread, [`LiveDispatchStage`] turns each Dutch-book `Opportunity` into a `Plan`
+//! (one BUY leg per outcome at its ask, all for the same number of shares) and pushes it into
+//! an SPSC ring; it never blocks and never touches the network. A full ring drops the plan
+//! (counted): a missed trade, never a late one.
+//!
+//! On the sender thread (which first reconciles what the journal left unknown), each plan
+//! becomes signed FOK orders sent as one `POST /orders`
+//! through the [`OrderManager`] (journal first, unknown outcomes looked up by hash, version
+//! mismatch re-signed once), and the user channel's events update orders and positions.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam::channel::Receiver;
+
+use crate::adapters::polymarket::signing::{MarketRules, OrderRequest, OrderSide, OrderType};
+use crate::adapters::polymarket::ws::user::UserMessage;
+use crate::core::{Size, TokenId};
+use crate::obs::clock::now_ns;
+use crate::obs::{Counter, LatencyHistogram, LiveLatency};
+use crate::pipeline::ring::{RingRx, RingTx, ring};
+use crate::pipeline::stage::Stage;
+use crate::pipeline::wait::{Doorbell, WaitStrategy, Waiter};
+use crate::strategy::{Leg, MAX_LEGS, Opportunity};
+
+use super::dispatch::DispatchStats;
+use super::journal::OrderJournal;
+use super::manager::{NewOrder, OrderManager, SubmitOutcome};
+use super::order::OrderState;
+
+/// What the sender needs to know to trade an asset of the pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instrument {
+    pub token_id: TokenId,
+    pub rules: MarketRules,
+}
+
+/// Instruments by the pipeline's asset index (`None`: not tradeable, a leg is skipped).
+pub type Instruments = Vec<Option<Instrument>>;
+
+/// One opportunity on its way to the sender.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub plan_id: u64,
+    pub n_legs: u8,
+    pub legs: [Leg; MAX_LEGS],
+    pub size: Size,
+    pub recv_ns: u64,
+    pub created_ns: u64,
+}
+
+/// What the sender has done.
+#[derive(Debug, Default)]
+pub struct LiveStats {
+    pub plans: Counter,
+    /// Plans dropped because the sender's ring was full.
+    pub dropped: Counter,
+    /// Plans with a leg on an asset without an instrument (not sent).
+    pub untradeable: Counter,
+    pub orders: Counter,
+    pub filled: Counter,
+    pub rejected: Counter,
+    pub unknown: Counter,
+    pub already_sent: Counter,
+    /// Intent made → every answer of its batch in, published about once a second.
+    pub round_trip: LiveLatency,
+}
+
+/// The hot-thread half.
+pub struct LiveDispatchStage {
+    next_plan: u64,
+    tx: RingTx<Plan>,
+    pub stats: Arc<DispatchStats>,
+    pub live: Arc<LiveStats>,
+    queue_wait: LatencyHistogram,
+    e2e: LatencyHistogram,
+    next_publish_ns: u64,
+    epoch: u64,
+}
+
+impl Stage for LiveDispatchStage {
+    type In = Opportunity;
+
+    fn process(&mut self, o: Opportunity) {
+        let now = now_ns();
+        self.queue_wait.record(now.saturating_sub(o.detected_ns));
+        let plan = Plan {
+            plan_id: self.next_plan,
+            n_legs: o.n_legs,
+            legs: o.legs,
+            size: o.size,
+            recv_ns: o.recv_ns,
+            created_ns: now,
+        };
+        self.next_plan += 1;
+        self.stats.plans.inc();
+        self.stats.intents.add(u64::from(o.n_legs));
+        if self.tx.push(plan).is_err() {
+            self.live.dropped.inc();
+        }
+        self.e2e.record(now_ns().saturating_sub(o.recv_ns));
+    }
+
+    fn tick(&mut self, now_ns: u64) -> bool {
+        if self.stats.epoch.get() != self.epoch {
+            self.epoch = self.stats.epoch.get();
+            self.queue_wait.reset();
+            self.e2e.reset();
+        }
+        if now_ns >= self.next_publish_ns {
+            self.next_publish_ns = now_ns + 1_000_000_000;
+            self.stats.e2e_live.publish(&self.e2e);
+        }
+        false
+    }
+
+    fn has_pending(&self) -> bool {
+        false
+    }
+
+    fn flush(&mut self) {}
+
+    fn histograms(&self, out: &mut Vec<LatencyHistogram>) {
+        out.push(self.queue_wait.clone());
+        out.push(self.e2e.clone());
+    }
+}
+
+/// The sender thread; joining it returns the order manager (orders, positions, stats).
+pub struct Sender<J: OrderJournal> {
+    thread: Option<JoinHandle<OrderManager<J>>>,
+    stop: Arc<AtomicBool>,
+    bell: Arc<Doorbell>,
+    pub stats: Arc<LiveStats>,
+}
+
+impl<J: OrderJournal + 'static> Sender<J> {
+    /// Stops after the plans already queued, and returns the manager.
+    pub fn join(mut self) -> Option<OrderManager<J>> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.bell.ring();
+        self.thread.take().and_then(|t| t.join().ok())
+    }
+}
+
+/// Makes the live dispatch: the stage for the pipeline and its sender thread.
+pub fn live_dispatch<J: OrderJournal + 'static>(
+    first_plan_id: u64,
+    manager: OrderManager<J>,
+    instruments: Instruments,
+    user: Option<Receiver<UserMessage>>,
+    ring_capacity: usize,
+) -> io::Result<(LiveDispatchStage, Sender<J>)> {
+    let bell = Doorbell::new();
+    let (tx, rx) = ring::<Plan>("dispatch→sender", ring_capacity.max(16), bell.clone());
+    let live = Arc::new(LiveStats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let (st, b, l) = (stop.clone(), bell.clone(), live.clone());
+    let thread = std::thread::Builder::new()
+        .name("dispatch-sender".into())
+        .spawn(move || run_sender(manager, instruments, rx, user, b, st, l))?;
+    Ok((
+        LiveDispatchStage {
+            next_plan: first_plan_id,
+            tx,
+            stats: Arc::new(DispatchStats::default()),
+            live: live.clone(),
+            queue_wait: LatencyHistogram::new("dispatch: queue wait"),
+            e2e: LatencyHistogram::new("received → intent dispatched"),
+            next_publish_ns: 0,
+            epoch: 0,
+        },
+        Sender {
+            thread: Some(thread),
+            stop,
+            bell,
+            stats: live,
+        },
+    ))
+}
+
+/// The orders of a plan: BUY FOK at each leg's ask, `size` shares each.
+pub fn plan_orders(plan: &Plan, instruments: &Instruments) -> Option<Vec<NewOrder>> {
+    plan.legs[..plan.n_legs as usize]
+        .iter()
+        .enumerate()
+        .map(|(k, leg)| {
+            let inst = instruments.get(leg.asset.get())?.as_ref()?;
+            let mut request =
+                OrderRequest::limit(inst.token_id, OrderSide::Buy, leg.price, plan.size);
+            request.order_type = OrderType::Fok;
+            Some(NewOrder {
+                plan_id: plan.plan_id,
+                client_oid: plan.plan_id << 8 | k as u64,
+                request,
+                rules: inst.rules,
+            })
+        })
+        .collect()
+}
+
+fn run_sender<J: OrderJournal>(
+    mut manager: OrderManager<J>,
+    instruments: Instruments,
+    mut rx: RingRx<Plan>,
+    user: Option<Receiver<UserMessage>>,
+    bell: Arc<Doorbell>,
+    stop: Arc<AtomicBool>,
+    stats: Arc<LiveStats>,
+) -> OrderManager<J> {
+    bell.bind_current();
+    // A restart: whatever the journal left sent-but-unknown is settled by hash before any plan.
+    manager.reconcile();
+    // The user channel does not ring the bell: a short park bound keeps its events flowing.
+    let mut waiter = Waiter::new(WaitStrategy::Park, bell, Duration::from_millis(5));
+    let mut round_trip = LatencyHistogram::new("intent → batch answered");
+    let mut next_publish = 0u64;
+    loop {
+        let mut worked = false;
+        while let Some(plan) = rx.pop() {
+            worked = true;
+            stats.plans.inc();
+            let Some(orders) = plan_orders(&plan, &instruments) else {
+                stats.untradeable.inc();
+                continue;
+            };
+            stats.orders.add(orders.len() as u64);
+            for r in manager.submit(&orders) {
+                let c = match r.outcome {
+                    SubmitOutcome::Accepted(OrderState::Filled) => &stats.filled,
+                    SubmitOutcome::Accepted(_) => continue,
+                    SubmitOutcome::Rejected(_) => &stats.rejected,
+                    SubmitOutcome::AlreadySent(_) => &stats.already_sent,
+                    SubmitOutcome::Unknown => &stats.unknown,
+                };
+                c.inc();
+            }
+            round_trip.record(now_ns().saturating_sub(plan.created_ns));
+        }
+        if let Some(u) = &user {
+            while let Ok(m) = u.try_recv() {
+                worked = true;
+                manager.on_user(&m);
+            }
+        }
+        if manager.needs_reconcile {
+            manager.reconcile();
+        }
+        let now = now_ns();
+        if now >= next_publish {
+            next_publish = now + 1_000_000_000;
+            stats.round_trip.publish(&round_trip);
+        }
+        if worked {
+            waiter.worked();
+            continue;
+        }
+        if (stop.load(Ordering::SeqCst) || rx.is_abandoned()) && rx.is_empty() {
+            return manager;
+        }
+        let r = &rx;
+        waiter.idle(|| !r.is_empty() || stop.load(Ordering::SeqCst));
+    }
+}

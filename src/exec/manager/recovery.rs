@@ -1,0 +1,160 @@
+//! The order manager's recovery: an order whose answer was lost is looked up by hash (then
+//! among its token's trades) before anything is sent again, and `reconcile` settles every
+//! order the journal left `sent`/`unknown` (after a restart or a user-channel reconnect).
+
+use std::time::Duration;
+
+use crate::adapters::polymarket::http::clob::types::lenient_micros;
+use crate::adapters::polymarket::http::clob::{
+    AckStatus, ClobError, Filter, OrderAck, PreparedOrder,
+};
+use crate::adapters::polymarket::signing::OrderSide;
+use crate::core::TokenId;
+
+use super::super::journal::OrderJournal;
+use super::super::order::{OrderState, TrackedOrder};
+use super::{OrderManager, ReconcileReport, SubmitOutcome};
+
+impl<J: OrderJournal> OrderManager<J> {
+    /// Settles an order whose answer was lost: look it up by hash, then by its trades; only
+    /// if the venue knows nothing of it, send the same signed order again.
+    pub(super) fn resolve(&mut self, p: &PreparedOrder) -> SubmitOutcome {
+        let id = p.order_id.clone();
+        for attempt in 0..self.cfg.lookup_attempts.max(1) {
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_millis(self.cfg.lookup_pause_ms));
+            }
+            match self.lookup(&id) {
+                Ok(true) => {
+                    self.stats.resolved_by_lookup += 1;
+                    return SubmitOutcome::Accepted(self.orders[&id].state);
+                }
+                Ok(false) => {}
+                Err(_) => continue,
+            }
+            // The venue has never seen it: the same signed order cannot be taken twice.
+            self.stats.resent_same_hash += 1;
+            match self.client.post_order(p) {
+                Ok(ack) => {
+                    if let Some(t) = self.orders.get_mut(&id) {
+                        t.on_ack(&ack);
+                    }
+                    return SubmitOutcome::Accepted(self.orders[&id].state);
+                }
+                Err(e) if e.outcome_unknown() || matches!(e, ClobError::Duplicated(_)) => {}
+                Err(e) => {
+                    if let Some(t) = self.orders.get_mut(&id) {
+                        t.on_rejected(&e.to_string());
+                    }
+                    return SubmitOutcome::Rejected(e);
+                }
+            }
+        }
+        SubmitOutcome::Unknown
+    }
+
+    /// Looks an order up at the venue: by id, then among its token's trades. Returns whether
+    /// the venue knows it (and applies what it says).
+    fn lookup(&mut self, id: &str) -> Result<bool, ClobError> {
+        if let Some(found) = self.client.order(id)? {
+            if let Some(t) = self.orders.get_mut(id) {
+                t.on_lookup(Some(&found));
+            }
+            self.journal_outcome(id);
+            return Ok(true);
+        }
+        let Some(token) = self.orders.get(id).map(|t| t.token_id) else {
+            return Ok(false);
+        };
+        let trades = self.client.trades(&Filter {
+            asset_id: Some(token.to_string()),
+            ..Filter::default()
+        })?;
+        let mut shares = 0u64;
+        let mut seen = false;
+        for tr in &trades {
+            if tr.taker_order_id == id {
+                seen = true;
+                shares += lenient_micros(&tr.size).unwrap_or(0);
+            }
+            for m in tr.maker_orders.iter().filter(|m| m.order_id == id) {
+                seen = true;
+                shares += lenient_micros(&m.matched_amount).unwrap_or(0);
+            }
+        }
+        if !seen {
+            return Ok(false);
+        }
+        if let Some(t) = self.orders.get_mut(id) {
+            let ack = OrderAck {
+                order_id: id.to_string(),
+                status: AckStatus::Matched,
+                making: if t.side == OrderSide::Sell { shares } else { 0 },
+                taking: if t.side == OrderSide::Buy { shares } else { 0 },
+                trade_ids: Vec::new(),
+                transaction_hashes: Vec::new(),
+            };
+            t.on_ack(&ack);
+        }
+        self.journal_outcome(id);
+        Ok(true)
+    }
+
+    /// Settles every order whose outcome is unknown (the journal's, after a restart, and
+    /// those still open here): each is looked up by hash.
+    pub fn reconcile(&mut self) -> ReconcileReport {
+        self.needs_reconcile = false;
+        let mut report = ReconcileReport::default();
+        if let Ok(entries) = self.journal.unknown() {
+            for e in entries {
+                if !self.orders.contains_key(&e.order_id) {
+                    let Ok(token) = TokenId::parse(&e.token_id) else {
+                        continue;
+                    };
+                    let mut t = TrackedOrder::new(
+                        e.plan_id,
+                        e.client_oid,
+                        e.order_id.clone(),
+                        token,
+                        e.side,
+                        e.price,
+                        e.size,
+                        e.order_type,
+                    );
+                    t.on_sent();
+                    t.on_unknown("found unresolved in the journal");
+                    self.by_client
+                        .insert((e.plan_id, e.client_oid), e.order_id.clone());
+                    self.orders.insert(e.order_id.clone(), t);
+                }
+            }
+        }
+        let open: Vec<String> = self
+            .orders
+            .values()
+            .filter(|t| !t.state.is_final() && t.state != OrderState::New)
+            .map(|t| t.order_id.clone())
+            .collect();
+        for id in open {
+            report.checked += 1;
+            match self.lookup(&id) {
+                Ok(true) => report.resolved += 1,
+                Ok(false) => {
+                    // Journaled but never received by the venue: nothing rests.
+                    let sent = self.orders.get(&id).map(|t| t.state);
+                    if matches!(sent, Some(OrderState::Sent | OrderState::Unknown)) {
+                        if let Some(t) = self.orders.get_mut(&id) {
+                            t.on_rejected("never reached the venue");
+                        }
+                        self.journal_outcome(&id);
+                        report.resolved += 1;
+                    } else {
+                        report.still_unknown += 1;
+                    }
+                }
+                Err(_) => report.still_unknown += 1,
+            }
+        }
+        report
+    }
+}

@@ -1,0 +1,671 @@
+//! [`TradingState`]: balances, orders and trades, under the hub lock so that every order
+//! operation and the market-channel events it causes are one atomic step of the venue.
+//!
+//! Placing an order: refuse duplicates and unfunded orders, check FOK/FAK/post-only against
+//! the liquidity in reach, match, settle, rest the remainder (GTC/GTD) or cancel it (FAK), and
+//! queue the user-channel events (`order` PLACEMENT/UPDATE/CANCELLATION, `trade` MATCHED).
+//! The timer then moves trades MATCHED → MINED → CONFIRMED (or FAILED, rolled back), expires
+//! GTD orders and fires the heartbeat dead-man switch.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use rustc_hash::FxHashMap;
+use thiserror::Error;
+use tungstenite::Utf8Bytes;
+
+use crate::adapters::polymarket::signing::{Address, OrderSide, OrderType};
+use crate::core::{Price, Size, TickSize};
+use crate::venue::book::VenueBooks;
+use crate::venue::event::{EventBuf, VenueEvent};
+
+use super::accounts::{Accounts, Holding};
+use super::config::TradingConfig;
+use super::matching::{
+    Counterparty, Ctx, Fill, LedgerEntry, TakerSpec, Touched, available, execute, notional,
+    overlay, publish_touched, settle, take_house,
+};
+use super::orders::{OrderHash, OrderStatus, OrderStore, VenueOrder, hash_hex};
+use super::render;
+use super::wire::{CancelResponse, OrderResponse};
+
+mod lifecycle;
+
+/// The venue's clock for one operation: wall time for the wire, an instant for deadlines.
+#[derive(Clone, Copy, Debug)]
+pub struct Now {
+    pub ms: u64,
+    pub at: Instant,
+}
+
+impl Now {
+    pub fn current() -> Self {
+        Self {
+            ms: crate::venue::ws::now_ms(),
+            at: Instant::now(),
+        }
+    }
+
+    pub fn s(&self) -> u64 {
+        self.ms / 1000
+    }
+}
+
+/// What the venue knows about a token's market, read before an order is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketFacts {
+    pub asset: u32,
+    pub other: u32,
+    pub market: u32,
+    pub outcome: u8,
+    pub tick: TickSize,
+    pub min_size: Size,
+    pub neg_risk: bool,
+}
+
+impl MarketFacts {
+    /// `None` for an unknown token or a market that is not binary.
+    pub fn of(books: &VenueBooks, asset: u32) -> Option<Self> {
+        let a = books.asset(asset);
+        let m = &books.markets[a.market as usize];
+        if m.assets.len() != 2 {
+            return None;
+        }
+        let outcome = u8::from(m.assets[1] == asset);
+        Some(Self {
+            asset,
+            other: m.assets[1 - outcome as usize],
+            market: a.market,
+            outcome,
+            tick: a.tick,
+            min_size: a.min_order_size,
+            neg_risk: m.neg_risk(),
+        })
+    }
+}
+
+/// An order whose signature, owner, version, tick and size rules have been checked.
+#[derive(Clone, Debug)]
+pub struct CheckedOrder {
+    pub hash: OrderHash,
+    /// The API key it is posted under.
+    pub owner: String,
+    pub maker: Address,
+    pub signer: Address,
+    pub facts: MarketFacts,
+    pub side: OrderSide,
+    pub price: Price,
+    /// Micro-shares.
+    pub shares: u64,
+    /// What it gives: micro-pUSD for a BUY, micro-shares for a SELL (the signed makerAmount).
+    pub pays: u64,
+    pub order_type: OrderType,
+    pub post_only: bool,
+    pub expiration: u64,
+}
+
+/// Why the matching engine refused an order (the venue's error strings).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PlaceError {
+    #[error("INVALID_ORDER_DUPLICATED: order {0} is already known")]
+    Duplicated(String),
+    #[error("not enough balance / allowance")]
+    Balance,
+    #[error("invalid post-only order: order crosses book")]
+    PostOnlyCrosses,
+    #[error("order couldn't be fully filled. FOK orders are fully filled or killed.")]
+    FokNotFilled,
+    #[error(
+        "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
+    )]
+    FakNoMatch,
+}
+
+/// A trade's settlement status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TradeStatus {
+    Matched,
+    Mined,
+    Confirmed,
+    Failed,
+}
+
+impl TradeStatus {
+    pub fn wire(self) -> &'static str {
+        match self {
+            Self::Matched => "MATCHED",
+            Self::Mined => "MINED",
+            Self::Confirmed => "CONFIRMED",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
+/// One maker order's part of a trade.
+#[derive(Clone, Debug)]
+pub struct MakerFill {
+    /// `None` for house liquidity.
+    pub seq: Option<u64>,
+    pub hash: OrderHash,
+    pub owner: String,
+    pub address: Address,
+    pub shares: u64,
+    /// In the maker's token's space.
+    pub price: Price,
+    pub asset: u32,
+    pub outcome: u8,
+    pub side: OrderSide,
+}
+
+/// A trade: one taker order against the makers of one price level.
+#[derive(Clone, Debug)]
+pub struct TradeRecord {
+    pub id: String,
+    pub taker_hash: OrderHash,
+    /// `None` when the house took (its quotes crossing resting orders).
+    pub taker_seq: Option<u64>,
+    pub taker_owner: String,
+    pub taker_address: Address,
+    pub asset: u32,
+    pub market: u32,
+    pub outcome: u8,
+    pub side: OrderSide,
+    pub price: Price,
+    pub shares: u64,
+    pub makers: Vec<MakerFill>,
+    pub status: TradeStatus,
+    pub match_s: u64,
+    pub last_update_s: u64,
+    pub tx: String,
+    ledger: Vec<LedgerEntry>,
+    fail: bool,
+}
+
+impl TradeRecord {
+    /// Whether `who` took part (as taker or maker).
+    pub fn involves(&self, who: &Address) -> bool {
+        (self.taker_seq.is_some() && self.taker_address == *who)
+            || self
+                .makers
+                .iter()
+                .any(|m| m.seq.is_some() && m.address == *who)
+    }
+}
+
+/// An event for the user channel: for the connections authenticated as `address` that watch
+/// `market` (a condition id) or every market.
+#[derive(Clone, Debug)]
+pub struct UserFrame {
+    pub address: Address,
+    pub market: String,
+    pub text: Utf8Bytes,
+}
+
+/// The API key of house liquidity in trades (no account holder owns it).
+pub const HOUSE_OWNER: &str = "00000000-0000-0000-0000-000000000000";
+
+pub struct TradingState {
+    pub(crate) cfg: TradingConfig,
+    pub accounts: Accounts,
+    pub store: OrderStore,
+    pub trades: Vec<TradeRecord>,
+    /// Trade index → when its status moves next.
+    pending: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// (expiration s, seq) of live GTD orders.
+    expiries: BTreeSet<(u64, u64)>,
+    /// Address → (heartbeat id, deadline).
+    heartbeats: FxHashMap<Address, (String, Instant)>,
+    /// Trades still to fail on purpose (fault injection).
+    pub fail_trades: u64,
+    /// Signer → the funder its orders name as maker (proxy, safe, deposit wallet).
+    funders: FxHashMap<Address, Address>,
+    events: Vec<UserFrame>,
+    salt: u64,
+}
+
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// A fresh UUID-shaped id (version-4 layout).
+pub fn uuid() -> String {
+    let h = random_hex(16);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..]
+    )
+}
+
+/// What a cancel did, per order.
+enum Canceled {
+    Yes,
+    NotLive,
+}
+
+impl TradingState {
+    pub fn new(cfg: TradingConfig) -> Self {
+        Self {
+            cfg,
+            accounts: Accounts::default(),
+            store: OrderStore::default(),
+            trades: Vec::new(),
+            pending: BinaryHeap::new(),
+            expiries: BTreeSet::new(),
+            heartbeats: FxHashMap::default(),
+            fail_trades: 0,
+            funders: FxHashMap::default(),
+            events: Vec::new(),
+            salt: rand::rng().next_u64(),
+        }
+    }
+
+    /// Nothing rests: house moves cannot cross anything.
+    pub fn is_idle(&self) -> bool {
+        self.store.queues.is_empty()
+    }
+
+    /// User-channel events queued since the last call.
+    pub fn take_events(&mut self) -> Vec<UserFrame> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn push_event<T: serde::Serialize>(
+        &mut self,
+        books: &VenueBooks,
+        address: Address,
+        market: u32,
+        v: &T,
+    ) {
+        let text = serde_json::to_string(v).unwrap_or_default();
+        self.events.push(UserFrame {
+            address,
+            market: books.markets[market as usize].condition_id.clone(),
+            text: Utf8Bytes::from(text),
+        });
+    }
+
+    fn order_event(&mut self, books: &VenueBooks, seq: u64, kind: &'static str, now: &Now) {
+        let Some(o) = self.store.orders.get(&seq) else {
+            return;
+        };
+        let ev = render::order_event(books, o, kind, now.ms);
+        let (signer, market) = (o.signer, o.market);
+        self.push_event(books, signer, market, &ev);
+    }
+
+    fn trade_events(&mut self, books: &VenueBooks, idx: usize) {
+        let Some(t) = self.trades.get(idx) else {
+            return;
+        };
+        let mut out = Vec::new();
+        if t.taker_seq.is_some() {
+            out.push((t.taker_address, render::trade_event(books, t, None)));
+        }
+        let mut seen: Vec<Address> = Vec::new();
+        for m in t.makers.iter().filter(|m| m.seq.is_some()) {
+            if !seen.contains(&m.address) {
+                seen.push(m.address);
+                out.push((m.address, render::trade_event(books, t, Some(m))));
+            }
+        }
+        let market = t.market;
+        for (who, ev) in out {
+            self.push_event(books, who, market, &ev);
+        }
+    }
+
+    /// Places a checked order: match, settle, rest or cancel the remainder.
+    pub fn place(
+        &mut self,
+        books: &mut VenueBooks,
+        buf: &mut EventBuf,
+        o: CheckedOrder,
+        now: &Now,
+    ) -> Result<OrderResponse, PlaceError> {
+        if self.store.by_hash.contains_key(&o.hash) {
+            return Err(PlaceError::Duplicated(hash_hex(&o.hash)));
+        }
+        let f = o.facts;
+        let pays = match o.side {
+            OrderSide::Buy => Holding::Collateral,
+            OrderSide::Sell => Holding::Token(f.asset),
+        };
+        if o.maker != o.signer {
+            self.funders.insert(o.signer, o.maker);
+        }
+        if !self.accounts.reserve(o.maker, pays, o.pays) {
+            return Err(PlaceError::Balance);
+        }
+        let mut spec = TakerSpec {
+            market: f.market,
+            asset: f.asset,
+            other: f.other,
+            outcome: f.outcome,
+            side: o.side,
+            limit: o.price,
+            qty: o.shares,
+            order: None,
+        };
+        let mut touched = Touched::default();
+        let reach = available(
+            &Ctx {
+                store: &mut self.store,
+                accounts: &mut self.accounts,
+                books,
+                touched: &mut touched,
+            },
+            &spec,
+            true,
+        );
+        let refusal = if o.post_only && reach > 0 {
+            Some(PlaceError::PostOnlyCrosses)
+        } else if o.order_type == OrderType::Fok && reach < o.shares {
+            Some(PlaceError::FokNotFilled)
+        } else if o.order_type == OrderType::Fak && reach == 0 {
+            Some(PlaceError::FakNoMatch)
+        } else {
+            None
+        };
+        let seq = self.store.next_seq();
+        self.store.insert(VenueOrder {
+            seq,
+            hash: o.hash,
+            owner: o.owner.clone(),
+            maker: o.maker,
+            signer: o.signer,
+            asset: f.asset,
+            market: f.market,
+            outcome: f.outcome,
+            side: o.side,
+            price: o.price,
+            original: o.shares,
+            matched: 0,
+            order_type: o.order_type,
+            expiration: o.expiration,
+            created_s: now.s(),
+            reserved: o.pays,
+            status: OrderStatus::Live,
+            trades: Vec::new(),
+        });
+        if let Some(e) = refusal {
+            if e != PlaceError::PostOnlyCrosses {
+                // The venue reports killed market orders on the user channel.
+                self.finish(books, seq, OrderStatus::Killed, now);
+            } else {
+                self.finish_quietly(seq, OrderStatus::Canceled);
+            }
+            return Err(e);
+        }
+        self.order_event(books, seq, "PLACEMENT", now);
+        spec.order = Some(seq);
+        let fills = execute(
+            &mut Ctx {
+                store: &mut self.store,
+                accounts: &mut self.accounts,
+                books,
+                touched: &mut touched,
+            },
+            &spec,
+            true,
+        );
+        let taker = TakerParty {
+            hash: o.hash,
+            seq: Some(seq),
+            owner: o.owner,
+            address: o.maker,
+        };
+        let got: u64 = fills.iter().map(|f| f.shares).sum();
+        if let Some(ord) = self.store.orders.get_mut(&seq) {
+            ord.matched += got;
+        }
+        let trades = self.record_trades(books, buf, &mut touched, &spec, &taker, &fills, now);
+        let (mut making, mut taking) = (0u64, 0u64);
+        for f in &fills {
+            let cash = notional(f.shares, f.price);
+            match o.side {
+                OrderSide::Buy => (making, taking) = (making + cash, taking + f.shares),
+                OrderSide::Sell => (making, taking) = (making + f.shares, taking + cash),
+            }
+        }
+        let rests = {
+            let ord = &self.store.orders[&seq];
+            ord.remaining() > 0 && matches!(ord.order_type, OrderType::Gtc | OrderType::Gtd)
+        };
+        let remaining = self.store.orders[&seq].remaining();
+        if rests {
+            self.store.enqueue(seq);
+            let ord = &self.store.orders[&seq];
+            let (yes, market) = (ord.yes_level(), ord.market);
+            overlay(books, &mut touched, market, yes, remaining, false);
+            if o.expiration > 0 && o.order_type == OrderType::Gtd {
+                self.expiries.insert((o.expiration, seq));
+            }
+            if !fills.is_empty() {
+                self.order_event(books, seq, "UPDATE", now);
+            }
+        } else if remaining > 0 {
+            // A FAK's unfilled rest is canceled.
+            self.order_event(books, seq, "UPDATE", now);
+            self.finish(books, seq, OrderStatus::Canceled, now);
+        } else {
+            self.finish(books, seq, OrderStatus::Matched, now);
+        }
+        publish_touched(books, buf, &touched, self.salt);
+        let tx: Vec<String> = trades.iter().map(|&i| self.trades[i].tx.clone()).collect();
+        Ok(OrderResponse {
+            success: true,
+            error_msg: String::new(),
+            order_id: hash_hex(&o.hash),
+            status: if rests { "live" } else { "matched" }.to_string(),
+            making_amount: if fills.is_empty() {
+                String::new()
+            } else {
+                Size(making).to_string()
+            },
+            taking_amount: if fills.is_empty() {
+                String::new()
+            } else {
+                Size(taking).to_string()
+            },
+            transactions_hashes: tx,
+            trade_ids: trades.iter().map(|&i| self.trades[i].id.clone()).collect(),
+        })
+    }
+
+    /// Ends an order that no longer rests: releases what it held, records the status, and
+    /// reports a cancellation (or the final update of a fully matched order).
+    fn finish(&mut self, books: &VenueBooks, seq: u64, status: OrderStatus, now: &Now) {
+        self.finish_quietly(seq, status);
+        let kind = if status == OrderStatus::Matched {
+            "UPDATE"
+        } else {
+            "CANCELLATION"
+        };
+        self.order_event(books, seq, kind, now);
+    }
+
+    fn finish_quietly(&mut self, seq: u64, status: OrderStatus) {
+        let Some(o) = self.store.orders.get_mut(&seq) else {
+            return;
+        };
+        o.status = status;
+        let (maker, pays, held) = (o.maker, o.pays(), o.reserved);
+        o.reserved = 0;
+        self.accounts.release(maker, pays, held);
+    }
+
+    /// Settles fills and records one trade per price level. Returns the trades' indices.
+    #[allow(clippy::too_many_arguments)]
+    fn record_trades(
+        &mut self,
+        books: &mut VenueBooks,
+        buf: &mut EventBuf,
+        touched: &mut Touched,
+        spec: &TakerSpec,
+        taker: &TakerParty,
+        fills: &[Fill],
+        now: &Now,
+    ) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        let mut updated_makers: Vec<u64> = Vec::new();
+        while i < fills.len() {
+            let price = fills[i].price;
+            let mut j = i;
+            let mut ledger = Vec::new();
+            let mut makers = Vec::new();
+            let mut shares = 0;
+            while j < fills.len() && fills[j].price == price {
+                let f = &fills[j];
+                ledger.extend(settle(
+                    &mut Ctx {
+                        store: &mut self.store,
+                        accounts: &mut self.accounts,
+                        books,
+                        touched,
+                    },
+                    spec,
+                    f,
+                ));
+                shares += f.shares;
+                makers.push(self.maker_fill(books, spec, f));
+                if let Counterparty::User(s) = f.maker
+                    && !updated_makers.contains(&s)
+                {
+                    updated_makers.push(s);
+                }
+                j += 1;
+            }
+            let fail = self.fail_trades > 0;
+            self.fail_trades = self.fail_trades.saturating_sub(1);
+            let t = TradeRecord {
+                id: uuid(),
+                taker_hash: taker.hash,
+                taker_seq: taker.seq,
+                taker_owner: taker.owner.clone(),
+                taker_address: taker.address,
+                asset: spec.asset,
+                market: spec.market,
+                outcome: spec.outcome,
+                side: spec.side,
+                price,
+                shares,
+                makers,
+                status: TradeStatus::Matched,
+                match_s: now.s(),
+                last_update_s: now.s(),
+                tx: format!("0x{}", random_hex(32)),
+                ledger,
+                fail,
+            };
+            let idx = self.trades.len();
+            let id = t.id.clone();
+            if let Some(s) = taker.seq
+                && let Some(o) = self.store.orders.get_mut(&s)
+            {
+                o.trades.push(id.clone());
+            }
+            for m in t.makers.iter().filter_map(|m| m.seq) {
+                if let Some(o) = self.store.orders.get_mut(&m)
+                    && !o.trades.contains(&id)
+                {
+                    o.trades.push(id.clone());
+                }
+            }
+            buf.events.push(VenueEvent::LastTrade {
+                asset: spec.asset,
+                side: spec.side.book_side(),
+                price,
+                size: Size(shares),
+                tx: self.salt ^ idx as u64,
+            });
+            books.asset_mut(spec.asset).last_trade = Some(price);
+            books.asset_mut(spec.other).last_trade = price.complement();
+            self.trades.push(t);
+            self.pending.push(Reverse((
+                now.at + Duration::from_millis(self.cfg.mined_after_ms),
+                idx,
+            )));
+            self.trade_events(books, idx);
+            out.push(idx);
+            i = j;
+        }
+        for s in updated_makers {
+            let status = self.store.orders.get(&s).map(|o| o.status);
+            if status == Some(OrderStatus::Matched) {
+                self.finish(books, s, OrderStatus::Matched, now);
+            } else {
+                self.order_event(books, s, "UPDATE", now);
+            }
+        }
+        out
+    }
+
+    fn maker_fill(&self, books: &VenueBooks, spec: &TakerSpec, f: &Fill) -> MakerFill {
+        match f.maker {
+            Counterparty::User(seq) => {
+                let o = &self.store.orders[&seq];
+                MakerFill {
+                    seq: Some(seq),
+                    hash: o.hash,
+                    owner: o.owner.clone(),
+                    address: o.maker,
+                    shares: f.shares,
+                    price: o.price,
+                    asset: o.asset,
+                    outcome: o.outcome,
+                    side: o.side,
+                }
+            }
+            Counterparty::House => {
+                let mut hash = [0u8; 32];
+                hash[..8]
+                    .copy_from_slice(&(self.salt ^ books.asset(spec.asset).version).to_be_bytes());
+                MakerFill {
+                    seq: None,
+                    hash,
+                    owner: HOUSE_OWNER.to_string(),
+                    address: Address::ZERO,
+                    shares: f.shares,
+                    price: f.price,
+                    asset: spec.asset,
+                    outcome: spec.outcome,
+                    side: match spec.side {
+                        OrderSide::Buy => OrderSide::Sell,
+                        OrderSide::Sell => OrderSide::Buy,
+                    },
+                }
+            }
+        }
+    }
+
+    /// Adds funds (admin, paper trading).
+    pub fn fund(&mut self, who: Address, h: Holding, amount: u64) {
+        self.accounts.credit(who, h, amount);
+    }
+
+    /// The address a signer's orders are funded from (itself unless it trades for a wallet).
+    pub fn funder_of(&self, signer: &Address) -> Address {
+        self.funders.get(signer).copied().unwrap_or(*signer)
+    }
+
+    pub fn order_by_hash(&self, h: &OrderHash) -> Option<&VenueOrder> {
+        self.store.get(h)
+    }
+}
+
+/// The taker of a trade, as recorded.
+struct TakerParty {
+    hash: OrderHash,
+    seq: Option<u64>,
+    owner: String,
+    address: Address,
+}

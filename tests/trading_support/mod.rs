@@ -1,0 +1,239 @@
+//! Helpers for the trading tests: a paused venue with fast trade statuses, traders with real
+//! API keys and CLOB clients, house books set exactly, user-channel listeners, and waiting.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
+use polyarb::adapters::polymarket::signing::{
+    ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey,
+};
+use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
+use polyarb::adapters::polymarket::ws::user_events::UserEvent;
+use polyarb::core::{Price, Size, TickSize, TokenId};
+use polyarb::venue::{Venue, VenueConfig, VenueHandle};
+use serde_json::Value;
+
+/// A paused venue of a few markets, trades confirmed within ~50 ms, heartbeat timeout 500 ms.
+pub fn venue() -> VenueHandle {
+    venue_with(|_| {})
+}
+
+pub fn venue_with(tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
+    let mut cfg = VenueConfig {
+        model: polyarb::venue::ModelConfig::for_assets(8, 11),
+        ..VenueConfig::default()
+    };
+    cfg.source.paused = true;
+    cfg.trading.mined_after_ms = 20;
+    cfg.trading.confirmed_after_ms = 50;
+    cfg.trading.heartbeat_timeout_ms = 500;
+    tweak(&mut cfg);
+    Venue::start(cfg).expect("venue starts")
+}
+
+/// A binary, non-neg-risk market of the venue.
+pub struct Market {
+    pub condition_id: String,
+    pub yes: TokenId,
+    pub no: TokenId,
+    pub rules: MarketRules,
+}
+
+pub fn market(v: &VenueHandle) -> Market {
+    let m = v
+        .markets()
+        .into_iter()
+        .find(|m| !m.neg_risk && m.token_ids.len() == 2)
+        .expect("a binary market");
+    Market {
+        yes: TokenId::parse(&m.token_ids[0]).unwrap(),
+        no: TokenId::parse(&m.token_ids[1]).unwrap(),
+        condition_id: m.condition_id,
+        rules: MarketRules {
+            tick_size: TickSize::CENT,
+            min_order_size: Size(5_000_000),
+            neg_risk: false,
+        },
+    }
+}
+
+pub struct Trader {
+    pub key: PrivateKey,
+    pub creds: ApiCredentials,
+    pub client: Arc<ClobClient>,
+}
+
+pub fn key(n: u64) -> PrivateKey {
+    PrivateKey::from_hex(&format!("0x{:064x}", 0x1000 + n)).unwrap()
+}
+
+pub fn trader(v: &VenueHandle, n: u64) -> Trader {
+    trader_with(v, n, |_| {})
+}
+
+pub fn trader_with(v: &VenueHandle, n: u64, tweak: impl FnOnce(&mut ClobConfig)) -> Trader {
+    let key = key(n);
+    let creds = create_or_derive_api_key(&v.http_url(), &key, 137, 0, Duration::from_secs(5))
+        .expect("API key");
+    let mut cfg = ClobConfig::new(&v.http_url());
+    tweak(&mut cfg);
+    let client = ClobClient::connect(cfg, key.clone(), creds.clone()).expect("client");
+    Trader {
+        key,
+        creds,
+        client: Arc::new(client),
+    }
+}
+
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+pub fn admin(v: &VenueHandle, path: &str, body: Value) -> Value {
+    let mut r = http()
+        .post(format!("{}{path}", v.http_url()))
+        .send_json(&body)
+        .expect("admin call");
+    let status = r.status().as_u16();
+    let text = r.body_mut().read_to_string().unwrap();
+    assert_eq!(status, 200, "{path}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Replaces the house book of `token` (and its mirror on the other outcome).
+pub fn set_book(v: &VenueHandle, token: &TokenId, bids: &[(&str, &str)], asks: &[(&str, &str)]) {
+    admin(
+        v,
+        "/admin/book",
+        serde_json::json!({"asset_id": token.to_string(), "bids": bids, "asks": asks}),
+    );
+}
+
+/// Adds pUSD and tokens to an address.
+pub fn fund(v: &VenueHandle, t: &Trader, collateral: &str, tokens: &[(&TokenId, &str)]) {
+    let tokens: serde_json::Map<String, Value> = tokens
+        .iter()
+        .map(|(t, a)| (t.to_string(), Value::from(*a)))
+        .collect();
+    admin(
+        v,
+        "/admin/fund",
+        serde_json::json!({"address": t.key.address().to_checksum(), "collateral": collateral, "tokens": tokens}),
+    );
+}
+
+/// (pUSD total, pUSD reserved, token totals by id) of a trader, from `/admin/balances`.
+pub fn balances(v: &VenueHandle, t: &Trader) -> Value {
+    let mut r = http()
+        .get(format!(
+            "{}/admin/balances?address={}",
+            v.http_url(),
+            t.key.address().to_checksum()
+        ))
+        .call()
+        .unwrap();
+    serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+pub fn collateral(v: &VenueHandle, t: &Trader) -> u64 {
+    balances(v, t)["collateral"]["total"].as_u64().unwrap()
+}
+
+pub fn tokens(v: &VenueHandle, t: &Trader, token: &TokenId) -> u64 {
+    balances(v, t)["tokens"][token.to_string()]["total"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+pub fn limit(
+    token: TokenId,
+    side: OrderSide,
+    price: &str,
+    size: &str,
+    t: OrderType,
+) -> OrderRequest {
+    let mut r = OrderRequest::limit(
+        token,
+        side,
+        Price::parse(price).unwrap(),
+        Size::parse(size).unwrap(),
+    );
+    r.order_type = t;
+    r
+}
+
+/// The REST book of a token, as JSON.
+pub fn rest_book(v: &VenueHandle, token: &TokenId) -> Value {
+    let mut r = http()
+        .get(format!("{}/book?token_id={token}", v.http_url()))
+        .call()
+        .unwrap();
+    serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+/// The size at a price of a REST book side ("bids"/"asks"), or "0".
+pub fn level(book: &Value, side: &str, price: &str) -> String {
+    book[side]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["price"] == price)
+        .map_or("0".to_string(), |l| l["size"].as_str().unwrap().to_string())
+}
+
+/// A user-channel listener that also keeps every raw event it parsed.
+pub struct Listener {
+    pub ch: UserChannel,
+    pub seen: Vec<UserEvent>,
+}
+
+pub fn listen(v: &VenueHandle, t: &Trader) -> Listener {
+    let ch = UserChannel::start(UserChannelConfig::new(&v.user_ws_url(), t.creds.clone()))
+        .expect("user channel");
+    let l = Listener {
+        ch,
+        seen: Vec::new(),
+    };
+    match l.ch.messages.recv_timeout(Duration::from_secs(10)) {
+        Ok(UserMessage::Connected) => {}
+        other => panic!("user channel did not connect: {other:?}"),
+    }
+    l
+}
+
+impl Listener {
+    /// Waits for an event matching `f` (10 s at most); every event read is kept in `seen`.
+    pub fn wait(&mut self, what: &str, f: impl Fn(&UserEvent) -> bool) -> UserEvent {
+        if let Some(e) = self.seen.iter().find(|e| f(e)) {
+            return e.clone();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.ch.messages.recv_timeout(left) {
+                Ok(UserMessage::Event(e)) => {
+                    self.seen.push((*e).clone());
+                    if f(&e) {
+                        return *e;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => panic!("no user event: {what}; saw {:#?}", self.seen),
+            }
+        }
+    }
+}
+
+pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
