@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
-use polyarb::catalog::{CatalogStore, CatalogUpdate, MemoryStore, SqliteCatalogStore};
+use polyarb::catalog::{CatalogStore, MemoryStore, SqliteCatalogStore};
 use polyarb::pipeline::catalog_link::CatalogRunner;
 use polyarb::pipeline::engine::{EngineSettings, Pipeline};
 use polyarb::venue::Venue;
@@ -54,7 +54,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             };
             let (first, runner) =
                 CatalogRunner::start(&cc, store).context("starting the catalog")?;
-            let (set, held) = from_catalog(&first);
+            let (set, held) = markets::from_catalog(&first);
             (set, held, Some(runner))
         }
         None => (
@@ -98,17 +98,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         dash.draw(&p, &labels)?;
     }
     if let Some(r) = runner.take() {
-        let t = &r.totals;
-        println!(
-            "\ncatalog: {} refreshes ({} failed) · groups halted {} resumed {} · assets subscribed {} unsubscribed {} (needing a restart {})",
-            r.refreshes,
-            r.failures,
-            t.halted_groups,
-            t.resumed_groups,
-            t.subscribed,
-            t.unsubscribed,
-            t.needs_restart
-        );
+        println!("\n{}", r.summary());
         r.shutdown();
     }
 
@@ -143,32 +133,4 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     println!();
     report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;
     Ok(())
-}
-
-/// The market set of the catalog's first refresh (its registry, groups and labels), and the
-/// groups to start halted (pending rule changes).
-fn from_catalog(u: &CatalogUpdate) -> (markets::MarketSet, Vec<u32>) {
-    let sel = &u.selection;
-    let (groups, held) = sel.startup_groups();
-    let labels = u
-        .catalog
-        .markets
-        .values()
-        .filter(|m| sel.watched.contains(&m.condition_id))
-        .map(|m| markets::MarketLabel {
-            question: m.question.clone(),
-            assets: m
-                .tokens()
-                .filter_map(|t| sel.registry.lookup(t.to_string().as_bytes()))
-                .collect(),
-        })
-        .collect();
-    (
-        markets::MarketSet {
-            registry: sel.registry.clone(),
-            groups,
-            labels,
-        },
-        held,
-    )
 }

@@ -70,3 +70,31 @@ pub fn from_venue(markets: &[MarketSummary], min_order_size: Size) -> anyhow::Re
         labels,
     })
 }
+
+/// The market set of the catalog's first refresh (its registry, groups and labels), and the
+/// groups to start halted (pending rule changes).
+pub fn from_catalog(u: &polyarb::catalog::CatalogUpdate) -> (MarketSet, Vec<u32>) {
+    let sel = &u.selection;
+    let (groups, held) = sel.startup_groups();
+    let labels = u
+        .catalog
+        .markets
+        .values()
+        .filter(|m| sel.watched.contains(&m.condition_id))
+        .map(|m| MarketLabel {
+            question: m.question.clone(),
+            assets: m
+                .tokens()
+                .filter_map(|t| sel.registry.lookup(t.to_string().as_bytes()))
+                .collect(),
+        })
+        .collect();
+    (
+        MarketSet {
+            registry: sel.registry.clone(),
+            groups,
+            labels,
+        },
+        held,
+    )
+}

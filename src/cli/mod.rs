@@ -4,6 +4,7 @@ mod catalog;
 mod dashboard;
 mod db;
 mod demo;
+mod feed;
 mod flood;
 mod markets;
 mod order;
@@ -32,6 +33,8 @@ pub enum Command {
     Catalog(catalog::CatalogArgs),
     /// The main job: local venue + whole pipeline + live view (Dutch books, latencies).
     Demo(demo::DemoArgs),
+    /// The engine against an external venue: catalog markets, live books, health, latency.
+    Feed(feed::FeedArgs),
     /// Load test: the venue floods level changes into the whole pipeline; rates and latency.
     Flood(flood::FloodArgs),
     /// Orders: sign and make auth headers offline; place, cancel and list against a CLOB.
@@ -52,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog(a) => catalog::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Flood(a) => flood::run(a),
+        Command::Feed(a) => feed::run(a),
         Command::Order(c) => order::run(c),
         Command::Replay(a) => replay::run(a),
         Command::Synth(a) => synth::run(a),

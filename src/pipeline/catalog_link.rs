@@ -159,6 +159,21 @@ impl CatalogRunner {
     }
 
     /// Stops the catalog thread.
+    /// One line for an exit report: refreshes and what they changed on the running engine.
+    pub fn summary(&self) -> String {
+        let t = &self.totals;
+        format!(
+            "catalog: {} refreshes ({} failed) · groups halted {} resumed {} · assets subscribed {} unsubscribed {} (needing a restart {})",
+            self.refreshes,
+            self.failures,
+            t.halted_groups,
+            t.resumed_groups,
+            t.subscribed,
+            t.unsubscribed,
+            t.needs_restart
+        )
+    }
+
     pub fn shutdown(self) {
         self.handle.shutdown();
     }
