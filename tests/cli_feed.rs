@@ -50,8 +50,7 @@ fn feed_keeps_every_catalog_market_healthy_against_an_outside_venue() {
     // The last live line: all 24 books healthy, nothing refused.
     let last = stdout
         .lines()
-        .filter(|l| l.starts_with("[") && l.contains("healthy"))
-        .last()
+        .rfind(|l| l.starts_with('[') && l.contains("healthy"))
         .expect("a live line");
     assert!(last.contains("healthy 24/24"), "{last}");
     assert!(
