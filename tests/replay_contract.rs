@@ -243,3 +243,36 @@ fn arrays_of_events_are_taken_one_by_one() {
     assert_eq!(out["books"][0]["asset_id"], B);
     assert_eq!(out["books"][1]["asset_id"], A);
 }
+
+#[test]
+fn the_project_sample_replays_to_exact_books() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/market_channel/sample.frames"
+    );
+    let frames: Vec<String> = std::fs::read_to_string(path)
+        .expect("fixtures/market_channel/sample.frames")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let v = replay(&frames);
+    let c = counters(&v);
+    assert_eq!(
+        (
+            c.frames, c.books, c.deltas, c.invalid, c.mismatch, c.ignored
+        ),
+        (8, 2, 6, 0, 0, 1)
+    );
+    let yes = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+    let b = v["books"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["asset_id"] == yes)
+        .unwrap();
+    assert_eq!(
+        s(b["bids"].clone()),
+        r#"[["0.49","10"],["0.48","30"],["0.47","55.5"],["0.46","200"],["0.45","120"]]"#
+    );
+    assert_eq!(s(b["asks"].clone()), r#"[["0.53","40"],["0.55","80"]]"#);
+}
