@@ -75,6 +75,23 @@ fn bench_parse_apply(c: &mut Criterion) {
         parser.parse(b_book.as_bytes(), 0, &mut reg, &mut msgs);
         msgs.iter().for_each(|m| books.apply(m));
 
+        // The floor: simd-json's tape for the same bytes and nothing else.
+        let mut buffers = simd_json::Buffers::new(4096);
+        let mut tape = simd_json::Tape::null();
+        let mut padded = Vec::with_capacity(frame.len() + simd_json::INPUT_PADDING);
+        g.bench_function(format!("json_floor/{name}"), |b| {
+            b.iter(|| {
+                padded.clear();
+                padded.extend_from_slice(black_box(frame.as_bytes()));
+                padded.resize(frame.len() + simd_json::INPUT_PADDING, 0);
+                let mut t = std::mem::replace(&mut tape, simd_json::Tape::null()).reset();
+                let ok =
+                    simd_json::fill_tape_padded(&mut padded, frame.len(), &mut buffers, &mut t)
+                        .is_ok();
+                tape = t.reset();
+                black_box(ok)
+            })
+        });
         g.bench_function(format!("parse/{name}"), |b| {
             b.iter(|| {
                 msgs.clear();
