@@ -107,15 +107,7 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         s.book.books.get(),
         s.book.deltas.get() as f64 / secs
     );
-    println!(
-        "invalid {} · mismatch {} · crossed {} · resyncs {} · reconnects {} · frames dropped {}",
-        s.parse.invalid.get(),
-        s.book.mismatch.get(),
-        s.book.crossed.get(),
-        s.book.resyncs_completed.get(),
-        s.feed.reconnects.get(),
-        s.feed.frames_dropped.get() + s.parse.lost_messages.get()
-    );
+    println!("{}", report::health_line(&s));
     println!(
         "opportunities {} · dry-run intents {}",
         s.strategy.opportunities.get(),

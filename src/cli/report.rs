@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use polyarb::obs::{LatencyHistogram, LatencySummary};
+use polyarb::pipeline::engine::PipelineStats;
 
 /// Prints a percentile table of every non-empty histogram and saves each as `.hgrm`.
 pub fn latency_table(
@@ -39,4 +40,17 @@ pub fn slug(name: &str) -> String {
 
 pub fn us(ns: u64) -> String {
     format!("{:.1} µs", ns as f64 / 1000.0)
+}
+
+/// The market-data health line of an exit summary (demo, feed): what was refused or healed.
+pub fn health_line(s: &PipelineStats) -> String {
+    format!(
+        "invalid {} · mismatch {} · crossed {} · resyncs {} · reconnects {} · frames dropped {}",
+        s.parse.invalid.get(),
+        s.book.mismatch.get(),
+        s.book.crossed.get(),
+        s.book.resyncs_completed.get(),
+        s.feed.reconnects.get(),
+        s.feed.frames_dropped.get() + s.parse.lost_messages.get()
+    )
 }
