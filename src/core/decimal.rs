@@ -33,34 +33,78 @@ pub enum DecimalError {
 ///
 /// Accepts `digits`, `digits.digits`, `.digits` and `digits.`; refuses signs, exponents,
 /// white space, more than six fraction digits and values that do not fit in `u64` micro-units.
+///
+/// Every venue number on the hot path has a short integer part, and up to 13 integer digits
+/// cannot overflow (10^13 units = 10^19 micro-units < 2^64), so the common path does no
+/// overflow checks and scales by table; longer integer parts take the checked path.
 #[inline]
 pub fn parse_micros(s: &[u8]) -> Result<u64, DecimalError> {
+    /// 10^(6 - k) for k fraction digits.
+    const FRAC_SCALE: [u64; DECIMALS as usize + 1] =
+        [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+    const SAFE_INT_DIGITS: usize = 13;
     if s.is_empty() {
         return Err(DecimalError::Empty);
     }
     let mut int: u64 = 0;
     let mut i = 0;
-    let mut digits = 0usize;
     while i < s.len() {
-        let b = s[i];
-        if b == b'.' {
+        let d = s[i].wrapping_sub(b'0');
+        if d > 9 {
             break;
         }
-        let d = b.wrapping_sub(b'0');
+        if i == SAFE_INT_DIGITS {
+            return parse_micros_checked(s);
+        }
+        int = int * 10 + u64::from(d);
+        i += 1;
+    }
+    let int_digits = i;
+    let mut frac: u64 = 0;
+    let mut frac_digits = 0usize;
+    if i < s.len() {
+        if s[i] != b'.' {
+            return Err(DecimalError::InvalidChar(s[i] as char));
+        }
+        i += 1;
+        while i < s.len() {
+            let d = s[i].wrapping_sub(b'0');
+            if d > 9 {
+                return Err(DecimalError::InvalidChar(s[i] as char));
+            }
+            if frac_digits == DECIMALS as usize {
+                return Err(DecimalError::TooPrecise);
+            }
+            frac = frac * 10 + u64::from(d);
+            frac_digits += 1;
+            i += 1;
+        }
+    }
+    if int_digits + frac_digits == 0 {
+        return Err(DecimalError::NoDigits);
+    }
+    Ok(int * MICROS_PER_UNIT + frac * FRAC_SCALE[frac_digits])
+}
+
+/// [`parse_micros`] for integer parts long enough to overflow: every step checked.
+#[cold]
+fn parse_micros_checked(s: &[u8]) -> Result<u64, DecimalError> {
+    let mut int: u64 = 0;
+    let mut i = 0;
+    while i < s.len() && s[i] != b'.' {
+        let d = s[i].wrapping_sub(b'0');
         if d > 9 {
-            return Err(DecimalError::InvalidChar(b as char));
+            return Err(DecimalError::InvalidChar(s[i] as char));
         }
         int = int
             .checked_mul(10)
             .and_then(|v| v.checked_add(u64::from(d)))
             .ok_or(DecimalError::Overflow)?;
-        digits += 1;
         i += 1;
     }
     let mut frac: u64 = 0;
     let mut frac_digits = 0u32;
     if i < s.len() {
-        // s[i] == '.'
         i += 1;
         while i < s.len() {
             let d = s[i].wrapping_sub(b'0');
@@ -72,12 +116,8 @@ pub fn parse_micros(s: &[u8]) -> Result<u64, DecimalError> {
             }
             frac = frac * 10 + u64::from(d);
             frac_digits += 1;
-            digits += 1;
             i += 1;
         }
-    }
-    if digits == 0 {
-        return Err(DecimalError::NoDigits);
     }
     let scale = 10u64.pow(DECIMALS - frac_digits);
     int.checked_mul(MICROS_PER_UNIT)
@@ -419,6 +459,20 @@ mod tests {
             let s2 = format!("{v}{pre}1");
             prop_assert!(parse_micros(s1.as_bytes()).is_err());
             prop_assert!(parse_micros(s2.as_bytes()).is_err());
+        }
+
+        #[test]
+        fn fast_path_agrees_with_exact_arithmetic(s in "[0-9]{0,22}(\\.[0-9]{0,8})?") {
+            // Reference: u128 arithmetic, no shortcuts.
+            let (int, frac) = s.split_once('.').unwrap_or((s.as_str(), ""));
+            let expected = if (int.is_empty() && frac.is_empty()) || frac.len() > 6 {
+                None
+            } else {
+                let i: u128 = if int.is_empty() { 0 } else { int.parse().unwrap() };
+                let f: u128 = if frac.is_empty() { 0 } else { frac.parse::<u128>().unwrap() * 10u128.pow(6 - frac.len() as u32) };
+                u64::try_from(i * 1_000_000 + f).ok()
+            };
+            prop_assert_eq!(parse_micros(s.as_bytes()).ok(), expected);
         }
 
         #[test]

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
 use thiserror::Error;
 
 /// Why an identifier was refused.
@@ -206,9 +206,11 @@ pub struct AssetInfo {
 ///
 /// Lookups take the raw bytes from the wire so the hot path never parses 77 digits; the key is
 /// the canonical spelling, and a spelling with leading zeros is canonicalised before it misses.
+/// The table hashes only a token's length and last 16 digits (see [`token_hash`]) and compares
+/// the whole spelling on every hit.
 #[derive(Default, Clone)]
 pub struct AssetRegistry {
-    by_str: FxHashMap<Box<[u8]>, AssetIndex>,
+    by_str: HashTable<(Box<[u8]>, AssetIndex)>,
     assets: Vec<AssetInfo>,
 }
 
@@ -219,7 +221,7 @@ impl AssetRegistry {
 
     pub fn with_capacity(n: usize) -> Self {
         Self {
-            by_str: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            by_str: HashTable::with_capacity(n),
             assets: Vec::with_capacity(n),
         }
     }
@@ -227,14 +229,21 @@ impl AssetRegistry {
     /// The index of a token id given as wire bytes, if registered.
     #[inline]
     pub fn lookup(&self, token: &[u8]) -> Option<AssetIndex> {
-        if let Some(&i) = self.by_str.get(token) {
+        if let Some(i) = self.find(token) {
             return Some(i);
         }
         if token.len() > 1 && token[0] == b'0' {
             let canon = TokenId::parse_bytes(token).ok()?.to_string();
-            return self.by_str.get(canon.as_bytes()).copied();
+            return self.find(canon.as_bytes());
         }
         None
+    }
+
+    #[inline]
+    fn find(&self, token: &[u8]) -> Option<AssetIndex> {
+        self.by_str
+            .find(token_hash(token), |(k, _)| **k == *token)
+            .map(|&(_, i)| i)
     }
 
     /// Registers a token id (or returns its existing index).
@@ -246,8 +255,9 @@ impl AssetRegistry {
         let canon = id.to_string();
         let idx = u32::try_from(self.assets.len()).map_err(|_| IdError::RegistryFull)?;
         let idx = AssetIndex(idx);
+        let key = canon.clone().into_bytes().into_boxed_slice();
         self.by_str
-            .insert(canon.clone().into_bytes().into_boxed_slice(), idx);
+            .insert_unique(token_hash(&key), (key, idx), |(k, _)| token_hash(k));
         self.assets.push(AssetInfo {
             token: id,
             token_str: canon.into_boxed_str(),
@@ -283,6 +293,34 @@ impl AssetRegistry {
             .enumerate()
             .map(|(i, a)| (AssetIndex(i as u32), a))
     }
+}
+
+/// The registry's hash of a token spelling: its length and last 16 bytes, mixed. The low digits
+/// of a uint256 are uniformly spread, so they separate tokens as well as all 77 would, for two
+/// loads and two multiplies per lookup; the whole spelling is still compared on every hit.
+#[inline]
+fn token_hash(token: &[u8]) -> u64 {
+    const K1: u64 = 0x9E37_79B9_7F4A_7C15;
+    const K2: u64 = 0xC2B2_AE3D_27D4_EB4F;
+    let n = token.len();
+    let (a, b) = if n >= 16 {
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&token[i..i + 8]);
+            u64::from_le_bytes(w)
+        };
+        (word(n - 16), word(n - 8))
+    } else {
+        let mut w = [0u8; 16];
+        w[..n].copy_from_slice(token);
+        let (lo, hi) = w.split_at(8);
+        (
+            u64::from_le_bytes(lo.try_into().unwrap_or_default()),
+            u64::from_le_bytes(hi.try_into().unwrap_or_default()),
+        )
+    };
+    let h = (a ^ n as u64).wrapping_mul(K1) ^ b.wrapping_mul(K2);
+    h ^ (h >> 29)
 }
 
 #[cfg(test)]

@@ -267,20 +267,25 @@ impl MarketParser {
                 let o = entry
                     .as_object()
                     .ok_or(EventError::Type("price_changes[]"))?;
-                let e = Fields::collect(o);
-                let token = e.str_field(e.asset_id, "asset_id")?;
-                let change = LevelFields::from(&e).parse()?;
+                let e = EntryFields::collect(o);
+                let token = string_bytes(e.asset_id, "asset_id")?;
+                let change = LevelFields {
+                    price: e.price,
+                    side: e.side,
+                    size: e.size,
+                }
+                .parse()?;
                 let claimed = ClaimedTop {
                     bid: claimed_price(e.best_bid, "best_bid")?,
                     ask: claimed_price(e.best_ask, "best_ask")?,
                 };
-                match registry.lookup(token.as_bytes()) {
+                match registry.lookup(token) {
                     Some(asset) => {
                         out.push(change.into_msg(asset));
                         self.touch(asset, claimed);
                     }
                     None => {
-                        validate_token(token)?;
+                        validate_token_bytes(token)?;
                         orphans += 1;
                     }
                 }
@@ -399,22 +404,24 @@ impl<'t, 'i> Fields<'t, 'i> {
     fn collect(obj: simd_json::tape::Object<'t, 'i>) -> Self {
         let mut f = Self::default();
         for (k, v) in obj.iter() {
-            let slot = match k {
-                "event_type" => &mut f.event_type,
-                "asset_id" => &mut f.asset_id,
-                "market" => &mut f.market,
-                "bids" => &mut f.bids,
-                "asks" => &mut f.asks,
-                "tick_size" => &mut f.tick_size,
-                "new_tick_size" => &mut f.new_tick_size,
-                "price_changes" => &mut f.price_changes,
-                "changes" => &mut f.changes,
-                "price" => &mut f.price,
-                "side" => &mut f.side,
-                "size" => &mut f.size,
-                "best_bid" => &mut f.best_bid,
-                "best_ask" => &mut f.best_ask,
-                "timestamp" => &mut f.timestamp,
+            // Dispatch on the key's length first: most keys are then told apart by one
+            // fixed-size comparison, and unknown keys (`hash`, `fee_rate_bps`…) rarely reach one.
+            let slot = match (k.len(), k.as_bytes()) {
+                (4, b"side") => &mut f.side,
+                (4, b"size") => &mut f.size,
+                (4, b"bids") => &mut f.bids,
+                (4, b"asks") => &mut f.asks,
+                (5, b"price") => &mut f.price,
+                (6, b"market") => &mut f.market,
+                (7, b"changes") => &mut f.changes,
+                (8, b"asset_id") => &mut f.asset_id,
+                (8, b"best_bid") => &mut f.best_bid,
+                (8, b"best_ask") => &mut f.best_ask,
+                (9, b"timestamp") => &mut f.timestamp,
+                (9, b"tick_size") => &mut f.tick_size,
+                (10, b"event_type") => &mut f.event_type,
+                (13, b"price_changes") => &mut f.price_changes,
+                (13, b"new_tick_size") => &mut f.new_tick_size,
                 _ => continue,
             };
             *slot = Some(v);
@@ -428,10 +435,19 @@ impl<'t, 'i> Fields<'t, 'i> {
         let Some(s) = self.timestamp.and_then(|v| v.into_string()) else {
             return 0;
         };
-        if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        // At most 19 digits always fit in a u64, so no step needs an overflow check.
+        if s.is_empty() || s.len() > 19 {
             return 0;
         }
-        s.parse().unwrap_or(0)
+        let mut ms = 0u64;
+        for b in s.bytes() {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return 0;
+            }
+            ms = ms * 10 + u64::from(d);
+        }
+        ms
     }
 
     fn event_type(&self) -> Result<EventType, EventError> {
@@ -454,6 +470,38 @@ impl<'t, 'i> Fields<'t, 'i> {
         v.ok_or(EventError::Missing(name))?
             .as_array()
             .ok_or(EventError::Type(name))
+    }
+}
+
+/// The fields of one current-format `price_changes[]` entry: the hot path's most frequent
+/// object, so it gets its own small collector instead of the event-wide [`Fields`].
+#[derive(Default)]
+struct EntryFields<'t, 'i> {
+    asset_id: Option<Val<'t, 'i>>,
+    price: Option<Val<'t, 'i>>,
+    size: Option<Val<'t, 'i>>,
+    side: Option<Val<'t, 'i>>,
+    best_bid: Option<Val<'t, 'i>>,
+    best_ask: Option<Val<'t, 'i>>,
+}
+
+impl<'t, 'i> EntryFields<'t, 'i> {
+    #[inline]
+    fn collect(obj: simd_json::tape::Object<'t, 'i>) -> Self {
+        let mut e = Self::default();
+        for (k, v) in obj.iter() {
+            let slot = match (k.len(), k.as_bytes()) {
+                (4, b"side") => &mut e.side,
+                (4, b"size") => &mut e.size,
+                (5, b"price") => &mut e.price,
+                (8, b"asset_id") => &mut e.asset_id,
+                (8, b"best_bid") => &mut e.best_bid,
+                (8, b"best_ask") => &mut e.best_ask,
+                _ => continue,
+            };
+            *slot = Some(v);
+        }
+        e
     }
 }
 
@@ -537,7 +585,11 @@ fn claimed_price(v: Option<Val<'_, '_>>, name: &'static str) -> Result<Option<Pr
 
 /// An unknown token must still be a well-formed token id for its event to be valid.
 fn validate_token(token: &str) -> Result<(), EventError> {
-    crate::core::TokenId::parse(token)
+    validate_token_bytes(token.as_bytes())
+}
+
+fn validate_token_bytes(token: &[u8]) -> Result<(), EventError> {
+    crate::core::TokenId::parse_bytes(token)
         .map(|_| ())
         .map_err(|_| EventError::BadAssetId)
 }
