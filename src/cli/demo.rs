@@ -65,7 +65,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     };
     let labels = set.labels;
     let groups = set.groups.len() - held.len();
-    let p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, cfg.venue.model.seed)
+    let mut p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, cfg.venue.model.seed)
         .context("starting the pipeline")?;
     println!(
         "venue    {} · {} (REST and /admin)",
@@ -93,7 +93,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     while !stop.load(Ordering::SeqCst) && limit.is_none_or(|l| started.elapsed() < l) {
         std::thread::sleep(Duration::from_millis(a.refresh_ms.max(50)));
         if let Some(r) = runner.as_mut() {
-            r.poll(&p);
+            r.poll(&mut p);
         }
         dash.draw(&p, &labels)?;
     }

@@ -63,7 +63,7 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     }
     let labels = set.labels;
     let groups = set.groups.len() - held.len();
-    let p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, 0)
+    let mut p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, 0)
         .context("starting the pipeline")?;
     println!(
         "feed     {} · resync {}",
@@ -90,7 +90,7 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     let mut dash = Dashboard::new(format!("polyarb feed · {}", cfg.feed.ws_url));
     while !stop.load(Ordering::SeqCst) && limit.is_none_or(|l| started.elapsed() < l) {
         std::thread::sleep(Duration::from_millis(a.refresh_ms.max(50)));
-        runner.poll(&p);
+        runner.poll(&mut p);
         dash.draw(&p, &labels)?;
     }
     println!("\n{}", runner.summary());

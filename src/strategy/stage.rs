@@ -32,8 +32,10 @@ pub struct StrategyStats {
     pub halted: Counter,
     /// Opportunities not emitted because the catalog halted their group.
     pub held: Counter,
-    /// Catalog commands applied (halts and resumes).
+    /// Catalog commands applied (halts, resumes and group definitions).
     pub commands: Counter,
+    /// Groups defined or redefined while running.
+    pub defined: Counter,
     /// Frame received → opportunity, published about once a second.
     pub detect_live: LiveLatency,
     /// Bumped by a controller to start a new measurement window (histograms reset).
@@ -102,6 +104,15 @@ impl StrategyStage {
                 self.held.remove(&g);
                 g
             }
+            StrategyCommand::Define(group) => {
+                self.stats.defined.inc();
+                self.dutch.define(*group);
+                return;
+            }
+            StrategyCommand::KnownAssets(n) => {
+                self.dutch.grow_to(n as usize);
+                return;
+            }
         };
         // Either way the next top re-evaluates the group from scratch.
         self.dutch.forget(g);
@@ -126,6 +137,10 @@ impl Stage for StrategyStage {
         self.stats.tops.inc();
         if top.sent_ns != 0 {
             self.queue_wait.record(now.saturating_sub(top.sent_ns));
+        }
+        // A new asset's group was defined before the feed subscribed it: it is in the ring.
+        if top.asset.get() >= self.dutch.known_assets() {
+            self.drain_commands();
         }
         let Some(o) = self.dutch.on_top(top, now) else {
             return;
