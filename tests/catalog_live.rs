@@ -4,15 +4,17 @@
 //! registry by message and subscribes it without a restart; its books equal the venue's, a
 //! Dutch book injected in it becomes an opportunity and intents, and no frame about it was ever
 //! unresolvable. Then a market is closed: it is unsubscribed, its books retired (untradeable),
-//! and a Dutch book injected in it is never traded while another market still is.
+//! and a Dutch book injected in it is never traded while another market still is. With storage
+//! on, the new market's events are stored under its own keys: rebuilt from the database, its
+//! books equal the engine's.
 
 mod catalog_common;
 
 use std::time::{Duration, Instant};
 
-use catalog_common::{catalog_config, post, venue};
+use catalog_common::{catalog_config, post, scratch, venue};
 use polyarb::catalog::MemoryStore;
-use polyarb::core::Price;
+use polyarb::core::{Price, TokenId};
 use polyarb::obs::replay::BookDump;
 use polyarb::pipeline::catalog_link::CatalogRunner;
 use polyarb::pipeline::engine::{EngineSettings, Pipeline};
@@ -109,7 +111,7 @@ fn intent_for(p: &Pipeline, tokens: &[String]) -> bool {
     })
 }
 
-fn listed_then_closed(threads: &[&str], seed: u64) {
+fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
     let v = venue(40, seed, |c| {
         c.model.dutch_book_margin = Price(30_000);
         c.model.dutch_book_duration_ms = 50;
@@ -132,14 +134,17 @@ fn listed_then_closed(threads: &[&str], seed: u64) {
     let (first, mut runner) =
         CatalogRunner::start(&cfg, Box::new(MemoryStore::new())).expect("catalog starts");
     let (groups, held) = first.selection.startup_groups();
-    let mut p = Pipeline::start_held(
-        &settings(&v, threads),
-        first.selection.registry.clone(),
-        groups,
-        &held,
-        3,
-    )
-    .expect("pipeline starts");
+    let mut s = settings(&v, threads);
+    let db = scratch(&format!("catalog-live-{seed}")).join("events.db");
+    if stored {
+        s.storage = Some(polyarb::storage::StorageConfig {
+            path: db.clone(),
+            batch_ms: 5,
+            ..Default::default()
+        });
+    }
+    let mut p = Pipeline::start_held(&s, first.selection.registry.clone(), groups, &held, 3)
+        .expect("pipeline starts");
     let n = first.selection.watched_assets.len() as u64;
     assert!(
         new.token_ids
@@ -234,16 +239,53 @@ fn listed_then_closed(threads: &[&str], seed: u64) {
         !intent_for(&p, &closed.token_ids),
         "a closed market is never traded"
     );
+    wait_until("the new market's final books", || {
+        same_books(&p, &v, &tokens).is_ok()
+    });
+    let last = p.dump_books(Duration::from_secs(5)).expect("dump");
     runner.shutdown();
-    p.shutdown();
+    let rep = p.shutdown();
+    if !stored {
+        return;
+    }
+    let m = rep
+        .storage
+        .expect("storage on")
+        .expect("writer stops cleanly");
+    assert_eq!(
+        m.rejected_unregistered, 0,
+        "no event of an unregistered asset: {m:?}"
+    );
+    let mut store = polyarb::storage::SqliteStore::open(&polyarb::storage::StorageConfig {
+        path: db,
+        ..Default::default()
+    })
+    .unwrap();
+    let now = polyarb::storage::time::unix_now_ns();
+    for t in &tokens {
+        let ours = last.iter().find(|b| b.asset_id == *t).expect("our book");
+        let r = polyarb::storage::rebuild_at(&mut store, &TokenId::parse(t).unwrap(), now)
+            .expect("the new asset is stored under its token");
+        let book = r
+            .books
+            .get(polyarb::storage::rebuild::ASSET)
+            .expect("rebuilt book");
+        let side = |l: &polyarb::book::Ladder| -> Vec<[String; 2]> {
+            l.levels()
+                .map(|(p, s)| [p.to_string(), s.to_string()])
+                .collect()
+        };
+        assert_eq!(side(&book.bids), ours.bids, "stored bids of {t}");
+        assert_eq!(side(&book.asks), ours.asks, "stored asks of {t}");
+    }
 }
 
 #[test]
 fn a_market_listed_while_running_is_traded_and_a_closed_one_never_is_fused() {
-    listed_then_closed(&["io+parse+book+strategy+dispatch"], 41);
+    listed_then_closed(&["io+parse+book+strategy+dispatch"], 41, false);
 }
 
 #[test]
 fn a_market_listed_while_running_is_traded_and_a_closed_one_never_is_split() {
-    listed_then_closed(&["io", "parse", "book", "strategy", "dispatch"], 43);
+    listed_then_closed(&["io", "parse", "book", "strategy", "dispatch"], 43, true);
 }
