@@ -16,6 +16,12 @@
 //! Watchdog. An `ok` book with no event for `stale_after_ms` is quarantined (`Stale`) and
 //! re-snapshotted; a request unanswered for `resync_timeout_ms` is sent again.
 //!
+//! Registry changes. Assets of markets listed while running arrive by `BookCtl::Extend` (their
+//! books and tables grown within the capacity reserved at start); closed markets' assets are
+//! retired (`BookCtl::Retire`: book emptied, top untradeable, no resync, messages ignored) and
+//! revived if they reopen. All are sent before the feed subscribes (or after it unsubscribes),
+//! and a message for an asset not known or retired drains the control channel first.
+//!
 //! Output. After every event the stage emits the changed `TopOfBook`s (a change of best
 //! price, size or tradeability). Backpressure (book → strategy ring): tops conflate, so an
 //! undeliverable top only marks its asset dirty and the latest top is sent when room returns;

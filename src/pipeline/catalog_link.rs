@@ -199,6 +199,8 @@ pub struct CatalogRunner {
     /// Updates not applied yet (the strategy ring was full), oldest first: each is relative
     /// to the one before, so they are applied in order.
     pending: std::collections::VecDeque<Box<CatalogUpdate>>,
+    /// The last update applied (its catalog and selection: labels for a view).
+    pub last: Option<Box<CatalogUpdate>>,
     /// Totals over every applied update.
     pub totals: CatalogApplied,
     pub refreshes: u64,
@@ -231,6 +233,7 @@ impl CatalogRunner {
                 handle,
                 notices,
                 pending: std::collections::VecDeque::new(),
+                last: None,
                 totals: CatalogApplied::default(),
                 refreshes: 0,
                 failures: 0,
@@ -255,7 +258,7 @@ impl CatalogRunner {
                 self.totals.deferred = true;
                 break;
             }
-            self.pending.pop_front();
+            self.last = self.pending.pop_front();
             let t = &mut self.totals;
             t.halted_groups += a.halted_groups;
             t.resumed_groups += a.resumed_groups;

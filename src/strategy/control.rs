@@ -1,5 +1,5 @@
-//! The strategy stage's command ring: how the cold side (the catalog) halts and resumes
-//! outcome groups on the hot path without a lock there.
+//! The strategy stage's command ring: how the cold side (the catalog) halts, resumes and
+//! defines outcome groups on the hot path without a lock there.
 //!
 //! A bounded SPSC `rtrb` ring: the stage drains it on every tick (lock-free pops); the
 //! producer side sits behind a mutex only so that any cold thread holding a `&Pipeline` can

@@ -8,6 +8,10 @@
 //! stage (counted), so nothing is traded that could not be accounted for. Groups halted by
 //! the catalog (`StrategyCommand::Halt`, through the command ring drained on every tick: a
 //! market whose rules changed, and its neg-risk group) emit nothing until resumed (counted).
+//!
+//! Groups of markets listed while running arrive on the same ring (`Define`, `KnownAssets`),
+//! before the feed subscribes their assets; a top for an asset past the known ones drains the
+//! ring first, so a new market's first top always finds its group.
 
 use std::sync::Arc;
 

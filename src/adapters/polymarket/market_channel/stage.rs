@@ -6,6 +6,10 @@
 //! not dropped silently: its asset goes into a lost set, and before anything newer is
 //! delivered every lost asset is invalidated (`RingFull`), so its book is resynced.
 //! Frame buffers go back to the io stage's pool after parsing.
+//!
+//! The registry grows while running only by `IoEvent::Extend` (a market listed since the
+//! start), which the io stage sends before subscribing its assets: the tokens of any frame are
+//! known by the time it arrives. The registry's tables are reserved for `max_assets` at start.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
