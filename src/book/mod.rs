@@ -295,6 +295,9 @@ impl Books {
 }
 
 #[cfg(test)]
+mod stage_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

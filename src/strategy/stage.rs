@@ -234,4 +234,45 @@ mod tests {
         assert!(!s.tick(0), "nothing left to do");
         assert_eq!(s.stats.commands.get(), 3);
     }
+
+    #[test]
+    fn a_new_assets_first_top_finds_the_group_defined_before_its_subscribe() {
+        use crate::core::{AssetIndex, Price, Size};
+        use crate::strategy::OutcomeGroup;
+        let (ctl, rx) = StrategyControl::channel(8, Doorbell::new());
+        let mut dutch = DutchBook::new(StrategyConfig::default(), Vec::new());
+        dutch.reserve(8);
+        let mut s = StrategyStage::new(dutch, Out::End, None).with_commands(rx);
+        let (yes, no) = (AssetIndex(2), AssetIndex(3));
+        ctl.send_batch(vec![
+            StrategyCommand::Define(Box::new(OutcomeGroup {
+                id: 4,
+                assets: vec![yes, no],
+                fees: Default::default(),
+                min_order_size: Size(5_000_000),
+            })),
+            StrategyCommand::KnownAssets(4),
+        ])
+        .unwrap();
+        let top = |asset, ask| TopOfBook {
+            asset,
+            bid: Price(100_000),
+            bid_size: Size(10_000_000),
+            ask: Price(ask),
+            ask_size: Size(10_000_000),
+            tradeable: true,
+            recv_ns: 1,
+            sent_ns: 0,
+        };
+        // No tick in between: the unknown asset drains the ring itself.
+        s.process(top(yes, 400_000));
+        s.process(top(no, 400_000));
+        assert_eq!(s.stats.defined.get(), 1);
+        assert_eq!(s.stats.opportunities.get(), 1);
+        // All or nothing: a batch that does not fit is refused whole and counted.
+        let many = vec![StrategyCommand::Halt(1); 9];
+        assert_eq!(ctl.send_batch(many).unwrap_err().len(), 9);
+        assert_eq!(ctl.refused(), 9);
+        assert!(!s.is_held(1));
+    }
 }
