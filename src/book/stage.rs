@@ -312,9 +312,13 @@ impl BookStage {
     #[inline]
     fn admits(&mut self, asset: AssetIndex) -> bool {
         let i = asset.get();
-        if i < self.health.len() && !self.health[i].retired {
-            return true;
-        }
+        (i < self.health.len() && !self.health[i].retired) || self.admits_after_ctl(asset)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn admits_after_ctl(&mut self, asset: AssetIndex) -> bool {
+        let i = asset.get();
         while self.serve_ctl() {}
         let ok = i < self.health.len() && !self.health[i].retired;
         if !ok {
