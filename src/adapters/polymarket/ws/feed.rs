@@ -273,6 +273,7 @@ impl MarketFeed {
                 break;
             }
         }
+        self.deliver_held_at_stop();
         let registry = self.poll.registry();
         for c in &mut self.conns {
             c.close(registry);
@@ -282,6 +283,32 @@ impl MarketFeed {
         let mut h = Vec::new();
         self.out.histograms(&mut h);
         h
+    }
+
+    /// At shutdown, frames read but held for a full ring are still delivered (within the
+    /// stall budget; the consumer is draining): everything read is parsed. Any left is counted.
+    fn deliver_held_at_stop(&mut self) {
+        let deadline = now_ns() + self.cfg.stall_budget_ms * 1_000_000;
+        while self.delivery.iter().any(|d| d.held.is_some())
+            && now_ns() < deadline
+            && !self.out.is_abandoned()
+        {
+            for d in &mut self.delivery {
+                if let Some(buf) = d.held.take()
+                    && let Err(IoEvent::Frame(buf)) = self.out.emit(IoEvent::Frame(buf))
+                {
+                    d.held = Some(buf);
+                }
+            }
+            self.out.flush();
+            std::thread::yield_now();
+        }
+        for d in &mut self.delivery {
+            if let Some(buf) = d.held.take() {
+                self.stats.frames_dropped.inc();
+                self.free.push(buf);
+            }
+        }
     }
 
     fn poll_timeout(&self) -> Duration {
