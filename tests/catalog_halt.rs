@@ -140,7 +140,7 @@ fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
         .map(|(g, _)| g.id)
         .expect("the target market has a binary group");
 
-    let p = Pipeline::start(
+    let mut p = Pipeline::start(
         &settings(&v),
         first.selection.registry.clone(),
         first.selection.groups.clone(),
@@ -172,7 +172,7 @@ fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
     );
     let applied = p.apply_catalog(&u);
     assert_eq!(applied.halted_groups, 1);
-    assert!(applied.refused.is_empty());
+    assert!(!applied.deferred);
     wait_until("the halt to reach the strategy", || {
         p.stats.strategy.commands.get() >= 1
     });
@@ -219,7 +219,7 @@ fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
 }
 
 /// Polls the runner until `n` more updates were applied.
-fn poll_updates(r: &mut CatalogRunner, p: &Pipeline, n: u64) {
+fn poll_updates(r: &mut CatalogRunner, p: &mut Pipeline, n: u64) {
     let want = r.refreshes + n;
     wait_until("catalog updates", || {
         r.poll(p);
@@ -234,7 +234,7 @@ fn the_scheduler_unsubscribes_closed_markets_and_resubscribes_reopened_ones_at_r
     cfg.refresh_interval_s = 3600; // refreshes on demand only
     let (first, mut runner) =
         CatalogRunner::start(&cfg, Box::new(MemoryStore::new())).expect("catalog starts");
-    let p = Pipeline::start(
+    let mut p = Pipeline::start(
         &settings(&v),
         first.selection.registry.clone(),
         first.selection.groups.clone(),
@@ -258,7 +258,7 @@ fn the_scheduler_unsubscribes_closed_markets_and_resubscribes_reopened_ones_at_r
     );
     assert_eq!(st, 200, "{body}");
     runner.refresh_now();
-    poll_updates(&mut runner, &p, 1);
+    poll_updates(&mut runner, &mut p, 1);
     assert_eq!(runner.totals.unsubscribed, 2);
     assert_eq!(runner.totals.halted_groups, 1, "its group stops trading");
     wait_until("the closed market's assets unsubscribed", || {
@@ -272,10 +272,14 @@ fn the_scheduler_unsubscribes_closed_markets_and_resubscribes_reopened_ones_at_r
     );
     assert_eq!(st, 200, "{body}");
     runner.refresh_now();
-    poll_updates(&mut runner, &p, 1);
+    poll_updates(&mut runner, &mut p, 1);
     assert_eq!(runner.totals.subscribed, 2);
     assert_eq!(runner.totals.resumed_groups, 1);
-    assert_eq!(runner.totals.needs_restart, 0);
+    assert_eq!(runner.totals.refused_assets, 0);
+    assert_eq!(
+        runner.totals.added_assets, 0,
+        "known assets are revived, not added"
+    );
     wait_until("the reopened market subscribed again", || {
         p.stats.feed.subscribed_assets.get() == n
     });
@@ -376,7 +380,7 @@ fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() 
     let (groups, held) = first.selection.startup_groups();
     assert_eq!(held.len(), 1, "the target's binary group");
     assert_eq!(groups.len(), first.selection.groups.len() + 1);
-    let p = Pipeline::start_held(
+    let mut p = Pipeline::start_held(
         &settings(&v),
         first.selection.registry.clone(),
         groups,

@@ -187,6 +187,29 @@ impl Books {
         self.books.len()
     }
 
+    /// Room for `total` books without reallocating the table.
+    pub fn reserve_total(&mut self, total: usize) {
+        self.books
+            .reserve_exact(total.saturating_sub(self.books.len()));
+    }
+
+    /// Adds empty books up to `n` assets (a registry extension: rare, on a control message).
+    pub fn grow_to(&mut self, n: usize) {
+        if n > self.books.len() {
+            self.books.resize_with(n, OrderBook::default);
+        }
+    }
+
+    /// Forgets an asset's book (its market closed): empty, untradeable, levels kept allocated.
+    pub fn retire(&mut self, asset: AssetIndex) {
+        if let Some(b) = self.books.get_mut(asset.get()) {
+            b.bids.clear();
+            b.asks.clear();
+            b.tick = None;
+            b.state = BookState::Empty;
+        }
+    }
+
     /// Marks an asset untrustworthy from outside the message stream (reconnect, full ring,
     /// staleness).
     pub fn invalidate(&mut self, asset: AssetIndex, reason: ResyncReason) {
@@ -270,6 +293,9 @@ impl Books {
         }
     }
 }
+
+#[cfg(test)]
+mod stage_tests;
 
 #[cfg(test)]
 mod tests {

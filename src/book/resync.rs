@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::stage::ResyncRequest;
 use crate::adapters::polymarket::http::{BookSnapshot, ClobBookClient, RestError};
 use crate::adapters::polymarket::ws::{FeedCommand, FeedControl};
-use crate::core::{AssetIndex, AssetRegistry, ClaimedTop, MarketMsg, Side};
+use crate::core::{AssetIndex, AssetRegistry, ClaimedTop, MarketMsg, RegistryExtension, Side};
 use crate::pipeline::ring::{Counter, RingTx};
 
 /// `[resync]` in the engine's TOML.
@@ -98,6 +98,9 @@ pub struct ResyncWorker {
     requests: Receiver<ResyncRequest>,
     out: RingTx<MarketMsg>,
     registry: AssetRegistry,
+    /// Registry extensions (markets listed while running), sent before their assets can be
+    /// requested: drained before every fetch.
+    extensions: Option<Receiver<RegistryExtension>>,
     feed: Option<FeedControl>,
     failures: FxHashMap<AssetIndex, u32>,
     budget: Budget,
@@ -119,10 +122,17 @@ impl ResyncWorker {
             requests,
             out,
             registry,
+            extensions: None,
             feed,
             failures: FxHashMap::default(),
             stats: Arc::new(ResyncStats::default()),
         }
+    }
+
+    /// Takes registry extensions from this channel.
+    pub fn with_extensions(mut self, rx: Receiver<RegistryExtension>) -> Self {
+        self.extensions = Some(rx);
+        self
     }
 
     /// Runs until the request channel closes.
@@ -157,6 +167,13 @@ impl ResyncWorker {
 
     /// Fetches one batch; returns the assets to try again.
     fn fetch(&mut self, batch: &[AssetIndex]) -> Vec<AssetIndex> {
+        if let Some(rx) = &self.extensions {
+            for ext in rx.try_iter() {
+                if let Err(e) = self.registry.extend_with(ext) {
+                    tracing::error!(error = %e, "resync: registry extension refused");
+                }
+            }
+        }
         let tokens: Vec<&str> = batch
             .iter()
             .filter_map(|a| self.registry.info(*a).map(|i| &*i.token_str))

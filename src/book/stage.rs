@@ -16,6 +16,12 @@
 //! Watchdog. An `ok` book with no event for `stale_after_ms` is quarantined (`Stale`) and
 //! re-snapshotted; a request unanswered for `resync_timeout_ms` is sent again.
 //!
+//! Registry changes. Assets of markets listed while running arrive by `BookCtl::Extend` (their
+//! books and tables grown within the capacity reserved at start); closed markets' assets are
+//! retired (`BookCtl::Retire`: book emptied, top untradeable, no resync, messages ignored) and
+//! revived if they reopen. All are sent before the feed subscribes (or after it unsubscribes),
+//! and a message for an asset not known or retired drains the control channel first.
+//!
 //! Output. After every event the stage emits the changed `TopOfBook`s (a change of best
 //! price, size or tradeability). Backpressure (book → strategy ring): tops conflate, so an
 //! undeliverable top only marks its asset dirty and the latest top is sent when room returns;
@@ -27,7 +33,9 @@ use crossbeam::channel::{Receiver, Sender};
 use serde::Deserialize;
 
 use super::{BookState, Books, ResyncReason};
-use crate::core::{AssetIndex, AssetRegistry, MarketMsg, Price, Side, Size, TickSize, TopOfBook};
+use crate::core::{
+    AssetIndex, AssetRegistry, MarketMsg, Price, RegistryExtension, Side, Size, TickSize, TopOfBook,
+};
 use crate::obs::clock::now_ns;
 
 /// How long shutdown waits for room in the storage channel to repair stored streams.
@@ -97,6 +105,8 @@ struct Health {
     overflowed: bool,
     /// When the watchdog first saw the asset without any snapshot (0 = not waiting).
     empty_since_ns: u64,
+    /// Unsubscribed (its market closed): no book, no requests, its messages ignored.
+    retired: bool,
 }
 
 /// A delta kept while its asset's snapshot is in flight.
@@ -138,6 +148,13 @@ pub struct BookStats {
     pub quarantined: Counter,
     pub healthy_assets: Counter,
     pub unhealthy_assets: Counter,
+    /// Assets added while running (`BookCtl::Extend`).
+    pub extended_assets: Counter,
+    /// Assets retired (unsubscribed) and revived (subscribed again).
+    pub retired_assets: Counter,
+    pub revived_assets: Counter,
+    /// Messages for an asset this stage does not know or has retired: dropped.
+    pub ignored: Counter,
     /// Frame received → book applied, published about once a second.
     pub apply_live: LiveLatency,
     pub resync_live: LiveLatency,
@@ -146,9 +163,19 @@ pub struct BookStats {
 }
 
 /// Requests answered by the book stage between two messages.
+///
+/// The registry changes (`Extend`, `Retire`, `Revive`) are sent before the feed is told to
+/// subscribe or after it is told to unsubscribe; a message for an asset the stage does not
+/// know, or has retired, first drains this channel, so it is always applied in time.
 pub enum BookCtl {
     /// A copy of every book, in the replay dump's shape.
     DumpBooks(Sender<Vec<BookDump>>),
+    /// New assets (a market listed while running).
+    Extend(Box<RegistryExtension>),
+    /// Unsubscribed assets: their books are emptied and become untradeable.
+    Retire(Vec<AssetIndex>),
+    /// Assets subscribed again.
+    Revive(Vec<AssetIndex>),
 }
 
 /// One asset as the read-only view shows it.
@@ -180,8 +207,10 @@ pub struct BookLinks {
     /// Views out, and their buffers back.
     pub views: Option<(Sender<MarketView>, Receiver<MarketView>)>,
     pub view_interval_ms: u64,
-    /// Token ids for dumps.
+    /// Token ids for dumps; its length is the assets this stage knows.
     pub registry: AssetRegistry,
+    /// Tables are sized for this many assets, so extensions up to it never reallocate them.
+    pub max_assets: usize,
     /// The storage writer's channel (cold thread), if storage is on.
     pub storage: Option<StorageLink>,
 }
@@ -227,17 +256,25 @@ pub struct BookStage {
 }
 
 impl BookStage {
-    pub fn new(cfg: BookStageConfig, tops: Out<TopOfBook>, links: BookLinks) -> Self {
+    pub fn new(cfg: BookStageConfig, tops: Out<TopOfBook>, mut links: BookLinks) -> Self {
         let assets = links.registry.len();
+        let cap = assets.max(links.max_assets);
+        links.registry.reserve_total(cap);
+        let mut books = Books::with_assets(assets);
+        books.reserve_total(cap);
+        let mut last_top = Vec::with_capacity(cap);
+        last_top.resize(assets, TopOfBook::default());
+        let mut health = Vec::with_capacity(cap);
+        health.resize(assets, Health::default());
         Self {
-            books: Books::with_assets(assets),
+            books,
             tops,
-            last_top: vec![TopOfBook::default(); assets],
-            dirty: Vec::with_capacity(assets),
-            dirty_bits: vec![0; assets / 64 + 1],
-            storage_lost: Vec::with_capacity(assets),
+            last_top,
+            dirty: Vec::with_capacity(cap),
+            dirty_bits: vec![0; cap / 64 + 1],
+            storage_lost: Vec::with_capacity(cap),
             repair_buf: Vec::with_capacity(256),
-            storage_lost_bits: vec![0; assets / 64 + 1],
+            storage_lost_bits: vec![0; cap / 64 + 1],
             links,
             snap_buf: Vec::with_capacity(4096),
             next_view_ns: 0,
@@ -246,7 +283,7 @@ impl BookStage {
             frame_start_ns: 0,
             queue_wait: LatencyHistogram::new("book: queue wait"),
             work: LatencyHistogram::new("book: work per frame"),
-            health: vec![Health::default(); assets],
+            health,
             pending: Vec::with_capacity(cfg.pending_capacity),
             cfg,
             stats: Arc::new(BookStats::default()),
@@ -269,9 +306,35 @@ impl BookStage {
         self.books.book(asset).map_or(BookState::Empty, |b| b.state)
     }
 
+    /// Whether messages for `asset` are applied: known and not retired. An asset that is not
+    /// first drains the control channel, where its extension or revival is waiting if the
+    /// feed subscribed it.
+    #[inline]
+    fn admits(&mut self, asset: AssetIndex) -> bool {
+        let i = asset.get();
+        (i < self.health.len() && !self.health[i].retired) || self.admits_after_ctl(asset)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn admits_after_ctl(&mut self, asset: AssetIndex) -> bool {
+        let i = asset.get();
+        while self.serve_ctl() {}
+        let ok = i < self.health.len() && !self.health[i].retired;
+        if !ok {
+            self.stats.ignored.inc();
+        }
+        ok
+    }
+
     /// Applies one message from the market stream.
     #[inline]
     pub fn on_msg(&mut self, m: &MarketMsg, now_ns: impl Fn() -> u64 + Copy) {
+        if let Some(a) = m.asset()
+            && !self.admits(a)
+        {
+            return;
+        }
         if self.links.storage.is_some() {
             self.store(m);
         }
@@ -662,6 +725,9 @@ impl BookStage {
             let Some(b) = self.books.book(asset) else {
                 continue;
             };
+            if self.health[i].retired {
+                continue;
+            }
             let (state, last) = (b.state, b.last_event_ns.max(b.last_snapshot_ns));
             let h = self.health[i];
             match state {
@@ -748,6 +814,7 @@ impl BookStage {
         did
     }
 
+    /// Serves one control request; false when none is waiting.
     fn serve_ctl(&mut self) -> bool {
         let Some(rx) = &self.links.ctl else {
             return false;
@@ -755,10 +822,57 @@ impl BookStage {
         match rx.try_recv() {
             Ok(BookCtl::DumpBooks(tx)) => {
                 let _ = tx.send(dump_books(&self.books, &self.links.registry));
-                true
             }
-            Err(_) => false,
+            Ok(BookCtl::Extend(ext)) => self.extend(*ext),
+            Ok(BookCtl::Retire(assets)) => {
+                for a in assets {
+                    self.retire(a);
+                }
+            }
+            Ok(BookCtl::Revive(assets)) => {
+                for a in assets {
+                    if let Some(h) = self.health.get_mut(a.get())
+                        && std::mem::take(&mut h.retired)
+                    {
+                        self.stats.revived_assets.inc();
+                    }
+                }
+            }
+            Err(_) => return false,
         }
+        true
+    }
+
+    /// Takes new assets: their token ids and empty books (allocated here, on a rare control
+    /// message, within the tables' reserved capacity).
+    fn extend(&mut self, ext: RegistryExtension) {
+        let first = ext.first;
+        match self.links.registry.extend_with(ext) {
+            Ok(n) => {
+                let len = self.links.registry.len();
+                self.books.grow_to(len);
+                self.health.resize(len, Health::default());
+                self.last_top.resize(len, TopOfBook::default());
+                self.stats.extended_assets.add(n as u64);
+            }
+            Err(e) => tracing::error!(first, error = %e, "book stage: registry extension refused"),
+        }
+    }
+
+    /// An unsubscribed asset: its book is emptied, its top untradeable, its requests ended.
+    fn retire(&mut self, asset: AssetIndex) {
+        let i = asset.get();
+        if i >= self.health.len() || self.health[i].retired {
+            return;
+        }
+        self.health[i] = Health {
+            retired: true,
+            ..Health::default()
+        };
+        self.pending.retain(|d| d.asset != asset);
+        self.books.retire(asset);
+        self.stats.retired_assets.inc();
+        self.emit_top(asset, now_ns());
     }
 
     fn publish_view(&mut self, now: u64) {
@@ -773,6 +887,9 @@ impl BookStage {
             let Some(b) = self.books.book(asset) else {
                 continue;
             };
+            if self.health.get(i).is_some_and(|h| h.retired) {
+                continue;
+            }
             let last = b.last_event_ns.max(b.last_snapshot_ns);
             v.assets.push(AssetView {
                 asset,
@@ -813,7 +930,9 @@ impl Stage for BookStage {
             }
         }
         let mut did = self.poll_snapshots();
-        did |= self.serve_ctl();
+        while self.serve_ctl() {
+            did = true;
+        }
         if !self.storage_lost.is_empty() {
             did |= self.repair_storage(now);
         }

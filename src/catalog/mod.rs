@@ -15,8 +15,10 @@
 //!
 //! How the engine uses it: `pipeline::catalog_link::CatalogRunner` refreshes once (the pipeline
 //! starts on `update.selection.registry` and `.groups`), commits, spawns the scheduler and
-//! applies every `CatalogNotice::Updated` with `Pipeline::apply_catalog` (group halts/resumes
-//! to the strategy's command ring, `feed_commands()` to the feed).
+//! applies every `CatalogNotice::Updated` with `Pipeline::apply_catalog`: new and changed groups
+//! defined, others halted/resumed through the strategy's command ring, the registry of a running
+//! pipeline extended by message with the assets of markets listed since (the `Selector`'s
+//! indices only grow), then the feed subscribed and unsubscribed.
 
 pub mod config;
 pub mod diff;

@@ -63,7 +63,7 @@ impl Dashboard {
             s.book.resyncs_completed.get(),
             s.feed.reconnects.get(),
             s.book.healthy_assets.get(),
-            p.registry.len(),
+            s.feed.subscribed_assets.get(),
         );
         let latency = format!(
             "received→book p50 {} p99 {} · received→opportunity p50 {} · received→intent p50 {} p99 {}",

@@ -63,9 +63,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             None,
         ),
     };
-    let labels = set.labels;
+    let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
-    let p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, cfg.venue.model.seed)
+    let mut p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, cfg.venue.model.seed)
         .context("starting the pipeline")?;
     println!(
         "venue    {} · {} (REST and /admin)",
@@ -92,8 +92,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let mut dash = Dashboard::new(format!("polyarb demo · {}", p.topology.describe()));
     while !stop.load(Ordering::SeqCst) && limit.is_none_or(|l| started.elapsed() < l) {
         std::thread::sleep(Duration::from_millis(a.refresh_ms.max(50)));
-        if let Some(r) = runner.as_mut() {
-            r.poll(&p);
+        if let Some(r) = runner.as_mut()
+            && r.poll(&mut p) > 0
+            && let Some(u) = &r.last
+        {
+            labels = markets::catalog_labels(u, p.registry.len());
         }
         dash.draw(&p, &labels)?;
     }

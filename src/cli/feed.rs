@@ -61,9 +61,9 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
             cc.gamma_url
         );
     }
-    let labels = set.labels;
+    let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
-    let p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, 0)
+    let mut p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, 0)
         .context("starting the pipeline")?;
     println!(
         "feed     {} · resync {}",
@@ -90,7 +90,11 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     let mut dash = Dashboard::new(format!("polyarb feed · {}", cfg.feed.ws_url));
     while !stop.load(Ordering::SeqCst) && limit.is_none_or(|l| started.elapsed() < l) {
         std::thread::sleep(Duration::from_millis(a.refresh_ms.max(50)));
-        runner.poll(&p);
+        if runner.poll(&mut p) > 0
+            && let Some(u) = &runner.last
+        {
+            labels = markets::catalog_labels(u, p.registry.len());
+        }
         dash.draw(&p, &labels)?;
     }
     println!("\n{}", runner.summary());

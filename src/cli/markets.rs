@@ -76,25 +76,34 @@ pub fn from_venue(markets: &[MarketSummary], min_order_size: Size) -> anyhow::Re
 pub fn from_catalog(u: &polyarb::catalog::CatalogUpdate) -> (MarketSet, Vec<u32>) {
     let sel = &u.selection;
     let (groups, held) = sel.startup_groups();
-    let labels = u
-        .catalog
-        .markets
-        .values()
-        .filter(|m| sel.watched.contains(&m.condition_id))
-        .map(|m| MarketLabel {
-            question: m.question.clone(),
-            assets: m
-                .tokens()
-                .filter_map(|t| sel.registry.lookup(t.to_string().as_bytes()))
-                .collect(),
-        })
-        .collect();
     (
         MarketSet {
             registry: sel.registry.clone(),
             groups,
-            labels,
+            labels: catalog_labels(u, sel.registry.len()),
         },
         held,
     )
+}
+
+/// Labels of an update's watched markets whose assets are all below `known` (those a running
+/// pipeline has: the view follows markets listed and closed while it runs).
+pub fn catalog_labels(u: &polyarb::catalog::CatalogUpdate, known: usize) -> Vec<MarketLabel> {
+    let sel = &u.selection;
+    u.catalog
+        .markets
+        .values()
+        .filter(|m| sel.watched.contains(&m.condition_id))
+        .filter_map(|m| {
+            let assets: Option<Vec<AssetIndex>> = m
+                .tokens()
+                .map(|t| sel.registry.lookup(t.to_string().as_bytes()))
+                .collect();
+            let assets = assets?;
+            assets.iter().all(|a| a.get() < known).then(|| MarketLabel {
+                question: m.question.clone(),
+                assets,
+            })
+        })
+        .collect()
 }

@@ -293,6 +293,94 @@ impl AssetRegistry {
             .enumerate()
             .map(|(i, a)| (AssetIndex(i as u32), a))
     }
+
+    /// Room for `total` assets without reallocating (a clone keeps no spare capacity, so each
+    /// hot stage reserves its own at start).
+    pub fn reserve_total(&mut self, total: usize) {
+        let more = total.saturating_sub(self.assets.len());
+        self.assets.reserve_exact(more);
+        self.by_str.reserve(more);
+    }
+
+    /// Assets this registry can hold without reallocating.
+    pub fn capacity(&self) -> usize {
+        self.assets.capacity().min(self.by_str.capacity())
+    }
+
+    /// Assets `from..to` as an extension for another copy of this registry (keys and names
+    /// are allocated here, on the cold side).
+    pub fn cut(&self, from: usize, to: usize) -> RegistryExtension {
+        let to = to.min(self.assets.len());
+        let from = from.min(to);
+        RegistryExtension {
+            first: from as u32,
+            entries: self.assets[from..to]
+                .iter()
+                .map(|a| (Box::<[u8]>::from(a.token_str.as_bytes()), a.clone()))
+                .collect(),
+        }
+    }
+
+    /// Moves an extension's new assets in (those already known are skipped, so applying one
+    /// twice is harmless); returns how many were added. Within `reserve_total` this does not
+    /// allocate. An extension that starts past the end would leave a hole: refused.
+    pub fn extend_with(&mut self, ext: RegistryExtension) -> Result<usize, ExtendError> {
+        let have = self.assets.len();
+        if ext.first as usize > have {
+            return Err(ExtendError::Gap {
+                have,
+                first: ext.first as usize,
+            });
+        }
+        let skip = have - ext.first as usize;
+        let mut added = 0;
+        for (key, info) in ext.entries.into_iter().skip(skip) {
+            let idx = AssetIndex(u32::try_from(self.assets.len()).map_err(|_| ExtendError::Full)?);
+            self.by_str.insert(key, idx);
+            self.assets.push(info);
+            added += 1;
+        }
+        Ok(added)
+    }
+}
+
+/// Assets `first..` of a registry, cut on the cold side for a hot stage's copy
+/// (`AssetRegistry::cut`, `AssetRegistry::extend_with`).
+#[derive(Clone, Debug, Default)]
+pub struct RegistryExtension {
+    pub first: u32,
+    entries: Vec<(Box<[u8]>, AssetInfo)>,
+}
+
+impl RegistryExtension {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// One past the last asset it carries.
+    pub fn end(&self) -> usize {
+        self.first as usize + self.entries.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (AssetIndex, &AssetInfo)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, (_, a))| (AssetIndex(self.first + i as u32), a))
+    }
+}
+
+/// Why a registry extension was not applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ExtendError {
+    #[error("extension starts at asset {first} but the registry has {have}: a hole")]
+    Gap { have: usize, first: usize },
+    #[error("asset registry is full (u32 indices exhausted)")]
+    Full,
 }
 
 /// The registry's hash of a token spelling: its length and last 16 bytes, mixed. The low digits
@@ -327,6 +415,42 @@ fn token_hash(token: &[u8]) -> u64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_extension_continues_the_indices_and_applies_once() {
+        let mut cold = AssetRegistry::new();
+        cold.register(b"11").unwrap();
+        let mut hot = cold.clone();
+        hot.reserve_total(8);
+        assert!(hot.capacity() >= 8);
+        cold.register(b"22").unwrap();
+        cold.register(b"33").unwrap();
+        cold.set_market(AssetIndex(2), "0xm");
+        let ext = cold.cut(hot.len(), cold.len());
+        assert_eq!((ext.first, ext.len(), ext.end()), (1, 2, 3));
+        let (ptr, cap) = (hot.assets.as_ptr(), hot.capacity());
+        assert_eq!(hot.extend_with(ext.clone()), Ok(2));
+        assert_eq!(hot.extend_with(ext), Ok(0), "applying twice adds nothing");
+        assert_eq!(
+            (hot.assets.as_ptr(), hot.capacity()),
+            (ptr, cap),
+            "no reallocation"
+        );
+        assert_eq!(hot.lookup(b"33"), Some(AssetIndex(2)));
+        assert_eq!(hot.lookup(b"033"), Some(AssetIndex(2)));
+        assert_eq!(
+            hot.info(AssetIndex(2)).unwrap().market.as_deref(),
+            Some("0xm")
+        );
+        cold.register(b"44").unwrap();
+        cold.register(b"55").unwrap();
+        assert_eq!(
+            hot.extend_with(cold.cut(4, 5)),
+            Err(ExtendError::Gap { have: 3, first: 4 })
+        );
+        assert_eq!(hot.extend_with(cold.cut(2, 5)), Ok(2), "overlap is skipped");
+        assert_eq!(hot.lookup(b"55"), Some(AssetIndex(4)));
+    }
 
     const REAL: &str =
         "71321045679252212594626385532706912750332728571942532289631379312455583992563";

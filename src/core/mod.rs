@@ -6,5 +6,5 @@ pub mod ids;
 pub mod market;
 
 pub use decimal::{Amount, DecimalError, Price, Size, TickSize};
-pub use ids::{AssetIndex, AssetRegistry, ConditionId, TokenId};
+pub use ids::{AssetIndex, AssetRegistry, ConditionId, ExtendError, RegistryExtension, TokenId};
 pub use market::{ClaimedTop, MarketMsg, ResyncReason, Side, TopOfBook};

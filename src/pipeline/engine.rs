@@ -191,8 +191,17 @@ pub struct Pipeline {
     pub strategy_control: StrategyControl,
     pub stats: PipelineStats,
     pub topology: Topology,
+    /// Every asset the hot stages know (grown by `catalog_link` while running).
     pub registry: AssetRegistry,
-    book_ctl: Sender<BookCtl>,
+    /// Assets the hot stages' tables were sized for (`pipeline.max_assets`).
+    pub(super) capacity: usize,
+    /// The groups the strategy stage knows, by id (started with, or defined since).
+    pub(super) strategy_groups: rustc_hash::FxHashMap<u32, OutcomeGroup>,
+    /// Registry extensions to the resync worker.
+    pub(super) resync_extensions: Sender<crate::core::RegistryExtension>,
+    /// The storage writer's channel, for registering assets added while running.
+    pub(super) storage_tx: Option<crate::storage::StorageSender>,
+    pub(super) book_ctl: Sender<BookCtl>,
     views: Receiver<MarketView>,
     view_returns: Sender<MarketView>,
     intents: Receiver<OrderIntent>,
@@ -264,6 +273,8 @@ impl Pipeline {
     ) -> Result<Self, PipelineError> {
         let topo = Topology::parse(&cfg.pipeline.threads).map_err(PipelineError::Topology)?;
         let rings_cfg = &cfg.pipeline.rings;
+        let capacity = registry.len().max(cfg.pipeline.max_assets);
+        let strategy_groups = groups.iter().map(|g| (g.id, g.clone())).collect();
         let (storage, storage_link, storage_health) = match &cfg.storage {
             Some(sc) => {
                 let (writer, tx) = crate::storage::WriterHandle::spawn(sc)?;
@@ -286,6 +297,7 @@ impl Pipeline {
             }
             None => (None, None, None),
         };
+        let storage_tx = storage_link.as_ref().map(|l| l.tx.clone());
         let bells: Vec<Arc<Doorbell>> = topo.threads.iter().map(|_| Doorbell::new()).collect();
         let bell_of = |k: StageKind| {
             bells[topo
@@ -321,14 +333,14 @@ impl Pipeline {
             "strategy→dispatch",
             &mut ring_stats,
         );
+        // Room for a definition per asset on top of halts and resumes: a refresh that lists
+        // many markets at once still fits in one batch.
         let (strategy_control, commands_rx) =
-            StrategyControl::channel(COMMAND_CAPACITY, bell_of(StageKind::Strategy));
-        let mut strategy = StrategyStage::new(
-            DutchBook::new(cfg.strategy.clone(), groups),
-            opp_out,
-            storage_health,
-        )
-        .with_commands(commands_rx);
+            StrategyControl::channel(COMMAND_CAPACITY + capacity, bell_of(StageKind::Strategy));
+        let mut dutch = DutchBook::new(cfg.strategy.clone(), groups);
+        dutch.reserve(capacity);
+        let mut strategy =
+            StrategyStage::new(dutch, opp_out, storage_health).with_commands(commands_rx);
         for &g in held {
             strategy.apply(crate::strategy::StrategyCommand::Halt(g));
         }
@@ -345,7 +357,7 @@ impl Pipeline {
         );
         let (snap_tx, snap_rx) = ring("resync→book", rings_cfg.snapshots, bell_of(StageKind::Book));
         ring_stats.push(snap_tx.stats().clone());
-        let (req_tx, req_rx) = crossbeam::channel::bounded(registry.len().max(1024));
+        let (req_tx, req_rx) = crossbeam::channel::bounded(capacity.max(1024));
         let (ctl_tx, ctl_rx) = crossbeam::channel::unbounded();
         let (view_tx, view_rx) = crossbeam::channel::bounded(1);
         let (view_ret_tx, view_ret_rx) = crossbeam::channel::bounded(2);
@@ -359,6 +371,7 @@ impl Pipeline {
                 views: Some((view_tx, view_ret_rx)),
                 view_interval_ms: cfg.view_interval_ms,
                 registry: registry.clone(),
+                max_assets: capacity,
                 storage: storage_link,
             },
         );
@@ -380,6 +393,7 @@ impl Pipeline {
             msgs_out,
             Some(ret_tx),
             Duration::from_millis(cfg.pipeline.stall_budget_ms),
+            capacity,
         );
         let parse_stats = parse.stats.clone();
         // Io.
@@ -397,13 +411,15 @@ impl Pipeline {
         feed_cfg.wait = cfg.pipeline.stages.io.wait;
         let (feed, control, feed_stats) =
             MarketFeed::new(feed_cfg, frames_out, ret_rx, bell_of(StageKind::Io), seed)?;
+        let (resync_extensions, resync_ext_rx) = crossbeam::channel::unbounded();
         let resync = ResyncWorker::new(
             cfg.resync.clone(),
             req_rx,
             snap_tx,
             registry.clone(),
             Some(control.clone()),
-        );
+        )
+        .with_extensions(resync_ext_rx);
         let resync_stats = resync.stats.clone();
 
         let mut stages = Vec::new();
@@ -462,6 +478,10 @@ impl Pipeline {
             },
             topology: topo,
             registry: registry.clone(),
+            capacity,
+            strategy_groups,
+            resync_extensions,
+            storage_tx,
             book_ctl: ctl_tx,
             views: view_rx,
             view_returns: view_ret_tx,

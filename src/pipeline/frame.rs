@@ -73,4 +73,7 @@ pub enum IoEvent {
         asset: AssetIndex,
         reason: ResyncReason,
     },
+    /// New assets for the parse stage's registry (a market listed while running). The io
+    /// stage sends it before subscribing them, so it precedes every frame that names them.
+    Extend(Box<crate::core::RegistryExtension>),
 }

@@ -120,6 +120,10 @@ pub struct PipelineConfig {
     pub rings: RingSizes,
     /// How long a stage may stall on a full ring before it drops (and invalidates).
     pub stall_budget_ms: u64,
+    /// Assets every hot stage's tables are sized for at start (at least the starting
+    /// registry). Markets listed while running extend the registry up to this; past it their
+    /// assets are refused (counted, logged) until a restart.
+    pub max_assets: usize,
 }
 
 impl Default for PipelineConfig {
@@ -129,6 +133,7 @@ impl Default for PipelineConfig {
             stages: StagePlacements::default(),
             rings: RingSizes::default(),
             stall_budget_ms: 250,
+            max_assets: 8192,
         }
     }
 }

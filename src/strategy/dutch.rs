@@ -65,6 +65,64 @@ impl DutchBook {
         &self.groups
     }
 
+    /// Reserves room for `max_assets` assets and as many groups, so that groups defined while
+    /// running never reallocate the tables.
+    pub fn reserve(&mut self, max_assets: usize) {
+        let more = max_assets.saturating_sub(self.asset_group.len());
+        self.asset_group.reserve_exact(more);
+        self.tops.reserve_exact(more);
+        let more = max_assets.saturating_sub(self.groups.len());
+        self.groups.reserve_exact(more);
+        self.last.reserve_exact(more);
+    }
+
+    /// Assets the tables cover: a top for an asset at or past this comes from an extension
+    /// the strategy has not applied yet.
+    #[inline]
+    pub fn known_assets(&self) -> usize {
+        self.asset_group.len()
+    }
+
+    /// Covers assets below `n` (a registry extension; within `reserve`, no reallocation).
+    pub fn grow_to(&mut self, n: usize) {
+        if n > self.asset_group.len() {
+            self.asset_group.resize(n, NO_GROUP);
+            self.tops.resize(n, TopOfBook::default());
+        }
+    }
+
+    /// Adds a group, or replaces the group with the same id (its assets are remapped and its
+    /// last opportunity forgotten).
+    pub fn define(&mut self, g: OutcomeGroup) {
+        let n = g.assets.iter().map(|a| a.get() + 1).max().unwrap_or(0);
+        self.grow_to(n);
+        let pos = match self.groups.iter().position(|x| x.id == g.id) {
+            Some(p) => {
+                for a in &self.groups[p].assets {
+                    if self.asset_group[a.get()] == p as u32 {
+                        self.asset_group[a.get()] = NO_GROUP;
+                    }
+                }
+                p
+            }
+            None => {
+                self.groups.push(OutcomeGroup {
+                    id: g.id,
+                    assets: Vec::new(),
+                    fees: g.fees,
+                    min_order_size: g.min_order_size,
+                });
+                self.last.push(None);
+                self.groups.len() - 1
+            }
+        };
+        for a in &g.assets {
+            self.asset_group[a.get()] = pos as u32;
+        }
+        self.groups[pos] = g;
+        self.last[pos] = None;
+    }
+
     /// A new top for one asset; returns an opportunity if its group has one that differs from
     /// the last one emitted.
     #[inline]
@@ -267,6 +325,47 @@ mod tests {
         s.on_top(top(YES, 480_000, 100_000_000, true), 2);
         // With 0.05 fees: 0.96 + 2 × 0.0125 = 0.985: no.
         assert!(s.on_top(top(NO, 480_000, 100_000_000, true), 2).is_none());
+    }
+
+    #[test]
+    fn groups_defined_while_running_trade_and_redefinitions_remap_legs() {
+        let mut s = strat(FeeSchedule::FREE);
+        s.reserve(16);
+        assert_eq!(s.known_assets(), 2);
+        let (a, b, c) = (AssetIndex(5), AssetIndex(6), AssetIndex(7));
+        s.define(OutcomeGroup {
+            id: 9,
+            assets: vec![a, b],
+            fees: FeeSchedule::FREE,
+            min_order_size: Size(5_000_000),
+        });
+        assert_eq!(s.known_assets(), 7);
+        s.on_top(top(a, 300_000, 100_000_000, true), 2);
+        assert_eq!(
+            s.on_top(top(b, 300_000, 100_000_000, true), 2)
+                .unwrap()
+                .group,
+            9
+        );
+        // The group gains a leg: the old pair no longer trades on its own.
+        s.define(OutcomeGroup {
+            id: 9,
+            assets: vec![a, b, c],
+            fees: FeeSchedule::FREE,
+            min_order_size: Size(5_000_000),
+        });
+        assert_eq!(s.groups().len(), 2);
+        assert!(s.on_top(top(b, 300_000, 100_000_000, true), 3).is_none());
+        let o = s.on_top(top(c, 300_000, 100_000_000, true), 3).unwrap();
+        assert_eq!((o.group, o.n_legs), (9, 3));
+        // Group 7 is untouched.
+        s.on_top(top(YES, 450_000, 100_000_000, true), 2);
+        assert_eq!(
+            s.on_top(top(NO, 500_000, 100_000_000, true), 2)
+                .unwrap()
+                .group,
+            7
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub const MAX_LEGS: usize = 4;
 
 /// Outcomes whose payouts sum to exactly one unit of collateral: the two tokens of a binary
 /// market, or the YES tokens of every question of a complete neg-risk event.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutcomeGroup {
     pub id: u32,
     pub assets: Vec<AssetIndex>,
@@ -60,12 +60,18 @@ impl Opportunity {
 
 /// A control message to the strategy stage, through its bounded command ring (cold side →
 /// hot path, no locks): the catalog stops a group whose market's rules changed, and resumes it
-/// after the operator's acknowledgement.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// after the operator's acknowledgement; and it defines groups of markets listed while the
+/// engine runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StrategyCommand {
     /// Emit nothing for this group until it is resumed.
     Halt(u32),
     Resume(u32),
+    /// Adds a group, or replaces the legs, fees and minimum of the group with this id (a neg-risk
+    /// event that gained a question). Sent before the feed subscribes its new assets.
+    Define(Box<OutcomeGroup>),
+    /// Assets below this index exist (the registry grew): the strategy's tables cover them.
+    KnownAssets(u32),
 }
 
 /// `[strategy]` in the engine's TOML.

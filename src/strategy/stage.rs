@@ -8,6 +8,10 @@
 //! stage (counted), so nothing is traded that could not be accounted for. Groups halted by
 //! the catalog (`StrategyCommand::Halt`, through the command ring drained on every tick: a
 //! market whose rules changed, and its neg-risk group) emit nothing until resumed (counted).
+//!
+//! Groups of markets listed while running arrive on the same ring (`Define`, `KnownAssets`),
+//! before the feed subscribes their assets; a top for an asset past the known ones drains the
+//! ring first, so a new market's first top always finds its group.
 
 use std::sync::Arc;
 
@@ -32,8 +36,10 @@ pub struct StrategyStats {
     pub halted: Counter,
     /// Opportunities not emitted because the catalog halted their group.
     pub held: Counter,
-    /// Catalog commands applied (halts and resumes).
+    /// Catalog commands applied (halts, resumes and group definitions).
     pub commands: Counter,
+    /// Groups defined or redefined while running.
+    pub defined: Counter,
     /// Frame received → opportunity, published about once a second.
     pub detect_live: LiveLatency,
     /// Bumped by a controller to start a new measurement window (histograms reset).
@@ -102,6 +108,15 @@ impl StrategyStage {
                 self.held.remove(&g);
                 g
             }
+            StrategyCommand::Define(group) => {
+                self.stats.defined.inc();
+                self.dutch.define(*group);
+                return;
+            }
+            StrategyCommand::KnownAssets(n) => {
+                self.dutch.grow_to(n as usize);
+                return;
+            }
         };
         // Either way the next top re-evaluates the group from scratch.
         self.dutch.forget(g);
@@ -126,6 +141,10 @@ impl Stage for StrategyStage {
         self.stats.tops.inc();
         if top.sent_ns != 0 {
             self.queue_wait.record(now.saturating_sub(top.sent_ns));
+        }
+        // A new asset's group was defined before the feed subscribed it: it is in the ring.
+        if top.asset.get() >= self.dutch.known_assets() {
+            self.drain_commands();
         }
         let Some(o) = self.dutch.on_top(top, now) else {
             return;
@@ -214,5 +233,46 @@ mod tests {
         assert!(!s.is_held(u32::MAX));
         assert!(!s.tick(0), "nothing left to do");
         assert_eq!(s.stats.commands.get(), 3);
+    }
+
+    #[test]
+    fn a_new_assets_first_top_finds_the_group_defined_before_its_subscribe() {
+        use crate::core::{AssetIndex, Price, Size};
+        use crate::strategy::OutcomeGroup;
+        let (ctl, rx) = StrategyControl::channel(8, Doorbell::new());
+        let mut dutch = DutchBook::new(StrategyConfig::default(), Vec::new());
+        dutch.reserve(8);
+        let mut s = StrategyStage::new(dutch, Out::End, None).with_commands(rx);
+        let (yes, no) = (AssetIndex(2), AssetIndex(3));
+        ctl.send_batch(vec![
+            StrategyCommand::Define(Box::new(OutcomeGroup {
+                id: 4,
+                assets: vec![yes, no],
+                fees: Default::default(),
+                min_order_size: Size(5_000_000),
+            })),
+            StrategyCommand::KnownAssets(4),
+        ])
+        .unwrap();
+        let top = |asset, ask| TopOfBook {
+            asset,
+            bid: Price(100_000),
+            bid_size: Size(10_000_000),
+            ask: Price(ask),
+            ask_size: Size(10_000_000),
+            tradeable: true,
+            recv_ns: 1,
+            sent_ns: 0,
+        };
+        // No tick in between: the unknown asset drains the ring itself.
+        s.process(top(yes, 400_000));
+        s.process(top(no, 400_000));
+        assert_eq!(s.stats.defined.get(), 1);
+        assert_eq!(s.stats.opportunities.get(), 1);
+        // All or nothing: a batch that does not fit is refused whole and counted.
+        let many = vec![StrategyCommand::Halt(1); 9];
+        assert_eq!(ctl.send_batch(many).unwrap_err().len(), 9);
+        assert_eq!(ctl.refused(), 9);
+        assert!(!s.is_held(1));
     }
 }

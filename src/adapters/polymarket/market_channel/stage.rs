@@ -6,6 +6,10 @@
 //! not dropped silently: its asset goes into a lost set, and before anything newer is
 //! delivered every lost asset is invalidated (`RingFull`), so its book is resynced.
 //! Frame buffers go back to the io stage's pool after parsing.
+//!
+//! The registry grows while running only by `IoEvent::Extend` (a market listed since the
+//! start), which the io stage sends before subscribing its assets: the tokens of any frame are
+//! known by the time it arrives. The registry's tables are reserved for `max_assets` at start.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +35,10 @@ pub struct ParseStats {
     pub stalls: Counter,
     pub lost_messages: Counter,
     pub lost_assets: Counter,
+    /// Assets added to the registry while running (`IoEvent::Extend`).
+    pub extended_assets: Counter,
+    /// Extensions refused (a hole in the indices: a bug upstream, logged).
+    pub extension_errors: Counter,
     /// Bumped by a controller to start a new measurement window (histograms reset).
     pub epoch: Counter,
 }
@@ -52,14 +60,17 @@ pub struct ParseStage {
 }
 
 impl ParseStage {
-    /// `returns` takes frame buffers back to the io stage's pool.
+    /// `returns` takes frame buffers back to the io stage's pool. Tables are sized for
+    /// `max_assets` (at least the registry's size) so that extensions never reallocate them.
     pub fn new(
-        registry: AssetRegistry,
+        mut registry: AssetRegistry,
         out: Out<MarketMsg>,
         returns: Option<RingTx<FrameBuf>>,
         stall_budget: Duration,
+        max_assets: usize,
     ) -> Self {
-        let n = registry.len();
+        let n = registry.len().max(max_assets);
+        registry.reserve_total(n);
         Self {
             parser: MarketParser::new(false),
             registry,
@@ -180,6 +191,16 @@ impl Stage for ParseStage {
                     self.mark_lost(asset);
                 }
                 self.out.flush();
+            }
+            IoEvent::Extend(ext) => {
+                let first = ext.first;
+                match self.registry.extend_with(*ext) {
+                    Ok(n) => self.stats.extended_assets.add(n as u64),
+                    Err(e) => {
+                        self.stats.extension_errors.inc();
+                        tracing::error!(first, error = %e, "parse stage: registry extension refused");
+                    }
+                }
             }
         }
     }

@@ -26,7 +26,7 @@ use thiserror::Error;
 use super::backoff::Backoff;
 use super::connection::{Endpoint, Incoming, MarketConnection, ReadOutcome};
 use super::subscription;
-use crate::core::{AssetIndex, ResyncReason};
+use crate::core::{AssetIndex, RegistryExtension, ResyncReason};
 use crate::obs::clock::now_ns;
 use crate::pipeline::frame::{FrameBuf, IoEvent};
 use crate::pipeline::ring::{Counter, RingRx};
@@ -95,6 +95,10 @@ pub enum FeedError {
 /// Commands from the control plane (catalog, resync worker, watchdog, tests).
 #[derive(Debug)]
 pub enum FeedCommand {
+    /// New assets for the parse stage: handed on in-band (`IoEvent::Extend`) before any
+    /// later command is carried out, so a `Subscribe` sent after it can never bring a frame
+    /// the parser cannot resolve.
+    Extend(Box<RegistryExtension>),
     /// Subscribe assets (index and token id as the venue spells it).
     Subscribe(Vec<(AssetIndex, Box<str>)>),
     Unsubscribe(Vec<AssetIndex>),
@@ -124,6 +128,10 @@ pub struct FeedStats {
     pub buffer_allocs: Counter,
     pub open_connections: Counter,
     pub subscribed_assets: Counter,
+    /// Registry extensions handed to the parse stage.
+    pub extensions: Counter,
+    /// Times an extension waited for room in the frames ring (commands behind it wait too).
+    pub extension_stalls: Counter,
 }
 
 /// A cloneable handle to steer a running feed.
@@ -177,6 +185,8 @@ pub struct MarketFeed {
     bell: Arc<Doorbell>,
     free: Vec<FrameBuf>,
     commands: Receiver<FeedCommand>,
+    /// An extension the frames ring refused: delivered before any further command.
+    held_extension: Option<Box<RegistryExtension>>,
     stats: Arc<FeedStats>,
     rng: StdRng,
     shutdown: bool,
@@ -216,6 +226,7 @@ impl MarketFeed {
             bell,
             free,
             commands: rx,
+            held_extension: None,
             stats: stats.clone(),
             rng: StdRng::seed_from_u64(seed),
             shutdown: false,
@@ -262,6 +273,7 @@ impl MarketFeed {
                 break;
             }
         }
+        self.deliver_held_at_stop();
         let registry = self.poll.registry();
         for c in &mut self.conns {
             c.close(registry);
@@ -273,11 +285,38 @@ impl MarketFeed {
         h
     }
 
+    /// At shutdown, frames read but held for a full ring are still delivered (within the
+    /// stall budget; the consumer is draining): everything read is parsed. Any left is counted.
+    fn deliver_held_at_stop(&mut self) {
+        let deadline = now_ns() + self.cfg.stall_budget_ms * 1_000_000;
+        while self.delivery.iter().any(|d| d.held.is_some())
+            && now_ns() < deadline
+            && !self.out.is_abandoned()
+        {
+            for d in &mut self.delivery {
+                if let Some(buf) = d.held.take()
+                    && let Err(IoEvent::Frame(buf)) = self.out.emit(IoEvent::Frame(buf))
+                {
+                    d.held = Some(buf);
+                }
+            }
+            self.out.flush();
+            std::thread::yield_now();
+        }
+        for d in &mut self.delivery {
+            if let Some(buf) = d.held.take() {
+                self.stats.frames_dropped.inc();
+                self.free.push(buf);
+            }
+        }
+    }
+
     fn poll_timeout(&self) -> Duration {
-        let held = self
-            .delivery
-            .iter()
-            .any(|d| d.held.is_some() || d.invalidate.is_some());
+        let held = self.held_extension.is_some()
+            || self
+                .delivery
+                .iter()
+                .any(|d| d.held.is_some() || d.invalidate.is_some());
         match self.cfg.wait {
             WaitStrategy::Spin | WaitStrategy::SpinThenYield => Duration::ZERO,
             WaitStrategy::Park if held => Duration::from_micros(100),
@@ -499,9 +538,16 @@ impl MarketFeed {
 
     fn drain_commands(&mut self) {
         loop {
+            if !self.deliver_extension() {
+                // Commands are ordered: a subscribe behind it must wait.
+                return;
+            }
             match self.commands.try_recv() {
                 Ok(cmd) => self.command(cmd),
-                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Empty) => {
+                    self.deliver_extension();
+                    break;
+                }
                 Err(TryRecvError::Disconnected) => {
                     self.shutdown = true;
                     break;
@@ -510,8 +556,29 @@ impl MarketFeed {
         }
     }
 
+    /// Hands a held extension to the parse stage; true when none is held.
+    fn deliver_extension(&mut self) -> bool {
+        let Some(ext) = self.held_extension.take() else {
+            return true;
+        };
+        match self.out.emit(IoEvent::Extend(ext)) {
+            Ok(()) => {
+                self.stats.extensions.inc();
+                self.out.flush();
+                true
+            }
+            Err(IoEvent::Extend(ext)) => {
+                self.stats.extension_stalls.inc();
+                self.held_extension = Some(ext);
+                false
+            }
+            Err(_) => true,
+        }
+    }
+
     fn command(&mut self, cmd: FeedCommand) {
         match cmd {
+            FeedCommand::Extend(ext) => self.held_extension = Some(ext),
             FeedCommand::Subscribe(list) => self.subscribe(list),
             FeedCommand::Unsubscribe(list) => self.unsubscribe(&list),
             FeedCommand::Resubscribe(list) => {
