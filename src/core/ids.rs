@@ -299,7 +299,7 @@ impl AssetRegistry {
     pub fn reserve_total(&mut self, total: usize) {
         let more = total.saturating_sub(self.assets.len());
         self.assets.reserve_exact(more);
-        self.by_str.reserve(more);
+        self.by_str.reserve(more, |(k, _)| token_hash(k));
     }
 
     /// Assets this registry can hold without reallocating.
@@ -336,7 +336,8 @@ impl AssetRegistry {
         let mut added = 0;
         for (key, info) in ext.entries.into_iter().skip(skip) {
             let idx = AssetIndex(u32::try_from(self.assets.len()).map_err(|_| ExtendError::Full)?);
-            self.by_str.insert(key, idx);
+            self.by_str
+                .insert_unique(token_hash(&key), (key, idx), |(k, _)| token_hash(k));
             self.assets.push(info);
             added += 1;
         }
