@@ -1,5 +1,6 @@
 //! Order signing and auth on the hot path: build + sign + serialize a V2 order (target ≤ 25 µs
-//! median), the EIP-712 digest alone, signing alone, and L2 HMAC headers (target < 1 µs).
+//! median) and its parts (amounts, ECDSA, JSON, salt), the EIP-712 digest alone, signing alone,
+//! and L2 HMAC headers (target < 1 µs).
 //!
 //! Run: `cargo bench --bench signing`. Two kinds of figure are printed:
 //! - criterion's wall-clock medians;
@@ -12,6 +13,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::Criterion;
+use polyarb::adapters::polymarket::signing::signer::{now_ms, random_salt};
 use polyarb::adapters::polymarket::signing::{
     ApiCredentials, L2Signer, MarketRules, Order, OrderRequest, OrderSide, OrderSigner, OrderType,
     PostOrder, PrivateKey, ProtocolVersion, SignatureType,
@@ -23,6 +25,7 @@ const TOKEN: &str = "71321045679252212594626385532706912750332728571942532289631
 const OWNER: &str = "00000000-0000-0000-0000-000000000000";
 
 struct Fixture {
+    key: PrivateKey,
     signer: OrderSigner,
     rules: MarketRules,
     req: OrderRequest,
@@ -52,6 +55,7 @@ impl Fixture {
         };
         let l2 = L2Signer::new(&creds, key.address()).unwrap();
         let mut f = Self {
+            key,
             signer,
             rules,
             req,
@@ -118,12 +122,55 @@ fn on_cpu_ns(mut f: impl FnMut()) -> Option<f64> {
 fn on_cpu_report(fx: &Fixture) {
     let mut buf = Vec::with_capacity(1024);
     let mut salt = 1u64;
-    let rows: [(&str, Option<f64>); 5] = [
+    let signed = fx
+        .signer
+        .create_order_with(&fx.req, &fx.rules, 7, 1_767_225_600_000)
+        .unwrap();
+    let rows: [(&str, Option<f64>); 9] = [
         (
             "order build+sign+serialize (V2, EOA)",
             on_cpu_ns(|| {
                 salt += 1;
                 black_box(fx.build_sign_serialize(salt, &mut buf));
+            }),
+        ),
+        (
+            "  build (amounts + checks) only",
+            on_cpu_ns(|| {
+                black_box(
+                    fx.signer
+                        .build(black_box(&fx.req), &fx.rules, 7, 1_767_225_600_000),
+                )
+                .ok();
+            }),
+        ),
+        (
+            "  ECDSA sign of a digest only",
+            on_cpu_ns(|| {
+                black_box(fx.key.sign_digest(black_box(&[7u8; 32])));
+            }),
+        ),
+        (
+            "  serialize POST /order body only",
+            on_cpu_ns(|| {
+                buf.clear();
+                PostOrder {
+                    signed: black_box(&signed),
+                    schema: fx.signer.protocol().schema,
+                    owner: OWNER,
+                    order_type: OrderType::Gtc,
+                    post_only: false,
+                    defer_exec: false,
+                }
+                .write_json(&mut buf);
+                black_box(buf.len());
+            }),
+        ),
+        (
+            "  random salt + clock",
+            on_cpu_ns(|| {
+                black_box(random_salt());
+                black_box(now_ms());
             }),
         ),
         (
@@ -133,7 +180,7 @@ fn on_cpu_report(fx: &Fixture) {
             }),
         ),
         (
-            "order sign only (digest + k256)",
+            "order sign only (digest + ECDSA)",
             on_cpu_ns(|| {
                 black_box(fx.signer.sign(fx.order.clone(), false));
             }),
@@ -180,7 +227,7 @@ fn wall_clock(c: &mut Criterion, fx: &Fixture) {
     c.bench_function("order EIP-712 digest only", |b| {
         b.iter(|| fx.signer.order_hash(black_box(&fx.order), false))
     });
-    c.bench_function("order sign only (digest + k256)", |b| {
+    c.bench_function("order sign only (digest + ECDSA)", |b| {
         b.iter(|| fx.signer.sign(fx.order.clone(), false))
     });
     c.bench_function("L2 HMAC headers, POST /order body", |b| {

@@ -14,9 +14,9 @@ use polyarb::adapters::polymarket::signing::{OrderSide, OrderType};
 use polyarb::adapters::polymarket::ws::user::UserMessage;
 use polyarb::adapters::polymarket::ws::user_events::{TradeStatus, UserEvent};
 use polyarb::core::{Price, Size};
-use polyarb::exec::journal::{JournalEntry, OrderJournal};
+use polyarb::exec::journal::OrderJournal;
 use polyarb::exec::journal_db::StorageJournal;
-use polyarb::exec::manager::{ExecConfig, NewOrder, OrderManager, SubmitOutcome};
+use polyarb::exec::manager::{ExecConfig, OrderManager, SubmitOutcome};
 use polyarb::exec::order::OrderState;
 use polyarb::storage::tempdir::TempDir;
 use polyarb::storage::{StorageConfig, WriterHandle};
@@ -59,15 +59,6 @@ fn rows(path: &Path, sql: &str) -> Vec<Vec<String>> {
     .collect()
 }
 
-fn leg(plan: u64, oid: u64, m: &Market, price: &str, size: &str, t: OrderType) -> NewOrder {
-    NewOrder {
-        plan_id: plan,
-        client_oid: oid,
-        request: limit(m.yes, OrderSide::Buy, price, size, t),
-        rules: m.rules,
-    }
-}
-
 /// Feeds user-channel messages to the manager until `done` holds for an event (10 s at most).
 fn pump<J: OrderJournal>(
     mgr: &mut OrderManager<J>,
@@ -105,36 +96,10 @@ fn an_order_journaled_as_sent_is_reconciled_by_hash_after_a_restart_not_resent()
     let cfg = storage(&dir);
     let (writer, mut journal) = open(&cfg);
     // Before the "crash": two legs journaled as sent; only the first reached the venue.
-    let sent = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.45", "10", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
-    let lost = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.46", "10", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
-    for (oid, p, price) in [(1u64, &sent, 450_000), (2, &lost, 460_000)] {
-        journal
-            .record_intent(&JournalEntry {
-                plan_id: 77,
-                client_oid: oid,
-                order_id: p.order_id.clone(),
-                token_id: m.yes.to_string(),
-                side: OrderSide::Buy,
-                price: Price(price),
-                size: Size(10_000_000),
-                order_type: OrderType::Gtc,
-                state: OrderState::Sent,
-                filled: Size::ZERO,
-                created_ms: 1,
-            })
-            .unwrap();
+    let sent = signed_buy(&a, &m, "0.45", "10");
+    let lost = signed_buy(&a, &m, "0.46", "10");
+    for (oid, p) in [(1u64, &sent), (2, &lost)] {
+        journal.record_intent(&sent_entry(77, oid, p, &m)).unwrap();
     }
     a.client.post_order(&sent).unwrap();
     drop(journal);
@@ -340,27 +305,9 @@ fn the_live_dispatch_stage_reconciles_then_sends_plans_through_the_sqlite_journa
     let cfg = storage(&dir);
     let (writer, mut journal) = open(&cfg);
     // Left by a previous run: journaled as sent, never answered (it did reach the venue).
-    let before = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.20", "5", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
+    let before = signed_buy(&a, &m, "0.20", "5");
     journal
-        .record_intent(&JournalEntry {
-            plan_id: 1,
-            client_oid: 1 << 8,
-            order_id: before.order_id.clone(),
-            token_id: m.yes.to_string(),
-            side: OrderSide::Buy,
-            price: Price(200_000),
-            size: Size(5_000_000),
-            order_type: OrderType::Gtc,
-            state: OrderState::Sent,
-            filled: Size::ZERO,
-            created_ms: 1,
-        })
+        .record_intent(&sent_entry(1, 1 << 8, &before, &m))
         .unwrap();
     a.client.post_order(&before).unwrap();
 

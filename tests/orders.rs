@@ -20,7 +20,7 @@ use polyarb::adapters::polymarket::ws::user_events::{
     OrderEventKind, OrderEventStatus, TradeStatus, UserEvent,
 };
 use polyarb::core::{Price, Size};
-use polyarb::exec::journal::{JournalEntry, MemoryJournal, OrderJournal};
+use polyarb::exec::journal::{MemoryJournal, OrderJournal};
 use polyarb::exec::manager::{ExecConfig, NewOrder, OrderManager, SubmitOutcome};
 use polyarb::exec::order::OrderState;
 
@@ -49,13 +49,7 @@ fn a_limit_order_rests_then_fills_and_every_channel_says_so() {
     market_ws.sync();
 
     // A bids 10 @ 0.50 inside the spread: it rests, on both outcomes' books.
-    let p = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.50", "10", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
+    let p = signed_buy(&a, &m, "0.50", "10");
     let ack = a.client.post_order(&p).unwrap();
     assert_eq!(
         (ack.status, ack.order_id.as_str()),
@@ -149,13 +143,7 @@ fn a_yes_buyer_and_a_no_buyer_match_by_minting() {
     set_book(&v, &m.yes, &[("0.30", "50")], &[("0.70", "50")]);
     let a = trader(&v, 3);
     let b = trader(&v, 4);
-    let p = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.45", "10", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
+    let p = signed_buy(&a, &m, "0.45", "10");
     assert_eq!(a.client.post_order(&p).unwrap().status, AckStatus::Live);
     // A NO bid at 0.55 is a YES ask at 0.45: they meet, and 10 YES + 10 NO are minted.
     let q = b
@@ -221,12 +209,7 @@ fn fok_kills_and_fak_fills_partly_then_cancels_the_rest() {
         MemoryJournal::new(),
         ExecConfig::default(),
     );
-    let r = mgr.submit(&[NewOrder {
-        plan_id: 1,
-        client_oid: 1,
-        request: limit(m.yes, OrderSide::Buy, "0.60", "150", OrderType::Fak),
-        rules: m.rules,
-    }]);
+    let r = mgr.submit(&[leg(1, 1, &m, "0.60", "150", OrderType::Fak)]);
     assert_eq!(r[0].outcome, SubmitOutcome::Accepted(OrderState::Canceled));
     let id = r[0].order_id.clone().unwrap();
     let o = mgr.order(&id).unwrap();
@@ -318,12 +301,7 @@ fn an_order_whose_answer_timed_out_is_found_by_hash_and_not_sent_twice() {
     .unwrap();
     let journal = MemoryJournal::new();
     let mut mgr = OrderManager::new(a.client.clone(), journal.clone(), ExecConfig::default());
-    let order = NewOrder {
-        plan_id: 42,
-        client_oid: 42 << 8,
-        request: limit(m.yes, OrderSide::Buy, "0.60", "10", OrderType::Fok),
-        rules: m.rules,
-    };
+    let order = leg(42, 42 << 8, &m, "0.60", "10", OrderType::Fok);
     let r = mgr.submit(std::slice::from_ref(&order));
     assert_eq!(
         r[0].outcome,
@@ -355,36 +333,11 @@ fn a_restart_reconciles_what_the_journal_left_unknown() {
     let a = trader(&v, 8);
     let journal = MemoryJournal::new();
     // Before the "crash": one order journaled and sent (its answer lost), one journaled only.
-    let sent = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.45", "10", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
-    let lost = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.46", "10", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
+    let sent = signed_buy(&a, &m, "0.45", "10");
+    let lost = signed_buy(&a, &m, "0.46", "10");
     for (i, p) in [&sent, &lost].into_iter().enumerate() {
         let mut j = journal.clone();
-        j.record_intent(&JournalEntry {
-            plan_id: 5,
-            client_oid: i as u64,
-            order_id: p.order_id.clone(),
-            token_id: m.yes.to_string(),
-            side: OrderSide::Buy,
-            price: Price(450_000 + 10_000 * i as u32),
-            size: Size(10_000_000),
-            order_type: OrderType::Gtc,
-            state: OrderState::Sent,
-            filled: Size::ZERO,
-            created_ms: 0,
-        })
-        .unwrap();
+        j.record_intent(&sent_entry(5, i as u64, p, &m)).unwrap();
     }
     a.client.post_order(&sent).unwrap();
     // After it: a new manager on the same journal settles both.
@@ -572,12 +525,7 @@ fn a_version_change_is_handled_by_re_signing_once() {
         MemoryJournal::new(),
         ExecConfig::default(),
     );
-    let r = mgr.submit(&[NewOrder {
-        plan_id: 1,
-        client_oid: 1,
-        request: limit(m.yes, OrderSide::Buy, "0.10", "5", OrderType::Gtc),
-        rules: m.rules,
-    }]);
+    let r = mgr.submit(&[leg(1, 1, &m, "0.10", "5", OrderType::Gtc)]);
     assert_eq!(
         r[0].outcome,
         SubmitOutcome::Accepted(OrderState::Live),
@@ -601,13 +549,7 @@ fn rate_limits_are_respected_locally_after_a_429() {
         retry_after_s: 1,
     })
     .unwrap();
-    let p = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.10", "5", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
+    let p = signed_buy(&a, &m, "0.10", "5");
     match a.client.post_order(&p) {
         Err(ClobError::RateLimited { retry_after, local }) => {
             assert_eq!((retry_after, local), (Duration::from_secs(1), false))
@@ -642,13 +584,7 @@ fn the_heartbeat_switch_cancels_a_silent_owners_orders() {
     set_book(&v, &m.yes, &[("0.05", "100")], &[("0.95", "100")]);
     let a = trader(&v, 13);
     let mut hb = Heartbeat::start(a.client.clone(), Duration::from_millis(100)).unwrap();
-    let p = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.10", "5", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
+    let p = signed_buy(&a, &m, "0.10", "5");
     a.client.post_order(&p).unwrap();
     wait_until("five heartbeats", Duration::from_secs(10), || {
         hb.stats.sent.load(std::sync::atomic::Ordering::Relaxed) >= 5
@@ -823,13 +759,7 @@ fn a_marketable_gtc_takes_what_it_can_and_rests_the_rest() {
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
     let a = trader(&v, 15);
-    let p = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.60", "150", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
+    let p = signed_buy(&a, &m, "0.60", "150");
     let ack = a.client.post_order(&p).unwrap();
     assert_eq!(ack.status, AckStatus::Live);
     assert_eq!((ack.making, ack.taking), (60_000_000, 100_000_000));

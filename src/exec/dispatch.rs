@@ -28,15 +28,66 @@ pub struct DispatchStats {
     pub epoch: Counter,
 }
 
-pub struct DispatchStage {
-    next_plan: u64,
-    journal: Option<Sender<OrderIntent>>,
-    pub stats: Arc<DispatchStats>,
+/// The timing both dispatch stages keep: queue wait and received → dispatched histograms, reset
+/// when a controller bumps [`DispatchStats::epoch`], the latter published about once a second.
+pub struct DispatchTiming {
     queue_wait: LatencyHistogram,
     /// Frame received → intents dispatched.
     e2e: LatencyHistogram,
     next_publish_ns: u64,
     epoch: u64,
+}
+
+impl Default for DispatchTiming {
+    fn default() -> Self {
+        Self {
+            queue_wait: LatencyHistogram::new("dispatch: queue wait"),
+            e2e: LatencyHistogram::new("received → intent dispatched"),
+            next_publish_ns: 0,
+            epoch: 0,
+        }
+    }
+}
+
+impl DispatchTiming {
+    /// At the start of `process`: the opportunity's wait in the ring. Returns now.
+    #[inline]
+    pub fn start(&mut self, o: &Opportunity) -> u64 {
+        let now = now_ns();
+        self.queue_wait.record(now.saturating_sub(o.detected_ns));
+        now
+    }
+
+    /// At the end of `process`: received → dispatched.
+    #[inline]
+    pub fn done(&mut self, o: &Opportunity) {
+        self.e2e.record(now_ns().saturating_sub(o.recv_ns));
+    }
+
+    /// The stage's `tick`: epoch reset and the once-a-second live publish.
+    pub fn tick(&mut self, stats: &DispatchStats, now_ns: u64) {
+        if stats.epoch.get() != self.epoch {
+            self.epoch = stats.epoch.get();
+            self.queue_wait.reset();
+            self.e2e.reset();
+        }
+        if now_ns >= self.next_publish_ns {
+            self.next_publish_ns = now_ns + 1_000_000_000;
+            stats.e2e_live.publish(&self.e2e);
+        }
+    }
+
+    pub fn histograms(&self, out: &mut Vec<LatencyHistogram>) {
+        out.push(self.queue_wait.clone());
+        out.push(self.e2e.clone());
+    }
+}
+
+pub struct DispatchStage {
+    next_plan: u64,
+    journal: Option<Sender<OrderIntent>>,
+    pub stats: Arc<DispatchStats>,
+    timing: DispatchTiming,
 }
 
 impl DispatchStage {
@@ -46,10 +97,7 @@ impl DispatchStage {
             next_plan: first_plan_id,
             journal,
             stats: Arc::new(DispatchStats::default()),
-            queue_wait: LatencyHistogram::new("dispatch: queue wait"),
-            e2e: LatencyHistogram::new("received → intent dispatched"),
-            next_publish_ns: 0,
-            epoch: 0,
+            timing: DispatchTiming::default(),
         }
     }
 }
@@ -58,8 +106,7 @@ impl Stage for DispatchStage {
     type In = Opportunity;
 
     fn process(&mut self, o: Opportunity) {
-        let now = now_ns();
-        self.queue_wait.record(now.saturating_sub(o.detected_ns));
+        let now = self.timing.start(&o);
         let plan_id = self.next_plan;
         self.next_plan += 1;
         self.stats.plans.inc();
@@ -83,19 +130,11 @@ impl Stage for DispatchStage {
                 self.stats.journal_dropped.inc();
             }
         }
-        self.e2e.record(now_ns().saturating_sub(o.recv_ns));
+        self.timing.done(&o);
     }
 
     fn tick(&mut self, now_ns: u64) -> bool {
-        if self.stats.epoch.get() != self.epoch {
-            self.epoch = self.stats.epoch.get();
-            self.queue_wait.reset();
-            self.e2e.reset();
-        }
-        if now_ns >= self.next_publish_ns {
-            self.next_publish_ns = now_ns + 1_000_000_000;
-            self.stats.e2e_live.publish(&self.e2e);
-        }
+        self.timing.tick(&self.stats, now_ns);
         false
     }
 
@@ -106,7 +145,6 @@ impl Stage for DispatchStage {
     fn flush(&mut self) {}
 
     fn histograms(&self, out: &mut Vec<LatencyHistogram>) {
-        out.push(self.queue_wait.clone());
-        out.push(self.e2e.clone());
+        self.timing.histograms(out);
     }
 }

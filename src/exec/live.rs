@@ -28,7 +28,7 @@ use crate::pipeline::stage::Stage;
 use crate::pipeline::wait::{Doorbell, WaitStrategy, Waiter};
 use crate::strategy::{Leg, MAX_LEGS, Opportunity};
 
-use super::dispatch::DispatchStats;
+use super::dispatch::{DispatchStats, DispatchTiming};
 use super::journal::OrderJournal;
 use super::manager::{NewOrder, OrderManager, SubmitOutcome};
 use super::order::OrderState;
@@ -77,18 +77,14 @@ pub struct LiveDispatchStage {
     tx: RingTx<Plan>,
     pub stats: Arc<DispatchStats>,
     pub live: Arc<LiveStats>,
-    queue_wait: LatencyHistogram,
-    e2e: LatencyHistogram,
-    next_publish_ns: u64,
-    epoch: u64,
+    timing: DispatchTiming,
 }
 
 impl Stage for LiveDispatchStage {
     type In = Opportunity;
 
     fn process(&mut self, o: Opportunity) {
-        let now = now_ns();
-        self.queue_wait.record(now.saturating_sub(o.detected_ns));
+        let now = self.timing.start(&o);
         let plan = Plan {
             plan_id: self.next_plan,
             n_legs: o.n_legs,
@@ -103,19 +99,11 @@ impl Stage for LiveDispatchStage {
         if self.tx.push(plan).is_err() {
             self.live.dropped.inc();
         }
-        self.e2e.record(now_ns().saturating_sub(o.recv_ns));
+        self.timing.done(&o);
     }
 
     fn tick(&mut self, now_ns: u64) -> bool {
-        if self.stats.epoch.get() != self.epoch {
-            self.epoch = self.stats.epoch.get();
-            self.queue_wait.reset();
-            self.e2e.reset();
-        }
-        if now_ns >= self.next_publish_ns {
-            self.next_publish_ns = now_ns + 1_000_000_000;
-            self.stats.e2e_live.publish(&self.e2e);
-        }
+        self.timing.tick(&self.stats, now_ns);
         false
     }
 
@@ -126,8 +114,7 @@ impl Stage for LiveDispatchStage {
     fn flush(&mut self) {}
 
     fn histograms(&self, out: &mut Vec<LatencyHistogram>) {
-        out.push(self.queue_wait.clone());
-        out.push(self.e2e.clone());
+        self.timing.histograms(out);
     }
 }
 
@@ -170,10 +157,7 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
             tx,
             stats: Arc::new(DispatchStats::default()),
             live: live.clone(),
-            queue_wait: LatencyHistogram::new("dispatch: queue wait"),
-            e2e: LatencyHistogram::new("received → intent dispatched"),
-            next_publish_ns: 0,
-            epoch: 0,
+            timing: DispatchTiming::default(),
         },
         Sender {
             thread: Some(thread),

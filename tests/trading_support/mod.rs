@@ -5,13 +5,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
+use polyarb::adapters::polymarket::http::clob::{
+    ClobClient, ClobConfig, PreparedOrder, create_or_derive_api_key,
+};
 use polyarb::adapters::polymarket::signing::{
     ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey,
 };
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
 use polyarb::adapters::polymarket::ws::user_events::UserEvent;
 use polyarb::core::{Price, Size, TickSize, TokenId};
+use polyarb::exec::journal::JournalEntry;
+use polyarb::exec::manager::NewOrder;
+use polyarb::exec::order::OrderState;
 use polyarb::venue::{Venue, VenueConfig, VenueHandle};
 use serde_json::Value;
 
@@ -235,5 +240,45 @@ pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     while !f() {
         assert!(t.elapsed() < limit, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A leg to send: BUY `size` YES shares of `m` at `price`.
+pub fn leg(plan: u64, oid: u64, m: &Market, price: &str, size: &str, t: OrderType) -> NewOrder {
+    NewOrder {
+        plan_id: plan,
+        client_oid: oid,
+        request: limit(m.yes, OrderSide::Buy, price, size, t),
+        rules: m.rules,
+    }
+}
+
+/// A GTC BUY of YES signed by `t`, not sent.
+pub fn signed_buy(t: &Trader, m: &Market, price: &str, size: &str) -> PreparedOrder {
+    t.client
+        .prepare(
+            &limit(m.yes, OrderSide::Buy, price, size, OrderType::Gtc),
+            &m.rules,
+        )
+        .expect("a valid order")
+}
+
+/// The journal row of a GTC BUY of YES (`signed_buy`) journaled as sent and never answered: what
+/// a crash between journaling and the answer leaves behind.
+pub fn sent_entry(plan_id: u64, client_oid: u64, p: &PreparedOrder, m: &Market) -> JournalEntry {
+    let o = &p.signed.order;
+    JournalEntry {
+        plan_id,
+        client_oid,
+        order_id: p.order_id.clone(),
+        token_id: m.yes.to_string(),
+        side: OrderSide::Buy,
+        // A BUY pays maker_amount for taker_amount shares.
+        price: Price((o.maker_amount * 1_000_000 / o.taker_amount) as u32),
+        size: Size(o.taker_amount),
+        order_type: OrderType::Gtc,
+        state: OrderState::Sent,
+        filled: Size::ZERO,
+        created_ms: 1,
     }
 }

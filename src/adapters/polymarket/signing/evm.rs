@@ -73,20 +73,53 @@ impl Address {
 
     /// EIP-55 mixed-case spelling, as the official Python client sends it.
     pub fn to_checksum(self) -> String {
-        let lower = hex::encode(self.0);
-        let hash = keccak256(lower.as_bytes());
-        let mut out = String::with_capacity(42);
-        out.push_str("0x");
-        for (i, c) in lower.chars().enumerate() {
-            let nibble = (hash[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0x0f;
-            if c.is_ascii_alphabetic() && nibble >= 8 {
-                out.push(c.to_ascii_uppercase());
-            } else {
-                out.push(c);
+        self.checksummed().as_str().to_owned()
+    }
+
+    /// The EIP-55 spelling on the stack (the order JSON writer must not allocate).
+    pub fn checksummed(self) -> HexStr<42> {
+        let mut out = hex0x::<42>(&self.0);
+        let digits = &mut out.0[2..];
+        // Case only matters for the letters a–f: an all-digit address (the zero taker) needs no
+        // hash.
+        if digits.iter().any(u8::is_ascii_alphabetic) {
+            let hash = keccak256(digits);
+            for (i, c) in digits.iter_mut().enumerate() {
+                let nibble = (hash[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0x0f;
+                if nibble >= 8 {
+                    c.make_ascii_uppercase();
+                }
             }
         }
         out
     }
+}
+
+/// `0x` + hex held on the stack; `L` is the whole length, `2 + 2 * bytes`.
+#[derive(Clone, Copy)]
+pub struct HexStr<const L: usize>([u8; L]);
+
+impl<const L: usize> HexStr<L> {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever written (`0x` and hex digits).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl<const L: usize> serde::Serialize for HexStr<L> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// `0x` + lower-case hex of `bytes`, which must be `(L - 2) / 2` long.
+pub fn hex0x<const L: usize>(bytes: &[u8]) -> HexStr<L> {
+    let mut out = [b'0'; L];
+    out[1] = b'x';
+    // Length mismatches are programming errors; the zero-filled buffer is left as is.
+    let _ = hex::encode_to_slice(bytes, &mut out[2..]);
+    debug_assert_eq!(2 + 2 * bytes.len(), L);
+    HexStr(out)
 }
 
 impl fmt::Display for Address {
@@ -121,9 +154,16 @@ impl Bytes32 {
     }
 }
 
+impl Bytes32 {
+    /// `0x` + 64 hex digits on the stack.
+    pub fn to_hex(&self) -> HexStr<66> {
+        hex0x(&self.0)
+    }
+}
+
 impl fmt::Display for Bytes32 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{}", hex::encode(self.0))
+        f.write_str(self.to_hex().as_str())
     }
 }
 
@@ -172,6 +212,10 @@ mod tests {
             let a = Address::parse(&s.to_lowercase()).unwrap();
             assert_eq!(a.to_checksum(), s);
         }
+        assert_eq!(
+            Address::ZERO.checksummed().as_str(),
+            "0x0000000000000000000000000000000000000000"
+        );
     }
 
     #[test]

@@ -35,9 +35,9 @@ impl Serialize for OrderJson<'_> {
             let k = f.name();
             match f {
                 OrderField::Salt => m.serialize_entry(k, &o.salt)?,
-                OrderField::Maker => m.serialize_entry(k, &o.maker.to_checksum())?,
-                OrderField::Signer => m.serialize_entry(k, &o.signer.to_checksum())?,
-                OrderField::Taker => m.serialize_entry(k, &o.taker.to_checksum())?,
+                OrderField::Maker => m.serialize_entry(k, &o.maker.checksummed())?,
+                OrderField::Signer => m.serialize_entry(k, &o.signer.checksummed())?,
+                OrderField::Taker => m.serialize_entry(k, &o.taker.checksummed())?,
                 OrderField::TokenId => m.serialize_entry(k, &o.token_id)?,
                 OrderField::MakerAmount => m.serialize_entry(k, &Decimal(o.maker_amount))?,
                 OrderField::TakerAmount => m.serialize_entry(k, &Decimal(o.taker_amount))?,
@@ -47,11 +47,14 @@ impl Serialize for OrderJson<'_> {
                 OrderField::Side => m.serialize_entry(k, o.side.as_str())?,
                 OrderField::SignatureType => m.serialize_entry(k, &(o.signature_type as u8))?,
                 OrderField::Timestamp => m.serialize_entry(k, &Decimal(o.timestamp_ms))?,
-                OrderField::Metadata => m.serialize_entry(k, &o.metadata.to_string())?,
-                OrderField::Builder => m.serialize_entry(k, &o.builder.to_string())?,
+                OrderField::Metadata => m.serialize_entry(k, &o.metadata.to_hex())?,
+                OrderField::Builder => m.serialize_entry(k, &o.builder.to_hex())?,
             }
         }
-        m.serialize_entry("signature", &self.signed.signature.to_string())?;
+        match &self.signed.signature {
+            OrderSignature::Ecdsa(sig) => m.serialize_entry("signature", &sig.to_hex())?,
+            wrapped => m.serialize_entry("signature", &wrapped.to_string())?,
+        }
         m.end()
     }
 }
