@@ -210,7 +210,7 @@ pub struct AssetInfo {
 /// the whole spelling on every hit.
 #[derive(Default, Clone)]
 pub struct AssetRegistry {
-    by_str: HashTable<(Box<[u8]>, AssetIndex)>,
+    by_str: HashTable<(TokenKey, AssetIndex)>,
     assets: Vec<AssetInfo>,
 }
 
@@ -242,7 +242,7 @@ impl AssetRegistry {
     #[inline]
     fn find(&self, token: &[u8]) -> Option<AssetIndex> {
         self.by_str
-            .find(token_hash(token), |(k, _)| **k == *token)
+            .find(token_hash(token), |(k, _)| k.as_bytes() == token)
             .map(|&(_, i)| i)
     }
 
@@ -255,9 +255,10 @@ impl AssetRegistry {
         let canon = id.to_string();
         let idx = u32::try_from(self.assets.len()).map_err(|_| IdError::RegistryFull)?;
         let idx = AssetIndex(idx);
-        let key = canon.clone().into_bytes().into_boxed_slice();
-        self.by_str
-            .insert_unique(token_hash(&key), (key, idx), |(k, _)| token_hash(k));
+        let key = TokenKey::new(canon.as_bytes()).ok_or(IdError::Overflow)?;
+        self.by_str.insert_unique(token_hash(key.as_bytes()), (key, idx), |(k, _)| {
+            token_hash(k.as_bytes())
+        });
         self.assets.push(AssetInfo {
             token: id,
             token_str: canon.into_boxed_str(),
@@ -299,7 +300,7 @@ impl AssetRegistry {
     pub fn reserve_total(&mut self, total: usize) {
         let more = total.saturating_sub(self.assets.len());
         self.assets.reserve_exact(more);
-        self.by_str.reserve(more, |(k, _)| token_hash(k));
+        self.by_str.reserve(more, |(k, _)| token_hash(k.as_bytes()));
     }
 
     /// Assets this registry can hold without reallocating.
@@ -316,7 +317,7 @@ impl AssetRegistry {
             first: from as u32,
             entries: self.assets[from..to]
                 .iter()
-                .map(|a| (Box::<[u8]>::from(a.token_str.as_bytes()), a.clone()))
+                .filter_map(|a| Some((TokenKey::new(a.token_str.as_bytes())?, a.clone())))
                 .collect(),
         }
     }
@@ -336,8 +337,9 @@ impl AssetRegistry {
         let mut added = 0;
         for (key, info) in ext.entries.into_iter().skip(skip) {
             let idx = AssetIndex(u32::try_from(self.assets.len()).map_err(|_| ExtendError::Full)?);
-            self.by_str
-                .insert_unique(token_hash(&key), (key, idx), |(k, _)| token_hash(k));
+            self.by_str.insert_unique(token_hash(key.as_bytes()), (key, idx), |(k, _)| {
+                token_hash(k.as_bytes())
+            });
             self.assets.push(info);
             added += 1;
         }
@@ -350,7 +352,7 @@ impl AssetRegistry {
 #[derive(Clone, Debug, Default)]
 pub struct RegistryExtension {
     pub first: u32,
-    entries: Vec<(Box<[u8]>, AssetInfo)>,
+    entries: Vec<(TokenKey, AssetInfo)>,
 }
 
 impl RegistryExtension {
@@ -382,6 +384,36 @@ pub enum ExtendError {
     Gap { have: usize, first: usize },
     #[error("asset registry is full (u32 indices exhausted)")]
     Full,
+}
+
+/// Digits in the largest uint256 (2^256 − 1 has 78).
+const MAX_TOKEN_DIGITS: usize = 78;
+
+/// A canonical token spelling stored inline in the registry's table, so a lookup compares
+/// against the table entry itself instead of following a pointer to a heap key.
+#[derive(Clone, Copy, Debug)]
+struct TokenKey {
+    len: u8,
+    bytes: [u8; MAX_TOKEN_DIGITS],
+}
+
+impl TokenKey {
+    fn new(s: &[u8]) -> Option<Self> {
+        if s.len() > MAX_TOKEN_DIGITS {
+            return None;
+        }
+        let mut bytes = [0u8; MAX_TOKEN_DIGITS];
+        bytes[..s.len()].copy_from_slice(s);
+        Some(Self {
+            len: s.len() as u8,
+            bytes,
+        })
+    }
+
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
 }
 
 /// The registry's hash of a token spelling: its length and last 16 bytes, mixed. The low digits

@@ -401,6 +401,7 @@ struct Fields<'t, 'i> {
 }
 
 impl<'t, 'i> Fields<'t, 'i> {
+    #[inline]
     fn collect(obj: simd_json::tape::Object<'t, 'i>) -> Self {
         let mut f = Self::default();
         for (k, v) in obj.iter() {
