@@ -107,6 +107,7 @@
 pub mod bars;
 pub mod batch;
 pub mod bench;
+pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod event;

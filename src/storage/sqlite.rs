@@ -45,6 +45,11 @@ const NO_PAGE_LIMIT: u64 = 4_294_967_294;
 /// commit (a journal entry rewrites a few 64 KiB pages, tens of µs), which nothing waits on.
 const NEW_DB_PAGE_SIZE: u32 = 65_536;
 
+/// The writer connection's own automatic checkpoint, a backstop behind the checkpoint thread
+/// (`checkpoint.rs`): only a WAL this many pages long (256 MiB at 64 KiB) is checkpointed
+/// inside a commit.
+pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 4096;
+
 /// An asset this connection has mapped to its stored keys.
 #[derive(Clone, Debug)]
 pub(super) struct AssetMap {
@@ -73,6 +78,7 @@ pub struct SqliteStore {
     markets: Vec<MarketSeq>,
     market_by_condition: FxHashMap<String, usize>,
     page_size: u64,
+    synchronous: Synchronous,
 }
 
 /// What to undo in the caches when a batch rolls back.
@@ -155,7 +161,8 @@ impl SqliteStore {
             "PRAGMA synchronous = {};
              PRAGMA foreign_keys = ON;
              PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -32768;",
+             PRAGMA cache_size = -32768;
+             PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES};",
             synchronous.pragma_value()
         ))?;
         conn.set_prepared_statement_cache_capacity(64);
@@ -168,6 +175,7 @@ impl SqliteStore {
             markets: Vec::new(),
             market_by_condition: FxHashMap::default(),
             page_size: page_size.max(512) as u64,
+            synchronous,
         })
     }
 
@@ -182,6 +190,10 @@ impl SqliteStore {
 
     pub(super) fn page_size(&self) -> u64 {
         self.page_size
+    }
+
+    pub(super) fn synchronous(&self) -> Synchronous {
+        self.synchronous
     }
 
     /// Moves up to `max_rows` of the oldest ingested book events into `orderbook_events`, sorted

@@ -386,9 +386,7 @@ impl Writer {
                     >= Duration::from_millis(self.cfg.compact_idle_ms))
         {
             let chunk = self.affordable_chunk();
-            if chunk >= (self.cfg.compact_rows / MIN_CHUNK_DIVISOR).max(1)
-                || (idle && chunk > 0)
-            {
+            if chunk >= (self.cfg.compact_rows / MIN_CHUNK_DIVISOR).max(1) || (idle && chunk > 0) {
                 self.compact_step(chunk);
             }
         }
