@@ -136,6 +136,10 @@ pub struct WriterMetrics {
     pub checkpoint_failures: AtomicU64,
     pub max_checkpoint_ns: AtomicU64,
     pub wal_frames: AtomicU64,
+    /// On-CPU time of the writer thread so far, and of its compactions (ns; 0 where the
+    /// platform does not report thread CPU time).
+    pub writer_cpu_ns: AtomicU64,
+    pub compaction_cpu_ns: AtomicU64,
     /// Retention: rows exported and deleted, snapshots deleted, files written, failures.
     pub pruned_events: AtomicU64,
     pub pruned_snapshots: AtomicU64,
@@ -179,6 +183,8 @@ impl Default for WriterMetrics {
             checkpoint_failures: AtomicU64::new(0),
             max_checkpoint_ns: AtomicU64::new(0),
             wal_frames: AtomicU64::new(0),
+            writer_cpu_ns: AtomicU64::new(0),
+            compaction_cpu_ns: AtomicU64::new(0),
             pruned_events: AtomicU64::new(0),
             pruned_snapshots: AtomicU64::new(0),
             export_files: AtomicU64::new(0),
@@ -228,6 +234,8 @@ pub struct MetricsSnapshot {
     pub checkpoint_failures: u64,
     pub max_checkpoint_ns: u64,
     pub wal_frames: u64,
+    pub writer_cpu_ns: u64,
+    pub compaction_cpu_ns: u64,
     pub pruned_events: u64,
     pub pruned_snapshots: u64,
     pub export_files: u64,
@@ -270,6 +278,8 @@ impl WriterMetrics {
             checkpoint_failures: g(&self.checkpoint_failures),
             max_checkpoint_ns: g(&self.max_checkpoint_ns),
             wal_frames: g(&self.wal_frames),
+            writer_cpu_ns: g(&self.writer_cpu_ns),
+            compaction_cpu_ns: g(&self.compaction_cpu_ns),
             pruned_events: g(&self.pruned_events),
             pruned_snapshots: g(&self.pruned_snapshots),
             export_files: g(&self.export_files),

@@ -369,6 +369,7 @@ impl Writer {
     fn housekeeping(&mut self) {
         if self.last_sweep.elapsed() >= SWEEP_EVERY {
             self.last_sweep = Instant::now();
+            self.record_cpu();
             self.rec.sweep_snapshots(false);
         }
         if self.failing {
@@ -462,11 +463,25 @@ impl Writer {
         rows.min(want as u128) as usize
     }
 
+    /// Publishes the thread's on-CPU time (a small file read: once a second, and at the end).
+    fn record_cpu(&self) {
+        if let Some(ns) = crate::obs::clock::thread_cpu_ns() {
+            self.metrics.writer_cpu_ns.store(ns, Relaxed);
+        }
+    }
+
     /// Moves up to `chunk` landed book events into the indexed table; false if nothing moved.
     fn compact_step(&mut self, chunk: usize) -> bool {
         let t0 = Instant::now();
         self.last_compaction = t0;
-        match self.store.compact(chunk.max(1)) {
+        let cpu0 = crate::obs::clock::thread_cpu_ns();
+        let result = self.store.compact(chunk.max(1));
+        if let (Some(a), Some(b)) = (cpu0, crate::obs::clock::thread_cpu_ns()) {
+            self.metrics
+                .compaction_cpu_ns
+                .fetch_add(b.saturating_sub(a), Relaxed);
+        }
+        match result {
             Ok((moved, dups)) => {
                 let ns = t0.elapsed().as_nanos() as u64;
                 if moved >= 1000 {
@@ -531,6 +546,7 @@ impl Writer {
         }
         // Leave the database at rest with everything in the indexed table.
         while self.staged > 0 && self.compact_step(self.cfg.compact_rows) {}
+        self.record_cpu();
         Ok(())
     }
 }
