@@ -42,7 +42,7 @@ const RATE_WINDOW: Duration = Duration::from_millis(250);
 const INITIAL_COMPACT_NS_PER_ROW: u64 = 10_000;
 /// A compaction chunk smaller than `compact_rows / MIN_CHUNK_DIVISOR` is not worth its fixed
 /// cost (each index leaf is rewritten per chunk, however few rows it receives).
-const MIN_CHUNK_DIVISOR: usize = 10;
+const MIN_CHUNK_DIVISOR: usize = 5;
 /// A batch that keeps failing for a reason that is not a lock, a full disk or I/O is split into
 /// single rows after this many attempts, so one poisoned row cannot stall the recorder.
 const ISOLATE_AFTER: u32 = 3;
@@ -71,9 +71,10 @@ pub(super) struct Writer {
     /// Book rows landed in the ingest table and not yet compacted (tracked, not queried).
     staged: u64,
     last_compaction: Instant,
-    /// Wall ns per row of recent compactions (smoothed): how long a chunk will keep the writer
-    /// away from the channel.
+    /// Wall ns per row of recent compactions (smoothed) and of the last one: the larger is how
+    /// long a chunk is expected to keep the writer away from the channel.
     compact_ns_per_row: u64,
+    last_compact_ns_per_row: u64,
     /// Events received in the current rate window, when it began, and the rate of the last one.
     window_events: u64,
     window_start: Instant,
@@ -121,6 +122,7 @@ impl Writer {
             staged: 0,
             last_compaction: now,
             compact_ns_per_row: INITIAL_COMPACT_NS_PER_ROW,
+            last_compact_ns_per_row: INITIAL_COMPACT_NS_PER_ROW,
             window_events: 0,
             window_start: now,
             inflow_per_s: 0,
@@ -449,16 +451,18 @@ impl Writer {
     }
 
     /// The largest compaction chunk (up to `compact_rows`) whose expected duration lets the
-    /// channel absorb what arrives meanwhile within half its free room: compaction yields to
-    /// the feed, so a burst is landed (durable, readable) first and indexed when it eases.
+    /// channel absorb what arrives meanwhile within a quarter of its free room (the rest is
+    /// margin for the writer losing its core on a busy machine): compaction yields to the feed,
+    /// so a burst is landed (durable, readable) first and indexed when it eases.
     fn affordable_chunk(&self) -> usize {
         let want = self.cfg.compact_rows;
         if self.inflow_per_s == 0 {
             return want;
         }
-        let room = self.cfg.channel_capacity.saturating_sub(self.rx.len()) as u128 / 2;
+        let room = self.cfg.channel_capacity.saturating_sub(self.rx.len()) as u128 / 4;
         // rows = room / (inflow/s * s/row) = room * 1e9 / (inflow * ns/row)
-        let per_row = u128::from(self.inflow_per_s) * u128::from(self.compact_ns_per_row.max(1));
+        let ns_per_row = self.compact_ns_per_row.max(self.last_compact_ns_per_row);
+        let per_row = u128::from(self.inflow_per_s) * u128::from(ns_per_row.max(1));
         let rows = room * 1_000_000_000 / per_row.max(1);
         rows.min(want as u128) as usize
     }
@@ -489,6 +493,7 @@ impl Writer {
                     // decide alone.
                     let now = ns / moved;
                     self.compact_ns_per_row = (self.compact_ns_per_row + now) / 2;
+                    self.last_compact_ns_per_row = now;
                 }
                 self.staged = self.staged.saturating_sub(moved);
                 if moved == 0 {
