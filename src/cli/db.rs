@@ -433,7 +433,7 @@ fn run_bench(
         bare.cpu_rows_per_s().unwrap_or(f64::NAN)
     );
     println!(
-        "writer thread end to end: channel -> mirror books -> snapshots/bars -> batches -> compaction"
+        "writer thread end to end: channel -> mirror books -> snapshots/bars -> landed batches (compaction yields to a busy channel)"
     );
     println!(
         "  events/s          {:>12.0}  ({} level changes, each with its event end)",
