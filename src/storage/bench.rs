@@ -83,6 +83,9 @@ pub struct InsertFigures {
     pub elapsed: Duration,
     /// Of which compaction.
     pub compaction: Duration,
+    /// On-CPU time of the writing thread for the same two phases (landing, compaction), where
+    /// the platform reports it: on a shared machine wall time includes waiting for a core.
+    pub cpu: Option<(Duration, Duration)>,
 }
 
 impl InsertFigures {
@@ -95,6 +98,21 @@ impl InsertFigures {
     pub fn landed_per_s(&self) -> f64 {
         self.rows as f64 / (self.elapsed - self.compaction).as_secs_f64().max(1e-9)
     }
+
+    /// Sustained rows/s per second of the thread's on-CPU time (landing + compaction): what
+    /// one idle core would do.
+    pub fn cpu_rows_per_s(&self) -> Option<f64> {
+        self.cpu
+            .map(|(l, c)| self.rows as f64 / (l + c).as_secs_f64().max(1e-9))
+    }
+}
+
+fn cpu_now() -> Option<u64> {
+    crate::obs::clock::thread_cpu_ns()
+}
+
+fn cpu_since(t0: Option<u64>) -> Option<Duration> {
+    Some(Duration::from_nanos(cpu_now()?.saturating_sub(t0?)))
 }
 
 /// Writes `rows` book rows in batches of `batch_rows` straight through `EventStore::write_batch`
@@ -124,26 +142,36 @@ pub fn insert_rate(
         id += 1;
     }
     let mut compaction = Duration::ZERO;
+    let mut compaction_cpu = Some(Duration::ZERO);
     let mut staged = 0;
+    let cpu0 = cpu_now();
     let t0 = Instant::now();
+    let mut compact = |store: &mut SqliteStore, rows: usize| -> Result<u64, StorageError> {
+        let (c0, k0) = (Instant::now(), cpu_now());
+        let moved = store.compact(rows)?.0;
+        compaction += c0.elapsed();
+        compaction_cpu = compaction_cpu.zip(cpu_since(k0)).map(|(a, b)| a + b);
+        Ok(moved)
+    };
     for b in &batches {
         store.write_batch(b)?;
         staged += b.rows.len();
         if staged >= compact_rows {
-            let c0 = Instant::now();
-            let (moved, _) = store.compact(compact_rows)?;
+            let moved = compact(&mut store, compact_rows)?;
             staged -= (moved as usize).min(staged);
-            compaction += c0.elapsed();
         }
     }
-    let c0 = Instant::now();
-    while store.compact(compact_rows)?.0 > 0 {}
-    compaction += c0.elapsed();
+    while compact(&mut store, compact_rows)? > 0 {}
+    let elapsed = t0.elapsed();
+    let cpu = cpu_since(cpu0)
+        .zip(compaction_cpu)
+        .map(|(all, c)| (all.saturating_sub(c), c));
     Ok(InsertFigures {
         rows: rows as u64,
         batch_rows,
-        elapsed: t0.elapsed(),
+        elapsed,
         compaction,
+        cpu,
     })
 }
 
@@ -264,6 +292,7 @@ pub fn bare_rate(
     let conn = &mut store.conn;
     conn.execute_batch("CREATE TABLE bare (a INTEGER, b INTEGER, c INTEGER, d INTEGER, e INTEGER, f INTEGER, g INTEGER, h INTEGER, i INTEGER, j INTEGER)")?;
     let batch_rows = batch_rows.max(1);
+    let cpu0 = cpu_now();
     let t0 = Instant::now();
     let mut done = 0;
     while done < rows {
@@ -285,5 +314,6 @@ pub fn bare_rate(
         batch_rows,
         elapsed: t0.elapsed(),
         compaction: Duration::ZERO,
+        cpu: cpu_since(cpu0).map(|c| (c, Duration::ZERO)),
     })
 }

@@ -65,8 +65,13 @@ pub struct StorageConfig {
     /// Book events land in an unindexed table and are moved into the indexed one this many at a
     /// time, when that many have landed...
     pub compact_rows: usize,
-    /// ...or when the writer is idle and the oldest landed row is this old.
+    /// ...or when the writer is idle and the oldest landed row is this old. A chunk runs only
+    /// when the channel can absorb what arrives meanwhile (the writer measures both rates), so
+    /// under a burst rows stay landed (durable and readable) and are indexed when it eases...
     pub compact_idle_ms: u64,
+    /// ...unless this many rows have landed: then compaction runs whatever the channel does
+    /// (readers scan the unindexed landing table, so it must stay bounded).
+    pub max_staged_rows: usize,
     /// First retry delay after a failed commit; doubles up to `retry_max_ms`.
     pub retry_min_ms: u64,
     pub retry_max_ms: u64,
@@ -105,6 +110,7 @@ impl Default for StorageConfig {
             max_db_bytes: 0,
             compact_rows: 50_000,
             compact_idle_ms: 1000,
+            max_staged_rows: 4_000_000,
             retry_min_ms: 10,
             retry_max_ms: 1000,
             retention: RetentionConfig::default(),
@@ -172,6 +178,13 @@ impl StorageConfig {
         }
         if self.compact_rows == 0 {
             return Err(bad("compact_rows", "at least 1", "0".into()));
+        }
+        if self.max_staged_rows < self.compact_rows {
+            return Err(bad(
+                "max_staged_rows",
+                "at least compact_rows",
+                self.max_staged_rows.to_string(),
+            ));
         }
         if self.snapshot_every_events == 0 {
             return Err(bad("snapshot_every_events", "at least 1", "0".into()));

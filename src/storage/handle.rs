@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crossbeam::channel::{self, RecvTimeoutError, Sender, TrySendError};
 
+use super::checkpoint::{CHECKPOINT_EVERY, Checkpointer};
 use super::config::StorageConfig;
 use super::error::StorageError;
 use super::event::StorageEvent;
@@ -94,6 +95,7 @@ pub struct WriterHandle {
     health: Arc<StorageHealth>,
     stop: Arc<AtomicBool>,
     size_limit: Arc<AtomicU64>,
+    checkpointer: Option<Checkpointer>,
 }
 
 impl WriterHandle {
@@ -118,6 +120,12 @@ impl WriterHandle {
         let size_limit = Arc::new(AtomicU64::new(cfg.max_db_bytes));
         let last_batch = store.last_batch_id()?;
         metrics.committed_batch_id.store(last_batch, Relaxed);
+        // Without it the writer's connection checkpoints inside its commits (the backstop).
+        let checkpointer = store.wal_database().and_then(|(path, sync)| {
+            Checkpointer::start(&path, sync, CHECKPOINT_EVERY, Arc::clone(&metrics))
+                .map_err(|e| tracing::warn!(error = %e, "storage: no checkpoint thread; the writer checkpoints in its commits"))
+                .ok()
+        });
         let mut w = Writer::new(
             store,
             cfg.clone(),
@@ -146,6 +154,7 @@ impl WriterHandle {
                 health,
                 stop,
                 size_limit,
+                checkpointer,
             },
             sender,
         ))
@@ -186,8 +195,13 @@ impl WriterHandle {
         // Wakes the writer; it sees `stop` after committing, drains the channel and exits.
         let (ack, _done) = channel::bounded(1);
         let _ = self.tx.send(StorageEvent::Flush(ack));
-        t.join()
-            .map_err(|_| StorageError::Sqlite("the storage thread panicked".into()))?
+        let r = t
+            .join()
+            .map_err(|_| StorageError::Sqlite("the storage thread panicked".into()))?;
+        if let Some(c) = self.checkpointer.as_mut() {
+            c.stop();
+        }
+        r
     }
 }
 

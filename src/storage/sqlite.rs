@@ -37,6 +37,19 @@ pub const MAX_TEXT_LEN: usize = 8192;
 /// SQLite's default page-count ceiling: "no budget".
 const NO_PAGE_LIMIT: u64 = 4_294_967_294;
 
+/// Page size of a new database (an existing one keeps its own: SQLite cannot change it in WAL
+/// mode). 64 KiB, SQLite's largest, measured against 4 KiB and 16 KiB on the compaction of 300k
+/// book rows (100 and 500 interleaved markets, on-CPU): 2.6–2.9 µs/row against 3.3–4.1 (4 KiB)
+/// and 2.9 (16 KiB). Fewer, wider B-tree levels mean fewer page visits per index insert, and a
+/// compaction dirties each index leaf once however large it is. The cost is WAL bytes per small
+/// commit (a journal entry rewrites a few 64 KiB pages, tens of µs), which nothing waits on.
+const NEW_DB_PAGE_SIZE: u32 = 65_536;
+
+/// The writer connection's own automatic checkpoint, a backstop behind the checkpoint thread
+/// (`checkpoint.rs`): only a WAL this many pages long (256 MiB at 64 KiB) is checkpointed
+/// inside a commit.
+pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 4096;
+
 /// An asset this connection has mapped to its stored keys.
 #[derive(Clone, Debug)]
 pub(super) struct AssetMap {
@@ -65,6 +78,7 @@ pub struct SqliteStore {
     markets: Vec<MarketSeq>,
     market_by_condition: FxHashMap<String, usize>,
     page_size: u64,
+    synchronous: Synchronous,
 }
 
 /// What to undo in the caches when a batch rolls back.
@@ -135,6 +149,8 @@ impl SqliteStore {
         let mut conn =
             Connection::open_with_flags(path, flags).map_err(|e| open_err(e.to_string()))?;
         conn.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms))?;
+        // Must precede the first write (the switch to WAL writes the header); a no-op later.
+        conn.execute_batch(&format!("PRAGMA page_size = {NEW_DB_PAGE_SIZE};"))?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(open_err(format!(
@@ -145,7 +161,8 @@ impl SqliteStore {
             "PRAGMA synchronous = {};
              PRAGMA foreign_keys = ON;
              PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -32768;",
+             PRAGMA cache_size = -32768;
+             PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES};",
             synchronous.pragma_value()
         ))?;
         conn.set_prepared_statement_cache_capacity(64);
@@ -158,6 +175,7 @@ impl SqliteStore {
             markets: Vec::new(),
             market_by_condition: FxHashMap::default(),
             page_size: page_size.max(512) as u64,
+            synchronous,
         })
     }
 
@@ -174,6 +192,10 @@ impl SqliteStore {
         self.page_size
     }
 
+    pub(super) fn synchronous(&self) -> Synchronous {
+        self.synchronous
+    }
+
     /// Moves up to `max_rows` of the oldest ingested book events into `orderbook_events`, sorted
     /// by `(market_id, seq)` so each index receives long runs, in one transaction. Rows whose
     /// `(market_id, seq)` is already there are dropped and counted (a duplicate can only come
@@ -187,12 +209,12 @@ impl SqliteStore {
             .prepare_cached("SELECT rowid FROM orderbook_ingest ORDER BY rowid LIMIT 1 OFFSET ?1")?
             .query_row([offset], |r| r.get(0))
             .optional()?;
-        let upto = match upto {
-            Some(r) => r,
+        let (upto, all) = match upto {
+            Some(r) => (r, false),
             None => match tx.query_row("SELECT MAX(rowid) FROM orderbook_ingest", [], |r| {
                 r.get::<_, Option<i64>>(0)
             })? {
-                Some(r) => r,
+                Some(r) => (r, true),
                 None => return Ok((0, 0)),
             },
         };
@@ -204,9 +226,15 @@ impl SqliteStore {
                  FROM orderbook_ingest WHERE rowid <= ?1 ORDER BY market_id, seq",
             )?
             .execute([upto])? as u64;
-        let taken = tx
-            .prepare_cached("DELETE FROM orderbook_ingest WHERE rowid <= ?1")?
-            .execute([upto])? as u64;
+        // Emptying the whole table without a WHERE clause takes SQLite's truncate path (pages to
+        // the freelist, no per-row delete): half the cost per row, measured.
+        let taken = if all {
+            tx.prepare_cached("DELETE FROM orderbook_ingest")?
+                .execute([])? as u64
+        } else {
+            tx.prepare_cached("DELETE FROM orderbook_ingest WHERE rowid <= ?1")?
+                .execute([upto])? as u64
+        };
         tx.commit()?;
         Ok((taken, taken.saturating_sub(moved)))
     }

@@ -136,6 +136,10 @@ impl EventStore for SqliteStore {
         u(v, "batch id")
     }
 
+    fn wal_database(&self) -> Option<(std::path::PathBuf, super::config::Synchronous)> {
+        Some((self.path().to_path_buf(), self.synchronous()))
+    }
+
     fn set_size_limit(&mut self, bytes: u64) -> Result<(), StorageError> {
         let pages = page_limit(bytes, self.page_size());
         // SQLite never lowers the ceiling below the current size; the returned value says so.

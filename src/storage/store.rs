@@ -96,6 +96,12 @@ pub trait EventStore: Send {
     /// The highest committed batch id (0 for none).
     fn last_batch_id(&mut self) -> Result<u64, StorageError>;
 
+    /// The database file a second connection can checkpoint, if the backend has a WAL to
+    /// checkpoint (see `checkpoint.rs`).
+    fn wal_database(&self) -> Option<(std::path::PathBuf, super::config::Synchronous)> {
+        None
+    }
+
     /// Caps the database size (0 = no cap); writes beyond it fail as `Full`.
     fn set_size_limit(&mut self, bytes: u64) -> Result<(), StorageError>;
 
