@@ -256,9 +256,10 @@ impl AssetRegistry {
         let idx = u32::try_from(self.assets.len()).map_err(|_| IdError::RegistryFull)?;
         let idx = AssetIndex(idx);
         let key = TokenKey::new(canon.as_bytes()).ok_or(IdError::Overflow)?;
-        self.by_str.insert_unique(token_hash(key.as_bytes()), (key, idx), |(k, _)| {
-            token_hash(k.as_bytes())
-        });
+        self.by_str
+            .insert_unique(token_hash(key.as_bytes()), (key, idx), |(k, _)| {
+                token_hash(k.as_bytes())
+            });
         self.assets.push(AssetInfo {
             token: id,
             token_str: canon.into_boxed_str(),
@@ -337,9 +338,10 @@ impl AssetRegistry {
         let mut added = 0;
         for (key, info) in ext.entries.into_iter().skip(skip) {
             let idx = AssetIndex(u32::try_from(self.assets.len()).map_err(|_| ExtendError::Full)?);
-            self.by_str.insert_unique(token_hash(key.as_bytes()), (key, idx), |(k, _)| {
-                token_hash(k.as_bytes())
-            });
+            self.by_str
+                .insert_unique(token_hash(key.as_bytes()), (key, idx), |(k, _)| {
+                    token_hash(k.as_bytes())
+                });
             self.assets.push(info);
             added += 1;
         }
