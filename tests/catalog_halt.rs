@@ -12,49 +12,18 @@
 mod catalog_common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use catalog_common::{catalog_config, post, scratch, venue};
+use catalog_common::{catalog_config, engine_settings, post, scratch, venue, wait_until};
 use polyarb::catalog::{
     CatalogState, CatalogUpdate, GammaSource, GroupKey, MemoryStore, SqliteCatalogStore,
 };
 use polyarb::core::{ConditionId, Price};
 use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::{EngineSettings, Pipeline};
-use polyarb::pipeline::wait::WaitStrategy;
+use polyarb::pipeline::engine::Pipeline;
 use polyarb::strategy::StrategyCommand;
 use polyarb::venue::VenueHandle;
 use serde_json::json;
-
-fn settings(v: &VenueHandle) -> EngineSettings {
-    let mut s = EngineSettings::default();
-    s.feed.ws_url = v.ws_url();
-    s.resync.clob_url = v.http_url();
-    s.pipeline.threads = vec!["io".into(), "parse+book+strategy+dispatch".into()];
-    for st in [
-        &mut s.pipeline.stages.io,
-        &mut s.pipeline.stages.parse,
-        &mut s.pipeline.stages.book,
-        &mut s.pipeline.stages.strategy,
-        &mut s.pipeline.stages.dispatch,
-    ] {
-        st.wait = WaitStrategy::Park;
-    }
-    s.book.stale_after_ms = 0;
-    s.strategy.max_top_age_ms = 0;
-    s
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// Every book of the pipeline is `ok` (snapshots received).
 fn books_ready(p: &Pipeline, n: usize) -> bool {
@@ -141,7 +110,7 @@ fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
         .expect("the target market has a binary group");
 
     let mut p = Pipeline::start(
-        &settings(&v),
+        &engine_settings(&v, &["io", "parse+book+strategy+dispatch"]),
         first.selection.registry.clone(),
         first.selection.groups.clone(),
         3,
@@ -235,7 +204,7 @@ fn the_scheduler_unsubscribes_closed_markets_and_resubscribes_reopened_ones_at_r
     let (first, mut runner) =
         CatalogRunner::start(&cfg, Box::new(MemoryStore::new())).expect("catalog starts");
     let mut p = Pipeline::start(
-        &settings(&v),
+        &engine_settings(&v, &["io", "parse+book+strategy+dispatch"]),
         first.selection.registry.clone(),
         first.selection.groups.clone(),
         3,
@@ -381,7 +350,7 @@ fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() 
     assert_eq!(held.len(), 1, "the target's binary group");
     assert_eq!(groups.len(), first.selection.groups.len() + 1);
     let mut p = Pipeline::start_held(
-        &settings(&v),
+        &engine_settings(&v, &["io", "parse+book+strategy+dispatch"]),
         first.selection.registry.clone(),
         groups,
         &held,

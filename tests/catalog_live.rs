@@ -10,47 +10,16 @@
 
 mod catalog_common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use catalog_common::{catalog_config, post, scratch, venue};
+use catalog_common::{catalog_config, engine_settings, post, scratch, venue, wait_until};
 use polyarb::catalog::MemoryStore;
 use polyarb::core::{Price, TokenId};
 use polyarb::obs::replay::BookDump;
 use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::{EngineSettings, Pipeline};
-use polyarb::pipeline::wait::WaitStrategy;
+use polyarb::pipeline::engine::Pipeline;
 use polyarb::venue::{MarketSummary, VenueHandle};
 use serde_json::json;
-
-fn settings(v: &VenueHandle, threads: &[&str]) -> EngineSettings {
-    let mut s = EngineSettings::default();
-    s.feed.ws_url = v.ws_url();
-    s.resync.clob_url = v.http_url();
-    s.pipeline.threads = threads.iter().map(|t| t.to_string()).collect();
-    for st in [
-        &mut s.pipeline.stages.io,
-        &mut s.pipeline.stages.parse,
-        &mut s.pipeline.stages.book,
-        &mut s.pipeline.stages.strategy,
-        &mut s.pipeline.stages.dispatch,
-    ] {
-        st.wait = WaitStrategy::Park;
-    }
-    s.book.stale_after_ms = 0;
-    s.strategy.max_top_age_ms = 0;
-    s
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn poll_updates(r: &mut CatalogRunner, p: &mut Pipeline, n: u64) {
     let want = r.refreshes + n;
@@ -134,7 +103,7 @@ fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
     let (first, mut runner) =
         CatalogRunner::start(&cfg, Box::new(MemoryStore::new())).expect("catalog starts");
     let (groups, held) = first.selection.startup_groups();
-    let mut s = settings(&v, threads);
+    let mut s = engine_settings(&v, threads);
     let db = scratch(&format!("catalog-live-{seed}")).join("events.db");
     if stored {
         s.storage = Some(polyarb::storage::StorageConfig {

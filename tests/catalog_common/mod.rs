@@ -3,10 +3,12 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use polyarb::adapters::polymarket::gamma::{GammaClient, GammaClientConfig};
 use polyarb::catalog::CatalogConfig;
+use polyarb::pipeline::engine::EngineSettings;
+use polyarb::pipeline::wait::WaitStrategy;
 use polyarb::venue::gamma::GammaStats;
 use polyarb::venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
 use serde_json::Value;
@@ -118,4 +120,37 @@ pub fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
+}
+
+/// Engine settings against the venue: the given thread layout, every stage parked (2 cores),
+/// no staleness limits (a paused venue is silent on purpose).
+pub fn engine_settings(v: &VenueHandle, threads: &[&str]) -> EngineSettings {
+    let mut s = EngineSettings::default();
+    s.feed.ws_url = v.ws_url();
+    s.resync.clob_url = v.http_url();
+    s.pipeline.threads = threads.iter().map(|t| t.to_string()).collect();
+    for st in [
+        &mut s.pipeline.stages.io,
+        &mut s.pipeline.stages.parse,
+        &mut s.pipeline.stages.book,
+        &mut s.pipeline.stages.strategy,
+        &mut s.pipeline.stages.dispatch,
+    ] {
+        st.wait = WaitStrategy::Park;
+    }
+    s.book.stale_after_ms = 0;
+    s.strategy.max_top_age_ms = 0;
+    s
+}
+
+/// Polls `f` every 20 ms; fails the test after 20 s.
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
