@@ -11,11 +11,11 @@ use clap::Args;
 
 use polyarb::catalog::{CatalogStore, MemoryStore, SqliteCatalogStore};
 use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::{EngineSettings, Pipeline};
+use polyarb::pipeline::engine::{DispatchMode, EngineSettings, Pipeline};
 use polyarb::venue::Venue;
 
 use super::dashboard::Dashboard;
-use super::{markets, report};
+use super::{markets, paper, report};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -31,6 +31,10 @@ pub struct DemoArgs {
     /// Redraw interval of the live view, in milliseconds.
     #[arg(long, default_value_t = 500)]
     pub refresh_ms: u64,
+    /// Paper-trade: send every Dutch book as signed FOK orders to the in-process venue's
+    /// matching engine from a fresh, venue-funded account (default: dry-run intents only).
+    #[arg(long)]
+    pub live: bool,
 }
 
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
@@ -65,8 +69,21 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     };
     let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
-    let mut p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, cfg.venue.model.seed)
-        .context("starting the pipeline")?;
+    let (dispatch, desk) = if a.live {
+        let (d, desk) = paper::open(&venue, &set.registry)?;
+        (d, Some(desk))
+    } else {
+        (DispatchMode::DryRun, None)
+    };
+    let mut p = Pipeline::start_full(
+        &cfg,
+        set.registry,
+        set.groups,
+        &held,
+        cfg.venue.model.seed,
+        dispatch,
+    )
+    .context("starting the pipeline")?;
     println!(
         "venue    {} · {} (REST and /admin)",
         venue.ws_url(),
@@ -108,7 +125,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let s = p.stats.clone();
     let venue_stats = venue.stats();
     let rep = p.shutdown();
-    venue.shutdown();
+
     let secs = started.elapsed().as_secs_f64();
     println!("\n── demo summary ({secs:.1} s) ──");
     println!(
@@ -120,11 +137,21 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     );
     println!("{}", report::health_line(&s));
     println!(
-        "Dutch books injected by the venue {} · opportunities found {} · dry-run intents {}",
+        "Dutch books injected by the venue {} · opportunities found {} · {} {}",
         venue_stats.model_dutch_books,
         s.strategy.opportunities.get(),
+        if a.live {
+            "plans sent"
+        } else {
+            "dry-run intents"
+        },
         s.dispatch.intents.get()
     );
+    // The sender finishes what it holds while the venue still answers.
+    if let Some(d) = desk {
+        d.finish()?;
+    }
+    venue.shutdown();
     println!();
     report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;
     Ok(())

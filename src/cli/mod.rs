@@ -8,6 +8,7 @@ mod feed;
 mod flood;
 mod markets;
 mod order;
+mod paper;
 mod replay;
 mod report;
 mod synth;

@@ -182,7 +182,7 @@ fn connect(config: &Path) -> anyhow::Result<Session> {
 }
 
 /// The token's trading rules as the venue publishes them on `GET /book`.
-fn rules(url: &str, token: &TokenId, timeout: Duration) -> anyhow::Result<MarketRules> {
+pub(super) fn rules(url: &str, token: &TokenId, timeout: Duration) -> anyhow::Result<MarketRules> {
     #[derive(Deserialize)]
     struct Book {
         tick_size: String,

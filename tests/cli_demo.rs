@@ -1,0 +1,75 @@
+//! `polyarb demo --live` as a user runs it: the built binary paper-trades the venue's injected
+//! Dutch books with signed orders, and what the order manager says it holds is what the
+//! venue's ledger holds, share for share and micro-pUSD for micro-pUSD.
+
+use std::process::Command;
+
+/// The number after `key` in `line` ("orders sent 24" → 24).
+fn field(line: &str, key: &str) -> String {
+    let rest = line
+        .split(key)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {key:?} in {line}"));
+    rest.split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn live_demo_fills_agree_with_the_venue_ledger() {
+    let dir = std::env::temp_dir().join(format!("polyarb-demo-live-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The shipped demo config with Dutch books injected often enough that 4 s always see some.
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml")).unwrap();
+    let every = shipped
+        .lines()
+        .find(|l| l.starts_with("dutch_book_every_ms"))
+        .expect("demo.toml sets dutch_book_every_ms");
+    let config = dir.join("demo.toml");
+    std::fs::write(&config, shipped.replace(every, "dutch_book_every_ms = 250")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))
+        .current_dir(&dir)
+        .args(["demo", "--live", "--duration", "4", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let account = stdout
+        .lines()
+        .find(|l| l.starts_with("paper account"))
+        .unwrap_or_else(|| panic!("no paper account line:\n{stdout}"));
+    let sent: u64 = field(account, "orders sent ").parse().unwrap();
+    let filled: u64 = field(account, " filled ").parse().unwrap();
+    assert!(sent > 0 && filled > 0, "{account}");
+    assert_eq!(field(account, " unknown "), "0", "{account}");
+
+    // Money: the order manager's cost of its positions is what the venue took.
+    let positions = stdout
+        .lines()
+        .find(|l| l.starts_with("positions "))
+        .unwrap();
+    let ledger = stdout
+        .lines()
+        .find(|l| l.starts_with("venue ledger"))
+        .unwrap();
+    assert_eq!(
+        field(positions, " cost "),
+        field(ledger, "(spent ").trim_end_matches(')'),
+        "{positions}\n{ledger}"
+    );
+    // Shares: every held token as the manager counts it and as the venue reports it.
+    let held: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  ")).collect();
+    assert!(!held.is_empty(), "{stdout}");
+    for l in held.iter().filter(|l| l.contains("(venue: ")) {
+        assert_eq!(
+            field(l, " · "),
+            field(l, "(venue: ").trim_end_matches(')'),
+            "{l}"
+        );
+    }
+}
