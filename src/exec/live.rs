@@ -215,10 +215,13 @@ fn run_sender<J: OrderJournal>(
             };
             stats.orders.add(orders.len() as u64);
             for r in manager.submit(&orders) {
-                let c = match r.outcome {
+                let c = match &r.outcome {
                     SubmitOutcome::Accepted(OrderState::Filled) => &stats.filled,
                     SubmitOutcome::Accepted(_) => continue,
-                    SubmitOutcome::Rejected(_) => &stats.rejected,
+                    SubmitOutcome::Rejected(e) => {
+                        tracing::warn!(plan = plan.plan_id, error = %e, "order rejected");
+                        &stats.rejected
+                    }
                     SubmitOutcome::AlreadySent(_) => &stats.already_sent,
                     SubmitOutcome::Unknown => &stats.unknown,
                 };
