@@ -317,10 +317,12 @@ fn the_live_dispatch_stage_reconciles_then_sends_plans_through_the_sqlite_journa
         Some(Instrument {
             token_id: m.yes,
             rules: m.rules,
+            fees: m.fees,
         }),
         Some(Instrument {
             token_id: m.no,
             rules: m.rules,
+            fees: m.fees,
         }),
     ];
     let (mut stage, sender) =

@@ -258,6 +258,7 @@ fn a_batch_of_20_goes_as_15_plus_5_and_cancel_all_clears_it() {
                 OrderType::Gtc,
             ),
             rules: m.rules,
+            fees: m.fees,
         })
         .collect();
     let before = a.client.stats().requests;

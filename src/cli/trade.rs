@@ -262,6 +262,9 @@ pub fn place(a: PlaceArgs) -> anyhow::Result<()> {
         client_oid: a.client_oid,
         request,
         rules,
+        // `GET /book` carries no fee schedule: taker fills of a one-off order are stored with
+        // fee 0 and counted in `fees_unknown`.
+        fees: None,
     };
     match s.journal {
         Some((writer, j)) => {
