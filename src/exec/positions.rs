@@ -100,14 +100,17 @@ impl Position {
     }
 }
 
+/// A fill's key: (trade id, order id).
+type FillKey = (String, String);
+
 /// Every position, and which trades made them.
 #[derive(Default, Debug)]
 pub struct Positions {
     by_token: BTreeMap<TokenId, Position>,
     /// (trade id, order id) → the fill applied, so repeats are ignored and failures undone.
-    applied: FxHashMap<(String, String), Fill>,
+    applied: FxHashMap<FillKey, Fill>,
     /// Per token, the applied fills in order (a failure recomputes the token from these).
-    history: FxHashMap<TokenId, Vec<((String, String), Fill)>>,
+    history: FxHashMap<TokenId, Vec<(FillKey, Fill)>>,
 }
 
 impl Positions {
@@ -198,7 +201,7 @@ impl Positions {
         changes
     }
 
-    fn undo(&mut self, key: &(String, String), token: TokenId) {
+    fn undo(&mut self, key: &FillKey, token: TokenId) {
         let h = self.history.entry(token).or_default();
         h.retain(|(k, _)| k != key);
         let mut p = Position::default();
