@@ -317,10 +317,12 @@ fn the_live_dispatch_stage_reconciles_then_sends_plans_through_the_sqlite_journa
         Some(Instrument {
             token_id: m.yes,
             rules: m.rules,
+            fees: m.fees,
         }),
         Some(Instrument {
             token_id: m.no,
             rules: m.rules,
+            fees: m.fees,
         }),
     ];
     let (mut stage, sender) =
@@ -415,4 +417,51 @@ fn nothing_leaves_that_the_database_did_not_take() {
     assert!(matches!(r[0].outcome, SubmitOutcome::Rejected(_)), "{r:?}");
     assert_eq!(a.client.stats().requests, requests, "nothing sent");
     assert_eq!(mgr.stats.journal_errors, 2);
+}
+
+#[test]
+fn taker_fees_and_realized_pnl_are_journaled() {
+    // Fee schedule r = 0.25, e = 2 on every synthetic market.
+    let v = venue_with(|c| {
+        c.gamma.fee_rate = Price(250_000);
+        c.gamma.fee_exponent = 2;
+    });
+    let m = market(&v);
+    set_book(&v, &m.yes, &[("0.40", "100")], &[("0.50", "100")]);
+    let a = trader(&v, 24);
+    let dir = TempDir::new("journal-fees");
+    let cfg = storage(&dir);
+    let (writer, journal) = open(&cfg);
+    let la = listen(&v, &a);
+    let mut mgr = OrderManager::new(a.client.clone(), journal, ExecConfig::default());
+    // BUY 10 @0.50 as taker: fee 10 × 0.25 × 0.25² = 0.15625.
+    let r = mgr.submit(&[leg(1, 1, &m, "0.50", "10", OrderType::Fok)]);
+    assert_eq!(r[0].outcome, SubmitOutcome::Accepted(OrderState::Filled));
+    pump(&mut mgr, &la, "the buy confirmed", |e, _| confirmed(e));
+    // SELL 10 @0.60 as taker: fee 10 × 0.25 × 0.24² = 0.144.
+    set_book(&v, &m.yes, &[("0.60", "100")], &[("0.70", "100")]);
+    let mut sell = leg(2, 1, &m, "0.60", "10", OrderType::Fok);
+    sell.request.side = OrderSide::Sell;
+    let r = mgr.submit(&[sell]);
+    assert_eq!(r[0].outcome, SubmitOutcome::Accepted(OrderState::Filled));
+    pump(&mut mgr, &la, "the sell confirmed", |e, _| {
+        matches!(e, UserEvent::Trade(t) if t.status == TradeStatus::Confirmed
+            && t.side == OrderSide::Sell)
+    });
+    writer.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        rows(
+            &cfg.path,
+            "SELECT fee, trader_side FROM fills ORDER BY fill_id"
+        ),
+        vec![vec!["156250", "TAKER"], vec!["144000", "TAKER"]]
+    );
+    // Realized: 6 − 0.144 − (5 + 0.15625) = 0.69975.
+    let p = mgr.journal().positions().unwrap();
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        (p[0].size, p[0].cost, p[0].realized_pnl, p[0].fees),
+        (0, 0, 699_750, 300_250)
+    );
+    assert_eq!(collateral(&v, &a), 1_000_000_000 + 699_750);
 }

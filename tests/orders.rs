@@ -19,7 +19,7 @@ use polyarb::adapters::polymarket::signing::{OrderSide, OrderType};
 use polyarb::adapters::polymarket::ws::user_events::{
     OrderEventKind, OrderEventStatus, TradeStatus, UserEvent,
 };
-use polyarb::core::{Price, Size};
+use polyarb::core::{Amount, Price, Size};
 use polyarb::exec::journal::{MemoryJournal, OrderJournal};
 use polyarb::exec::manager::{ExecConfig, NewOrder, OrderManager, SubmitOutcome};
 use polyarb::exec::order::OrderState;
@@ -258,6 +258,7 @@ fn a_batch_of_20_goes_as_15_plus_5_and_cancel_all_clears_it() {
                 OrderType::Gtc,
             ),
             rules: m.rules,
+            fees: m.fees,
         })
         .collect();
     let before = a.client.stats().requests;
@@ -773,4 +774,69 @@ fn a_marketable_gtc_takes_what_it_can_and_rests_the_rest() {
     assert_eq!(level(&book, "asks", "0.6"), "0");
     // What rests holds back exactly its own cost: 50 × 0.60.
     assert_eq!(balances(&v, &a)["collateral"]["reserved"], 30_000_000);
+}
+
+#[test]
+fn a_taker_in_a_fee_market_pays_the_v2_fee_and_stores_it() {
+    // py-clob-client-v2's vector: r = 0.25, e = 2, 100 shares @0.50 → 1.5625 pUSD.
+    let v = venue_with(|c| {
+        c.gamma.fee_rate = Price(250_000);
+        c.gamma.fee_exponent = 2;
+    });
+    let m = market(&v);
+    assert_eq!(m.fees.map(|f| (f.rate_ppm, f.exponent)), Some((250_000, 2)));
+    set_book(&v, &m.yes, &[("0.40", "100")], &[("0.50", "100")]);
+    let a = trader(&v, 8);
+    let mut la = listen(&v, &a);
+    let journal = MemoryJournal::new();
+    let mut mgr = OrderManager::new(a.client.clone(), journal.clone(), ExecConfig::default());
+
+    // BUY 100 @0.50 FOK takes the house ask: notional 50 + fee 1.5625.
+    let r = mgr.submit(&[leg(1, 1, &m, "0.50", "100", OrderType::Fok)]);
+    assert_eq!(r[0].outcome, SubmitOutcome::Accepted(OrderState::Filled));
+    assert_eq!(collateral(&v, &a), 1_000_000_000 - 50_000_000 - 1_562_500);
+    let ev = la.wait("the buy as taker", |e| {
+        is_trade(e, TradeStatus::Matched, true)
+    });
+    mgr.on_event(&ev);
+    let fills = journal.fills();
+    assert_eq!(fills.len(), 1);
+    assert_eq!(fills[0].fee, Amount(1_562_500));
+    assert_eq!(fills[0].trader_side.as_deref(), Some("TAKER"));
+    let p = mgr.positions.get(&m.yes);
+    assert_eq!(
+        (p.shares, p.cost, p.fees),
+        (100_000_000, 51_562_500, 1_562_500)
+    );
+
+    // SELL the 100 @0.60 into the house bid: fee 100 × 0.25 × 0.24² = 1.44; realized
+    // 60 − 1.44 − 51.5625 = 6.9975.
+    set_book(&v, &m.yes, &[("0.60", "100")], &[("0.70", "100")]);
+    let sell = NewOrder {
+        plan_id: 2,
+        client_oid: 1,
+        request: limit(m.yes, OrderSide::Sell, "0.60", "100", OrderType::Fok),
+        rules: m.rules,
+        fees: m.fees,
+    };
+    let r = mgr.submit(&[sell]);
+    assert_eq!(r[0].outcome, SubmitOutcome::Accepted(OrderState::Filled));
+    assert_eq!(
+        collateral(&v, &a),
+        1_000_000_000 - 51_562_500 + 60_000_000 - 1_440_000
+    );
+    let ev = la.wait(
+        "the sell as taker",
+        |e| matches!(e, UserEvent::Trade(t) if t.taker && t.side == OrderSide::Sell),
+    );
+    mgr.on_event(&ev);
+    assert_eq!(journal.fills()[1].fee, Amount(1_440_000));
+    let p = mgr.positions.get(&m.yes);
+    assert_eq!((p.shares, p.cost), (0, 0));
+    assert_eq!((p.realized, p.fees), (6_997_500, 3_002_500));
+    // The paper balance and the stored fills agree: the venue moved notional + fee.
+    assert_eq!(i128::from(collateral(&v, &a)) - 1_000_000_000, p.realized);
+    let pos = journal.positions();
+    assert_eq!(pos.last().unwrap().realized_pnl, 6_997_500);
+    assert_eq!(mgr.stats.fees_unknown, 0);
 }

@@ -124,6 +124,17 @@ pub struct ListArgs {
     /// List the key's trades instead of its open orders.
     #[arg(long)]
     trades: bool,
+    /// List the positions journaled in `clob.journal_db` (shares, cost basis, realized PnL
+    /// net of fees, fees paid) instead of the venue's open orders.
+    #[arg(long, conflicts_with = "trades")]
+    positions: bool,
+}
+
+/// Micro-units as a signed decimal with 6 places.
+fn micros(v: i64) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.unsigned_abs();
+    format!("{sign}{}.{:06}", a / 1_000_000, a % 1_000_000)
 }
 
 /// The client and, if configured, the database journal (with its writer, kept alive).
@@ -262,6 +273,9 @@ pub fn place(a: PlaceArgs) -> anyhow::Result<()> {
         client_oid: a.client_oid,
         request,
         rules,
+        // `GET /book` carries no fee schedule: taker fills of a one-off order are stored with
+        // fee 0 and counted in `fees_unknown`.
+        fees: None,
     };
     match s.journal {
         Some((writer, j)) => {
@@ -304,6 +318,23 @@ pub fn cancel(a: CancelArgs) -> anyhow::Result<()> {
 
 pub fn list(a: ListArgs) -> anyhow::Result<()> {
     let s = connect(&a.cfg.config)?;
+    if a.positions {
+        let Some((_, j)) = &s.journal else {
+            anyhow::bail!("--positions needs `clob.journal_db` in the config");
+        };
+        println!("token_id shares cost realized_pnl fees");
+        for p in j.positions()? {
+            println!(
+                "{} {} {} {} {}",
+                p.token_id,
+                micros(p.size),
+                micros(p.cost),
+                micros(p.realized_pnl),
+                micros(p.fees)
+            );
+        }
+        return Ok(());
+    }
     if a.trades {
         for t in s.client.trades(&Filter::default())? {
             println!(

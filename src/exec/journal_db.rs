@@ -42,6 +42,16 @@ fn storage(e: impl std::fmt::Display) -> JournalError {
 }
 
 /// The database journal. See the module doc.
+/// A position as stored, with the fees its fills paid (micro-units; PnL signed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPosition {
+    pub token_id: String,
+    pub size: i64,
+    pub cost: i64,
+    pub realized_pnl: i64,
+    pub fees: i64,
+}
+
 pub struct StorageJournal {
     tx: StorageSender,
     read: Connection,
@@ -70,6 +80,31 @@ impl StorageJournal {
             flush_timeout,
             ids: FxHashMap::default(),
         })
+    }
+
+    /// The stored positions with the fees paid per token (fills not FAILED), by token id.
+    pub fn positions(&self) -> Result<Vec<StoredPosition>, JournalError> {
+        let mut st = self
+            .read
+            .prepare(
+                "SELECT p.token_id, p.size, p.cost, p.realized_pnl,
+                    COALESCE((SELECT SUM(f.fee) FROM fills f
+                        WHERE f.token_id = p.token_id AND f.status != 'FAILED'), 0)
+                 FROM positions p ORDER BY p.token_id",
+            )
+            .map_err(storage)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(StoredPosition {
+                    token_id: r.get(0)?,
+                    size: r.get(1)?,
+                    cost: r.get(2)?,
+                    realized_pnl: r.get(3)?,
+                    fees: r.get(4)?,
+                })
+            })
+            .map_err(storage)?;
+        rows.collect::<Result<_, _>>().map_err(storage)
     }
 
     fn send(&self, ev: StorageEvent) -> Result<(), JournalError> {

@@ -20,6 +20,7 @@ use crossbeam::channel::Receiver;
 
 use crate::adapters::polymarket::signing::{MarketRules, OrderRequest, OrderSide, OrderType};
 use crate::adapters::polymarket::ws::user::UserMessage;
+use crate::core::fees::FeeSchedule;
 use crate::core::{Size, TokenId};
 use crate::obs::clock::now_ns;
 use crate::obs::{Counter, LatencyHistogram, LiveLatency};
@@ -38,6 +39,8 @@ use super::order::OrderState;
 pub struct Instrument {
     pub token_id: TokenId,
     pub rules: MarketRules,
+    /// The market's taker fee schedule, if known (fills as taker are stored with its fee).
+    pub fees: Option<FeeSchedule>,
 }
 
 /// Instruments by the pipeline's asset index (`None`: not tradeable, a leg is skipped).
@@ -183,6 +186,7 @@ pub fn plan_orders(plan: &Plan, instruments: &Instruments) -> Option<Vec<NewOrde
                 client_oid: plan.plan_id << 8 | k as u64,
                 request,
                 rules: inst.rules,
+                fees: inst.fees,
             })
         })
         .collect()

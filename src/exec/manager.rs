@@ -23,6 +23,7 @@ use serde::Deserialize;
 
 use crate::adapters::polymarket::http::clob::{ClobClient, ClobError, PreparedOrder};
 use crate::adapters::polymarket::signing::{MarketRules, OrderRequest, OrderSide};
+use crate::core::fees::FeeSchedule;
 use crate::core::{Price, Size, TickSize, TokenId};
 
 use super::journal::{JournalEntry, OrderJournal};
@@ -66,6 +67,9 @@ pub struct NewOrder {
     pub client_oid: u64,
     pub request: OrderRequest,
     pub rules: MarketRules,
+    /// The market's taker fee schedule (Gamma `feeSchedule`); `None` if unknown. Fills of
+    /// ours as taker on this token are stored with the fee it gives.
+    pub fees: Option<FeeSchedule>,
 }
 
 /// What became of one order of a submission.
@@ -113,6 +117,8 @@ pub struct ExecStats {
     pub journal_errors: u64,
     pub replaces: u64,
     pub replace_throttled: u64,
+    /// Taker fills on a token whose fee schedule is unknown (stored with fee 0).
+    pub fees_unknown: u64,
 }
 
 /// What a reconcile found.
@@ -130,6 +136,8 @@ pub struct OrderManager<J: OrderJournal> {
     orders: FxHashMap<String, TrackedOrder>,
     by_client: FxHashMap<(u64, u64), String>,
     pub positions: Positions,
+    /// Taker fee schedules by token (from the orders sent, or [`Self::set_fees`]).
+    fees: FxHashMap<TokenId, FeeSchedule>,
     last_replace: FxHashMap<TokenId, Instant>,
     /// Set when the user channel (re)connects: events may have been missed.
     pub needs_reconcile: bool,
@@ -153,10 +161,16 @@ impl<J: OrderJournal> OrderManager<J> {
             orders: FxHashMap::default(),
             by_client: FxHashMap::default(),
             positions: Positions::default(),
+            fees: FxHashMap::default(),
             last_replace: FxHashMap::default(),
             needs_reconcile: false,
             stats: ExecStats::default(),
         }
+    }
+
+    /// Records a token's taker fee schedule (a market known before any order is sent).
+    pub fn set_fees(&mut self, token: TokenId, fees: FeeSchedule) {
+        self.fees.insert(token, fees);
     }
 
     pub fn client(&self) -> &Arc<ClobClient> {
@@ -202,6 +216,9 @@ impl<J: OrderJournal> OrderManager<J> {
         let mut ready = Vec::with_capacity(batch.len());
         for (i, o) in batch.iter().enumerate() {
             self.stats.submitted += 1;
+            if let Some(f) = o.fees {
+                self.fees.insert(o.request.token_id, f);
+            }
             let key = (o.plan_id, o.client_oid);
             let known = match self.by_client.get(&key) {
                 Some(id) => self.orders.get(id).map(|t| (t.state, Some(id.clone()))),

@@ -161,6 +161,11 @@ pub struct VenueControl {
 }
 
 impl VenueControl {
+    /// The taker fee schedule the venue charges on its synthetic markets (`None`: fee-free).
+    pub fn trading_fees(&self) -> Option<crate::core::fees::FeeSchedule> {
+        self.trading.cfg.fees
+    }
+
     pub(crate) fn hub(&self) -> MutexGuard<'_, Hub> {
         self.hub.lock().unwrap_or_else(|e| e.into_inner())
     }

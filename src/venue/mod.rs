@@ -91,7 +91,16 @@ impl Venue {
             .map_err(bind_err("the WebSocket listener", cfg.server.ws_port))?;
         let waker = mio::Waker::new(poll.registry(), ws::WAKER).map_err(VenueError::Thread)?;
         let notifier = Arc::new(Notifier::new(waker));
-        let trading = Arc::new(trading::TradingShared::new(cfg.trading.clone()));
+        let mut trading_cfg = cfg.trading.clone();
+        // Served Gamma files describe other markets; only the synthetic ones carry the
+        // configured schedule.
+        trading_cfg.fees = cfg
+            .gamma
+            .files
+            .is_empty()
+            .then(|| cfg.gamma.fee_schedule())
+            .flatten();
+        let trading = Arc::new(trading::TradingShared::new(trading_cfg));
         let hub = Arc::new(Mutex::new(Hub::new(
             source,
             cfg.server.max_assets_per_connection,

@@ -13,6 +13,7 @@ use polyarb::adapters::polymarket::signing::{
 };
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
 use polyarb::adapters::polymarket::ws::user_events::UserEvent;
+use polyarb::core::fees::FeeSchedule;
 use polyarb::core::{Price, Size, TickSize, TokenId};
 use polyarb::exec::journal::JournalEntry;
 use polyarb::exec::manager::NewOrder;
@@ -44,6 +45,8 @@ pub struct Market {
     pub yes: TokenId,
     pub no: TokenId,
     pub rules: MarketRules,
+    /// The taker fee schedule the venue charges on it (`None`: fee-free).
+    pub fees: Option<FeeSchedule>,
 }
 
 pub fn market(v: &VenueHandle) -> Market {
@@ -61,6 +64,7 @@ pub fn market(v: &VenueHandle) -> Market {
             min_order_size: Size(5_000_000),
             neg_risk: false,
         },
+        fees: v.control().trading_fees(),
     }
 }
 
@@ -250,6 +254,7 @@ pub fn leg(plan: u64, oid: u64, m: &Market, price: &str, size: &str, t: OrderTyp
         client_oid: oid,
         request: limit(m.yes, OrderSide::Buy, price, size, t),
         rules: m.rules,
+        fees: m.fees,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The order manager's user-channel side: `order` and `trade` events drive the order state
-//! machine and the positions; each fill of ours is stored once per trade status, and the
-//! positions it changed after it.
+//! machine and the positions; each fill of ours is stored once per trade status, with its
+//! fee (takers pay the market's schedule, makers nothing), and the positions it changed after
+//! it.
 
 use crate::adapters::polymarket::ws::user::UserMessage;
 use crate::adapters::polymarket::ws::user_events::{UserEvent, UserTrade};
@@ -36,8 +37,13 @@ impl<J: OrderJournal> OrderManager<J> {
             UserEvent::Trade(tr) => {
                 let orders = &self.orders;
                 let ours = |id: &str| orders.contains_key(id);
-                let fills = Positions::fills_of(tr, &ours);
-                let changes = self.positions.on_trade(tr, &ours);
+                let mut fills = Positions::fills_of(tr, &ours);
+                for (id, f) in &mut fills {
+                    if *id == tr.taker_order_id {
+                        f.fee = self.taker_fee(f);
+                    }
+                }
+                let changes = self.positions.on_fills(&tr.id, &tr.status, fills.clone());
                 self.store_fills(tr, &fills, &changes);
                 for (id, fill, applied) in changes {
                     if let Some(t) = self.orders.get_mut(&id) {
@@ -49,6 +55,18 @@ impl<J: OrderJournal> OrderManager<J> {
                     }
                     self.journal_outcome(&id);
                 }
+            }
+        }
+    }
+
+    /// The fee of a fill of ours as taker: the token's schedule applied (makers pay none).
+    /// Unknown schedule: 0, counted (the user channel reports only a rate, not the curve).
+    fn taker_fee(&mut self, f: &Fill) -> Amount {
+        match self.fees.get(&f.token) {
+            Some(s) => s.taker_fee(f.price, f.shares),
+            None => {
+                self.stats.fees_unknown += 1;
+                Amount::ZERO
             }
         }
     }
@@ -77,7 +95,7 @@ impl<J: OrderJournal> OrderManager<J> {
                 side: f.side.book_side(),
                 price: f.price,
                 size: f.shares,
-                fee: Amount(0),
+                fee: f.fee,
                 trader_side: Some(
                     if *id == tr.taker_order_id {
                         "TAKER"
@@ -99,13 +117,17 @@ impl<J: OrderJournal> OrderManager<J> {
         tokens.dedup();
         for token in tokens {
             let p = self.positions.get(&token);
-            // Stored columns are unsigned: a short position or a net receipt is stored as 0
-            // (realised PnL is not tracked yet).
+            // Size and cost columns are unsigned: a short position or a net receipt is stored
+            // as 0; realized PnL is signed.
             let rec = PositionRecord {
                 token,
                 size: Size(u64::try_from(p.shares.max(0)).unwrap_or(u64::MAX)),
                 cost: Amount(u64::try_from(p.cost.max(0)).unwrap_or(u64::MAX)),
-                realized_pnl: 0,
+                realized_pnl: i64::try_from(p.realized).unwrap_or(if p.realized < 0 {
+                    i64::MIN
+                } else {
+                    i64::MAX
+                }),
                 updated_ns: now,
             };
             if self.journal.record_position(&rec).is_err() {

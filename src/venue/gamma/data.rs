@@ -62,6 +62,17 @@ impl Default for GammaVenueConfig {
     }
 }
 
+impl GammaVenueConfig {
+    /// The synthetic markets' `feeSchedule` (`None` when `fee_rate` is 0: fees disabled).
+    pub fn fee_schedule(&self) -> Option<FeeSchedule> {
+        (!self.fee_rate.is_zero()).then_some(FeeSchedule {
+            rate_ppm: self.fee_rate.0,
+            exponent: self.fee_exponent,
+            taker_only: true,
+        })
+    }
+}
+
 /// One market as served.
 #[derive(Clone, Debug)]
 pub struct MarketEntry {
@@ -111,11 +122,7 @@ impl GammaData {
     /// event per group.
     pub fn from_books(books: &VenueBooks, cfg: &GammaVenueConfig) -> Self {
         let mut d = Self::default();
-        let fees = (!cfg.fee_rate.is_zero()).then_some(FeeSchedule {
-            rate_ppm: cfg.fee_rate.0,
-            exponent: cfg.fee_exponent,
-            taker_only: true,
-        });
+        let fees = cfg.fee_schedule();
         let mut groups: Vec<(String, usize)> = Vec::new();
         for (m, info) in books.markets.iter().enumerate() {
             let cond = &info.condition_id;

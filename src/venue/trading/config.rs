@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use crate::core::Amount;
+use crate::core::fees::FeeSchedule;
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -35,6 +36,11 @@ pub struct TradingConfig {
     pub signer_cancel_limit: u32,
     /// Above this share of a bucket used (percent), answers carry `Poly-RateLimit-Warning`.
     pub rate_warning_pct: u32,
+    /// The taker fee schedule of the synthetic markets, taken from `[gamma]` (`fee_rate`,
+    /// `fee_exponent`) at start so that the fees charged agree with the `feeSchedule` Gamma
+    /// serves; `None`: no fees.
+    #[serde(skip)]
+    pub fees: Option<FeeSchedule>,
 }
 
 impl Default for TradingConfig {
@@ -53,6 +59,7 @@ impl Default for TradingConfig {
             signer_order_limit: 3_500,
             signer_cancel_limit: 3_000,
             rate_warning_pct: 80,
+            fees: None,
         }
     }
 }

@@ -13,6 +13,7 @@
 
 use crate::adapters::polymarket::signing::{Address, OrderSide};
 use crate::core::decimal::MICROS_PER_UNIT;
+use crate::core::fees::FeeSchedule;
 use crate::core::{Price, Side, Size};
 use crate::venue::book::VenueBooks;
 use crate::venue::event::{EventBuf, LevelDelta, VenueEvent};
@@ -277,8 +278,19 @@ pub fn execute(ctx: &mut Ctx<'_>, t: &TakerSpec, house: bool) -> Vec<Fill> {
     fills
 }
 
-/// Moves balances for one fill; returns the moves (for rollback).
-pub fn settle(ctx: &mut Ctx<'_>, t: &TakerSpec, fill: &Fill) -> Vec<LedgerEntry> {
+/// Moves balances for one fill, and charges a user taker the market's taker fee (`fees`) in
+/// pUSD; returns the moves (for rollback) and the fee charged.
+///
+/// The fee comes from the taker's free pUSD after what the fill paid and gave (a SELL taker
+/// pays it out of the proceeds); the order's reservation covers only its notional, so a BUY
+/// taker's fee is taken from what is free (at most all of it: the venue does not refuse a
+/// match over a fee).
+pub fn settle(
+    ctx: &mut Ctx<'_>,
+    t: &TakerSpec,
+    fill: &Fill,
+    fees: Option<&FeeSchedule>,
+) -> (Vec<LedgerEntry>, u64) {
     let mut ledger = Vec::with_capacity(4);
     let s = fill.shares;
     let cash = notional(s, fill.price);
@@ -340,7 +352,16 @@ pub fn settle(ctx: &mut Ctx<'_>, t: &TakerSpec, fill: &Fill) -> Vec<LedgerEntry>
         ctx.accounts.credit(who, h, amount);
         ledger.push((who, h, amount as i64));
     }
-    ledger
+    let mut fee = 0;
+    if let (Some((_, who)), Some(fs)) = (taker, fees) {
+        let due = fs.taker_fee(fill.price, Size(s)).0;
+        fee = due.min(ctx.accounts.balance(&who, Holding::Collateral).free());
+        if fee > 0 {
+            ctx.accounts.debit_free(who, Holding::Collateral, fee);
+            ledger.push((who, Holding::Collateral, -(fee as i64)));
+        }
+    }
+    (ledger, fee)
 }
 
 /// Appends `price_change` events for the touched levels (house sizes and tops: the wire adds

@@ -86,7 +86,7 @@ pub fn trade_json(books: &VenueBooks, t: &TradeRecord) -> TradeJson {
         asset_id: books.asset(t.asset).token_str.to_string(),
         bucket_index: 0,
         event_type: None,
-        fee_rate_bps: "0".into(),
+        fee_rate_bps: t.fee_rate_bps.to_string(),
         id: t.id.clone(),
         last_update: t.last_update_s.to_string(),
         maker_address: addr(t.taker_address),

@@ -174,6 +174,10 @@ pub struct TradeRecord {
     pub side: OrderSide,
     pub price: Price,
     pub shares: u64,
+    /// Micro-pUSD charged to the taker (0 for the house or a fee-free market).
+    pub fee: u64,
+    /// The taker's fee rate as the wire spells it (basis points of the schedule's rate).
+    pub fee_rate_bps: u32,
     pub makers: Vec<MakerFill>,
     pub status: TradeStatus,
     pub match_s: u64,
@@ -523,9 +527,11 @@ impl TradingState {
             let mut ledger = Vec::new();
             let mut makers = Vec::new();
             let mut shares = 0;
+            let mut fee = 0;
+            let fees = self.cfg.fees;
             while j < fills.len() && fills[j].price == price {
                 let f = &fills[j];
-                ledger.extend(settle(
+                let (moves, charged) = settle(
                     &mut Ctx {
                         store: &mut self.store,
                         accounts: &mut self.accounts,
@@ -534,7 +540,10 @@ impl TradingState {
                     },
                     spec,
                     f,
-                ));
+                    fees.as_ref(),
+                );
+                ledger.extend(moves);
+                fee += charged;
                 shares += f.shares;
                 makers.push(self.maker_fill(books, spec, f));
                 if let Counterparty::User(s) = f.maker
@@ -558,6 +567,12 @@ impl TradingState {
                 side: spec.side,
                 price,
                 shares,
+                fee,
+                fee_rate_bps: if taker.seq.is_some() {
+                    fees.map_or(0, |f| f.rate_ppm / 100)
+                } else {
+                    0
+                },
                 makers,
                 status: TradeStatus::Matched,
                 match_s: now.s(),
