@@ -70,7 +70,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
     let (dispatch, desk) = if a.live {
-        let (d, desk) = paper::open(&venue, &set.registry)?;
+        let (d, desk) = paper::open(&venue, &set.registry, cfg.venue.gamma.fee_schedule())?;
         (d, Some(desk))
     } else {
         (DispatchMode::DryRun, None)

@@ -16,6 +16,7 @@ use polyarb::adapters::polymarket::http::clob::{
 };
 use polyarb::adapters::polymarket::signing::PrivateKey;
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
+use polyarb::core::fees::FeeSchedule;
 use polyarb::core::{AssetRegistry, TokenId};
 use polyarb::exec::journal::MemoryJournal;
 use polyarb::exec::live::{Instrument, Sender, live_dispatch};
@@ -38,10 +39,12 @@ pub struct PaperDesk {
     start_collateral: u64,
 }
 
-/// Opens a paper account on `venue` and makes the live dispatch for `registry`'s assets.
+/// Opens a paper account on `venue` and makes the live dispatch for `registry`'s assets;
+/// `fees` is the taker fee schedule the venue charges on its synthetic markets.
 pub fn open(
     venue: &VenueHandle,
     registry: &AssetRegistry,
+    fees: Option<FeeSchedule>,
 ) -> anyhow::Result<(DispatchMode, PaperDesk)> {
     let key = PrivateKey::from_hex(&format!("0x{}", hex::encode(rand::random::<[u8; 32]>())))
         .context("paper key")?;
@@ -65,6 +68,7 @@ pub fn open(
         instruments.push(Some(Instrument {
             token_id: info.token,
             rules,
+            fees,
         }));
     }
     let start_collateral = collateral(&client)?;
@@ -102,11 +106,15 @@ impl PaperDesk {
         let positions = mgr.positions.all();
         let shares: i128 = positions.values().map(|p| p.shares).sum();
         let cost: i128 = positions.values().map(|p| p.cost).sum();
+        let fees: i128 = positions.values().map(|p| p.fees).sum();
+        let realized: i128 = positions.values().map(|p| p.realized).sum();
         println!(
-            "positions {} tokens · {} shares · cost {} pUSD (order manager)",
+            "positions {} tokens · {} shares · cost {} pUSD (fees {}) · realized {} (order manager)",
             positions.values().filter(|p| p.shares != 0).count(),
             micros(shares),
-            micros(cost)
+            micros(cost),
+            micros(fees),
+            micros(realized)
         );
         println!(
             "venue ledger: collateral {} → {} pUSD (spent {})",
