@@ -1,6 +1,6 @@
 //! `polyarb demo --live` as a user runs it: the built binary paper-trades the venue's injected
 //! Dutch books with signed orders, and what the order manager says it holds is what the
-//! venue's ledger holds, share for share and micro-pUSD for micro-pUSD.
+//! venue's ledger holds, share for share and micro-pUSD for micro-pUSD, taker fees included.
 
 use std::process::Command;
 
@@ -26,7 +26,13 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         .find(|l| l.starts_with("dutch_book_every_ms"))
         .expect("demo.toml sets dutch_book_every_ms");
     let config = dir.join("demo.toml");
-    std::fs::write(&config, shipped.replace(every, "dutch_book_every_ms = 250")).unwrap();
+    // And a 3% taker fee (exponent 1), so the ledger check covers fees too.
+    let fee = "\n[venue.gamma]\nfee_rate = \"0.03\"\nfee_exponent = 1\n";
+    std::fs::write(
+        &config,
+        shipped.replace(every, "dutch_book_every_ms = 250") + fee,
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))
         .current_dir(&dir)
         .args(["demo", "--live", "--duration", "4", "--config"])
@@ -57,6 +63,11 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         .lines()
         .find(|l| l.starts_with("venue ledger"))
         .unwrap();
+    assert_ne!(
+        field(positions, "(fees "),
+        "0)",
+        "takers pay fees: {positions}"
+    );
     assert_eq!(
         field(positions, " cost "),
         field(ledger, "(spent ").trim_end_matches(')'),

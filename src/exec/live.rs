@@ -252,9 +252,30 @@ fn run_sender<J: OrderJournal>(
             continue;
         }
         if (stop.load(Ordering::SeqCst) || rx.is_abandoned()) && rx.is_empty() {
+            // Trades of the last orders may still be on their way: record them before handing
+            // the manager back, until the channel has been quiet for a while.
+            if let Some(u) = &user {
+                settle(&mut manager, u);
+            }
             return manager;
         }
         let r = &rx;
         waiter.idle(|| !r.is_empty() || stop.load(Ordering::SeqCst));
+    }
+}
+
+/// How long the user channel must stay quiet at shutdown before the sender stops listening.
+const SETTLE_QUIET: Duration = Duration::from_millis(300);
+/// The longest the sender listens at shutdown.
+const SETTLE_MAX: Duration = Duration::from_secs(3);
+
+fn settle<J: OrderJournal>(manager: &mut OrderManager<J>, user: &Receiver<UserMessage>) {
+    let deadline = std::time::Instant::now() + SETTLE_MAX;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match user.recv_timeout(SETTLE_QUIET.min(left)) {
+            Ok(m) => manager.on_user(&m),
+            Err(_) => return,
+        }
     }
 }

@@ -345,6 +345,18 @@ impl TradingState {
         if o.maker != o.signer {
             self.funders.insert(o.signer, o.maker);
         }
+        // A BUY that may take must also cover its taker fee, charged in pUSD after the fill:
+        // the most it can cost is the fee at the fill price nearest 0.5 the limit allows.
+        if o.side == OrderSide::Buy
+            && let Some(fs) = self.cfg.fees
+        {
+            let worst = Price(o.price.0.min(500_000));
+            let fee = fs.taker_fee(worst, Size(o.shares)).0;
+            let free = self.accounts.balance(&o.maker, Holding::Collateral).free();
+            if free < o.pays.saturating_add(fee) {
+                return Err(PlaceError::Balance);
+            }
+        }
         if !self.accounts.reserve(o.maker, pays, o.pays) {
             return Err(PlaceError::Balance);
         }
