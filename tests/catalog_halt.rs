@@ -14,7 +14,9 @@ mod catalog_common;
 use std::path::Path;
 use std::time::Duration;
 
-use catalog_common::{catalog_config, engine_settings, post, scratch, venue, wait_until};
+use catalog_common::{
+    catalog_config, engine_settings, inject, intent_for, post, scratch, venue, wait_until,
+};
 use polyarb::catalog::{
     CatalogState, CatalogUpdate, GammaSource, GroupKey, MemoryStore, SqliteCatalogStore,
 };
@@ -22,33 +24,12 @@ use polyarb::core::{ConditionId, Price};
 use polyarb::pipeline::catalog_link::CatalogRunner;
 use polyarb::pipeline::engine::Pipeline;
 use polyarb::strategy::StrategyCommand;
-use polyarb::venue::VenueHandle;
 use serde_json::json;
 
 /// Every book of the pipeline is `ok` (snapshots received).
 fn books_ready(p: &Pipeline, n: usize) -> bool {
     p.dump_books(Duration::from_secs(5))
         .is_some_and(|b| b.len() == n && b.iter().all(|d| d.state == "ok"))
-}
-
-/// Injects a Dutch book in venue market `k` (after letting a previous one expire).
-fn inject(v: &VenueHandle, k: u32) {
-    std::thread::sleep(Duration::from_millis(80));
-    v.step(1);
-    assert_eq!(
-        v.inject_dutch_book(Some(k)),
-        Some(k),
-        "market {k} takes a Dutch book"
-    );
-}
-
-/// Whether an intent for one of `tokens` has arrived (intents drained on the way).
-fn intent_for(p: &Pipeline, tokens: &[String]) -> bool {
-    p.drain_intents(1000).iter().any(|i| {
-        p.registry
-            .info(i.asset)
-            .is_some_and(|t| tokens.iter().any(|x| **x == *t.token_str))
-    })
 }
 
 fn refresh(s: &mut CatalogState, cfg: &polyarb::catalog::CatalogConfig) -> CatalogUpdate {

@@ -12,7 +12,9 @@ mod catalog_common;
 
 use std::time::Duration;
 
-use catalog_common::{catalog_config, engine_settings, post, scratch, venue, wait_until};
+use catalog_common::{
+    catalog_config, engine_settings, inject, intent_for, post, scratch, venue, wait_until,
+};
 use polyarb::catalog::MemoryStore;
 use polyarb::core::{Price, TokenId};
 use polyarb::obs::replay::BookDump;
@@ -58,26 +60,6 @@ fn same_books(p: &Pipeline, v: &VenueHandle, tokens: &[String]) -> Result<(), St
         }
     }
     Ok(())
-}
-
-/// Injects a Dutch book in venue market `k` (after letting a previous one expire).
-fn inject(v: &VenueHandle, k: u32) {
-    std::thread::sleep(Duration::from_millis(80));
-    v.step(1);
-    assert_eq!(
-        v.inject_dutch_book(Some(k)),
-        Some(k),
-        "market {k} takes one"
-    );
-}
-
-/// Whether an intent for one of `tokens` has arrived (intents drained on the way).
-fn intent_for(p: &Pipeline, tokens: &[String]) -> bool {
-    p.drain_intents(1000).iter().any(|i| {
-        p.registry
-            .info(i.asset)
-            .is_some_and(|t| tokens.iter().any(|x| **x == *t.token_str))
-    })
 }
 
 fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
@@ -235,17 +217,9 @@ fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
         let ours = last.iter().find(|b| b.asset_id == *t).expect("our book");
         let r = polyarb::storage::rebuild_at(&mut store, &TokenId::parse(t).unwrap(), now)
             .expect("the new asset is stored under its token");
-        let book = r
-            .books
-            .get(polyarb::storage::rebuild::ASSET)
-            .expect("rebuilt book");
-        let side = |l: &polyarb::book::Ladder| -> Vec<[String; 2]> {
-            l.levels()
-                .map(|(p, s)| [p.to_string(), s.to_string()])
-                .collect()
-        };
-        assert_eq!(side(&book.bids), ours.bids, "stored bids of {t}");
-        assert_eq!(side(&book.asks), ours.asks, "stored asks of {t}");
+        let book = r.dump().expect("rebuilt book");
+        assert_eq!(book.bids, ours.bids, "stored bids of {t}");
+        assert_eq!(book.asks, ours.asks, "stored asks of {t}");
     }
 }
 

@@ -422,10 +422,7 @@ fn nothing_leaves_that_the_database_did_not_take() {
 #[test]
 fn taker_fees_and_realized_pnl_are_journaled() {
     // Fee schedule r = 0.25, e = 2 on every synthetic market.
-    let v = venue_with(|c| {
-        c.gamma.fee_rate = Price(250_000);
-        c.gamma.fee_exponent = 2;
-    });
+    let v = fee_venue();
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.40", "100")], &[("0.50", "100")]);
     let a = trader(&v, 24);

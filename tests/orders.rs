@@ -779,10 +779,7 @@ fn a_marketable_gtc_takes_what_it_can_and_rests_the_rest() {
 #[test]
 fn a_taker_in_a_fee_market_pays_the_v2_fee_and_stores_it() {
     // py-clob-client-v2's vector: r = 0.25, e = 2, 100 shares @0.50 → 1.5625 pUSD.
-    let v = venue_with(|c| {
-        c.gamma.fee_rate = Price(250_000);
-        c.gamma.fee_exponent = 2;
-    });
+    let v = fee_venue();
     let m = market(&v);
     assert_eq!(m.fees.map(|f| (f.rate_ppm, f.exponent)), Some((250_000, 2)));
     set_book(&v, &m.yes, &[("0.40", "100")], &[("0.50", "100")]);

@@ -133,16 +133,8 @@ fn a_stalled_writer_never_slows_the_books_and_the_store_is_repaired() {
     for b in &final_books {
         let token = TokenId::parse(&b.asset_id).unwrap();
         let r = rebuild_at(&mut store, &token, now).unwrap();
-        let book = r
-            .books
-            .get(polyarb::storage::rebuild::ASSET)
-            .expect("rebuilt book");
-        let side = |l: &polyarb::book::Ladder| -> Vec<[String; 2]> {
-            l.levels()
-                .map(|(p, s)| [p.to_string(), s.to_string()])
-                .collect()
-        };
-        assert_eq!(side(&book.bids), b.bids, "bids of {}", b.asset_id);
-        assert_eq!(side(&book.asks), b.asks, "asks of {}", b.asset_id);
+        let book = r.dump().expect("rebuilt book");
+        assert_eq!(book.bids, b.bids, "bids of {}", b.asset_id);
+        assert_eq!(book.asks, b.asks, "asks of {}", b.asset_id);
     }
 }

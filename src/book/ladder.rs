@@ -147,6 +147,14 @@ impl Ladder {
             .rev()
             .map(|(&k, &s)| (self.price_of(k), Size(s)))
     }
+
+    /// The levels, best first, as canonical `[price, size]` strings: the shape of a side in
+    /// `polyarb replay --dump-books` and every other book dump.
+    pub fn dump_levels(&self) -> Vec<[String; 2]> {
+        self.levels()
+            .map(|(p, s)| [p.to_string(), s.to_string()])
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use polyarb::adapters::polymarket::http::clob::{
 };
 use polyarb::adapters::polymarket::signing::PrivateKey;
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
+use polyarb::core::decimal::format_micros;
 use polyarb::core::fees::FeeSchedule;
 use polyarb::core::{AssetRegistry, TokenId};
 use polyarb::exec::journal::MemoryJournal;
@@ -148,17 +149,13 @@ fn collateral(client: &ClobClient) -> anyhow::Result<u64> {
         .context("balance is not an integer amount")
 }
 
-/// Signed micro-units as a decimal string ("-1.5").
+/// Signed micro-units in canonical decimal form ("-1.5"), through the project's formatter.
 fn micros(v: i128) -> String {
     let sign = if v < 0 { "-" } else { "" };
-    let m = v.unsigned_abs();
-    let whole = m / 1_000_000;
-    let frac = m % 1_000_000;
-    if frac == 0 {
-        format!("{sign}{whole}")
-    } else {
-        let f = format!("{frac:06}");
-        format!("{sign}{whole}.{}", f.trim_end_matches('0'))
+    match u64::try_from(v.unsigned_abs()) {
+        Ok(m) => format!("{sign}{}", format_micros(m)),
+        // Beyond any balance the venue can hold: whole micro-units rather than a wrong figure.
+        Err(_) => format!("{v} micro"),
     }
 }
 

@@ -202,11 +202,6 @@ pub fn dump_books(books: &Books, registry: &AssetRegistry) -> Vec<BookDump> {
         .iter()
         .filter_map(|(asset, b)| {
             let info = registry.info(asset)?;
-            let side = |l: &crate::book::Ladder| {
-                l.levels()
-                    .map(|(p, s)| [p.to_string(), s.to_string()])
-                    .collect()
-            };
             Some((
                 info.token,
                 BookDump {
@@ -215,8 +210,8 @@ pub fn dump_books(books: &Books, registry: &AssetRegistry) -> Vec<BookDump> {
                     state: b.state.as_str().to_string(),
                     reason: b.state.reason().map(|r| r.as_str().to_string()),
                     tick_size: b.tick.map(|t| t.to_string()),
-                    bids: side(&b.bids),
-                    asks: side(&b.asks),
+                    bids: b.bids.dump_levels(),
+                    asks: b.asks.dump_levels(),
                 },
             ))
         })

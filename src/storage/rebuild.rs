@@ -159,19 +159,14 @@ impl RebuiltBook {
     /// has no book at that point: no snapshot had arrived yet).
     pub fn dump(&self) -> Option<BookDump> {
         let b = self.books.get(ASSET)?;
-        let side = |l: &crate::book::Ladder| {
-            l.levels()
-                .map(|(p, s)| [p.to_string(), s.to_string()])
-                .collect()
-        };
         Some(BookDump {
             asset_id: self.asset.token_id.clone(),
             market: Some(self.asset.condition_id.clone()),
             state: b.state.as_str().to_string(),
             reason: b.state.reason().map(|r| r.as_str().to_string()),
             tick_size: b.tick.map(|t| t.to_string()),
-            bids: side(&b.bids),
-            asks: side(&b.asks),
+            bids: b.bids.dump_levels(),
+            asks: b.asks.dump_levels(),
         })
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use polyarb::adapters::polymarket::gamma::{GammaClient, GammaClientConfig};
 use polyarb::catalog::CatalogConfig;
-use polyarb::pipeline::engine::EngineSettings;
+use polyarb::pipeline::engine::{EngineSettings, Pipeline};
 use polyarb::pipeline::wait::WaitStrategy;
 use polyarb::venue::gamma::GammaStats;
 use polyarb::venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
@@ -153,4 +153,24 @@ pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Injects a Dutch book in venue market `k` (after letting a previous one expire).
+pub fn inject(v: &VenueHandle, k: u32) {
+    std::thread::sleep(Duration::from_millis(80));
+    v.step(1);
+    assert_eq!(
+        v.inject_dutch_book(Some(k)),
+        Some(k),
+        "market {k} takes a Dutch book"
+    );
+}
+
+/// Whether an intent for one of `tokens` has arrived (intents drained on the way).
+pub fn intent_for(p: &Pipeline, tokens: &[String]) -> bool {
+    p.drain_intents(1000).iter().any(|i| {
+        p.registry
+            .info(i.asset)
+            .is_some_and(|t| tokens.iter().any(|x| **x == *t.token_str))
+    })
 }

@@ -26,6 +26,14 @@ pub fn venue() -> VenueHandle {
     venue_with(|_| {})
 }
 
+/// The venue with py-clob-client-v2's fee vector on every synthetic market: r = 0.25, e = 2.
+pub fn fee_venue() -> VenueHandle {
+    venue_with(|c| {
+        c.gamma.fee_rate = polyarb::core::Price(250_000);
+        c.gamma.fee_exponent = 2;
+    })
+}
+
 pub fn venue_with(tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
     let mut cfg = VenueConfig {
         model: polyarb::venue::ModelConfig::for_assets(8, 11),
