@@ -32,6 +32,14 @@ use std::sync::Arc;
 use crossbeam::channel::{Receiver, Sender};
 use serde::Deserialize;
 
+mod control;
+mod healing;
+mod recording;
+
+pub use control::{AssetView, BookCtl, MarketView};
+pub use healing::ResyncRequest;
+pub use recording::StorageLink;
+
 use super::{BookState, Books, ResyncReason};
 use crate::core::{
     AssetIndex, AssetRegistry, MarketMsg, Price, RegistryExtension, Side, Size, TickSize, TopOfBook,
@@ -75,21 +83,6 @@ impl Default for BookStageConfig {
             pending_capacity: 65_536,
         }
     }
-}
-
-/// Whether the venue re-sends the book by itself after this, so REST is only the fallback.
-fn expects_in_band_snapshot(reason: ResyncReason) -> bool {
-    matches!(
-        reason,
-        ResyncReason::Reconnect | ResyncReason::TickSizeChange
-    )
-}
-
-/// A request for a REST snapshot of one asset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ResyncRequest {
-    pub asset: AssetIndex,
-    pub reason: ResyncReason,
 }
 
 /// Health bookkeeping beside each book.
@@ -162,42 +155,6 @@ pub struct BookStats {
     pub epoch: Counter,
 }
 
-/// Requests answered by the book stage between two messages.
-///
-/// The registry changes (`Extend`, `Retire`, `Revive`) are sent before the feed is told to
-/// subscribe or after it is told to unsubscribe; a message for an asset the stage does not
-/// know, or has retired, first drains this channel, so it is always applied in time.
-pub enum BookCtl {
-    /// A copy of every book, in the replay dump's shape.
-    DumpBooks(Sender<Vec<BookDump>>),
-    /// New assets (a market listed while running).
-    Extend(Box<RegistryExtension>),
-    /// Unsubscribed assets: their books are emptied and become untradeable.
-    Retire(Vec<AssetIndex>),
-    /// Assets subscribed again.
-    Revive(Vec<AssetIndex>),
-}
-
-/// One asset as the read-only view shows it.
-#[derive(Clone, Copy, Debug)]
-pub struct AssetView {
-    pub asset: AssetIndex,
-    pub state: BookState,
-    pub tick: Option<TickSize>,
-    pub best_bid: Option<(Price, Size)>,
-    pub best_ask: Option<(Price, Size)>,
-    /// Milliseconds since the last event or snapshot.
-    pub age_ms: u64,
-}
-
-/// A periodic, read-only copy of the books' tops and health (the book stage never waits for
-/// its reader: an unread view is simply replaced).
-#[derive(Clone, Debug, Default)]
-pub struct MarketView {
-    pub at_ns: u64,
-    pub assets: Vec<AssetView>,
-}
-
 /// The book stage's links to the cold side.
 pub struct BookLinks {
     pub resync_tx: Sender<ResyncRequest>,
@@ -213,12 +170,6 @@ pub struct BookLinks {
     pub max_assets: usize,
     /// The storage writer's channel (cold thread), if storage is on.
     pub storage: Option<StorageLink>,
-}
-
-/// The book stage's line to the storage writer.
-pub struct StorageLink {
-    pub tx: StorageSender,
-    pub clock: WallClock,
 }
 
 pub struct BookStage {
@@ -402,95 +353,6 @@ impl BookStage {
         }
     }
 
-    /// Forwards a message to the storage writer; a full channel is counted and the asset's
-    /// stored stream is repaired later with a snapshot (never a block on the hot path).
-    #[inline]
-    fn store(&mut self, m: &MarketMsg) {
-        let Some(link) = &self.links.storage else {
-            return;
-        };
-        let Some(asset) = m.asset() else { return };
-        let w = asset.get() / 64;
-        if self
-            .storage_lost_bits
-            .get(w)
-            .is_some_and(|b| b & (1 << (asset.get() % 64)) != 0)
-        {
-            return;
-        }
-        let frame_ns = match *m {
-            MarketMsg::FrameStart { recv_ns, .. } => recv_ns,
-            _ => self.books.frame_ns(),
-        };
-        let Some(ev) = StorageEvent::from_market_msg(m, link.clock.wall_ns(frame_ns)) else {
-            return;
-        };
-        if link.tx.try_send(ev).is_err() {
-            self.stats.storage_dropped.inc();
-            if w >= self.storage_lost_bits.len() {
-                self.storage_lost_bits.resize(w + 1, 0);
-            }
-            self.storage_lost_bits[w] |= 1 << (asset.get() % 64);
-            self.storage_lost.push(asset);
-            self.stats.storage_holes.inc();
-        }
-    }
-
-    /// Re-snapshots into storage every asset whose stored stream has a hole, while the writer's
-    /// channel has room: a resync marker, then the whole current book.
-    fn repair_storage(&mut self, now: u64) -> bool {
-        let Some(link) = &self.links.storage else {
-            return false;
-        };
-        let mut did = false;
-        while let Some(&asset) = self.storage_lost.last() {
-            let Some(b) = self.books.book(asset) else {
-                self.storage_lost.pop();
-                continue;
-            };
-            let levels = b.bids.len() + b.asks.len();
-            if link.tx.capacity().saturating_sub(link.tx.queue_depth()) < levels + 3 {
-                break;
-            }
-            let recv_ns = link.clock.wall_ns(now);
-            let ev = |change| {
-                StorageEvent::Book(BookEvent {
-                    asset,
-                    venue_ts_ms: 0,
-                    recv_ns,
-                    change,
-                })
-            };
-            let mut batch = std::mem::take(&mut self.repair_buf);
-            batch.clear();
-            batch.push(StorageEvent::Resync(ResyncEvent {
-                asset,
-                reason: ResyncReason::RingFull,
-                recv_ns,
-            }));
-            batch.push(ev(BookChange::SnapshotStart { tick: b.tick }));
-            for (side, ladder) in [(Side::Bid, &b.bids), (Side::Ask, &b.asks)] {
-                for (price, size) in ladder.levels() {
-                    batch.push(ev(BookChange::SnapshotLevel { side, price, size }));
-                }
-            }
-            batch.push(ev(BookChange::EventEnd {
-                claimed: crate::core::ClaimedTop::UNKNOWN,
-            }));
-            // Room was checked; a race with another producer only delays the repair.
-            let sent = batch.drain(..).all(|e| link.tx.try_send(e).is_ok());
-            self.repair_buf = batch;
-            if !sent {
-                break;
-            }
-            self.storage_lost.pop();
-            self.storage_lost_bits[asset.get() / 64] &= !(1 << (asset.get() % 64));
-            self.stats.storage_repairs.inc();
-            did = true;
-        }
-        did
-    }
-
     /// Sends the asset's top if it changed; a full ring marks it dirty (latest wins later).
     #[inline]
     fn emit_top(&mut self, asset: AssetIndex, recv_ns: u64) {
@@ -571,208 +433,6 @@ impl BookStage {
         did
     }
 
-    fn transition(
-        &mut self,
-        asset: AssetIndex,
-        before: BookState,
-        after: BookState,
-        now_ns: impl Fn() -> u64,
-    ) {
-        match (before, after) {
-            (BookState::Ok, BookState::ResyncNeeded(reason)) => {
-                self.stats.invalidations.inc();
-                let now = now_ns();
-                let h = self.health_mut(asset);
-                h.detected_ns = now;
-                match reason {
-                    ResyncReason::Reconnect => self.stats.invalidated_reconnect.inc(),
-                    ResyncReason::RingFull => self.stats.invalidated_ring_full.inc(),
-                    _ => {}
-                }
-                if !expects_in_band_snapshot(reason) {
-                    self.request(asset, reason, now);
-                }
-            }
-            (_, BookState::Ok)
-                if self
-                    .health
-                    .get(asset.get())
-                    .is_some_and(|h| h.detected_ns != 0 || h.requested_ns != 0) =>
-            {
-                let now = now_ns();
-                let h = self.health_mut(asset);
-                let detected = std::mem::take(&mut h.detected_ns);
-                h.requested_ns = 0;
-                let overflowed = std::mem::take(&mut h.overflowed);
-                if detected != 0 {
-                    self.resync_latency.record(now.saturating_sub(detected));
-                    self.stats.resyncs_completed.inc();
-                }
-                self.pending.retain(|d| d.asset != asset);
-                if overflowed {
-                    // Some deltas of the fetch window were not kept: this book is unproven.
-                    self.books.invalidate(asset, ResyncReason::RingFull);
-                    self.transition(asset, BookState::Ok, self.state(asset), now_ns);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn request(&mut self, asset: AssetIndex, reason: ResyncReason, now: u64) {
-        if self
-            .links
-            .resync_tx
-            .try_send(ResyncRequest { asset, reason })
-            .is_ok()
-        {
-            self.stats.resync_requests.inc();
-            self.health_mut(asset).requested_ns = now;
-        }
-        // A full request channel leaves `requested_ns` at 0: the watchdog asks again.
-    }
-
-    fn buffer(&mut self, asset: AssetIndex, side: Side, price: Price, size: Size) {
-        if self.pending.len() < self.cfg.pending_capacity {
-            self.pending.push(PendingDelta {
-                asset,
-                side,
-                price,
-                size,
-                venue_ts_ms: 0,
-            });
-        } else {
-            self.stats.pending_overflows.inc();
-            self.health_mut(asset).overflowed = true;
-        }
-    }
-
-    /// The event's timestamp arrives after its deltas: stamp the asset's unstamped tail.
-    fn stamp_pending(&mut self, asset: AssetIndex, ts: u64) {
-        for d in self.pending.iter_mut().rev() {
-            if d.asset != asset {
-                continue;
-            }
-            if d.venue_ts_ms != 0 {
-                break;
-            }
-            d.venue_ts_ms = ts;
-        }
-    }
-
-    /// Applies a REST snapshot (messages for one asset: start, levels, event end).
-    pub fn on_rest_snapshot(&mut self, msgs: &[MarketMsg], now_ns: impl Fn() -> u64 + Copy) {
-        let Some(MarketMsg::SnapshotStart {
-            asset, venue_ts_ms, ..
-        }) = msgs.first().copied()
-        else {
-            return;
-        };
-        let h = self.health.get(asset.get()).copied().unwrap_or_default();
-        let current = self.state(asset);
-        // Unrequested, or older than what the book already has: discard.
-        let stale = venue_ts_ms != 0 && h.snapshot_ts_ms > venue_ts_ms;
-        if h.requested_ns == 0 && current == BookState::Ok || stale {
-            self.stats.rest_snapshots_discarded.inc();
-            return;
-        }
-        self.applying_rest = Some(asset);
-        // The snapshot is "received" now: that is what its freshness is measured from.
-        self.books.apply(&MarketMsg::FrameStart {
-            recv_ns: now_ns(),
-            sent_ns: 0,
-        });
-        let end = msgs.len() - 1;
-        for m in &msgs[..end] {
-            self.on_msg(m, now_ns);
-        }
-        // Re-apply the deltas of the fetch window that the snapshot may not contain.
-        for d in self
-            .pending
-            .iter()
-            .filter(|d| d.asset == asset && d.venue_ts_ms >= venue_ts_ms)
-        {
-            self.books.apply(&MarketMsg::LevelChange {
-                asset,
-                side: d.side,
-                price: d.price,
-                size: d.size,
-            });
-        }
-        self.on_msg(&msgs[end], now_ns);
-        self.applying_rest = None;
-        self.stats.rest_snapshots_applied.inc();
-    }
-
-    /// Runs the watchdog if it is due (call when idle: a stalled feed delivers no frames).
-    #[inline]
-    pub fn maybe_watchdog(&mut self, now: u64) {
-        if now >= self.next_watchdog_ns {
-            self.watchdog(now);
-        }
-    }
-
-    /// Periodic checks: staleness, assets still without a first snapshot, due and timed-out
-    /// requests.
-    pub fn watchdog(&mut self, now: u64) {
-        self.next_watchdog_ns = now + self.cfg.watchdog_interval_ms * 1_000_000;
-        let stale_after = self.cfg.stale_after_ms * 1_000_000;
-        let timeout = self.cfg.resync_timeout_ms * 1_000_000;
-        let grace = self.cfg.reconnect_grace_ms * 1_000_000;
-        let (mut healthy, mut unhealthy) = (0, 0);
-        for i in 0..self.health.len() {
-            let asset = AssetIndex(i as u32);
-            let Some(b) = self.books.book(asset) else {
-                continue;
-            };
-            if self.health[i].retired {
-                continue;
-            }
-            let (state, last) = (b.state, b.last_event_ns.max(b.last_snapshot_ns));
-            let h = self.health[i];
-            match state {
-                BookState::Ok => {
-                    healthy += 1;
-                    if stale_after > 0 && last != 0 && now.saturating_sub(last) > stale_after {
-                        self.stats.quarantined.inc();
-                        self.books.invalidate(asset, ResyncReason::Stale);
-                        self.transition(asset, BookState::Ok, self.state(asset), || now);
-                        self.emit_top(asset, now);
-                    }
-                }
-                BookState::ResyncNeeded(reason) => {
-                    unhealthy += 1;
-                    let due = if h.requested_ns != 0 {
-                        now.saturating_sub(h.requested_ns) > timeout
-                    } else {
-                        reason != ResyncReason::Reconnect
-                            || now.saturating_sub(h.detected_ns) > grace
-                    };
-                    if due {
-                        if h.requested_ns != 0 {
-                            self.stats.resync_retries.inc();
-                        }
-                        self.request(asset, reason, now);
-                    }
-                }
-                BookState::Empty => {
-                    // Subscribed but never snapshotted (e.g. past the venue's per-connection
-                    // snapshot limit): give the feed the grace period, then ask REST.
-                    unhealthy += 1;
-                    if h.empty_since_ns == 0 {
-                        self.health[i].empty_since_ns = now;
-                    } else if (h.requested_ns == 0 && now.saturating_sub(h.empty_since_ns) > grace)
-                        || (h.requested_ns != 0 && now.saturating_sub(h.requested_ns) > timeout)
-                    {
-                        self.request(asset, ResyncReason::Reconnect, now);
-                    }
-                }
-            }
-        }
-        self.stats.healthy_assets.set(healthy);
-        self.stats.unhealthy_assets.set(unhealthy);
-    }
-
     fn publish_counters(&self) {
         let c = &self.books.counters;
         let s = &self.stats;
@@ -782,130 +442,6 @@ impl BookStage {
         s.mismatch.set(c.mismatch);
         s.crossed.set(c.crossed);
         s.tick_size_changes.set(c.tick_size_changes);
-    }
-}
-
-impl BookStage {
-    fn poll_snapshots(&mut self) -> bool {
-        let Some(rx) = &mut self.links.snapshots else {
-            return false;
-        };
-        let mut did = false;
-        let mut done = Vec::new();
-        // Take what is there now; whole snapshots are applied as they complete.
-        while let Some(m) = rx.pop() {
-            did = true;
-            let end = matches!(m, MarketMsg::AssetEventEnd { .. });
-            self.snap_buf.push(m);
-            if end {
-                done.push(std::mem::take(&mut self.snap_buf));
-            }
-            if done.len() >= 64 {
-                break;
-            }
-        }
-        for snap in done {
-            self.on_rest_snapshot(&snap, now_ns);
-            if self.snap_buf.capacity() < snap.capacity() {
-                self.snap_buf = snap;
-                self.snap_buf.clear();
-            }
-        }
-        did
-    }
-
-    /// Serves one control request; false when none is waiting.
-    fn serve_ctl(&mut self) -> bool {
-        let Some(rx) = &self.links.ctl else {
-            return false;
-        };
-        match rx.try_recv() {
-            Ok(BookCtl::DumpBooks(tx)) => {
-                let _ = tx.send(dump_books(&self.books, &self.links.registry));
-            }
-            Ok(BookCtl::Extend(ext)) => self.extend(*ext),
-            Ok(BookCtl::Retire(assets)) => {
-                for a in assets {
-                    self.retire(a);
-                }
-            }
-            Ok(BookCtl::Revive(assets)) => {
-                for a in assets {
-                    if let Some(h) = self.health.get_mut(a.get())
-                        && std::mem::take(&mut h.retired)
-                    {
-                        self.stats.revived_assets.inc();
-                    }
-                }
-            }
-            Err(_) => return false,
-        }
-        true
-    }
-
-    /// Takes new assets: their token ids and empty books (allocated here, on a rare control
-    /// message, within the tables' reserved capacity).
-    fn extend(&mut self, ext: RegistryExtension) {
-        let first = ext.first;
-        match self.links.registry.extend_with(ext) {
-            Ok(n) => {
-                let len = self.links.registry.len();
-                self.books.grow_to(len);
-                self.health.resize(len, Health::default());
-                self.last_top.resize(len, TopOfBook::default());
-                self.stats.extended_assets.add(n as u64);
-            }
-            Err(e) => tracing::error!(first, error = %e, "book stage: registry extension refused"),
-        }
-    }
-
-    /// An unsubscribed asset: its book is emptied, its top untradeable, its requests ended.
-    fn retire(&mut self, asset: AssetIndex) {
-        let i = asset.get();
-        if i >= self.health.len() || self.health[i].retired {
-            return;
-        }
-        self.health[i] = Health {
-            retired: true,
-            ..Health::default()
-        };
-        self.pending.retain(|d| d.asset != asset);
-        self.books.retire(asset);
-        self.stats.retired_assets.inc();
-        self.emit_top(asset, now_ns());
-    }
-
-    fn publish_view(&mut self, now: u64) {
-        let Some((tx, back)) = &self.links.views else {
-            return;
-        };
-        let mut v = back.try_recv().unwrap_or_default();
-        v.assets.clear();
-        v.at_ns = now;
-        for i in 0..self.books.capacity() {
-            let asset = AssetIndex(i as u32);
-            let Some(b) = self.books.book(asset) else {
-                continue;
-            };
-            if self.health.get(i).is_some_and(|h| h.retired) {
-                continue;
-            }
-            let last = b.last_event_ns.max(b.last_snapshot_ns);
-            v.assets.push(AssetView {
-                asset,
-                state: b.state,
-                tick: b.tick,
-                best_bid: b.bids.best(),
-                best_ask: b.asks.best(),
-                age_ms: if last == 0 {
-                    u64::MAX
-                } else {
-                    now.saturating_sub(last) / 1_000_000
-                },
-            });
-        }
-        // An unread view is replaced next time; never wait for the reader.
-        let _ = tx.try_send(v);
     }
 }
 
