@@ -81,6 +81,19 @@ impl StagePlacements {
             StageKind::Dispatch => self.dispatch,
         }
     }
+
+    /// Every stage waits by `wait` (tests on 2 cores park them all).
+    pub fn set_wait(&mut self, wait: WaitStrategy) {
+        for st in [
+            &mut self.io,
+            &mut self.parse,
+            &mut self.book,
+            &mut self.strategy,
+            &mut self.dispatch,
+        ] {
+            st.wait = wait;
+        }
+    }
 }
 
 /// Ring capacities (slots).

@@ -129,15 +129,7 @@ pub fn engine_settings(v: &VenueHandle, threads: &[&str]) -> EngineSettings {
     s.feed.ws_url = v.ws_url();
     s.resync.clob_url = v.http_url();
     s.pipeline.threads = threads.iter().map(|t| t.to_string()).collect();
-    for st in [
-        &mut s.pipeline.stages.io,
-        &mut s.pipeline.stages.parse,
-        &mut s.pipeline.stages.book,
-        &mut s.pipeline.stages.strategy,
-        &mut s.pipeline.stages.dispatch,
-    ] {
-        st.wait = WaitStrategy::Park;
-    }
+    s.pipeline.stages.set_wait(WaitStrategy::Park);
     s.book.stale_after_ms = 0;
     s.strategy.max_top_age_ms = 0;
     s
