@@ -1,6 +1,7 @@
 //! `polyarb demo --live` as a user runs it: the built binary paper-trades the venue's injected
 //! Dutch books with signed orders, and what the order manager says it holds is what the
-//! venue's ledger holds, share for share and micro-pUSD for micro-pUSD, taker fees included.
+//! venue's ledger holds, share for share and micro-pUSD for micro-pUSD, taker fees and unwinds
+//! included.
 
 use std::process::Command;
 
@@ -54,7 +55,20 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
     assert!(sent > 0 && filled > 0, "{account}");
     assert_eq!(field(account, " unknown "), "0", "{account}");
 
-    // Money: the order manager's cost of its positions is what the venue took.
+    // Pairing: its counters are reported, and every unwind is accounted for.
+    let pairing = stdout
+        .lines()
+        .find(|l| l.starts_with("pairing: "))
+        .unwrap_or_else(|| panic!("no pairing line:\n{stdout}"));
+    let unwinds: u64 = field(pairing, "· unwinds ").parse().unwrap();
+    let failed: u64 = field(pairing, "(failed ")
+        .trim_end_matches(',')
+        .parse()
+        .unwrap();
+    assert!(failed <= unwinds, "{pairing}");
+    assert_eq!(field(pairing, "undecided "), "0", "{pairing}");
+
+    // Money: what the order manager paid net of what it realized is what the venue took.
     let positions = stdout
         .lines()
         .find(|l| l.starts_with("positions "))
@@ -69,7 +83,7 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         "takers pay fees: {positions}"
     );
     assert_eq!(
-        field(positions, " cost "),
+        field(positions, " net spent "),
         field(ledger, "(spent ").trim_end_matches(')'),
         "{positions}\n{ledger}"
     );

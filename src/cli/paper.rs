@@ -22,6 +22,7 @@ use polyarb::core::{AssetRegistry, TokenId};
 use polyarb::exec::journal::MemoryJournal;
 use polyarb::exec::live::{Instrument, Sender, live_dispatch};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
+use polyarb::exec::pairing::PairingConfig;
 use polyarb::pipeline::engine::DispatchMode;
 use polyarb::venue::VenueHandle;
 
@@ -74,8 +75,15 @@ pub fn open(
     }
     let start_collateral = collateral(&client)?;
     let mgr = OrderManager::new(client.clone(), MemoryJournal::new(), ExecConfig::default());
-    let (stage, sender) = live_dispatch(1, mgr, instruments, Some(user.messages.clone()), 1024)
-        .context("starting the sender thread")?;
+    let (stage, sender) = live_dispatch(
+        1,
+        mgr,
+        instruments,
+        Some(user.messages.clone()),
+        1024,
+        PairingConfig::default(),
+    )
+    .context("starting the sender thread")?;
     Ok((
         DispatchMode::Live(Box::new(stage)),
         PaperDesk {
@@ -104,18 +112,27 @@ impl PaperDesk {
             stats.dropped.get(),
             stats.untradeable.get()
         );
+        println!(
+            "pairing: plans not sent (legs unpairable) {} · unwinds {} (failed {}, residual {} shares) · undecided {}",
+            stats.unpaired_skipped.get(),
+            stats.unwinds.get(),
+            stats.unwind_failed.get(),
+            micros(i128::from(stats.unwind_residual.get())),
+            stats.pairs_pending.get()
+        );
         let positions = mgr.positions.all();
         let shares: i128 = positions.values().map(|p| p.shares).sum();
         let cost: i128 = positions.values().map(|p| p.cost).sum();
         let fees: i128 = positions.values().map(|p| p.fees).sum();
         let realized: i128 = positions.values().map(|p| p.realized).sum();
         println!(
-            "positions {} tokens · {} shares · cost {} pUSD (fees {}) · realized {} (order manager)",
+            "positions {} tokens · {} shares · cost {} pUSD (fees {}) · realized {} · net spent {} (order manager)",
             positions.values().filter(|p| p.shares != 0).count(),
             micros(shares),
             micros(cost),
             micros(fees),
-            micros(realized)
+            micros(realized),
+            micros(cost - realized)
         );
         println!(
             "venue ledger: collateral {} → {} pUSD (spent {})",

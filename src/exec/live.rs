@@ -6,9 +6,12 @@
 //! (counted): a missed trade, never a late one.
 //!
 //! On the sender thread (which first reconciles what the journal left unknown), each plan
-//! becomes signed FOK orders sent as one `POST /orders`
+//! becomes signed FOK orders, every leg for the same share count (`pairing::plan_orders`),
+//! sent as one `POST /orders`
 //! through the [`OrderManager`] (journal first, unknown outcomes looked up by hash, version
-//! mismatch re-signed once), and the user channel's events update orders and positions.
+//! mismatch re-signed once), and the user channel's events update orders and positions. Once
+//! every leg of a plan is final, legs that filled more than the others are unwound
+//! ([`super::pairing`]).
 
 use std::io;
 use std::sync::Arc;
@@ -18,7 +21,8 @@ use std::time::Duration;
 
 use crossbeam::channel::Receiver;
 
-use crate::adapters::polymarket::signing::{MarketRules, OrderRequest, OrderSide, OrderType};
+use crate::adapters::polymarket::http::ClobBookClient;
+use crate::adapters::polymarket::signing::MarketRules;
 use crate::adapters::polymarket::ws::user::UserMessage;
 use crate::core::fees::FeeSchedule;
 use crate::core::{Size, TokenId};
@@ -31,8 +35,9 @@ use crate::strategy::{Leg, MAX_LEGS, Opportunity};
 
 use super::dispatch::{DispatchStats, DispatchTiming};
 use super::journal::OrderJournal;
-use super::manager::{NewOrder, OrderManager, SubmitOutcome};
+use super::manager::{OrderManager, SubmitOutcome};
 use super::order::OrderState;
+use super::pairing::{PairTracker, PairingConfig, PlanSkip, plan_orders};
 
 /// What the sender needs to know to trade an asset of the pipeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +62,12 @@ pub struct Plan {
     pub created_ns: u64,
 }
 
+impl Plan {
+    pub fn legs(&self) -> &[Leg] {
+        &self.legs[..self.n_legs as usize]
+    }
+}
+
 /// What the sender has done.
 #[derive(Debug, Default)]
 pub struct LiveStats {
@@ -65,6 +76,17 @@ pub struct LiveStats {
     pub dropped: Counter,
     /// Plans with a leg on an asset without an instrument (not sent).
     pub untradeable: Counter,
+    /// Plans not sent because a leg would be refused locally at the legs' common size, or the
+    /// legs could not be given the same share count.
+    pub unpaired_skipped: Counter,
+    /// Unwind SELLs sent for legs that filled more than the others.
+    pub unwinds: Counter,
+    /// Unwinds that did not sell the whole excess.
+    pub unwind_failed: Counter,
+    /// Micro-shares those unwinds left unsold (naked inventory).
+    pub unwind_residual: Counter,
+    /// Plans whose legs were not all final when the sender stopped (not decided).
+    pub pairs_pending: Counter,
     pub orders: Counter,
     pub filled: Counter,
     pub rejected: Counter,
@@ -145,6 +167,7 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
     instruments: Instruments,
     user: Option<Receiver<UserMessage>>,
     ring_capacity: usize,
+    pairing: PairingConfig,
 ) -> io::Result<(LiveDispatchStage, Sender<J>)> {
     let bell = Doorbell::new();
     let (tx, rx) = ring::<Plan>("dispatch→sender", ring_capacity.max(16), bell.clone());
@@ -153,7 +176,12 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
     let (st, b, l) = (stop.clone(), bell.clone(), live.clone());
     let thread = std::thread::Builder::new()
         .name("dispatch-sender".into())
-        .spawn(move || run_sender(manager, instruments, rx, user, b, st, l))?;
+        .spawn(move || {
+            let c = manager.client().config();
+            let books = ClobBookClient::new(&c.base_url, c.timeout);
+            let pairs = PairTracker::new(pairing, books);
+            run_sender(manager, instruments, rx, user, pairs, b, st, l)
+        })?;
     Ok((
         LiveDispatchStage {
             next_plan: first_plan_id,
@@ -171,32 +199,13 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
     ))
 }
 
-/// The orders of a plan: BUY FOK at each leg's ask, `size` shares each.
-pub fn plan_orders(plan: &Plan, instruments: &Instruments) -> Option<Vec<NewOrder>> {
-    plan.legs[..plan.n_legs as usize]
-        .iter()
-        .enumerate()
-        .map(|(k, leg)| {
-            let inst = instruments.get(leg.asset.get())?.as_ref()?;
-            let mut request =
-                OrderRequest::limit(inst.token_id, OrderSide::Buy, leg.price, plan.size);
-            request.order_type = OrderType::Fok;
-            Some(NewOrder {
-                plan_id: plan.plan_id,
-                client_oid: plan.plan_id << 8 | k as u64,
-                request,
-                rules: inst.rules,
-                fees: inst.fees,
-            })
-        })
-        .collect()
-}
-
+#[allow(clippy::too_many_arguments)]
 fn run_sender<J: OrderJournal>(
     mut manager: OrderManager<J>,
     instruments: Instruments,
     mut rx: RingRx<Plan>,
     user: Option<Receiver<UserMessage>>,
+    mut pairs: PairTracker,
     bell: Arc<Doorbell>,
     stop: Arc<AtomicBool>,
     stats: Arc<LiveStats>,
@@ -213,9 +222,22 @@ fn run_sender<J: OrderJournal>(
         while let Some(plan) = rx.pop() {
             worked = true;
             stats.plans.inc();
-            let Some(orders) = plan_orders(&plan, &instruments) else {
-                stats.untradeable.inc();
-                continue;
+            let now_s = crate::storage::time::unix_now_ns() / 1_000_000_000;
+            let orders = match plan_orders(&plan, &instruments, now_s) {
+                Ok(o) => o,
+                Err(PlanSkip::Untradeable { .. }) => {
+                    stats.untradeable.inc();
+                    continue;
+                }
+                Err(why) => {
+                    tracing::warn!(
+                        plan = plan.plan_id,
+                        ?why,
+                        "plan not sent: legs cannot be paired"
+                    );
+                    stats.unpaired_skipped.inc();
+                    continue;
+                }
             };
             stats.orders.add(orders.len() as u64);
             for r in manager.submit(&orders) {
@@ -232,6 +254,7 @@ fn run_sender<J: OrderJournal>(
                 c.inc();
             }
             round_trip.record(now_ns().saturating_sub(plan.created_ns));
+            pairs.track(&plan);
         }
         if let Some(u) = &user {
             while let Ok(m) = u.try_recv() {
@@ -241,6 +264,9 @@ fn run_sender<J: OrderJournal>(
         }
         if manager.needs_reconcile {
             manager.reconcile();
+        }
+        if pairs.pending() > 0 {
+            pairs.poll(&mut manager, &instruments, &stats);
         }
         let now = now_ns();
         if now >= next_publish {
@@ -257,6 +283,13 @@ fn run_sender<J: OrderJournal>(
             if let Some(u) = &user {
                 settle(&mut manager, u);
             }
+            // Legs the last answers made final may need an unwind, whose fills are awaited too.
+            if pairs.poll(&mut manager, &instruments, &stats) > 0
+                && let Some(u) = &user
+            {
+                settle(&mut manager, u);
+            }
+            stats.pairs_pending.add(pairs.pending() as u64);
             return manager;
         }
         let r = &rx;

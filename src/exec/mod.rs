@@ -6,6 +6,7 @@
 //! - [`live`]: the live dispatch stage and its sender thread.
 //! - [`manager`]: the order manager (journal first, unknown outcomes looked up by hash,
 //!   version mismatch re-signed once, cancel/replace policy).
+//! - [`pairing`]: Dutch-book legs sized to each other, and the unwind of uneven fills.
 //! - [`order`]: the order state machine; [`positions`]: fills and inventory per outcome.
 //! - [`journal`]: the [`journal::OrderJournal`] trait and its in-memory implementation;
 //!   [`journal_db`]: the same journal in the database (orders, journal rows, fills, positions).
@@ -16,6 +17,7 @@ pub mod journal_db;
 pub mod live;
 pub mod manager;
 pub mod order;
+pub mod pairing;
 pub mod positions;
 
 use crate::core::{AssetIndex, Price, Side, Size};
