@@ -64,6 +64,7 @@ fn uneven_plan(
         16,
         PairingConfig {
             unwind_max_slippage_ticks: slippage,
+            ..PairingConfig::default()
         },
     )
     .unwrap();

@@ -9,10 +9,11 @@
 //!
 //! After the batch (FOK legs are final with their acknowledgement; an unknown outcome waits
 //! for the look-up or the user channel), [`decide`] compares what each leg filled: legs that
-//! filled more than the least-filled one are unwound by [`unwind`] — a FAK SELL of exactly the
-//! excess, priced `unwind_max_slippage_ticks` under the best bid so that it takes the best bid
-//! first and nothing worse than that floor. What the FAK does not sell is the residual,
-//! reported, never retried blindly (the next price down is the operator's call).
+//! filled more than the least-filled one are unwound by [`unwind`] — FAK SELLs of exactly the
+//! excess, priced `unwind_max_slippage_ticks` under the best bid so that they take the best
+//! bid first and nothing worse than that floor, retried on a fresh book (up to
+//! `unwind_attempts`) while bids at or above the floor remain. What is not sold is the
+//! residual, reported; selling below the floor is the operator's call.
 
 use serde::Deserialize;
 
@@ -32,12 +33,15 @@ pub use unwind::{PairTracker, UnwindReport, unwind};
 pub struct PairingConfig {
     /// An unwind SELL takes bids down to this many ticks under the best bid, no lower.
     pub unwind_max_slippage_ticks: u32,
+    /// FAK SELLs per unwind, each after a fresh read of the book (1..=31).
+    pub unwind_attempts: u32,
 }
 
 impl Default for PairingConfig {
     fn default() -> Self {
         Self {
             unwind_max_slippage_ticks: 2,
+            unwind_attempts: 3,
         }
     }
 }
@@ -58,8 +62,10 @@ pub const fn leg_oid(plan_id: u64, k: usize) -> u64 {
     plan_id << 8 | k as u64
 }
 
-/// Marks an unwind in the low byte of a client order id (legs are below `MAX_LEGS`).
+/// Marks an unwind in the low byte of a client order id: `UNWIND_LEG | attempt << 2 | leg`
+/// (legs are below `MAX_LEGS` = 4).
 pub const UNWIND_LEG: usize = 0x80;
+const _: () = assert!(crate::strategy::MAX_LEGS <= 4, "legs must fit in two bits");
 
 /// Shares a BUY of `size` at `price` would be signed for, or the local refusal.
 fn signed_shares(

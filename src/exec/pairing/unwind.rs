@@ -6,6 +6,7 @@
 //! not as the strategy last saw it.
 
 use crate::adapters::polymarket::http::ClobBookClient;
+use crate::adapters::polymarket::http::clob::ClobError;
 use crate::adapters::polymarket::signing::{OrderRequest, OrderSide, OrderType};
 use crate::core::Size;
 use crate::exec::journal::OrderJournal;
@@ -26,7 +27,9 @@ pub struct UnwindReport {
     pub error: Option<String>,
 }
 
-/// Sells `excess` shares of the plan's leg `leg` (see the module doc of `pairing`).
+/// Sells `excess` shares of the plan's leg `leg` (see the module doc of `pairing`): up to
+/// `unwind_attempts` FAK SELLs of what is left, each priced off a fresh `GET /book`, all
+/// floored at the first attempt's best bid minus `unwind_max_slippage_ticks`.
 pub fn unwind<J: OrderJournal>(
     manager: &mut OrderManager<J>,
     books: &ClobBookClient,
@@ -36,30 +39,84 @@ pub fn unwind<J: OrderJournal>(
     excess: Size,
     cfg: &PairingConfig,
 ) -> UnwindReport {
-    let failed = |why: String| UnwindReport {
-        sold: Size::ZERO,
-        residual: excess,
-        error: Some(why),
-    };
+    let mut left = excess;
+    let mut floor = None;
+    let mut error = None;
+    // Attempt numbers share the client id's low byte with the leg (bits 2..7).
+    for attempt in 0..cfg.unwind_attempts.clamp(1, 31) as usize {
+        let client_oid = leg_oid(plan_id, UNWIND_LEG | attempt << 2 | leg);
+        match sell_once(
+            manager, books, inst, plan_id, client_oid, left, &mut floor, cfg,
+        ) {
+            Ok(sold) => {
+                left = Size(left.0 - sold.0);
+                if left.is_zero() {
+                    error = None;
+                    break;
+                }
+                error = Some(format!(
+                    "bids down to {} took {} of {left}",
+                    floor.unwrap_or_default(),
+                    sold
+                ));
+            }
+            Err(Attempt::Again(why)) => error = Some(why),
+            Err(Attempt::Stop(why)) => {
+                error = Some(why);
+                break;
+            }
+        }
+    }
+    UnwindReport {
+        sold: Size(excess.0 - left.0),
+        residual: left,
+        error,
+    }
+}
+
+/// Why an attempt sold nothing, and whether another may.
+enum Attempt {
+    /// The book moved between the read and the order (the FAK found nothing): read it again.
+    Again(String),
+    /// Nothing to sell into within the floor, or the order cannot be sent.
+    Stop(String),
+}
+
+/// One FAK SELL of `size` at the floor (set on the first attempt); the shares it sold.
+#[allow(clippy::too_many_arguments)]
+fn sell_once<J: OrderJournal>(
+    manager: &mut OrderManager<J>,
+    books: &ClobBookClient,
+    inst: &Instrument,
+    plan_id: u64,
+    client_oid: u64,
+    size: Size,
+    floor: &mut Option<crate::core::Price>,
+    cfg: &PairingConfig,
+) -> Result<Size, Attempt> {
     let snap = match books.book(&inst.token_id.to_string()) {
-        Ok(b) => match b.validate() {
-            Some(s) => s,
-            None => return failed("GET /book: malformed book".into()),
-        },
-        Err(e) => return failed(format!("GET /book: {e}")),
+        Ok(b) => b
+            .validate()
+            .ok_or_else(|| Attempt::Stop("GET /book: malformed book".into()))?,
+        Err(e) => return Err(Attempt::Stop(format!("GET /book: {e}"))),
     };
     let Some(best) = snap.bids.iter().map(|(p, _)| *p).max() else {
-        return failed("no bids to sell into".into());
+        return Err(Attempt::Stop("no bids to sell into".into()));
     };
     // The venue's tick as it is now: a price change may have moved it off the startup rules.
     let mut rules = inst.rules;
     if let Some(t) = snap.tick {
         rules.tick_size = t;
     }
-    let floor = unwind_floor(best, rules.tick_size, cfg.unwind_max_slippage_ticks);
-    let mut request = OrderRequest::limit(inst.token_id, OrderSide::Sell, floor, excess);
+    let floor = *floor
+        .get_or_insert_with(|| unwind_floor(best, rules.tick_size, cfg.unwind_max_slippage_ticks));
+    if best < floor {
+        return Err(Attempt::Stop(format!(
+            "best bid {best} is under the unwind floor {floor}"
+        )));
+    }
+    let mut request = OrderRequest::limit(inst.token_id, OrderSide::Sell, floor, size);
     request.order_type = OrderType::Fak;
-    let client_oid = leg_oid(plan_id, leg | UNWIND_LEG);
     let order = NewOrder {
         plan_id,
         client_oid,
@@ -71,18 +128,16 @@ pub fn unwind<J: OrderJournal>(
     let sold = manager
         .order_of(plan_id, client_oid)
         .map_or(Size::ZERO, |o| o.filled)
-        .min(excess);
-    let residual = Size(excess.0 - sold.0);
-    let error = match result.first().map(|r| &r.outcome) {
-        Some(SubmitOutcome::Rejected(e)) => Some(e.to_string()),
-        Some(SubmitOutcome::Unknown) => Some("unknown outcome (reconcile will settle it)".into()),
-        _ if residual.0 > 0 => Some(format!("no bids left down to {floor}")),
-        _ => None,
-    };
-    UnwindReport {
-        sold,
-        residual,
-        error,
+        .min(size);
+    match result.first().map(|r| &r.outcome) {
+        Some(SubmitOutcome::Rejected(ClobError::FakNoMatch(_))) => Err(Attempt::Again(format!(
+            "bids at or above {floor} (best {best}) were gone when the FAK arrived"
+        ))),
+        Some(SubmitOutcome::Rejected(e)) => Err(Attempt::Stop(e.to_string())),
+        Some(SubmitOutcome::Unknown) | None => Err(Attempt::Stop(
+            "unknown outcome (reconcile will settle it)".into(),
+        )),
+        Some(_) => Ok(sold),
     }
 }
 
