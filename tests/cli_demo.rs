@@ -38,6 +38,8 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         .current_dir(&dir)
         .args(["demo", "--live", "--duration", "4", "--config"])
         .arg(&config)
+        .arg("--journal")
+        .arg(dir.join("orders.db"))
         .output()
         .expect("runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -87,6 +89,33 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         field(ledger, "(spent ").trim_end_matches(')'),
         "{positions}\n{ledger}"
     );
+    // The SQLite journal holds every order sent (FOK legs and FAK unwinds), none left
+    // without an outcome, and the fills.
+    let db = rusqlite::Connection::open(dir.join("orders.db")).unwrap();
+    let count =
+        |sql: &str| -> u64 { db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64 };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders WHERE order_type = 'FOK' AND side = 0"),
+        sent,
+        "{account}"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders WHERE order_type = 'FAK'"),
+        unwinds,
+        "{pairing}"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders WHERE status IN ('sent', 'unknown')"),
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders WHERE status = 'filled' AND order_type = 'FOK'"),
+        filled,
+        "{account}"
+    );
+    assert!(count("SELECT COUNT(*) FROM fills") >= filled);
+    assert!(stdout.contains("journal errors 0"), "{stdout}");
+
     // Shares: every held token as the manager counts it and as the venue reports it.
     let held: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  ")).collect();
     assert!(!held.is_empty(), "{stdout}");

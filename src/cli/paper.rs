@@ -6,6 +6,7 @@
 //! HMAC headers, journal first, the user channel for fills. Nothing here is simulated on our
 //! side: what the summary prints comes from the order manager and from the venue's ledger.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,11 +20,12 @@ use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, Us
 use polyarb::core::decimal::format_micros;
 use polyarb::core::fees::FeeSchedule;
 use polyarb::core::{AssetRegistry, TokenId};
-use polyarb::exec::journal::MemoryJournal;
+use polyarb::exec::journal_db::StorageJournal;
 use polyarb::exec::live::{Instrument, Sender, live_dispatch};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::pairing::PairingConfig;
 use polyarb::pipeline::engine::DispatchMode;
+use polyarb::storage::WriterHandle;
 use polyarb::venue::VenueHandle;
 
 use super::trade;
@@ -35,18 +37,23 @@ const CHAIN_ID: u64 = 137;
 /// The paper account and the live sender beside the pipeline.
 pub struct PaperDesk {
     client: Arc<ClobClient>,
-    sender: Sender<MemoryJournal>,
+    sender: Sender<StorageJournal>,
+    /// The journal's storage writer, shut down after the sender so the last rows land.
+    writer: WriterHandle,
+    journal: PathBuf,
     /// Kept open for the sender: dropping it closes the user channel.
     _user: UserChannel,
     start_collateral: u64,
 }
 
 /// Opens a paper account on `venue` and makes the live dispatch for `registry`'s assets;
-/// `fees` is the taker fee schedule the venue charges on its synthetic markets.
+/// `fees` is the taker fee schedule the venue charges on its synthetic markets; orders are
+/// journaled in a fresh SQLite file at `journal`.
 pub fn open(
     venue: &VenueHandle,
     registry: &AssetRegistry,
     fees: Option<FeeSchedule>,
+    journal: &Path,
 ) -> anyhow::Result<(DispatchMode, PaperDesk)> {
     let key = PrivateKey::from_hex(&format!("0x{}", hex::encode(rand::random::<[u8; 32]>())))
         .context("paper key")?;
@@ -74,9 +81,13 @@ pub fn open(
         }));
     }
     let start_collateral = collateral(&client)?;
-    let mgr = OrderManager::new(client.clone(), MemoryJournal::new(), ExecConfig::default());
+    fresh_file(journal)?;
+    let (writer, j) = StorageJournal::open_file(journal, TIMEOUT).context("the order journal")?;
+    let mgr = OrderManager::new(client.clone(), j, ExecConfig::default());
+    // Plan ids never repeat across runs, so journals of several runs can be read side by side.
+    let first_plan = polyarb::storage::time::unix_now_ns() / 1_000_000;
     let (stage, sender) = live_dispatch(
-        1,
+        first_plan,
         mgr,
         instruments,
         Some(user.messages.clone()),
@@ -89,6 +100,8 @@ pub fn open(
         PaperDesk {
             client,
             sender,
+            writer,
+            journal: journal.to_path_buf(),
             _user: user,
             start_collateral,
         },
@@ -100,6 +113,15 @@ impl PaperDesk {
     pub fn finish(self) -> anyhow::Result<()> {
         let stats = self.sender.stats.clone();
         let mgr = self.sender.join().context("the sender thread panicked")?;
+        let journal_errors = mgr.stats.journal_errors;
+        // The sender has stopped: nothing more is enqueued, the writer commits the rest.
+        self.writer
+            .shutdown()
+            .context("closing the order journal")?;
+        println!(
+            "journal {} (SQLite: orders, order_journal, fills, positions) · journal errors {journal_errors}",
+            self.journal.display()
+        );
         let end = collateral(&self.client)?;
         println!(
             "paper account {} · plans {} · orders sent {} filled {} rejected {} unknown {} · plans dropped {} untradeable {}",
@@ -156,6 +178,23 @@ impl PaperDesk {
         }
         Ok(())
     }
+}
+
+/// Removes a previous run's journal (and its WAL files) and makes its directory.
+fn fresh_file(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+        }
+    }
+    Ok(())
 }
 
 fn collateral(client: &ClobClient) -> anyhow::Result<u64> {
