@@ -1,3 +1,8 @@
+//! The live desk: an account on a CLOB, the live sender beside the pipeline, its SQLite journal
+//! and the summary of what the account did. `polyarb demo --live` opens a paper account on
+//! the in-process venue ([`open`]); `polyarb feed` with `[trading] mode = "live"` opens the
+//! account its config names ([`open_desk`]); both trade through the same dispatch path.
+//!
 //! `polyarb demo --live`: paper trading on the in-process venue with the real order path.
 //!
 //! A fresh key gets its API key from the venue (which funds every new account), each asset of
@@ -15,13 +20,13 @@ use anyhow::Context;
 use polyarb::adapters::polymarket::http::clob::{
     AssetType, ClobClient, ClobConfig, create_or_derive_api_key,
 };
-use polyarb::adapters::polymarket::signing::PrivateKey;
+use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey};
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
 use polyarb::core::decimal::format_micros;
 use polyarb::core::fees::FeeSchedule;
 use polyarb::core::{AssetRegistry, TokenId};
 use polyarb::exec::journal_db::StorageJournal;
-use polyarb::exec::live::{Instrument, Sender, live_dispatch};
+use polyarb::exec::live::{Instrument, Instruments, Sender, live_dispatch};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::pairing::PairingConfig;
 use polyarb::pipeline::engine::DispatchMode;
@@ -34,8 +39,10 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// Polygon's chain id: the venue checks the L1 signature's domain like the real server.
 const CHAIN_ID: u64 = 137;
 
-/// The paper account and the live sender beside the pipeline.
-pub struct PaperDesk {
+/// An account and the live sender beside the pipeline.
+pub struct LiveDesk {
+    /// How the summary names the account ("paper account", "account").
+    label: &'static str,
     client: Arc<ClobClient>,
     sender: Sender<StorageJournal>,
     /// The journal's storage writer, shut down after the sender so the last rows land.
@@ -54,7 +61,7 @@ pub fn open(
     registry: &AssetRegistry,
     fees: Option<FeeSchedule>,
     journal: &Path,
-) -> anyhow::Result<(DispatchMode, PaperDesk)> {
+) -> anyhow::Result<(DispatchMode, LiveDesk)> {
     let key = PrivateKey::from_hex(&format!("0x{}", hex::encode(rand::random::<[u8; 32]>())))
         .context("paper key")?;
     let url = venue.http_url();
@@ -64,12 +71,6 @@ pub fn open(
         ClobClient::connect(ClobConfig::new(&url), key, creds.clone())
             .context("connecting the CLOB client")?,
     );
-    let user = UserChannel::start(UserChannelConfig::new(&venue.user_ws_url(), creds))
-        .context("starting the user channel")?;
-    match user.messages.recv_timeout(TIMEOUT) {
-        Ok(UserMessage::Connected) => {}
-        other => anyhow::bail!("the user channel did not connect: {other:?}"),
-    }
     let mut instruments = Vec::with_capacity(registry.len());
     for (_, info) in registry.iter() {
         let rules = trade::rules(&url, &info.token, TIMEOUT)
@@ -80,35 +81,74 @@ pub fn open(
             fees,
         }));
     }
-    let start_collateral = collateral(&client)?;
     fresh_file(journal)?;
-    let (writer, j) = StorageJournal::open_file(journal, TIMEOUT).context("the order journal")?;
+    open_desk(DeskSetup {
+        label: "paper account",
+        client,
+        creds,
+        user_ws_url: &venue.user_ws_url(),
+        instruments,
+        journal,
+        pairing: PairingConfig::default(),
+    })
+}
+
+/// What a live desk trades with.
+pub struct DeskSetup<'a> {
+    pub label: &'static str,
+    pub client: Arc<ClobClient>,
+    /// The account's L2 credentials (the user channel authenticates with them).
+    pub creds: ApiCredentials,
+    pub user_ws_url: &'a str,
+    /// By the pipeline's asset index.
+    pub instruments: Instruments,
+    /// The SQLite journal (created if missing, else reconciled from).
+    pub journal: &'a Path,
+    pub pairing: PairingConfig,
+}
+
+/// Connects the user channel, opens the journal and starts the sender.
+pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
+    let user = UserChannel::start(UserChannelConfig::new(s.user_ws_url, s.creds))
+        .context("starting the user channel")?;
+    match user.messages.recv_timeout(TIMEOUT) {
+        Ok(UserMessage::Connected) => {}
+        other => anyhow::bail!(
+            "the user channel at {} did not connect: {other:?}",
+            s.user_ws_url
+        ),
+    }
+    let client = s.client;
+    let start_collateral = collateral(&client)?;
+    let (writer, j) = StorageJournal::open_file(s.journal, TIMEOUT).context("the order journal")?;
     let mgr = OrderManager::new(client.clone(), j, ExecConfig::default());
-    // Plan ids never repeat across runs, so journals of several runs can be read side by side.
+    // Plan ids never repeat across runs, so journals of several runs can be read side by side
+    // and a kept journal never mistakes a new plan for one it already sent.
     let first_plan = polyarb::storage::time::unix_now_ns() / 1_000_000;
     let (stage, sender) = live_dispatch(
         first_plan,
         mgr,
-        instruments,
+        s.instruments,
         Some(user.messages.clone()),
         1024,
-        PairingConfig::default(),
+        s.pairing,
     )
     .context("starting the sender thread")?;
     Ok((
         DispatchMode::Live(Box::new(stage)),
-        PaperDesk {
+        LiveDesk {
+            label: s.label,
             client,
             sender,
             writer,
-            journal: journal.to_path_buf(),
+            journal: s.journal.to_path_buf(),
             _user: user,
             start_collateral,
         },
     ))
 }
 
-impl PaperDesk {
+impl LiveDesk {
     /// Stops the sender after what it holds and prints what the account did.
     pub fn finish(self) -> anyhow::Result<()> {
         let stats = self.sender.stats.clone();
@@ -124,7 +164,8 @@ impl PaperDesk {
         );
         let end = collateral(&self.client)?;
         println!(
-            "paper account {} · plans {} · orders sent {} filled {} rejected {} unknown {} · plans dropped {} untradeable {}",
+            "{} {} · plans {} · orders sent {} filled {} rejected {} unknown {} · plans dropped {} untradeable {}",
+            self.label,
             self.client.address(),
             stats.plans.get(),
             stats.orders.get(),

@@ -56,6 +56,9 @@ pub struct EngineSettings {
     /// `[catalog]`: present = the markets come from Gamma through the catalog, refreshed on a
     /// cold thread (`pipeline::catalog_link`); absent = the in-process venue's market list.
     pub catalog: Option<crate::catalog::CatalogConfig>,
+    /// `[trading]`: absent or `mode = "dry_run"` = intents only; `"live"` = orders are sent
+    /// (`polyarb feed`).
+    pub trading: Option<crate::exec::settings::TradingConfig>,
 }
 
 impl EngineSettings {
@@ -127,6 +130,9 @@ impl EngineSettings {
         }
         if let Some(c) = &self.catalog {
             c.validate(file)?;
+        }
+        if let Some(t) = &self.trading {
+            t.validate(file)?;
         }
         // The venue's own keys live under `[venue]` in this file.
         self.venue.validate(file).map_err(|e| match e {
