@@ -99,6 +99,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         dispatch,
     )
     .context("starting the pipeline")?;
+    // With the catalog, markets listed while running reach the live sender before they are
+    // subscribed.
+    if runner.is_some() {
+        p.instruments_tx = desk.as_ref().map(paper::LiveDesk::instruments);
+    }
     println!(
         "venue    {} · {} (REST and /admin)",
         venue.ws_url(),

@@ -6,8 +6,9 @@
 //! With `[trading] mode = "live"` the dispatch stage sends: the account is the key in
 //! `key_file` (credentials from `creds_file`, else created or derived with L1 auth), the
 //! instruments are the catalog's markets with their tick, minimum size, neg-risk flag and fee
-//! schedule, and orders go through the same live desk as `demo --live` (journal first, legs
-//! paired, uneven fills unwound), journaled in `[trading] journal`.
+//! schedule (markets listed later are sent to the sender before they are subscribed), and
+//! orders go through the same live desk as `demo --live` (journal first, legs paired, uneven
+//! fills unwound), journaled in `[trading] journal`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,11 +19,11 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
-use polyarb::adapters::polymarket::signing::{ApiCredentials, MarketRules, PrivateKey};
+use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey};
 use polyarb::catalog::{CatalogStore, CatalogUpdate, MemoryStore, SqliteCatalogStore};
 use polyarb::config::resolve_relative;
 use polyarb::core::AssetRegistry;
-use polyarb::exec::live::{Instrument, Instruments};
+use polyarb::exec::instruments::{self, Instruments};
 use polyarb::exec::settings::TradingConfig;
 use polyarb::pipeline::catalog_link::CatalogRunner;
 use polyarb::pipeline::engine::{DispatchMode, EngineSettings, Pipeline};
@@ -87,6 +88,8 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     };
     let mut p = Pipeline::start_full(&cfg, set.registry, set.groups, &held, 0, dispatch)
         .context("starting the pipeline")?;
+    // Markets listed while running become tradeable: their instruments reach the sender first.
+    p.instruments_tx = desk.as_ref().map(LiveDesk::instruments);
     println!(
         "feed     {} · resync {}",
         cfg.feed.ws_url, cfg.resync.clob_url
@@ -203,36 +206,15 @@ fn open_live(
         client,
         creds,
         user_ws_url: &t.user_ws_url,
-        instruments: instruments(first, registry),
+        instruments: {
+            let mut table = Instruments::new();
+            instruments::apply(
+                &mut table,
+                instruments::from_catalog(first, registry, registry.len()),
+            );
+            table
+        },
         journal: &journal,
         pairing: t.pairing(),
     })
-}
-
-/// The catalog's watched markets as instruments, by the registry's asset index: rules and fee
-/// schedule as Gamma lists them (no `GET /book` per token at start).
-fn instruments(u: &CatalogUpdate, registry: &AssetRegistry) -> Instruments {
-    let mut out: Instruments = vec![None; registry.len()];
-    for m in u.catalog.markets.values() {
-        if !u.selection.watched.contains(&m.condition_id) {
-            continue;
-        }
-        for token in m.tokens() {
-            let Some(a) = registry.lookup(token.to_string().as_bytes()) else {
-                continue;
-            };
-            if let Some(slot) = out.get_mut(a.get()) {
-                *slot = Some(Instrument {
-                    token_id: *token,
-                    rules: MarketRules {
-                        tick_size: m.tick,
-                        min_order_size: m.min_order_size,
-                        neg_risk: m.neg_risk.is_some(),
-                    },
-                    fees: m.fees,
-                });
-            }
-        }
-    }
-    out
 }

@@ -26,7 +26,7 @@ use polyarb::core::decimal::format_micros;
 use polyarb::core::fees::FeeSchedule;
 use polyarb::core::{AssetRegistry, TokenId};
 use polyarb::exec::journal_db::StorageJournal;
-use polyarb::exec::live::{Instrument, Instruments, Sender, live_dispatch};
+use polyarb::exec::live::{Instrument, InstrumentUpdate, Instruments, Sender, live_dispatch};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::pairing::PairingConfig;
 use polyarb::pipeline::engine::DispatchMode;
@@ -149,6 +149,11 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
 }
 
 impl LiveDesk {
+    /// The sender's instrument channel (markets listed while running).
+    pub fn instruments(&self) -> crossbeam::channel::Sender<InstrumentUpdate> {
+        self.sender.instruments.clone()
+    }
+
     /// Stops the sender after what it holds and prints what the account did.
     pub fn finish(self) -> anyhow::Result<()> {
         let stats = self.sender.stats.clone();

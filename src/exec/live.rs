@@ -22,10 +22,8 @@ use std::time::Duration;
 use crossbeam::channel::Receiver;
 
 use crate::adapters::polymarket::http::ClobBookClient;
-use crate::adapters::polymarket::signing::MarketRules;
 use crate::adapters::polymarket::ws::user::UserMessage;
-use crate::core::fees::FeeSchedule;
-use crate::core::{Size, TokenId};
+use crate::core::Size;
 use crate::obs::clock::now_ns;
 use crate::obs::{Counter, LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::{RingRx, RingTx, ring};
@@ -34,22 +32,11 @@ use crate::pipeline::wait::{Doorbell, WaitStrategy, Waiter};
 use crate::strategy::{Leg, MAX_LEGS, Opportunity};
 
 use super::dispatch::{DispatchStats, DispatchTiming};
+pub use super::instruments::{Instrument, InstrumentUpdate, Instruments};
 use super::journal::OrderJournal;
 use super::manager::{OrderManager, SubmitOutcome};
 use super::order::OrderState;
 use super::pairing::{PairTracker, PairingConfig, PlanSkip, plan_orders};
-
-/// What the sender needs to know to trade an asset of the pipeline.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Instrument {
-    pub token_id: TokenId,
-    pub rules: MarketRules,
-    /// The market's taker fee schedule, if known (fills as taker are stored with its fee).
-    pub fees: Option<FeeSchedule>,
-}
-
-/// Instruments by the pipeline's asset index (`None`: not tradeable, a leg is skipped).
-pub type Instruments = Vec<Option<Instrument>>;
 
 /// One opportunity on its way to the sender.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,6 +74,8 @@ pub struct LiveStats {
     pub unwind_residual: Counter,
     /// Plans whose legs were not all final when the sender stopped (not decided).
     pub pairs_pending: Counter,
+    /// Instrument updates applied (markets listed or changed while running).
+    pub instrument_updates: Counter,
     pub orders: Counter,
     pub filled: Counter,
     pub rejected: Counter,
@@ -149,6 +138,8 @@ pub struct Sender<J: OrderJournal> {
     stop: Arc<AtomicBool>,
     bell: Arc<Doorbell>,
     pub stats: Arc<LiveStats>,
+    /// Instruments for the sender's table (see [`super::instruments`]).
+    pub instruments: crossbeam::channel::Sender<InstrumentUpdate>,
 }
 
 impl<J: OrderJournal + 'static> Sender<J> {
@@ -174,13 +165,20 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
     let live = Arc::new(LiveStats::default());
     let stop = Arc::new(AtomicBool::new(false));
     let (st, b, l) = (stop.clone(), bell.clone(), live.clone());
+    // Rare (one per catalog refresh at most): a short bounded queue, a full one is logged.
+    let (itx, irx) = crossbeam::channel::bounded::<InstrumentUpdate>(64);
     let thread = std::thread::Builder::new()
         .name("dispatch-sender".into())
         .spawn(move || {
             let c = manager.client().config();
             let books = ClobBookClient::new(&c.base_url, c.timeout);
             let pairs = PairTracker::new(pairing, books);
-            run_sender(manager, instruments, rx, user, pairs, b, st, l)
+            let inputs = SenderInputs {
+                plans: rx,
+                user,
+                instruments: irx,
+            };
+            run_sender(manager, instruments, inputs, pairs, b, st, l)
         })?;
     Ok((
         LiveDispatchStage {
@@ -195,21 +193,41 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
             stop,
             bell,
             stats: live,
+            instruments: itx,
         },
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the sender thread reads: plans from the hot thread, the user channel, instruments.
+struct SenderInputs {
+    plans: RingRx<Plan>,
+    user: Option<Receiver<UserMessage>>,
+    instruments: Receiver<InstrumentUpdate>,
+}
+
 fn run_sender<J: OrderJournal>(
     mut manager: OrderManager<J>,
-    instruments: Instruments,
-    mut rx: RingRx<Plan>,
-    user: Option<Receiver<UserMessage>>,
+    mut instruments: Instruments,
+    inputs: SenderInputs,
     mut pairs: PairTracker,
     bell: Arc<Doorbell>,
     stop: Arc<AtomicBool>,
     stats: Arc<LiveStats>,
 ) -> OrderManager<J> {
+    let SenderInputs {
+        plans: mut rx,
+        user,
+        instruments: updates,
+    } = inputs;
+    let take_updates = |table: &mut Instruments| {
+        let mut n = 0;
+        while let Ok(u) = updates.try_recv() {
+            super::instruments::apply(table, u);
+            stats.instrument_updates.inc();
+            n += 1;
+        }
+        n
+    };
     bell.bind_current();
     // A restart: whatever the journal left sent-but-unknown is settled by hash before any plan.
     manager.reconcile();
@@ -223,7 +241,15 @@ fn run_sender<J: OrderJournal>(
             worked = true;
             stats.plans.inc();
             let now_s = crate::storage::time::unix_now_ns() / 1_000_000_000;
-            let orders = match plan_orders(&plan, &instruments, now_s) {
+            let mut sized = plan_orders(&plan, &instruments, now_s);
+            // A new market's instruments are sent before its assets are subscribed: a plan on
+            // an asset not in the table finds them waiting.
+            if matches!(sized, Err(PlanSkip::Untradeable { .. }))
+                && take_updates(&mut instruments) > 0
+            {
+                sized = plan_orders(&plan, &instruments, now_s);
+            }
+            let orders = match sized {
                 Ok(o) => o,
                 Err(PlanSkip::Untradeable { .. }) => {
                     stats.untradeable.inc();
@@ -261,6 +287,9 @@ fn run_sender<J: OrderJournal>(
                 worked = true;
                 manager.on_user(&m);
             }
+        }
+        if take_updates(&mut instruments) > 0 {
+            worked = true;
         }
         if manager.needs_reconcile {
             manager.reconcile();

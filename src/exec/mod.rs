@@ -3,7 +3,7 @@
 //! one client order id per leg, never reused.
 //!
 //! - [`dispatch`]: the dry-run dispatch stage (intents journaled, nothing sent).
-//! - [`live`]: the live dispatch stage and its sender thread.
+//! - [`live`]: the live dispatch stage and its sender thread; [`instruments`]: what it trades.
 //! - [`manager`]: the order manager (journal first, unknown outcomes looked up by hash,
 //!   version mismatch re-signed once, cancel/replace policy).
 //! - [`pairing`]: Dutch-book legs sized to each other, and the unwind of uneven fills.
@@ -13,6 +13,7 @@
 //!   [`journal_db`]: the same journal in the database (orders, journal rows, fills, positions).
 
 pub mod dispatch;
+pub mod instruments;
 pub mod journal;
 pub mod journal_db;
 pub mod live;

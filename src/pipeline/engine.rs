@@ -214,6 +214,9 @@ pub struct Pipeline {
     warnings: Arc<Mutex<Vec<String>>>,
     /// The storage writer (cold thread), if storage is on.
     pub storage: Option<crate::storage::WriterHandle>,
+    /// The live sender's instrument channel, if it trades: markets the catalog lists while
+    /// running are sent there before they are subscribed (`catalog_link`).
+    pub instruments_tx: Option<Sender<crate::exec::live::InstrumentUpdate>>,
     io: Option<JoinHandle<Vec<LatencyHistogram>>>,
     stages: Vec<JoinHandle<Vec<LatencyHistogram>>>,
     resync: Option<JoinHandle<()>>,
@@ -494,6 +497,7 @@ impl Pipeline {
             intents: journal_rx,
             warnings,
             storage,
+            instruments_tx: None,
             io: Some(io),
             stages,
             resync: Some(resync),
