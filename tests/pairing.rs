@@ -140,3 +140,63 @@ fn bids_out_of_reach_leave_a_residual_that_is_reported() {
         "what is reported is held"
     );
 }
+
+#[test]
+fn a_leg_off_stale_tick_rules_is_re_read_from_the_venue_not_sent_alone() {
+    let v = venue();
+    let m = market(&v);
+    // YES asks 0.40 and (mirrored from YES bids 0.38) NO asks 0.62, 100 shares each.
+    set_book(&v, &m.yes, &[("0.38", "100")], &[("0.40", "100")]);
+    let a = trader(&v, 43);
+    // Rules taken when the market's tick was 0.1: 0.62 is off that grid.
+    let stale = polyarb::adapters::polymarket::signing::MarketRules {
+        tick_size: polyarb::core::TickSize::parse("0.1").unwrap(),
+        ..m.rules
+    };
+    let inst = |token| {
+        Some(Instrument {
+            token_id: token,
+            rules: stale,
+            fees: m.fees,
+        })
+    };
+    let mgr = OrderManager::new(
+        a.client.clone(),
+        MemoryJournal::new(),
+        ExecConfig::default(),
+    );
+    let (mut stage, sender) = live_dispatch(
+        9,
+        mgr,
+        vec![inst(m.yes), inst(m.no)],
+        None,
+        16,
+        PairingConfig::default(),
+    )
+    .unwrap();
+    let mut legs = [Leg::default(); MAX_LEGS];
+    legs[0] = Leg {
+        asset: AssetIndex(0),
+        price: Price::parse("0.40").unwrap(),
+    };
+    legs[1] = Leg {
+        asset: AssetIndex(1),
+        price: Price::parse("0.62").unwrap(),
+    };
+    stage.process(Opportunity {
+        n_legs: 2,
+        legs,
+        size: Size::parse("10").unwrap(),
+        ..Opportunity::default()
+    });
+    let stats = sender.stats.clone();
+    wait_until("both legs", Duration::from_secs(10), || {
+        stats.filled.get() + stats.unpaired_skipped.get() >= 1 && stats.plans.get() == 1
+    });
+    sender.join().expect("the sender stops");
+    assert_eq!(stats.unpaired_skipped.get(), 0);
+    assert_eq!(stats.rules_refreshed.get(), 1);
+    assert_eq!(stats.filled.get(), 2);
+    assert_eq!(tokens(&v, &a, &m.yes), 10_000_000);
+    assert_eq!(tokens(&v, &a, &m.no), 10_000_000);
+}

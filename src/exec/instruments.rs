@@ -5,12 +5,15 @@
 //! it by message ([`InstrumentUpdate`], from `pipeline::catalog_link`), sent before the feed
 //! subscribes their assets: a plan on a new asset therefore finds its instrument already
 //! waiting in the sender's channel. The same message carries rule changes of known markets
-//! (a new tick size listed by Gamma).
+//! (a new tick size listed by Gamma). Between refreshes, a leg the signer refuses as off the
+//! tick grid makes the sender re-read that token's rules from `GET /book` once
+//! ([`refresh_rules`]): the venue moves a market to a finer tick near the price extremes.
 
+use crate::adapters::polymarket::http::ClobBookClient;
 use crate::adapters::polymarket::signing::MarketRules;
 use crate::catalog::CatalogUpdate;
 use crate::core::fees::FeeSchedule;
-use crate::core::{AssetIndex, AssetRegistry, TokenId};
+use crate::core::{AssetIndex, AssetRegistry, Size, TokenId};
 
 /// What the sender needs to know to trade an asset of the pipeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,10 +72,33 @@ pub fn from_catalog(u: &CatalogUpdate, registry: &AssetRegistry, limit: usize) -
     out
 }
 
+/// Re-reads `inst`'s tick and minimum size from the venue's `GET /book`; returns whether they
+/// changed (an unreadable book changes nothing).
+pub fn refresh_rules(books: &ClobBookClient, inst: &mut Instrument) -> bool {
+    let Ok(wire) = books.book(&inst.token_id.to_string()) else {
+        return false;
+    };
+    let min = wire
+        .min_order_size
+        .as_deref()
+        .and_then(|m| Size::parse(m).ok());
+    let Some(tick) = wire.validate().and_then(|b| b.tick) else {
+        return false;
+    };
+    let mut rules = inst.rules;
+    rules.tick_size = tick;
+    if let Some(m) = min {
+        rules.min_order_size = m;
+    }
+    let changed = rules != inst.rules;
+    inst.rules = rules;
+    changed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{Size, TickSize};
+    use crate::core::TickSize;
 
     #[test]
     fn updates_grow_the_table_and_replace_rules() {

@@ -22,6 +22,7 @@ use std::time::Duration;
 use crossbeam::channel::Receiver;
 
 use crate::adapters::polymarket::http::ClobBookClient;
+use crate::adapters::polymarket::signing::OrderRejection;
 use crate::adapters::polymarket::ws::user::UserMessage;
 use crate::core::Size;
 use crate::obs::clock::now_ns;
@@ -76,6 +77,8 @@ pub struct LiveStats {
     pub pairs_pending: Counter,
     /// Instrument updates applied (markets listed or changed while running).
     pub instrument_updates: Counter,
+    /// Instruments whose rules were re-read from `GET /book` after a leg was off their tick.
+    pub rules_refreshed: Counter,
     pub orders: Counter,
     pub filled: Counter,
     pub rejected: Counter,
@@ -247,6 +250,17 @@ fn run_sender<J: OrderJournal>(
             if matches!(sized, Err(PlanSkip::Untradeable { .. }))
                 && take_updates(&mut instruments) > 0
             {
+                sized = plan_orders(&plan, &instruments, now_s);
+            }
+            // Off the tick grid the rules were taken with: the venue may have changed the tick.
+            if let Err(PlanSkip::Invalid {
+                leg,
+                why: OrderRejection::PriceOffTick { .. },
+            }) = sized
+                && let Some(Some(inst)) = instruments.get_mut(plan.legs[leg].asset.get())
+                && super::instruments::refresh_rules(pairs.books(), inst)
+            {
+                stats.rules_refreshed.inc();
                 sized = plan_orders(&plan, &instruments, now_s);
             }
             let orders = match sized {

@@ -177,6 +177,11 @@ impl PairTracker {
         });
     }
 
+    /// The book client (also for re-reading a token's rules).
+    pub fn books(&self) -> &ClobBookClient {
+        &self.books
+    }
+
     /// Plans whose legs are not all final yet.
     pub fn pending(&self) -> usize {
         self.sent.len()
