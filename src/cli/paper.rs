@@ -181,12 +181,14 @@ impl LiveDesk {
             stats.untradeable.get()
         );
         println!(
-            "pairing: plans not sent (legs unpairable) {} · unwinds {} (failed {}, residual {} shares) · undecided {}",
+            "pairing: plans not sent (legs unpairable) {} · unwinds {} (failed {}, residual {} shares) · undecided {} · rules re-read {} · instrument updates {}",
             stats.unpaired_skipped.get(),
             stats.unwinds.get(),
             stats.unwind_failed.get(),
             micros(i128::from(stats.unwind_residual.get())),
-            stats.pairs_pending.get()
+            stats.pairs_pending.get(),
+            stats.rules_refreshed.get(),
+            stats.instrument_updates.get()
         );
         let positions = mgr.positions.all();
         let shares: i128 = positions.values().map(|p| p.shares).sum();
