@@ -200,3 +200,65 @@ fn a_leg_off_stale_tick_rules_is_re_read_from_the_venue_not_sent_alone() {
     assert_eq!(tokens(&v, &a, &m.yes), 10_000_000);
     assert_eq!(tokens(&v, &a, &m.no), 10_000_000);
 }
+
+#[test]
+fn legs_are_cut_to_the_free_collateral_so_no_leg_is_refused_for_balance() {
+    let v = venue();
+    let m = market(&v);
+    // YES asks 0.40 and NO asks 0.62 (mirror of YES bids 0.38), 5000 shares deep. (Not a
+    // Dutch book: the venue's books of a market are one mirrored book, never crossed.)
+    set_book(&v, &m.yes, &[("0.38", "5000")], &[("0.40", "5000")]);
+    let a = trader(&v, 44);
+    let start = collateral(&v, &a);
+    assert_eq!(start, 1_000_000_000, "a new account has 1,000 pUSD");
+    let inst = |token| {
+        Some(Instrument {
+            token_id: token,
+            rules: m.rules,
+            fees: m.fees,
+        })
+    };
+    let mgr = OrderManager::new(
+        a.client.clone(),
+        MemoryJournal::new(),
+        ExecConfig::default(),
+    );
+    let (mut stage, sender) = live_dispatch(
+        11,
+        mgr,
+        vec![inst(m.yes), inst(m.no)],
+        None,
+        16,
+        PairingConfig::default(),
+    )
+    .unwrap();
+    let mut legs = [Leg::default(); MAX_LEGS];
+    legs[0] = Leg {
+        asset: AssetIndex(0),
+        price: Price::parse("0.40").unwrap(),
+    };
+    legs[1] = Leg {
+        asset: AssetIndex(1),
+        price: Price::parse("0.62").unwrap(),
+    };
+    // 2000 complete sets would cost 2040 pUSD: uncapped, the YES leg (800) fills and the NO leg
+    // (1240) is refused for balance.
+    stage.process(Opportunity {
+        n_legs: 2,
+        legs,
+        size: Size::parse("2000").unwrap(),
+        ..Opportunity::default()
+    });
+    let stats = sender.stats.clone();
+    wait_until("the plan", Duration::from_secs(10), || {
+        stats.plans.get() == 1
+    });
+    sender.join().expect("the sender stops");
+    assert_eq!(stats.size_capped.get(), 1);
+    assert_eq!((stats.filled.get(), stats.rejected.get()), (2, 0));
+    assert_eq!(stats.unwinds.get(), 0);
+    // 1000 / 1.02 = 980.392…: 980.39 shares of each, 999.9978 pUSD.
+    assert_eq!(tokens(&v, &a, &m.yes), 980_390_000);
+    assert_eq!(tokens(&v, &a, &m.no), 980_390_000);
+    assert_eq!(start - collateral(&v, &a), 999_997_800);
+}

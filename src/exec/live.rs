@@ -64,9 +64,11 @@ pub struct LiveStats {
     pub dropped: Counter,
     /// Plans with a leg on an asset without an instrument (not sent).
     pub untradeable: Counter,
-    /// Plans not sent because a leg would be refused locally at the legs' common size, or the
-    /// legs could not be given the same share count.
+    /// Plans not sent because a leg would be refused locally at the legs' common size, the
+    /// legs could not be given the same share count, or the free collateral buys no lot.
     pub unpaired_skipped: Counter,
+    /// Plans sent smaller than found, cut to what the free collateral buys.
+    pub size_capped: Counter,
     /// Unwind SELLs sent for legs that filled more than the others.
     pub unwinds: Counter,
     /// Unwinds that did not sell the whole excess.
@@ -234,6 +236,8 @@ fn run_sender<J: OrderJournal>(
     bell.bind_current();
     // A restart: whatever the journal left sent-but-unknown is settled by hash before any plan.
     manager.reconcile();
+    // The free collateral the next plan may reserve, re-read after anything filled.
+    let mut free = free_collateral(&manager);
     // The user channel does not ring the bell: a short park bound keeps its events flowing.
     let mut waiter = Waiter::new(WaitStrategy::Park, bell, Duration::from_millis(5));
     let mut round_trip = LatencyHistogram::new("intent → batch answered");
@@ -244,13 +248,13 @@ fn run_sender<J: OrderJournal>(
             worked = true;
             stats.plans.inc();
             let now_s = crate::storage::time::unix_now_ns() / 1_000_000_000;
-            let mut sized = plan_orders(&plan, &instruments, now_s);
+            let mut sized = plan_orders(&plan, &instruments, now_s, free);
             // A new market's instruments are sent before its assets are subscribed: a plan on
             // an asset not in the table finds them waiting.
             if matches!(sized, Err(PlanSkip::Untradeable { .. }))
                 && take_updates(&mut instruments) > 0
             {
-                sized = plan_orders(&plan, &instruments, now_s);
+                sized = plan_orders(&plan, &instruments, now_s, free);
             }
             // Off the tick grid the rules were taken with: the venue may have changed the tick.
             if let Err(PlanSkip::Invalid {
@@ -261,10 +265,15 @@ fn run_sender<J: OrderJournal>(
                 && super::instruments::refresh_rules(pairs.books(), inst)
             {
                 stats.rules_refreshed.inc();
-                sized = plan_orders(&plan, &instruments, now_s);
+                sized = plan_orders(&plan, &instruments, now_s, free);
             }
             let orders = match sized {
-                Ok(o) => o,
+                Ok(s) => {
+                    if s.capped {
+                        stats.size_capped.inc();
+                    }
+                    s.orders
+                }
                 Err(PlanSkip::Untradeable { .. }) => {
                     stats.untradeable.inc();
                     continue;
@@ -280,10 +289,17 @@ fn run_sender<J: OrderJournal>(
                 }
             };
             stats.orders.add(orders.len() as u64);
+            let mut spent = false;
             for r in manager.submit(&orders) {
                 let c = match &r.outcome {
-                    SubmitOutcome::Accepted(OrderState::Filled) => &stats.filled,
-                    SubmitOutcome::Accepted(_) => continue,
+                    SubmitOutcome::Accepted(OrderState::Filled) => {
+                        spent = true;
+                        &stats.filled
+                    }
+                    SubmitOutcome::Accepted(_) => {
+                        spent = true;
+                        continue;
+                    }
                     SubmitOutcome::Rejected(e) => {
                         tracing::warn!(plan = plan.plan_id, error = %e, "order rejected");
                         &stats.rejected
@@ -295,6 +311,9 @@ fn run_sender<J: OrderJournal>(
             }
             round_trip.record(now_ns().saturating_sub(plan.created_ns));
             pairs.track(&plan);
+            if spent {
+                free = free_collateral(&manager);
+            }
         }
         if let Some(u) = &user {
             while let Ok(m) = u.try_recv() {
@@ -308,8 +327,8 @@ fn run_sender<J: OrderJournal>(
         if manager.needs_reconcile {
             manager.reconcile();
         }
-        if pairs.pending() > 0 {
-            pairs.poll(&mut manager, &instruments, &stats);
+        if pairs.pending() > 0 && pairs.poll(&mut manager, &instruments, &stats) > 0 {
+            free = free_collateral(&manager);
         }
         let now = now_ns();
         if now >= next_publish {
@@ -337,6 +356,19 @@ fn run_sender<J: OrderJournal>(
         }
         let r = &rx;
         waiter.idle(|| !r.is_empty() || stop.load(Ordering::SeqCst));
+    }
+}
+
+/// The account's free collateral as the venue reports it (`GET /balance-allowance`); `None`
+/// (legs not capped) if it cannot be read.
+fn free_collateral<J: OrderJournal>(manager: &OrderManager<J>) -> Option<u64> {
+    use crate::adapters::polymarket::http::clob::AssetType;
+    match manager.client().balance_allowance(&AssetType::Collateral) {
+        Ok(b) => b.balance_micros(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the free collateral: plans are not capped by it");
+            None
+        }
     }
 }
 

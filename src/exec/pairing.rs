@@ -3,9 +3,12 @@
 //!
 //! A Dutch book is only riskless as complete sets. Before sending, [`plan_orders`] sizes every
 //! leg with the exact amounts the signer will use (the market's tick and 0.01-share lot, the
-//! $1 minimum of marketable orders): all legs get the smallest common share count, and a plan
-//! on which some leg would be refused locally, or whose legs cannot be made equal, is not sent
-//! at all (the caller counts it) — sending the valid legs alone would buy a naked position.
+//! $1 minimum of marketable orders): all legs get the smallest common share count, cut further
+//! so that every leg together fits the free collateral last read from the venue (notional plus
+//! worst-case taker fee, as the venue reserves it) — otherwise the venue would fill the first
+//! legs and refuse the last for balance. A plan on which some leg would be refused locally, or
+//! whose legs cannot be made equal, is not sent at all (the caller counts it): sending the
+//! valid legs alone would buy a naked position.
 //!
 //! After the batch (FOK legs are final with their acknowledgement; an unknown outcome waits
 //! for the look-up or the user channel), [`decide`] compares what each leg filled: legs that
@@ -55,6 +58,52 @@ pub enum PlanSkip {
     Invalid { leg: usize, why: OrderRejection },
     /// The legs' rules give different share counts even at the smallest common size.
     Uneven,
+    /// The free collateral does not buy one lot of every leg.
+    Unaffordable,
+}
+
+/// The orders of a sized plan.
+#[derive(Clone, Debug)]
+pub struct SizedPlan {
+    pub orders: Vec<NewOrder>,
+    /// Whether the free collateral cut the size below what the legs' rules allowed.
+    pub capped: bool,
+}
+
+/// Share sizes are signed to 2 decimals (every tick's `ROUNDING_CONFIG` has size_dp = 2).
+const LOT: u64 = 10_000;
+
+/// What buying `shares` of every leg may reserve: each leg's notional (rounded up) plus its
+/// worst-case taker fee, the fee curve at the limit price or 0.5, whichever is lower (the
+/// venue's reservation for a BUY).
+fn reserve_for(orders: &[NewOrder], shares: Size) -> u128 {
+    orders
+        .iter()
+        .map(|o| {
+            let p = o.request.price;
+            let notional = (u128::from(p.0) * u128::from(shares.0)).div_ceil(1_000_000);
+            let worst = Price(p.0.min(500_000));
+            let fee = o
+                .fees
+                .map_or(0, |f| u128::from(f.taker_fee(worst, shares).0));
+            notional + fee
+        })
+        .sum()
+}
+
+/// The largest lot multiple up to `shares` whose reservation fits `budget` (0 if none).
+fn affordable(orders: &[NewOrder], shares: u64, budget: u64) -> u64 {
+    let (b, full) = (u128::from(budget), reserve_for(orders, Size(shares)));
+    if full <= b {
+        return shares;
+    }
+    // Proportional first (the reservation is linear but for rounding), then down lot by lot.
+    let mut s = u64::try_from(u128::from(shares) * b / full.max(1)).unwrap_or(0);
+    s -= s % LOT;
+    while s > 0 && reserve_for(orders, Size(s)) > b {
+        s -= LOT;
+    }
+    s
 }
 
 /// The client order id of a plan's leg `k`; unwinds of leg `k` use `k | UNWIND_LEG`.
@@ -79,12 +128,14 @@ fn signed_shares(
 }
 
 /// The orders of a plan: one FOK BUY per leg at its ask, every leg for the same share count
-/// (see the module doc). `now_s`: unix seconds, for the signer's checks.
+/// (see the module doc). `now_s`: unix seconds, for the signer's checks; `free`: the
+/// collateral the legs may reserve (`None`: not known, not capped).
 pub fn plan_orders(
     plan: &Plan,
     instruments: &Instruments,
     now_s: u64,
-) -> Result<Vec<NewOrder>, PlanSkip> {
+    free: Option<u64>,
+) -> Result<SizedPlan, PlanSkip> {
     let legs = &plan.legs[..plan.n_legs as usize];
     let mut orders = Vec::with_capacity(legs.len());
     for (k, leg) in legs.iter().enumerate() {
@@ -110,6 +161,15 @@ pub fn plan_orders(
             Err(why) => return Err(PlanSkip::Invalid { leg: k, why }),
         }
     }
+    let mut capped = false;
+    if let Some(b) = free {
+        let s = affordable(&orders, common, b);
+        if s == 0 {
+            return Err(PlanSkip::Unaffordable);
+        }
+        capped = s < common;
+        common = s;
+    }
     for (k, o) in orders.iter_mut().enumerate() {
         o.request.quantity = crate::adapters::polymarket::signing::Quantity::Shares(Size(common));
         match signed_shares(&o.request, &o.rules, now_s) {
@@ -118,7 +178,7 @@ pub fn plan_orders(
             Err(why) => return Err(PlanSkip::Invalid { leg: k, why }),
         }
     }
-    Ok(orders)
+    Ok(SizedPlan { orders, capped })
 }
 
 /// What is known of one leg after sending.
@@ -294,7 +354,9 @@ mod tests {
     fn legs_are_sized_to_each_other() {
         let both = instruments(&[TickSize::CENT, TickSize::MILLI]);
         // Off the 0.01-share lot: every leg is cut to the same lot.
-        let o = plan_orders(&plan(&["0.40", "0.555"], "10.009"), &both, 1).unwrap();
+        let o = plan_orders(&plan(&["0.40", "0.555"], "10.009"), &both, 1, None)
+            .unwrap()
+            .orders;
         assert_eq!(o.iter().map(shares).collect::<Vec<_>>(), [sz("10"); 2]);
         assert_eq!(
             o.iter().map(|o| o.client_oid).collect::<Vec<_>>(),
@@ -311,12 +373,12 @@ mod tests {
         let cent = instruments(&[TickSize::CENT, TickSize::CENT]);
         // 0.555 is off a 0.01 grid (the book moved to a finer tick than the rules say).
         assert!(matches!(
-            plan_orders(&plan(&["0.40", "0.555"], "10"), &cent, 1),
+            plan_orders(&plan(&["0.40", "0.555"], "10"), &cent, 1, None),
             Err(PlanSkip::Invalid { leg: 1, why }) if why.venue_code() == "INVALID_ORDER_MIN_TICK_SIZE"
         ));
         // 10 × 0.05 = $0.50: under the $1 minimum of a marketable order.
         assert!(matches!(
-            plan_orders(&plan(&["0.90", "0.05"], "10"), &cent, 1),
+            plan_orders(&plan(&["0.90", "0.05"], "10"), &cent, 1, None),
             Err(PlanSkip::Invalid {
                 leg: 1,
                 why: OrderRejection::MarketableBelowOneDollar { .. }
@@ -325,8 +387,42 @@ mod tests {
         let mut missing = cent.clone();
         missing[1] = None;
         assert_eq!(
-            plan_orders(&plan(&["0.40", "0.55"], "10"), &missing, 1).unwrap_err(),
+            plan_orders(&plan(&["0.40", "0.55"], "10"), &missing, 1, None).unwrap_err(),
             PlanSkip::Untradeable { leg: 1 }
         );
+    }
+
+    #[test]
+    fn legs_are_cut_to_what_the_free_collateral_buys() {
+        let cent = instruments(&[TickSize::CENT, TickSize::CENT]);
+        let p = plan(&["0.40", "0.58"], "2000");
+        let size = |free: Option<&str>| {
+            plan_orders(&p, &cent, 1, free.map(|f| Size::parse(f).unwrap().0))
+                .map(|s| (shares(&s.orders[0]), shares(&s.orders[1]), s.capped))
+        };
+        // (free pUSD) → both legs' shares: 0.98 pUSD per complete set, no fee.
+        assert_eq!(size(None), Ok((sz("2000"), sz("2000"), false)));
+        assert_eq!(size(Some("1960")), Ok((sz("2000"), sz("2000"), false)));
+        assert_eq!(size(Some("1000")), Ok((sz("1020.4"), sz("1020.4"), true)));
+        assert_eq!(size(Some("0.009")), Err(PlanSkip::Unaffordable));
+        // 1.5 sets: the 0.40 leg is $0.60, under the $1 minimum.
+        assert!(matches!(
+            size(Some("1.47")),
+            Err(PlanSkip::Invalid { leg: 0, .. })
+        ));
+        // With a fee, its worst case is reserved too: r = 0.25, e = 2 at 0.40 and 0.5 (0.58).
+        let mut fee = cent.clone();
+        for i in fee.iter_mut().flatten() {
+            i.fees = Some(crate::core::fees::FeeSchedule {
+                rate_ppm: 250_000,
+                exponent: 2,
+                taker_only: true,
+            });
+        }
+        let s = plan_orders(&p, &fee, 1, Some(1_000_000_000)).unwrap();
+        let got = shares(&s.orders[0]);
+        assert!(got < sz("1020.4") && s.capped, "{got}");
+        assert!(reserve_for(&s.orders, got) <= 1_000_000_000);
+        assert!(reserve_for(&s.orders, Size(got.0 + LOT)) > 1_000_000_000);
     }
 }
