@@ -181,8 +181,9 @@ impl LiveDesk {
             stats.untradeable.get()
         );
         println!(
-            "pairing: plans not sent (legs unpairable) {} · cut to the free pUSD {} · unwinds {} (failed {}, residual {} shares) · undecided {} · rules re-read {} · instrument updates {}",
+            "pairing: plans not sent: legs unpairable {}, no free pUSD {} · cut to the free pUSD {} · unwinds {} (failed {}, residual {} shares) · undecided {} · rules re-read {} · instrument updates {}",
             stats.unpaired_skipped.get(),
+            stats.unaffordable.get(),
             stats.size_capped.get(),
             stats.unwinds.get(),
             stats.unwind_failed.get(),

@@ -64,9 +64,11 @@ pub struct LiveStats {
     pub dropped: Counter,
     /// Plans with a leg on an asset without an instrument (not sent).
     pub untradeable: Counter,
-    /// Plans not sent because a leg would be refused locally at the legs' common size, the
-    /// legs could not be given the same share count, or the free collateral buys no lot.
+    /// Plans not sent because a leg would be refused locally at the legs' common size, or the
+    /// legs could not be given the same share count.
     pub unpaired_skipped: Counter,
+    /// Plans not sent because the free collateral buys no lot of every leg.
+    pub unaffordable: Counter,
     /// Plans sent smaller than found, cut to what the free collateral buys.
     pub size_capped: Counter,
     /// Unwind SELLs sent for legs that filled more than the others.
@@ -276,6 +278,10 @@ fn run_sender<J: OrderJournal>(
                 }
                 Err(PlanSkip::Untradeable { .. }) => {
                     stats.untradeable.inc();
+                    continue;
+                }
+                Err(PlanSkip::Unaffordable) => {
+                    stats.unaffordable.inc();
                     continue;
                 }
                 Err(why) => {
