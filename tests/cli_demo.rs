@@ -1,6 +1,7 @@
 //! `polyarb demo --live` as a user runs it: the built binary paper-trades the venue's injected
 //! Dutch books with signed orders, and what the order manager says it holds is what the
-//! venue's ledger holds, share for share and micro-pUSD for micro-pUSD, taker fees included.
+//! venue's ledger holds, share for share and micro-pUSD for micro-pUSD, taker fees and unwinds
+//! included.
 
 use std::process::Command;
 
@@ -37,6 +38,8 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         .current_dir(&dir)
         .args(["demo", "--live", "--duration", "4", "--config"])
         .arg(&config)
+        .arg("--journal")
+        .arg(dir.join("orders.db"))
         .output()
         .expect("runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -54,7 +57,20 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
     assert!(sent > 0 && filled > 0, "{account}");
     assert_eq!(field(account, " unknown "), "0", "{account}");
 
-    // Money: the order manager's cost of its positions is what the venue took.
+    // Pairing: its counters are reported, and every unwind is accounted for.
+    let pairing = stdout
+        .lines()
+        .find(|l| l.starts_with("pairing: "))
+        .unwrap_or_else(|| panic!("no pairing line:\n{stdout}"));
+    let unwinds: u64 = field(pairing, "· unwinds ").parse().unwrap();
+    let failed: u64 = field(pairing, "(failed ")
+        .trim_end_matches(',')
+        .parse()
+        .unwrap();
+    assert!(failed <= unwinds, "{pairing}");
+    assert_eq!(field(pairing, "undecided "), "0", "{pairing}");
+
+    // Money: what the order manager paid net of what it realized is what the venue took.
     let positions = stdout
         .lines()
         .find(|l| l.starts_with("positions "))
@@ -69,10 +85,46 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         "takers pay fees: {positions}"
     );
     assert_eq!(
-        field(positions, " cost "),
+        field(positions, " net spent "),
         field(ledger, "(spent ").trim_end_matches(')'),
         "{positions}\n{ledger}"
     );
+    // The SQLite journal holds every order sent (FOK legs and FAK unwinds), none left
+    // without an outcome, and the fills.
+    let db = rusqlite::Connection::open(dir.join("orders.db")).unwrap();
+    let count =
+        |sql: &str| -> u64 { db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64 };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders WHERE order_type = 'FOK' AND side = 0"),
+        sent,
+        "{account}"
+    );
+    // Each unwind sends up to 3 FAK SELLs (one more per fresh book while bids remain above the
+    // floor), none when there is nothing to sell into; each that sold everything sent one.
+    let fak = count("SELECT COUNT(*) FROM orders WHERE order_type = 'FAK' AND side = 1");
+    assert!(
+        unwinds - failed <= fak && fak <= 3 * unwinds,
+        "{fak} FAK orders · {pairing}"
+    );
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM orders WHERE order_type = 'FAK' AND (CAST(client_oid AS INTEGER) & 128) = 0"
+        ),
+        0,
+        "unwinds carry the unwind mark in their client id"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders WHERE status IN ('sent', 'unknown')"),
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders WHERE status = 'filled' AND order_type = 'FOK'"),
+        filled,
+        "{account}"
+    );
+    assert!(count("SELECT COUNT(*) FROM fills") >= filled);
+    assert!(stdout.contains("journal errors 0"), "{stdout}");
+
     // Shares: every held token as the manager counts it and as the venue reports it.
     let held: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  ")).collect();
     assert!(!held.is_empty(), "{stdout}");

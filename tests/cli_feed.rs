@@ -82,3 +82,117 @@ fn feed_without_a_catalog_names_the_key() {
         "{err}"
     );
 }
+
+#[test]
+fn live_feed_sends_paired_orders_to_the_venue_and_journals_them() {
+    use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, Filter};
+    use polyarb::adapters::polymarket::signing::PrivateKey;
+
+    let mut cfg = VenueConfig {
+        model: ModelConfig::for_assets(8, 11),
+        ..Default::default()
+    };
+    cfg.source.changes_per_s = 500;
+    // Dutch books often enough that a few seconds always see some.
+    cfg.model.dutch_book_every_ms = 250;
+    cfg.model.dutch_book_duration_ms = 700;
+    let venue = Venue::start(cfg).expect("venue starts");
+    let dir = temp_dir("live");
+    // The secrets are files the TOML points to (relative to it): the key, and credentials made
+    // beforehand with L1 auth, as an operator would.
+    let key_hex = format!("0x{:064x}", 0xfeed_u64);
+    std::fs::write(dir.join("key.hex"), &key_hex).unwrap();
+    let key = PrivateKey::from_hex(&key_hex).unwrap();
+    let creds = polyarb::adapters::polymarket::http::clob::create_or_derive_api_key(
+        &venue.http_url(),
+        &key,
+        137,
+        0,
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("creds.json"),
+        serde_json::to_string(&creds).unwrap(),
+    )
+    .unwrap();
+    let config = dir.join("feed.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[feed]\nws_url = \"{}\"\n[resync]\nclob_url = \"{}\"\n[pipeline]\nthreads = [\"io+parse+book+strategy+dispatch\"]\n[catalog]\ngamma_url = \"{}\"\n\
+             [trading]\nmode = \"live\"\nkey_file = \"key.hex\"\ncreds_file = \"creds.json\"\nclob_url = \"{}\"\nuser_ws_url = \"{}\"\njournal = \"orders.db\"\n",
+            venue.ws_url(),
+            venue.http_url(),
+            venue.gamma_url(),
+            venue.http_url(),
+            venue.user_ws_url(),
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))
+        .args(["feed", "--duration", "3", "--refresh-ms", "500", "--config"])
+        .arg(&config)
+        .arg("--hgrm-dir")
+        .arg(dir.join("hgrm"))
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("trading  live"), "{stdout}");
+    let account = stdout
+        .lines()
+        .find(|l| l.starts_with("account "))
+        .unwrap_or_else(|| panic!("no account line:\n{stdout}"));
+    assert!(account.contains(&key.address().to_checksum()), "{account}");
+    let sent: u64 = account
+        .split("orders sent ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{account}"));
+    assert!(sent > 0, "{account}");
+    // The venue saw them: this key's trades, as the venue reports them.
+    let client = ClobClient::connect(ClobConfig::new(&venue.http_url()), key, creds).unwrap();
+    let trades = client.trades(&Filter::default()).unwrap();
+    assert!(!trades.is_empty(), "no trade at the venue; {account}");
+    // And the journal (relative to the TOML) holds every order sent, each with an outcome.
+    let db = rusqlite::Connection::open(dir.join("orders.db")).unwrap();
+    let count = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64;
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders WHERE order_type = 'FOK'"),
+        sent
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders WHERE status IN ('sent', 'unknown')"),
+        0
+    );
+}
+
+#[test]
+fn live_trading_without_a_key_file_names_the_key() {
+    let dir = temp_dir("nokey");
+    let config = dir.join("feed.toml");
+    std::fs::write(
+        &config,
+        "[catalog]\ngamma_url = \"http://127.0.0.1:9/gamma\"\n[trading]\nmode = \"live\"\njournal = \"j.db\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))
+        .args(["feed", "--duration", "1", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("feed.toml")
+            && err.contains("trading.key_file")
+            && err.contains("private key"),
+        "{err}"
+    );
+}

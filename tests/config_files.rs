@@ -16,7 +16,13 @@ fn load(name: &str) -> Result<EngineSettings, ConfigError> {
 
 #[test]
 fn shipped_engine_configs_load() {
-    for f in ["demo.toml", "demo-catalog.toml", "flood.toml", "tuned.toml"] {
+    for f in [
+        "demo.toml",
+        "demo-catalog.toml",
+        "flood.toml",
+        "tuned.toml",
+        "feed.toml",
+    ] {
         let s = load(f).unwrap_or_else(|e| panic!("{f}: {e}"));
         assert!(!s.pipeline.threads.is_empty());
     }
@@ -76,10 +82,39 @@ fn broken_configs_name_file_key_and_expectation() {
         e.contains("catalog.refresh_interval_s") && e.contains("at least 1"),
         "{e}"
     );
+    let e = broken("[trading]\nmode = \"live\"\njournal = \"j.db\"\n");
+    assert!(
+        e.contains("trading.key_file") && e.contains("private key"),
+        "{e}"
+    );
+    let e = broken("[trading]\nkey = \"0x01\"\n");
+    assert!(e.contains("key"), "secrets are never inline: {e}");
     let e = broken("[catalog.filters]\nmin_liquidty = 1.0\n");
     assert!(e.contains("min_liquidty"), "{e}");
     let e = broken("[feed]\nmystery = 1\n");
     assert!(e.contains("mystery"), "{e}");
     let e = broken("[feed\n");
     assert!(e.contains("broken.toml"), "{e}");
+}
+
+#[test]
+fn the_documented_trading_section_of_feed_toml_is_valid_when_uncommented() {
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/feed.toml")).unwrap();
+    let (head, block) = shipped
+        .split_once("# [trading]")
+        .expect("a documented [trading]");
+    let block: String = block
+        .lines()
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = format!("{head}[trading]{block}\n");
+    let f = std::env::temp_dir().join(format!("polyarb-feed-trading-{}.toml", std::process::id()));
+    std::fs::write(&f, text).unwrap();
+    let s = EngineSettings::load(&f).unwrap_or_else(|e| panic!("{e}"));
+    let t = s.trading.expect("[trading]");
+    assert!(t.is_live());
+    assert_eq!(t.unwind_max_slippage_ticks, 2);
+    assert!(t.key_file.is_some() && t.creds_file.is_some() && t.journal.is_some());
 }

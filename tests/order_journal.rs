@@ -325,8 +325,15 @@ fn the_live_dispatch_stage_reconciles_then_sends_plans_through_the_sqlite_journa
             fees: m.fees,
         }),
     ];
-    let (mut stage, sender) =
-        live_dispatch(100, mgr, instruments, Some(l.ch.messages.clone()), 64).unwrap();
+    let (mut stage, sender) = live_dispatch(
+        100,
+        mgr,
+        instruments,
+        Some(l.ch.messages.clone()),
+        64,
+        Default::default(),
+    )
+    .unwrap();
     let mut legs = [Leg::default(); polyarb::strategy::MAX_LEGS];
     legs[0] = Leg {
         asset: AssetIndex(0),

@@ -175,6 +175,8 @@ impl Dashboard {
                 _ => plans.push((i.plan_id, vec![i])),
             }
         }
+        // A live dispatch journals nothing here: its stage counts the legs it planned.
+        self.intents = self.intents.max(p.stats.dispatch.intents.get());
         for (id, legs) in plans {
             let text = legs
                 .iter()

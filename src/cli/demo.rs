@@ -35,6 +35,10 @@ pub struct DemoArgs {
     /// matching engine from a fresh, venue-funded account (default: dry-run intents only).
     #[arg(long)]
     pub live: bool,
+    /// With `--live`: the SQLite order journal, started afresh each run (default:
+    /// `demo-orders.db` beside the `[storage]` database, else `out/demo-orders.db`).
+    #[arg(long, requires = "live")]
+    pub journal: Option<PathBuf>,
 }
 
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
@@ -70,7 +74,18 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
     let (dispatch, desk) = if a.live {
-        let (d, desk) = paper::open(&venue, &set.registry, cfg.venue.gamma.fee_schedule())?;
+        let journal = a.journal.clone().unwrap_or_else(|| {
+            cfg.storage
+                .as_ref()
+                .and_then(|s| s.path.parent().map(|d| d.join("demo-orders.db")))
+                .unwrap_or_else(|| PathBuf::from("out/demo-orders.db"))
+        });
+        let (d, desk) = paper::open(
+            &venue,
+            &set.registry,
+            cfg.venue.gamma.fee_schedule(),
+            &journal,
+        )?;
         (d, Some(desk))
     } else {
         (DispatchMode::DryRun, None)
@@ -84,6 +99,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         dispatch,
     )
     .context("starting the pipeline")?;
+    // With the catalog, markets listed while running reach the live sender before they are
+    // subscribed.
+    if runner.is_some() {
+        p.instruments_tx = desk.as_ref().map(paper::LiveDesk::instruments);
+    }
     println!(
         "venue    {} · {} (REST and /admin)",
         venue.ws_url(),

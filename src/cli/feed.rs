@@ -2,6 +2,13 @@
 //! catalog (Gamma at `[catalog] gamma_url`), the books from `[feed] ws_url`, resync snapshots
 //! from `[resync] clob_url`; a live table of books and health until Ctrl-C or `--duration`,
 //! then the receive → applied latency table.
+//!
+//! With `[trading] mode = "live"` the dispatch stage sends: the account is the key in
+//! `key_file` (credentials from `creds_file`, else created or derived with L1 auth), the
+//! instruments are the catalog's markets with their tick, minimum size, neg-risk flag and fee
+//! schedule (markets listed later are sent to the sender before they are subscribed), and
+//! orders go through the same live desk as `demo --live` (journal first, legs paired, uneven
+//! fills unwound), journaled in `[trading] journal`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,12 +18,21 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 
-use polyarb::catalog::{CatalogStore, MemoryStore, SqliteCatalogStore};
+use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
+use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey};
+use polyarb::catalog::{CatalogStore, CatalogUpdate, MemoryStore, SqliteCatalogStore};
+use polyarb::config::resolve_relative;
+use polyarb::core::AssetRegistry;
+use polyarb::exec::instruments::{self, Instruments};
+use polyarb::exec::settings::TradingConfig;
 use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::{EngineSettings, Pipeline};
+use polyarb::pipeline::engine::{DispatchMode, EngineSettings, Pipeline};
 
 use super::dashboard::Dashboard;
+use super::paper::{self, DeskSetup, LiveDesk};
 use super::{markets, report};
+
+const TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Args, Debug)]
 pub struct FeedArgs {
@@ -63,8 +79,17 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     }
     let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
-    let mut p = Pipeline::start_held(&cfg, set.registry, set.groups, &held, 0)
+    let (dispatch, desk) = match cfg.trading.as_ref().filter(|t| t.is_live()) {
+        Some(t) => {
+            let (d, desk) = open_live(&a.config, t, &first, &set.registry)?;
+            (d, Some(desk))
+        }
+        None => (DispatchMode::DryRun, None),
+    };
+    let mut p = Pipeline::start_full(&cfg, set.registry, set.groups, &held, 0, dispatch)
         .context("starting the pipeline")?;
+    // Markets listed while running become tradeable: their instruments reach the sender first.
+    p.instruments_tx = desk.as_ref().map(LiveDesk::instruments);
     println!(
         "feed     {} · resync {}",
         cfg.feed.ws_url, cfg.resync.clob_url
@@ -77,6 +102,12 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         groups
     );
     println!("threads  {}", p.topology.describe());
+    if let Some(t) = cfg.trading.as_ref().filter(|t| t.is_live()) {
+        println!(
+            "trading  live · {} · user channel {}",
+            t.clob_url, t.user_ws_url
+        );
+    }
     for w in p.warnings() {
         println!("warning  {w}");
     }
@@ -113,11 +144,77 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     );
     println!("{}", report::health_line(&s));
     println!(
-        "opportunities {} · dry-run intents {}",
+        "opportunities {} · {} {}",
         s.strategy.opportunities.get(),
+        if desk.is_some() {
+            "orders planned"
+        } else {
+            "dry-run intents"
+        },
         s.dispatch.intents.get()
     );
+    if let Some(d) = desk {
+        d.finish()?;
+    }
     println!();
     report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;
     Ok(())
+}
+
+/// The live desk of `[trading]`: the account from its files, instruments from the catalog.
+fn open_live(
+    config: &std::path::Path,
+    t: &TradingConfig,
+    first: &CatalogUpdate,
+    registry: &AssetRegistry,
+) -> anyhow::Result<(DispatchMode, LiveDesk)> {
+    let named = |key: &str, p: &std::path::Path| {
+        format!(
+            "{}: key `trading.{key}`: {}",
+            config.display(),
+            resolve_relative(config, p).display()
+        )
+    };
+    // `validate` made sure these are set when the mode is live.
+    let key_path = t.key_file.as_deref().context("trading.key_file")?;
+    let journal = t.journal.as_deref().context("trading.journal")?;
+    let key = PrivateKey::from_file(&resolve_relative(config, key_path)).with_context(|| {
+        format!(
+            "{}: expected a file holding a 0x-hex private key",
+            named("key_file", key_path)
+        )
+    })?;
+    let creds = match &t.creds_file {
+        Some(p) => ApiCredentials::from_file(&resolve_relative(config, p)).with_context(|| {
+            format!(
+                "{}: expected a JSON file with apiKey, secret and passphrase",
+                named("creds_file", p)
+            )
+        })?,
+        None => create_or_derive_api_key(&t.clob_url, &key, t.chain_id, 0, TIMEOUT)
+            .with_context(|| format!("creating or deriving the API key at {}", t.clob_url))?,
+    };
+    let mut cc = ClobConfig::new(&t.clob_url);
+    cc.chain_id = t.chain_id;
+    let client = Arc::new(
+        ClobClient::connect(cc, key, creds.clone())
+            .with_context(|| format!("connecting to the CLOB at {}", t.clob_url))?,
+    );
+    let journal = resolve_relative(config, journal);
+    paper::open_desk(DeskSetup {
+        label: "account",
+        client,
+        creds,
+        user_ws_url: &t.user_ws_url,
+        instruments: {
+            let mut table = Instruments::new();
+            instruments::apply(
+                &mut table,
+                instruments::from_catalog(first, registry, registry.len()),
+            );
+            table
+        },
+        journal: &journal,
+        pairing: t.pairing(),
+    })
 }

@@ -1,3 +1,8 @@
+//! The live desk: an account on a CLOB, the live sender beside the pipeline, its SQLite journal
+//! and the summary of what the account did. `polyarb demo --live` opens a paper account on
+//! the in-process venue ([`open`]); `polyarb feed` with `[trading] mode = "live"` opens the
+//! account its config names ([`open_desk`]); both trade through the same dispatch path.
+//!
 //! `polyarb demo --live`: paper trading on the in-process venue with the real order path.
 //!
 //! A fresh key gets its API key from the venue (which funds every new account), each asset of
@@ -6,6 +11,7 @@
 //! HMAC headers, journal first, the user channel for fills. Nothing here is simulated on our
 //! side: what the summary prints comes from the order manager and from the venue's ledger.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,15 +20,17 @@ use anyhow::Context;
 use polyarb::adapters::polymarket::http::clob::{
     AssetType, ClobClient, ClobConfig, create_or_derive_api_key,
 };
-use polyarb::adapters::polymarket::signing::PrivateKey;
+use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey};
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
 use polyarb::core::decimal::format_micros;
 use polyarb::core::fees::FeeSchedule;
 use polyarb::core::{AssetRegistry, TokenId};
-use polyarb::exec::journal::MemoryJournal;
-use polyarb::exec::live::{Instrument, Sender, live_dispatch};
+use polyarb::exec::journal_db::StorageJournal;
+use polyarb::exec::live::{Instrument, InstrumentUpdate, Instruments, Sender, live_dispatch};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
+use polyarb::exec::pairing::PairingConfig;
 use polyarb::pipeline::engine::DispatchMode;
+use polyarb::storage::WriterHandle;
 use polyarb::venue::VenueHandle;
 
 use super::trade;
@@ -31,22 +39,29 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// Polygon's chain id: the venue checks the L1 signature's domain like the real server.
 const CHAIN_ID: u64 = 137;
 
-/// The paper account and the live sender beside the pipeline.
-pub struct PaperDesk {
+/// An account and the live sender beside the pipeline.
+pub struct LiveDesk {
+    /// How the summary names the account ("paper account", "account").
+    label: &'static str,
     client: Arc<ClobClient>,
-    sender: Sender<MemoryJournal>,
+    sender: Sender<StorageJournal>,
+    /// The journal's storage writer, shut down after the sender so the last rows land.
+    writer: WriterHandle,
+    journal: PathBuf,
     /// Kept open for the sender: dropping it closes the user channel.
     _user: UserChannel,
     start_collateral: u64,
 }
 
 /// Opens a paper account on `venue` and makes the live dispatch for `registry`'s assets;
-/// `fees` is the taker fee schedule the venue charges on its synthetic markets.
+/// `fees` is the taker fee schedule the venue charges on its synthetic markets; orders are
+/// journaled in a fresh SQLite file at `journal`.
 pub fn open(
     venue: &VenueHandle,
     registry: &AssetRegistry,
     fees: Option<FeeSchedule>,
-) -> anyhow::Result<(DispatchMode, PaperDesk)> {
+    journal: &Path,
+) -> anyhow::Result<(DispatchMode, LiveDesk)> {
     let key = PrivateKey::from_hex(&format!("0x{}", hex::encode(rand::random::<[u8; 32]>())))
         .context("paper key")?;
     let url = venue.http_url();
@@ -56,12 +71,6 @@ pub fn open(
         ClobClient::connect(ClobConfig::new(&url), key, creds.clone())
             .context("connecting the CLOB client")?,
     );
-    let user = UserChannel::start(UserChannelConfig::new(&venue.user_ws_url(), creds))
-        .context("starting the user channel")?;
-    match user.messages.recv_timeout(TIMEOUT) {
-        Ok(UserMessage::Connected) => {}
-        other => anyhow::bail!("the user channel did not connect: {other:?}"),
-    }
     let mut instruments = Vec::with_capacity(registry.len());
     for (_, info) in registry.iter() {
         let rules = trade::rules(&url, &info.token, TIMEOUT)
@@ -72,29 +81,96 @@ pub fn open(
             fees,
         }));
     }
+    fresh_file(journal)?;
+    open_desk(DeskSetup {
+        label: "paper account",
+        client,
+        creds,
+        user_ws_url: &venue.user_ws_url(),
+        instruments,
+        journal,
+        pairing: PairingConfig::default(),
+    })
+}
+
+/// What a live desk trades with.
+pub struct DeskSetup<'a> {
+    pub label: &'static str,
+    pub client: Arc<ClobClient>,
+    /// The account's L2 credentials (the user channel authenticates with them).
+    pub creds: ApiCredentials,
+    pub user_ws_url: &'a str,
+    /// By the pipeline's asset index.
+    pub instruments: Instruments,
+    /// The SQLite journal (created if missing, else reconciled from).
+    pub journal: &'a Path,
+    pub pairing: PairingConfig,
+}
+
+/// Connects the user channel, opens the journal and starts the sender.
+pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
+    let user = UserChannel::start(UserChannelConfig::new(s.user_ws_url, s.creds))
+        .context("starting the user channel")?;
+    match user.messages.recv_timeout(TIMEOUT) {
+        Ok(UserMessage::Connected) => {}
+        other => anyhow::bail!(
+            "the user channel at {} did not connect: {other:?}",
+            s.user_ws_url
+        ),
+    }
+    let client = s.client;
     let start_collateral = collateral(&client)?;
-    let mgr = OrderManager::new(client.clone(), MemoryJournal::new(), ExecConfig::default());
-    let (stage, sender) = live_dispatch(1, mgr, instruments, Some(user.messages.clone()), 1024)
-        .context("starting the sender thread")?;
+    let (writer, j) = StorageJournal::open_file(s.journal, TIMEOUT).context("the order journal")?;
+    let mgr = OrderManager::new(client.clone(), j, ExecConfig::default());
+    // Plan ids never repeat across runs, so journals of several runs can be read side by side
+    // and a kept journal never mistakes a new plan for one it already sent.
+    let first_plan = polyarb::storage::time::unix_now_ns() / 1_000_000;
+    let (stage, sender) = live_dispatch(
+        first_plan,
+        mgr,
+        s.instruments,
+        Some(user.messages.clone()),
+        1024,
+        s.pairing,
+    )
+    .context("starting the sender thread")?;
     Ok((
         DispatchMode::Live(Box::new(stage)),
-        PaperDesk {
+        LiveDesk {
+            label: s.label,
             client,
             sender,
+            writer,
+            journal: s.journal.to_path_buf(),
             _user: user,
             start_collateral,
         },
     ))
 }
 
-impl PaperDesk {
+impl LiveDesk {
+    /// The sender's instrument channel (markets listed while running).
+    pub fn instruments(&self) -> crossbeam::channel::Sender<InstrumentUpdate> {
+        self.sender.instruments.clone()
+    }
+
     /// Stops the sender after what it holds and prints what the account did.
     pub fn finish(self) -> anyhow::Result<()> {
         let stats = self.sender.stats.clone();
         let mgr = self.sender.join().context("the sender thread panicked")?;
+        let journal_errors = mgr.stats.journal_errors;
+        // The sender has stopped: nothing more is enqueued, the writer commits the rest.
+        self.writer
+            .shutdown()
+            .context("closing the order journal")?;
+        println!(
+            "journal {} (SQLite: orders, order_journal, fills, positions) · journal errors {journal_errors}",
+            self.journal.display()
+        );
         let end = collateral(&self.client)?;
         println!(
-            "paper account {} · plans {} · orders sent {} filled {} rejected {} unknown {} · plans dropped {} untradeable {}",
+            "{} {} · plans {} · orders sent {} filled {} rejected {} unknown {} · plans dropped {} untradeable {}",
+            self.label,
             self.client.address(),
             stats.plans.get(),
             stats.orders.get(),
@@ -104,18 +180,31 @@ impl PaperDesk {
             stats.dropped.get(),
             stats.untradeable.get()
         );
+        println!(
+            "pairing: plans not sent: legs unpairable {}, no free pUSD {} · cut to the free pUSD {} · unwinds {} (failed {}, residual {} shares) · undecided {} · rules re-read {} · instrument updates {}",
+            stats.unpaired_skipped.get(),
+            stats.unaffordable.get(),
+            stats.size_capped.get(),
+            stats.unwinds.get(),
+            stats.unwind_failed.get(),
+            micros(i128::from(stats.unwind_residual.get())),
+            stats.pairs_pending.get(),
+            stats.rules_refreshed.get(),
+            stats.instrument_updates.get()
+        );
         let positions = mgr.positions.all();
         let shares: i128 = positions.values().map(|p| p.shares).sum();
         let cost: i128 = positions.values().map(|p| p.cost).sum();
         let fees: i128 = positions.values().map(|p| p.fees).sum();
         let realized: i128 = positions.values().map(|p| p.realized).sum();
         println!(
-            "positions {} tokens · {} shares · cost {} pUSD (fees {}) · realized {} (order manager)",
+            "positions {} tokens · {} shares · cost {} pUSD (fees {}) · realized {} · net spent {} (order manager)",
             positions.values().filter(|p| p.shares != 0).count(),
             micros(shares),
             micros(cost),
             micros(fees),
-            micros(realized)
+            micros(realized),
+            micros(cost - realized)
         );
         println!(
             "venue ledger: collateral {} → {} pUSD (spent {})",
@@ -139,6 +228,23 @@ impl PaperDesk {
         }
         Ok(())
     }
+}
+
+/// Removes a previous run's journal (and its WAL files) and makes its directory.
+fn fresh_file(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+        }
+    }
+    Ok(())
 }
 
 fn collateral(client: &ClobClient) -> anyhow::Result<u64> {

@@ -28,7 +28,7 @@ use crate::storage::batch::side_from_code;
 use crate::storage::time::unix_now_ns;
 use crate::storage::{
     FillRecord, JournalEntry as StoredAction, OrderRecord, OrderUpdate, PositionRecord,
-    StorageEvent, StorageSender,
+    StorageConfig, StorageEvent, StorageSender, WriterHandle,
 };
 
 use super::journal::{JournalEntry, JournalError, OrderJournal};
@@ -80,6 +80,24 @@ impl StorageJournal {
             flush_timeout,
             ids: FxHashMap::default(),
         })
+    }
+
+    /// A journal in its own database file at `path` (created and migrated if needed), with the
+    /// storage writer it writes through; keep the writer until the journal is done, then shut
+    /// it down so that the last outcomes are committed.
+    pub fn open_file(
+        path: &Path,
+        flush_timeout: Duration,
+    ) -> Result<(WriterHandle, Self), JournalError> {
+        let cfg = StorageConfig {
+            path: path.to_path_buf(),
+            ..StorageConfig::default()
+        };
+        let (writer, tx) = WriterHandle::spawn(&cfg)
+            .map_err(|e| JournalError::Storage(format!("{}: {e}", path.display())))?;
+        let journal = Self::open(tx, path, flush_timeout)
+            .map_err(|e| JournalError::Storage(format!("{}: {e}", path.display())))?;
+        Ok((writer, journal))
     }
 
     /// The stored positions with the fees paid per token (fills not FAILED), by token id.

@@ -6,9 +6,12 @@
 //! (counted): a missed trade, never a late one.
 //!
 //! On the sender thread (which first reconciles what the journal left unknown), each plan
-//! becomes signed FOK orders sent as one `POST /orders`
+//! becomes signed FOK orders, every leg for the same share count (`pairing::plan_orders`),
+//! sent as one `POST /orders`
 //! through the [`OrderManager`] (journal first, unknown outcomes looked up by hash, version
-//! mismatch re-signed once), and the user channel's events update orders and positions.
+//! mismatch re-signed once), and the user channel's events update orders and positions. Once
+//! every leg of a plan is final, legs that filled more than the others are unwound
+//! ([`super::pairing`]).
 
 use std::io;
 use std::sync::Arc;
@@ -18,10 +21,10 @@ use std::time::Duration;
 
 use crossbeam::channel::Receiver;
 
-use crate::adapters::polymarket::signing::{MarketRules, OrderRequest, OrderSide, OrderType};
+use crate::adapters::polymarket::http::ClobBookClient;
+use crate::adapters::polymarket::signing::OrderRejection;
 use crate::adapters::polymarket::ws::user::UserMessage;
-use crate::core::fees::FeeSchedule;
-use crate::core::{Size, TokenId};
+use crate::core::Size;
 use crate::obs::clock::now_ns;
 use crate::obs::{Counter, LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::{RingRx, RingTx, ring};
@@ -30,21 +33,11 @@ use crate::pipeline::wait::{Doorbell, WaitStrategy, Waiter};
 use crate::strategy::{Leg, MAX_LEGS, Opportunity};
 
 use super::dispatch::{DispatchStats, DispatchTiming};
+pub use super::instruments::{Instrument, InstrumentUpdate, Instruments};
 use super::journal::OrderJournal;
-use super::manager::{NewOrder, OrderManager, SubmitOutcome};
+use super::manager::{OrderManager, SubmitOutcome};
 use super::order::OrderState;
-
-/// What the sender needs to know to trade an asset of the pipeline.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Instrument {
-    pub token_id: TokenId,
-    pub rules: MarketRules,
-    /// The market's taker fee schedule, if known (fills as taker are stored with its fee).
-    pub fees: Option<FeeSchedule>,
-}
-
-/// Instruments by the pipeline's asset index (`None`: not tradeable, a leg is skipped).
-pub type Instruments = Vec<Option<Instrument>>;
+use super::pairing::{PairTracker, PairingConfig, PlanSkip, plan_orders};
 
 /// One opportunity on its way to the sender.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -57,6 +50,12 @@ pub struct Plan {
     pub created_ns: u64,
 }
 
+impl Plan {
+    pub fn legs(&self) -> &[Leg] {
+        &self.legs[..self.n_legs as usize]
+    }
+}
+
 /// What the sender has done.
 #[derive(Debug, Default)]
 pub struct LiveStats {
@@ -65,6 +64,25 @@ pub struct LiveStats {
     pub dropped: Counter,
     /// Plans with a leg on an asset without an instrument (not sent).
     pub untradeable: Counter,
+    /// Plans not sent because a leg would be refused locally at the legs' common size, or the
+    /// legs could not be given the same share count.
+    pub unpaired_skipped: Counter,
+    /// Plans not sent because the free collateral buys no lot of every leg.
+    pub unaffordable: Counter,
+    /// Plans sent smaller than found, cut to what the free collateral buys.
+    pub size_capped: Counter,
+    /// Unwind SELLs sent for legs that filled more than the others.
+    pub unwinds: Counter,
+    /// Unwinds that did not sell the whole excess.
+    pub unwind_failed: Counter,
+    /// Micro-shares those unwinds left unsold (naked inventory).
+    pub unwind_residual: Counter,
+    /// Plans whose legs were not all final when the sender stopped (not decided).
+    pub pairs_pending: Counter,
+    /// Instrument updates applied (markets listed or changed while running).
+    pub instrument_updates: Counter,
+    /// Instruments whose rules were re-read from `GET /book` after a leg was off their tick.
+    pub rules_refreshed: Counter,
     pub orders: Counter,
     pub filled: Counter,
     pub rejected: Counter,
@@ -127,6 +145,8 @@ pub struct Sender<J: OrderJournal> {
     stop: Arc<AtomicBool>,
     bell: Arc<Doorbell>,
     pub stats: Arc<LiveStats>,
+    /// Instruments for the sender's table (see [`super::instruments`]).
+    pub instruments: crossbeam::channel::Sender<InstrumentUpdate>,
 }
 
 impl<J: OrderJournal + 'static> Sender<J> {
@@ -145,15 +165,28 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
     instruments: Instruments,
     user: Option<Receiver<UserMessage>>,
     ring_capacity: usize,
+    pairing: PairingConfig,
 ) -> io::Result<(LiveDispatchStage, Sender<J>)> {
     let bell = Doorbell::new();
     let (tx, rx) = ring::<Plan>("dispatch→sender", ring_capacity.max(16), bell.clone());
     let live = Arc::new(LiveStats::default());
     let stop = Arc::new(AtomicBool::new(false));
     let (st, b, l) = (stop.clone(), bell.clone(), live.clone());
+    // Rare (one per catalog refresh at most): a short bounded queue, a full one is logged.
+    let (itx, irx) = crossbeam::channel::bounded::<InstrumentUpdate>(64);
     let thread = std::thread::Builder::new()
         .name("dispatch-sender".into())
-        .spawn(move || run_sender(manager, instruments, rx, user, b, st, l))?;
+        .spawn(move || {
+            let c = manager.client().config();
+            let books = ClobBookClient::new(&c.base_url, c.timeout);
+            let pairs = PairTracker::new(pairing, books);
+            let inputs = SenderInputs {
+                plans: rx,
+                user,
+                instruments: irx,
+            };
+            run_sender(manager, instruments, inputs, pairs, b, st, l)
+        })?;
     Ok((
         LiveDispatchStage {
             next_plan: first_plan_id,
@@ -167,43 +200,46 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
             stop,
             bell,
             stats: live,
+            instruments: itx,
         },
     ))
 }
 
-/// The orders of a plan: BUY FOK at each leg's ask, `size` shares each.
-pub fn plan_orders(plan: &Plan, instruments: &Instruments) -> Option<Vec<NewOrder>> {
-    plan.legs[..plan.n_legs as usize]
-        .iter()
-        .enumerate()
-        .map(|(k, leg)| {
-            let inst = instruments.get(leg.asset.get())?.as_ref()?;
-            let mut request =
-                OrderRequest::limit(inst.token_id, OrderSide::Buy, leg.price, plan.size);
-            request.order_type = OrderType::Fok;
-            Some(NewOrder {
-                plan_id: plan.plan_id,
-                client_oid: plan.plan_id << 8 | k as u64,
-                request,
-                rules: inst.rules,
-                fees: inst.fees,
-            })
-        })
-        .collect()
+/// What the sender thread reads: plans from the hot thread, the user channel, instruments.
+struct SenderInputs {
+    plans: RingRx<Plan>,
+    user: Option<Receiver<UserMessage>>,
+    instruments: Receiver<InstrumentUpdate>,
 }
 
 fn run_sender<J: OrderJournal>(
     mut manager: OrderManager<J>,
-    instruments: Instruments,
-    mut rx: RingRx<Plan>,
-    user: Option<Receiver<UserMessage>>,
+    mut instruments: Instruments,
+    inputs: SenderInputs,
+    mut pairs: PairTracker,
     bell: Arc<Doorbell>,
     stop: Arc<AtomicBool>,
     stats: Arc<LiveStats>,
 ) -> OrderManager<J> {
+    let SenderInputs {
+        plans: mut rx,
+        user,
+        instruments: updates,
+    } = inputs;
+    let take_updates = |table: &mut Instruments| {
+        let mut n = 0;
+        while let Ok(u) = updates.try_recv() {
+            super::instruments::apply(table, u);
+            stats.instrument_updates.inc();
+            n += 1;
+        }
+        n
+    };
     bell.bind_current();
     // A restart: whatever the journal left sent-but-unknown is settled by hash before any plan.
     manager.reconcile();
+    // The free collateral the next plan may reserve, re-read after anything filled.
+    let mut free = free_collateral(&manager);
     // The user channel does not ring the bell: a short park bound keeps its events flowing.
     let mut waiter = Waiter::new(WaitStrategy::Park, bell, Duration::from_millis(5));
     let mut round_trip = LatencyHistogram::new("intent → batch answered");
@@ -213,15 +249,63 @@ fn run_sender<J: OrderJournal>(
         while let Some(plan) = rx.pop() {
             worked = true;
             stats.plans.inc();
-            let Some(orders) = plan_orders(&plan, &instruments) else {
-                stats.untradeable.inc();
-                continue;
+            let now_s = crate::storage::time::unix_now_ns() / 1_000_000_000;
+            let mut sized = plan_orders(&plan, &instruments, now_s, free);
+            // A new market's instruments are sent before its assets are subscribed: a plan on
+            // an asset not in the table finds them waiting.
+            if matches!(sized, Err(PlanSkip::Untradeable { .. }))
+                && take_updates(&mut instruments) > 0
+            {
+                sized = plan_orders(&plan, &instruments, now_s, free);
+            }
+            // Off the tick grid the rules were taken with: the venue may have changed the tick.
+            if let Err(PlanSkip::Invalid {
+                leg,
+                why: OrderRejection::PriceOffTick { .. },
+            }) = sized
+                && let Some(Some(inst)) = instruments.get_mut(plan.legs[leg].asset.get())
+                && super::instruments::refresh_rules(pairs.books(), inst)
+            {
+                stats.rules_refreshed.inc();
+                sized = plan_orders(&plan, &instruments, now_s, free);
+            }
+            let orders = match sized {
+                Ok(s) => {
+                    if s.capped {
+                        stats.size_capped.inc();
+                    }
+                    s.orders
+                }
+                Err(PlanSkip::Untradeable { .. }) => {
+                    stats.untradeable.inc();
+                    continue;
+                }
+                Err(PlanSkip::Unaffordable) => {
+                    stats.unaffordable.inc();
+                    continue;
+                }
+                Err(why) => {
+                    tracing::warn!(
+                        plan = plan.plan_id,
+                        ?why,
+                        "plan not sent: legs cannot be paired"
+                    );
+                    stats.unpaired_skipped.inc();
+                    continue;
+                }
             };
             stats.orders.add(orders.len() as u64);
+            let mut spent = false;
             for r in manager.submit(&orders) {
                 let c = match &r.outcome {
-                    SubmitOutcome::Accepted(OrderState::Filled) => &stats.filled,
-                    SubmitOutcome::Accepted(_) => continue,
+                    SubmitOutcome::Accepted(OrderState::Filled) => {
+                        spent = true;
+                        &stats.filled
+                    }
+                    SubmitOutcome::Accepted(_) => {
+                        spent = true;
+                        continue;
+                    }
                     SubmitOutcome::Rejected(e) => {
                         tracing::warn!(plan = plan.plan_id, error = %e, "order rejected");
                         &stats.rejected
@@ -232,6 +316,10 @@ fn run_sender<J: OrderJournal>(
                 c.inc();
             }
             round_trip.record(now_ns().saturating_sub(plan.created_ns));
+            pairs.track(&plan);
+            if spent {
+                free = free_collateral(&manager);
+            }
         }
         if let Some(u) = &user {
             while let Ok(m) = u.try_recv() {
@@ -239,8 +327,14 @@ fn run_sender<J: OrderJournal>(
                 manager.on_user(&m);
             }
         }
+        if take_updates(&mut instruments) > 0 {
+            worked = true;
+        }
         if manager.needs_reconcile {
             manager.reconcile();
+        }
+        if pairs.pending() > 0 && pairs.poll(&mut manager, &instruments, &stats) > 0 {
+            free = free_collateral(&manager);
         }
         let now = now_ns();
         if now >= next_publish {
@@ -257,10 +351,30 @@ fn run_sender<J: OrderJournal>(
             if let Some(u) = &user {
                 settle(&mut manager, u);
             }
+            // Legs the last answers made final may need an unwind, whose fills are awaited too.
+            if pairs.poll(&mut manager, &instruments, &stats) > 0
+                && let Some(u) = &user
+            {
+                settle(&mut manager, u);
+            }
+            stats.pairs_pending.add(pairs.pending() as u64);
             return manager;
         }
         let r = &rx;
         waiter.idle(|| !r.is_empty() || stop.load(Ordering::SeqCst));
+    }
+}
+
+/// The account's free collateral as the venue reports it (`GET /balance-allowance`); `None`
+/// (legs not capped) if it cannot be read.
+fn free_collateral<J: OrderJournal>(manager: &OrderManager<J>) -> Option<u64> {
+    use crate::adapters::polymarket::http::clob::AssetType;
+    match manager.client().balance_allowance(&AssetType::Collateral) {
+        Ok(b) => b.balance_micros(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the free collateral: plans are not capped by it");
+            None
+        }
     }
 }
 

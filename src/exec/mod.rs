@@ -3,20 +3,25 @@
 //! one client order id per leg, never reused.
 //!
 //! - [`dispatch`]: the dry-run dispatch stage (intents journaled, nothing sent).
-//! - [`live`]: the live dispatch stage and its sender thread.
+//! - [`live`]: the live dispatch stage and its sender thread; [`instruments`]: what it trades.
 //! - [`manager`]: the order manager (journal first, unknown outcomes looked up by hash,
 //!   version mismatch re-signed once, cancel/replace policy).
+//! - [`pairing`]: Dutch-book legs sized to each other, and the unwind of uneven fills.
+//! - [`settings`]: the `[trading]` section (dry run or live, secrets files, journal).
 //! - [`order`]: the order state machine; [`positions`]: fills and inventory per outcome.
 //! - [`journal`]: the [`journal::OrderJournal`] trait and its in-memory implementation;
 //!   [`journal_db`]: the same journal in the database (orders, journal rows, fills, positions).
 
 pub mod dispatch;
+pub mod instruments;
 pub mod journal;
 pub mod journal_db;
 pub mod live;
 pub mod manager;
 pub mod order;
+pub mod pairing;
 pub mod positions;
+pub mod settings;
 
 use crate::core::{AssetIndex, Price, Side, Size};
 

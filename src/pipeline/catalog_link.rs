@@ -15,7 +15,10 @@
 //!   a token before the subscribe that makes the venue send its `book` goes out;
 //! - the book and strategy stages, on a message for an asset they do not know yet, drain their
 //!   control channel first, where its extension is already waiting (it was sent before the
-//!   subscribe that caused the message), whatever the topology.
+//!   subscribe that caused the message), whatever the topology;
+//! - a live sender (`Pipeline::instruments_tx`) is sent the instruments of every watched
+//!   market (new ones, and rules Gamma changed) before the subscribe, and drains its channel
+//!   when a plan names an asset it does not know.
 //!
 //! A closed (or filtered-out) market is retired in the book stage (`BookCtl::Retire`: its books
 //! emptied, untradeable, their messages ignored) and unsubscribed; its group is halted. A
@@ -117,6 +120,14 @@ impl Pipeline {
             refused_assets: refused.len(),
             deferred: false,
         };
+        if let Some(tx) = &self.instruments_tx {
+            let update = crate::exec::instruments::from_catalog(u, &sel.registry, target);
+            if !update.is_empty() && tx.try_send(update).is_err() {
+                tracing::warn!(
+                    "the live sender's instrument queue is full: new markets are untradeable until the next update"
+                );
+            }
+        }
         if !subscribe.is_empty() {
             self.control.send(FeedCommand::Subscribe(subscribe));
         }

@@ -56,6 +56,9 @@ pub struct EngineSettings {
     /// `[catalog]`: present = the markets come from Gamma through the catalog, refreshed on a
     /// cold thread (`pipeline::catalog_link`); absent = the in-process venue's market list.
     pub catalog: Option<crate::catalog::CatalogConfig>,
+    /// `[trading]`: absent or `mode = "dry_run"` = intents only; `"live"` = orders are sent
+    /// (`polyarb feed`).
+    pub trading: Option<crate::exec::settings::TradingConfig>,
 }
 
 impl EngineSettings {
@@ -127,6 +130,9 @@ impl EngineSettings {
         }
         if let Some(c) = &self.catalog {
             c.validate(file)?;
+        }
+        if let Some(t) = &self.trading {
+            t.validate(file)?;
         }
         // The venue's own keys live under `[venue]` in this file.
         self.venue.validate(file).map_err(|e| match e {
@@ -208,6 +214,9 @@ pub struct Pipeline {
     warnings: Arc<Mutex<Vec<String>>>,
     /// The storage writer (cold thread), if storage is on.
     pub storage: Option<crate::storage::WriterHandle>,
+    /// The live sender's instrument channel, if it trades: markets the catalog lists while
+    /// running are sent there before they are subscribed (`catalog_link`).
+    pub instruments_tx: Option<Sender<crate::exec::live::InstrumentUpdate>>,
     io: Option<JoinHandle<Vec<LatencyHistogram>>>,
     stages: Vec<JoinHandle<Vec<LatencyHistogram>>>,
     resync: Option<JoinHandle<()>>,
@@ -488,6 +497,7 @@ impl Pipeline {
             intents: journal_rx,
             warnings,
             storage,
+            instruments_tx: None,
             io: Some(io),
             stages,
             resync: Some(resync),

@@ -1,0 +1,237 @@
+//! The sender's side of the pairing: plans held until every leg is final, and the unwind
+//! orders that sell back what one leg holds beyond the others.
+//!
+//! The best bid is read with `GET /book` at the moment of the unwind: the sender thread has no
+//! book of its own, and an unwind is rare and must price off the venue's book as it is now,
+//! not as the strategy last saw it.
+
+use crate::adapters::polymarket::http::ClobBookClient;
+use crate::adapters::polymarket::http::clob::ClobError;
+use crate::adapters::polymarket::signing::{OrderRequest, OrderSide, OrderType};
+use crate::core::Size;
+use crate::exec::journal::OrderJournal;
+use crate::exec::live::{Instrument, Instruments, LiveStats, Plan};
+use crate::exec::manager::{NewOrder, OrderManager, SubmitOutcome};
+use crate::strategy::MAX_LEGS;
+
+use super::{LegFill, PairAction, PairingConfig, UNWIND_LEG, decide, leg_oid, unwind_floor};
+
+/// What one unwind did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnwindReport {
+    /// Shares the SELL sold.
+    pub sold: Size,
+    /// Shares still held beyond the other legs.
+    pub residual: Size,
+    /// Why it did not sell everything, if it did not.
+    pub error: Option<String>,
+}
+
+/// Sells `excess` shares of the plan's leg `leg` (see the module doc of `pairing`): up to
+/// `unwind_attempts` FAK SELLs of what is left, each priced off a fresh `GET /book`, all
+/// floored at the first attempt's best bid minus `unwind_max_slippage_ticks`.
+pub fn unwind<J: OrderJournal>(
+    manager: &mut OrderManager<J>,
+    books: &ClobBookClient,
+    inst: &Instrument,
+    plan_id: u64,
+    leg: usize,
+    excess: Size,
+    cfg: &PairingConfig,
+) -> UnwindReport {
+    let mut left = excess;
+    let mut floor = None;
+    let mut error = None;
+    // Attempt numbers share the client id's low byte with the leg (bits 2..7).
+    for attempt in 0..cfg.unwind_attempts.clamp(1, 31) as usize {
+        let client_oid = leg_oid(plan_id, UNWIND_LEG | attempt << 2 | leg);
+        match sell_once(
+            manager, books, inst, plan_id, client_oid, left, &mut floor, cfg,
+        ) {
+            Ok(sold) => {
+                left = Size(left.0 - sold.0);
+                if left.is_zero() {
+                    error = None;
+                    break;
+                }
+                error = Some(format!(
+                    "bids down to {} took {} of {left}",
+                    floor.unwrap_or_default(),
+                    sold
+                ));
+            }
+            Err(Attempt::Again(why)) => error = Some(why),
+            Err(Attempt::Stop(why)) => {
+                error = Some(why);
+                break;
+            }
+        }
+    }
+    UnwindReport {
+        sold: Size(excess.0 - left.0),
+        residual: left,
+        error,
+    }
+}
+
+/// Why an attempt sold nothing, and whether another may.
+enum Attempt {
+    /// The book moved between the read and the order (the FAK found nothing): read it again.
+    Again(String),
+    /// Nothing to sell into within the floor, or the order cannot be sent.
+    Stop(String),
+}
+
+/// One FAK SELL of `size` at the floor (set on the first attempt); the shares it sold.
+#[allow(clippy::too_many_arguments)]
+fn sell_once<J: OrderJournal>(
+    manager: &mut OrderManager<J>,
+    books: &ClobBookClient,
+    inst: &Instrument,
+    plan_id: u64,
+    client_oid: u64,
+    size: Size,
+    floor: &mut Option<crate::core::Price>,
+    cfg: &PairingConfig,
+) -> Result<Size, Attempt> {
+    let snap = match books.book(&inst.token_id.to_string()) {
+        Ok(b) => b
+            .validate()
+            .ok_or_else(|| Attempt::Stop("GET /book: malformed book".into()))?,
+        Err(e) => return Err(Attempt::Stop(format!("GET /book: {e}"))),
+    };
+    let Some(best) = snap.bids.iter().map(|(p, _)| *p).max() else {
+        return Err(Attempt::Stop("no bids to sell into".into()));
+    };
+    // The venue's tick as it is now: a price change may have moved it off the startup rules.
+    let mut rules = inst.rules;
+    if let Some(t) = snap.tick {
+        rules.tick_size = t;
+    }
+    let floor = *floor
+        .get_or_insert_with(|| unwind_floor(best, rules.tick_size, cfg.unwind_max_slippage_ticks));
+    if best < floor {
+        return Err(Attempt::Stop(format!(
+            "best bid {best} is under the unwind floor {floor}"
+        )));
+    }
+    let mut request = OrderRequest::limit(inst.token_id, OrderSide::Sell, floor, size);
+    request.order_type = OrderType::Fak;
+    let order = NewOrder {
+        plan_id,
+        client_oid,
+        request,
+        rules,
+        fees: inst.fees,
+    };
+    let result = manager.submit(std::slice::from_ref(&order));
+    let sold = manager
+        .order_of(plan_id, client_oid)
+        .map_or(Size::ZERO, |o| o.filled)
+        .min(size);
+    match result.first().map(|r| &r.outcome) {
+        Some(SubmitOutcome::Rejected(ClobError::FakNoMatch(_))) => Err(Attempt::Again(format!(
+            "bids at or above {floor} (best {best}) were gone when the FAK arrived"
+        ))),
+        Some(SubmitOutcome::Rejected(e)) => Err(Attempt::Stop(e.to_string())),
+        Some(SubmitOutcome::Unknown) | None => Err(Attempt::Stop(
+            "unknown outcome (reconcile will settle it)".into(),
+        )),
+        Some(_) => Ok(sold),
+    }
+}
+
+/// A plan whose legs were sent, until every leg is final.
+struct SentPlan {
+    plan_id: u64,
+    n_legs: usize,
+    assets: [usize; MAX_LEGS],
+}
+
+/// The plans in flight and the book client their unwinds read.
+pub struct PairTracker {
+    cfg: PairingConfig,
+    books: ClobBookClient,
+    sent: Vec<SentPlan>,
+}
+
+impl PairTracker {
+    pub fn new(cfg: PairingConfig, books: ClobBookClient) -> Self {
+        Self {
+            cfg,
+            books,
+            sent: Vec::new(),
+        }
+    }
+
+    /// A plan whose legs were just submitted.
+    pub fn track(&mut self, plan: &Plan) {
+        let mut assets = [0; MAX_LEGS];
+        for (a, leg) in assets.iter_mut().zip(plan.legs()) {
+            *a = leg.asset.get();
+        }
+        self.sent.push(SentPlan {
+            plan_id: plan.plan_id,
+            n_legs: plan.n_legs as usize,
+            assets,
+        });
+    }
+
+    /// The book client (also for re-reading a token's rules).
+    pub fn books(&self) -> &ClobBookClient {
+        &self.books
+    }
+
+    /// Plans whose legs are not all final yet.
+    pub fn pending(&self) -> usize {
+        self.sent.len()
+    }
+
+    /// Decides every plan whose legs are all final, unwinding uneven ones; returns the number
+    /// of unwind orders sent.
+    pub fn poll<J: OrderJournal>(
+        &mut self,
+        manager: &mut OrderManager<J>,
+        instruments: &Instruments,
+        stats: &LiveStats,
+    ) -> usize {
+        let mut sent = 0;
+        let mut k = 0;
+        while k < self.sent.len() {
+            let p = &self.sent[k];
+            let mut fills = [LegFill::Pending; MAX_LEGS];
+            for (leg, f) in fills[..p.n_legs].iter_mut().enumerate() {
+                *f = match manager.order_of(p.plan_id, leg_oid(p.plan_id, leg)) {
+                    // Never journaled (refused locally): it holds nothing.
+                    None => LegFill::Final(Size::ZERO),
+                    Some(o) if o.state.is_final() => LegFill::Final(o.filled),
+                    Some(_) => LegFill::Pending,
+                };
+            }
+            let excess = match decide(&fills[..p.n_legs]) {
+                PairAction::Wait => {
+                    k += 1;
+                    continue;
+                }
+                PairAction::Paired => Vec::new(),
+                PairAction::Unwind(e) => e,
+            };
+            let p = self.sent.swap_remove(k);
+            for (leg, size) in excess {
+                let Some(inst) = instruments.get(p.assets[leg]).and_then(Option::as_ref) else {
+                    continue;
+                };
+                stats.unwinds.inc();
+                sent += 1;
+                let r = unwind(manager, &self.books, inst, p.plan_id, leg, size, &self.cfg);
+                if r.residual.0 > 0 {
+                    stats.unwind_failed.inc();
+                    stats.unwind_residual.add(r.residual.0);
+                    let why = r.error.unwrap_or_default();
+                    tracing::warn!(plan = p.plan_id, leg, residual = %r.residual, %why, "unwind left a residual");
+                }
+            }
+        }
+        sent
+    }
+}

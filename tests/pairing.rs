@@ -1,0 +1,264 @@
+//! Dutch-book legs that fill unevenly, over loopback against the venue's matching engine: the
+//! live sender sends both legs as FOK, the venue kills the thin one, and the sender sells the
+//! filled leg's excess back, so that the venue's ledger holds as many YES as NO shares of the
+//! market — or, when the bids do not reach, reports exactly the residual it left.
+
+mod trading_support;
+
+use std::time::Duration;
+
+use polyarb::core::{AssetIndex, Price, Size};
+use polyarb::exec::journal::MemoryJournal;
+use polyarb::exec::live::{Instrument, LiveStats, live_dispatch};
+use polyarb::exec::manager::{ExecConfig, OrderManager};
+use polyarb::exec::order::OrderState;
+use polyarb::exec::pairing::PairingConfig;
+use polyarb::pipeline::stage::Stage;
+use polyarb::strategy::{Leg, MAX_LEGS, Opportunity};
+
+use trading_support::*;
+
+/// One Dutch-book plan (YES @0.40, NO @0.62, 10 shares each) on a market whose NO asks hold
+/// only 3 shares at 0.62 (the mirror of YES bids 3 @0.38, 100 @0.37): the NO leg is killed.
+/// Returns the venue, the trader, the market, its starting pUSD, the sender's counters and the
+/// manager after it stopped.
+fn uneven_plan(
+    n: u64,
+    slippage: u32,
+) -> (
+    polyarb::venue::VenueHandle,
+    Trader,
+    Market,
+    u64,
+    std::sync::Arc<LiveStats>,
+    OrderManager<MemoryJournal>,
+) {
+    let v = venue();
+    let m = market(&v);
+    set_book(
+        &v,
+        &m.yes,
+        &[("0.38", "3"), ("0.37", "100")],
+        &[("0.40", "100")],
+    );
+    let a = trader(&v, n);
+    let l = listen(&v, &a);
+    let start = collateral(&v, &a);
+    let mgr = OrderManager::new(
+        a.client.clone(),
+        MemoryJournal::new(),
+        ExecConfig::default(),
+    );
+    let inst = |token| {
+        Some(Instrument {
+            token_id: token,
+            rules: m.rules,
+            fees: m.fees,
+        })
+    };
+    let (mut stage, sender) = live_dispatch(
+        7,
+        mgr,
+        vec![inst(m.yes), inst(m.no)],
+        Some(l.ch.messages.clone()),
+        16,
+        PairingConfig {
+            unwind_max_slippage_ticks: slippage,
+            ..PairingConfig::default()
+        },
+    )
+    .unwrap();
+    let mut legs = [Leg::default(); MAX_LEGS];
+    legs[0] = Leg {
+        asset: AssetIndex(0),
+        price: Price::parse("0.40").unwrap(),
+    };
+    legs[1] = Leg {
+        asset: AssetIndex(1),
+        price: Price::parse("0.62").unwrap(),
+    };
+    stage.process(Opportunity {
+        n_legs: 2,
+        legs,
+        size: Size::parse("10").unwrap(),
+        ..Opportunity::default()
+    });
+    let stats = sender.stats.clone();
+    wait_until("the unwind", Duration::from_secs(10), || {
+        stats.unwinds.get() == 1
+    });
+    let mgr = sender.join().expect("the sender stops");
+    assert!(collateral(&v, &a) < start, "the YES leg was bought");
+    (v, a, m, start, stats, mgr)
+}
+
+#[test]
+fn a_killed_leg_is_unwound_until_the_ledger_is_paired() {
+    let (v, a, m, start, stats, mgr) = uneven_plan(41, 1);
+    assert_eq!(stats.orders.get(), 2);
+    assert_eq!(stats.filled.get(), 1);
+    assert_eq!(stats.rejected.get(), 1, "the NO leg is killed");
+    assert_eq!(stats.unwind_failed.get(), 0);
+    assert_eq!(stats.unwind_residual.get(), 0);
+    // The venue's ledger: no YES and no NO left (10 bought, 3 sold @0.38 and 7 @0.37).
+    assert_eq!(tokens(&v, &a, &m.yes), tokens(&v, &a, &m.no));
+    assert_eq!(tokens(&v, &a, &m.yes), 0);
+    // The unwind is an order like any other: journaled, tracked, and its fills in positions.
+    let unwind = mgr.order_of(7, 7 << 8 | 0x80).expect("the unwind order");
+    assert_eq!(
+        (
+            unwind.side.as_str(),
+            unwind.order_type.as_str(),
+            unwind.size
+        ),
+        ("SELL", "FAK", Size::parse("10").unwrap())
+    );
+    assert_eq!(unwind.price, Price::parse("0.37").unwrap());
+    assert_eq!(unwind.filled, Size::parse("10").unwrap());
+    let journaled = mgr.journal().entries();
+    assert_eq!(journaled.len(), 3);
+    assert_eq!(journaled[2].order_id, unwind.order_id);
+    assert_eq!(journaled[2].state, OrderState::Filled);
+    assert_eq!(mgr.positions.get(&m.yes).shares, 0);
+    // Bought 10 @0.40 (4 pUSD), sold 3 @0.38 + 7 @0.37 (3.73): 0.27 pUSD lost, realized by the
+    // manager and taken by the venue.
+    assert_eq!(mgr.positions.get(&m.yes).realized, -270_000);
+    assert_eq!(start - collateral(&v, &a), 270_000);
+}
+
+#[test]
+fn bids_out_of_reach_leave_a_residual_that_is_reported() {
+    // No slippage allowed: only the 3 shares bid at 0.38 can be sold.
+    let (v, a, m, _, stats, _mgr) = uneven_plan(42, 0);
+    assert_eq!(stats.unwinds.get(), 1);
+    assert_eq!(stats.unwind_failed.get(), 1);
+    assert_eq!(stats.unwind_residual.get(), 7_000_000);
+    assert_eq!(tokens(&v, &a, &m.no), 0);
+    assert_eq!(
+        tokens(&v, &a, &m.yes),
+        7_000_000,
+        "what is reported is held"
+    );
+}
+
+#[test]
+fn a_leg_off_stale_tick_rules_is_re_read_from_the_venue_not_sent_alone() {
+    let v = venue();
+    let m = market(&v);
+    // YES asks 0.40 and (mirrored from YES bids 0.38) NO asks 0.62, 100 shares each.
+    set_book(&v, &m.yes, &[("0.38", "100")], &[("0.40", "100")]);
+    let a = trader(&v, 43);
+    // Rules taken when the market's tick was 0.1: 0.62 is off that grid.
+    let stale = polyarb::adapters::polymarket::signing::MarketRules {
+        tick_size: polyarb::core::TickSize::parse("0.1").unwrap(),
+        ..m.rules
+    };
+    let inst = |token| {
+        Some(Instrument {
+            token_id: token,
+            rules: stale,
+            fees: m.fees,
+        })
+    };
+    let mgr = OrderManager::new(
+        a.client.clone(),
+        MemoryJournal::new(),
+        ExecConfig::default(),
+    );
+    let (mut stage, sender) = live_dispatch(
+        9,
+        mgr,
+        vec![inst(m.yes), inst(m.no)],
+        None,
+        16,
+        PairingConfig::default(),
+    )
+    .unwrap();
+    let mut legs = [Leg::default(); MAX_LEGS];
+    legs[0] = Leg {
+        asset: AssetIndex(0),
+        price: Price::parse("0.40").unwrap(),
+    };
+    legs[1] = Leg {
+        asset: AssetIndex(1),
+        price: Price::parse("0.62").unwrap(),
+    };
+    stage.process(Opportunity {
+        n_legs: 2,
+        legs,
+        size: Size::parse("10").unwrap(),
+        ..Opportunity::default()
+    });
+    let stats = sender.stats.clone();
+    wait_until("both legs", Duration::from_secs(10), || {
+        stats.filled.get() + stats.unpaired_skipped.get() >= 1 && stats.plans.get() == 1
+    });
+    sender.join().expect("the sender stops");
+    assert_eq!(stats.unpaired_skipped.get(), 0);
+    assert_eq!(stats.rules_refreshed.get(), 1);
+    assert_eq!(stats.filled.get(), 2);
+    assert_eq!(tokens(&v, &a, &m.yes), 10_000_000);
+    assert_eq!(tokens(&v, &a, &m.no), 10_000_000);
+}
+
+#[test]
+fn legs_are_cut_to_the_free_collateral_so_no_leg_is_refused_for_balance() {
+    let v = venue();
+    let m = market(&v);
+    // YES asks 0.40 and NO asks 0.62 (mirror of YES bids 0.38), 5000 shares deep. (Not a
+    // Dutch book: the venue's books of a market are one mirrored book, never crossed.)
+    set_book(&v, &m.yes, &[("0.38", "5000")], &[("0.40", "5000")]);
+    let a = trader(&v, 44);
+    let start = collateral(&v, &a);
+    assert_eq!(start, 1_000_000_000, "a new account has 1,000 pUSD");
+    let inst = |token| {
+        Some(Instrument {
+            token_id: token,
+            rules: m.rules,
+            fees: m.fees,
+        })
+    };
+    let mgr = OrderManager::new(
+        a.client.clone(),
+        MemoryJournal::new(),
+        ExecConfig::default(),
+    );
+    let (mut stage, sender) = live_dispatch(
+        11,
+        mgr,
+        vec![inst(m.yes), inst(m.no)],
+        None,
+        16,
+        PairingConfig::default(),
+    )
+    .unwrap();
+    let mut legs = [Leg::default(); MAX_LEGS];
+    legs[0] = Leg {
+        asset: AssetIndex(0),
+        price: Price::parse("0.40").unwrap(),
+    };
+    legs[1] = Leg {
+        asset: AssetIndex(1),
+        price: Price::parse("0.62").unwrap(),
+    };
+    // 2000 complete sets would cost 2040 pUSD: uncapped, the YES leg (800) fills and the NO leg
+    // (1240) is refused for balance.
+    stage.process(Opportunity {
+        n_legs: 2,
+        legs,
+        size: Size::parse("2000").unwrap(),
+        ..Opportunity::default()
+    });
+    let stats = sender.stats.clone();
+    wait_until("the plan", Duration::from_secs(10), || {
+        stats.plans.get() == 1
+    });
+    sender.join().expect("the sender stops");
+    assert_eq!(stats.size_capped.get(), 1);
+    assert_eq!((stats.filled.get(), stats.rejected.get()), (2, 0));
+    assert_eq!(stats.unwinds.get(), 0);
+    // 1000 / 1.02 = 980.392…: 980.39 shares of each, 999.9978 pUSD.
+    assert_eq!(tokens(&v, &a, &m.yes), 980_390_000);
+    assert_eq!(tokens(&v, &a, &m.no), 980_390_000);
+    assert_eq!(start - collateral(&v, &a), 999_997_800);
+}
