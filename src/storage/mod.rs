@@ -135,6 +135,7 @@ pub mod bars;
 pub mod batch;
 pub mod bench;
 pub mod checkpoint;
+mod compact;
 pub mod config;
 pub mod error;
 pub mod event;
