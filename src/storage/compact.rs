@@ -113,7 +113,7 @@ fn insert_sql(table: &str, n: usize) -> String {
     } else {
         "INSERT OR IGNORE"
     };
-    let one = format!("({})", vec!["?"; BOOK_COLS].join(","));
+    let one = format!("({})", ["?"; BOOK_COLS].join(","));
     format!(
         "{verb} INTO {table} ({INSERT_COLUMNS}) VALUES {}",
         vec![one; n].join(",")
