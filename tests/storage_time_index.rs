@@ -2,7 +2,8 @@
 //! landing table's in-memory copy, checked against full scans of a real database file: ties and
 //! gaps in receive times, receive times that went backwards (clamped at ingest), `seq` gaps left
 //! by trades, rows still in the landing table, a store reopened with landed rows (the SQL
-//! compaction path), and query plans that really use the indices.
+//! compaction path), landed rows deleted by another connection, and query plans that really use
+//! the indices.
 
 use polyarb::core::{AssetIndex, Price, Side, Size};
 use polyarb::storage::batch::{Batch, BookRow, BookRowKind, Row, TradeRow};
@@ -210,6 +211,56 @@ fn time_cuts_on_the_sampled_index_equal_full_scans() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(ok, "ok");
+}
+
+#[test]
+fn landed_rows_deleted_by_another_connection_are_not_compacted() {
+    let dir = TempDir::new("time-index-prune");
+    let path = dir.path().join("x.db");
+    let mut writer = SqliteStore::open_with(&path, Synchronous::Normal, 5000).unwrap();
+    writer
+        .write_batch(&registration_batch(MARKETS, 3).0)
+        .unwrap();
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut t = T0;
+    let batch = Batch {
+        id: 2,
+        rows: rows(&mut rng, 600, &mut t),
+    };
+    writer.write_batch(&batch).unwrap();
+    // `db prune` beside the running writer: another connection deletes some landed rows.
+    let other = SqliteStore::open_with(&path, Synchronous::Normal, 5000).unwrap();
+    let gone = other
+        .connection()
+        .execute(
+            "DELETE FROM orderbook_ingest WHERE market_id = 1 AND seq <= 40",
+            [],
+        )
+        .unwrap();
+    assert!(gone > 0);
+    let left = writer.staged_rows().unwrap();
+    let mut taken = 0;
+    loop {
+        let (n, _) = writer.compact(250).unwrap();
+        if n == 0 {
+            break;
+        }
+        taken += n;
+    }
+    assert_eq!(taken, left);
+    assert_eq!(
+        one(
+            &writer,
+            "SELECT COUNT(*) FROM orderbook_events WHERE market_id = 1 AND seq <= 40",
+            []
+        ),
+        Some(0),
+        "deleted rows came back"
+    );
+    assert_eq!(
+        one(&writer, "SELECT COUNT(*) FROM orderbook_events", []),
+        Some(left as i64)
+    );
 }
 
 #[test]

@@ -197,6 +197,21 @@ pub(super) fn compact(
         tx.prepare_cached("DELETE FROM orderbook_ingest WHERE rowid <= ?1")?
             .execute([upto])?
     } as u64;
+    if taken != k as u64 {
+        // Another connection changed the landing table (`polyarb db prune` beside a running
+        // writer): the copy is stale. Undo, forget it, and take the table's own rows.
+        drop(tx);
+        tracing::warn!(
+            expected = k,
+            found = taken,
+            "storage: landed rows changed under the writer; compacting from the table"
+        );
+        mirror.rows.clear();
+        mirror.complete = false;
+        let (taken, dups, emptied) = compact_sql(conn, max_rows)?;
+        mirror.complete = emptied;
+        return Ok((taken, dups));
+    }
     tx.commit()?;
     mirror.rows.drain(..k);
     Ok((taken, taken.saturating_sub(moved)))
