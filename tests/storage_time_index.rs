@@ -8,6 +8,7 @@
 use polyarb::core::{AssetIndex, Price, Side, Size};
 use polyarb::storage::batch::{Batch, BookRow, BookRowKind, Row, TradeRow};
 use polyarb::storage::bench::registration_batch;
+use polyarb::storage::schema::TIME_SAMPLE_EVERY;
 use polyarb::storage::tempdir::TempDir;
 use polyarb::storage::{EventStore, SqliteStore, Synchronous};
 use rand::rngs::StdRng;
@@ -280,17 +281,19 @@ fn time_and_level_queries_use_their_indices() {
             .collect();
         rows.join(" | ")
     };
-    // The probes `SqliteStore` runs for a time cut (sqlite_read.rs), and the other queries the
-    // module doc promises an index for.
+    // The probes `SqliteStore` runs for a time cut (sqlite_read.rs), spelled with the schema's
+    // sampling constant (a constant changed without a migration fails here), and the other
+    // queries the module doc promises an index for.
+    let every = TIME_SAMPLE_EVERY;
+    let probe_le = format!(
+        "SELECT seq FROM orderbook_events WHERE market_id = 1 AND seq % {every} = 0 AND recv_ns <= 5 ORDER BY recv_ns DESC, seq DESC LIMIT 1"
+    );
+    let probe_gt = format!(
+        "SELECT seq FROM orderbook_events WHERE market_id = 1 AND seq % {every} = 0 AND recv_ns > 5 ORDER BY recv_ns, seq LIMIT 1"
+    );
     for (sql, index) in [
-        (
-            "SELECT seq FROM orderbook_events WHERE market_id = 1 AND seq % 64 = 0 AND recv_ns <= 5 ORDER BY recv_ns DESC, seq DESC LIMIT 1",
-            "orderbook_events_market_ts_sampled",
-        ),
-        (
-            "SELECT seq FROM orderbook_events WHERE market_id = 1 AND seq % 64 = 0 AND recv_ns > 5 ORDER BY recv_ns, seq LIMIT 1",
-            "orderbook_events_market_ts_sampled",
-        ),
+        (probe_le.as_str(), "orderbook_events_market_ts_sampled"),
+        (probe_gt.as_str(), "orderbook_events_market_ts_sampled"),
         (
             "SELECT seq FROM orderbook_events WHERE market_id = 1 AND seq >= 5 AND seq < 70 AND recv_ns <= 9 ORDER BY seq DESC LIMIT 1",
             "PRIMARY KEY",
