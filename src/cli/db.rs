@@ -407,7 +407,7 @@ fn run_bench(
         ins.rows, ins.batch_rows
     );
     println!(
-        "WAL, synchronous=NORMAL; indexed table: PK (market_id, seq) + (market_id, recv_ns) + (market_id, side, price) + partial (asset_id, seq)"
+        "WAL, synchronous=NORMAL; indexed table: PK (market_id, seq) + (market_id, recv_ns) every 64th seq + (market_id, side, price) + partial (asset_id, seq)"
     );
     println!(
         "  sustained rows/s  {:>12.0}  into the indexed table, landing + compaction ({:.3} s + {:.3} s) (target >= 500000)",

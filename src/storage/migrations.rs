@@ -188,6 +188,42 @@ mod tests {
                     .unwrap();
                 assert_eq!(n, 1);
             }
+            // v5: the full time index is gone, the sampled one holds the rows whose seq is a
+            // multiple of 64 (the seeded row, seq 1, is not one of them).
+            let indices: Vec<String> = conn
+                .prepare("SELECT name FROM pragma_index_list('orderbook_events') ORDER BY name")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(
+                indices
+                    .iter()
+                    .any(|n| n == "orderbook_events_market_ts_sampled")
+                    && !indices.iter().any(|n| n == "orderbook_events_market_ts"),
+                "from v{start}: {indices:?}"
+            );
+            if start >= 1 {
+                conn.execute_batch(
+                    "INSERT INTO orderbook_events (market_id, seq, asset_id, kind, venue_ts_ms, recv_ns)
+                       VALUES (1, 64, 1, 5, 7, 8);",
+                )
+                .unwrap();
+                let sampled: Vec<i64> = conn
+                    .prepare(
+                        "SELECT seq FROM orderbook_events INDEXED BY orderbook_events_market_ts_sampled
+                         WHERE market_id = 1 AND seq % 64 = 0 AND recv_ns >= 0",
+                    )
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                assert_eq!(sampled, vec![64], "from v{start}");
+                conn.execute_batch("DELETE FROM orderbook_events WHERE seq = 64")
+                    .unwrap();
+            }
             // Upgrading again is a no-op.
             assert_eq!(
                 migrate(&mut conn).unwrap(),

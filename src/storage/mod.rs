@@ -28,39 +28,64 @@
 //! `orderbook_events` make every commit rewrite one leaf per market in each index (SQLite's WAL
 //! logs whole pages): with 100 interleaved markets and 1000-row batches that measured ~1 000
 //! WAL frames (4 MB) per commit and an order of magnitude fewer rows per second. Compaction then
-//! moves up to `compact_rows` landed rows at a time into `orderbook_events` with one
-//! `INSERT … SELECT … ORDER BY market_id, seq`, so every index receives long runs; it runs on the
-//! writer thread between batches (and at start-up and shutdown). Readers (`EventStore` reads,
+//! moves up to `compact_rows` landed rows at a time into `orderbook_events` sorted by
+//! `(market_id, seq)`, so every index receives long runs; it runs on the writer thread between
+//! batches (and at start-up and shutdown). The store keeps a copy of the rows it landed
+//! (`compact.rs`, up to 262 144 rows): compaction sorts that copy in memory (a counting sort by
+//! market: a market's rows are landed in `seq` order) and binds it 64 rows per statement;
+//! rows it does not hold (left by a crash, or landed past its cap during a long burst) take the
+//! SQL path, `INSERT … SELECT … ORDER BY market_id, seq`. Readers (`EventStore` reads,
 //! rebuilds, retention, stats) look at both tables; a market's landed rows always follow its
 //! compacted ones. Trades, snapshots and trading rows are rare and go straight to their indexed
 //! tables. Each commit also records its batch id and row counts in `batches`, which is what
 //! crash tests check.
 //!
-//! What was measured (on-CPU time, so the figures hold on the shared 2-core machine; a C
-//! program on the same bundled SQLite and `polyarb db bench`, 1M rows over 100 markets) and
-//! what was kept:
-//! - Per row: landing ~0.6–0.9 µs (a bare 10-column append 0.5 µs), compaction ~2.6–3.9 µs, of
-//!   which the sort ~1 µs and each secondary index ~0.4 µs (sorted input) to ~1.1 µs (unsorted).
-//!   Sustained on one idle core that is ~240–290k rows/s: the 500k rows/s target is not reached
-//!   with three secondary B-trees per row in SQLite.
-//! - Kept: 64 KiB pages for new databases (`sqlite.rs`, ~25% less compaction CPU than 4 KiB);
-//!   the landing table emptied with a `DELETE` without `WHERE` (SQLite's truncate path) when a
-//!   chunk takes all of it; WAL checkpoints on their own thread and connection
-//!   (`checkpoint.rs`), because an automatic checkpoint inside a commit copied and synced up to
-//!   64 MB and held single 1000-row commits for 250 ms.
+//! What was measured and kept. Instructions per row come from callgrind on `polyarb db bench`
+//! (200k rows over 100 markets; deterministic, so they hold on the shared 2-core machine where
+//! wall and even on-CPU times moved ±30% between runs); on-CPU time from the thread's own clock:
+//! - Before (v4 schema, SQL compaction): ~26 000 instructions per row, of which landing ~5 300
+//!   and compaction ~20 500 (SQLite's sorter ~3 000; the full `(market_id, recv_ns)` index
+//!   ~4 300; `(market_id, side, price)` ~5 500; the primary key and per-statement overhead the
+//!   rest). ~260k rows/s sustained, ~350k per CPU-second on a quiet core.
+//! - Now: ~16 100 per row (landing ~5 100, compaction ~10 700): compaction from the in-memory
+//!   copy (no sorter, no read-back: −4 000 with the sort in Rust), 64-row statements (one
+//!   statement per row opened and closed a cursor on every B-tree: −2 800; landing shares
+//!   them, about even there: an unindexed append has one cursor), and the sampled
+//!   time index (v5: the `(market_id, recv_ns)` index holds every 64th `seq`; a time cut is two
+//!   probes of it plus a primary-key range of ~64 rows: −3 700). Figures in the README.
+//! - Kept from before: 64 KiB pages for new databases (`sqlite.rs`, ~25% less compaction CPU
+//!   than 4 KiB); the landing table emptied with a `DELETE` without `WHERE` (SQLite's truncate
+//!   path) when a chunk takes all of it (now also when a chunk takes exactly what is landed);
+//!   WAL checkpoints on their own thread and connection (`checkpoint.rs`), because an automatic
+//!   checkpoint inside a commit copied and synced up to 64 MB and held single 1000-row commits
+//!   for 250 ms.
 //! - Kept: compaction yields to the feed. A chunk runs only if the writer's channel can absorb
 //!   what arrives while it runs (measured arrival rate × measured ns per compacted row, against
 //!   a quarter of the free room); under a burst the rows stay landed — committed, durable and
 //!   readable — and are indexed when the burst eases, unless `max_staged_rows` have piled up
 //!   (readers scan the landing table, so it is bounded). A burst costs indexing latency, not
 //!   events.
-//! - Tried and dropped: a larger page cache (256 MiB: no change, the working set fits in
-//!   32 MiB at these sizes), compaction chunks of 20k (worse: 4.7 µs/row) or 200k–500k (no
-//!   better than 50k), sorting only rowids and joining back (worse), a rowid table with an
-//!   integer `(market_id << 40 | seq)` key (no better), `SQLITE_DEFAULT_MEMSTATUS=0` (noise),
-//!   and building the indices with `CREATE INDEX` on a sealed partition (4.6 µs/row, worse than
-//!   incremental compaction: time partitions would bound the cache working set of very large
-//!   tables, not the CPU per row).
+//! - Tried and dropped: time partitions whose secondary indices are built by `CREATE INDEX` when
+//!   sealed (measured again for `(market_id, side, price)`: 0.55–0.6 µs/row on-CPU against
+//!   0.45–0.5 incremental: SQLite's `CREATE INDEX` scans, sorts and re-encodes every row, so it
+//!   is no cheaper than sorted incremental inserts; partitions would bound the working set of
+//!   very large tables, not the CPU per row); an explicit rowid for landed rows (+25%
+//!   instructions: SQLite checks it for a conflict; the copy instead derives rowids from
+//!   `last_insert_rowid()`, consecutive within a transaction); 16/32 KiB pages (same
+//!   instructions); earlier: a larger page cache (256 MiB: no change, the working set fits in
+//!   32 MiB at these sizes), compaction chunks of 20k (worse) or 200k–500k (no better than 50k),
+//!   a rowid table with an integer `(market_id << 40 | seq)` key (no better),
+//!   `SQLITE_DEFAULT_MEMSTATUS=0` (noise).
+//! - Measured, not done: the cost per compacted row grows with the indexed table (a chunk dirties
+//!   more index leaves the larger the index, up to one per insertion point; the WAL rewrites each
+//!   64 KiB page): in a C model of this compaction 1.30 µs/row on-CPU up to 1M rows, 1.71–1.91
+//!   up to 4M. Rotating to a fresh table every 1M rows (each partition keeping all its indices,
+//!   maintained incrementally, nothing built when sealed) held 1.35–1.48 over 4M rows. That is
+//!   the case for time partitions here: a bounded working set, not cheaper index builds.
+//! - Left: a landed row still costs ~5 000 instructions (binding 12 values and appending a
+//!   record), the primary key and `(market_id, side, price)` inserts ~9 000 between them,
+//!   a third of which is B-tree rebalancing of pages in the middle of the tree (each market's
+//!   rows are appended inside the tree, never at its right edge).
 //!
 //! # Tables
 //! | table | what | kept |
@@ -79,12 +104,20 @@
 //! - `orderbook_events` primary key `(market_id, seq)` (the plan's `(market_id, seq)`): reading a
 //!   market's stream in order (rebuild, export) and resuming `seq` after a restart. The table is
 //!   `WITHOUT ROWID`, so the table *is* this B-tree: no separate rowid tree to maintain.
-//! - `(market_id, recv_ns)` (the plan's `(market_id, ts)`): turning a time into a `seq` cut for
-//!   `db book --at`, retention's per-market cutoff, `db stats` rates. `recv_ns` is made
-//!   non-decreasing per market at ingest, so the newest row at or before T is one index probe.
+//! - `(market_id, recv_ns) WHERE seq % 64 = 0` (the plan's `(market_id, ts)`, sampled since
+//!   v5): turning a time into a `seq` cut for `db book --at`, retention's per-market cutoff,
+//!   `db stats` rates. `recv_ns` is made non-decreasing per market at ingest, so the newest row at
+//!   or before T lies between the newest sample at or before T and the oldest sample after it:
+//!   two probes of this index and a backward primary-key range scan (~64 rows; longer only where
+//!   trades took the sampled `seq` values). A time range of a market is the `seq` range between
+//!   two such cuts. The oldest row of a market (retention's "anything older than the cutoff?")
+//!   is the first of its primary-key range. Indexing every row cost ~17% of the write path.
 //! - `(market_id, side, price)` (the plan's): the history of one price level (when did liquidity
 //!   appear or vanish at 0.52) for research; no engine path reads it. It is the most expensive
 //!   index to maintain (inserts land at random positions); the insert benchmark includes it.
+//!   Without `ANALYZE` statistics SQLite prefers the primary key's market range to this index
+//!   when the query selects columns the index lacks (`size`): run `ANALYZE` once on a populated
+//!   database, or write `INDEXED BY orderbook_events_market_side_price`.
 //! - partial `(asset_id, seq) WHERE kind = 0`: the newest venue `book` of an asset, the rebuild
 //!   base when no snapshot is newer; only snapshot-start rows are indexed (a few per thousand),
 //!   so it costs almost nothing on insert.
@@ -121,8 +154,12 @@
 //!   the raw tables instead, but the writer-side bars keep both backends identical.
 //! - Trading and catalog tables stay ordinary tables with the same keys; the upserts already use
 //!   the `INSERT … ON CONFLICT … DO UPDATE` and `RETURNING` syntax PostgreSQL shares.
-//! - Indices carry over as written, including the partial index; `WITHOUT ROWID` has no
-//!   equivalent (heap + B-tree); a BRIN index on `recv_ns` suits very large hypertables.
+//! - Indices carry over as written, including the partial `(asset_id, seq) WHERE kind = 0`;
+//!   `WITHOUT ROWID` has no equivalent (heap + B-tree). The sampled time index is SQLite's
+//!   stand-in for what PostgreSQL does natively: on a hypertable chunk ordered by `recv_ns` a
+//!   BRIN index on `(market_id, recv_ns)` (or the plain B-tree, cheap there because PostgreSQL's
+//!   WAL logs tuples, not pages) answers the same cut; the `seq % 64 = 0` predicate and the
+//!   two-probe query stay valid SQL on PostgreSQL if kept as they are.
 //! - Write path: one transaction per batch as here, rows sent with binary `COPY` rather than
 //!   row-by-row inserts, straight into the hypertable: PostgreSQL's WAL logs tuples, not whole
 //!   pages, so `orderbook_ingest` and compaction have no counterpart there (`compact` is a
@@ -135,6 +172,7 @@ pub mod bars;
 pub mod batch;
 pub mod bench;
 pub mod checkpoint;
+mod compact;
 pub mod config;
 pub mod error;
 pub mod event;

@@ -3,7 +3,8 @@
 //! then every later event of the asset up to the moment, through the real `book::Books` code.
 //!
 //! "At time T" means after every event the engine had received by T (local receive time): the
-//! cut is the market's last `seq` with `recv_ns <= T`, found on the `(market_id, recv_ns)` index.
+//! cut is the market's last `seq` with `recv_ns <= T`, found on the sampled `(market_id,
+//! recv_ns)` index and the primary key (see `storage`, "Indices").
 
 use crate::book::Books;
 use crate::core::{AssetIndex, MarketMsg, TokenId};

@@ -14,6 +14,8 @@
 //! - Book events land in `orderbook_ingest` (append-only, no index: a 1000-row commit writes a
 //!   few pages) and are moved into the indexed `orderbook_events` in large `(market_id, seq)`-
 //!   sorted chunks by compaction; readers see both (see `storage` module doc, "Write path").
+//! - `orderbook_events`' time index is sampled (every 64th `seq`, v5): a time is turned into a
+//!   `seq` with one probe of it plus a short primary-key range scan.
 
 /// One step of the schema.
 pub struct Migration {
@@ -44,10 +46,21 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "catalog: markets.status and markets.catalog_json, market_changes",
         sql: V4_CATALOG,
     },
+    Migration {
+        version: 5,
+        description: "orderbook_events: the (market_id, recv_ns) index keeps every 64th seq",
+        sql: V5_SPARSE_TIME_INDEX,
+    },
 ];
 
 /// The newest schema version this build writes.
-pub const LATEST_VERSION: u32 = 4;
+pub const LATEST_VERSION: u32 = 5;
+
+/// `orderbook_events` rows with `seq % TIME_SAMPLE_EVERY = 0` are in the time index
+/// `orderbook_events_market_ts_sampled`. Queries spell the literal `seq % 64 = 0` (SQLite uses a
+/// partial index only for a query whose WHERE contains the index's own term), so this constant
+/// and the SQL below and in `sqlite_read.rs` change together, in a new migration.
+pub const TIME_SAMPLE_EVERY: u64 = 64;
 
 const _: () = assert!(MIGRATIONS.len() as u32 == LATEST_VERSION);
 
@@ -325,4 +338,16 @@ CREATE TABLE market_changes (
     detected_ns  INTEGER NOT NULL
 );
 CREATE INDEX market_changes_market ON market_changes(condition_id, detected_ns);
+"#;
+
+/// The time index of `orderbook_events` becomes sampled: every 64th `seq` of a market instead of
+/// every row. `recv_ns` is non-decreasing in `seq` per market (enforced at ingest), so "the last
+/// row at or before T" is one probe of the sampled index (the newest sample at or before T and
+/// the oldest after it) and a primary-key range scan between the two: at most 63 rows more in
+/// the usual case, bounded by the gap between samples in any case. Maintaining it costs a 64th of
+/// the full index (measured ~4 300 of ~24 000 instructions per compacted row for the full one).
+/// The same idea as a BRIN index in PostgreSQL.
+const V5_SPARSE_TIME_INDEX: &str = r#"
+DROP INDEX orderbook_events_market_ts;
+CREATE INDEX orderbook_events_market_ts_sampled ON orderbook_events(market_id, recv_ns) WHERE seq % 64 = 0;
 "#;

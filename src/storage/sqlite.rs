@@ -18,6 +18,7 @@ use super::batch::{
     Batch, BatchOutcome, BookRow, ResyncRow, Row, SnapshotRow, TobBar, TradeBar, TradeRow,
     side_code,
 };
+use super::compact::{self, BOOK_COLS, LandedRow, StagedMirror};
 use super::config::{StorageConfig, Synchronous};
 use super::error::{RowError, StorageError, check_len, to_i64};
 use super::event::AssetRegistration;
@@ -77,6 +78,10 @@ pub struct SqliteStore {
     assets: Vec<Option<AssetMap>>,
     markets: Vec<MarketSeq>,
     market_by_condition: FxHashMap<String, usize>,
+    /// The landed rows compaction will take next (see `compact.rs`).
+    mirror: StagedMirror,
+    /// The current batch's book rows, landed together at its end.
+    landing: Vec<LandedRow>,
     page_size: u64,
     synchronous: Synchronous,
 }
@@ -168,7 +173,10 @@ impl SqliteStore {
         conn.set_prepared_statement_cache_capacity(64);
         migrations::migrate(&mut conn)?;
         let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let mirror = StagedMirror::open(&conn)?;
         Ok(Self {
+            mirror,
+            landing: Vec::new(),
             conn,
             path: path.to_path_buf(),
             assets: Vec::new(),
@@ -196,47 +204,17 @@ impl SqliteStore {
         self.synchronous
     }
 
-    /// Moves up to `max_rows` of the oldest ingested book events into `orderbook_events`, sorted
-    /// by `(market_id, seq)` so each index receives long runs, in one transaction. Rows whose
-    /// `(market_id, seq)` is already there are dropped and counted (a duplicate can only come
-    /// from outside this writer).
+    /// Moves up to `max_rows` of the oldest landed book events into `orderbook_events`, sorted
+    /// by `(market_id, seq)` so each index receives long runs, in one transaction (see
+    /// `compact.rs`). Rows whose `(market_id, seq)` is already there are dropped and counted (a
+    /// duplicate can only come from outside this writer).
     pub(super) fn compact_impl(&mut self, max_rows: usize) -> Result<(u64, u64), StorageError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let offset = i64::try_from(max_rows.max(1) - 1).unwrap_or(i64::MAX);
-        let upto: Option<i64> = tx
-            .prepare_cached("SELECT rowid FROM orderbook_ingest ORDER BY rowid LIMIT 1 OFFSET ?1")?
-            .query_row([offset], |r| r.get(0))
-            .optional()?;
-        let (upto, all) = match upto {
-            Some(r) => (r, false),
-            None => match tx.query_row("SELECT MAX(rowid) FROM orderbook_ingest", [], |r| {
-                r.get::<_, Option<i64>>(0)
-            })? {
-                Some(r) => (r, true),
-                None => return Ok((0, 0)),
-            },
-        };
-        let moved = tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO orderbook_events
-                     (market_id, seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns)
-                 SELECT market_id, seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns
-                 FROM orderbook_ingest WHERE rowid <= ?1 ORDER BY market_id, seq",
-            )?
-            .execute([upto])? as u64;
-        // Emptying the whole table without a WHERE clause takes SQLite's truncate path (pages to
-        // the freelist, no per-row delete): half the cost per row, measured.
-        let taken = if all {
-            tx.prepare_cached("DELETE FROM orderbook_ingest")?
-                .execute([])? as u64
-        } else {
-            tx.prepare_cached("DELETE FROM orderbook_ingest WHERE rowid <= ?1")?
-                .execute([upto])? as u64
-        };
-        tx.commit()?;
-        Ok((taken, taken.saturating_sub(moved)))
+        compact::compact(&mut self.conn, &mut self.mirror, max_rows)
+    }
+
+    /// Drops a committed retention delete's rows from the landing table's mirror.
+    pub(super) fn staged_deleted_through(&mut self, market_id: i64, through_seq: i64) {
+        self.mirror.deleted_through(market_id, through_seq);
     }
 
     pub(super) fn write_batch_impl(&mut self, batch: &Batch) -> Result<BatchOutcome, StorageError> {
@@ -245,6 +223,8 @@ impl SqliteStore {
             assets,
             markets,
             market_by_condition,
+            mirror,
+            landing,
             ..
         } = self;
         let mut undo = Undo {
@@ -257,9 +237,11 @@ impl SqliteStore {
             markets,
             market_by_condition,
         };
-        let result = write_rows(conn, batch, &mut caches, &mut undo);
-        if result.is_err() {
-            caches.undo(&undo);
+        landing.clear();
+        let result = write_rows(conn, batch, &mut caches, &mut undo, landing);
+        match &result {
+            Ok(_) => mirror.landed(landing),
+            Err(_) => caches.undo(&undo),
         }
         result
     }
@@ -319,10 +301,6 @@ impl Caches<'_> {
     }
 }
 
-/// Book events land in the append-only ingest table; `compact` moves them into the indexed one.
-const INSERT_BOOK: &str = "INSERT INTO orderbook_ingest \
-    (market_id, seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 const INSERT_TRADE: &str = "INSERT INTO trades \
     (market_id, seq, asset_id, side, price, size, fee_rate_bps, venue_ts_ms, recv_ns) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
@@ -332,16 +310,16 @@ fn write_rows(
     batch: &Batch,
     caches: &mut Caches<'_>,
     undo: &mut Undo,
+    land: &mut Vec<LandedRow>,
 ) -> Result<BatchOutcome, StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut out = BatchOutcome::default();
     let mut events = 0u64;
     {
-        let mut book = tx.prepare_cached(INSERT_BOOK)?;
         let mut trade = tx.prepare_cached(INSERT_TRADE)?;
         for row in &batch.rows {
             let r = match row {
-                Row::Book(b) => write_book(&mut book, b, caches, undo),
+                Row::Book(b) => write_book(land, b, caches, undo),
                 Row::Trade(t) => write_trade(&mut trade, t, caches, undo),
                 other => write_other(&tx, other, caches, undo),
             };
@@ -357,6 +335,10 @@ fn write_rows(
             }
         }
     }
+    // Book rows land together at the end, in their order, with multi-row statements. The ingest
+    // table has no key or constraint a valid row can break: any error here is the database's
+    // (lock, full disk, I/O) and fails the batch.
+    compact::land_rows(&tx, land)?;
     tx.prepare_cached(
         "INSERT INTO batches (batch_id, rows, events, committed_ns) VALUES (?1, ?2, ?3, ?4)",
     )?
@@ -371,7 +353,7 @@ fn write_rows(
 }
 
 fn write_book(
-    st: &mut rusqlite::CachedStatement<'_>,
+    land: &mut Vec<LandedRow>,
     b: &BookRow,
     caches: &mut Caches<'_>,
     undo: &mut Undo,
@@ -389,20 +371,32 @@ fn write_book(
         ),
         None => (0, None, None),
     };
-    st.execute(params![
-        market_id,
-        seq as i64,
-        asset_id,
-        b.kind.code(),
+    let cols: [Option<i64>; BOOK_COLS] = [
+        Some(market_id),
+        Some(seq as i64),
+        Some(asset_id),
+        Some(b.kind.code()),
         side,
         price,
         size,
         best_bid,
         best_ask,
-        flags,
-        venue_ts,
-        recv_ns as i64
-    ])?;
+        Some(flags),
+        Some(venue_ts),
+        Some(recv_ns as i64),
+    ];
+    let mut row = LandedRow {
+        rowid: 0, // known once landed
+        vals: [0; BOOK_COLS],
+        nulls: 0,
+    };
+    for (i, c) in cols.into_iter().enumerate() {
+        match c {
+            Some(v) => row.vals[i] = v,
+            None => row.nulls |= 1 << i,
+        }
+    }
+    land.push(row);
     Ok(())
 }
 

@@ -105,6 +105,53 @@ impl SqliteStore {
         u(n, "count")
     }
 
+    /// The newest `orderbook_events` seq of a market received at or before `bound` (strictly
+    /// before when `strict`). `recv_ns` is non-decreasing in `seq` per market, so the answer lies
+    /// between the newest sampled row within the bound and the oldest sampled row beyond it (two
+    /// probes of `orderbook_events_market_ts_sampled`), and is found by scanning that primary-key
+    /// range backwards from its end.
+    fn events_seq_before(
+        &self,
+        market_id: i64,
+        bound: i64,
+        strict: bool,
+    ) -> Result<Option<i64>, StorageError> {
+        let (le, gt) = if strict { ("<", ">=") } else { ("<=", ">") };
+        let lo: Option<i64> = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT seq FROM orderbook_events WHERE market_id = ?1 AND seq % 64 = 0 AND recv_ns {le} ?2
+                 ORDER BY recv_ns DESC, seq DESC LIMIT 1"
+            ))?
+            .query_row(params![market_id, bound], |r| r.get(0))
+            .optional()?;
+        let hi: Option<i64> = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT seq FROM orderbook_events WHERE market_id = ?1 AND seq % 64 = 0 AND recv_ns {gt} ?2
+                 ORDER BY recv_ns, seq LIMIT 1"
+            ))?
+            .query_row(params![market_id, bound], |r| r.get(0))
+            .optional()?;
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT seq FROM orderbook_events
+                 WHERE market_id = ?1 AND seq >= ?2 AND seq < ?3 AND recv_ns {le} ?4
+                 ORDER BY seq DESC LIMIT 1"
+            ))?
+            .query_row(
+                params![
+                    market_id,
+                    lo.unwrap_or(i64::MIN),
+                    hi.unwrap_or(i64::MAX),
+                    bound
+                ],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     fn file_len(path: &std::path::Path) -> u64 {
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
     }
@@ -175,14 +222,7 @@ impl EventStore for SqliteStore {
 
     fn seq_at(&mut self, market_id: i64, at_ns: u64) -> Result<Option<u64>, StorageError> {
         let at = i64::try_from(at_ns).unwrap_or(i64::MAX);
-        let main: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT seq FROM orderbook_events WHERE market_id = ?1 AND recv_ns <= ?2
-                 ORDER BY recv_ns DESC, seq DESC LIMIT 1",
-            )?
-            .query_row(params![market_id, at], |r| r.get(0))
-            .optional()?;
+        let main = self.events_seq_before(market_id, at, false)?;
         let staged: Option<i64> = self
             .conn
             .prepare_cached(
@@ -399,7 +439,8 @@ impl EventStore for SqliteStore {
         let cut = i64::try_from(cutoff_ns).unwrap_or(i64::MAX);
         let mut st = self.conn.prepare_cached(
             "SELECT m.market_id, m.condition_id FROM markets m
-             WHERE EXISTS (SELECT 1 FROM orderbook_events e WHERE e.market_id = m.market_id AND e.recv_ns < ?1)
+             WHERE (SELECT e.recv_ns FROM orderbook_events e WHERE e.market_id = m.market_id
+                    ORDER BY e.seq LIMIT 1) < ?1
                 OR EXISTS (SELECT 1 FROM trades t WHERE t.market_id = m.market_id AND t.recv_ns < ?1)
                 OR EXISTS (SELECT 1 FROM orderbook_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)
              ORDER BY m.market_id",
@@ -419,10 +460,8 @@ impl EventStore for SqliteStore {
         cutoff_ns: u64,
     ) -> Result<Option<u64>, StorageError> {
         let cut = i64::try_from(cutoff_ns).unwrap_or(i64::MAX);
-        let mut best: Option<i64> = None;
+        let mut best = self.events_seq_before(market_id, cut, true)?;
         for sql in [
-            "SELECT seq FROM orderbook_events WHERE market_id = ?1 AND recv_ns < ?2
-             ORDER BY recv_ns DESC, seq DESC LIMIT 1",
             "SELECT seq FROM trades WHERE market_id = ?1 AND recv_ns < ?2
              ORDER BY recv_ns DESC, seq DESC LIMIT 1",
             "SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns < ?2",
@@ -472,6 +511,7 @@ impl EventStore for SqliteStore {
             big(export.created_ns)
         ])?;
         tx.commit()?;
+        self.staged_deleted_through(market_id, through);
         Ok(n as u64)
     }
 
@@ -601,13 +641,16 @@ impl EventStore for SqliteStore {
         if let Some(newest) = newest_event_ns {
             let since = i64::try_from(newest.saturating_sub(NS_PER_HOUR)).unwrap_or(i64::MAX);
             for m in &mut markets {
+                let cut = self
+                    .events_seq_before(m.market_id, since, false)?
+                    .unwrap_or(i64::MIN);
                 let n: i64 = self
                     .conn
                     .prepare_cached(
-                        "SELECT (SELECT COUNT(*) FROM orderbook_events WHERE market_id = ?1 AND recv_ns > ?2)
+                        "SELECT (SELECT COUNT(*) FROM orderbook_events WHERE market_id = ?1 AND seq > ?3)
                               + (SELECT COUNT(*) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns > ?2)",
                     )?
-                    .query_row(params![m.market_id, since], |r| r.get(0))?;
+                    .query_row(params![m.market_id, since, cut], |r| r.get(0))?;
                 m.events_last_hour = u(n, "count")?;
             }
         }
