@@ -18,6 +18,62 @@ use polyarb::strategy::{Leg, MAX_LEGS, Opportunity};
 
 use trading_support::*;
 
+/// The live sender for YES (asset 0) and NO (asset 1) of `m`, trading for `a` with `rules`.
+fn desk(
+    a: &Trader,
+    m: &Market,
+    rules: polyarb::adapters::polymarket::signing::MarketRules,
+    plan_seed: u64,
+    user: Option<
+        crossbeam::channel::Receiver<polyarb::adapters::polymarket::ws::user::UserMessage>,
+    >,
+    pairing: PairingConfig,
+) -> (
+    polyarb::exec::live::LiveDispatchStage,
+    polyarb::exec::live::Sender<MemoryJournal>,
+) {
+    let mgr = OrderManager::new(
+        a.client.clone(),
+        MemoryJournal::new(),
+        ExecConfig::default(),
+    );
+    let inst = |token| {
+        Some(Instrument {
+            token_id: token,
+            rules,
+            fees: m.fees,
+        })
+    };
+    live_dispatch(
+        plan_seed,
+        mgr,
+        vec![inst(m.yes), inst(m.no)],
+        user,
+        16,
+        pairing,
+    )
+    .unwrap()
+}
+
+/// A Dutch-book opportunity: YES (asset 0) at `yes`, NO (asset 1) at `no`, `size` shares.
+fn two_legs(yes: &str, no: &str, size: &str) -> Opportunity {
+    let mut legs = [Leg::default(); MAX_LEGS];
+    legs[0] = Leg {
+        asset: AssetIndex(0),
+        price: Price::parse(yes).unwrap(),
+    };
+    legs[1] = Leg {
+        asset: AssetIndex(1),
+        price: Price::parse(no).unwrap(),
+    };
+    Opportunity {
+        n_legs: 2,
+        legs,
+        size: Size::parse(size).unwrap(),
+        ..Opportunity::default()
+    }
+}
+
 /// One Dutch-book plan (YES @0.40, NO @0.62, 10 shares each) on a market whose NO asks hold
 /// only 3 shares at 0.62 (the mirror of YES bids 3 @0.38, 100 @0.37): the NO leg is killed.
 /// Returns the venue, the trader, the market, its starting pUSD, the sender's counters and the
@@ -44,45 +100,18 @@ fn uneven_plan(
     let a = trader(&v, n);
     let l = listen(&v, &a);
     let start = collateral(&v, &a);
-    let mgr = OrderManager::new(
-        a.client.clone(),
-        MemoryJournal::new(),
-        ExecConfig::default(),
-    );
-    let inst = |token| {
-        Some(Instrument {
-            token_id: token,
-            rules: m.rules,
-            fees: m.fees,
-        })
-    };
-    let (mut stage, sender) = live_dispatch(
+    let (mut stage, sender) = desk(
+        &a,
+        &m,
+        m.rules,
         7,
-        mgr,
-        vec![inst(m.yes), inst(m.no)],
         Some(l.ch.messages.clone()),
-        16,
         PairingConfig {
             unwind_max_slippage_ticks: slippage,
             ..PairingConfig::default()
         },
-    )
-    .unwrap();
-    let mut legs = [Leg::default(); MAX_LEGS];
-    legs[0] = Leg {
-        asset: AssetIndex(0),
-        price: Price::parse("0.40").unwrap(),
-    };
-    legs[1] = Leg {
-        asset: AssetIndex(1),
-        price: Price::parse("0.62").unwrap(),
-    };
-    stage.process(Opportunity {
-        n_legs: 2,
-        legs,
-        size: Size::parse("10").unwrap(),
-        ..Opportunity::default()
-    });
+    );
+    stage.process(two_legs("0.40", "0.62", "10"));
     let stats = sender.stats.clone();
     wait_until("the unwind", Duration::from_secs(10), || {
         stats.unwinds.get() == 1
@@ -153,42 +182,8 @@ fn a_leg_off_stale_tick_rules_is_re_read_from_the_venue_not_sent_alone() {
         tick_size: polyarb::core::TickSize::parse("0.1").unwrap(),
         ..m.rules
     };
-    let inst = |token| {
-        Some(Instrument {
-            token_id: token,
-            rules: stale,
-            fees: m.fees,
-        })
-    };
-    let mgr = OrderManager::new(
-        a.client.clone(),
-        MemoryJournal::new(),
-        ExecConfig::default(),
-    );
-    let (mut stage, sender) = live_dispatch(
-        9,
-        mgr,
-        vec![inst(m.yes), inst(m.no)],
-        None,
-        16,
-        PairingConfig::default(),
-    )
-    .unwrap();
-    let mut legs = [Leg::default(); MAX_LEGS];
-    legs[0] = Leg {
-        asset: AssetIndex(0),
-        price: Price::parse("0.40").unwrap(),
-    };
-    legs[1] = Leg {
-        asset: AssetIndex(1),
-        price: Price::parse("0.62").unwrap(),
-    };
-    stage.process(Opportunity {
-        n_legs: 2,
-        legs,
-        size: Size::parse("10").unwrap(),
-        ..Opportunity::default()
-    });
+    let (mut stage, sender) = desk(&a, &m, stale, 9, None, PairingConfig::default());
+    stage.process(two_legs("0.40", "0.62", "10"));
     let stats = sender.stats.clone();
     wait_until("both legs", Duration::from_secs(10), || {
         stats.filled.get() + stats.unpaired_skipped.get() >= 1 && stats.plans.get() == 1
@@ -211,44 +206,10 @@ fn legs_are_cut_to_the_free_collateral_so_no_leg_is_refused_for_balance() {
     let a = trader(&v, 44);
     let start = collateral(&v, &a);
     assert_eq!(start, 1_000_000_000, "a new account has 1,000 pUSD");
-    let inst = |token| {
-        Some(Instrument {
-            token_id: token,
-            rules: m.rules,
-            fees: m.fees,
-        })
-    };
-    let mgr = OrderManager::new(
-        a.client.clone(),
-        MemoryJournal::new(),
-        ExecConfig::default(),
-    );
-    let (mut stage, sender) = live_dispatch(
-        11,
-        mgr,
-        vec![inst(m.yes), inst(m.no)],
-        None,
-        16,
-        PairingConfig::default(),
-    )
-    .unwrap();
-    let mut legs = [Leg::default(); MAX_LEGS];
-    legs[0] = Leg {
-        asset: AssetIndex(0),
-        price: Price::parse("0.40").unwrap(),
-    };
-    legs[1] = Leg {
-        asset: AssetIndex(1),
-        price: Price::parse("0.62").unwrap(),
-    };
+    let (mut stage, sender) = desk(&a, &m, m.rules, 11, None, PairingConfig::default());
     // 2000 complete sets would cost 2040 pUSD: uncapped, the YES leg (800) fills and the NO leg
     // (1240) is refused for balance.
-    stage.process(Opportunity {
-        n_legs: 2,
-        legs,
-        size: Size::parse("2000").unwrap(),
-        ..Opportunity::default()
-    });
+    stage.process(two_legs("0.40", "0.62", "2000"));
     let stats = sender.stats.clone();
     wait_until("the plan", Duration::from_secs(10), || {
         stats.plans.get() == 1
