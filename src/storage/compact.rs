@@ -188,15 +188,7 @@ pub(super) fn compact(
         "orderbook_events",
         order.iter().map(|&i| &mirror.rows[i as usize]),
     )?;
-    // Emptying the whole table without a WHERE clause takes SQLite's truncate path (pages to
-    // the freelist, no per-row delete): half the cost per row, measured.
-    let taken = if all {
-        tx.prepare_cached("DELETE FROM orderbook_ingest")?
-            .execute([])?
-    } else {
-        tx.prepare_cached("DELETE FROM orderbook_ingest WHERE rowid <= ?1")?
-            .execute([upto])?
-    } as u64;
+    let taken = take_landed(&tx, upto, all)?;
     if taken != k as u64 {
         // Another connection changed the landing table (`polyarb db prune` beside a running
         // writer): the copy is stale. Undo, forget it, and take the table's own rows.
@@ -246,6 +238,20 @@ fn by_market(rows: &VecDeque<LandedRow>, k: usize) -> Vec<u32> {
     out
 }
 
+/// Deletes the landed rows up to `upto` (all of them when `all`); returns how many went.
+/// Emptying the whole table without a WHERE clause takes SQLite's truncate path (pages to the
+/// freelist, no per-row delete): half the cost per row, measured.
+fn take_landed(tx: &rusqlite::Transaction<'_>, upto: i64, all: bool) -> rusqlite::Result<u64> {
+    let n = if all {
+        tx.prepare_cached("DELETE FROM orderbook_ingest")?
+            .execute([])?
+    } else {
+        tx.prepare_cached("DELETE FROM orderbook_ingest WHERE rowid <= ?1")?
+            .execute([upto])?
+    };
+    Ok(n as u64)
+}
+
 /// The SQL path: the oldest `max_rows` rows by rowid, sorted by SQLite. Returns (taken,
 /// duplicates, whether the landing table is now empty).
 fn compact_sql(conn: &mut Connection, max_rows: usize) -> Result<(u64, u64, bool), StorageError> {
@@ -269,13 +275,7 @@ fn compact_sql(conn: &mut Connection, max_rows: usize) -> Result<(u64, u64, bool
              SELECT {INSERT_COLUMNS} FROM orderbook_ingest WHERE rowid <= ?1 ORDER BY market_id, seq"
         ))?
         .execute([upto])? as u64;
-    let taken = if all {
-        tx.prepare_cached("DELETE FROM orderbook_ingest")?
-            .execute([])?
-    } else {
-        tx.prepare_cached("DELETE FROM orderbook_ingest WHERE rowid <= ?1")?
-            .execute([upto])?
-    } as u64;
+    let taken = take_landed(&tx, upto, all)?;
     tx.commit()?;
     Ok((taken, taken.saturating_sub(moved), all))
 }
