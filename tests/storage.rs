@@ -984,6 +984,43 @@ fn snapshots_follow_the_cadence_and_bars_aggregate_minutes() {
 }
 
 #[test]
+fn bars_merge_at_their_own_cadence_and_at_every_flush() {
+    let dir = TempDir::new("st-bar-cadence");
+    let mut cfg = config(dir.path());
+    cfg.bars_every_ms = 3_600_000;
+    let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
+    let mut flood = EventFlood::new(1, 7);
+    let t0 = 1_800_000_000 * NS_PER_S;
+    let mut buf = flood.registrations();
+    flood.book(0, 5, t0, &mut buf);
+    for i in 0..1000u64 {
+        flood.change_of(0, t0 + (i + 1) * 100 * NS_PER_MS, &mut buf);
+    }
+    for ev in buf {
+        send(&tx, ev);
+    }
+    // Batches of 200 rows commit on their own; the bars wait for their cadence.
+    wait_until("1000 rows committed", || {
+        writer.metrics().snapshot().rows_written >= 1000
+    });
+    let other = rusqlite::Connection::open(&cfg.path).unwrap();
+    let bars = |c: &rusqlite::Connection| -> (i64, i64) {
+        c.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(updates), 0) FROM tob_bars_1m",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(bars(&other), (0, 0), "no bar merged before its cadence");
+    // A flush is a durability barrier for the bars too: every event so far is in them.
+    writer.flush(Duration::from_secs(10)).unwrap();
+    assert_eq!(bars(&other), (2, 1001));
+    drop(tx);
+    writer.shutdown().unwrap();
+}
+
+#[test]
 fn db_commands_rebuild_report_and_prune() {
     let dir = TempDir::new("st-cli");
     let frames_path = dir.path().join("feed.frames");

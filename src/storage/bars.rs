@@ -2,9 +2,11 @@
 //! (open/high/low/close of best bid and best ask after each venue event) and the trades (OHLC,
 //! volume, notional, buy/sell volume, count).
 //!
-//! The writer accumulates only what changed since the last batch and the store merges it into
+//! The writer accumulates only what changed since the last merge and the store merges it into
 //! the stored bar (open kept, high/low widened, close replaced, sums added), so a bar survives
-//! a restart in the middle of its minute and every commit leaves it correct so far.
+//! a restart in the middle of its minute and every merge leaves it correct so far. Merges ride
+//! on a batch at most every `bars_every_ms` (and at every flush and shutdown), not on every
+//! batch: each is an upsert per asset touched.
 
 use rustc_hash::FxHashMap;
 

@@ -126,6 +126,9 @@ pub struct WriterMetrics {
     /// duration of the last and longest run (ns).
     pub staged_rows: AtomicU64,
     pub compactions: AtomicU64,
+    /// Bursts during which compaction was held back (landing only) because landing and
+    /// compacting together would have saturated the writer.
+    pub compaction_deferrals: AtomicU64,
     pub compacted_rows: AtomicU64,
     pub compaction_failures: AtomicU64,
     pub last_compaction_ns: AtomicU64,
@@ -175,6 +178,7 @@ impl Default for WriterMetrics {
             max_batch_ns: AtomicU64::new(0),
             staged_rows: AtomicU64::new(0),
             compactions: AtomicU64::new(0),
+            compaction_deferrals: AtomicU64::new(0),
             compacted_rows: AtomicU64::new(0),
             compaction_failures: AtomicU64::new(0),
             last_compaction_ns: AtomicU64::new(0),
@@ -226,6 +230,7 @@ pub struct MetricsSnapshot {
     pub max_batch_ns: u64,
     pub staged_rows: u64,
     pub compactions: u64,
+    pub compaction_deferrals: u64,
     pub compacted_rows: u64,
     pub compaction_failures: u64,
     pub last_compaction_ns: u64,
@@ -270,6 +275,7 @@ impl WriterMetrics {
             max_batch_ns: g(&self.max_batch_ns),
             staged_rows: g(&self.staged_rows),
             compactions: g(&self.compactions),
+            compaction_deferrals: g(&self.compaction_deferrals),
             compacted_rows: g(&self.compacted_rows),
             compaction_failures: g(&self.compaction_failures),
             last_compaction_ns: g(&self.last_compaction_ns),
