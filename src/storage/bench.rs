@@ -3,6 +3,7 @@
 //! through its channel, and rebuilding a busy asset's book from snapshot + events.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -11,10 +12,12 @@ use rand::{Rng, SeedableRng};
 use crate::core::{AssetIndex, ClaimedTop, Price, Side, Size, TokenId};
 
 use super::batch::{Batch, BookRow, BookRowKind, Row};
+use super::checkpoint::{CHECKPOINT_EVERY, Checkpointer};
 use super::config::{StorageConfig, Synchronous};
 use super::error::StorageError;
 use super::event::AssetRegistration;
 use super::handle::WriterHandle;
+use super::metrics::WriterMetrics;
 use super::rebuild::rebuild_at;
 use super::sqlite::SqliteStore;
 use super::store::EventStore;
@@ -124,7 +127,15 @@ pub fn insert_rate(
     batch_rows: usize,
     synchronous: Synchronous,
 ) -> Result<InsertFigures, StorageError> {
-    let mut store = SqliteStore::open_with(&dir.join("insert.db"), synchronous, 5000)?;
+    let path = dir.join("insert.db");
+    let mut store = SqliteStore::open_with(&path, synchronous, 5000)?;
+    // As in the writer: WAL checkpoints on their own thread and connection, not inside commits.
+    let mut checkpointer = Checkpointer::start(
+        &path,
+        synchronous,
+        CHECKPOINT_EVERY,
+        Arc::new(WriterMetrics::default()),
+    )?;
     let markets = 100;
     let compact_rows = StorageConfig::default().compact_rows;
     let (reg, _) = registration_batch(markets, 7);
@@ -163,6 +174,7 @@ pub fn insert_rate(
     }
     while compact(&mut store, compact_rows)? > 0 {}
     let elapsed = t0.elapsed();
+    checkpointer.stop();
     let cpu = cpu_since(cpu0)
         .zip(compaction_cpu)
         .map(|(all, c)| (all.saturating_sub(c), c));
