@@ -5,24 +5,31 @@
 //! criterion.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use polyarb::storage::batch::Batch;
 use polyarb::storage::bench::{busy_asset_db, change_rows, registration_batch};
+use polyarb::storage::checkpoint::{CHECKPOINT_EVERY, Checkpointer};
 use polyarb::storage::rebuild::rebuild_at;
 use polyarb::storage::tempdir::TempDir;
-use polyarb::storage::{EventStore, SqliteStore, StorageConfig, Synchronous};
+use polyarb::storage::{EventStore, SqliteStore, StorageConfig, Synchronous, WriterMetrics};
 
 const BATCH: usize = 1000;
 const MARKETS: usize = 100;
 
-fn store(dir: &TempDir, name: &str) -> SqliteStore {
-    let mut s = SqliteStore::open_with(&dir.path().join(name), Synchronous::Normal, 5000)
-        .expect("open store");
+/// A fresh store with its markets registered, and its WAL checkpointer (on its own thread, as
+/// in the writer: no checkpoint inside a measured commit).
+fn store(dir: &TempDir, name: &str) -> (SqliteStore, Checkpointer) {
+    let path = dir.path().join(name);
+    let mut s = SqliteStore::open_with(&path, Synchronous::Normal, 5000).expect("open store");
     s.write_batch(&registration_batch(MARKETS, 7).0)
         .expect("register");
-    s
+    let metrics = Arc::new(WriterMetrics::default());
+    let c = Checkpointer::start(&path, Synchronous::Normal, CHECKPOINT_EVERY, metrics)
+        .expect("start the checkpointer");
+    (s, c)
 }
 
 /// `n` batches of 1000 change rows over 200 assets, ids from `first_id`, times from `t0`.
@@ -45,7 +52,7 @@ fn inserts(c: &mut Criterion) {
     let compact_rows = StorageConfig::default().compact_rows;
 
     let dir = TempDir::new("bench-land");
-    let mut s = store(&dir, "land.db");
+    let (mut s, _checkpointer) = store(&dir, "land.db");
     let mut next_id = 2u64;
     // One 1000-row commit into the landing table (what the writer's batch latency is).
     g.bench_function("orderbook_events_batch_1000_landed", |b| {
@@ -64,7 +71,7 @@ fn inserts(c: &mut Criterion) {
     });
 
     let dir = TempDir::new("bench-sustained");
-    let mut s = store(&dir, "sustained.db");
+    let (mut s, _checkpointer) = store(&dir, "sustained.db");
     let mut next_id = 2u64;
     let mut staged = 0usize;
     // The same commits plus their share of compaction into the indexed table.
