@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use polyarb::venue::{ModelConfig, Venue, VenueConfig};
+use polyarb::venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("polyarb-cf-{}-{name}", std::process::id()));
@@ -13,39 +13,62 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-#[test]
-fn feed_keeps_every_catalog_market_healthy_against_an_outside_venue() {
+/// A venue of `assets` synthetic outcome tokens changing 500 levels a second.
+fn venue_config(assets: u32, seed: u64) -> VenueConfig {
     let mut cfg = VenueConfig {
-        model: ModelConfig::for_assets(24, 5),
+        model: ModelConfig::for_assets(assets, seed),
         ..Default::default()
     };
     cfg.source.changes_per_s = 500;
-    let venue = Venue::start(cfg).expect("venue starts");
-    let dir = temp_dir("ok");
+    cfg
+}
+
+/// Writes `dir/feed.toml`: the venue's market WebSocket, REST and Gamma, the fused topology,
+/// then `extra` sections.
+fn write_feed_config(
+    venue: &VenueHandle,
+    dir: &std::path::Path,
+    extra: &str,
+) -> std::path::PathBuf {
     let config = dir.join("feed.toml");
     std::fs::write(
         &config,
         format!(
-            "[feed]\nws_url = \"{}\"\n[resync]\nclob_url = \"{}\"\n[pipeline]\nthreads = [\"io+parse+book+strategy+dispatch\"]\n[catalog]\ngamma_url = \"{}\"\n",
+            "[feed]\nws_url = \"{}\"\n[resync]\nclob_url = \"{}\"\n[pipeline]\nthreads = [\"io+parse+book+strategy+dispatch\"]\n[catalog]\ngamma_url = \"{}\"\n{extra}",
             venue.ws_url(),
             venue.http_url(),
             venue.gamma_url()
         ),
     )
     .unwrap();
+    config
+}
+
+/// `polyarb feed --duration 3` with `config`, histograms under `dir`; its stdout, once it
+/// has exited successfully.
+fn run_feed(config: &std::path::Path, dir: &std::path::Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))
         .args(["feed", "--duration", "3", "--refresh-ms", "500", "--config"])
-        .arg(&config)
+        .arg(config)
         .arg("--hgrm-dir")
         .arg(dir.join("hgrm"))
         .output()
         .expect("runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout
+}
+
+#[test]
+fn feed_keeps_every_catalog_market_healthy_against_an_outside_venue() {
+    let venue = Venue::start(venue_config(24, 5)).expect("venue starts");
+    let dir = temp_dir("ok");
+    let config = write_feed_config(&venue, &dir, "");
+    let stdout = run_feed(&config, &dir);
     assert!(stdout.contains("markets  12 from"), "{stdout}");
     // The last live line: all 24 books healthy, nothing refused.
     let last = stdout
@@ -88,11 +111,7 @@ fn live_feed_sends_paired_orders_to_the_venue_and_journals_them() {
     use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, Filter};
     use polyarb::adapters::polymarket::signing::PrivateKey;
 
-    let mut cfg = VenueConfig {
-        model: ModelConfig::for_assets(8, 11),
-        ..Default::default()
-    };
-    cfg.source.changes_per_s = 500;
+    let mut cfg = venue_config(8, 11);
     // Dutch books often enough that a few seconds always see some.
     cfg.model.dutch_book_every_ms = 250;
     cfg.model.dutch_book_duration_ms = 700;
@@ -116,33 +135,13 @@ fn live_feed_sends_paired_orders_to_the_venue_and_journals_them() {
         serde_json::to_string(&creds).unwrap(),
     )
     .unwrap();
-    let config = dir.join("feed.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[feed]\nws_url = \"{}\"\n[resync]\nclob_url = \"{}\"\n[pipeline]\nthreads = [\"io+parse+book+strategy+dispatch\"]\n[catalog]\ngamma_url = \"{}\"\n\
-             [trading]\nmode = \"live\"\nkey_file = \"key.hex\"\ncreds_file = \"creds.json\"\nclob_url = \"{}\"\nuser_ws_url = \"{}\"\njournal = \"orders.db\"\n",
-            venue.ws_url(),
-            venue.http_url(),
-            venue.gamma_url(),
-            venue.http_url(),
-            venue.user_ws_url(),
-        ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))
-        .args(["feed", "--duration", "3", "--refresh-ms", "500", "--config"])
-        .arg(&config)
-        .arg("--hgrm-dir")
-        .arg(dir.join("hgrm"))
-        .output()
-        .expect("runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let trading = format!(
+        "[trading]\nmode = \"live\"\nkey_file = \"key.hex\"\ncreds_file = \"creds.json\"\nclob_url = \"{}\"\nuser_ws_url = \"{}\"\njournal = \"orders.db\"\n",
+        venue.http_url(),
+        venue.user_ws_url(),
     );
+    let config = write_feed_config(&venue, &dir, &trading);
+    let stdout = run_feed(&config, &dir);
     assert!(stdout.contains("trading  live"), "{stdout}");
     let account = stdout
         .lines()
