@@ -257,7 +257,7 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
             m.queue_depth_max
         );
         println!(
-            "          writer on-CPU {:.2} s ({:.2} µs/row), of which compaction {:.2} s in {} runs (longest {}; held back for {} bursts); {} WAL checkpoints off-thread (longest {})",
+            "          writer on-CPU {:.2} s ({:.2} µs/row), of which compaction {:.2} s in {} runs (longest {}; bursts that held it back: {}); {} WAL checkpoints off-thread (longest {})",
             m.writer_cpu_ns as f64 / 1e9,
             m.writer_cpu_ns as f64 / 1e3 / m.rows_written.max(1) as f64,
             m.compaction_cpu_ns as f64 / 1e9,
