@@ -63,19 +63,7 @@ type RawBookRow = (
 );
 
 fn book_row(r: &SqlRow<'_>) -> rusqlite::Result<RawBookRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-    ))
+    RawBookRow::try_from(r)
 }
 
 fn claimed(p: Option<i64>) -> Result<Option<Price>, StorageError> {
@@ -255,19 +243,7 @@ impl EventStore for SqliteStore {
                 "SELECT seq, recv_ns, venue_ts_ms, tick_size, state, reason, bid_levels, ask_levels, levels
                  FROM snapshots WHERE asset_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
             )?
-            .query_row(params![asset_id, max], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ))
-            })
+            .query_row(params![asset_id, max], |r| Raw::try_from(r))
             .optional()?;
         let Some((seq, recv, venue, tick, state, reason, nb, na, blob)) = raw else {
             return Ok(None);
@@ -400,18 +376,7 @@ impl EventStore for SqliteStore {
              FROM trades WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
         )?;
         type Raw = (i64, i64, i64, i64, i64, Option<i64>, i64, i64);
-        let rows = st.query_map(params![market_id, from, to, limit], |r| {
-            Ok::<Raw, _>((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
-        })?;
+        let rows = st.query_map(params![market_id, from, to, limit], |r| Raw::try_from(r))?;
         let mut out = Vec::new();
         for r in rows {
             let (seq, asset_id, side, price, size, fee, venue, recv) = r?;
@@ -540,18 +505,7 @@ impl EventStore for SqliteStore {
              FROM exports ORDER BY export_id",
         )?;
         type Raw = (i64, i64, i64, i64, i64, i64, String, i64);
-        let rows = st.query_map([], |r| {
-            Ok::<Raw, _>((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
-        })?;
+        let rows = st.query_map([], |r| Raw::try_from(r))?;
         let mut out = Vec::new();
         for r in rows {
             let (market_id, a, b, n, f, l, file, c) = r?;
