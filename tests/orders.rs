@@ -69,13 +69,7 @@ fn a_limit_order_rests_then_fills_and_every_channel_says_so() {
     );
 
     // B sells 10 @ 0.50: A's order is the best bid, and fills completely.
-    let q = b
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Sell, "0.50", "10", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
+    let q = b.signed(&m, m.yes, OrderSide::Sell, "0.50", "10", OrderType::Gtc);
     let ack = b.client.post_order(&q).unwrap();
     assert_eq!(ack.status, AckStatus::Matched);
     assert_eq!((ack.making, ack.taking), (10_000_000, 5_000_000));
@@ -146,13 +140,7 @@ fn a_yes_buyer_and_a_no_buyer_match_by_minting() {
     let p = signed_buy(&a, &m, "0.45", "10");
     assert_eq!(a.client.post_order(&p).unwrap().status, AckStatus::Live);
     // A NO bid at 0.55 is a YES ask at 0.45: they meet, and 10 YES + 10 NO are minted.
-    let q = b
-        .client
-        .prepare(
-            &limit(m.no, OrderSide::Buy, "0.55", "10", OrderType::Gtc),
-            &m.rules,
-        )
-        .unwrap();
+    let q = b.signed(&m, m.no, OrderSide::Buy, "0.55", "10", OrderType::Gtc);
     let ack = b.client.post_order(&q).unwrap();
     assert_eq!(ack.status, AckStatus::Matched);
     assert_eq!(
@@ -179,13 +167,7 @@ fn fok_kills_and_fak_fills_partly_then_cancels_the_rest() {
     let mut la = listen(&v, &a);
 
     // FOK for 150 where only 100 are offered at or under 0.60: killed, nothing moves.
-    let p = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.60", "150", OrderType::Fok),
-            &m.rules,
-        )
-        .unwrap();
+    let p = a.signed(&m, m.yes, OrderSide::Buy, "0.60", "150", OrderType::Fok);
     assert!(matches!(
         a.client.post_order(&p),
         Err(ClobError::FokNotFilled(_))
@@ -222,13 +204,7 @@ fn fok_kills_and_fak_fills_partly_then_cancels_the_rest() {
     assert_eq!(balances(&v, &a)["collateral"]["reserved"], 0);
     assert!(rest_book(&v, &m.yes)["asks"].as_array().unwrap().is_empty());
     // A FAK that finds nothing at all is refused.
-    let q = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.60", "10", OrderType::Fak),
-            &m.rules,
-        )
-        .unwrap();
+    let q = a.signed(&m, m.yes, OrderSide::Buy, "0.60", "10", OrderType::Fak);
     assert!(matches!(
         a.client.post_order(&q),
         Err(ClobError::FakNoMatch(_))
@@ -712,13 +688,7 @@ fn the_venues_user_events_have_exactly_the_listed_fields() {
     .unwrap();
     ws.send(tungstenite::Message::text("PING")).unwrap();
     assert_eq!(ws.read().unwrap().into_text().unwrap().as_str(), "PONG");
-    let p = a
-        .client
-        .prepare(
-            &limit(m.yes, OrderSide::Buy, "0.60", "10", OrderType::Fok),
-            &m.rules,
-        )
-        .unwrap();
+    let p = a.signed(&m, m.yes, OrderSide::Buy, "0.60", "10", OrderType::Fok);
     a.client.post_order(&p).unwrap();
     let (mut order_seen, mut trade_seen) = (false, false);
     while !(order_seen && trade_seen) {

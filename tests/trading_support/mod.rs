@@ -185,6 +185,23 @@ pub fn limit(
     r
 }
 
+impl Trader {
+    /// A signed limit order of this trader in market `m` (a fresh salt, the current time).
+    pub fn signed(
+        &self,
+        m: &Market,
+        token: TokenId,
+        side: OrderSide,
+        price: &str,
+        size: &str,
+        t: OrderType,
+    ) -> PreparedOrder {
+        self.client
+            .prepare(&limit(token, side, price, size, t), &m.rules)
+            .unwrap()
+    }
+}
+
 /// The REST book of a token, as JSON.
 pub fn rest_book(v: &VenueHandle, token: &TokenId) -> Value {
     let mut r = http()
