@@ -112,6 +112,25 @@ fn converge(p: &Pipeline, v: &VenueHandle) {
     }
 }
 
+/// Injects `fault`, runs the venue at 2,000 changes/s until each `(what, reached)` holds in
+/// turn (10 s each), then clears the fault and waits for every book to match the venue's.
+fn through_fault(
+    v: &VenueHandle,
+    p: &Pipeline,
+    fault: &Fault,
+    steps: &[(&str, &dyn Fn() -> bool)],
+) {
+    v.fault(fault).unwrap();
+    v.set_rate(2_000);
+    v.resume();
+    for (what, reached) in steps {
+        wait_until(what, Duration::from_secs(10), reached);
+    }
+    v.fault(&Fault::Clear).unwrap();
+    v.pause();
+    converge(p, v);
+}
+
 fn all_healthy(p: &Pipeline, n: u64) -> bool {
     p.stats.book.healthy_assets.get() == n
 }
@@ -196,22 +215,22 @@ fn a_stalled_asset_is_quarantined_then_recovers() {
     let p = start(&v, &s);
     converge(&p, &v);
     let quiet = v.asset_ids()[3].clone();
-    v.fault(&Fault::StallAsset {
+    let fault = Fault::StallAsset {
         asset_id: quiet.clone(),
         duration_ms: None,
-    })
-    .unwrap();
-    v.set_rate(2_000);
-    v.resume();
-    wait_until("a quarantine", Duration::from_secs(10), || {
-        p.stats.book.quarantined.get() >= 1
-    });
-    wait_until("a REST re-snapshot", Duration::from_secs(10), || {
-        p.stats.book.rest_snapshots_applied.get() >= 1
-    });
-    v.fault(&Fault::Clear).unwrap();
-    v.pause();
-    converge(&p, &v);
+    };
+    let b = &p.stats.book;
+    through_fault(
+        &v,
+        &p,
+        &fault,
+        &[
+            ("a quarantine", &|| b.quarantined.get() >= 1),
+            ("a REST re-snapshot", &|| {
+                b.rest_snapshots_applied.get() >= 1
+            }),
+        ],
+    );
     p.shutdown();
 }
 
@@ -223,26 +242,22 @@ fn a_stalled_connection_is_reconnected() {
     s.feed.silent_after_ms = 600;
     let p = start(&v, &s);
     converge(&p, &v);
-    v.fault(&Fault::Stall {
+    let fault = Fault::Stall {
         conn: None,
         duration_ms: None,
-    })
-    .unwrap();
-    v.set_rate(2_000);
-    v.resume();
+    };
+    let (b, f) = (&p.stats.book, &p.stats.feed);
     // PONGs keep coming, data does not: quarantine first, then the io stage gives up on it.
-    wait_until("a quarantine", Duration::from_secs(10), || {
-        p.stats.book.quarantined.get() >= 1
-    });
-    wait_until("a silent connection", Duration::from_secs(10), || {
-        p.stats.feed.silent_connections.get() >= 1
-    });
-    wait_until("a fresh connection", Duration::from_secs(10), || {
-        p.stats.feed.connects.get() >= 2
-    });
-    v.fault(&Fault::Clear).unwrap();
-    v.pause();
-    converge(&p, &v);
+    through_fault(
+        &v,
+        &p,
+        &fault,
+        &[
+            ("a quarantine", &|| b.quarantined.get() >= 1),
+            ("a silent connection", &|| f.silent_connections.get() >= 1),
+            ("a fresh connection", &|| f.connects.get() >= 2),
+        ],
+    );
     p.shutdown();
 }
 
