@@ -115,7 +115,7 @@ impl Default for StorageConfig {
             snapshot_every_ms: 60_000,
             bars_every_ms: 1000,
             max_db_bytes: 0,
-            compact_rows: 50_000,
+            compact_rows: 200_000,
             compact_idle_ms: 1000,
             max_staged_rows: 4_000_000,
             retry_min_ms: 10,
