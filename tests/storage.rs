@@ -1021,6 +1021,34 @@ fn bars_merge_at_their_own_cadence_and_at_every_flush() {
 }
 
 #[test]
+fn a_level_history_query_uses_its_index_after_the_writer_stops() {
+    let dir = TempDir::new("st-planner");
+    let cfg = config(dir.path());
+    let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
+    let mut flood = EventFlood::new(4, 9);
+    flood_into(&tx, &mut flood, 6000, 1_800_000_000 * NS_PER_S);
+    drop(tx);
+    writer.shutdown().unwrap();
+    let store = SqliteStore::open(&cfg).unwrap();
+    let plan: Vec<String> = store
+        .connection()
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT seq, size FROM orderbook_events
+             WHERE market_id = 1 AND side = 1 AND price = 520000",
+        )
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("orderbook_events_market_side_price")),
+        "{plan:?}"
+    );
+}
+
+#[test]
 fn db_commands_rebuild_report_and_prune() {
     let dir = TempDir::new("st-cli");
     let frames_path = dir.path().join("feed.frames");

@@ -175,6 +175,14 @@ impl EventStore for SqliteStore {
         Some((self.path().to_path_buf(), self.synchronous()))
     }
 
+    fn optimize(&mut self) -> Result<(), StorageError> {
+        // 0x10002: analyze every table whose statistics are missing or stale, not only those
+        // this connection queried (the writer only inserts).
+        self.conn
+            .execute_batch("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;")?;
+        Ok(())
+    }
+
     fn set_size_limit(&mut self, bytes: u64) -> Result<(), StorageError> {
         let pages = page_limit(bytes, self.page_size());
         // SQLite never lowers the ceiling below the current size; the returned value says so.

@@ -102,6 +102,12 @@ pub trait EventStore: Send {
         None
     }
 
+    /// Refreshes the query planner's statistics where the backend keeps them (SQLite:
+    /// `PRAGMA optimize`; PostgreSQL's autovacuum does it on its own). Cheap: sampled.
+    fn optimize(&mut self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// Caps the database size (0 = no cap); writes beyond it fail as `Full`.
     fn set_size_limit(&mut self, bytes: u64) -> Result<(), StorageError>;
 

@@ -465,6 +465,7 @@ impl Writer {
             match p.step(self.store.as_mut()) {
                 Ok(false) => {}
                 Ok(true) => {
+                    refresh_planner_stats(self.store.as_mut());
                     let r = p.report();
                     self.metrics
                         .pruned_events
@@ -623,8 +624,17 @@ impl Writer {
         }
         // Leave the database at rest with everything in the indexed table.
         while self.staged > 0 && self.compact_step(self.cfg.compact_rows) {}
+        refresh_planner_stats(self.store.as_mut());
         self.record_cpu();
         Ok(())
+    }
+}
+
+/// Refreshes the planner's statistics (so level-history queries use their index); a failure
+/// only costs query plans, so it is logged, not raised.
+fn refresh_planner_stats(store: &mut dyn EventStore) {
+    if let Err(e) = store.optimize() {
+        tracing::warn!(error = %e, "storage: planner statistics not refreshed");
     }
 }
 
