@@ -5,16 +5,15 @@
 //! criterion.
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use polyarb::storage::batch::Batch;
-use polyarb::storage::bench::{busy_asset_db, change_rows, registration_batch};
-use polyarb::storage::checkpoint::{CHECKPOINT_EVERY, Checkpointer};
+use polyarb::storage::bench::{busy_asset_db, change_rows, open_checkpointed, registration_batch};
+use polyarb::storage::checkpoint::Checkpointer;
 use polyarb::storage::rebuild::rebuild_at;
 use polyarb::storage::tempdir::TempDir;
-use polyarb::storage::{EventStore, SqliteStore, StorageConfig, Synchronous, WriterMetrics};
+use polyarb::storage::{EventStore, SqliteStore, StorageConfig, Synchronous};
 
 const BATCH: usize = 1000;
 const MARKETS: usize = 100;
@@ -22,13 +21,10 @@ const MARKETS: usize = 100;
 /// A fresh store with its markets registered, and its WAL checkpointer (on its own thread, as
 /// in the writer: no checkpoint inside a measured commit).
 fn store(dir: &TempDir, name: &str) -> (SqliteStore, Checkpointer) {
-    let path = dir.path().join(name);
-    let mut s = SqliteStore::open_with(&path, Synchronous::Normal, 5000).expect("open store");
+    let (mut s, c) = open_checkpointed(&dir.path().join(name), Synchronous::Normal)
+        .expect("open the store and its checkpointer");
     s.write_batch(&registration_batch(MARKETS, 7).0)
         .expect("register");
-    let metrics = Arc::new(WriterMetrics::default());
-    let c = Checkpointer::start(&path, Synchronous::Normal, CHECKPOINT_EVERY, metrics)
-        .expect("start the checkpointer");
     (s, c)
 }
 

@@ -897,6 +897,19 @@ fn trading_rows_are_journaled_updated_and_flushed() {
     writer.shutdown().unwrap();
 }
 
+/// Asset 0's venue book at `t0`, then 1000 level changes 100 ms apart: 100 s, two minute
+/// buckets, 1001 top-of-book updates.
+fn one_asset_over_two_minutes(tx: &StorageSender, flood: &mut EventFlood, t0: u64) {
+    let mut buf = flood.registrations();
+    flood.book(0, 5, t0, &mut buf);
+    for i in 0..1000u64 {
+        flood.change_of(0, t0 + (i + 1) * 100 * NS_PER_MS, &mut buf);
+    }
+    for ev in buf {
+        send(tx, ev);
+    }
+}
+
 #[test]
 fn snapshots_follow_the_cadence_and_bars_aggregate_minutes() {
     let dir = TempDir::new("st-cadence");
@@ -906,15 +919,7 @@ fn snapshots_follow_the_cadence_and_bars_aggregate_minutes() {
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
     let mut flood = EventFlood::new(1, 6);
     let t0 = 1_800_000_000 * NS_PER_S;
-    let mut buf = flood.registrations();
-    flood.book(0, 5, t0, &mut buf);
-    for i in 0..1000u64 {
-        // Asset 0 only, 100 ms apart: 100 s, two minute buckets.
-        flood.change_of(0, t0 + (i + 1) * 100 * NS_PER_MS, &mut buf);
-    }
-    for ev in buf {
-        send(&tx, ev);
-    }
+    one_asset_over_two_minutes(&tx, &mut flood, t0);
     for (i, price) in [(0u64, 450_000u32), (1, 470_000), (2, 460_000)] {
         send(
             &tx,
@@ -990,15 +995,7 @@ fn bars_merge_at_their_own_cadence_and_at_every_flush() {
     cfg.bars_every_ms = 3_600_000;
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
     let mut flood = EventFlood::new(1, 7);
-    let t0 = 1_800_000_000 * NS_PER_S;
-    let mut buf = flood.registrations();
-    flood.book(0, 5, t0, &mut buf);
-    for i in 0..1000u64 {
-        flood.change_of(0, t0 + (i + 1) * 100 * NS_PER_MS, &mut buf);
-    }
-    for ev in buf {
-        send(&tx, ev);
-    }
+    one_asset_over_two_minutes(&tx, &mut flood, 1_800_000_000 * NS_PER_S);
     // Batches of 200 rows commit on their own; the bars wait for their cadence.
     wait_until("1000 rows committed", || {
         writer.metrics().snapshot().rows_written >= 1000

@@ -24,6 +24,18 @@ use super::store::EventStore;
 use super::synth::EventFlood;
 use super::time::NS_PER_MS;
 
+/// A store for an insert benchmark and its WAL checkpointer: as in the writer, checkpoints run
+/// on their own thread and connection, never inside a measured commit.
+pub fn open_checkpointed(
+    path: &Path,
+    synchronous: Synchronous,
+) -> Result<(SqliteStore, Checkpointer), StorageError> {
+    let store = SqliteStore::open_with(path, synchronous, 5000)?;
+    let metrics = Arc::new(WriterMetrics::default());
+    let checkpointer = Checkpointer::start(path, synchronous, CHECKPOINT_EVERY, metrics)?;
+    Ok((store, checkpointer))
+}
+
 /// Registration rows for `markets` binary markets (two assets each), as batch 1.
 pub fn registration_batch(markets: usize, seed: u64) -> (Batch, Vec<TokenId>) {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -127,15 +139,7 @@ pub fn insert_rate(
     batch_rows: usize,
     synchronous: Synchronous,
 ) -> Result<InsertFigures, StorageError> {
-    let path = dir.join("insert.db");
-    let mut store = SqliteStore::open_with(&path, synchronous, 5000)?;
-    // As in the writer: WAL checkpoints on their own thread and connection, not inside commits.
-    let mut checkpointer = Checkpointer::start(
-        &path,
-        synchronous,
-        CHECKPOINT_EVERY,
-        Arc::new(WriterMetrics::default()),
-    )?;
+    let (mut store, mut checkpointer) = open_checkpointed(&dir.join("insert.db"), synchronous)?;
     let markets = 100;
     let compact_rows = StorageConfig::default().compact_rows;
     let (reg, _) = registration_batch(markets, 7);

@@ -87,8 +87,8 @@
 //!   instructions: SQLite checks it for a conflict; the copy instead derives rowids from
 //!   `last_insert_rowid()`, consecutive within a transaction); 16/32 KiB pages (same
 //!   instructions); earlier: a larger page cache (256 MiB: no change, the working set fits in
-//!   32 MiB at these sizes), compaction chunks of 20k (worse), a rowid table with an integer `(market_id << 40 | seq)` key (no better),
-//!   `SQLITE_DEFAULT_MEMSTATUS=0` (noise).
+//!   32 MiB at these sizes), compaction chunks of 20k (worse), a rowid table with an integer
+//!   `(market_id << 40 | seq)` key (no better), `SQLITE_DEFAULT_MEMSTATUS=0` (noise).
 //! - Measured, not done: the cost per compacted row grows with the indexed table (a chunk dirties
 //!   more index leaves the larger the index, up to one per insertion point; the WAL rewrites each
 //!   64 KiB page): in a C model of this compaction 1.30 µs/row on-CPU up to 1M rows, 1.71–1.91

@@ -428,14 +428,15 @@ impl Writer {
             return;
         }
         let idle = self.rx.is_empty() && self.rec.pending.is_empty();
-        if self.deferring && self.compaction_sustainable() {
+        let sustainable = self.compaction_sustainable();
+        if sustainable {
             self.deferring = false;
         }
         if self.staged >= self.cfg.max_staged_rows as u64 {
             // The landing table is as large as readers should have to scan: compact whatever
             // the channel does (a burst longer than this is refused and counted).
             self.compact_step(self.cfg.compact_rows);
-        } else if !self.compaction_sustainable() {
+        } else if !sustainable {
             // A burst faster than the writer can land and index together: land only.
             if !self.deferring {
                 self.deferring = true;
