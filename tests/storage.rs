@@ -312,7 +312,12 @@ fn retention_exports_replayable_frames_then_deletes() {
         "{report:?}"
     );
     let cutoff = (now - 14 * NS_PER_DAY) as i64;
-    for table in ["orderbook_events", "orderbook_ingest", "trades"] {
+    for table in [
+        "orderbook_events",
+        "orderbook_ingest",
+        "trades",
+        "trades_ingest",
+    ] {
         assert_eq!(
             count(
                 &store,
@@ -1223,7 +1228,8 @@ fn sigkill_at_random_moments_loses_no_reported_batch() {
                    SELECT market_id, COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM (
                      SELECT market_id, seq FROM orderbook_events
                      UNION ALL SELECT market_id, seq FROM orderbook_ingest
-                     UNION ALL SELECT market_id, seq FROM trades)
+                     UNION ALL SELECT market_id, seq FROM trades
+                     UNION ALL SELECT market_id, seq FROM trades_ingest)
                    GROUP BY market_id) WHERE n <> hi - lo + 1 OR lo <> 1",
                 [],
                 |r| r.get(0),
@@ -1235,7 +1241,7 @@ fn sigkill_at_random_moments_loses_no_reported_batch() {
             .query_row(
                 "SELECT (SELECT SUM(events) FROM batches),
                         (SELECT COUNT(*) FROM orderbook_events) + (SELECT COUNT(*) FROM orderbook_ingest)
-                        + (SELECT COUNT(*) FROM trades)",
+                        + (SELECT COUNT(*) FROM trades) + (SELECT COUNT(*) FROM trades_ingest)",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )

@@ -1,9 +1,10 @@
 //! Time cuts on `orderbook_events`' sampled time index (schema v5) and compaction from the
 //! landing table's in-memory copy, checked against full scans of a real database file: ties and
 //! gaps in receive times, receive times that went backwards (clamped at ingest), `seq` gaps left
-//! by trades, rows still in the landing table, a store reopened with landed rows (the SQL
-//! compaction path), landed rows deleted by another connection, and query plans that really use
-//! the indices.
+//! by trades, rows still in the landing table, a store reopened with landed rows (read back
+//! into the copy), landed rows deleted by another connection, trades landed beside book rows,
+//! a compaction that hands control back while it works, and query plans that really use the
+//! indices.
 
 use polyarb::core::{AssetIndex, Price, Side, Size};
 use polyarb::storage::batch::{Batch, BookRow, BookRowKind, Row, TradeRow};
@@ -85,7 +86,8 @@ fn scan_seq_before(store: &SqliteStore, market: i64, cut: i64) -> Option<i64> {
         "SELECT MAX(seq) FROM (
             SELECT seq, recv_ns FROM orderbook_events NOT INDEXED WHERE market_id = ?1
             UNION ALL SELECT seq, recv_ns FROM orderbook_ingest WHERE market_id = ?1
-            UNION ALL SELECT seq, recv_ns FROM trades NOT INDEXED WHERE market_id = ?1)
+            UNION ALL SELECT seq, recv_ns FROM trades NOT INDEXED WHERE market_id = ?1
+            UNION ALL SELECT seq, recv_ns FROM trades_ingest WHERE market_id = ?1)
          WHERE recv_ns < ?2",
         (market, cut),
     )
@@ -165,7 +167,7 @@ fn time_cuts_on_the_sampled_index_equal_full_scans() {
     );
     assert!(check_cuts(&mut store, &mut rng, t) > 1_000);
 
-    // Reopened with rows still landed: the SQL path compacts them, and cuts still agree.
+    // Reopened with rows still landed: they are read back and compacted, and cuts still agree.
     drop(store);
     let mut store = SqliteStore::open_with(&path, Synchronous::Normal, 5000).unwrap();
     let mut reg = registration_batch(MARKETS, 3).0;
@@ -258,8 +260,13 @@ fn landed_rows_deleted_by_another_connection_are_not_compacted() {
         Some(0),
         "deleted rows came back"
     );
+    // Staged rows are book rows and trades; compaction moved every one of them.
     assert_eq!(
-        one(&writer, "SELECT COUNT(*) FROM orderbook_events", []),
+        one(
+            &writer,
+            "SELECT (SELECT COUNT(*) FROM orderbook_events) + (SELECT COUNT(*) FROM trades)",
+            []
+        ),
         Some(left as i64)
     );
 }
@@ -313,4 +320,87 @@ fn time_and_level_queries_use_their_indices() {
         assert!(p.contains(index), "{sql}\n  plan: {p}");
         assert!(!p.contains("SCAN orderbook_events"), "{sql}\n  plan: {p}");
     }
+}
+
+#[test]
+fn trades_are_read_while_landed_and_move_with_compaction() {
+    let dir = TempDir::new("time-index-trades");
+    let mut store =
+        SqliteStore::open_with(&dir.path().join("t.db"), Synchronous::Normal, 5000).unwrap();
+    store
+        .write_batch(&registration_batch(MARKETS, 3).0)
+        .unwrap();
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut t = T0;
+    let batch = Batch {
+        id: 2,
+        rows: rows(&mut rng, 900, &mut t),
+    };
+    let written: usize = batch
+        .rows
+        .iter()
+        .filter(|r| matches!(r, Row::Trade(_)))
+        .count();
+    store.write_batch(&batch).unwrap();
+    let count = |store: &SqliteStore, table: &str| {
+        one(store, &format!("SELECT COUNT(*) FROM {table}"), []).unwrap() as usize
+    };
+    let read = |store: &mut SqliteStore| -> usize {
+        (1..=MARKETS as i64)
+            .map(|m| store.trades(m, 0, u64::MAX, usize::MAX).unwrap().len())
+            .sum()
+    };
+    assert!(written > 50, "{written} trades");
+    assert_eq!(
+        (count(&store, "trades_ingest"), count(&store, "trades")),
+        (written, 0)
+    );
+    assert_eq!(read(&mut store), written, "landed trades are read");
+
+    // One small book chunk still moves every landed trade.
+    let (taken, dups) = store.compact(10).unwrap();
+    assert_eq!((taken as usize, dups), (10 + written, 0));
+    assert_eq!(
+        (count(&store, "trades_ingest"), count(&store, "trades")),
+        (0, written)
+    );
+    assert_eq!(read(&mut store), written, "compacted trades are read");
+    // Their seqs interleave with the book rows' without a gap or a repeat.
+    while store.compact(1_000).unwrap().0 > 0 {}
+    assert_eq!(
+        one(
+            &store,
+            "SELECT COUNT(*) FROM (SELECT market_id, seq FROM orderbook_events
+                                   UNION SELECT market_id, seq FROM trades)",
+            []
+        ),
+        Some(900)
+    );
+}
+
+#[test]
+fn a_compaction_hands_control_back_while_it_works() {
+    let dir = TempDir::new("time-index-yield");
+    let mut store =
+        SqliteStore::open_with(&dir.path().join("y.db"), Synchronous::Normal, 5000).unwrap();
+    store
+        .write_batch(&registration_batch(MARKETS, 3).0)
+        .unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut t = T0;
+    for id in 2..12 {
+        let batch = Batch {
+            id,
+            rows: rows(&mut rng, 2_000, &mut t),
+        };
+        store.write_batch(&batch).unwrap();
+    }
+    let staged = store.staged_rows().unwrap();
+    let mut calls = 0;
+    let (taken, _) = store
+        .compact_yielding(usize::MAX, &mut || calls += 1)
+        .unwrap();
+    assert_eq!(taken, staged);
+    // ~17 800 book rows in 64-row statements, a call every 16 of them.
+    assert!((15..=20).contains(&calls), "{calls} calls");
 }

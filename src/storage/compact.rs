@@ -1,5 +1,6 @@
-//! Landing and compaction of book events: appending a batch's rows to `orderbook_ingest` with
-//! multi-row statements, and moving landed rows into the indexed `orderbook_events`.
+//! Landing and compaction of book events and trades: appending a batch's book rows to
+//! `orderbook_ingest` with multi-row statements (its trades go to `trades_ingest`), and moving
+//! landed rows into the indexed `orderbook_events` and `trades`.
 //!
 //! The store keeps a copy of what it landed (`StagedMirror`): the oldest rows of the landing
 //! table, exactly as bound, in landing order. Compaction then sorts them in memory by
@@ -7,12 +8,15 @@
 //! `INSERT … SELECT … ORDER BY` reading them back through SQLite's sorter: measured with
 //! callgrind on the same bundled SQLite, the sorter and per-row statement overhead were ~30% of
 //! the compaction's instructions. Rows the mirror does not hold (left by a crash, or landed
-//! while it was at its cap) are compacted by the SQL path, oldest first, as before; once the
-//! landing table is empty the mirror covers it again.
+//! while it was at its cap) are read back from the table, oldest first, `compact_rows` at a time,
+//! and take the same path; once a read-back finds the whole table, the mirror covers it again.
+//!
+//! A compaction is one transaction (each index leaf it dirties is written to the WAL once), and
+//! it calls back between insert statements so the writer keeps draining its channel meanwhile.
 
 use std::collections::VecDeque;
 
-use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{CachedStatement, Connection, TransactionBehavior};
 
 use super::error::StorageError;
 
@@ -20,12 +24,18 @@ use super::error::StorageError;
 pub(super) const BOOK_COLS: usize = 12;
 /// The column list shared by both tables.
 const INSERT_COLUMNS: &str = "market_id, seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns";
+/// Insert statements between two calls of a compaction's `between` (16 × 64 rows: ~3 ms at the
+/// flood's ~3 µs per compacted row).
+const YIELD_EVERY_STATEMENTS: u32 = 16;
+/// The columns of `trades` and of `trades_ingest`, its landing table.
+const TRADE_COLUMNS: &str =
+    "market_id, seq, asset_id, side, price, size, fee_rate_bps, venue_ts_ms, recv_ns";
 /// Rows per multi-row statement (and the smaller sizes used for the remainder). One statement
 /// per row costs a cursor open/close on every B-tree it writes; 64 rows × 13 parameters stays
 /// well under SQLite's parameter limit.
 const CHUNKS: [usize; 3] = [64, 8, 1];
 /// The most landed rows the mirror holds (~7 MB per 64k rows); beyond it, rows are landed
-/// without a copy and compacted by the SQL path once the mirror has drained.
+/// without a copy and read back from the table once the mirror has drained.
 pub(super) const MIRROR_MAX_ROWS: usize = 262_144;
 
 /// One `orderbook_ingest` row as bound: its rowid, the 12 column values and which of them are
@@ -93,6 +103,31 @@ impl StagedMirror {
         self.rows.extend(rows.iter().copied());
     }
 
+    /// Reads the oldest `max_rows` rows of an unmirrored landing table back into the (empty)
+    /// mirror; complete again when that was all of them.
+    fn read_back(&mut self, conn: &Connection, max_rows: usize) -> rusqlite::Result<()> {
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT rowid, {INSERT_COLUMNS} FROM orderbook_ingest ORDER BY rowid LIMIT ?1"
+        ))?;
+        let mut rows = st.query([i64::try_from(max_rows).unwrap_or(i64::MAX)])?;
+        while let Some(r) = rows.next()? {
+            let mut row = LandedRow {
+                rowid: r.get(0)?,
+                vals: [0; BOOK_COLS],
+                nulls: 0,
+            };
+            for c in 0..BOOK_COLS {
+                match r.get::<_, Option<i64>>(c + 1)? {
+                    Some(v) => row.vals[c] = v,
+                    None => row.nulls |= 1 << c,
+                }
+            }
+            self.rows.push_back(row);
+        }
+        self.complete = self.rows.len() < max_rows;
+        Ok(())
+    }
+
     /// Drops what a committed retention delete removed from the landing table.
     pub fn deleted_through(&mut self, market_id: i64, through_seq: i64) {
         self.rows
@@ -128,7 +163,7 @@ pub(super) fn land_rows(conn: &Connection, rows: &mut [LandedRow]) -> rusqlite::
     if rows.is_empty() {
         return Ok(());
     }
-    insert_rows(conn, "orderbook_ingest", rows.iter())?;
+    insert_rows(conn, "orderbook_ingest", rows.iter(), &mut || {})?;
     let last = conn.last_insert_rowid();
     let n = rows.len() as i64;
     for (i, r) in rows.iter_mut().enumerate() {
@@ -137,15 +172,18 @@ pub(super) fn land_rows(conn: &Connection, rows: &mut [LandedRow]) -> rusqlite::
     Ok(())
 }
 
-/// Inserts `rows` in order with multi-row statements; returns the rows inserted.
+/// Inserts `rows` in order with multi-row statements, calling `between` after every
+/// `YIELD_EVERY_STATEMENTS` of them; returns the rows inserted.
 fn insert_rows<'a>(
     conn: &Connection,
     table: &str,
     rows: impl ExactSizeIterator<Item = &'a LandedRow>,
+    between: &mut dyn FnMut(),
 ) -> rusqlite::Result<u64> {
     let mut left = rows.len();
     let mut rows = rows;
     let mut changed = 0u64;
+    let mut statements = 0u32;
     for n in CHUNKS {
         if left < n {
             continue;
@@ -158,54 +196,88 @@ fn insert_rows<'a>(
             }
             changed += st.raw_execute()? as u64;
             left -= n;
+            statements += 1;
+            if statements.is_multiple_of(YIELD_EVERY_STATEMENTS) {
+                between();
+            }
         }
     }
     Ok(changed)
 }
 
-/// Moves up to `max_rows` of the oldest landed rows into `orderbook_events` in one
-/// transaction; returns (rows taken from the landing table, duplicates dropped).
+/// Moves up to `max_rows` of the oldest landed book rows into `orderbook_events`, and every
+/// landed trade into `trades`, in one transaction; returns (rows taken from the landing tables,
+/// duplicates dropped).
+/// `between` runs every `YIELD_EVERY_STATEMENTS` insert statements, inside the open
+/// transaction: the writer drains its channel there, so a long compaction never stalls the hot
+/// path's sends.
 pub(super) fn compact(
     conn: &mut Connection,
     mirror: &mut StagedMirror,
     max_rows: usize,
+    between: &mut dyn FnMut(),
 ) -> Result<(u64, u64), StorageError> {
     let max_rows = max_rows.max(1);
-    if mirror.rows.is_empty() {
-        let (taken, dups, emptied) = compact_sql(conn, max_rows)?;
-        if emptied {
-            mirror.complete = true;
-        }
-        return Ok((taken, dups));
+    if mirror.rows.is_empty() && !mirror.complete {
+        mirror.read_back(conn, max_rows)?;
     }
+    if let Some(done) = compact_mirrored(conn, mirror, max_rows, between)? {
+        return Ok(done);
+    }
+    // Another connection changed the landing table (`polyarb db prune` beside a running
+    // writer): the copy is stale. Forget it and take the table's own rows.
+    tracing::warn!("storage: landed rows changed under the writer; compacting from the table");
+    mirror.rows.clear();
+    mirror.read_back(conn, max_rows)?;
+    compact_mirrored(conn, mirror, max_rows, between)?.ok_or_else(|| {
+        StorageError::Sqlite("the landing table changed during two compactions in a row".into())
+    })
+}
+
+/// The compaction of the mirror's first `max_rows` rows; `None` (and nothing written) if the
+/// landing table no longer holds exactly them.
+fn compact_mirrored(
+    conn: &mut Connection,
+    mirror: &mut StagedMirror,
+    max_rows: usize,
+    between: &mut dyn FnMut(),
+) -> Result<Option<(u64, u64)>, StorageError> {
     let k = max_rows.min(mirror.rows.len());
-    let order = by_market(&mirror.rows, k);
-    let upto = mirror.rows[k - 1].rowid;
-    let all = mirror.complete && k == mirror.rows.len();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let moved = insert_rows(
-        &tx,
-        "orderbook_events",
-        order.iter().map(|&i| &mirror.rows[i as usize]),
-    )?;
-    let taken = take_landed(&tx, upto, all)?;
-    if taken != k as u64 {
-        // Another connection changed the landing table (`polyarb db prune` beside a running
-        // writer): the copy is stale. Undo, forget it, and take the table's own rows.
-        drop(tx);
-        tracing::warn!(
-            expected = k,
-            found = taken,
-            "storage: landed rows changed under the writer; compacting from the table"
-        );
-        mirror.rows.clear();
-        mirror.complete = false;
-        let (taken, dups, emptied) = compact_sql(conn, max_rows)?;
-        mirror.complete = emptied;
-        return Ok((taken, dups));
+    let (mut taken, mut dups) = (0, 0);
+    if k > 0 {
+        let order = by_market(&mirror.rows, k);
+        let moved = insert_rows(
+            &tx,
+            "orderbook_events",
+            order.iter().map(|&i| &mirror.rows[i as usize]),
+            between,
+        )?;
+        let all = mirror.complete && k == mirror.rows.len();
+        taken = take_landed(&tx, mirror.rows[k - 1].rowid, all)?;
+        if taken != k as u64 {
+            return Ok(None);
+        }
+        dups = taken.saturating_sub(moved);
     }
+    let (trades, trade_dups) = move_trades(&tx)?;
     tx.commit()?;
     mirror.rows.drain(..k);
+    Ok(Some((taken + trades, dups + trade_dups)))
+}
+
+/// Moves every landed trade into `trades`, sorted like book rows (trades are a tenth of book
+/// rows at most, so `INSERT … SELECT` through SQLite's sorter is cheap); returns (taken, duplicates dropped).
+fn move_trades(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<(u64, u64)> {
+    let moved = tx
+        .prepare_cached(&format!(
+            "INSERT OR IGNORE INTO trades ({TRADE_COLUMNS})
+             SELECT {TRADE_COLUMNS} FROM trades_ingest ORDER BY market_id, seq"
+        ))?
+        .execute([])? as u64;
+    let taken = tx
+        .prepare_cached("DELETE FROM trades_ingest")?
+        .execute([])? as u64;
     Ok((taken, taken.saturating_sub(moved)))
 }
 
@@ -250,34 +322,6 @@ fn take_landed(tx: &rusqlite::Transaction<'_>, upto: i64, all: bool) -> rusqlite
             .execute([upto])?
     };
     Ok(n as u64)
-}
-
-/// The SQL path: the oldest `max_rows` rows by rowid, sorted by SQLite. Returns (taken,
-/// duplicates, whether the landing table is now empty).
-fn compact_sql(conn: &mut Connection, max_rows: usize) -> Result<(u64, u64, bool), StorageError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let offset = i64::try_from(max_rows - 1).unwrap_or(i64::MAX);
-    let upto: Option<i64> = tx
-        .prepare_cached("SELECT rowid FROM orderbook_ingest ORDER BY rowid LIMIT 1 OFFSET ?1")?
-        .query_row([offset], |r| r.get(0))
-        .optional()?;
-    let max: Option<i64> = tx.query_row("SELECT MAX(rowid) FROM orderbook_ingest", [], |r| {
-        r.get::<_, Option<i64>>(0)
-    })?;
-    let Some(max) = max else {
-        return Ok((0, 0, true));
-    };
-    let upto = upto.unwrap_or(max);
-    let all = upto >= max;
-    let moved = tx
-        .prepare_cached(&format!(
-            "INSERT OR IGNORE INTO orderbook_events ({INSERT_COLUMNS})
-             SELECT {INSERT_COLUMNS} FROM orderbook_ingest WHERE rowid <= ?1 ORDER BY market_id, seq"
-        ))?
-        .execute([upto])? as u64;
-    let taken = take_landed(&tx, upto, all)?;
-    tx.commit()?;
-    Ok((taken, taken.saturating_sub(moved), all))
 }
 
 #[cfg(test)]

@@ -33,11 +33,16 @@
 //! batches (and at start-up and shutdown). The store keeps a copy of the rows it landed
 //! (`compact.rs`, up to 262 144 rows): compaction sorts that copy in memory (a counting sort by
 //! market: a market's rows are landed in `seq` order) and binds it 64 rows per statement;
-//! rows it does not hold (left by a crash, or landed past its cap during a long burst) take the
-//! SQL path, `INSERT … SELECT … ORDER BY market_id, seq`. Readers (`EventStore` reads,
+//! rows it does not hold (left by a crash, or landed past its cap during a long burst) are read
+//! back from the table, oldest first, and take the same path. Between insert statements the
+//! compaction hands control back to the writer, which drains its channel into memory, so a
+//! long compaction delays commits but never fills the hot path's channel. Readers (`EventStore` reads,
 //! rebuilds, retention, stats) look at both tables; a market's landed rows always follow its
-//! compacted ones. Trades, snapshots and trading rows are rare and go straight to their indexed
-//! tables. Each commit also records its batch id and row counts in `batches`, which is what
+//! compacted ones. Trades land the same way, in `trades_ingest`, and each compaction moves all of
+//! them into `trades` (schema v6: at flood rate they are one row in ten, spread over every
+//! market, and inserted straight into `trades` they made each commit rewrite nearly every leaf
+//! of it and its two indices). Snapshots and trading rows are rare and go straight to their
+//! indexed tables. Each commit also records its batch id and row counts in `batches`, which is what
 //! crash tests check.
 //!
 //! What was measured and kept. Instructions per row come from callgrind on `polyarb db bench`
@@ -105,7 +110,7 @@
 //! |---|---|---|
 //! | `markets`, `outcomes` | conditions and their outcome tokens, surrogate keys for market data | always |
 //! | `orderbook_events` (+ `orderbook_ingest`, its landing table) | every book event: venue snapshots (start + levels), level changes, tick-size changes, event ends with the venue's claimed top, local invalidations; `seq` per market, venue ts (ms), receive time (ns) | `raw_event_days` (7–14), then exported |
-//! | `trades` | `last_trade_price` prints, same `seq` sequence as the book events | as raw events |
+//! | `trades` (+ `trades_ingest`, its landing table) | `last_trade_price` prints, same `seq` sequence as the book events | as raw events |
 //! | `snapshots` | an asset's whole book every `snapshot_every_events` events or `snapshot_every_ms` | `snapshot_days`, newest per asset always |
 //! | `tob_bars_1m`, `trade_bars_1m` | per-asset one-minute top-of-book and trade bars | always |
 //! | `orders`, `order_journal`, `fills`, `positions` | our trading: orders by hash, what we did with each (journaled before sending), fills with status, inventory | always |
@@ -177,7 +182,7 @@
 //!   two-probe query stay valid SQL on PostgreSQL if kept as they are.
 //! - Write path: one transaction per batch as here, rows sent with binary `COPY` rather than
 //!   row-by-row inserts, straight into the hypertable: PostgreSQL's WAL logs tuples, not whole
-//!   pages, so `orderbook_ingest` and compaction have no counterpart there (`compact` is a
+//!   pages, so the `*_ingest` tables and compaction have no counterpart there (`compact` is a
 //!   no-op, `staged_rows` is 0); `synchronous_commit = off` gives the same "a crash loses the last
 //!   commits, never corrupts" durability as WAL + `synchronous=NORMAL`.
 //! - `seq` stays assigned by the single writer (per market, resumed from `MAX(seq)`); several

@@ -208,8 +208,12 @@ impl SqliteStore {
     /// by `(market_id, seq)` so each index receives long runs, in one transaction (see
     /// `compact.rs`). Rows whose `(market_id, seq)` is already there are dropped and counted (a
     /// duplicate can only come from outside this writer).
-    pub(super) fn compact_impl(&mut self, max_rows: usize) -> Result<(u64, u64), StorageError> {
-        compact::compact(&mut self.conn, &mut self.mirror, max_rows)
+    pub(super) fn compact_impl(
+        &mut self,
+        max_rows: usize,
+        between: &mut dyn FnMut(),
+    ) -> Result<(u64, u64), StorageError> {
+        compact::compact(&mut self.conn, &mut self.mirror, max_rows, between)
     }
 
     /// Drops a committed retention delete's rows from the landing table's mirror.
@@ -301,7 +305,7 @@ impl Caches<'_> {
     }
 }
 
-const INSERT_TRADE: &str = "INSERT INTO trades \
+const INSERT_TRADE: &str = "INSERT INTO trades_ingest \
     (market_id, seq, asset_id, side, price, size, fee_rate_bps, venue_ts_ms, recv_ns) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
@@ -549,10 +553,12 @@ fn ensure_market(
         .prepare_cached(
             "SELECT MAX(COALESCE((SELECT MAX(seq) FROM orderbook_events WHERE market_id = ?1), 0),
                         COALESCE((SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1), 0),
-                        COALESCE((SELECT MAX(seq) FROM trades WHERE market_id = ?1), 0)),
+                        COALESCE((SELECT MAX(seq) FROM trades WHERE market_id = ?1), 0),
+                        COALESCE((SELECT MAX(seq) FROM trades_ingest WHERE market_id = ?1), 0)),
                     MAX(COALESCE((SELECT MAX(recv_ns) FROM orderbook_events WHERE market_id = ?1), 0),
                         COALESCE((SELECT MAX(recv_ns) FROM orderbook_ingest WHERE market_id = ?1), 0),
-                        COALESCE((SELECT MAX(recv_ns) FROM trades WHERE market_id = ?1), 0))",
+                        COALESCE((SELECT MAX(recv_ns) FROM trades WHERE market_id = ?1), 0),
+                        COALESCE((SELECT MAX(recv_ns) FROM trades_ingest WHERE market_id = ?1), 0))",
         )?
         .query_row([market_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     // Retention may have deleted a market's newest events only if they aged out together with

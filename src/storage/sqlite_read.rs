@@ -25,6 +25,7 @@ pub const TABLES: &[&str] = &[
     "orderbook_events",
     "orderbook_ingest",
     "trades",
+    "trades_ingest",
     "snapshots",
     "orders",
     "order_journal",
@@ -154,12 +155,16 @@ impl EventStore for SqliteStore {
         self.write_batch_impl(batch)
     }
 
-    fn compact(&mut self, max_rows: usize) -> Result<(u64, u64), StorageError> {
-        self.compact_impl(max_rows)
+    fn compact_yielding(
+        &mut self,
+        max_rows: usize,
+        between: &mut dyn FnMut(),
+    ) -> Result<(u64, u64), StorageError> {
+        self.compact_impl(max_rows, between)
     }
 
     fn staged_rows(&mut self) -> Result<u64, StorageError> {
-        self.count("orderbook_ingest")
+        Ok(self.count("orderbook_ingest")? + self.count("trades_ingest")?)
     }
 
     fn last_batch_id(&mut self) -> Result<u64, StorageError> {
@@ -381,7 +386,11 @@ impl EventStore for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut st = self.conn.prepare_cached(
             "SELECT seq, asset_id, side, price, size, fee_rate_bps, venue_ts_ms, recv_ns
-             FROM trades WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+             FROM trades WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3
+             UNION ALL
+             SELECT seq, asset_id, side, price, size, fee_rate_bps, venue_ts_ms, recv_ns
+             FROM trades_ingest WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3
+             ORDER BY seq LIMIT ?4",
         )?;
         type Raw = (i64, i64, i64, i64, i64, Option<i64>, i64, i64);
         let rows = st.query_map(params![market_id, from, to, limit], |r| Raw::try_from(r))?;
@@ -416,6 +425,7 @@ impl EventStore for SqliteStore {
                     ORDER BY e.seq LIMIT 1) < ?1
                 OR EXISTS (SELECT 1 FROM trades t WHERE t.market_id = m.market_id AND t.recv_ns < ?1)
                 OR EXISTS (SELECT 1 FROM orderbook_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)
+                OR EXISTS (SELECT 1 FROM trades_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)
              ORDER BY m.market_id",
         )?;
         let rows = st.query_map([cut], |r| {
@@ -438,6 +448,7 @@ impl EventStore for SqliteStore {
             "SELECT seq FROM trades WHERE market_id = ?1 AND recv_ns < ?2
              ORDER BY recv_ns DESC, seq DESC LIMIT 1",
             "SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns < ?2",
+            "SELECT MAX(seq) FROM trades_ingest WHERE market_id = ?1 AND recv_ns < ?2",
         ] {
             let v: Option<Option<i64>> = self
                 .conn
@@ -468,6 +479,9 @@ impl EventStore for SqliteStore {
             .execute(params![market_id, through])?;
         n += tx
             .prepare_cached("DELETE FROM orderbook_ingest WHERE market_id = ?1 AND seq <= ?2")?
+            .execute(params![market_id, through])?;
+        n += tx
+            .prepare_cached("DELETE FROM trades_ingest WHERE market_id = ?1 AND seq <= ?2")?
             .execute(params![market_id, through])?;
         tx.prepare_cached(
             "INSERT INTO exports (market_id, first_seq, last_seq, rows, first_recv_ns, last_recv_ns, file, created_ns)
@@ -565,11 +579,16 @@ impl EventStore for SqliteStore {
              FROM orderbook_ingest e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
             &self.conn,
         )?);
-        let trades = collect(
+        let mut trades = collect(
             "SELECT t.market_id, m.condition_id, COUNT(*), MIN(t.recv_ns), MAX(t.recv_ns)
              FROM trades t JOIN markets m ON m.market_id = t.market_id GROUP BY t.market_id",
             &self.conn,
         )?;
+        trades.extend(collect(
+            "SELECT t.market_id, m.condition_id, COUNT(*), MIN(t.recv_ns), MAX(t.recv_ns)
+             FROM trades_ingest t JOIN markets m ON m.market_id = t.market_id GROUP BY t.market_id",
+            &self.conn,
+        )?);
         let mut markets: Vec<MarketActivity> = Vec::new();
         for (is_trade, list) in [(false, events), (true, trades)] {
             for (market_id, condition_id, n, first, last) in list {

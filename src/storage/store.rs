@@ -86,9 +86,20 @@ pub trait EventStore: Send {
     /// the store's sequence counters as they were (so the same batch can be retried).
     fn write_batch(&mut self, batch: &Batch) -> Result<BatchOutcome, StorageError>;
 
-    /// Moves up to `max_rows` of the oldest landed book events into the indexed table (see
-    /// "Write path" in the module doc). Returns (rows moved, duplicates dropped).
-    fn compact(&mut self, max_rows: usize) -> Result<(u64, u64), StorageError>;
+    /// Moves up to `max_rows` of the oldest landed book events (and the landed trades) into
+    /// the indexed tables (see "Write path" in the module doc). Returns (rows moved, duplicates
+    /// dropped).
+    fn compact(&mut self, max_rows: usize) -> Result<(u64, u64), StorageError> {
+        self.compact_yielding(max_rows, &mut || {})
+    }
+
+    /// `compact`, calling `between` every few thousand rows while it works (never inside a
+    /// database call): the writer drains its channel there.
+    fn compact_yielding(
+        &mut self,
+        max_rows: usize,
+        between: &mut dyn FnMut(),
+    ) -> Result<(u64, u64), StorageError>;
 
     /// Book events landed but not yet compacted.
     fn staged_rows(&mut self) -> Result<u64, StorageError>;

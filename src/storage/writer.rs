@@ -40,9 +40,6 @@ const RATE_WINDOW: Duration = Duration::from_millis(250);
 /// Compaction cost assumed before the first compaction has been timed (wall ns per row; the
 /// measured figure is 3–8 µs on a loaded 2-core machine).
 const INITIAL_COMPACT_NS_PER_ROW: u64 = 10_000;
-/// A compaction chunk smaller than `compact_rows / MIN_CHUNK_DIVISOR` is not worth its fixed
-/// cost (each index leaf is rewritten per chunk, however few rows it receives).
-const MIN_CHUNK_DIVISOR: usize = 5;
 /// Compaction runs beside the feed only while landing and compaction together would keep the
 /// writer busy at most this share of the time (per mille) at the measured arrival rate; a faster
 /// burst is landed only (up to `max_staged_rows`) and compacted when it eases. Measured in
@@ -78,7 +75,8 @@ pub(super) struct Writer {
     retry_at: Instant,
     last_failure_logged: FailureKind,
 
-    /// Book rows landed in the ingest table and not yet compacted (tracked, not queried).
+    /// Book rows and trades landed in the ingest tables and not yet compacted (tracked, not
+    /// queried).
     staged: u64,
     last_compaction: Instant,
     /// Wall ns per row of recent compactions (smoothed) and of the last one: the larger is how
@@ -288,16 +286,13 @@ impl Writer {
         if self.attempts >= ISOLATE_AFTER {
             return self.commit_isolated(batch);
         }
-        let book_rows = batch
-            .rows
-            .iter()
-            .filter(|r| matches!(r, Row::Book(_)))
-            .count() as u64;
+        // Market data (book rows and trades) lands in the ingest tables and waits for compaction.
+        let landed_rows = batch.rows.iter().filter(|r| r.is_market_data()).count() as u64;
         let t0 = Instant::now();
         match self.store.write_batch(&batch) {
             Ok(out) => {
                 let ns = t0.elapsed().as_nanos() as u64;
-                self.staged += book_rows;
+                self.staged += landed_rows;
                 self.committed(batch.id, out.written, &out.rejected, ns);
                 self.rec.committed_front(n);
                 batch.rows.clear();
@@ -329,7 +324,7 @@ impl Writer {
             match self.store.write_batch(&one) {
                 Ok(out) => {
                     let ns = t0.elapsed().as_nanos() as u64;
-                    if matches!(one.rows.first(), Some(Row::Book(_))) {
+                    if one.rows.first().is_some_and(Row::is_market_data) {
                         self.staged += out.written;
                     }
                     self.committed(one.id, out.written, &out.rejected, ns);
@@ -448,10 +443,7 @@ impl Writer {
                 && self.last_compaction.elapsed()
                     >= Duration::from_millis(self.cfg.compact_idle_ms))
         {
-            let chunk = self.affordable_chunk();
-            if chunk >= (self.cfg.compact_rows / MIN_CHUNK_DIVISOR).max(1) || (idle && chunk > 0) {
-                self.compact_step(chunk);
-            }
+            self.compact_step(self.cfg.compact_rows);
         }
         // Retention runs only when the channel is mostly empty, one bounded step at a time.
         let quiet = self.rx.len() < self.cfg.channel_capacity / 4
@@ -523,23 +515,6 @@ impl Writer {
         sustainable(self.inflow_per_s, self.ingest_ns_per_event + compact)
     }
 
-    /// The largest compaction chunk (up to `compact_rows`) whose expected duration lets the
-    /// channel absorb what arrives meanwhile within a quarter of its free room (the rest is
-    /// margin for the writer losing its core on a busy machine): compaction yields to the feed,
-    /// so a burst is landed (durable, readable) first and indexed when it eases.
-    fn affordable_chunk(&self) -> usize {
-        let want = self.cfg.compact_rows;
-        if self.inflow_per_s == 0 {
-            return want;
-        }
-        let room = self.cfg.channel_capacity.saturating_sub(self.rx.len()) as u128 / 4;
-        // rows = room / (inflow/s * s/row) = room * 1e9 / (inflow * ns/row)
-        let ns_per_row = self.compact_ns_per_row.max(self.last_compact_ns_per_row);
-        let per_row = u128::from(self.inflow_per_s) * u128::from(ns_per_row.max(1));
-        let rows = room * 1_000_000_000 / per_row.max(1);
-        rows.min(want as u128) as usize
-    }
-
     /// Publishes the thread's on-CPU time (a small file read: once a second, and at the end).
     fn record_cpu(&self) {
         if let Some(ns) = crate::obs::clock::thread_cpu_ns() {
@@ -552,7 +527,16 @@ impl Writer {
         let t0 = Instant::now();
         self.last_compaction = t0;
         let cpu0 = crate::obs::clock::thread_cpu_ns();
-        let result = self.store.compact(chunk.max(1));
+        let (rx, rec, events) = (&self.rx, &mut self.rec, &mut self.window_events);
+        let result = self.store.compact_yielding(chunk.max(1), &mut || {
+            // The channel keeps flowing while the indexed tables are written: what arrives waits
+            // in memory for the next commit, and the hot path never meets a full channel because
+            // a compaction is long.
+            while let Ok(ev) = rx.try_recv() {
+                rec.ingest(ev);
+                *events += 1;
+            }
+        });
         if let (Some(a), Some(b)) = (cpu0, crate::obs::clock::thread_cpu_ns()) {
             self.metrics
                 .compaction_cpu_ns
