@@ -208,6 +208,7 @@ fn insert_rows<'a>(
 /// Moves up to `max_rows` of the oldest landed book rows into `orderbook_events`, and every
 /// landed trade into `trades`, in one transaction; returns (rows taken from the landing tables,
 /// duplicates dropped).
+///
 /// `between` runs every `YIELD_EVERY_STATEMENTS` insert statements, inside the open
 /// transaction: the writer drains its channel there, so a long compaction never stalls the hot
 /// path's sends.
@@ -267,7 +268,8 @@ fn compact_mirrored(
 }
 
 /// Moves every landed trade into `trades`, sorted like book rows (trades are a tenth of book
-/// rows at most, so `INSERT … SELECT` through SQLite's sorter is cheap); returns (taken, duplicates dropped).
+/// rows at most, so `INSERT … SELECT` through SQLite's sorter is cheap); returns (taken,
+/// duplicates dropped).
 fn move_trades(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<(u64, u64)> {
     let moved = tx
         .prepare_cached(&format!(

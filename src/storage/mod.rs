@@ -36,14 +36,14 @@
 //! rows it does not hold (left by a crash, or landed past its cap during a long burst) are read
 //! back from the table, oldest first, and take the same path. Between insert statements the
 //! compaction hands control back to the writer, which drains its channel into memory, so a
-//! long compaction delays commits but never fills the hot path's channel. Readers (`EventStore` reads,
-//! rebuilds, retention, stats) look at both tables; a market's landed rows always follow its
-//! compacted ones. Trades land the same way, in `trades_ingest`, and each compaction moves all of
-//! them into `trades` (schema v6: at flood rate they are one row in ten, spread over every
-//! market, and inserted straight into `trades` they made each commit rewrite nearly every leaf
-//! of it and its two indices). Snapshots and trading rows are rare and go straight to their
-//! indexed tables. Each commit also records its batch id and row counts in `batches`, which is what
-//! crash tests check.
+//! long compaction delays commits but never fills the hot path's channel. Readers
+//! (`EventStore` reads, rebuilds, retention, stats) look at both tables; a market's landed rows
+//! always follow its compacted ones. Trades land the same way, in `trades_ingest`, and each
+//! compaction moves all of them into `trades` (schema v6: at flood rate they are one row in
+//! ten, spread over every market, and inserted straight into `trades` they made each commit
+//! rewrite nearly every leaf of it and its two indices). Snapshots and trading rows are rare
+//! and go straight to their indexed tables. Each commit also records its batch id and row
+//! counts in `batches`, which is what crash tests check.
 //!
 //! What was measured and kept. Instructions per row come from callgrind on `polyarb db bench`
 //! (200k rows over 100 markets; deterministic, so they hold on the shared 2-core machine where

@@ -101,7 +101,7 @@ pub trait EventStore: Send {
         between: &mut dyn FnMut(),
     ) -> Result<(u64, u64), StorageError>;
 
-    /// Book events landed but not yet compacted.
+    /// Book events and trades landed but not yet compacted.
     fn staged_rows(&mut self) -> Result<u64, StorageError>;
 
     /// The highest committed batch id (0 for none).

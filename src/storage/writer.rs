@@ -522,7 +522,8 @@ impl Writer {
         }
     }
 
-    /// Moves up to `chunk` landed book events into the indexed table; false if nothing moved.
+    /// Moves up to `chunk` landed book events (and the landed trades) into the indexed tables,
+    /// draining the channel meanwhile; false if nothing moved.
     fn compact_step(&mut self, chunk: usize) -> bool {
         let t0 = Instant::now();
         self.last_compaction = t0;
