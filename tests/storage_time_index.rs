@@ -3,8 +3,10 @@
 //! gaps in receive times, receive times that went backwards (clamped at ingest), `seq` gaps left
 //! by trades, rows still in the landing table, a store reopened with landed rows (read back
 //! into the copy), landed rows deleted by another connection, trades landed beside book rows,
-//! a compaction that hands control back while it works, and query plans that really use the
-//! indices.
+//! a compaction that hands control back while it works (and rolls back when told to stop), and
+//! query plans that really use the indices.
+
+use std::ops::ControlFlow;
 
 use polyarb::core::{AssetIndex, Price, Side, Size};
 use polyarb::storage::batch::{Batch, BookRow, BookRowKind, Row, TradeRow};
@@ -379,7 +381,7 @@ fn trades_are_read_while_landed_and_move_with_compaction() {
 }
 
 #[test]
-fn a_compaction_hands_control_back_while_it_works() {
+fn a_compaction_hands_control_back_while_it_works_and_can_be_stopped() {
     let dir = TempDir::new("time-index-yield");
     let mut store =
         SqliteStore::open_with(&dir.path().join("y.db"), Synchronous::Normal, 5000).unwrap();
@@ -396,11 +398,43 @@ fn a_compaction_hands_control_back_while_it_works() {
         store.write_batch(&batch).unwrap();
     }
     let staged = store.staged_rows().unwrap();
+    let indexed = |store: &SqliteStore| {
+        one(
+            store,
+            "SELECT (SELECT COUNT(*) FROM orderbook_events) + (SELECT COUNT(*) FROM trades)",
+            [],
+        )
+        .unwrap()
+    };
+
+    // Stopped at the fifth call: rolled back, nothing moved, nothing lost.
+    let mut calls = 0;
+    let stopped = store
+        .compact_yielding(usize::MAX, &mut || {
+            calls += 1;
+            if calls == 5 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!((stopped, calls), (None, 5));
+    assert_eq!((store.staged_rows().unwrap(), indexed(&store)), (staged, 0));
+
     let mut calls = 0;
     let (taken, _) = store
-        .compact_yielding(usize::MAX, &mut || calls += 1)
+        .compact_yielding(usize::MAX, &mut || {
+            calls += 1;
+            ControlFlow::Continue(())
+        })
+        .unwrap()
         .unwrap();
     assert_eq!(taken, staged);
+    assert_eq!(
+        (store.staged_rows().unwrap(), indexed(&store)),
+        (0, staged as i64)
+    );
     // ~17 800 book rows in 64-row statements, a call every 16 of them.
     assert!((15..=20).contains(&calls), "{calls} calls");
 }

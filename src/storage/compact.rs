@@ -12,9 +12,11 @@
 //! and take the same path; once a read-back finds the whole table, the mirror covers it again.
 //!
 //! A compaction is one transaction (each index leaf it dirties is written to the WAL once), and
-//! it calls back between insert statements so the writer keeps draining its channel meanwhile.
+//! it calls back between insert statements so the writer keeps draining its channel meanwhile;
+//! the callback can also stop it (rolled back) when a durability barrier is waiting.
 
 use std::collections::VecDeque;
+use std::ops::ControlFlow;
 
 use rusqlite::{CachedStatement, Connection, TransactionBehavior};
 
@@ -163,7 +165,10 @@ pub(super) fn land_rows(conn: &Connection, rows: &mut [LandedRow]) -> rusqlite::
     if rows.is_empty() {
         return Ok(());
     }
-    insert_rows(conn, "orderbook_ingest", rows.iter(), &mut || {})?;
+    // Never stopped: `between` always continues.
+    insert_rows(conn, "orderbook_ingest", rows.iter(), &mut || {
+        ControlFlow::Continue(())
+    })?;
     let last = conn.last_insert_rowid();
     let n = rows.len() as i64;
     for (i, r) in rows.iter_mut().enumerate() {
@@ -173,13 +178,14 @@ pub(super) fn land_rows(conn: &Connection, rows: &mut [LandedRow]) -> rusqlite::
 }
 
 /// Inserts `rows` in order with multi-row statements, calling `between` after every
-/// `YIELD_EVERY_STATEMENTS` of them; returns the rows inserted.
+/// `YIELD_EVERY_STATEMENTS` of them; returns the rows inserted, or `None` when `between` said
+/// stop (the caller rolls back).
 fn insert_rows<'a>(
     conn: &Connection,
     table: &str,
     rows: impl ExactSizeIterator<Item = &'a LandedRow>,
-    between: &mut dyn FnMut(),
-) -> rusqlite::Result<u64> {
+    between: &mut dyn FnMut() -> ControlFlow<()>,
+) -> rusqlite::Result<Option<u64>> {
     let mut left = rows.len();
     let mut rows = rows;
     let mut changed = 0u64;
@@ -197,74 +203,92 @@ fn insert_rows<'a>(
             changed += st.raw_execute()? as u64;
             left -= n;
             statements += 1;
-            if statements.is_multiple_of(YIELD_EVERY_STATEMENTS) {
-                between();
+            if statements.is_multiple_of(YIELD_EVERY_STATEMENTS) && between().is_break() {
+                return Ok(None);
             }
         }
     }
-    Ok(changed)
+    Ok(Some(changed))
 }
 
 /// Moves up to `max_rows` of the oldest landed book rows into `orderbook_events`, and every
 /// landed trade into `trades`, in one transaction; returns (rows taken from the landing tables,
-/// duplicates dropped).
+/// duplicates dropped), or `None` when `between` stopped it (rolled back, nothing moved).
 ///
 /// `between` runs every `YIELD_EVERY_STATEMENTS` insert statements, inside the open
 /// transaction: the writer drains its channel there, so a long compaction never stalls the hot
-/// path's sends.
+/// path's sends, and stops it when a durability barrier is waiting.
 pub(super) fn compact(
     conn: &mut Connection,
     mirror: &mut StagedMirror,
     max_rows: usize,
-    between: &mut dyn FnMut(),
-) -> Result<(u64, u64), StorageError> {
+    between: &mut dyn FnMut() -> ControlFlow<()>,
+) -> Result<Option<(u64, u64)>, StorageError> {
     let max_rows = max_rows.max(1);
     if mirror.rows.is_empty() && !mirror.complete {
         mirror.read_back(conn, max_rows)?;
     }
-    if let Some(done) = compact_mirrored(conn, mirror, max_rows, between)? {
-        return Ok(done);
+    match compact_mirrored(conn, mirror, max_rows, between)? {
+        Compaction::Done(done) => return Ok(Some(done)),
+        Compaction::Stopped => return Ok(None),
+        Compaction::Stale => {}
     }
     // Another connection changed the landing table (`polyarb db prune` beside a running
     // writer): the copy is stale. Forget it and take the table's own rows.
     tracing::warn!("storage: landed rows changed under the writer; compacting from the table");
     mirror.rows.clear();
     mirror.read_back(conn, max_rows)?;
-    compact_mirrored(conn, mirror, max_rows, between)?.ok_or_else(|| {
-        StorageError::Sqlite("the landing table changed during two compactions in a row".into())
-    })
+    match compact_mirrored(conn, mirror, max_rows, between)? {
+        Compaction::Done(done) => Ok(Some(done)),
+        Compaction::Stopped => Ok(None),
+        Compaction::Stale => Err(StorageError::Sqlite(
+            "the landing table changed during two compactions in a row".into(),
+        )),
+    }
 }
 
-/// The compaction of the mirror's first `max_rows` rows; `None` (and nothing written) if the
-/// landing table no longer holds exactly them.
+/// How one compaction transaction ended.
+enum Compaction {
+    /// Committed: (rows taken, duplicates dropped).
+    Done((u64, u64)),
+    /// The landing table no longer holds exactly the mirror's rows: rolled back.
+    Stale,
+    /// `between` asked to stop: rolled back.
+    Stopped,
+}
+
+/// The compaction of the mirror's first `max_rows` rows (nothing is written unless `Done`).
 fn compact_mirrored(
     conn: &mut Connection,
     mirror: &mut StagedMirror,
     max_rows: usize,
-    between: &mut dyn FnMut(),
-) -> Result<Option<(u64, u64)>, StorageError> {
+    between: &mut dyn FnMut() -> ControlFlow<()>,
+) -> Result<Compaction, StorageError> {
     let k = max_rows.min(mirror.rows.len());
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (mut taken, mut dups) = (0, 0);
     if k > 0 {
         let order = by_market(&mirror.rows, k);
-        let moved = insert_rows(
+        let Some(moved) = insert_rows(
             &tx,
             "orderbook_events",
             order.iter().map(|&i| &mirror.rows[i as usize]),
             between,
-        )?;
+        )?
+        else {
+            return Ok(Compaction::Stopped);
+        };
         let all = mirror.complete && k == mirror.rows.len();
         taken = take_landed(&tx, mirror.rows[k - 1].rowid, all)?;
         if taken != k as u64 {
-            return Ok(None);
+            return Ok(Compaction::Stale);
         }
         dups = taken.saturating_sub(moved);
     }
     let (trades, trade_dups) = move_trades(&tx)?;
     tx.commit()?;
     mirror.rows.drain(..k);
-    Ok(Some((taken + trades, dups + trade_dups)))
+    Ok(Compaction::Done((taken + trades, dups + trade_dups)))
 }
 
 /// Moves every landed trade into `trades`, sorted like book rows (trades are a tenth of book

@@ -129,6 +129,9 @@ pub struct WriterMetrics {
     /// Bursts during which compaction was held back (landing only) because landing and
     /// compacting together would have saturated the writer.
     pub compaction_deferrals: AtomicU64,
+    /// Compactions rolled back so that a durability barrier (an order journal's flush) waiting
+    /// behind them is answered at once; the rows are compacted by a later run.
+    pub compactions_interrupted: AtomicU64,
     pub compacted_rows: AtomicU64,
     pub compaction_failures: AtomicU64,
     pub last_compaction_ns: AtomicU64,
@@ -179,6 +182,7 @@ impl Default for WriterMetrics {
             staged_rows: AtomicU64::new(0),
             compactions: AtomicU64::new(0),
             compaction_deferrals: AtomicU64::new(0),
+            compactions_interrupted: AtomicU64::new(0),
             compacted_rows: AtomicU64::new(0),
             compaction_failures: AtomicU64::new(0),
             last_compaction_ns: AtomicU64::new(0),
@@ -231,6 +235,7 @@ pub struct MetricsSnapshot {
     pub staged_rows: u64,
     pub compactions: u64,
     pub compaction_deferrals: u64,
+    pub compactions_interrupted: u64,
     pub compacted_rows: u64,
     pub compaction_failures: u64,
     pub last_compaction_ns: u64,
@@ -276,6 +281,7 @@ impl WriterMetrics {
             staged_rows: g(&self.staged_rows),
             compactions: g(&self.compactions),
             compaction_deferrals: g(&self.compaction_deferrals),
+            compactions_interrupted: g(&self.compactions_interrupted),
             compacted_rows: g(&self.compacted_rows),
             compaction_failures: g(&self.compaction_failures),
             last_compaction_ns: g(&self.last_compaction_ns),

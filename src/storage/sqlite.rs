@@ -5,6 +5,7 @@
 //! Catalog and trading rows are written by `sqlite_trading.rs`; the read side (rebuild
 //! queries, retention deletes, stats) is in `sqlite_read.rs`.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{
@@ -211,8 +212,8 @@ impl SqliteStore {
     pub(super) fn compact_impl(
         &mut self,
         max_rows: usize,
-        between: &mut dyn FnMut(),
-    ) -> Result<(u64, u64), StorageError> {
+        between: &mut dyn FnMut() -> ControlFlow<()>,
+    ) -> Result<Option<(u64, u64)>, StorageError> {
         compact::compact(&mut self.conn, &mut self.mirror, max_rows, between)
     }
 

@@ -3,6 +3,7 @@
 //! module doc rather than scan a table.
 
 use rusqlite::{OptionalExtension, Row as SqlRow, TransactionBehavior, params};
+use std::ops::ControlFlow;
 
 use crate::core::{Price, Size, TokenId};
 
@@ -158,8 +159,8 @@ impl EventStore for SqliteStore {
     fn compact_yielding(
         &mut self,
         max_rows: usize,
-        between: &mut dyn FnMut(),
-    ) -> Result<(u64, u64), StorageError> {
+        between: &mut dyn FnMut() -> ControlFlow<()>,
+    ) -> Result<Option<(u64, u64)>, StorageError> {
         self.compact_impl(max_rows, between)
     }
 

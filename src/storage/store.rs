@@ -6,6 +6,7 @@
 //! at a time (`Send`, not `Sync`): the writer owns the write connection; readers open their own.
 
 use crate::core::TokenId;
+use std::ops::ControlFlow;
 
 use super::batch::{Batch, BatchOutcome, StoredBookRow, StoredSnapshot, StoredTrade};
 use super::error::StorageError;
@@ -90,16 +91,18 @@ pub trait EventStore: Send {
     /// the indexed tables (see "Write path" in the module doc). Returns (rows moved, duplicates
     /// dropped).
     fn compact(&mut self, max_rows: usize) -> Result<(u64, u64), StorageError> {
-        self.compact_yielding(max_rows, &mut || {})
+        let done = self.compact_yielding(max_rows, &mut || ControlFlow::Continue(()))?;
+        Ok(done.unwrap_or((0, 0)))
     }
 
     /// `compact`, calling `between` every few thousand rows while it works (never inside a
-    /// database call): the writer drains its channel there.
+    /// database call): the writer drains its channel there. `Break` rolls the compaction back
+    /// (`None`: nothing moved) so that something more urgent can be committed first.
     fn compact_yielding(
         &mut self,
         max_rows: usize,
-        between: &mut dyn FnMut(),
-    ) -> Result<(u64, u64), StorageError>;
+        between: &mut dyn FnMut() -> ControlFlow<()>,
+    ) -> Result<Option<(u64, u64)>, StorageError>;
 
     /// Book events and trades landed but not yet compacted.
     fn staged_rows(&mut self) -> Result<u64, StorageError>;

@@ -13,6 +13,7 @@
 //!
 //! The public ends are in `handle.rs`; turning events into rows is `recorder.rs`.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -46,6 +47,8 @@ const INITIAL_COMPACT_NS_PER_ROW: u64 = 10_000;
 /// `polyarb flood` at 200k changes/s on 2 cores: compacting during the burst needed ~1.3 cores
 /// for the writer, and the channel overflowed whenever a chunk lost its core.
 const SUSTAINABLE_BUSY_PERMILLE: u128 = 750;
+/// Compactions in a row that a waiting flush may stop (rolled back); the next one runs through.
+const MAX_STOPS_IN_A_ROW: u32 = 3;
 /// A batch that keeps failing for a reason that is not a lock, a full disk or I/O is split into
 /// single rows after this many attempts, so one poisoned row cannot stall the recorder.
 const ISOLATE_AFTER: u32 = 3;
@@ -78,6 +81,8 @@ pub(super) struct Writer {
     /// Book rows and trades landed in the ingest tables and not yet compacted (tracked, not
     /// queried).
     staged: u64,
+    /// Compactions stopped for a waiting flush since the last one that completed.
+    stopped_in_a_row: u32,
     last_compaction: Instant,
     /// Wall ns per row of recent compactions (smoothed) and of the last one: the larger is how
     /// long a chunk is expected to keep the writer away from the channel.
@@ -139,6 +144,7 @@ impl Writer {
             retry_at: now,
             last_failure_logged: FailureKind::None,
             staged: 0,
+            stopped_in_a_row: 0,
             last_compaction: now,
             compact_ns_per_row: INITIAL_COMPACT_NS_PER_ROW,
             last_compact_ns_per_row: INITIAL_COMPACT_NS_PER_ROW,
@@ -528,6 +534,12 @@ impl Writer {
         let t0 = Instant::now();
         self.last_compaction = t0;
         let cpu0 = crate::obs::clock::thread_cpu_ns();
+        // A flush waiting behind a compaction is an order journal's barrier before sending (or
+        // a shutdown): it stops the compaction, unless the landing table is at its cap or the
+        // last few were stopped already (so compaction cannot starve).
+        let may_stop = !self.finishing
+            && self.staged < self.cfg.max_staged_rows as u64
+            && self.stopped_in_a_row < MAX_STOPS_IN_A_ROW;
         let (rx, rec, events) = (&self.rx, &mut self.rec, &mut self.window_events);
         let result = self.store.compact_yielding(chunk.max(1), &mut || {
             // The channel keeps flowing while the indexed tables are written: what arrives waits
@@ -537,6 +549,11 @@ impl Writer {
                 rec.ingest(ev);
                 *events += 1;
             }
+            if may_stop && !rec.flush_waiters.is_empty() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         });
         if let (Some(a), Some(b)) = (cpu0, crate::obs::clock::thread_cpu_ns()) {
             self.metrics
@@ -544,7 +561,13 @@ impl Writer {
                 .fetch_add(b.saturating_sub(a), Relaxed);
         }
         match result {
-            Ok((moved, dups)) => {
+            Ok(None) => {
+                self.stopped_in_a_row += 1;
+                self.metrics.compactions_interrupted.fetch_add(1, Relaxed);
+                false
+            }
+            Ok(Some((moved, dups))) => {
+                self.stopped_in_a_row = 0;
                 let ns = t0.elapsed().as_nanos() as u64;
                 if moved >= 1000 {
                     // Smoothed, so one slow chunk (a checkpoint, a busy core) counts but does not
