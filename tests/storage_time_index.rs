@@ -63,6 +63,15 @@ fn rows(rng: &mut StdRng, n: usize, t: &mut u64) -> Vec<Row> {
         .collect()
 }
 
+/// A store at `path` with the markets' assets registered (batch 1).
+fn registered_store(path: &std::path::Path) -> SqliteStore {
+    let mut store = SqliteStore::open_with(path, Synchronous::Normal, 5000).unwrap();
+    store
+        .write_batch(&registration_batch(MARKETS, 3).0)
+        .unwrap();
+    store
+}
+
 fn one(store: &SqliteStore, sql: &str, p: impl rusqlite::Params) -> Option<i64> {
     store
         .connection()
@@ -141,10 +150,7 @@ fn check_cuts(store: &mut SqliteStore, rng: &mut StdRng, t_end: u64) -> usize {
 fn time_cuts_on_the_sampled_index_equal_full_scans() {
     let dir = TempDir::new("time-index");
     let path = dir.path().join("t.db");
-    let mut store = SqliteStore::open_with(&path, Synchronous::Normal, 5000).unwrap();
-    store
-        .write_batch(&registration_batch(MARKETS, 3).0)
-        .unwrap();
+    let mut store = registered_store(&path);
     let mut rng = StdRng::seed_from_u64(17);
     let mut t = T0;
     let mut id = 2;
@@ -222,10 +228,7 @@ fn time_cuts_on_the_sampled_index_equal_full_scans() {
 fn landed_rows_deleted_by_another_connection_are_not_compacted() {
     let dir = TempDir::new("time-index-prune");
     let path = dir.path().join("x.db");
-    let mut writer = SqliteStore::open_with(&path, Synchronous::Normal, 5000).unwrap();
-    writer
-        .write_batch(&registration_batch(MARKETS, 3).0)
-        .unwrap();
+    let mut writer = registered_store(&path);
     let mut rng = StdRng::seed_from_u64(5);
     let mut t = T0;
     let batch = Batch {
@@ -327,11 +330,7 @@ fn time_and_level_queries_use_their_indices() {
 #[test]
 fn trades_are_read_while_landed_and_move_with_compaction() {
     let dir = TempDir::new("time-index-trades");
-    let mut store =
-        SqliteStore::open_with(&dir.path().join("t.db"), Synchronous::Normal, 5000).unwrap();
-    store
-        .write_batch(&registration_batch(MARKETS, 3).0)
-        .unwrap();
+    let mut store = registered_store(&dir.path().join("t.db"));
     let mut rng = StdRng::seed_from_u64(9);
     let mut t = T0;
     let batch = Batch {
@@ -383,11 +382,7 @@ fn trades_are_read_while_landed_and_move_with_compaction() {
 #[test]
 fn a_compaction_hands_control_back_while_it_works_and_can_be_stopped() {
     let dir = TempDir::new("time-index-yield");
-    let mut store =
-        SqliteStore::open_with(&dir.path().join("y.db"), Synchronous::Normal, 5000).unwrap();
-    store
-        .write_batch(&registration_batch(MARKETS, 3).0)
-        .unwrap();
+    let mut store = registered_store(&dir.path().join("y.db"));
     let mut rng = StdRng::seed_from_u64(11);
     let mut t = T0;
     for id in 2..12 {

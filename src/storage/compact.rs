@@ -50,6 +50,22 @@ pub(super) struct LandedRow {
 }
 
 impl LandedRow {
+    /// A row with the given column values (`None` = NULL), in `INSERT_COLUMNS` order.
+    pub fn new(rowid: i64, cols: [Option<i64>; BOOK_COLS]) -> Self {
+        let mut row = Self {
+            rowid,
+            vals: [0; BOOK_COLS],
+            nulls: 0,
+        };
+        for (i, c) in cols.into_iter().enumerate() {
+            match c {
+                Some(v) => row.vals[i] = v,
+                None => row.nulls |= 1 << i,
+            }
+        }
+        row
+    }
+
     pub fn market_id(&self) -> i64 {
         self.vals[0]
     }
@@ -113,18 +129,11 @@ impl StagedMirror {
         ))?;
         let mut rows = st.query([i64::try_from(max_rows).unwrap_or(i64::MAX)])?;
         while let Some(r) = rows.next()? {
-            let mut row = LandedRow {
-                rowid: r.get(0)?,
-                vals: [0; BOOK_COLS],
-                nulls: 0,
-            };
-            for c in 0..BOOK_COLS {
-                match r.get::<_, Option<i64>>(c + 1)? {
-                    Some(v) => row.vals[c] = v,
-                    None => row.nulls |= 1 << c,
-                }
+            let mut cols = [None; BOOK_COLS];
+            for (c, col) in cols.iter_mut().enumerate() {
+                *col = r.get(c + 1)?;
             }
-            self.rows.push_back(row);
+            self.rows.push_back(LandedRow::new(r.get(0)?, cols));
         }
         self.complete = self.rows.len() < max_rows;
         Ok(())

@@ -390,18 +390,7 @@ fn write_book(
         Some(venue_ts),
         Some(recv_ns as i64),
     ];
-    let mut row = LandedRow {
-        rowid: 0, // known once landed
-        vals: [0; BOOK_COLS],
-        nulls: 0,
-    };
-    for (i, c) in cols.into_iter().enumerate() {
-        match c {
-            Some(v) => row.vals[i] = v,
-            None => row.nulls |= 1 << i,
-        }
-    }
-    land.push(row);
+    land.push(LandedRow::new(0, cols)); // the rowid is known once landed
     Ok(())
 }
 

@@ -84,8 +84,9 @@ pub(super) struct Writer {
     /// Compactions stopped for a waiting flush since the last one that completed.
     stopped_in_a_row: u32,
     last_compaction: Instant,
-    /// Wall ns per row of recent compactions (smoothed) and of the last one: the larger is how
-    /// long a chunk is expected to keep the writer away from the channel.
+    /// Wall ns per row of recent compactions (smoothed) and of the last one: the larger is what
+    /// `compaction_sustainable` charges per arriving event. It includes the events drained into
+    /// the recorder meanwhile, whose time the window's `window_busy_ns` then leaves out.
     compact_ns_per_row: u64,
     last_compact_ns_per_row: u64,
     /// Events received in the current rate window, when it began, and the rate of the last one.
@@ -177,15 +178,8 @@ impl Writer {
                     self.rec.ingest(ev);
                     self.window_events += 1;
                     // Take what is already queued, up to one batch, before deciding to commit.
-                    while self.rec.pending.len() < self.cfg.batch_rows {
-                        match self.rx.try_recv() {
-                            Ok(ev) => {
-                                self.rec.ingest(ev);
-                                self.window_events += 1;
-                            }
-                            Err(_) => break,
-                        }
-                    }
+                    let upto = self.cfg.batch_rows;
+                    take_queued(&self.rx, &mut self.rec, &mut self.window_events, upto);
                     true
                 }
                 Err(TryRecvError::Empty) => {
@@ -545,10 +539,7 @@ impl Writer {
             // The channel keeps flowing while the indexed tables are written: what arrives waits
             // in memory for the next commit, and the hot path never meets a full channel because
             // a compaction is long.
-            while let Ok(ev) = rx.try_recv() {
-                rec.ingest(ev);
-                *events += 1;
-            }
+            take_queued(rx, rec, events, usize::MAX);
             if may_stop && !rec.flush_waiters.is_empty() {
                 ControlFlow::Break(())
             } else {
@@ -602,9 +593,7 @@ impl Writer {
     /// flush waiters. Keeps retrying a failing database for a bounded time.
     fn finish(&mut self) -> Result<(), StorageError> {
         self.finishing = true;
-        while let Ok(ev) = self.rx.try_recv() {
-            self.rec.ingest(ev);
-        }
+        take_queued(&self.rx, &mut self.rec, &mut self.window_events, usize::MAX);
         self.rec.sweep_snapshots(true);
         let deadline = Instant::now() + Duration::from_millis(self.cfg.retry_max_ms.max(100) * 5);
         loop {
@@ -636,6 +625,20 @@ impl Writer {
         refresh_planner_stats(self.store.as_mut());
         self.record_cpu();
         Ok(())
+    }
+}
+
+/// Hands what is already queued to the recorder while fewer than `upto` rows are pending,
+/// counting the events; never waits.
+fn take_queued(rx: &Receiver<StorageEvent>, rec: &mut Recorder, events: &mut u64, upto: usize) {
+    while rec.pending.len() < upto {
+        match rx.try_recv() {
+            Ok(ev) => {
+                rec.ingest(ev);
+                *events += 1;
+            }
+            Err(_) => return,
+        }
     }
 }
 
