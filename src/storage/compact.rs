@@ -21,6 +21,8 @@ use std::ops::ControlFlow;
 use rusqlite::{CachedStatement, Connection, TransactionBehavior};
 
 use super::error::StorageError;
+use super::partitions::{self, Partition};
+use super::time::unix_now_ns;
 
 /// Columns of a book row, in `INSERT_COLUMNS` order.
 pub(super) const BOOK_COLS: usize = 12;
@@ -72,6 +74,10 @@ impl LandedRow {
 
     pub fn seq(&self) -> i64 {
         self.vals[1]
+    }
+
+    pub fn recv_ns(&self) -> i64 {
+        self.vals[BOOK_COLS - 1]
     }
 
     fn bind(&self, st: &mut CachedStatement<'_>, first: usize) -> rusqlite::Result<usize> {
@@ -220,9 +226,16 @@ fn insert_rows<'a>(
     Ok(Some(changed))
 }
 
-/// Moves up to `max_rows` of the oldest landed book rows into `orderbook_events`, and every
-/// landed trade into `trades`, in one transaction; returns (rows taken from the landing tables,
-/// duplicates dropped), or `None` when `between` stopped it (rolled back, nothing moved).
+/// Where compaction puts book rows: the newest partition, until it holds `rows_each` rows.
+pub(super) struct PartitionTarget {
+    pub newest: Partition,
+    pub rows_each: u64,
+}
+
+/// Moves up to `max_rows` of the oldest landed book rows into the newest partition of
+/// `orderbook_events` (first starting a new one if it is full), and every landed trade into
+/// `trades`, in one transaction; returns (rows taken from the landing tables, duplicates
+/// dropped), or `None` when `between` stopped it (rolled back, nothing moved).
 ///
 /// `between` runs every `YIELD_EVERY_STATEMENTS` insert statements, inside the open
 /// transaction: the writer drains its channel there, so a long compaction never stalls the hot
@@ -230,6 +243,7 @@ fn insert_rows<'a>(
 pub(super) fn compact(
     conn: &mut Connection,
     mirror: &mut StagedMirror,
+    target: &mut PartitionTarget,
     max_rows: usize,
     between: &mut dyn FnMut() -> ControlFlow<()>,
 ) -> Result<Option<(u64, u64)>, StorageError> {
@@ -237,7 +251,7 @@ pub(super) fn compact(
     if mirror.rows.is_empty() && !mirror.complete {
         mirror.read_back(conn, max_rows)?;
     }
-    match compact_mirrored(conn, mirror, max_rows, between)? {
+    match compact_mirrored(conn, mirror, target, max_rows, between)? {
         Compaction::Done(done) => return Ok(Some(done)),
         Compaction::Stopped => return Ok(None),
         Compaction::Stale => {}
@@ -247,7 +261,7 @@ pub(super) fn compact(
     tracing::warn!("storage: landed rows changed under the writer; compacting from the table");
     mirror.rows.clear();
     mirror.read_back(conn, max_rows)?;
-    match compact_mirrored(conn, mirror, max_rows, between)? {
+    match compact_mirrored(conn, mirror, target, max_rows, between)? {
         Compaction::Done(done) => Ok(Some(done)),
         Compaction::Stopped => Ok(None),
         Compaction::Stale => Err(StorageError::Sqlite(
@@ -270,17 +284,23 @@ enum Compaction {
 fn compact_mirrored(
     conn: &mut Connection,
     mirror: &mut StagedMirror,
+    target: &mut PartitionTarget,
     max_rows: usize,
     between: &mut dyn FnMut() -> ControlFlow<()>,
 ) -> Result<Compaction, StorageError> {
     let k = max_rows.min(mirror.rows.len());
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (mut taken, mut dups) = (0, 0);
+    // Changed only once the transaction commits.
+    let mut into = target.newest.clone();
     if k > 0 {
+        if into.rows >= i64::try_from(target.rows_each).unwrap_or(i64::MAX) {
+            into = partitions::create(&tx, into.part + 1, unix_now_ns() as i64)?;
+        }
         let order = by_market(&mirror.rows, k);
         let Some(moved) = insert_rows(
             &tx,
-            "orderbook_events",
+            &into.table(),
             order.iter().map(|&i| &mirror.rows[i as usize]),
             between,
         )?
@@ -293,9 +313,13 @@ fn compact_mirrored(
             return Ok(Compaction::Stale);
         }
         dups = taken.saturating_sub(moved);
+        let recv = mirror.rows.iter().take(k).map(LandedRow::recv_ns);
+        let (lo, hi) = recv.fold((i64::MAX, i64::MIN), |(lo, hi), r| (lo.min(r), hi.max(r)));
+        partitions::record_moved(&tx, &mut into, moved as i64, lo, hi)?;
     }
     let (trades, trade_dups) = move_trades(&tx)?;
     tx.commit()?;
+    target.newest = into;
     mirror.rows.drain(..k);
     Ok(Compaction::Done((taken + trades, dups + trade_dups)))
 }

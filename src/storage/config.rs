@@ -78,6 +78,11 @@ pub struct StorageConfig {
     /// ...unless this many rows have landed: then compaction runs whatever the channel does
     /// (readers scan the unindexed landing table, so it must stay bounded).
     pub max_staged_rows: usize,
+    /// `orderbook_events` is filled one partition at a time (a table with all its indices); a
+    /// compaction starts a new one once the newest holds this many rows. A compaction rewrites
+    /// nearly every leaf of the partition's `(market_id, side, price)` index, so smaller
+    /// partitions keep compaction cheap; every partition is one more table that readers probe.
+    pub partition_rows: u64,
     /// First retry delay after a failed commit; doubles up to `retry_max_ms`.
     pub retry_min_ms: u64,
     pub retry_max_ms: u64,
@@ -118,6 +123,7 @@ impl Default for StorageConfig {
             compact_rows: 200_000,
             compact_idle_ms: 1000,
             max_staged_rows: 4_000_000,
+            partition_rows: 1_000_000,
             retry_min_ms: 10,
             retry_max_ms: 1000,
             retention: RetentionConfig::default(),
@@ -192,6 +198,9 @@ impl StorageConfig {
                 "at least compact_rows",
                 self.max_staged_rows.to_string(),
             ));
+        }
+        if self.partition_rows == 0 {
+            return Err(bad("partition_rows", "at least 1", "0".into()));
         }
         if self.snapshot_every_events == 0 {
             return Err(bad("snapshot_every_events", "at least 1", "0".into()));

@@ -201,6 +201,7 @@ pub mod handle;
 pub mod ingest;
 pub mod metrics;
 pub mod migrations;
+mod partitions;
 pub mod rebuild;
 mod recorder;
 pub mod retention;

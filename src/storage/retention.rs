@@ -41,6 +41,8 @@ pub struct PruneReport {
     pub deleted_events: u64,
     pub deleted_snapshots: u64,
     pub deleted_batches: u64,
+    /// `orderbook_events` partitions dropped because the prune emptied them.
+    pub dropped_partitions: u64,
     /// Export files written (full paths).
     pub files: Vec<PathBuf>,
     /// Export files finished after an interrupted prune, and stray partial files removed.
@@ -137,6 +139,7 @@ impl Pruner {
                     store.delete_snapshots_before(self.snapshots_cutoff_ns)?;
                 self.report.deleted_batches +=
                     store.delete_batches_before(self.events_cutoff_ns)?;
+                self.report.dropped_partitions += store.drop_emptied_partitions()?;
                 self.phase = Phase::Done;
             }
             Phase::Done => return Ok(true),

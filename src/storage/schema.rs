@@ -15,6 +15,9 @@
 //!   few pages) and are moved into the indexed `orderbook_events` in large `(market_id, seq)`-
 //!   sorted chunks by compaction; readers see both (see `storage` module doc, "Write path").
 //!   Trades do the same through `trades_ingest` (v6).
+//! - `orderbook_events` is partitioned (v7): compaction fills one partition at a time, a table
+//!   with the same columns and indices, registered in `event_partitions` (see `partitions.rs`).
+//!   Partition 0 is the `orderbook_events` table itself.
 //! - `orderbook_events`' time index is sampled (every 64th `seq`, v5): a time is turned into a
 //!   `seq` with one probe of it plus a short primary-key range scan.
 
@@ -57,10 +60,15 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "trades_ingest: trades land unindexed and are compacted with book events",
         sql: V6_TRADES_INGEST,
     },
+    Migration {
+        version: 7,
+        description: "event_partitions: orderbook_events is split into row-count partitions",
+        sql: V7_EVENT_PARTITIONS,
+    },
 ];
 
 /// The newest schema version this build writes.
-pub const LATEST_VERSION: u32 = 6;
+pub const LATEST_VERSION: u32 = 7;
 
 /// `orderbook_events` rows with `seq % TIME_SAMPLE_EVERY = 0` are in the time index
 /// `orderbook_events_market_ts_sampled`. Queries spell the literal `seq % 64 = 0` (SQLite uses a
@@ -376,4 +384,24 @@ CREATE TABLE trades_ingest (
     venue_ts_ms  INTEGER NOT NULL,
     recv_ns      INTEGER NOT NULL
 );
+"#;
+
+/// `orderbook_events` becomes the first of a series of partitions: compaction fills the newest
+/// one until it holds `partition_rows` rows, then creates the next (`orderbook_events_p1`, …,
+/// same columns and indices; `partitions.rs` holds that DDL). Each compaction rewrites nearly
+/// every leaf of the `(market_id, side, price)` index it inserts into (one insertion point per
+/// level of every market), so its cost grew with the whole table; now it grows only with one
+/// partition. Retention drops a partition once every row in it has been exported, instead of
+/// deleting it row by row. `rows`, `min_recv_ns` and `max_recv_ns` are kept by the writer
+/// (`rows` also by retention); the receive-time bounds let readers skip partitions.
+const V7_EVENT_PARTITIONS: &str = r#"
+CREATE TABLE event_partitions (
+    part        INTEGER PRIMARY KEY,
+    created_ns  INTEGER NOT NULL,
+    rows        INTEGER NOT NULL,
+    min_recv_ns INTEGER,
+    max_recv_ns INTEGER
+);
+INSERT INTO event_partitions (part, created_ns, rows, min_recv_ns, max_recv_ns)
+    SELECT 0, 0, COUNT(*), MIN(recv_ns), MAX(recv_ns) FROM orderbook_events;
 "#;

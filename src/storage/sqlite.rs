@@ -19,7 +19,7 @@ use super::batch::{
     Batch, BatchOutcome, BookRow, ResyncRow, Row, SnapshotRow, TobBar, TradeBar, TradeRow,
     side_code,
 };
-use super::compact::{self, BOOK_COLS, LandedRow, StagedMirror};
+use super::compact::{self, BOOK_COLS, LandedRow, PartitionTarget, StagedMirror};
 use super::config::{StorageConfig, Synchronous};
 use super::error::{RowError, StorageError, check_len, to_i64};
 use super::event::AssetRegistration;
@@ -83,6 +83,8 @@ pub struct SqliteStore {
     mirror: StagedMirror,
     /// The current batch's book rows, landed together at its end.
     landing: Vec<LandedRow>,
+    /// The partition compaction fills (see `partitions.rs`).
+    target: PartitionTarget,
     page_size: u64,
     synchronous: Synchronous,
 }
@@ -129,6 +131,7 @@ impl SqliteStore {
     /// its durability, lock-wait and size settings.
     pub fn open(cfg: &StorageConfig) -> Result<Self, StorageError> {
         let mut s = Self::open_with(&cfg.path, cfg.synchronous, cfg.busy_timeout_ms)?;
+        s.target.rows_each = cfg.partition_rows;
         if cfg.max_db_bytes > 0 {
             use super::store::EventStore;
             s.set_size_limit(cfg.max_db_bytes)?;
@@ -171,12 +174,18 @@ impl SqliteStore {
              PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES};",
             synchronous.pragma_value()
         ))?;
-        conn.set_prepared_statement_cache_capacity(64);
+        // Readers prepare a few statements per `orderbook_events` partition.
+        conn.set_prepared_statement_cache_capacity(256);
         migrations::migrate(&mut conn)?;
         let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
         let mirror = StagedMirror::open(&conn)?;
+        let target = PartitionTarget {
+            newest: super::partitions::newest(&conn)?,
+            rows_each: StorageConfig::default().partition_rows,
+        };
         Ok(Self {
             mirror,
+            target,
             landing: Vec::new(),
             conn,
             path: path.to_path_buf(),
@@ -214,7 +223,13 @@ impl SqliteStore {
         max_rows: usize,
         between: &mut dyn FnMut() -> ControlFlow<()>,
     ) -> Result<Option<(u64, u64)>, StorageError> {
-        compact::compact(&mut self.conn, &mut self.mirror, max_rows, between)
+        compact::compact(
+            &mut self.conn,
+            &mut self.mirror,
+            &mut self.target,
+            max_rows,
+            between,
+        )
     }
 
     /// Drops a committed retention delete's rows from the landing table's mirror.
@@ -539,18 +554,32 @@ fn ensure_market(
         }
     };
     // Once per market per connection; the ingest table is small (compaction keeps it so).
-    let (seq, recv): (i64, i64) = tx
+    let (mut seq, mut recv): (i64, i64) = tx
         .prepare_cached(
-            "SELECT MAX(COALESCE((SELECT MAX(seq) FROM orderbook_events WHERE market_id = ?1), 0),
-                        COALESCE((SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1), 0),
+            "SELECT MAX(COALESCE((SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1), 0),
                         COALESCE((SELECT MAX(seq) FROM trades WHERE market_id = ?1), 0),
                         COALESCE((SELECT MAX(seq) FROM trades_ingest WHERE market_id = ?1), 0)),
-                    MAX(COALESCE((SELECT MAX(recv_ns) FROM orderbook_events WHERE market_id = ?1), 0),
-                        COALESCE((SELECT MAX(recv_ns) FROM orderbook_ingest WHERE market_id = ?1), 0),
+                    MAX(COALESCE((SELECT MAX(recv_ns) FROM orderbook_ingest WHERE market_id = ?1), 0),
                         COALESCE((SELECT MAX(recv_ns) FROM trades WHERE market_id = ?1), 0),
                         COALESCE((SELECT MAX(recv_ns) FROM trades_ingest WHERE market_id = ?1), 0))",
         )?
         .query_row([market_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // The market's newest book row is in the newest partition that has any of its rows, and
+    // holds its latest receive time (non-decreasing in `seq`).
+    for p in super::partitions::list(tx)?.iter().rev() {
+        let last: Option<(i64, i64)> = tx
+            .prepare_cached(&format!(
+                "SELECT seq, recv_ns FROM {} WHERE market_id = ?1 ORDER BY seq DESC LIMIT 1",
+                p.table()
+            ))?
+            .query_row([market_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((s, r)) = last {
+            seq = seq.max(s);
+            recv = recv.max(r);
+            break;
+        }
+    }
     // Retention may have deleted a market's newest events only if they aged out together with
     // the exported range; the exports remember the highest seq ever assigned.
     let exported: i64 = tx

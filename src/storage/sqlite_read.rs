@@ -12,6 +12,7 @@ use super::batch::{
     StoredTrade, side_from_code,
 };
 use super::error::StorageError;
+use super::partitions::{self, Partition};
 use super::schema::flags;
 use super::snapshots::decode_levels;
 use super::sqlite::{SqliteStore, page_limit};
@@ -95,13 +96,37 @@ impl SqliteStore {
         u(n, "count")
     }
 
+    fn partitions(&self) -> Result<Vec<Partition>, StorageError> {
+        Ok(partitions::list(&self.conn)?)
+    }
+
     /// The newest `orderbook_events` seq of a market received at or before `bound` (strictly
-    /// before when `strict`). `recv_ns` is non-decreasing in `seq` per market, so the answer lies
-    /// between the newest sampled row within the bound and the oldest sampled row beyond it (two
-    /// probes of `orderbook_events_market_ts_sampled`), and is found by scanning that primary-key
-    /// range backwards from its end.
+    /// before when `strict`): in the newest partition that has one, since a market's rows in a
+    /// newer partition all come after its rows in older ones.
     fn events_seq_before(
         &self,
+        market_id: i64,
+        bound: i64,
+        strict: bool,
+    ) -> Result<Option<i64>, StorageError> {
+        for p in self.partitions()?.iter().rev() {
+            if !p.may_hold_before(bound, strict) {
+                continue;
+            }
+            if let Some(seq) = self.partition_seq_before(&p.table(), market_id, bound, strict)? {
+                return Ok(Some(seq));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `events_seq_before` in one partition. `recv_ns` is non-decreasing in `seq` per market, so
+    /// the answer lies between the newest sampled row within the bound and the oldest sampled row
+    /// beyond it (two probes of the sampled time index), and is found by scanning that
+    /// primary-key range backwards from its end.
+    fn partition_seq_before(
+        &self,
+        table: &str,
         market_id: i64,
         bound: i64,
         strict: bool,
@@ -110,7 +135,7 @@ impl SqliteStore {
         let lo: Option<i64> = self
             .conn
             .prepare_cached(&format!(
-                "SELECT seq FROM orderbook_events WHERE market_id = ?1 AND seq % 64 = 0 AND recv_ns {le} ?2
+                "SELECT seq FROM {table} WHERE market_id = ?1 AND seq % 64 = 0 AND recv_ns {le} ?2
                  ORDER BY recv_ns DESC, seq DESC LIMIT 1"
             ))?
             .query_row(params![market_id, bound], |r| r.get(0))
@@ -118,7 +143,7 @@ impl SqliteStore {
         let hi: Option<i64> = self
             .conn
             .prepare_cached(&format!(
-                "SELECT seq FROM orderbook_events WHERE market_id = ?1 AND seq % 64 = 0 AND recv_ns {gt} ?2
+                "SELECT seq FROM {table} WHERE market_id = ?1 AND seq % 64 = 0 AND recv_ns {gt} ?2
                  ORDER BY recv_ns, seq LIMIT 1"
             ))?
             .query_row(params![market_id, bound], |r| r.get(0))
@@ -126,7 +151,7 @@ impl SqliteStore {
         Ok(self
             .conn
             .prepare_cached(&format!(
-                "SELECT seq FROM orderbook_events
+                "SELECT seq FROM {table}
                  WHERE market_id = ?1 AND seq >= ?2 AND seq < ?3 AND recv_ns {le} ?4
                  ORDER BY seq DESC LIMIT 1"
             ))?
@@ -297,14 +322,21 @@ impl EventStore for SqliteStore {
         max_seq: u64,
     ) -> Result<Option<u64>, StorageError> {
         let max = i64::try_from(max_seq).unwrap_or(i64::MAX);
-        let main: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT seq FROM orderbook_events WHERE asset_id = ?1 AND kind = 0 AND seq <= ?2
-                 ORDER BY seq DESC LIMIT 1",
-            )?
-            .query_row(params![asset_id, max], |r| r.get(0))
-            .optional()?;
+        let mut main: Option<i64> = None;
+        for p in self.partitions()?.iter().rev() {
+            main = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT seq FROM {} WHERE asset_id = ?1 AND kind = 0 AND seq <= ?2
+                     ORDER BY seq DESC LIMIT 1",
+                    p.table()
+                ))?
+                .query_row(params![asset_id, max], |r| r.get(0))
+                .optional()?;
+            if main.is_some() {
+                break;
+            }
+        }
         let staged: Option<i64> = self
             .conn
             .prepare_cached(
@@ -325,23 +357,40 @@ impl EventStore for SqliteStore {
         let from = i64::try_from(from_seq).unwrap_or(i64::MAX);
         let to = i64::try_from(to_seq).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // A market's rows still in the ingest table all come after its compacted ones.
+        // From the newest partition whose first row of the market is at or before `from`,
+        // forward, then the landing table: a market's rows in each come after its rows in the
+        // ones before. Probing newest first keeps a rebuild from a recent snapshot to one or
+        // two partitions however many there are.
+        let parts = self.partitions()?;
+        let mut start = 0;
+        for (i, p) in parts.iter().enumerate().rev() {
+            let first: Option<i64> = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT seq FROM {} WHERE market_id = ?1 ORDER BY seq LIMIT 1",
+                    p.table()
+                ))?
+                .query_row([market_id], |r| r.get(0))
+                .optional()?;
+            if first.is_some_and(|f| f <= from) {
+                start = i;
+                break;
+            }
+        }
+        let mut tables: Vec<String> = parts[start..].iter().map(Partition::table).collect();
+        tables.push("orderbook_ingest".to_string());
         let mut raw = Vec::new();
-        for sql in [
-            "SELECT seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns
-             FROM orderbook_events
-             WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3 AND (?4 IS NULL OR asset_id = ?4)
-             ORDER BY seq LIMIT ?5",
-            "SELECT seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns
-             FROM orderbook_ingest
-             WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3 AND (?4 IS NULL OR asset_id = ?4)
-             ORDER BY seq LIMIT ?5",
-        ] {
+        for table in &tables {
             let left = limit - raw.len() as i64;
             if left <= 0 {
                 break;
             }
-            let mut st = self.conn.prepare_cached(sql)?;
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT seq, asset_id, kind, side, price, size, best_bid, best_ask, flags, venue_ts_ms, recv_ns
+                 FROM {table}
+                 WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3 AND (?4 IS NULL OR asset_id = ?4)
+                 ORDER BY seq LIMIT ?5"
+            ))?;
             let rows = st.query_map(params![market_id, from, to, asset_id, left], book_row)?;
             for r in rows {
                 raw.push(r?);
@@ -420,22 +469,40 @@ impl EventStore for SqliteStore {
         cutoff_ns: u64,
     ) -> Result<Vec<MarketRef>, StorageError> {
         let cut = i64::try_from(cutoff_ns).unwrap_or(i64::MAX);
-        let mut st = self.conn.prepare_cached(
-            "SELECT m.market_id, m.condition_id FROM markets m
-             WHERE (SELECT e.recv_ns FROM orderbook_events e WHERE e.market_id = m.market_id
-                    ORDER BY e.seq LIMIT 1) < ?1
-                OR EXISTS (SELECT 1 FROM trades t WHERE t.market_id = m.market_id AND t.recv_ns < ?1)
-                OR EXISTS (SELECT 1 FROM orderbook_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)
-                OR EXISTS (SELECT 1 FROM trades_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)
-             ORDER BY m.market_id",
-        )?;
-        let rows = st.query_map([cut], |r| {
+        let market = |r: &SqlRow<'_>| {
             Ok(MarketRef {
                 market_id: r.get(0)?,
                 condition_id: r.get(1)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        };
+        let mut found: std::collections::BTreeMap<i64, MarketRef> = Default::default();
+        // A market's oldest row in a partition is the first of its primary-key range there.
+        for p in self.partitions()? {
+            if !p.may_hold_before(cut, true) {
+                continue;
+            }
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT m.market_id, m.condition_id FROM markets m
+                 WHERE (SELECT e.recv_ns FROM {} e WHERE e.market_id = m.market_id
+                        ORDER BY e.seq LIMIT 1) < ?1",
+                p.table()
+            ))?;
+            for m in st.query_map([cut], market)? {
+                let m = m?;
+                found.insert(m.market_id, m);
+            }
+        }
+        let mut st = self.conn.prepare_cached(
+            "SELECT m.market_id, m.condition_id FROM markets m
+             WHERE EXISTS (SELECT 1 FROM trades t WHERE t.market_id = m.market_id AND t.recv_ns < ?1)
+                OR EXISTS (SELECT 1 FROM orderbook_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)
+                OR EXISTS (SELECT 1 FROM trades_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)",
+        )?;
+        for m in st.query_map([cut], market)? {
+            let m = m?;
+            found.insert(m.market_id, m);
+        }
+        Ok(found.into_values().collect())
     }
 
     fn last_seq_before(
@@ -472,9 +539,19 @@ impl EventStore for SqliteStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut n = tx
-            .prepare_cached("DELETE FROM orderbook_events WHERE market_id = ?1 AND seq <= ?2")?
-            .execute(params![market_id, through])?;
+        let mut n = 0;
+        for p in partitions::list(&tx)? {
+            let gone = tx
+                .prepare_cached(&format!(
+                    "DELETE FROM {} WHERE market_id = ?1 AND seq <= ?2",
+                    p.table()
+                ))?
+                .execute(params![market_id, through])?;
+            if gone > 0 {
+                partitions::record_deleted(&tx, p.part, gone as i64)?;
+            }
+            n += gone;
+        }
         n += tx
             .prepare_cached("DELETE FROM trades WHERE market_id = ?1 AND seq <= ?2")?
             .execute(params![market_id, through])?;
@@ -501,6 +578,15 @@ impl EventStore for SqliteStore {
         tx.commit()?;
         self.staged_deleted_through(market_id, through);
         Ok(n as u64)
+    }
+
+    fn drop_emptied_partitions(&mut self) -> Result<u64, StorageError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = partitions::drop_emptied(&tx)?;
+        tx.commit()?;
+        Ok(n)
     }
 
     fn delete_snapshots_before(&mut self, cutoff_ns: u64) -> Result<u64, StorageError> {
@@ -549,10 +635,20 @@ impl EventStore for SqliteStore {
     fn stats(&mut self) -> Result<StoreStats, StorageError> {
         let schema_version = super::migrations::current_version(&self.conn)?;
         let mut tables = Vec::with_capacity(TABLES.len());
+        let parts = self.partitions()?;
         for t in TABLES {
+            let rows = if *t == "orderbook_events" {
+                let mut n = 0;
+                for p in &parts {
+                    n += self.count(&p.table())?;
+                }
+                n
+            } else {
+                self.count(t)?
+            };
             tables.push(TableCount {
                 table: (*t).to_string(),
-                rows: self.count(t)?,
+                rows,
             });
         }
         let path = self.path().to_path_buf();
@@ -570,11 +666,17 @@ impl EventStore for SqliteStore {
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         };
-        let mut events = collect(
-            "SELECT e.market_id, m.condition_id, COUNT(*), MIN(e.recv_ns), MAX(e.recv_ns)
-             FROM orderbook_events e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
-            &self.conn,
-        )?;
+        let mut events = Vec::new();
+        for p in &parts {
+            events.extend(collect(
+                &format!(
+                    "SELECT e.market_id, m.condition_id, COUNT(*), MIN(e.recv_ns), MAX(e.recv_ns)
+                     FROM {} e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
+                    p.table()
+                ),
+                &self.conn,
+            )?);
+        }
         events.extend(collect(
             "SELECT e.market_id, m.condition_id, COUNT(*), MIN(e.recv_ns), MAX(e.recv_ns)
              FROM orderbook_ingest e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
@@ -626,13 +728,21 @@ impl EventStore for SqliteStore {
                 let cut = self
                     .events_seq_before(m.market_id, since, false)?
                     .unwrap_or(i64::MIN);
-                let n: i64 = self
+                let mut n: i64 = self
                     .conn
                     .prepare_cached(
-                        "SELECT (SELECT COUNT(*) FROM orderbook_events WHERE market_id = ?1 AND seq > ?3)
-                              + (SELECT COUNT(*) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns > ?2)",
+                        "SELECT COUNT(*) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns > ?2",
                     )?
-                    .query_row(params![m.market_id, since, cut], |r| r.get(0))?;
+                    .query_row(params![m.market_id, since], |r| r.get(0))?;
+                for p in parts.iter().filter(|p| p.max_recv_ns > Some(since)) {
+                    n += self
+                        .conn
+                        .prepare_cached(&format!(
+                            "SELECT COUNT(*) FROM {} WHERE market_id = ?1 AND seq > ?2",
+                            p.table()
+                        ))?
+                        .query_row(params![m.market_id, cut], |r| r.get::<_, i64>(0))?;
+                }
                 m.events_last_hour = u(n, "count")?;
             }
         }
@@ -643,6 +753,7 @@ impl EventStore for SqliteStore {
         });
         Ok(StoreStats {
             schema_version,
+            event_partitions: parts.len() as u64,
             tables,
             db_bytes,
             wal_bytes,

@@ -67,6 +67,8 @@ pub struct MarketActivity {
 pub struct StoreStats {
     pub schema_version: u32,
     pub tables: Vec<TableCount>,
+    /// How many tables `orderbook_events` is split into (its row count is their sum).
+    pub event_partitions: u64,
     /// The main database file plus its WAL.
     pub db_bytes: u64,
     pub wal_bytes: u64,
@@ -189,6 +191,12 @@ pub trait EventStore: Send {
         through_seq: u64,
         export: &ExportRecord,
     ) -> Result<u64, StorageError>;
+
+    /// Drops the storage a retention delete emptied (whole time partitions, where the backend
+    /// has them); returns how many partitions went.
+    fn drop_emptied_partitions(&mut self) -> Result<u64, StorageError> {
+        Ok(0)
+    }
 
     /// Deletes snapshots older than `cutoff_ns`, except each asset's newest (the base of its
     /// current book). Returns the rows deleted.
