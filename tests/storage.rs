@@ -19,8 +19,8 @@ use polyarb::storage::tempdir::TempDir;
 use polyarb::storage::time::{NS_PER_MS, NS_PER_S, unix_now_ns};
 use polyarb::storage::{
     EventStore, FailureKind, FillRecord, JournalEntry, MarketRecord, OrderRecord, OrderUpdate,
-    OutcomeRecord, PositionRecord, Pruner, ResyncEvent, RetentionConfig, RuleAck, RuleChangeRecord,
-    SqliteStore, StorageConfig, StorageEvent, StorageSender, WriterHandle,
+    OutcomeRecord, PositionRecord, PruneReport, Pruner, ResyncEvent, RetentionConfig, RuleAck,
+    RuleChangeRecord, SqliteStore, StorageConfig, StorageEvent, StorageSender, WriterHandle,
 };
 use polyarb::venue::ModelConfig;
 
@@ -63,6 +63,29 @@ fn count(store: &SqliteStore, sql: &str) -> i64 {
         .connection()
         .query_row(sql, [], |r| r.get(0))
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The tables of `orderbook_events`' partitions (schema v7), oldest first.
+fn event_tables(store: &SqliteStore) -> Vec<String> {
+    store
+        .connection()
+        .prepare("SELECT part FROM event_partitions ORDER BY part")
+        .unwrap()
+        .query_map([], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .map(|p| match p.unwrap() {
+            0 => "orderbook_events".to_string(),
+            p => format!("orderbook_events_p{p}"),
+        })
+        .collect()
+}
+
+/// `orderbook_events` rows matching `filter` (an SQL condition) over every partition.
+fn count_events(store: &SqliteStore, filter: &str) -> i64 {
+    event_tables(store)
+        .iter()
+        .map(|t| count(store, &format!("SELECT COUNT(*) FROM {t} WHERE {filter}")))
+        .sum()
 }
 
 /// The books a replay had at a moment: (receive time, books).
@@ -130,8 +153,21 @@ fn venue_frames(assets: u32, steps: u64, seed: u64) -> Vec<String> {
 
 #[test]
 fn rebuilt_books_equal_the_live_books_of_venue_frames() {
+    rebuilt_books_equal_live_books(StorageConfig::default().partition_rows);
+}
+
+#[test]
+fn rebuilt_books_equal_the_live_books_over_many_partitions() {
+    let parts = rebuilt_books_equal_live_books(500);
+    assert!(parts > 5, "{parts} partitions");
+}
+
+/// Rebuilds every book at every checkpoint, while rows are still landed and at rest, with a new
+/// `orderbook_events` partition every `partition_rows`; returns how many partitions there were.
+fn rebuilt_books_equal_live_books(partition_rows: u64) -> usize {
     let dir = TempDir::new("st-rebuild-venue");
     let mut cfg = config(dir.path());
+    cfg.partition_rows = partition_rows;
     // A cadence shorter than the venue's re-snapshots, so rebuilds start from both kinds of base.
     cfg.snapshot_every_events = 8;
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
@@ -143,7 +179,7 @@ fn rebuilt_books_equal_the_live_books_of_venue_frames() {
     // While the writer runs, some rows are still in the ingest table: reads must see both.
     let mut store = SqliteStore::open(&cfg).unwrap();
     assert!(count(&store, "SELECT COUNT(*) FROM orderbook_ingest") > 0);
-    assert!(count(&store, "SELECT COUNT(*) FROM orderbook_events") > 0);
+    assert!(count_events(&store, "1") > 0);
     let (snap, venue) = assert_rebuilds(&mut store, &checkpoints);
     assert!(
         snap > 0 && venue > 0,
@@ -165,6 +201,7 @@ fn rebuilt_books_equal_the_live_books_of_venue_frames() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
+    event_tables(&store).len()
 }
 
 #[test]
@@ -270,9 +307,24 @@ fn replay_dump(frames: &Path) -> Vec<BookDump> {
 
 #[test]
 fn retention_exports_replayable_frames_then_deletes() {
+    let report = retention_exports_then_deletes(StorageConfig::default().partition_rows);
+    assert_eq!(report.dropped_partitions, 0);
+}
+
+#[test]
+fn retention_drops_the_partitions_it_empties() {
+    let report = retention_exports_then_deletes(400);
+    assert!(report.dropped_partitions >= 2, "{report:?}");
+}
+
+/// Ages half of a feed out, prunes, and checks the exports replay to the books at the cutoff
+/// and the store still rebuilds the current ones, with a new `orderbook_events` partition every
+/// `partition_rows`.
+fn retention_exports_then_deletes(partition_rows: u64) -> PruneReport {
     let dir = TempDir::new("st-retention");
     let mut cfg = config(dir.path());
     cfg.retention.prune_chunk_rows = 700;
+    cfg.partition_rows = partition_rows;
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
     let mut feed = SynthFeed::new(SynthConfig {
         markets: 3,
@@ -298,7 +350,8 @@ fn retention_exports_replayable_frames_then_deletes() {
     writer.shutdown().unwrap();
 
     let mut store = SqliteStore::open(&cfg).unwrap();
-    let events_before = count(&store, "SELECT COUNT(*) FROM orderbook_events");
+    let events_before = count_events(&store, "1");
+    let parts_before = event_tables(&store).len();
     let trades_old = count(
         &store,
         &format!(
@@ -312,12 +365,17 @@ fn retention_exports_replayable_frames_then_deletes() {
         "{report:?}"
     );
     let cutoff = (now - 14 * NS_PER_DAY) as i64;
-    for table in [
-        "orderbook_events",
-        "orderbook_ingest",
-        "trades",
-        "trades_ingest",
-    ] {
+    assert_eq!(count_events(&store, &format!("recv_ns < {cutoff}")), 0);
+    let tables = event_tables(&store);
+    assert_eq!(
+        tables.len() as u64,
+        parts_before as u64 - report.dropped_partitions
+    );
+    // Every partition the prune emptied is gone (the first keeps its name, the newest is filled).
+    for t in tables.iter().take(tables.len().saturating_sub(1)).skip(1) {
+        assert!(count(&store, &format!("SELECT COUNT(*) FROM {t}")) > 0, "{t}");
+    }
+    for table in ["orderbook_ingest", "trades", "trades_ingest"] {
         assert_eq!(
             count(
                 &store,
@@ -327,7 +385,7 @@ fn retention_exports_replayable_frames_then_deletes() {
             "{table}"
         );
     }
-    assert!(count(&store, "SELECT COUNT(*) FROM orderbook_events") < events_before);
+    assert!(count_events(&store, "1") < events_before);
     assert_eq!(
         count(&store, "SELECT COUNT(*) FROM exports"),
         report.files.len() as i64
@@ -386,6 +444,7 @@ fn retention_exports_replayable_frames_then_deletes() {
     let last = checkpoints.last().unwrap();
     assert_rebuilds(&mut store, std::slice::from_ref(last));
     assert_eq!(last.books, live.dump().books);
+    report
 }
 
 #[test]

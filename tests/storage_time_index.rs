@@ -3,8 +3,9 @@
 //! gaps in receive times, receive times that went backwards (clamped at ingest), `seq` gaps left
 //! by trades, rows still in the landing table, a store reopened with landed rows (read back
 //! into the copy), landed rows deleted by another connection, trades landed beside book rows,
-//! a compaction that hands control back while it works (and rolls back when told to stop), and
-//! query plans that really use the indices.
+//! a compaction that hands control back while it works (and rolls back when told to stop),
+//! `orderbook_events` split over many partitions (schema v7), and query plans that really use
+//! the indices.
 
 use std::ops::ControlFlow;
 
@@ -13,7 +14,7 @@ use polyarb::storage::batch::{Batch, BookRow, BookRowKind, Row, TradeRow};
 use polyarb::storage::bench::registration_batch;
 use polyarb::storage::schema::TIME_SAMPLE_EVERY;
 use polyarb::storage::tempdir::TempDir;
-use polyarb::storage::{EventStore, SqliteStore, Synchronous};
+use polyarb::storage::{EventStore, SqliteStore, StorageConfig, Synchronous};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -63,9 +64,25 @@ fn rows(rng: &mut StdRng, n: usize, t: &mut u64) -> Vec<Row> {
         .collect()
 }
 
+/// A store at `path` whose compaction starts a new `orderbook_events` partition every
+/// `partition_rows` rows.
+fn open_store(path: &std::path::Path, partition_rows: u64) -> SqliteStore {
+    SqliteStore::open(&StorageConfig {
+        path: path.to_path_buf(),
+        busy_timeout_ms: 5000,
+        partition_rows,
+        ..StorageConfig::default()
+    })
+    .unwrap()
+}
+
 /// A store at `path` with the markets' assets registered (batch 1).
 fn registered_store(path: &std::path::Path) -> SqliteStore {
-    let mut store = SqliteStore::open_with(path, Synchronous::Normal, 5000).unwrap();
+    registered_store_in(path, StorageConfig::default().partition_rows)
+}
+
+fn registered_store_in(path: &std::path::Path, partition_rows: u64) -> SqliteStore {
+    let mut store = open_store(path, partition_rows);
     store
         .write_batch(&registration_batch(MARKETS, 3).0)
         .unwrap();
@@ -79,12 +96,41 @@ fn one(store: &SqliteStore, sql: &str, p: impl rusqlite::Params) -> Option<i64> 
         .expect(sql)
 }
 
-/// The answers by full scans (`NOT INDEXED`), independent of the sampled index.
+/// (Re)defines `temp.all_events`: every partition of `orderbook_events` read by full scans
+/// (`NOT INDEXED`); returns how many partitions there are.
+fn all_events_view(store: &SqliteStore) -> usize {
+    let parts: Vec<i64> = store
+        .connection()
+        .prepare("SELECT part FROM event_partitions ORDER BY part")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let arms: Vec<String> = parts
+        .iter()
+        .map(|&p| match p {
+            0 => "SELECT * FROM orderbook_events NOT INDEXED".to_string(),
+            p => format!("SELECT * FROM orderbook_events_p{p} NOT INDEXED"),
+        })
+        .collect();
+    store
+        .connection()
+        .execute_batch(&format!(
+            "DROP VIEW IF EXISTS temp.all_events; CREATE TEMP VIEW all_events AS {};",
+            arms.join(" UNION ALL ")
+        ))
+        .unwrap();
+    parts.len()
+}
+
+/// The answers by full scans, independent of the sampled index and of the partitions' bounds
+/// (`all_events_view` first).
 fn scan_seq_at(store: &SqliteStore, market: i64, at: i64) -> Option<i64> {
     one(
         store,
         "SELECT MAX(seq) FROM (
-            SELECT seq, recv_ns FROM orderbook_events NOT INDEXED WHERE market_id = ?1
+            SELECT seq, recv_ns FROM all_events WHERE market_id = ?1
             UNION ALL SELECT seq, recv_ns FROM orderbook_ingest WHERE market_id = ?1)
          WHERE recv_ns <= ?2",
         (market, at),
@@ -95,7 +141,7 @@ fn scan_seq_before(store: &SqliteStore, market: i64, cut: i64) -> Option<i64> {
     one(
         store,
         "SELECT MAX(seq) FROM (
-            SELECT seq, recv_ns FROM orderbook_events NOT INDEXED WHERE market_id = ?1
+            SELECT seq, recv_ns FROM all_events WHERE market_id = ?1
             UNION ALL SELECT seq, recv_ns FROM orderbook_ingest WHERE market_id = ?1
             UNION ALL SELECT seq, recv_ns FROM trades NOT INDEXED WHERE market_id = ?1
             UNION ALL SELECT seq, recv_ns FROM trades_ingest WHERE market_id = ?1)
@@ -106,10 +152,11 @@ fn scan_seq_before(store: &SqliteStore, market: i64, cut: i64) -> Option<i64> {
 
 fn check_cuts(store: &mut SqliteStore, rng: &mut StdRng, t_end: u64) -> usize {
     let mut checked = 0;
+    all_events_view(store);
     for market in 1..=MARKETS as i64 {
         let times: Vec<i64> = store
             .connection()
-            .prepare("SELECT recv_ns FROM orderbook_events WHERE market_id = ?1 ORDER BY seq")
+            .prepare("SELECT recv_ns FROM all_events WHERE market_id = ?1 ORDER BY seq")
             .unwrap()
             .query_map([market], |r| r.get(0))
             .unwrap()
@@ -148,9 +195,22 @@ fn check_cuts(store: &mut SqliteStore, rng: &mut StdRng, t_end: u64) -> usize {
 
 #[test]
 fn time_cuts_on_the_sampled_index_equal_full_scans() {
+    let parts = time_cuts_equal_full_scans(StorageConfig::default().partition_rows);
+    assert_eq!(parts, 1);
+}
+
+#[test]
+fn time_cuts_and_book_rows_span_many_partitions() {
+    let parts = time_cuts_equal_full_scans(1_000);
+    assert!(parts >= 8, "{parts} partitions");
+}
+
+/// Writes, compacts unevenly, reopens and compacts the rest, checking every time cut and every
+/// market's rows against full scans; returns how many `orderbook_events` partitions there were.
+fn time_cuts_equal_full_scans(partition_rows: u64) -> usize {
     let dir = TempDir::new("time-index");
     let path = dir.path().join("t.db");
-    let mut store = registered_store(&path);
+    let mut store = registered_store_in(&path, partition_rows);
     let mut rng = StdRng::seed_from_u64(17);
     let mut t = T0;
     let mut id = 2;
@@ -168,7 +228,8 @@ fn time_cuts_on_the_sampled_index_equal_full_scans() {
         }
     }
     let staged = store.staged_rows().unwrap();
-    let indexed = one(&store, "SELECT COUNT(*) FROM orderbook_events", []).unwrap();
+    all_events_view(&store);
+    let indexed = one(&store, "SELECT COUNT(*) FROM all_events", []).unwrap();
     assert!(
         staged > 0 && indexed > 5_000,
         "{staged} landed, {indexed} indexed"
@@ -176,8 +237,9 @@ fn time_cuts_on_the_sampled_index_equal_full_scans() {
     assert!(check_cuts(&mut store, &mut rng, t) > 1_000);
 
     // Reopened with rows still landed: they are read back and compacted, and cuts still agree.
+    check_book_rows(&mut store);
     drop(store);
-    let mut store = SqliteStore::open_with(&path, Synchronous::Normal, 5000).unwrap();
+    let mut store = open_store(&path, partition_rows);
     let mut reg = registration_batch(MARKETS, 3).0;
     reg.id = id;
     id += 1;
@@ -200,18 +262,21 @@ fn time_cuts_on_the_sampled_index_equal_full_scans() {
     assert_eq!(taken, before, "every landed row compacted once");
     assert_eq!(store.staged_rows().unwrap(), 0);
     check_cuts(&mut store, &mut rng, t);
+    check_book_rows(&mut store);
 
-    // Book events are dense per market between trades: every row written is there once.
+    // Book events are dense per market between trades: every row written is there once, and
+    // `seq` went on after the reopen from the newest partition holding each market.
+    let parts = all_events_view(&store);
     let total = one(
         &store,
-        "SELECT (SELECT COUNT(*) FROM orderbook_events) + (SELECT COUNT(*) FROM trades)",
+        "SELECT (SELECT COUNT(*) FROM all_events) + (SELECT COUNT(*) FROM trades)",
         [],
     )
     .unwrap();
     let max_seqs = one(
         &store,
         "SELECT SUM(m) FROM (SELECT MAX(seq) AS m FROM (
-             SELECT market_id, seq FROM orderbook_events UNION ALL SELECT market_id, seq FROM trades)
+             SELECT market_id, seq FROM all_events UNION ALL SELECT market_id, seq FROM trades)
            GROUP BY market_id)",
         [],
     )
@@ -222,6 +287,40 @@ fn time_cuts_on_the_sampled_index_equal_full_scans() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(ok, "ok");
+    parts
+}
+
+/// Every market's book rows read whole and from several starting points equal a full scan.
+fn check_book_rows(store: &mut SqliteStore) {
+    all_events_view(store);
+    for market in 1..=MARKETS as i64 {
+        let all: Vec<u64> = store
+            .connection()
+            .prepare(
+                "SELECT seq FROM (SELECT market_id, seq FROM all_events
+                     UNION ALL SELECT market_id, seq FROM orderbook_ingest)
+                 WHERE market_id = ?1 ORDER BY seq",
+            )
+            .unwrap()
+            .query_map([market], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .map(|s| s.unwrap() as u64)
+            .collect();
+        assert!(!all.is_empty());
+        for start in [0, 1, all.len() / 3, all.len() / 2, all.len() - 1] {
+            let from = all[start];
+            for limit in [usize::MAX, 250] {
+                let got: Vec<u64> = store
+                    .book_rows(market, None, from, u64::MAX, limit)
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.seq)
+                    .collect();
+                let want: Vec<u64> = all[start..].iter().copied().take(limit).collect();
+                assert_eq!(got, want, "market {market} from {from} limit {limit}");
+            }
+        }
+    }
 }
 
 #[test]

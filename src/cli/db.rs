@@ -296,7 +296,15 @@ fn stats(loc: &DbLocation, json: bool, top: usize) -> anyhow::Result<()> {
     println!();
     println!("{:<18} {:>12}", "table", "rows");
     for t in &s.tables {
-        println!("{:<18} {:>12}", t.table, t.rows);
+        if t.table == "orderbook_events" {
+            let parts = match s.event_partitions {
+                1 => "1 partition".to_string(),
+                n => format!("{n} partitions"),
+            };
+            println!("{:<18} {:>12}  ({parts})", t.table, t.rows);
+        } else {
+            println!("{:<18} {:>12}", t.table, t.rows);
+        }
     }
     println!();
     println!(
@@ -353,6 +361,12 @@ fn prune(loc: &DbLocation, now: Option<&str>, json: bool) -> anyhow::Result<()> 
         r.deleted_snapshots,
         r.deleted_batches
     );
+    if r.dropped_partitions > 0 {
+        println!(
+            "orderbook_events partitions emptied and dropped: {}",
+            r.dropped_partitions
+        );
+    }
     if r.recovered_files + r.removed_partial_files > 0 {
         println!(
             "interrupted earlier prune: {} exports finished, {} partial files removed",
