@@ -96,8 +96,8 @@ fn one(store: &SqliteStore, sql: &str, p: impl rusqlite::Params) -> Option<i64> 
         .expect(sql)
 }
 
-/// (Re)defines `temp.all_events`: every partition of `orderbook_events` read by full scans
-/// (`NOT INDEXED`); returns how many partitions there are.
+/// (Re)defines `temp.all_events` and `temp.all_trades`: every partition of `orderbook_events`
+/// and of `trades`, read by full scans (`NOT INDEXED`); returns how many partitions there are.
 fn all_events_view(store: &SqliteStore) -> usize {
     let parts: Vec<i64> = store
         .connection()
@@ -107,20 +107,22 @@ fn all_events_view(store: &SqliteStore) -> usize {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let arms: Vec<String> = parts
-        .iter()
-        .map(|&p| match p {
-            0 => "SELECT * FROM orderbook_events NOT INDEXED".to_string(),
-            p => format!("SELECT * FROM orderbook_events_p{p} NOT INDEXED"),
-        })
-        .collect();
-    store
-        .connection()
-        .execute_batch(&format!(
-            "DROP VIEW IF EXISTS temp.all_events; CREATE TEMP VIEW all_events AS {};",
-            arms.join(" UNION ALL ")
-        ))
-        .unwrap();
+    for (view, base) in [("all_events", "orderbook_events"), ("all_trades", "trades")] {
+        let arms: Vec<String> = parts
+            .iter()
+            .map(|&p| match p {
+                0 => format!("SELECT * FROM {base} NOT INDEXED"),
+                p => format!("SELECT * FROM {base}_p{p} NOT INDEXED"),
+            })
+            .collect();
+        store
+            .connection()
+            .execute_batch(&format!(
+                "DROP VIEW IF EXISTS temp.{view}; CREATE TEMP VIEW {view} AS {};",
+                arms.join(" UNION ALL ")
+            ))
+            .unwrap();
+    }
     parts.len()
 }
 
@@ -143,7 +145,7 @@ fn scan_seq_before(store: &SqliteStore, market: i64, cut: i64) -> Option<i64> {
         "SELECT MAX(seq) FROM (
             SELECT seq, recv_ns FROM all_events WHERE market_id = ?1
             UNION ALL SELECT seq, recv_ns FROM orderbook_ingest WHERE market_id = ?1
-            UNION ALL SELECT seq, recv_ns FROM trades NOT INDEXED WHERE market_id = ?1
+            UNION ALL SELECT seq, recv_ns FROM all_trades WHERE market_id = ?1
             UNION ALL SELECT seq, recv_ns FROM trades_ingest WHERE market_id = ?1)
          WHERE recv_ns < ?2",
         (market, cut),
@@ -269,14 +271,14 @@ fn time_cuts_equal_full_scans(partition_rows: u64) -> usize {
     let parts = all_events_view(&store);
     let total = one(
         &store,
-        "SELECT (SELECT COUNT(*) FROM all_events) + (SELECT COUNT(*) FROM trades)",
+        "SELECT (SELECT COUNT(*) FROM all_events) + (SELECT COUNT(*) FROM all_trades)",
         [],
     )
     .unwrap();
     let max_seqs = one(
         &store,
         "SELECT SUM(m) FROM (SELECT MAX(seq) AS m FROM (
-             SELECT market_id, seq FROM all_events UNION ALL SELECT market_id, seq FROM trades)
+             SELECT market_id, seq FROM all_events UNION ALL SELECT market_id, seq FROM all_trades)
            GROUP BY market_id)",
         [],
     )

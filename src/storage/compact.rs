@@ -300,7 +300,7 @@ fn compact_mirrored(
         let order = by_market(&mirror.rows, k);
         let Some(moved) = insert_rows(
             &tx,
-            &into.table(),
+            &into.events(),
             order.iter().map(|&i| &mirror.rows[i as usize]),
             between,
         )?
@@ -313,31 +313,45 @@ fn compact_mirrored(
             return Ok(Compaction::Stale);
         }
         dups = taken.saturating_sub(moved);
+    }
+    let (trades, trade_dups, trade_recv) = move_trades(&tx, &into.trades())?;
+    if k > 0 || trades > 0 {
         let recv = mirror.rows.iter().take(k).map(LandedRow::recv_ns);
-        let (lo, hi) = recv.fold((i64::MAX, i64::MIN), |(lo, hi), r| (lo.min(r), hi.max(r)));
+        let (lo, hi) = recv.fold(trade_recv, |(lo, hi), r| (lo.min(r), hi.max(r)));
+        let moved = taken - dups;
         partitions::record_moved(&tx, &mut into, moved as i64, lo, hi)?;
     }
-    let (trades, trade_dups) = move_trades(&tx)?;
     tx.commit()?;
     target.newest = into;
     mirror.rows.drain(..k);
     Ok(Compaction::Done((taken + trades, dups + trade_dups)))
 }
 
-/// Moves every landed trade into `trades`, sorted like book rows (trades are a tenth of book
-/// rows at most, so `INSERT … SELECT` through SQLite's sorter is cheap); returns (taken,
-/// duplicates dropped).
-fn move_trades(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<(u64, u64)> {
+/// Moves every landed trade into `table` (the newest partition's trades), sorted like book rows
+/// (trades are a tenth of book rows at most, so `INSERT … SELECT` through SQLite's sorter is
+/// cheap); returns (taken, duplicates dropped, (earliest, latest) receive time, or
+/// (`i64::MAX`, `i64::MIN`) when there was none).
+fn move_trades(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+) -> rusqlite::Result<(u64, u64, (i64, i64))> {
+    let recv: (Option<i64>, Option<i64>) = tx
+        .prepare_cached("SELECT MIN(recv_ns), MAX(recv_ns) FROM trades_ingest")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let moved = tx
         .prepare_cached(&format!(
-            "INSERT OR IGNORE INTO trades ({TRADE_COLUMNS})
+            "INSERT OR IGNORE INTO {table} ({TRADE_COLUMNS})
              SELECT {TRADE_COLUMNS} FROM trades_ingest ORDER BY market_id, seq"
         ))?
         .execute([])? as u64;
     let taken = tx
         .prepare_cached("DELETE FROM trades_ingest")?
         .execute([])? as u64;
-    Ok((taken, taken.saturating_sub(moved)))
+    Ok((
+        taken,
+        taken.saturating_sub(moved),
+        (recv.0.unwrap_or(i64::MAX), recv.1.unwrap_or(i64::MIN)),
+    ))
 }
 
 /// Positions of the first `k` rows in `(market_id, seq)` order. A market's rows are landed in

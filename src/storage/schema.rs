@@ -15,9 +15,9 @@
 //!   few pages) and are moved into the indexed `orderbook_events` in large `(market_id, seq)`-
 //!   sorted chunks by compaction; readers see both (see `storage` module doc, "Write path").
 //!   Trades do the same through `trades_ingest` (v6).
-//! - `orderbook_events` is partitioned (v7): compaction fills one partition at a time, a table
-//!   with the same columns and indices, registered in `event_partitions` (see `partitions.rs`).
-//!   Partition 0 is the `orderbook_events` table itself.
+//! - `orderbook_events` and `trades` are partitioned (v7): compaction fills one partition at a
+//!   time, a pair of tables with the same columns and indices, registered in `event_partitions`
+//!   (see `partitions.rs`). Partition 0 is the `orderbook_events` and `trades` tables themselves.
 //! - `orderbook_events`' time index is sampled (every 64th `seq`, v5): a time is turned into a
 //!   `seq` with one probe of it plus a short primary-key range scan.
 
@@ -62,7 +62,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 7,
-        description: "event_partitions: orderbook_events is split into row-count partitions",
+        description: "event_partitions: orderbook_events and trades are split into row-count partitions",
         sql: V7_EVENT_PARTITIONS,
     },
 ];
@@ -386,14 +386,16 @@ CREATE TABLE trades_ingest (
 );
 "#;
 
-/// `orderbook_events` becomes the first of a series of partitions: compaction fills the newest
-/// one until it holds `partition_rows` rows, then creates the next (`orderbook_events_p1`, …,
-/// same columns and indices; `partitions.rs` holds that DDL). Each compaction rewrites nearly
-/// every leaf of the `(market_id, side, price)` index it inserts into (one insertion point per
-/// level of every market), so its cost grew with the whole table; now it grows only with one
-/// partition. Retention drops a partition once every row in it has been exported, instead of
-/// deleting it row by row. `rows`, `min_recv_ns` and `max_recv_ns` are kept by the writer
-/// (`rows` also by retention); the receive-time bounds let readers skip partitions.
+/// `orderbook_events` and `trades` become the first of a series of partitions: compaction fills
+/// the newest one until it holds `partition_rows` book rows, then creates the next
+/// (`orderbook_events_p1` and `trades_p1`, …, same columns and indices; `partitions.rs` holds
+/// that DDL). Each compaction rewrites nearly every leaf of the indices it inserts into (one
+/// insertion point per price level of every market in `(market_id, side, price)`, one per
+/// market or asset in the others), so its cost grew with the whole table; now it grows only
+/// with one partition. Retention drops a partition once every row in it has been exported,
+/// instead of deleting it row by row. `rows` (book rows), `min_recv_ns` and `max_recv_ns` are
+/// kept by the writer (`rows` also by retention); the receive-time bounds let readers skip
+/// partitions.
 const V7_EVENT_PARTITIONS: &str = r#"
 CREATE TABLE event_partitions (
     part        INTEGER PRIMARY KEY,
@@ -403,5 +405,6 @@ CREATE TABLE event_partitions (
     max_recv_ns INTEGER
 );
 INSERT INTO event_partitions (part, created_ns, rows, min_recv_ns, max_recv_ns)
-    SELECT 0, 0, COUNT(*), MIN(recv_ns), MAX(recv_ns) FROM orderbook_events;
+    SELECT 0, 0, (SELECT COUNT(*) FROM orderbook_events), MIN(recv_ns), MAX(recv_ns)
+    FROM (SELECT recv_ns FROM orderbook_events UNION ALL SELECT recv_ns FROM trades);
 "#;

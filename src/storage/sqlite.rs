@@ -557,27 +557,30 @@ fn ensure_market(
     let (mut seq, mut recv): (i64, i64) = tx
         .prepare_cached(
             "SELECT MAX(COALESCE((SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1), 0),
-                        COALESCE((SELECT MAX(seq) FROM trades WHERE market_id = ?1), 0),
                         COALESCE((SELECT MAX(seq) FROM trades_ingest WHERE market_id = ?1), 0)),
                     MAX(COALESCE((SELECT MAX(recv_ns) FROM orderbook_ingest WHERE market_id = ?1), 0),
-                        COALESCE((SELECT MAX(recv_ns) FROM trades WHERE market_id = ?1), 0),
                         COALESCE((SELECT MAX(recv_ns) FROM trades_ingest WHERE market_id = ?1), 0))",
         )?
         .query_row([market_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    // The market's newest book row is in the newest partition that has any of its rows, and
-    // holds its latest receive time (non-decreasing in `seq`).
-    for p in super::partitions::list(tx)?.iter().rev() {
-        let last: Option<(i64, i64)> = tx
-            .prepare_cached(&format!(
-                "SELECT seq, recv_ns FROM {} WHERE market_id = ?1 ORDER BY seq DESC LIMIT 1",
-                p.table()
-            ))?
-            .query_row([market_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        if let Some((s, r)) = last {
-            seq = seq.max(s);
-            recv = recv.max(r);
-            break;
+    // The market's newest book row (and trade) is in the newest partition that has any of its
+    // rows, and holds its latest receive time (non-decreasing in `seq`).
+    for table in [
+        super::partitions::Partition::events,
+        super::partitions::Partition::trades,
+    ] {
+        for p in super::partitions::list(tx)?.iter().rev() {
+            let last: Option<(i64, i64)> = tx
+                .prepare_cached(&format!(
+                    "SELECT seq, recv_ns FROM {} WHERE market_id = ?1 ORDER BY seq DESC LIMIT 1",
+                    table(p)
+                ))?
+                .query_row([market_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((s, r)) = last {
+                seq = seq.max(s);
+                recv = recv.max(r);
+                break;
+            }
         }
     }
     // Retention may have deleted a market's newest events only if they aged out together with

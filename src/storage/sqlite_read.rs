@@ -100,6 +100,33 @@ impl SqliteStore {
         Ok(partitions::list(&self.conn)?)
     }
 
+    /// The index in `parts` of the first partition a market's rows from `seq` onwards can be in
+    /// (`table` picks the partition's book or trade table): the newest whose first row of the
+    /// market is at or before `seq`. Probing newest first keeps a rebuild from a recent
+    /// snapshot to one or two partitions however many there are.
+    fn first_partition_from(
+        &self,
+        parts: &[Partition],
+        table: fn(&Partition) -> String,
+        market_id: i64,
+        seq: i64,
+    ) -> Result<usize, StorageError> {
+        for (i, p) in parts.iter().enumerate().rev() {
+            let first: Option<i64> = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT seq FROM {} WHERE market_id = ?1 ORDER BY seq LIMIT 1",
+                    table(p)
+                ))?
+                .query_row([market_id], |r| r.get(0))
+                .optional()?;
+            if first.is_some_and(|f| f <= seq) {
+                return Ok(i);
+            }
+        }
+        Ok(0)
+    }
+
     /// The newest `orderbook_events` seq of a market received at or before `bound` (strictly
     /// before when `strict`): in the newest partition that has one, since a market's rows in a
     /// newer partition all come after its rows in older ones.
@@ -113,7 +140,7 @@ impl SqliteStore {
             if !p.may_hold_before(bound, strict) {
                 continue;
             }
-            if let Some(seq) = self.partition_seq_before(&p.table(), market_id, bound, strict)? {
+            if let Some(seq) = self.partition_seq_before(&p.events(), market_id, bound, strict)? {
                 return Ok(Some(seq));
             }
         }
@@ -329,7 +356,7 @@ impl EventStore for SqliteStore {
                 .prepare_cached(&format!(
                     "SELECT seq FROM {} WHERE asset_id = ?1 AND kind = 0 AND seq <= ?2
                      ORDER BY seq DESC LIMIT 1",
-                    p.table()
+                    p.events()
                 ))?
                 .query_row(params![asset_id, max], |r| r.get(0))
                 .optional()?;
@@ -357,27 +384,11 @@ impl EventStore for SqliteStore {
         let from = i64::try_from(from_seq).unwrap_or(i64::MAX);
         let to = i64::try_from(to_seq).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // From the newest partition whose first row of the market is at or before `from`,
-        // forward, then the landing table: a market's rows in each come after its rows in the
-        // ones before. Probing newest first keeps a rebuild from a recent snapshot to one or
-        // two partitions however many there are.
+        // From the partition where the market's range starts, forward, then the landing table:
+        // a market's rows in each come after its rows in the ones before.
         let parts = self.partitions()?;
-        let mut start = 0;
-        for (i, p) in parts.iter().enumerate().rev() {
-            let first: Option<i64> = self
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT seq FROM {} WHERE market_id = ?1 ORDER BY seq LIMIT 1",
-                    p.table()
-                ))?
-                .query_row([market_id], |r| r.get(0))
-                .optional()?;
-            if first.is_some_and(|f| f <= from) {
-                start = i;
-                break;
-            }
-        }
-        let mut tables: Vec<String> = parts[start..].iter().map(Partition::table).collect();
+        let start = self.first_partition_from(&parts, Partition::events, market_id, from)?;
+        let mut tables: Vec<String> = parts[start..].iter().map(Partition::events).collect();
         tables.push("orderbook_ingest".to_string());
         let mut raw = Vec::new();
         for table in &tables {
@@ -434,19 +445,29 @@ impl EventStore for SqliteStore {
         let from = i64::try_from(from_seq).unwrap_or(i64::MAX);
         let to = i64::try_from(to_seq).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut st = self.conn.prepare_cached(
-            "SELECT seq, asset_id, side, price, size, fee_rate_bps, venue_ts_ms, recv_ns
-             FROM trades WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3
-             UNION ALL
-             SELECT seq, asset_id, side, price, size, fee_rate_bps, venue_ts_ms, recv_ns
-             FROM trades_ingest WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3
-             ORDER BY seq LIMIT ?4",
-        )?;
+        let parts = self.partitions()?;
+        let start = self.first_partition_from(&parts, Partition::trades, market_id, from)?;
+        let mut tables: Vec<String> = parts[start..].iter().map(Partition::trades).collect();
+        tables.push("trades_ingest".to_string());
         type Raw = (i64, i64, i64, i64, i64, Option<i64>, i64, i64);
-        let rows = st.query_map(params![market_id, from, to, limit], |r| Raw::try_from(r))?;
+        let mut rows: Vec<Raw> = Vec::new();
+        for table in &tables {
+            let left = limit - rows.len() as i64;
+            if left <= 0 {
+                break;
+            }
+            let mut st = self.conn.prepare_cached(&format!(
+                "SELECT seq, asset_id, side, price, size, fee_rate_bps, venue_ts_ms, recv_ns
+                 FROM {table} WHERE market_id = ?1 AND seq >= ?2 AND seq <= ?3
+                 ORDER BY seq LIMIT ?4"
+            ))?;
+            for r in st.query_map(params![market_id, from, to, left], |r| Raw::try_from(r))? {
+                rows.push(r?);
+            }
+        }
         let mut out = Vec::new();
         for r in rows {
-            let (seq, asset_id, side, price, size, fee, venue, recv) = r?;
+            let (seq, asset_id, side, price, size, fee, venue, recv) = r;
             let bad = || StorageError::BadStoredData(format!("trades {market_id}/{seq}"));
             out.push(StoredTrade {
                 seq: u(seq, "seq")?,
@@ -484,8 +505,10 @@ impl EventStore for SqliteStore {
             let mut st = self.conn.prepare_cached(&format!(
                 "SELECT m.market_id, m.condition_id FROM markets m
                  WHERE (SELECT e.recv_ns FROM {} e WHERE e.market_id = m.market_id
-                        ORDER BY e.seq LIMIT 1) < ?1",
-                p.table()
+                        ORDER BY e.seq LIMIT 1) < ?1
+                    OR EXISTS (SELECT 1 FROM {} t WHERE t.market_id = m.market_id AND t.recv_ns < ?1)",
+                p.events(),
+                p.trades()
             ))?;
             for m in st.query_map([cut], market)? {
                 let m = m?;
@@ -494,8 +517,7 @@ impl EventStore for SqliteStore {
         }
         let mut st = self.conn.prepare_cached(
             "SELECT m.market_id, m.condition_id FROM markets m
-             WHERE EXISTS (SELECT 1 FROM trades t WHERE t.market_id = m.market_id AND t.recv_ns < ?1)
-                OR EXISTS (SELECT 1 FROM orderbook_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)
+             WHERE EXISTS (SELECT 1 FROM orderbook_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)
                 OR EXISTS (SELECT 1 FROM trades_ingest i WHERE i.market_id = m.market_id AND i.recv_ns < ?1)",
         )?;
         for m in st.query_map([cut], market)? {
@@ -512,9 +534,25 @@ impl EventStore for SqliteStore {
     ) -> Result<Option<u64>, StorageError> {
         let cut = i64::try_from(cutoff_ns).unwrap_or(i64::MAX);
         let mut best = self.events_seq_before(market_id, cut, true)?;
+        for p in self.partitions()?.iter().rev() {
+            if !p.may_hold_before(cut, true) {
+                continue;
+            }
+            let v: Option<i64> = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT seq FROM {} WHERE market_id = ?1 AND recv_ns < ?2
+                     ORDER BY recv_ns DESC, seq DESC LIMIT 1",
+                    p.trades()
+                ))?
+                .query_row(params![market_id, cut], |r| r.get(0))
+                .optional()?;
+            if v.is_some() {
+                best = best.max(v);
+                break;
+            }
+        }
         for sql in [
-            "SELECT seq FROM trades WHERE market_id = ?1 AND recv_ns < ?2
-             ORDER BY recv_ns DESC, seq DESC LIMIT 1",
             "SELECT MAX(seq) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns < ?2",
             "SELECT MAX(seq) FROM trades_ingest WHERE market_id = ?1 AND recv_ns < ?2",
         ] {
@@ -544,17 +582,20 @@ impl EventStore for SqliteStore {
             let gone = tx
                 .prepare_cached(&format!(
                     "DELETE FROM {} WHERE market_id = ?1 AND seq <= ?2",
-                    p.table()
+                    p.events()
                 ))?
                 .execute(params![market_id, through])?;
             if gone > 0 {
                 partitions::record_deleted(&tx, p.part, gone as i64)?;
             }
             n += gone;
+            n += tx
+                .prepare_cached(&format!(
+                    "DELETE FROM {} WHERE market_id = ?1 AND seq <= ?2",
+                    p.trades()
+                ))?
+                .execute(params![market_id, through])?;
         }
-        n += tx
-            .prepare_cached("DELETE FROM trades WHERE market_id = ?1 AND seq <= ?2")?
-            .execute(params![market_id, through])?;
         n += tx
             .prepare_cached("DELETE FROM orderbook_ingest WHERE market_id = ?1 AND seq <= ?2")?
             .execute(params![market_id, through])?;
@@ -637,10 +678,15 @@ impl EventStore for SqliteStore {
         let mut tables = Vec::with_capacity(TABLES.len());
         let parts = self.partitions()?;
         for t in TABLES {
-            let rows = if *t == "orderbook_events" {
+            let partitioned: Option<fn(&Partition) -> String> = match *t {
+                "orderbook_events" => Some(Partition::events),
+                "trades" => Some(Partition::trades),
+                _ => None,
+            };
+            let rows = if let Some(table) = partitioned {
                 let mut n = 0;
                 for p in &parts {
-                    n += self.count(&p.table())?;
+                    n += self.count(&table(p))?;
                 }
                 n
             } else {
@@ -672,7 +718,7 @@ impl EventStore for SqliteStore {
                 &format!(
                     "SELECT e.market_id, m.condition_id, COUNT(*), MIN(e.recv_ns), MAX(e.recv_ns)
                      FROM {} e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
-                    p.table()
+                    p.events()
                 ),
                 &self.conn,
             )?);
@@ -682,11 +728,17 @@ impl EventStore for SqliteStore {
              FROM orderbook_ingest e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
             &self.conn,
         )?);
-        let mut trades = collect(
-            "SELECT t.market_id, m.condition_id, COUNT(*), MIN(t.recv_ns), MAX(t.recv_ns)
-             FROM trades t JOIN markets m ON m.market_id = t.market_id GROUP BY t.market_id",
-            &self.conn,
-        )?;
+        let mut trades = Vec::new();
+        for p in &parts {
+            trades.extend(collect(
+                &format!(
+                    "SELECT t.market_id, m.condition_id, COUNT(*), MIN(t.recv_ns), MAX(t.recv_ns)
+                     FROM {} t JOIN markets m ON m.market_id = t.market_id GROUP BY t.market_id",
+                    p.trades()
+                ),
+                &self.conn,
+            )?);
+        }
         trades.extend(collect(
             "SELECT t.market_id, m.condition_id, COUNT(*), MIN(t.recv_ns), MAX(t.recv_ns)
              FROM trades_ingest t JOIN markets m ON m.market_id = t.market_id GROUP BY t.market_id",
@@ -739,7 +791,7 @@ impl EventStore for SqliteStore {
                         .conn
                         .prepare_cached(&format!(
                             "SELECT COUNT(*) FROM {} WHERE market_id = ?1 AND seq > ?2",
-                            p.table()
+                            p.events()
                         ))?
                         .query_row(params![m.market_id, cut], |r| r.get::<_, i64>(0))?;
                 }
