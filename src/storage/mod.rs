@@ -94,12 +94,22 @@
 //!   instructions); earlier: a larger page cache (256 MiB: no change, the working set fits in
 //!   32 MiB at these sizes), compaction chunks of 20k (worse), a rowid table with an integer
 //!   `(market_id << 40 | seq)` key (no better), `SQLITE_DEFAULT_MEMSTATUS=0` (noise).
-//! - Measured, not done: the cost per compacted row grows with the indexed table (a chunk dirties
-//!   more index leaves the larger the index, up to one per insertion point; the WAL rewrites each
-//!   64 KiB page): in a C model of this compaction 1.30 µs/row on-CPU up to 1M rows, 1.71–1.91
-//!   up to 4M. Rotating to a fresh table every 1M rows (each partition keeping all its indices,
-//!   maintained incrementally, nothing built when sealed) held 1.35–1.48 over 4M rows. That is
-//!   the case for time partitions here: a bounded working set, not cheaper index builds.
+//! - Partitions (schema v7, `partitions.rs`): the cost per compacted row grew with the indexed
+//!   tables, because a chunk dirties nearly every leaf of the `(market_id, side, price)` index
+//!   (one insertion point per level of every market; for trades, one per market or asset in each
+//!   index) and the WAL rewrites each 64 KiB page: in `polyarb flood` at 200k changes/s,
+//!   1.65 µs/row on-CPU at 2M rows, 2.4 at 8M (a C model of this compaction: 1.30 up to 1M
+//!   rows, 1.71–1.91 up to 4M). Compaction now fills one partition of `partition_rows` book rows
+//!   at a time, a pair of tables (`orderbook_events_p{k}`, `trades_p{k}`) with all their
+//!   indices, maintained incrementally (nothing is built when a partition is sealed): 1.30 µs/row
+//!   over a 120 s flood of 32.6M rows, every event stored (with one table, 40 s refused 2,444
+//!   events and 60 s 37.8k). 1M book rows per partition measured better than 2M (60 s flood,
+//!   book partitions only: 1.2k refused against 9.2k, compaction 1.33 against 1.64 µs/row); trades
+//!   partitioned too took a 90 s flood's compaction from 42–44 s to 33 s (moving trades had grown
+//!   to 15 µs per trade, rewriting the three `trades` indices each time; moving them less often,
+//!   every 50k, did not help). Readers walk the partitions newest first (the last row before a
+//!   time, the first partition of a range) and skip those whose receive-time bounds exclude the
+//!   time; `tests/storage_time_index.rs` checks them against full scans over many partitions.
 //! - Left: a landed row still costs ~5 000 instructions (binding 12 values and appending a
 //!   record), the primary key and `(market_id, side, price)` inserts ~9 000 between them,
 //!   a third of which is B-tree rebalancing of pages in the middle of the tree (each market's
@@ -109,8 +119,8 @@
 //! | table | what | kept |
 //! |---|---|---|
 //! | `markets`, `outcomes` | conditions and their outcome tokens, surrogate keys for market data | always |
-//! | `orderbook_events` (+ `orderbook_ingest`, its landing table) | every book event: venue snapshots (start + levels), level changes, tick-size changes, event ends with the venue's claimed top, local invalidations; `seq` per market, venue ts (ms), receive time (ns) | `raw_event_days` (7–14), then exported |
-//! | `trades` (+ `trades_ingest`, its landing table) | `last_trade_price` prints, same `seq` sequence as the book events | as raw events |
+//! | `orderbook_events` (partitions `orderbook_events_p{k}` listed in `event_partitions`, + `orderbook_ingest`, its landing table) | every book event: venue snapshots (start + levels), level changes, tick-size changes, event ends with the venue's claimed top, local invalidations; `seq` per market, venue ts (ms), receive time (ns) | `raw_event_days` (7–14), then exported |
+//! | `trades` (partitions `trades_p{k}`, + `trades_ingest`, its landing table) | `last_trade_price` prints, same `seq` sequence as the book events | as raw events |
 //! | `snapshots` | an asset's whole book every `snapshot_every_events` events or `snapshot_every_ms` | `snapshot_days`, newest per asset always |
 //! | `tob_bars_1m`, `trade_bars_1m` | per-asset one-minute top-of-book and trade bars | always |
 //! | `orders`, `order_journal`, `fills`, `positions` | our trading: orders by hash, what we did with each (journaled before sending), fills with status, inventory | always |
@@ -119,6 +129,8 @@
 //! | `batches`, `exports`, `schema_version` | one row per committed batch (durability audit), exported files, applied migrations | events' window / always |
 //!
 //! # Indices, and the queries that need them
+//! Each `orderbook_events` and `trades` index below exists once per partition (`partitions.rs`);
+//! a query by market walks the partitions from the newest, each probe one B-tree descent.
 //! - `orderbook_events` primary key `(market_id, seq)` (the plan's `(market_id, seq)`): reading a
 //!   market's stream in order (rebuild, export) and resuming `seq` after a restart. The table is
 //!   `WITHOUT ROWID`, so the table *is* this B-tree: no separate rowid tree to maintain.
@@ -170,6 +182,9 @@
 //!   day with `segmentby = market_id`, `orderby = seq`. Retention becomes chunk-aligned: export a
 //!   chunk's rows, then `drop_chunks` (instead of row `DELETE`s). On plain PostgreSQL: declarative
 //!   range partitioning on `recv_ns`, one partition a day, detached and dropped after export.
+//!   SQLite's row-count partitions (`event_partitions`) exist for its page-logging WAL; they are
+//!   the stand-in for these time chunks, not a one-to-one map (`event_partitions` has no
+//!   PostgreSQL counterpart).
 //! - Bars: hypertables on `minute_ms`; TimescaleDB continuous aggregates could compute them from
 //!   the raw tables instead, but the writer-side bars keep both backends identical.
 //! - Trading and catalog tables stay ordinary tables with the same keys; the upserts already use
