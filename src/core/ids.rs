@@ -206,7 +206,7 @@ pub struct AssetInfo {
 ///
 /// Lookups take the raw bytes from the wire so the hot path never parses 77 digits; the key is
 /// the canonical spelling, and a spelling with leading zeros is canonicalised before it misses.
-/// The table hashes only a token's length and last 16 digits (see [`token_hash`]) and compares
+/// The table hashes only a token's length and last 16 digits (see `token_hash`) and compares
 /// the whole spelling on every hit.
 #[derive(Default, Clone)]
 pub struct AssetRegistry {

@@ -12,7 +12,7 @@
 //! Cancel/replace happens only when the price moved at least `replace_min_ticks` or the size
 //! changed, and at most once per `replace_min_interval_ms` per token.
 //!
-//! [`recovery`]: look-ups by hash and `reconcile`; [`user`]: the user channel's events, fills
+//! `recovery`: look-ups by hash and `reconcile`; `user`: the user channel's events, fills
 //! and positions.
 
 use std::sync::Arc;
