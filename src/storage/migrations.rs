@@ -188,6 +188,20 @@ mod tests {
                     .unwrap();
                 assert_eq!(n, 1);
             }
+            // v7: what was there is partition 0, counted, with its receive-time bounds.
+            let part0: (i64, i64, Option<i64>, Option<i64>) = conn
+                .query_row(
+                    "SELECT part, rows, min_recv_ns, max_recv_ns FROM event_partitions",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .unwrap();
+            let want = if start >= 1 {
+                (0, 1, Some(6), Some(6))
+            } else {
+                (0, 0, None, None)
+            };
+            assert_eq!(part0, want, "from v{start}");
             // v5: the full time index is gone, the sampled one holds the rows whose seq is a
             // multiple of 64 (the seeded row, seq 1, is not one of them).
             let indices: Vec<String> = conn
