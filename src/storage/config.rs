@@ -49,7 +49,12 @@ pub struct StorageConfig {
     pub channel_capacity: usize,
     /// A batch is committed when it holds this many rows...
     pub batch_rows: usize,
-    /// ...or when its oldest row has waited this long, whichever comes first.
+    /// ...or when its oldest row has waited this long, whichever comes first. At a feed's
+    /// trickle the timer decides, and each commit rewrites the last 64 KiB page of the landing
+    /// tables and of `batches`: measured with `polyarb flood --rate 2000` (4.1k rows/s, 30 s),
+    /// 200 ms wrote 137 MB (1.1 KB per row) where 50 ms wrote 359 MB, and took 23% less of the
+    /// writer's CPU. A crash loses at most this much market data; the order journal does not
+    /// wait for it (it flushes before sending).
     pub batch_ms: u64,
     /// Rows the writer holds in memory while the database refuses writes (locked, full); beyond
     /// it market-data rows are dropped (counted, the asset marked for resync in the stored
@@ -114,7 +119,7 @@ impl Default for StorageConfig {
             busy_timeout_ms: 1000,
             channel_capacity: 1 << 16,
             batch_rows: 1000,
-            batch_ms: 50,
+            batch_ms: 200,
             max_pending_rows: 2_000_000,
             snapshot_every_events: 1000,
             snapshot_every_ms: 60_000,
