@@ -454,6 +454,19 @@ fn run_bench(
         events as f64 / el.as_secs_f64().max(1e-9),
         events
     );
+    let fill = 900_000;
+    if let Some(trickle) = bench::trickle_compaction(&dir, fill, &[4_000, 40_000])? {
+        println!(
+            "trickle compaction: WAL bytes of one compaction into a partition of {fill} rows over 500 markets"
+        );
+        for (chunk, bytes) in trickle {
+            println!(
+                "  {chunk:>6} rows     {:>9.1} MB  ({:.1} KB per row)",
+                bytes as f64 / 1e6,
+                bytes as f64 / 1e3 / chunk as f64
+            );
+        }
+    }
     println!(
         "rebuild one busy asset: {} min of 2 x {} changes/s, {}+{} levels, snapshot every 1000 events",
         seconds / 60,

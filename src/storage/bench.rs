@@ -297,6 +297,69 @@ pub fn rebuild_times(
     Ok((out, max_applied))
 }
 
+/// Bytes this thread has written through `write(2)` and friends (`/proc/thread-self/io`), where
+/// the platform reports it.
+fn thread_wchar() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/thread-self/io").ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("wchar:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A feed's trickle: bytes the compacting thread writes (to the WAL) for one compaction of
+/// `chunk` rows into a partition already holding `fill` rows over 500 markets, for each chunk
+/// size (median of three). A compaction dirties nearly every leaf of the partition's indices
+/// however few rows it carries, so this is what `compact_idle_ms` trades against readers'
+/// scans of the landing table. `None` where the platform has no per-thread I/O counters.
+pub fn trickle_compaction(
+    dir: &Path,
+    fill: usize,
+    chunks: &[usize],
+) -> Result<Option<Vec<(usize, u64)>>, StorageError> {
+    if thread_wchar().is_none() {
+        return Ok(None);
+    }
+    let (mut store, mut checkpointer) =
+        open_checkpointed(&dir.join("trickle.db"), Synchronous::Normal)?;
+    let markets = 500;
+    store.write_batch(&registration_batch(markets, 7).0)?;
+    let t0 = 1_764_000_000_000_000_000;
+    let mut id = 2;
+    let mut land = |store: &mut SqliteStore, rows: Vec<Row>| -> Result<(), StorageError> {
+        for b in rows.chunks(1000) {
+            store.write_batch(&Batch {
+                id,
+                rows: b.to_vec(),
+            })?;
+            id += 1;
+        }
+        Ok(())
+    };
+    let compact_rows = StorageConfig::default().compact_rows;
+    for part in change_rows(markets * 2, fill, 3, t0).chunks(compact_rows) {
+        land(&mut store, part.to_vec())?;
+        store.compact(compact_rows)?;
+    }
+    let mut out = Vec::with_capacity(chunks.len());
+    for (i, &chunk) in chunks.iter().enumerate() {
+        let mut bytes = Vec::with_capacity(3);
+        for round in 0..3u64 {
+            let seed = 100 + i as u64 * 3 + round;
+            land(
+                &mut store,
+                change_rows(markets * 2, chunk, seed, t0 + seed * 1_000_000_000_000),
+            )?;
+            let w0 = thread_wchar().unwrap_or(0);
+            store.compact(chunk)?;
+            bytes.push(thread_wchar().unwrap_or(0).saturating_sub(w0));
+        }
+        bytes.sort_unstable();
+        out.push((chunk, bytes[1]));
+    }
+    checkpointer.stop();
+    Ok(Some(out))
+}
+
 /// Calibration: the same number of 10-integer rows into a bare table (no index, rowid order),
 /// batches of `batch_rows`, same connection settings: the ceiling of this machine right now.
 pub fn bare_rate(
