@@ -578,7 +578,13 @@ impl EventStore for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut n = 0;
+        // Every row through `through_seq` was received by `last_recv_ns` (receive times are
+        // non-decreasing in `seq` per market), so newer partitions are left alone.
+        let newest_gone = big(export.last_recv_ns);
         for p in partitions::list(&tx)? {
+            if !p.may_hold_before(newest_gone, false) {
+                continue;
+            }
             let gone = tx
                 .prepare_cached(&format!(
                     "DELETE FROM {} WHERE market_id = ?1 AND seq <= ?2",

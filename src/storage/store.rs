@@ -184,7 +184,9 @@ pub trait EventStore: Send {
     ) -> Result<Option<u64>, StorageError>;
 
     /// Deletes a market's book events and trades with `seq <= through_seq` and records the
-    /// export that holds them, atomically. Returns the rows deleted.
+    /// export that holds them, atomically; the export's `last_recv_ns` is the latest receive
+    /// time among them (a backend may skip storage holding only later rows). Returns the rows
+    /// deleted.
     fn delete_events_through(
         &mut self,
         market_id: i64,
