@@ -311,15 +311,30 @@ fn check_book_rows(store: &mut SqliteStore) {
         assert!(!all.is_empty());
         for start in [0, 1, all.len() / 3, all.len() / 2, all.len() - 1] {
             let from = all[start];
-            for limit in [usize::MAX, 250] {
-                let got: Vec<u64> = store
-                    .book_rows(market, None, from, u64::MAX, limit)
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.seq)
-                    .collect();
-                let want: Vec<u64> = all[start..].iter().copied().take(limit).collect();
-                assert_eq!(got, want, "market {market} from {from} limit {limit}");
+            // Open-ended, and ending inside the stored rows (not at a stored seq: a gap).
+            let mid = (start + all.len()) / 2;
+            for (to, end) in [
+                (u64::MAX, all.len()),
+                (all[mid], mid + 1),
+                (all[mid] - 1, mid),
+            ] {
+                for limit in [usize::MAX, 250] {
+                    let got: Vec<u64> = store
+                        .book_rows(market, None, from, to, limit)
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.seq)
+                        .collect();
+                    let want: Vec<u64> = all[start..end.max(start)]
+                        .iter()
+                        .copied()
+                        .take(limit)
+                        .collect();
+                    assert_eq!(
+                        got, want,
+                        "market {market} from {from} to {to} limit {limit}"
+                    );
+                }
             }
         }
     }

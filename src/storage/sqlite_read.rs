@@ -102,8 +102,10 @@ impl SqliteStore {
 
     /// The index in `parts` of the first partition a market's rows from `seq` onwards can be in
     /// (`table` picks the partition's book or trade table): the newest whose first row of the
-    /// market is at or before `seq`. Probing newest first keeps a rebuild from a recent
-    /// snapshot to one or two partitions however many there are.
+    /// market is at or before `seq`, or the oldest when none is. A market's first `seq` grows
+    /// from one partition holding it to the next, so this is a binary search; partitions
+    /// without the market are stepped over. A rebuild at any moment probes a few partitions
+    /// however many there are (a linear walk from the newest took 88 ms over 800).
     fn first_partition_from(
         &self,
         parts: &[Partition],
@@ -111,20 +113,54 @@ impl SqliteStore {
         market_id: i64,
         seq: i64,
     ) -> Result<usize, StorageError> {
-        for (i, p) in parts.iter().enumerate().rev() {
-            let first: Option<i64> = self
+        let first_seq = |p: &Partition| -> Result<Option<i64>, StorageError> {
+            Ok(self
                 .conn
                 .prepare_cached(&format!(
                     "SELECT seq FROM {} WHERE market_id = ?1 ORDER BY seq LIMIT 1",
                     table(p)
                 ))?
                 .query_row([market_id], |r| r.get(0))
-                .optional()?;
-            if first.is_some_and(|f| f <= seq) {
-                return Ok(i);
+                .optional()?)
+        };
+        let (mut best, mut lo, mut hi) = (0, 0, parts.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            // The first partition in [mid, hi) that holds the market.
+            let mut held = None;
+            for (j, p) in parts.iter().enumerate().take(hi).skip(mid) {
+                if let Some(f) = first_seq(p)? {
+                    held = Some((j, f));
+                    break;
+                }
+            }
+            match held {
+                Some((j, f)) if f <= seq => {
+                    best = j;
+                    lo = j + 1;
+                }
+                // Nothing in [mid, hi) starts at or before `seq`.
+                _ => hi = mid,
             }
         }
-        Ok(0)
+        Ok(best)
+    }
+
+    /// The partitions a market's rows with `from <= seq <= to` can be in, oldest first.
+    fn partition_range<'p>(
+        &self,
+        parts: &'p [Partition],
+        table: fn(&Partition) -> String,
+        market_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<&'p [Partition], StorageError> {
+        if parts.is_empty() {
+            return Ok(parts);
+        }
+        let start = self.first_partition_from(parts, table, market_id, from)?;
+        let end = self.first_partition_from(parts, table, market_id, to)?;
+        Ok(&parts[start..=end.max(start)])
     }
 
     /// The newest `orderbook_events` seq of a market received at or before `bound` (strictly
@@ -350,7 +386,18 @@ impl EventStore for SqliteStore {
     ) -> Result<Option<u64>, StorageError> {
         let max = i64::try_from(max_seq).unwrap_or(i64::MAX);
         let mut main: Option<i64> = None;
-        for p in self.partitions()?.iter().rev() {
+        let market_id: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT market_id FROM outcomes WHERE asset_id = ?1")?
+            .query_row([asset_id], |r| r.get(0))
+            .optional()?;
+        let parts = self.partitions()?;
+        // Back from the partition that holds `max_seq`: newer ones only hold later rows.
+        let end = match market_id {
+            Some(m) => self.first_partition_from(&parts, Partition::events, m, max)?,
+            None => parts.len().saturating_sub(1),
+        };
+        for p in parts.iter().take(end + 1).rev() {
             main = self
                 .conn
                 .prepare_cached(&format!(
@@ -387,8 +434,8 @@ impl EventStore for SqliteStore {
         // From the partition where the market's range starts, forward, then the landing table:
         // a market's rows in each come after its rows in the ones before.
         let parts = self.partitions()?;
-        let start = self.first_partition_from(&parts, Partition::events, market_id, from)?;
-        let mut tables: Vec<String> = parts[start..].iter().map(Partition::events).collect();
+        let tables = self.partition_range(&parts, Partition::events, market_id, from, to)?;
+        let mut tables: Vec<String> = tables.iter().map(Partition::events).collect();
         tables.push("orderbook_ingest".to_string());
         let mut raw = Vec::new();
         for table in &tables {
@@ -446,8 +493,8 @@ impl EventStore for SqliteStore {
         let to = i64::try_from(to_seq).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let parts = self.partitions()?;
-        let start = self.first_partition_from(&parts, Partition::trades, market_id, from)?;
-        let mut tables: Vec<String> = parts[start..].iter().map(Partition::trades).collect();
+        let tables = self.partition_range(&parts, Partition::trades, market_id, from, to)?;
+        let mut tables: Vec<String> = tables.iter().map(Partition::trades).collect();
         tables.push("trades_ingest".to_string());
         type Raw = (i64, i64, i64, i64, i64, Option<i64>, i64, i64);
         let mut rows: Vec<Raw> = Vec::new();
