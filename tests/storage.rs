@@ -70,19 +70,11 @@ fn event_tables(store: &SqliteStore) -> Vec<String> {
     partition_tables(store, "orderbook_events")
 }
 
-/// The tables named `base` (partition 0) and `{base}_p{k}` of every partition, oldest first.
+/// The tables of every partition of `base` (`orderbook_events` or `trades`), oldest first.
 fn partition_tables(store: &SqliteStore, base: &str) -> Vec<String> {
-    store
-        .connection()
-        .prepare("SELECT part FROM event_partitions ORDER BY part")
-        .unwrap()
-        .query_map([], |r| r.get::<_, i64>(0))
-        .unwrap()
-        .map(|p| match p.unwrap() {
-            0 => base.to_string(),
-            p => format!("{base}_p{p}"),
-        })
-        .collect()
+    let tables = store.partition_tables().unwrap();
+    let pick = |(e, t): (String, String)| if base == "trades" { t } else { e };
+    tables.into_iter().map(pick).collect()
 }
 
 /// `orderbook_events` rows matching `filter` (an SQL condition) over every partition.

@@ -99,21 +99,12 @@ fn one(store: &SqliteStore, sql: &str, p: impl rusqlite::Params) -> Option<i64> 
 /// (Re)defines `temp.all_events` and `temp.all_trades`: every partition of `orderbook_events`
 /// and of `trades`, read by full scans (`NOT INDEXED`); returns how many partitions there are.
 fn all_events_view(store: &SqliteStore) -> usize {
-    let parts: Vec<i64> = store
-        .connection()
-        .prepare("SELECT part FROM event_partitions ORDER BY part")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    for (view, base) in [("all_events", "orderbook_events"), ("all_trades", "trades")] {
+    let parts = store.partition_tables().unwrap();
+    let views = [("all_events", 0), ("all_trades", 1)];
+    for (view, which) in views {
         let arms: Vec<String> = parts
             .iter()
-            .map(|&p| match p {
-                0 => format!("SELECT * FROM {base} NOT INDEXED"),
-                p => format!("SELECT * FROM {base}_p{p} NOT INDEXED"),
-            })
+            .map(|(e, t)| format!("SELECT * FROM {} NOT INDEXED", [e, t][which]))
             .collect();
         store
             .connection()

@@ -290,7 +290,7 @@ fn compact_mirrored(
 ) -> Result<Compaction, StorageError> {
     let k = max_rows.min(mirror.rows.len());
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (mut taken, mut dups) = (0, 0);
+    let (mut taken, mut inserted) = (0, 0);
     // Changed only once the transaction commits.
     let mut into = target.newest.clone();
     if k > 0 {
@@ -298,7 +298,7 @@ fn compact_mirrored(
             into = partitions::create(&tx, into.part + 1, unix_now_ns() as i64)?;
         }
         let order = by_market(&mirror.rows, k);
-        let Some(moved) = insert_rows(
+        let Some(n) = insert_rows(
             &tx,
             &into.events(),
             order.iter().map(|&i| &mirror.rows[i as usize]),
@@ -312,18 +312,18 @@ fn compact_mirrored(
         if taken != k as u64 {
             return Ok(Compaction::Stale);
         }
-        dups = taken.saturating_sub(moved);
+        inserted = n;
     }
     let (trades, trade_dups, trade_recv) = move_trades(&tx, &into.trades())?;
     if k > 0 || trades > 0 {
         let recv = mirror.rows.iter().take(k).map(LandedRow::recv_ns);
         let (lo, hi) = recv.fold(trade_recv, |(lo, hi), r| (lo.min(r), hi.max(r)));
-        let moved = taken - dups;
-        partitions::record_moved(&tx, &mut into, moved as i64, lo, hi)?;
+        partitions::record_moved(&tx, &mut into, inserted as i64, lo, hi)?;
     }
     tx.commit()?;
     target.newest = into;
     mirror.rows.drain(..k);
+    let dups = taken.saturating_sub(inserted);
     Ok(Compaction::Done((taken + trades, dups + trade_dups)))
 }
 

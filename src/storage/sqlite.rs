@@ -201,6 +201,15 @@ impl SqliteStore {
         &self.path
     }
 
+    /// The book-event and trade tables of every `orderbook_events` partition, oldest first
+    /// (tools and checks that read them with their own SQL).
+    pub fn partition_tables(&self) -> Result<Vec<(String, String)>, StorageError> {
+        Ok(super::partitions::list(&self.conn)?
+            .iter()
+            .map(|p| (p.events(), p.trades()))
+            .collect())
+    }
+
     /// The underlying connection (checks and tools: `PRAGMA integrity_check`, ad-hoc reads).
     pub fn connection(&self) -> &Connection {
         &self.conn
@@ -564,11 +573,12 @@ fn ensure_market(
         .query_row([market_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     // The market's newest book row (and trade) is in the newest partition that has any of its
     // rows, and holds its latest receive time (non-decreasing in `seq`).
+    let parts = super::partitions::list(tx)?;
     for table in [
         super::partitions::Partition::events,
         super::partitions::Partition::trades,
     ] {
-        for p in super::partitions::list(tx)?.iter().rev() {
+        for p in parts.iter().rev() {
             let last: Option<(i64, i64)> = tx
                 .prepare_cached(&format!(
                     "SELECT seq, recv_ns FROM {} WHERE market_id = ?1 ORDER BY seq DESC LIMIT 1",

@@ -168,11 +168,12 @@ impl SqliteStore {
     /// newer partition all come after its rows in older ones.
     fn events_seq_before(
         &self,
+        parts: &[Partition],
         market_id: i64,
         bound: i64,
         strict: bool,
     ) -> Result<Option<i64>, StorageError> {
-        for p in self.partitions()?.iter().rev() {
+        for p in parts.iter().rev() {
             if !p.may_hold_before(bound, strict) {
                 continue;
             }
@@ -312,7 +313,7 @@ impl EventStore for SqliteStore {
 
     fn seq_at(&mut self, market_id: i64, at_ns: u64) -> Result<Option<u64>, StorageError> {
         let at = i64::try_from(at_ns).unwrap_or(i64::MAX);
-        let main = self.events_seq_before(market_id, at, false)?;
+        let main = self.events_seq_before(&self.partitions()?, market_id, at, false)?;
         let staged: Option<i64> = self
             .conn
             .prepare_cached(
@@ -580,8 +581,9 @@ impl EventStore for SqliteStore {
         cutoff_ns: u64,
     ) -> Result<Option<u64>, StorageError> {
         let cut = i64::try_from(cutoff_ns).unwrap_or(i64::MAX);
-        let mut best = self.events_seq_before(market_id, cut, true)?;
-        for p in self.partitions()?.iter().rev() {
+        let parts = self.partitions()?;
+        let mut best = self.events_seq_before(&parts, market_id, cut, true)?;
+        for p in parts.iter().rev() {
             if !p.may_hold_before(cut, true) {
                 continue;
             }
@@ -757,46 +759,31 @@ impl EventStore for SqliteStore {
         let wal_bytes = Self::file_len(std::path::Path::new(&wal));
         let last_batch_id = self.last_batch_id()?;
 
+        // Per market: rows, first and last receive time, in every table of one kind.
         type Agg = (i64, String, i64, Option<i64>, Option<i64>);
-        let collect = |sql: &str, conn: &rusqlite::Connection| -> Result<Vec<Agg>, StorageError> {
-            let mut st = conn.prepare(sql)?;
-            let rows = st.query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+        let activity = |tables: Vec<String>| -> Result<Vec<Agg>, StorageError> {
+            let mut out = Vec::new();
+            for t in tables {
+                let mut st = self.conn.prepare(&format!(
+                    "SELECT x.market_id, m.condition_id, COUNT(*), MIN(x.recv_ns), MAX(x.recv_ns)
+                     FROM {t} x JOIN markets m ON m.market_id = x.market_id GROUP BY x.market_id"
+                ))?;
+                let rows = st.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?;
+                for r in rows {
+                    out.push(r?);
+                }
+            }
+            Ok(out)
         };
-        let mut events = Vec::new();
-        for p in &parts {
-            events.extend(collect(
-                &format!(
-                    "SELECT e.market_id, m.condition_id, COUNT(*), MIN(e.recv_ns), MAX(e.recv_ns)
-                     FROM {} e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
-                    p.events()
-                ),
-                &self.conn,
-            )?);
-        }
-        events.extend(collect(
-            "SELECT e.market_id, m.condition_id, COUNT(*), MIN(e.recv_ns), MAX(e.recv_ns)
-             FROM orderbook_ingest e JOIN markets m ON m.market_id = e.market_id GROUP BY e.market_id",
-            &self.conn,
-        )?);
-        let mut trades = Vec::new();
-        for p in &parts {
-            trades.extend(collect(
-                &format!(
-                    "SELECT t.market_id, m.condition_id, COUNT(*), MIN(t.recv_ns), MAX(t.recv_ns)
-                     FROM {} t JOIN markets m ON m.market_id = t.market_id GROUP BY t.market_id",
-                    p.trades()
-                ),
-                &self.conn,
-            )?);
-        }
-        trades.extend(collect(
-            "SELECT t.market_id, m.condition_id, COUNT(*), MIN(t.recv_ns), MAX(t.recv_ns)
-             FROM trades_ingest t JOIN markets m ON m.market_id = t.market_id GROUP BY t.market_id",
-            &self.conn,
-        )?);
+        let with_landing = |table: fn(&Partition) -> String, landing: &str| {
+            let mut tables: Vec<String> = parts.iter().map(table).collect();
+            tables.push(landing.to_string());
+            tables
+        };
+        let events = activity(with_landing(Partition::events, "orderbook_ingest"))?;
+        let trades = activity(with_landing(Partition::trades, "trades_ingest"))?;
         let mut markets: Vec<MarketActivity> = Vec::new();
         for (is_trade, list) in [(false, events), (true, trades)] {
             for (market_id, condition_id, n, first, last) in list {
@@ -831,7 +818,7 @@ impl EventStore for SqliteStore {
             let since = i64::try_from(newest.saturating_sub(NS_PER_HOUR)).unwrap_or(i64::MAX);
             for m in &mut markets {
                 let cut = self
-                    .events_seq_before(m.market_id, since, false)?
+                    .events_seq_before(&parts, m.market_id, since, false)?
                     .unwrap_or(i64::MIN);
                 let mut n: i64 = self
                     .conn
