@@ -17,9 +17,22 @@ mod venue;
 
 use clap::{Parser, Subcommand};
 
+/// `--version` plus the code-generation flags that the speed figures depend on.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nrustflags: ",
+    env!("POLYARB_RUSTFLAGS")
+);
+
 /// polyarb: exact L2 books and arbitrage on Polymarket.
 #[derive(Parser, Debug)]
-#[command(name = "polyarb", version, about, propagate_version = true)]
+#[command(
+    name = "polyarb",
+    version,
+    long_version = LONG_VERSION,
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     /// Log more (repeat for more detail); logs go to stderr.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]

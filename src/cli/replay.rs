@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
+use polyarb::obs::build_info;
 use polyarb::obs::replay::{FrameArena, FrameReader, Replayer};
 
 #[derive(Args, Debug)]
@@ -105,8 +106,12 @@ fn bench(a: &ReplayArgs, reader: &mut FrameReader, r: &mut Replayer) -> anyhow::
                 "ns_per_change": (ns_per_change * 10.0).round() / 10.0,
                 "cpu_ns_per_change": cpu_ns_per_change.map(round1),
                 "json_floor_ns_per_change": round1(floor_ns),
+                "rustflags": build_info::RUSTFLAGS,
             })
         );
+        if let Some(w) = build_info::speed_warning() {
+            eprintln!("warning: {w}");
+        }
     } else {
         println!(
             "frames            {:>12}  ({} MB)",
@@ -140,6 +145,10 @@ fn bench(a: &ReplayArgs, reader: &mut FrameReader, r: &mut Replayer) -> anyhow::
             floor_ns,
             if floor_cpu.is_some() { ", on-CPU" } else { "" }
         );
+        println!("build flags       {}", build_info::RUSTFLAGS);
+        if let Some(w) = build_info::speed_warning() {
+            println!("warning: {w}");
+        }
         if changes < 1_000_000 {
             println!("note: fewer than 1M changes; use a larger file for a stable figure");
         }

@@ -1,5 +1,6 @@
 //! Observability: latency histograms and their reports.
 
+pub mod build_info;
 pub mod clock;
 pub mod counter;
 pub mod hdr;
