@@ -156,6 +156,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         s.book.deltas.get() as f64 / secs
     );
     println!("{}", report::health_line(&s));
+    let storage_failed = report::storage_summary(&rep.storage, secs, s.book.storage_dropped.get());
     println!(
         "Dutch books injected by the venue {} · opportunities found {} · {} {}",
         venue_stats.model_dutch_books,
@@ -174,5 +175,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     venue.shutdown();
     println!();
     report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;
-    Ok(())
+    match storage_failed {
+        Some(e) => anyhow::bail!("storage failed at shutdown: {e}"),
+        None => Ok(()),
+    }
 }

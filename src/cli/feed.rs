@@ -143,6 +143,7 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         s.book.deltas.get() as f64 / secs
     );
     println!("{}", report::health_line(&s));
+    let storage_failed = report::storage_summary(&rep.storage, secs, s.book.storage_dropped.get());
     println!(
         "opportunities {} · {} {}",
         s.strategy.opportunities.get(),
@@ -158,7 +159,10 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     }
     println!();
     report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;
-    Ok(())
+    match storage_failed {
+        Some(e) => anyhow::bail!("storage failed at shutdown: {e}"),
+        None => Ok(()),
+    }
 }
 
 /// The live desk of `[trading]`: the account from its files, instruments from the catalog.

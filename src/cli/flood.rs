@@ -217,6 +217,9 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
                     "dropped": storage_dropped + m.dropped_channel_full + m.dropped_pending_full,
                     "max_batch_ns": m.max_batch_ns,
                     "queue_depth_max": m.queue_depth_max,
+                    "writer_cpu_ns": m.writer_cpu_ns,
+                    "writer_write_bytes": m.writer_write_bytes,
+                    "checkpoint_write_bytes": m.checkpoint_write_bytes,
                 })),
                 "apply_latency_ns": lat(&apply),
                 "opportunity_latency_ns": lat(&opp),
@@ -247,26 +250,7 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
         }
     );
     if let Some(m) = &stored {
-        println!(
-            "storage   {} rows in {} batches ({:.0} rows/s over the window), {} dropped, max batch {}, max queue {}",
-            m.rows_written,
-            m.batches_committed,
-            m.rows_written as f64 / window,
-            storage_dropped + m.dropped_channel_full + m.dropped_pending_full,
-            report::us(m.max_batch_ns),
-            m.queue_depth_max
-        );
-        println!(
-            "          writer on-CPU {:.2} s ({:.2} µs/row), of which compaction {:.2} s in {} runs (longest {}; bursts that held it back: {}); {} WAL checkpoints off-thread (longest {})",
-            m.writer_cpu_ns as f64 / 1e9,
-            m.writer_cpu_ns as f64 / 1e3 / m.rows_written.max(1) as f64,
-            m.compaction_cpu_ns as f64 / 1e9,
-            m.compactions,
-            report::us(m.max_compaction_ns),
-            m.compaction_deferrals,
-            m.checkpoints,
-            report::us(m.max_checkpoint_ns)
-        );
+        println!("{}", report::storage_lines(m, window, storage_dropped));
     }
     println!();
     report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;

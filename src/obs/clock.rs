@@ -31,3 +31,14 @@ pub fn thread_cpu_ns() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     s.split_whitespace().next()?.parse().ok()
 }
+
+/// Bytes the calling thread has handed to `write(2)` and friends (`wchar` in
+/// `/proc/thread-self/io`), or `None` where that file does not exist. For a storage thread this
+/// is what it wrote to SQLite's files, page for page: the figure that write amplification shows
+/// in. A file read, like [`thread_cpu_ns`].
+pub fn thread_write_bytes() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/thread-self/io").ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("wchar:"))
+        .and_then(|v| v.trim().parse().ok())
+}

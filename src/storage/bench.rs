@@ -297,15 +297,6 @@ pub fn rebuild_times(
     Ok((out, max_applied))
 }
 
-/// Bytes this thread has written through `write(2)` and friends (`/proc/thread-self/io`), where
-/// the platform reports it.
-fn thread_wchar() -> Option<u64> {
-    let io = std::fs::read_to_string("/proc/thread-self/io").ok()?;
-    io.lines()
-        .find_map(|l| l.strip_prefix("wchar:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// A feed's trickle: bytes the compacting thread writes (to the WAL) for one compaction of
 /// `chunk` rows into a partition already holding `fill` rows over 500 markets, for each chunk
 /// size (median of three). A compaction dirties nearly every leaf of the partition's indices
@@ -316,7 +307,7 @@ pub fn trickle_compaction(
     fill: usize,
     chunks: &[usize],
 ) -> Result<Option<Vec<(usize, u64)>>, StorageError> {
-    if thread_wchar().is_none() {
+    if crate::obs::clock::thread_write_bytes().is_none() {
         return Ok(None);
     }
     let (mut store, mut checkpointer) =
@@ -349,9 +340,13 @@ pub fn trickle_compaction(
                 &mut store,
                 change_rows(markets * 2, chunk, seed, t0 + seed * 1_000_000_000_000),
             )?;
-            let w0 = thread_wchar().unwrap_or(0);
+            let w0 = crate::obs::clock::thread_write_bytes().unwrap_or(0);
             store.compact(chunk)?;
-            bytes.push(thread_wchar().unwrap_or(0).saturating_sub(w0));
+            bytes.push(
+                crate::obs::clock::thread_write_bytes()
+                    .unwrap_or(0)
+                    .saturating_sub(w0),
+            );
         }
         bytes.sort_unstable();
         out.push((chunk, bytes[1]));

@@ -102,6 +102,9 @@ fn run(conn: &Connection, path: &Path, stop: &AtomicBool, m: &WriterMetrics, eve
                 m.wal_frames.store(log.max(0) as u64, Relaxed);
                 m.max_checkpoint_ns
                     .fetch_max(t0.elapsed().as_nanos() as u64, Relaxed);
+                if let Some(b) = crate::obs::clock::thread_write_bytes() {
+                    m.checkpoint_write_bytes.store(b, Relaxed);
+                }
                 logged = false;
             }
             Err(e) => {

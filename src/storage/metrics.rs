@@ -146,6 +146,11 @@ pub struct WriterMetrics {
     /// platform does not report thread CPU time).
     pub writer_cpu_ns: AtomicU64,
     pub compaction_cpu_ns: AtomicU64,
+    /// Bytes written to the database's files so far by the writer thread (its commits and
+    /// compactions go to the WAL) and by the checkpoint thread (WAL pages copied into the
+    /// database); 0 where the platform does not count a thread's writes.
+    pub writer_write_bytes: AtomicU64,
+    pub checkpoint_write_bytes: AtomicU64,
     /// Retention: rows exported and deleted, snapshots deleted, files written, failures.
     pub pruned_events: AtomicU64,
     pub pruned_snapshots: AtomicU64,
@@ -193,6 +198,8 @@ impl Default for WriterMetrics {
             wal_frames: AtomicU64::new(0),
             writer_cpu_ns: AtomicU64::new(0),
             compaction_cpu_ns: AtomicU64::new(0),
+            writer_write_bytes: AtomicU64::new(0),
+            checkpoint_write_bytes: AtomicU64::new(0),
             pruned_events: AtomicU64::new(0),
             pruned_snapshots: AtomicU64::new(0),
             export_files: AtomicU64::new(0),
@@ -246,6 +253,8 @@ pub struct MetricsSnapshot {
     pub wal_frames: u64,
     pub writer_cpu_ns: u64,
     pub compaction_cpu_ns: u64,
+    pub writer_write_bytes: u64,
+    pub checkpoint_write_bytes: u64,
     pub pruned_events: u64,
     pub pruned_snapshots: u64,
     pub export_files: u64,
@@ -292,6 +301,8 @@ impl WriterMetrics {
             wal_frames: g(&self.wal_frames),
             writer_cpu_ns: g(&self.writer_cpu_ns),
             compaction_cpu_ns: g(&self.compaction_cpu_ns),
+            writer_write_bytes: g(&self.writer_write_bytes),
+            checkpoint_write_bytes: g(&self.checkpoint_write_bytes),
             pruned_events: g(&self.pruned_events),
             pruned_snapshots: g(&self.pruned_snapshots),
             export_files: g(&self.export_files),

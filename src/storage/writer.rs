@@ -515,10 +515,14 @@ impl Writer {
         sustainable(self.inflow_per_s, self.ingest_ns_per_event + compact)
     }
 
-    /// Publishes the thread's on-CPU time (a small file read: once a second, and at the end).
+    /// Publishes the thread's on-CPU time and bytes written (two small file reads: once a
+    /// second, and at the end).
     fn record_cpu(&self) {
         if let Some(ns) = crate::obs::clock::thread_cpu_ns() {
             self.metrics.writer_cpu_ns.store(ns, Relaxed);
+        }
+        if let Some(b) = crate::obs::clock::thread_write_bytes() {
+            self.metrics.writer_write_bytes.store(b, Relaxed);
         }
     }
 
