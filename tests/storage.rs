@@ -155,21 +155,34 @@ fn venue_frames(assets: u32, steps: u64, seed: u64) -> Vec<String> {
 
 #[test]
 fn rebuilt_books_equal_the_live_books_of_venue_frames() {
-    rebuilt_books_equal_live_books(StorageConfig::default().partition_rows);
+    let page = rebuilt_books_equal_live_books(StorageConfig::default().partition_rows, None).1;
+    assert_eq!(page, 65_536);
 }
 
 #[test]
 fn rebuilt_books_equal_the_live_books_over_many_partitions() {
-    let parts = rebuilt_books_equal_live_books(500);
+    let parts = rebuilt_books_equal_live_books(500, None).0;
     assert!(parts > 5, "{parts} partitions");
+}
+
+/// `[storage] page_size` (the choice for a feed's pace) builds a database that stores and
+/// rebuilds the same; the size is fixed at creation, so a later default does not change it.
+#[test]
+fn rebuilt_books_equal_the_live_books_with_4k_pages() {
+    let (parts, page) = rebuilt_books_equal_live_books(2000, Some(4096));
+    assert!(parts > 1, "{parts} partitions");
+    assert_eq!(page, 4096);
 }
 
 /// Rebuilds every book at every checkpoint, while rows are still landed and at rest, with a new
 /// `orderbook_events` partition every `partition_rows`; returns how many partitions there were.
-fn rebuilt_books_equal_live_books(partition_rows: u64) -> usize {
+fn rebuilt_books_equal_live_books(partition_rows: u64, page_size: Option<u32>) -> (usize, i64) {
     let dir = TempDir::new("st-rebuild-venue");
     let mut cfg = config(dir.path());
     cfg.partition_rows = partition_rows;
+    if let Some(p) = page_size {
+        cfg.page_size = p;
+    }
     // A cadence shorter than the venue's re-snapshots, so rebuilds start from both kinds of base.
     cfg.snapshot_every_events = 8;
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
@@ -195,6 +208,12 @@ fn rebuilt_books_equal_live_books(partition_rows: u64) -> usize {
         m.rejected_unregistered + m.rejected_invalid + m.dropped_channel_full,
         0
     );
+    // Where the platform counts a thread's writes, the writer's are reported: at least the
+    // rows' pages went through it.
+    if std::path::Path::new("/proc/thread-self/io").exists() {
+        let pages = count(&store, "PRAGMA page_count") as u64;
+        assert!(m.writer_write_bytes >= pages * 512, "{m:?}");
+    }
     // At rest everything is in the indexed table, and the answers are the same.
     assert_eq!(count(&store, "SELECT COUNT(*) FROM orderbook_ingest"), 0);
     assert_rebuilds(&mut store, &checkpoints);
@@ -203,7 +222,14 @@ fn rebuilt_books_equal_live_books(partition_rows: u64) -> usize {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
-    event_tables(&store).len()
+    let parts = event_tables(&store).len();
+    drop(store);
+    let reopened = SqliteStore::open(&StorageConfig {
+        page_size: 65_536,
+        ..cfg
+    })
+    .unwrap();
+    (parts, count(&reopened, "PRAGMA page_size"))
 }
 
 #[test]

@@ -93,6 +93,12 @@ pub struct StorageConfig {
     /// nearly every leaf of the partition's `(market_id, side, price)` index, so smaller
     /// partitions keep compaction cheap; every partition is one more table that readers probe.
     pub partition_rows: u64,
+    /// SQLite page size of a new database, in bytes (a power of two, 512 to 65536); an existing
+    /// database keeps the size it was created with. WAL commits and compactions write whole
+    /// pages, so this trades a burst's throughput against bytes written at a feed's pace:
+    /// measured here, 64 KiB stores a 200k rows/s flood with ~9% less writer CPU than 4 KiB,
+    /// while at ~2.8k rows/s (the demo) 4 KiB writes 326 bytes per row against 1,450.
+    pub page_size: u32,
     /// First retry delay after a failed commit; doubles up to `retry_max_ms`.
     pub retry_min_ms: u64,
     pub retry_max_ms: u64,
@@ -134,6 +140,7 @@ impl Default for StorageConfig {
             compact_idle_ms: 30_000,
             max_staged_rows: 4_000_000,
             partition_rows: 1_000_000,
+            page_size: 65_536,
             retry_min_ms: 10,
             retry_max_ms: 1000,
             retention: RetentionConfig::default(),
@@ -211,6 +218,13 @@ impl StorageConfig {
         }
         if self.partition_rows == 0 {
             return Err(bad("partition_rows", "at least 1", "0".into()));
+        }
+        if !(512..=65_536).contains(&self.page_size) || !self.page_size.is_power_of_two() {
+            return Err(bad(
+                "page_size",
+                "a power of two from 512 to 65536",
+                self.page_size.to_string(),
+            ));
         }
         if self.snapshot_every_events == 0 {
             return Err(bad("snapshot_every_events", "at least 1", "0".into()));
@@ -301,5 +315,18 @@ mod tests {
         );
         let e = StorageConfig::parse(p, "[storage]\nsynchronous = \"sometimes\"\n").unwrap_err();
         assert!(e.to_string().contains("synchronous"), "{e}");
+        for bad in ["0", "1000", "256", "131072"] {
+            let e =
+                StorageConfig::parse(p, &format!("[storage]\npage_size = {bad}\n")).unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.contains("storage.page_size") && msg.contains("power of two"),
+                "{bad}: {msg}"
+            );
+        }
+        for good in [512, 4096, 65_536] {
+            let c = StorageConfig::parse(p, &format!("[storage]\npage_size = {good}\n")).unwrap();
+            assert_eq!(c.page_size, good);
+        }
     }
 }

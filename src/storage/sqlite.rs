@@ -39,13 +39,14 @@ pub const MAX_TEXT_LEN: usize = 8192;
 /// SQLite's default page-count ceiling: "no budget".
 const NO_PAGE_LIMIT: u64 = 4_294_967_294;
 
-/// Page size of a new database (an existing one keeps its own: SQLite cannot change it in WAL
-/// mode). 64 KiB, SQLite's largest, measured against 4 KiB and 16 KiB on the compaction of 300k
+/// Page size of a new database opened without a configuration (`[storage] page_size` chooses
+/// it otherwise; an existing database keeps its own: SQLite cannot change it in WAL mode).
+/// 64 KiB, SQLite's largest, measured against 4 KiB and 16 KiB on the compaction of 300k
 /// book rows (100 and 500 interleaved markets, on-CPU): 2.6–2.9 µs/row against 3.3–4.1 (4 KiB)
 /// and 2.9 (16 KiB). Fewer, wider B-tree levels mean fewer page visits per index insert, and a
 /// compaction dirties each index leaf once however large it is. The cost is WAL bytes per small
 /// commit (a journal entry rewrites a few 64 KiB pages, tens of µs), which nothing waits on.
-const NEW_DB_PAGE_SIZE: u32 = 65_536;
+const DEFAULT_PAGE_SIZE: u32 = 65_536;
 
 /// The writer connection's own automatic checkpoint, a backstop behind the checkpoint thread
 /// (`checkpoint.rs`): only a WAL this many pages long (256 MiB at 64 KiB) is checkpointed
@@ -130,7 +131,12 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates the database of a configuration, and applies
     /// its durability, lock-wait and size settings.
     pub fn open(cfg: &StorageConfig) -> Result<Self, StorageError> {
-        let mut s = Self::open_with(&cfg.path, cfg.synchronous, cfg.busy_timeout_ms)?;
+        let mut s = Self::open_paged(
+            &cfg.path,
+            cfg.synchronous,
+            cfg.busy_timeout_ms,
+            cfg.page_size,
+        )?;
         s.target.rows_each = cfg.partition_rows;
         if cfg.max_db_bytes > 0 {
             use super::store::EventStore;
@@ -139,11 +145,21 @@ impl SqliteStore {
         Ok(s)
     }
 
-    /// Opens with explicit settings (tools and tests).
+    /// Opens with explicit settings (tools and tests); a new database gets 64 KiB pages.
     pub fn open_with(
         path: &Path,
         synchronous: Synchronous,
         busy_timeout_ms: u64,
+    ) -> Result<Self, StorageError> {
+        Self::open_paged(path, synchronous, busy_timeout_ms, DEFAULT_PAGE_SIZE)
+    }
+
+    /// Opens with explicit settings; `page_size` applies only if the database is new.
+    pub fn open_paged(
+        path: &Path,
+        synchronous: Synchronous,
+        busy_timeout_ms: u64,
+        page_size: u32,
     ) -> Result<Self, StorageError> {
         let open_err = |message: String| StorageError::Open {
             path: path.to_path_buf(),
@@ -159,7 +175,7 @@ impl SqliteStore {
             Connection::open_with_flags(path, flags).map_err(|e| open_err(e.to_string()))?;
         conn.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms))?;
         // Must precede the first write (the switch to WAL writes the header); a no-op later.
-        conn.execute_batch(&format!("PRAGMA page_size = {NEW_DB_PAGE_SIZE};"))?;
+        conn.execute_batch(&format!("PRAGMA page_size = {page_size};"))?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(open_err(format!(
