@@ -455,13 +455,18 @@ fn run_bench(
         events
     );
     let fill = 900_000;
-    if let Some(trickle) = bench::trickle_compaction(&dir, fill, &[4_000, 40_000])? {
-        println!(
-            "trickle compaction: WAL bytes of one compaction into a partition of {fill} rows over 500 markets"
-        );
+    println!(
+        "trickle compaction: WAL bytes of one compaction into a partition of {fill} rows over 500 markets"
+    );
+    for page in [65_536u32, 4_096] {
+        let Some(trickle) = bench::trickle_compaction(&dir, fill, &[4_000, 40_000], page)? else {
+            println!("  (this platform does not count a thread's writes)");
+            break;
+        };
         for (chunk, bytes) in trickle {
             println!(
-                "  {chunk:>6} rows     {:>9.1} MB  ({:.1} KB per row)",
+                "  {chunk:>6} rows, {:>2} KiB pages {:>7.1} MB  ({:.1} KB per row)",
+                page / 1024,
                 bytes as f64 / 1e6,
                 bytes as f64 / 1e3 / chunk as f64
             );

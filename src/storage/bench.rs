@@ -30,7 +30,16 @@ pub fn open_checkpointed(
     path: &Path,
     synchronous: Synchronous,
 ) -> Result<(SqliteStore, Checkpointer), StorageError> {
-    let store = SqliteStore::open_with(path, synchronous, 5000)?;
+    open_checkpointed_paged(path, synchronous, StorageConfig::default().page_size)
+}
+
+/// [`open_checkpointed`] with the page size of a new database.
+fn open_checkpointed_paged(
+    path: &Path,
+    synchronous: Synchronous,
+    page_size: u32,
+) -> Result<(SqliteStore, Checkpointer), StorageError> {
+    let store = SqliteStore::open_paged(path, synchronous, 5000, page_size)?;
     let metrics = Arc::new(WriterMetrics::default());
     let checkpointer = Checkpointer::start(path, synchronous, CHECKPOINT_EVERY, metrics)?;
     Ok((store, checkpointer))
@@ -306,12 +315,16 @@ pub fn trickle_compaction(
     dir: &Path,
     fill: usize,
     chunks: &[usize],
+    page_size: u32,
 ) -> Result<Option<Vec<(usize, u64)>>, StorageError> {
     if crate::obs::clock::thread_write_bytes().is_none() {
         return Ok(None);
     }
-    let (mut store, mut checkpointer) =
-        open_checkpointed(&dir.join("trickle.db"), Synchronous::Normal)?;
+    let (mut store, mut checkpointer) = open_checkpointed_paged(
+        &dir.join(format!("trickle-{page_size}.db")),
+        Synchronous::Normal,
+        page_size,
+    )?;
     let markets = 500;
     store.write_batch(&registration_batch(markets, 7).0)?;
     let t0 = 1_764_000_000_000_000_000;
