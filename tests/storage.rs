@@ -77,6 +77,38 @@ fn partition_tables(store: &SqliteStore, base: &str) -> Vec<String> {
     tables.into_iter().map(pick).collect()
 }
 
+/// Every partition's tables have partition 0's columns (with their types and key positions) and
+/// its indices (each name's suffix after the table name).
+fn assert_partitions_match_partition_0(store: &SqliteStore) {
+    let shape = |table: &str| {
+        let columns: Vec<(String, String, i64, i64)> = store
+            .connection()
+            .prepare(&format!("PRAGMA table_info({table})"))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(5)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut indices: Vec<String> = store
+            .connection()
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1")
+            .unwrap()
+            .query_map([table], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|n| n.unwrap()[table.len()..].to_string())
+            .collect();
+        indices.sort();
+        (columns, indices)
+    };
+    for base in ["orderbook_events", "trades"] {
+        let want = shape(base);
+        assert!(!want.0.is_empty() && !want.1.is_empty(), "{base}: {want:?}");
+        for table in partition_tables(store, base).iter().skip(1) {
+            assert_eq!(shape(table), want, "{table} against {base}");
+        }
+    }
+}
+
 /// `orderbook_events` rows matching `filter` (an SQL condition) over every partition.
 fn count_events(store: &SqliteStore, filter: &str) -> i64 {
     count_partitioned(store, "orderbook_events", filter)
@@ -222,6 +254,7 @@ fn rebuilt_books_equal_live_books(partition_rows: u64, page_size: Option<u32>) -
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
+    assert_partitions_match_partition_0(&store);
     let parts = event_tables(&store).len();
     drop(store);
     let reopened = SqliteStore::open(&StorageConfig {

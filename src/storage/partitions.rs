@@ -4,7 +4,7 @@
 //! Compaction fills the newest partition until it holds `partition_rows` book rows, then creates
 //! the next. Partition 0 is the `orderbook_events` and `trades` tables of schema v1–v6 (so a
 //! database written before v7 needs no copy); partition k > 0 is `orderbook_events_p{k}` and
-//! `trades_p{k}`, with the same columns and indices. A market's rows in partition k all have
+//! `trades_p{k}`, created with partition 0's columns and indices. A market's rows in partition k all have
 //! higher `seq` than its rows in any older partition: compaction takes the oldest landed rows
 //! first, a market's rows land in `seq` order, and each compaction moves every landed trade.
 //! Readers rely on that to stop early (newest first for "the last row before", from the first
@@ -97,48 +97,35 @@ pub(super) fn newest(conn: &Connection) -> rusqlite::Result<Partition> {
         .ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 
-/// The statements that create partition `part` (the v1 tables and the v5 indices, renamed).
-fn ddl(part: i64) -> String {
-    let (e, t) = (events_table(part), trades_table(part));
-    format!(
-        "CREATE TABLE {e} (
-            market_id   INTEGER NOT NULL,
-            seq         INTEGER NOT NULL,
-            asset_id    INTEGER NOT NULL,
-            kind        INTEGER NOT NULL,
-            side        INTEGER,
-            price       INTEGER,
-            size        INTEGER,
-            best_bid    INTEGER,
-            best_ask    INTEGER,
-            flags       INTEGER NOT NULL DEFAULT 0,
-            venue_ts_ms INTEGER NOT NULL,
-            recv_ns     INTEGER NOT NULL,
-            PRIMARY KEY (market_id, seq)
-        ) WITHOUT ROWID;
-        CREATE INDEX {e}_market_ts_sampled ON {e}(market_id, recv_ns) WHERE seq % 64 = 0;
-        CREATE INDEX {e}_market_side_price ON {e}(market_id, side, price);
-        CREATE INDEX {e}_book_starts ON {e}(asset_id, seq) WHERE kind = 0;
-        CREATE TABLE {t} (
-            market_id    INTEGER NOT NULL,
-            seq          INTEGER NOT NULL,
-            asset_id     INTEGER NOT NULL,
-            side         INTEGER NOT NULL,
-            price        INTEGER NOT NULL,
-            size         INTEGER NOT NULL,
-            fee_rate_bps INTEGER,
-            venue_ts_ms  INTEGER NOT NULL,
-            recv_ns      INTEGER NOT NULL,
-            PRIMARY KEY (market_id, seq)
-        ) WITHOUT ROWID;
-        CREATE INDEX {t}_market_ts ON {t}(market_id, recv_ns);
-        CREATE INDEX {t}_asset_ts ON {t}(asset_id, recv_ns);"
-    )
+/// The statements that create partition `part`: partition 0's tables and indices as the
+/// migrations left them, renamed. Deriving them from the schema keeps every partition's columns
+/// and indices those of partition 0, whatever a later migration changes there (it must still
+/// alter the partitions that exist). The names of partition 0's indices begin with their
+/// table's name (`trades_market_ts`), and neither table name appears elsewhere in that DDL, so
+/// renaming is a replacement of the table name.
+fn ddl(conn: &Connection, part: i64) -> rusqlite::Result<String> {
+    let mut st = conn.prepare_cached(
+        "SELECT sql FROM sqlite_master
+         WHERE tbl_name = ?1 AND type IN ('table', 'index') AND sql IS NOT NULL
+         ORDER BY type = 'index', name",
+    )?;
+    let mut out = String::new();
+    for (base, renamed) in [
+        (events_table(0), events_table(part)),
+        (trades_table(0), trades_table(part)),
+    ] {
+        let statements = st.query_map([&base], |r| r.get::<_, String>(0))?;
+        for sql in statements {
+            out.push_str(&sql?.replace(&base, &renamed));
+            out.push_str(";\n");
+        }
+    }
+    Ok(out)
 }
 
 /// Creates and registers partition `part` (inside the caller's transaction).
 pub(super) fn create(conn: &Connection, part: i64, now_ns: i64) -> rusqlite::Result<Partition> {
-    conn.execute_batch(&ddl(part))?;
+    conn.execute_batch(&ddl(conn, part)?)?;
     conn.prepare_cached(
         "INSERT INTO event_partitions (part, created_ns, rows) VALUES (?1, ?2, 0)",
     )?
