@@ -217,6 +217,10 @@ fn rebuilt_books_equal_live_books(partition_rows: u64, page_size: Option<u32>) -
     }
     // A cadence shorter than the venue's re-snapshots, so rebuilds start from both kinds of base.
     cfg.snapshot_every_events = 8;
+    // The ingest below is a burst, during which the writer may defer compaction; a landing
+    // table capped at one chunk makes it compact anyway, so rows are both indexed and landed
+    // when the reads below run (before, the indexed tables were sometimes still empty).
+    cfg.max_staged_rows = cfg.compact_rows;
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
     let frames = venue_frames(20, 2500, 3);
     let t0 = unix_now_ns() - NS_PER_DAY;
