@@ -115,6 +115,8 @@ fn live_feed_sends_paired_orders_to_the_venue_and_journals_them() {
     // Dutch books often enough that a few seconds always see some.
     cfg.model.dutch_book_every_ms = 250;
     cfg.model.dutch_book_duration_ms = 700;
+    // The engine here trades as a plain EOA.
+    cfg.trading.eoa_orders = polyarb::venue::trading::config::EoaOrders::Allowed;
     let venue = Venue::start(cfg).expect("venue starts");
     let dir = temp_dir("live");
     // The secrets are files the TOML points to (relative to it): the key, and credentials made

@@ -122,6 +122,10 @@ pub struct VenueStats {
     pub assets: usize,
     /// Dutch books injected by the model so far (scheduled and on request).
     pub model_dutch_books: u64,
+    /// Refusals of the trading endpoints so far, per reason (`amounts`, `signature`,
+    /// `heartbeat_id`, ...; see `trading::refusal::Reason`).
+    #[serde(default)]
+    pub trading_rejections: std::collections::BTreeMap<String, u64>,
 }
 
 /// What `POST /admin/source` accepts: every field optional.
@@ -242,6 +246,7 @@ impl VenueControl {
                 Source::Model(m) => m.dutch_books,
                 Source::Replay(_) => 0,
             },
+            trading_rejections: self.trading.refusals.snapshot(),
         }
     }
 

@@ -42,6 +42,7 @@ pub use config::{SourceKind, VenueConfig};
 pub use control::{BooksView, MarketSummary, SourceCommand, VenueControl, VenueError, VenueStats};
 pub use fault::{Fault, FaultOutcome, MalformedShape};
 pub use model::{MarketModel, ModelConfig};
+pub use trading::deposit_wallet_address;
 
 use tungstenite::protocol::WebSocketConfig;
 

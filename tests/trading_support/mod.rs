@@ -43,6 +43,8 @@ pub fn venue_with(tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
     cfg.trading.mined_after_ms = 20;
     cfg.trading.confirmed_after_ms = 50;
     cfg.trading.heartbeat_timeout_ms = 500;
+    // These traders sign as plain EOAs, an account older than the deposit-wallet flow.
+    cfg.trading.eoa_orders = polyarb::venue::trading::config::EoaOrders::Allowed;
     tweak(&mut cfg);
     Venue::start(cfg).expect("venue starts")
 }

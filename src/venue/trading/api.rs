@@ -11,16 +11,23 @@ use serde::Deserialize;
 
 use crate::adapters::polymarket::signing::auth::{L1Headers, L2Headers};
 use crate::adapters::polymarket::signing::parse_post_order;
+use crate::adapters::polymarket::signing::wire::WireError;
 use crate::core::TokenId;
 use crate::venue::control::VenueControl;
 use crate::venue::http::{HttpRequest, HttpResponse, HttpService};
 
-use super::checks::{CheckContext, INVALID_PAYLOAD, check_order};
+use super::checks::{CheckContext, INVALID_PAYLOAD, INVALID_SIGNATURE, check_order};
+use super::config::EoaOrders;
 use super::keys::{ApiKey, ApiKeys, INVALID_L1, L1Refusal, UNAUTHORIZED};
 use super::rate::{Bucket, Verdict};
+use super::refusal::{Reason, Refusal};
 use super::shared::{OrderFault, TradingShared};
 use super::state::{CheckedOrder, MarketFacts, Now};
+use super::wallet::deposit_wallet_address;
 use super::wire::OrderResponse;
+
+/// A heartbeat that does not echo the latest id of its chain.
+pub const INVALID_HEARTBEAT_ID: &str = "Invalid Heartbeat ID";
 
 /// The answer when the venue's source cannot trade (a replayed recording).
 pub const NOT_TRADEABLE: &str = "MARKET_NOT_READY: trading needs the synthetic source";
@@ -59,6 +66,12 @@ impl TradingApi {
         Now::current().s()
     }
 
+    /// A refusal answered with `status` and production's `{"error": text}`, and counted.
+    pub(super) fn refuse(&self, reason: Reason, status: u16, text: &str) -> HttpResponse {
+        self.shared.refusals.count(reason);
+        HttpResponse::error(status, text)
+    }
+
     /// L2 authentication over the exact body, then the signer's bucket.
     pub(super) fn auth(
         &self,
@@ -85,7 +98,7 @@ impl TradingApi {
             Self::now_s(),
             self.shared.cfg.auth_max_skew_s,
         )
-        .map_err(|_| HttpResponse::error(401, INVALID_L1))
+        .map_err(|_| self.refuse(Reason::Unauthorized, 401, INVALID_L1))
     }
 
     fn create_key(&self, req: &HttpRequest<'_>) -> HttpResponse {
@@ -101,15 +114,20 @@ impl TradingApi {
             .create(address, nonce);
         match made {
             Ok(creds) => {
-                self.ctl
-                    .hub()
-                    .trading
+                // The owner's first key creates its deposit wallet; both start funded.
+                let initial = self.shared.cfg.initial_collateral.0;
+                let mut hub = self.ctl.hub();
+                hub.trading.accounts.open(address, initial);
+                hub.trading
                     .accounts
-                    .open(address, self.shared.cfg.initial_collateral.0);
+                    .open(deposit_wallet_address(address), initial);
+                drop(hub);
                 HttpResponse::json(200, &creds)
             }
-            Err(L1Refusal::Exists) => HttpResponse::error(400, "Could not create api key"),
-            Err(_) => HttpResponse::error(401, INVALID_L1),
+            Err(L1Refusal::Exists) => {
+                self.refuse(Reason::Unauthorized, 400, "Could not create api key")
+            }
+            Err(_) => self.refuse(Reason::Unauthorized, 401, INVALID_L1),
         }
     }
 
@@ -121,7 +139,7 @@ impl TradingApi {
         let keys = self.shared.keys.read().unwrap_or_else(|e| e.into_inner());
         match keys.derive(address, nonce) {
             Ok(creds) => HttpResponse::json(200, &creds),
-            Err(_) => HttpResponse::error(400, "Could not derive api key!"),
+            Err(_) => self.refuse(Reason::Unauthorized, 400, "Could not derive api key!"),
         }
     }
 
@@ -129,17 +147,26 @@ impl TradingApi {
     fn order_fault(&self) -> Option<HttpResponse> {
         match self.shared.order_fault() {
             OrderFault::None => None,
-            OrderFault::Fail(429, s) => Some(HttpResponse::too_many(s.max(1))),
-            OrderFault::Fail(status, _) => Some(HttpResponse::error(
-                status,
-                "internal error (injected fault)",
-            )),
+            OrderFault::Fail(429, s) => {
+                self.shared.refusals.count(Reason::Injected);
+                Some(HttpResponse::too_many(s.max(1)))
+            }
+            OrderFault::Fail(status, _) => {
+                Some(self.refuse(Reason::Injected, status, "internal error (injected fault)"))
+            }
         }
     }
 
     /// Reads one body's market and checks it (the signature outside the hub lock).
-    fn check(&self, key: &ApiKey, body: &[u8]) -> Result<CheckedOrder, String> {
-        let p = parse_post_order(body).map_err(|e| format!("{INVALID_PAYLOAD}: {e}"))?;
+    fn check(&self, key: &ApiKey, body: &[u8]) -> Result<CheckedOrder, Refusal> {
+        let p = parse_post_order(body).map_err(|e| match e {
+            // A signature (or POLY_1271 wrapper) that does not even decode fails like any
+            // other broken signature.
+            WireError::Field {
+                field: "signature", ..
+            } => Refusal::new(Reason::Signature, INVALID_SIGNATURE),
+            e => Refusal::new(Reason::Payload, format!("{INVALID_PAYLOAD}: {e}")),
+        })?;
         let token: TokenId = p.signed.order.token_id;
         let facts = {
             let hub = self.ctl.hub();
@@ -153,22 +180,30 @@ impl TradingApi {
             chain_id: self.shared.cfg.chain_id,
             now_s: Self::now_s(),
             gtd_min_lifetime_s: self.shared.cfg.gtd_min_lifetime_s,
+            eoa_allowed: self.shared.cfg.eoa_orders == EoaOrders::Allowed,
         };
         check_order(&cx, p, facts)
     }
 
     /// Places checked orders in one hub step; `None` if the source cannot trade.
+    /// Every refusal among the results is counted.
     fn place(
         &self,
-        orders: Vec<Result<CheckedOrder, String>>,
-    ) -> Option<Vec<Result<OrderResponse, String>>> {
+        orders: Vec<Result<CheckedOrder, Refusal>>,
+    ) -> Option<Vec<Result<OrderResponse, Refusal>>> {
         let now = Now::current();
-        let out = self.ctl.hub().trading_op(now.ms, |st, books, buf| {
-            orders
-                .into_iter()
-                .map(|o| o.and_then(|o| st.place(books, buf, o, &now).map_err(|e| e.to_string())))
-                .collect()
-        });
+        let out: Option<Vec<Result<OrderResponse, Refusal>>> =
+            self.ctl.hub().trading_op(now.ms, |st, books, buf| {
+                orders
+                    .into_iter()
+                    .map(|o| o.and_then(|o| st.place(books, buf, o, &now).map_err(Refusal::from)))
+                    .collect()
+            });
+        for r in out.iter().flatten() {
+            if let Err(e) = r {
+                self.shared.refusals.count(e.reason);
+            }
+        }
         // New trades: their status changes are due soon.
         self.shared.timer.ring();
         out
@@ -188,7 +223,7 @@ impl TradingApi {
         };
         let r = match results.pop() {
             Some(Ok(resp)) => HttpResponse::json(200, &resp),
-            Some(Err(msg)) => HttpResponse::error(400, &msg),
+            Some(Err(e)) => HttpResponse::error(400, &e.text),
             None => HttpResponse::error(500, "internal error"),
         };
         self.delay();
@@ -202,13 +237,16 @@ impl TradingApi {
         };
         let items: Vec<serde_json::Value> = match serde_json::from_slice(&body) {
             Ok(v) => v,
-            Err(e) => return HttpResponse::error(400, &format!("{INVALID_PAYLOAD}: {e}")),
+            Err(e) => {
+                return self.refuse(Reason::Payload, 400, &format!("{INVALID_PAYLOAD}: {e}"));
+            }
         };
         if items.len() > self.shared.cfg.max_batch {
-            return HttpResponse::error(
+            return self.refuse(
+                Reason::BatchSize,
                 400,
                 &format!(
-                    "Too many orders in payload: {} (max {})",
+                    "Too many orders in payload: {}, max allowed: {}",
                     items.len(),
                     self.shared.cfg.max_batch
                 ),
@@ -236,7 +274,7 @@ impl TradingApi {
         };
         let out: Vec<OrderResponse> = results
             .into_iter()
-            .map(|r| r.unwrap_or_else(|msg| OrderResponse::refused(&msg)))
+            .map(|r| r.unwrap_or_else(|e| OrderResponse::refused(&e.text)))
             .collect();
         self.delay();
         with_warning(HttpResponse::json(200, &out), a.warn)
@@ -268,11 +306,14 @@ impl TradingApi {
             )
             .cloned()
         }
-        .ok_or_else(|| HttpResponse::error(401, UNAUTHORIZED))?;
+        .ok_or_else(|| self.refuse(Reason::Unauthorized, 401, UNAUTHORIZED))?;
         let warn = match bucket {
             Some((b, cost)) => match self.shared.limits.take(key.address, b, cost) {
                 Verdict::Allow { warn } => warn,
-                Verdict::Deny(s) => return Err(HttpResponse::too_many(s)),
+                Verdict::Deny(s) => {
+                    self.shared.refusals.count(Reason::RateLimited);
+                    return Err(HttpResponse::too_many(s));
+                }
             },
             None => false,
         };
@@ -294,16 +335,27 @@ impl TradingApi {
         #[derive(Deserialize)]
         struct Beat {
             #[serde(default)]
-            #[allow(dead_code)]
             heartbeat_id: Option<String>,
         }
-        if !a.body.is_empty() && serde_json::from_slice::<Beat>(&a.body).is_err() {
-            return HttpResponse::error(400, "invalid heartbeat payload");
-        }
+        let beat = if a.body.is_empty() {
+            Beat { heartbeat_id: None }
+        } else {
+            match serde_json::from_slice::<Beat>(&a.body) {
+                Ok(b) => b,
+                Err(_) => return self.refuse(Reason::Payload, 400, "invalid heartbeat payload"),
+            }
+        };
         let now = Now::current();
-        let id = self.ctl.hub().trading.heartbeat(a.key.address, &now);
+        let next = self.ctl.hub().trading.heartbeat(
+            &a.key.creds.api_key,
+            beat.heartbeat_id.as_deref(),
+            &now,
+        );
         self.shared.timer.ring();
-        HttpResponse::json(200, &serde_json::json!({ "heartbeat_id": id }))
+        match next {
+            Ok(id) => HttpResponse::json(200, &serde_json::json!({ "heartbeat_id": id })),
+            Err(()) => self.refuse(Reason::HeartbeatId, 400, INVALID_HEARTBEAT_ID),
+        }
     }
 }
 
@@ -325,14 +377,12 @@ impl HttpService for TradingApi {
             ("GET", "/data/orders") => self.open_orders(req),
             ("GET", "/data/trades") => self.trades(req),
             ("GET", "/balance-allowance") => self.balance(req),
-            ("GET", "/balance-allowance/update") => match self.auth(req, None) {
-                Ok(_) => HttpResponse::json(200, &serde_json::json!({})),
-                Err(r) => r,
-            },
+            ("GET", "/balance-allowance/update") => self.balance(req),
             ("POST", "/v1/heartbeats") => self.heartbeat(req),
             ("GET", p) if p.starts_with("/data/order/") => self.order(req),
             ("POST", "/admin/fund") => self.admin_fund(req),
             ("GET", "/admin/balances") => self.admin_balances(req),
+            ("GET", "/admin/deposit-wallet") => self.admin_deposit_wallet(req),
             ("POST", "/admin/trading") => self.admin_trading(req),
             ("POST", "/admin/book") => self.admin_book(req),
             (

@@ -17,12 +17,17 @@ use super::accounts::{Balance, Holding};
 use super::api::{NOT_TRADEABLE, TradingApi, with_warning};
 use super::orders::{OrderStatus, parse_hash};
 use super::rate::Bucket;
+use super::refusal::Reason;
 use super::render::{order_json, trade_json};
 use super::state::Now;
+use super::wallet::deposit_wallet_address;
 use super::wire::{BalanceAllowance, END_CURSOR, Page, UNLIMITED_ALLOWANCE};
 
 /// Items per page of `/data/orders` and `/data/trades`.
 const PAGE: usize = 100;
+
+/// A cancel or lookup naming something that is not an order id (`0x` + 64 hex).
+pub const INVALID_ORDER_ID: &str = "Invalid orderID";
 
 fn decode_cursor(c: Option<&str>) -> usize {
     c.and_then(|c| STANDARD.decode(c).ok())
@@ -88,7 +93,11 @@ struct TradingCommand {
 }
 
 impl TradingApi {
+    /// Cancels the orders of `who`'s keys among `ids`; one malformed id refuses the request.
     fn cancel(&self, who: Address, ids: Vec<String>, warn: bool) -> HttpResponse {
+        if ids.iter().any(|i| parse_hash(i).is_none()) {
+            return self.refuse(Reason::OrderId, 400, INVALID_ORDER_ID);
+        }
         let now = Now::current();
         let r = self.ctl.hub().trading_op(now.ms, |st, books, buf| {
             st.cancel(books, buf, &who, &ids, &now)
@@ -106,7 +115,7 @@ impl TradingApi {
         };
         match serde_json::from_slice::<CancelOne>(&a.body) {
             Ok(c) => self.cancel(a.key.address, vec![c.order_id], a.warn),
-            Err(e) => HttpResponse::error(400, &format!("invalid cancel payload: {e}")),
+            Err(_) => self.refuse(Reason::OrderId, 400, INVALID_ORDER_ID),
         }
     }
 
@@ -117,7 +126,7 @@ impl TradingApi {
         };
         let ids: Vec<String> = match serde_json::from_slice(&body) {
             Ok(v) => v,
-            Err(e) => return HttpResponse::error(400, &format!("invalid cancel payload: {e}")),
+            Err(_) => return self.refuse(Reason::OrderId, 400, INVALID_ORDER_ID),
         };
         let cost = ids.len().max(1) as u32;
         match self.auth_with_body(req, body, Some((Bucket::Cancels, cost))) {
@@ -156,14 +165,20 @@ impl TradingApi {
         };
         let c: CancelMarket = match serde_json::from_slice(&a.body) {
             Ok(c) => c,
-            Err(e) => return HttpResponse::error(400, &format!("invalid cancel payload: {e}")),
+            Err(e) => {
+                return self.refuse(
+                    Reason::Payload,
+                    400,
+                    &format!("invalid cancel payload: {e}"),
+                );
+            }
         };
         if c.market.is_none() && c.asset_id.is_none() {
-            return HttpResponse::error(400, "market or asset_id required");
+            return self.refuse(Reason::Payload, 400, "market or asset_id required");
         }
         let asset = match c.asset_id.as_deref().map(TokenId::parse) {
             Some(Ok(t)) => Some(t),
-            Some(Err(_)) => return HttpResponse::error(400, "Invalid token id"),
+            Some(Err(_)) => return self.refuse(Reason::AssetType, 400, "Invalid token id"),
             None => None,
         };
         let now = Now::current();
@@ -195,14 +210,16 @@ impl TradingApi {
         };
         let id = req.path.trim_start_matches("/data/order/");
         let Some(h) = parse_hash(id) else {
-            return HttpResponse::error(400, "invalid order id");
+            return self.refuse(Reason::OrderId, 400, INVALID_ORDER_ID);
         };
         let hub = self.ctl.hub();
+        // Only open orders are answered; a matched, canceled or unknown one is `null`, as
+        // production answers (its fills are in `GET /data/trades` and the user channel).
         match hub.trading.order_by_hash(&h) {
-            Some(o) if o.signer == a.key.address => {
+            Some(o) if o.key_owner == a.key.address && o.status == OrderStatus::Live => {
                 HttpResponse::json(200, &order_json(hub.books(), o))
             }
-            _ => HttpResponse::error(404, "order not found"),
+            _ => HttpResponse::json(200, &serde_json::Value::Null),
         }
     }
 
@@ -221,7 +238,7 @@ impl TradingApi {
             .live()
             .into_iter()
             .filter_map(|s| store.orders.get(&s))
-            .filter(|o| o.signer == a.key.address && o.status == OrderStatus::Live)
+            .filter(|o| o.key_owner == a.key.address && o.status == OrderStatus::Live)
             .filter(|o| id.is_none_or(|h| h == o.hash))
             .filter(|o| {
                 market
@@ -262,12 +279,12 @@ impl TradingApi {
             .filter(|t| before.is_none_or(|b| t.match_s < b) && after.is_none_or(|x| t.match_s > x))
             .map(|t| {
                 let mut j = trade_json(books, t);
-                if !(t.taker_seq.is_some() && t.taker_address == who) {
+                if !(t.taker_seq.is_some() && t.taker_key_owner == who) {
                     j.trader_side = "MAKER";
                     if let Some(m) = t
                         .makers
                         .iter()
-                        .find(|m| m.seq.is_some() && m.address == who)
+                        .find(|m| m.seq.is_some() && m.key_owner == who)
                     {
                         j.owner = m.owner.clone();
                     }
@@ -285,15 +302,11 @@ impl TradingApi {
                 let t = req
                     .query("token_id")
                     .and_then(|t| TokenId::parse(t).ok())
-                    .ok_or_else(|| HttpResponse::error(400, "Invalid token id"))?;
-                self.ctl
-                    .hub()
-                    .books()
-                    .lookup(&t)
-                    .map(Holding::Token)
-                    .ok_or_else(|| HttpResponse::error(400, "Invalid token id"))
+                    .ok_or_else(|| self.refuse(Reason::AssetType, 400, "Invalid token id"))?;
+                let found = self.ctl.hub().books().lookup(&t).map(Holding::Token);
+                found.ok_or_else(|| self.refuse(Reason::AssetType, 400, "Invalid token id"))
             }
-            Some(_) => Err(HttpResponse::error(400, "invalid asset_type")),
+            Some(_) => Err(self.refuse(Reason::AssetType, 400, "Invalid asset type")),
         }
     }
 
@@ -307,12 +320,12 @@ impl TradingApi {
             Err(r) => return r,
         };
         let hub = self.ctl.hub();
-        // Proxy, safe and deposit-wallet keys trade for their funder.
-        let funded = !matches!(req.query("signature_type"), None | Some("0") | Some("-1"));
-        let owner = if funded {
-            hub.trading.funder_of(&a.key.address)
-        } else {
-            a.key.address
+        // The account of the signature type asked about: the deposit wallet (3), the proxy or
+        // Safe funder the key's orders name (1, 2), or the key's own address.
+        let owner = match req.query("signature_type") {
+            Some("3") => deposit_wallet_address(a.key.address),
+            Some("1") | Some("2") => hub.trading.funder_of(&a.key.address),
+            _ => a.key.address,
         };
         let b: Balance = hub.trading.accounts.balance(&owner, h);
         HttpResponse::json(
@@ -368,6 +381,21 @@ impl TradingApi {
                 "tokens": tokens,
             }),
         )
+    }
+
+    /// `GET /admin/deposit-wallet?owner=0x…`: the deposit wallet the venue assigns to an
+    /// owner EOA (the double's derivation, see `trading::wallet`).
+    pub(super) fn admin_deposit_wallet(&self, req: &mut HttpRequest<'_>) -> HttpResponse {
+        match req.query("owner").map(Address::parse) {
+            Some(Ok(owner)) => HttpResponse::json(
+                200,
+                &serde_json::json!({
+                    "owner": owner.to_checksum(),
+                    "deposit_wallet": deposit_wallet_address(owner).to_checksum(),
+                }),
+            ),
+            _ => HttpResponse::error(400, "owner required: 0x + 40 hex"),
+        }
     }
 
     pub(super) fn admin_balances(&self, req: &mut HttpRequest<'_>) -> HttpResponse {

@@ -6,6 +6,17 @@ use serde::Deserialize;
 use crate::core::Amount;
 use crate::core::fees::FeeSchedule;
 
+/// `[trading] eoa_orders`: whether the pre-deposit-wallet account types may trade.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EoaOrders {
+    /// Only deposit-wallet (POLY_1271) orders, as production demands of new API users.
+    #[default]
+    Refused,
+    /// EOA, proxy and Safe orders too (an account older than the deposit-wallet flow).
+    Allowed,
+}
+
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TradingConfig {
@@ -14,8 +25,14 @@ pub struct TradingConfig {
     /// The order version served at `GET /version` (1, 2 or 3); orders signed for another
     /// version are refused with `order_version_mismatch`.
     pub order_version: u8,
-    /// pUSD credited to an address when its first API key is created.
+    /// pUSD credited to an address, and to its deposit wallet, when its first API key is
+    /// created.
     pub initial_collateral: Amount,
+    /// Whether orders whose maker is the key's own EOA (signature type 0) or a proxy/Safe
+    /// funder (types 1, 2) are taken. Production refuses them for new API users
+    /// (`maker address not allowed, please use the deposit wallet flow`); so does the venue
+    /// unless this says `"allowed"`.
+    pub eoa_orders: EoaOrders,
     /// L1 and L2 timestamps further than this from the venue's clock are refused.
     pub auth_max_skew_s: u64,
     /// After a heartbeat, the next must come within this, or the owner's orders are canceled.
@@ -49,6 +66,7 @@ impl Default for TradingConfig {
             chain_id: 137,
             order_version: 2,
             initial_collateral: Amount(1_000_000_000),
+            eoa_orders: EoaOrders::Refused,
             auth_max_skew_s: 60,
             heartbeat_timeout_ms: 10_000,
             mined_after_ms: 200,

@@ -48,6 +48,8 @@ pub struct TakerSpec {
     pub side: OrderSide,
     pub limit: Price,
     pub qty: u64,
+    /// A market BUY's micro-pUSD to spend (then `qty` does not bound it).
+    pub budget: Option<u64>,
     /// The taker's own order (a user taker) or none (house liquidity crossing user orders).
     pub order: Option<u64>,
 }
@@ -78,6 +80,23 @@ pub struct Ctx<'a> {
 /// `shares × price`, floored to a micro-unit.
 pub fn notional(shares: u64, price: Price) -> u64 {
     (u128::from(shares) * u128::from(price.0) / u128::from(MICROS_PER_UNIT)) as u64
+}
+
+/// The micro-shares `cash` micro-pUSD buys at `price`, floored.
+pub fn shares_for(cash: u64, price: Price) -> u64 {
+    if price.0 == 0 {
+        return 0;
+    }
+    u64::try_from(u128::from(cash) * u128::from(MICROS_PER_UNIT) / u128::from(price.0))
+        .unwrap_or(u64::MAX)
+}
+
+/// What a budget taker takes of `size` at `price` with `left` micro-pUSD: (shares, cost), or
+/// `None` when the budget left buys nothing that costs a micro-pUSD.
+fn budget_take(left: u64, size: u64, price: Price) -> Option<(u64, u64)> {
+    let s = size.min(shares_for(left, price));
+    let cost = notional(s, price);
+    (cost > 0).then_some((s, cost))
 }
 
 fn own_price(outcome: u8, yes_price: Price) -> Price {
@@ -176,6 +195,55 @@ pub fn available(ctx: &Ctx<'_>, t: &TakerSpec, house: bool) -> u64 {
     total
 }
 
+/// The liquidity a taker may reach, best price first, in the chunks [`execute`] fills
+/// (a house level, then each resting order in time priority).
+fn chunks(ctx: &Ctx<'_>, t: &TakerSpec, house: bool) -> Vec<(Price, u64)> {
+    let mut out: Vec<(Price, u64)> = Vec::new();
+    if house {
+        let book = &ctx.books.asset(t.asset).book;
+        for (p, s) in book.side(opposite_side(t.side)) {
+            if within(t.side, *p, t.limit) {
+                out.push((*p, s.0));
+            }
+        }
+    }
+    if let Some(q) = ctx.store.queues.get(&t.market) {
+        let (yes_side, _) = to_yes(t.outcome, opposite_side(t.side), Price::ZERO);
+        for (&yp, fifo) in q.side(yes_side) {
+            let p = own_price(t.outcome, yp);
+            if within(t.side, p, t.limit) {
+                for o in fifo.iter().filter_map(|s| ctx.store.orders.get(s)) {
+                    out.push((p, o.remaining()));
+                }
+            }
+        }
+    }
+    // Stable: at one price the house comes first, then resting orders in time order.
+    match t.side {
+        OrderSide::Buy => out.sort_by_key(|c| c.0),
+        OrderSide::Sell => out.sort_by_key(|c| std::cmp::Reverse(c.0)),
+    }
+    out
+}
+
+/// Whether the liquidity in reach absorbs a market BUY's whole `budget`: walking it as
+/// [`execute`] would, the budget runs out before the liquidity does.
+pub fn budget_absorbed(ctx: &Ctx<'_>, t: &TakerSpec, house: bool, budget: u64) -> bool {
+    let mut left = budget;
+    for (p, size) in chunks(ctx, t, house) {
+        match budget_take(left, size, p) {
+            None => return true,
+            Some((s, cost)) => {
+                left -= cost;
+                if s < size {
+                    return budget_take(left, size - s, p).is_none();
+                }
+            }
+        }
+    }
+    budget_take(left, u64::MAX, t.limit).is_none()
+}
+
 /// Takes `shares` of house liquidity at `price` of `asset`'s `side`, and the mirrored level
 /// of the other token if the model quotes it there (keeping the two books mirrored).
 pub fn take_house(
@@ -229,12 +297,32 @@ pub fn overlay(
 /// Fills the taker against the book until its quantity or its limit runs out. Resting makers
 /// are updated (matched size, queue, published size); balances are left to [`settle`].
 pub fn execute(ctx: &mut Ctx<'_>, t: &TakerSpec, house: bool) -> Vec<Fill> {
+    execute_walk(ctx, t, house).0
+}
+
+/// [`execute`], for a budget taker too: also says whether the walk ended because the budget
+/// was spent (rather than the liquidity or the limit running out).
+pub fn execute_walk(ctx: &mut Ctx<'_>, t: &TakerSpec, house: bool) -> (Vec<Fill>, bool) {
     let mut left = t.qty;
+    let mut budget = t.budget;
     let mut fills = Vec::new();
+    let mut spent_all = false;
     while left > 0 {
         let Some((price, cp)) = next_level(ctx, t, house) else {
             break;
         };
+        // A budget taker takes at most what its pUSD left buys at this price.
+        let cap = match budget {
+            Some(b) => match budget_take(b, u64::MAX, price) {
+                Some((s, _)) => s,
+                None => {
+                    spent_all = true;
+                    break;
+                }
+            },
+            None => u64::MAX,
+        };
+        let left_here = left.min(cap);
         let shares = match cp {
             Counterparty::House => {
                 let size = ctx
@@ -244,7 +332,7 @@ pub fn execute(ctx: &mut Ctx<'_>, t: &TakerSpec, house: bool) -> Vec<Fill> {
                     .side(opposite_side(t.side))
                     .get(&price)
                     .map_or(0, |s| s.0);
-                let s = left.min(size);
+                let s = left_here.min(size);
                 take_house(ctx, t.asset, t.other, opposite_side(t.side), price, s);
                 s
             }
@@ -254,7 +342,7 @@ pub fn execute(ctx: &mut Ctx<'_>, t: &TakerSpec, house: bool) -> Vec<Fill> {
                     ctx.store.dequeue(seq);
                     continue;
                 };
-                let s = left.min(m.remaining());
+                let s = left_here.min(m.remaining());
                 m.matched += s;
                 let (yes, market, done) = (m.yes_level(), m.market, m.remaining() == 0);
                 if done {
@@ -269,13 +357,19 @@ pub fn execute(ctx: &mut Ctx<'_>, t: &TakerSpec, house: bool) -> Vec<Fill> {
             break;
         }
         left -= shares;
+        if let Some(b) = budget.as_mut() {
+            *b -= notional(shares, price);
+        }
         fills.push(Fill {
             maker: cp,
             price,
             shares,
         });
     }
-    fills
+    if budget.is_some_and(|b| budget_take(b, u64::MAX, t.limit).is_none()) {
+        spent_all = true;
+    }
+    (fills, spent_all)
 }
 
 /// Moves balances for one fill, and charges a user taker the market's taker fee (`fees`) in

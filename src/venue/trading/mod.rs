@@ -8,6 +8,9 @@
 //! - [`matching`]: taker orders against house liquidity and resting orders, settlement.
 //! - [`state`]: [`TradingState`], everything that lives under the hub lock (balances, orders,
 //!   trades), plus trade status progression, heartbeats and expiries; [`timer`] drives those.
+//! - [`checks`]: an order's signature, account and amounts as production checks them;
+//!   [`refusal`]: production's refusal texts and their per-reason counters.
+//! - [`wallet`]: deposit-wallet addresses (the double's convention).
 //! - [`shared`]: what lives outside the hub lock (keys, limits, version, REST faults).
 //! - [`api`]: the REST endpoints (a router service); [`wire`]: their JSON and the user
 //!   channel's `order`/`trade` events in the real shapes.
@@ -27,13 +30,16 @@ pub mod keys;
 pub mod matching;
 pub mod orders;
 pub mod rate;
+pub mod refusal;
 pub mod render;
 pub mod shared;
 pub mod state;
 pub mod timer;
+pub mod wallet;
 pub mod wire;
 
-pub use config::TradingConfig;
+pub use config::{EoaOrders, TradingConfig};
 pub use keys::ApiKeys;
 pub use shared::{TradingFaults, TradingShared};
 pub use state::TradingState;
+pub use wallet::deposit_wallet_address;

@@ -66,6 +66,8 @@ pub struct VenueOrder {
     pub hash: OrderHash,
     /// The API key it was posted under.
     pub owner: String,
+    /// The address of that key: the EOA whose keys see, cancel and are told about it.
+    pub key_owner: Address,
     /// The funder (`maker`) whose balances it moves, and the signing key's address.
     pub maker: Address,
     pub signer: Address,

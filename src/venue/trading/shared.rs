@@ -1,5 +1,5 @@
 //! The trading state that lives outside the hub lock: configuration, API keys, per-signer
-//! limits, the order version served, REST-level faults and the timer's bell. Requests are
+//! limits, the order version served, REST-level faults, refusal counters and the timer's bell. Requests are
 //! authenticated and limited with these before they ever wait for the hub.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::config::TradingConfig;
 use super::keys::ApiKeys;
 use super::rate::SignerLimits;
+use super::refusal::RefusalCounts;
 
 /// What order requests must suffer, as injected through `/admin/fault`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +71,8 @@ pub struct TradingShared {
     version: AtomicU8,
     pub timer: TimerBell,
     pub shutdown: AtomicBool,
+    /// Every refusal of the trading endpoints, per reason.
+    pub refusals: RefusalCounts,
 }
 
 impl TradingShared {
@@ -86,6 +89,7 @@ impl TradingShared {
             faults: Mutex::new(TradingFaults::default()),
             timer: TimerBell::default(),
             shutdown: AtomicBool::new(false),
+            refusals: RefusalCounts::default(),
             cfg,
         }
     }

@@ -24,10 +24,11 @@ use crate::venue::event::{EventBuf, VenueEvent};
 use super::accounts::{Accounts, Holding};
 use super::config::TradingConfig;
 use super::matching::{
-    Counterparty, Ctx, Fill, LedgerEntry, TakerSpec, Touched, available, execute, notional,
-    overlay, publish_touched, settle, take_house,
+    Counterparty, Ctx, Fill, LedgerEntry, TakerSpec, Touched, available, budget_absorbed, execute,
+    execute_walk, notional, overlay, publish_touched, settle, shares_for, take_house,
 };
 use super::orders::{OrderHash, OrderStatus, OrderStore, VenueOrder, hash_hex};
+use super::refusal::{Reason, Refusal};
 use super::render;
 use super::wire::{CancelResponse, OrderResponse};
 
@@ -92,13 +93,21 @@ pub struct CheckedOrder {
     pub hash: OrderHash,
     /// The API key it is posted under.
     pub owner: String,
+    /// The address of that key (the EOA that owns the account the order trades for).
+    pub key_owner: Address,
+    /// The account whose balances it moves: the deposit wallet, the proxy/Safe funder, or
+    /// the EOA itself.
     pub maker: Address,
     pub signer: Address,
     pub facts: MarketFacts,
     pub side: OrderSide,
+    /// The worst price it accepts (a limit order's price exactly).
     pub price: Price,
-    /// Micro-shares.
+    /// Micro-shares: what a limit BUY buys, what a SELL sells, and for a market BUY the
+    /// takerAmount (the shares its pUSD buys at the worst price).
     pub shares: u64,
+    /// A market BUY: the micro-pUSD it spends across the levels it walks.
+    pub budget: Option<u64>,
     /// What it gives: micro-pUSD for a BUY, micro-shares for a SELL (the signed makerAmount).
     pub pays: u64,
     pub order_type: OrderType,
@@ -106,10 +115,10 @@ pub struct CheckedOrder {
     pub expiration: u64,
 }
 
-/// Why the matching engine refused an order (the venue's error strings).
+/// Why the matching engine refused an order (production's texts).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PlaceError {
-    #[error("INVALID_ORDER_DUPLICATED: order {0} is already known")]
+    #[error("order {0} is invalid. Duplicated.")]
     Duplicated(String),
     #[error("not enough balance / allowance")]
     Balance,
@@ -121,6 +130,24 @@ pub enum PlaceError {
         "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
     )]
     FakNoMatch,
+}
+
+impl PlaceError {
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::Duplicated(_) => Reason::Duplicated,
+            Self::Balance => Reason::Balance,
+            Self::PostOnlyCrosses => Reason::PostOnlyCrosses,
+            Self::FokNotFilled => Reason::FokNotFilled,
+            Self::FakNoMatch => Reason::FakNoMatch,
+        }
+    }
+}
+
+impl From<PlaceError> for Refusal {
+    fn from(e: PlaceError) -> Self {
+        Refusal::new(e.reason(), e.to_string())
+    }
 }
 
 /// A trade's settlement status.
@@ -150,7 +177,10 @@ pub struct MakerFill {
     pub seq: Option<u64>,
     pub hash: OrderHash,
     pub owner: String,
+    /// The maker order's account.
     pub address: Address,
+    /// The address of the API key that posted it.
+    pub key_owner: Address,
     pub shares: u64,
     /// In the maker's token's space.
     pub price: Price,
@@ -167,7 +197,10 @@ pub struct TradeRecord {
     /// `None` when the house took (its quotes crossing resting orders).
     pub taker_seq: Option<u64>,
     pub taker_owner: String,
+    /// The taker order's account.
     pub taker_address: Address,
+    /// The address of the API key that posted the taker order.
+    pub taker_key_owner: Address,
     pub asset: u32,
     pub market: u32,
     pub outcome: u8,
@@ -188,18 +221,20 @@ pub struct TradeRecord {
 }
 
 impl TradeRecord {
-    /// Whether `who` took part (as taker or maker).
+    /// Whether the API keys of `who` took part (as taker or maker).
     pub fn involves(&self, who: &Address) -> bool {
-        (self.taker_seq.is_some() && self.taker_address == *who)
+        (self.taker_seq.is_some() && self.taker_key_owner == *who)
             || self
                 .makers
                 .iter()
-                .any(|m| m.seq.is_some() && m.address == *who)
+                .any(|m| m.seq.is_some() && m.key_owner == *who)
     }
 }
 
 /// An event for the user channel: for the connections authenticated as `address` that watch
-/// `market` (a condition id) or every market.
+/// `market` (a condition id) or every market. `address` is the EOA whose API keys trade for
+/// the event's account (a deposit wallet's owner, a proxy's signer, an EOA itself), so that a
+/// key's connections get its account's events whatever the signature type.
 #[derive(Clone, Debug)]
 pub struct UserFrame {
     pub address: Address,
@@ -219,8 +254,8 @@ pub struct TradingState {
     pending: BinaryHeap<Reverse<(Instant, usize)>>,
     /// (expiration s, seq) of live GTD orders.
     expiries: BTreeSet<(u64, u64)>,
-    /// Address → (heartbeat id, deadline).
-    heartbeats: FxHashMap<Address, (String, Instant)>,
+    /// API key → (latest heartbeat id, deadline).
+    heartbeats: FxHashMap<String, (String, Instant)>,
     /// Trades still to fail on purpose (fault injection).
     pub fail_trades: u64,
     /// Signer → the funder its orders name as maker (proxy, safe, deposit wallet).
@@ -301,8 +336,8 @@ impl TradingState {
             return;
         };
         let ev = render::order_event(books, o, kind, now.ms);
-        let (signer, market) = (o.signer, o.market);
-        self.push_event(books, signer, market, &ev);
+        let (who, market) = (o.key_owner, o.market);
+        self.push_event(books, who, market, &ev);
     }
 
     fn trade_events(&mut self, books: &VenueBooks, idx: usize) {
@@ -311,13 +346,13 @@ impl TradingState {
         };
         let mut out = Vec::new();
         if t.taker_seq.is_some() {
-            out.push((t.taker_address, render::trade_event(books, t, None)));
+            out.push((t.taker_key_owner, render::trade_event(books, t, None)));
         }
         let mut seen: Vec<Address> = Vec::new();
         for m in t.makers.iter().filter(|m| m.seq.is_some()) {
-            if !seen.contains(&m.address) {
-                seen.push(m.address);
-                out.push((m.address, render::trade_event(books, t, Some(m))));
+            if !seen.contains(&m.key_owner) {
+                seen.push(m.key_owner);
+                out.push((m.key_owner, render::trade_event(books, t, Some(m))));
             }
         }
         let market = t.market;
@@ -327,6 +362,13 @@ impl TradingState {
     }
 
     /// Places a checked order: match, settle, rest or cancel the remainder.
+    ///
+    /// A market BUY (`budget`) spends its pUSD level by level, each at its own price: at a
+    /// level the taker gets `floor(budget_left × 10⁶ / price)` micro-shares (capped by what
+    /// rests there) and pays `floor(shares × price / 10⁶)` micro-pUSD; the walk ends when the
+    /// budget left buys nothing that costs a micro-pUSD, so at most a micro-pUSD of the
+    /// amount stays unspent. A FOK is killed unless the liquidity within its worst price
+    /// absorbs the whole amount that way; a FAK keeps what it got and cancels the rest.
     pub fn place(
         &mut self,
         books: &mut VenueBooks,
@@ -367,23 +409,29 @@ impl TradingState {
             outcome: f.outcome,
             side: o.side,
             limit: o.price,
-            qty: o.shares,
+            qty: if o.budget.is_some() {
+                u64::MAX
+            } else {
+                o.shares
+            },
+            budget: o.budget,
             order: None,
         };
         let mut touched = Touched::default();
-        let reach = available(
-            &Ctx {
-                store: &mut self.store,
-                accounts: &mut self.accounts,
-                books,
-                touched: &mut touched,
-            },
-            &spec,
-            true,
-        );
+        let probe = Ctx {
+            store: &mut self.store,
+            accounts: &mut self.accounts,
+            books,
+            touched: &mut touched,
+        };
+        let reach = available(&probe, &spec, true);
+        let fills_fully = match o.budget {
+            Some(b) => budget_absorbed(&probe, &spec, true, b),
+            None => reach >= o.shares,
+        };
         let refusal = if o.post_only && reach > 0 {
             Some(PlaceError::PostOnlyCrosses)
-        } else if o.order_type == OrderType::Fok && reach < o.shares {
+        } else if o.order_type == OrderType::Fok && !fills_fully {
             Some(PlaceError::FokNotFilled)
         } else if o.order_type == OrderType::Fak && reach == 0 {
             Some(PlaceError::FakNoMatch)
@@ -395,6 +443,7 @@ impl TradingState {
             seq,
             hash: o.hash,
             owner: o.owner.clone(),
+            key_owner: o.key_owner,
             maker: o.maker,
             signer: o.signer,
             asset: f.asset,
@@ -422,7 +471,7 @@ impl TradingState {
         }
         self.order_event(books, seq, "PLACEMENT", now);
         spec.order = Some(seq);
-        let fills = execute(
+        let (fills, spent_all) = execute_walk(
             &mut Ctx {
                 store: &mut self.store,
                 accounts: &mut self.accounts,
@@ -437,10 +486,22 @@ impl TradingState {
             seq: Some(seq),
             owner: o.owner,
             address: o.maker,
+            key_owner: o.key_owner,
         };
         let got: u64 = fills.iter().map(|f| f.shares).sum();
         if let Some(ord) = self.store.orders.get_mut(&seq) {
             ord.matched += got;
+            if let Some(b) = o.budget {
+                // A market BUY's size is what its pUSD bought, plus (for a FAK cut short) the
+                // shares the rest would have bought at the worst price: the part canceled.
+                let spent: u64 = fills.iter().map(|f| notional(f.shares, f.price)).sum();
+                let rest = if spent_all || o.order_type == OrderType::Fok {
+                    0
+                } else {
+                    shares_for(b.saturating_sub(spent), o.price)
+                };
+                ord.original = ord.matched + rest;
+            }
         }
         let trades = self.record_trades(books, buf, &mut touched, &spec, &taker, &fills, now);
         let (mut making, mut taking) = (0u64, 0u64);
@@ -573,6 +634,7 @@ impl TradingState {
                 taker_seq: taker.seq,
                 taker_owner: taker.owner.clone(),
                 taker_address: taker.address,
+                taker_key_owner: taker.key_owner,
                 asset: spec.asset,
                 market: spec.market,
                 outcome: spec.outcome,
@@ -645,6 +707,7 @@ impl TradingState {
                     hash: o.hash,
                     owner: o.owner.clone(),
                     address: o.maker,
+                    key_owner: o.key_owner,
                     shares: f.shares,
                     price: o.price,
                     asset: o.asset,
@@ -661,6 +724,7 @@ impl TradingState {
                     hash,
                     owner: HOUSE_OWNER.to_string(),
                     address: Address::ZERO,
+                    key_owner: Address::ZERO,
                     shares: f.shares,
                     price: f.price,
                     asset: spec.asset,
@@ -695,4 +759,5 @@ struct TakerParty {
     seq: Option<u64>,
     owner: String,
     address: Address,
+    key_owner: Address,
 }

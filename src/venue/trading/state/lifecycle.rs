@@ -19,7 +19,12 @@ impl TradingState {
         for h in hashes {
             let seq = crate::venue::trading::orders::parse_hash(h)
                 .and_then(|x| self.store.by_hash.get(&x).copied())
-                .filter(|s| self.store.orders.get(s).is_some_and(|o| o.signer == *owner));
+                .filter(|s| {
+                    self.store
+                        .orders
+                        .get(s)
+                        .is_some_and(|o| o.key_owner == *owner)
+                });
             match seq.map(|s| self.cancel_seq(books, &mut touched, s, OrderStatus::Canceled, now)) {
                 Some(Canceled::Yes) => r.canceled.push(h.clone()),
                 Some(Canceled::NotLive) => {
@@ -54,7 +59,7 @@ impl TradingState {
                 self.store
                     .orders
                     .get(s)
-                    .is_some_and(|o| o.signer == *owner && keep(o))
+                    .is_some_and(|o| o.key_owner == *owner && keep(o))
             })
             .collect();
         for s in seqs {
@@ -90,15 +95,23 @@ impl TradingState {
         Canceled::Yes
     }
 
-    /// Starts or renews the heartbeat of `owner`; returns the heartbeat id.
-    pub fn heartbeat(&mut self, owner: Address, now: &Now) -> String {
+    /// A heartbeat of API key `key` echoing `id`; returns the next id to echo.
+    ///
+    /// Ids rotate: each answer carries a new one and only the latest is valid. An empty or
+    /// absent id starts a chain (or restarts it); a stale or unknown id is refused (`Err`)
+    /// and renews nothing, so the key's orders are canceled when the chain's deadline passes.
+    pub fn heartbeat(&mut self, key: &str, id: Option<&str>, now: &Now) -> Result<String, ()> {
+        let id = id.filter(|i| !i.is_empty());
+        if let Some(id) = id
+            && self.heartbeats.get(key).is_none_or(|(cur, _)| cur != id)
+        {
+            return Err(());
+        }
         let deadline = now.at + Duration::from_millis(self.cfg.heartbeat_timeout_ms);
-        let e = self
-            .heartbeats
-            .entry(owner)
-            .or_insert_with(|| (uuid(), deadline));
-        e.1 = deadline;
-        e.0.clone()
+        let next = uuid();
+        self.heartbeats
+            .insert(key.to_string(), (next.clone(), deadline));
+        Ok(next)
     }
 
     /// Timed work: trade statuses, GTD expiries, heartbeats. Returns the next deadline.
@@ -120,19 +133,19 @@ impl TradingState {
         for (_, seq) in due {
             self.cancel_seq(books, &mut touched, seq, OrderStatus::Expired, now);
         }
-        let dead: Vec<Address> = self
+        let dead: Vec<String> = self
             .heartbeats
             .iter()
             .filter(|(_, (_, d))| *d <= now.at)
-            .map(|(a, _)| *a)
+            .map(|(k, _)| k.clone())
             .collect();
-        for who in dead {
-            self.heartbeats.remove(&who);
+        for key in dead {
+            self.heartbeats.remove(&key);
             let seqs: Vec<u64> = self
                 .store
                 .live()
                 .into_iter()
-                .filter(|s| self.store.orders[s].signer == who)
+                .filter(|s| self.store.orders[s].owner == key)
                 .collect();
             for s in seqs {
                 self.cancel_seq(books, &mut touched, s, OrderStatus::Canceled, now);
@@ -212,6 +225,7 @@ impl TradingState {
                             side,
                             limit: hp,
                             qty: size,
+                            budget: None,
                             order: None,
                         };
                         let mut ctx = Ctx {
@@ -235,6 +249,7 @@ impl TradingState {
                             seq: None,
                             owner: HOUSE_OWNER.to_string(),
                             address: Address::ZERO,
+                            key_owner: Address::ZERO,
                         };
                         self.record_trades(books, buf, &mut touched, &spec, &taker, &fills, now);
                     }
