@@ -310,7 +310,7 @@ mod tests {
             "{}",
             e.text
         );
-        let e = check_accuracy(OrderSide::Buy, false, 170_856_100, 237_300_000, t).unwrap_err();
+        let e = check_accuracy(OrderSide::Buy, false, 170_856_110, 237_300_000, t).unwrap_err();
         assert_eq!(
             e.text,
             "invalid amounts, the buy orders maker amount supports a max accuracy of 4 \
