@@ -354,7 +354,7 @@ impl TradingApi {
         self.shared.timer.ring();
         match next {
             Ok(id) => HttpResponse::json(200, &serde_json::json!({ "heartbeat_id": id })),
-            Err(()) => self.refuse(Reason::HeartbeatId, 400, INVALID_HEARTBEAT_ID),
+            Err(_) => self.refuse(Reason::HeartbeatId, 400, INVALID_HEARTBEAT_ID),
         }
     }
 }

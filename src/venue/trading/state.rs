@@ -150,6 +150,11 @@ impl From<PlaceError> for Refusal {
     }
 }
 
+/// A heartbeat whose id is not the latest of its key's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("Invalid Heartbeat ID")]
+pub struct StaleHeartbeat;
+
 /// A trade's settlement status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TradeStatus {

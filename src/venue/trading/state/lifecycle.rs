@@ -100,12 +100,17 @@ impl TradingState {
     /// Ids rotate: each answer carries a new one and only the latest is valid. An empty or
     /// absent id starts a chain (or restarts it); a stale or unknown id is refused (`Err`)
     /// and renews nothing, so the key's orders are canceled when the chain's deadline passes.
-    pub fn heartbeat(&mut self, key: &str, id: Option<&str>, now: &Now) -> Result<String, ()> {
+    pub fn heartbeat(
+        &mut self,
+        key: &str,
+        id: Option<&str>,
+        now: &Now,
+    ) -> Result<String, StaleHeartbeat> {
         let id = id.filter(|i| !i.is_empty());
         if let Some(id) = id
             && self.heartbeats.get(key).is_none_or(|(cur, _)| cur != id)
         {
-            return Err(());
+            return Err(StaleHeartbeat);
         }
         let deadline = now.at + Duration::from_millis(self.cfg.heartbeat_timeout_ms);
         let next = uuid();
