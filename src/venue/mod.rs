@@ -1,5 +1,5 @@
 //! The local venue: a double of Polymarket on loopback that clients cannot tell from the real
-//! thing (DESIGN.md §5). It owns the synthetic market model (`model`), the venue's own books
+//! thing. It owns the synthetic market model (`model`), the venue's own books
 //! (`book`), the wire rendering of market events (`wire`), the servers — `/ws/market` on mio +
 //! tungstenite (`ws`), REST on tiny_http (`http` router, `book_api`, `admin`) — and fault
 //! injection (`fault`). `synth` writes the model's events as a frames file. `trading` is the

@@ -1,4 +1,4 @@
-//! The CLOB's refusals as typed errors: the venue's error strings (POLYMARKET.md §5.2) are
+//! The CLOB's refusals as typed errors: the venue's error strings (of the order endpoints) are
 //! recognised once, here, so callers match on variants instead of parsing text.
 
 use std::time::Duration;
