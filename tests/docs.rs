@@ -1,5 +1,5 @@
 //! The documentation stays true to the repository: every key of a shipped config
-//! (`config/*.toml`) is described in `docs/configuration.md`; every relative link in
+//! (`config/*.toml`) has its own row in a table of `docs/configuration.md`; every relative link in
 //! `README.md`, `BENCHMARKS.md` and `docs/*.md` leads to a file that exists, and to a heading
 //! that exists when it names one; every repository path written in a code span exists; and the
 //! README stays short enough to read in five minutes.
@@ -12,11 +12,27 @@ const README_MAX_LINES: usize = 200;
 
 /// Top-level folders whose paths, written in a code span, must name something that exists.
 const REPO_ROOTS: &[&str] = &[
-    "src/", "tests/", "config/", "benches/", "scripts/", "fixtures/", "docs/", ".cargo/", ".ci/",
+    "src/",
+    "tests/",
+    "config/",
+    "benches/",
+    "scripts/",
+    "fixtures/",
+    "docs/",
+    ".cargo/",
+    ".ci/",
 ];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A path inside the repository, as the repository names it.
+fn rel(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 fn read(path: &Path) -> String {
@@ -145,15 +161,15 @@ fn every_shipped_config_key_is_in_configuration_md() {
         assert!(!keys.is_empty(), "{} sets no key", file.display());
         for key in keys {
             checked += 1;
-            if !doc.contains(&format!("`{key}`")) {
-                missing.push(format!("{}: `{key}`", file.display()));
+            if !doc.contains(&format!("\n| `{key}` |")) {
+                missing.push(format!("{}: `{key}`", rel(file)));
             }
         }
     }
     assert!(checked > 100, "only {checked} keys found in config/");
     assert!(
         missing.is_empty(),
-        "keys of shipped configs missing from docs/configuration.md (write each as `dotted.path`):\n  {}",
+        "keys of shipped configs without a row in docs/configuration.md (`| `dotted.path` | type | default | meaning |`):\n  {}",
         missing.join("\n  ")
     );
 }
@@ -180,16 +196,16 @@ fn relative_links_lead_to_existing_files_and_headings() {
                 } else {
                     dir.join(path)
                 };
-                let at = format!("{}:{n}: ({target})", file.display());
+                let at = format!("{}:{n}: ({target})", rel(&file));
                 if !dest.exists() {
-                    broken.push(format!("{at}: no file {}", dest.display()));
+                    broken.push(format!("{at}: no file {}", rel(&dest)));
                     continue;
                 }
                 if let Some(anchor) = anchor
                     && dest.extension().is_some_and(|x| x == "md")
                     && !anchors(&read(&dest)).contains(anchor)
                 {
-                    broken.push(format!("{at}: no heading #{anchor} in {}", dest.display()));
+                    broken.push(format!("{at}: no heading #{anchor} in {}", rel(&dest)));
                 }
             }
         }
@@ -219,7 +235,7 @@ fn repository_paths_in_code_spans_exist() {
                     }
                     checked += 1;
                     if !root().join(token).exists() {
-                        missing.push(format!("{}:{n}: `{token}`", file.display()));
+                        missing.push(format!("{}:{n}: `{token}`", rel(&file)));
                     }
                 }
             }
