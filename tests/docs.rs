@@ -1,8 +1,9 @@
 //! The documentation stays true to the repository: every key of a shipped config
 //! (`config/*.toml`) has its own row in a table of `docs/configuration.md`; every relative link in
 //! `README.md`, `BENCHMARKS.md` and `docs/*.md` leads to a file that exists, and to a heading
-//! that exists when it names one; every repository path written in a code span exists; and the
-//! README stays short enough to read in five minutes.
+//! that exists when it names one; every repository path written in a code span exists; every
+//! command of the binary is named in the README and every flag of it is in its docs page; and
+//! the README stays short enough to read in five minutes.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -266,4 +267,115 @@ fn slugs_follow_github() {
     );
     assert_eq!(slug("Live trading (`[trading]`)"), "live-trading-trading");
     assert_eq!(slug("Storage layout"), "storage-layout");
+}
+
+/// The docs page of each top-level command.
+const COMMAND_PAGES: &[(&str, &str)] = &[
+    ("demo", "docs/demo.md"),
+    ("feed", "docs/demo.md"),
+    ("flood", "docs/demo.md"),
+    ("replay", "docs/replay.md"),
+    ("synth", "docs/replay.md"),
+    ("order", "docs/order.md"),
+    ("catalog", "docs/catalog.md"),
+    ("db", "docs/db.md"),
+    ("venue", "docs/venue.md"),
+];
+
+/// `polyarb <args> --help`.
+fn help(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_polyarb"))
+        .args(args)
+        .arg("--help")
+        .output()
+        .expect("run polyarb --help");
+    assert!(out.status.success(), "polyarb {args:?} --help failed");
+    String::from_utf8(out.stdout).expect("help is UTF-8")
+}
+
+/// The subcommands listed under `Commands:` in a help text (`help` left out).
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// The long flags listed under `Options:` in a help text (the global ones left out).
+fn flags(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Options:"))
+        .filter_map(|l| {
+            let t = l.trim_start();
+            let t = t
+                .strip_prefix("-")
+                .and_then(|r| r.split_once(", "))
+                .map_or(t, |(_, r)| r);
+            t.strip_prefix("--").map(|r| {
+                r.split([' ', '.', '<'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+        })
+        .filter(|f| !["help", "version", "verbose"].contains(&f.as_str()))
+        .map(|f| format!("--{f}"))
+        .collect()
+}
+
+#[test]
+fn every_command_is_in_the_readme_and_every_flag_in_its_page() {
+    let readme = read(&root().join("README.md"));
+    let mut missing = Vec::new();
+    let mut flags_checked = 0;
+    // (command path, docs page)
+    let mut todo: Vec<(Vec<String>, String)> = Vec::new();
+    for top in subcommands(&help(&[])) {
+        match COMMAND_PAGES.iter().find(|(c, _)| *c == top) {
+            Some((_, page)) => todo.push((vec![top], (*page).to_string())),
+            None => missing.push(format!(
+                "`polyarb {top}` has no docs page: write one and add it to COMMAND_PAGES"
+            )),
+        }
+    }
+    while let Some((path, page)) = todo.pop() {
+        let args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let text = help(&args);
+        // Named in full (`polyarb db import`), or as a sibling after its parent: `polyarb order
+        // place`, `cancel`.
+        let full = path.join(" ");
+        let (name, parent) = path.split_last().expect("a command path is not empty");
+        let named = readme.contains(&format!("`polyarb {full}"))
+            || (!parent.is_empty()
+                && readme.contains(&format!("`polyarb {}", parent.join(" ")))
+                && readme.contains(&format!("`{name}`")));
+        if !named {
+            missing.push(format!("README.md does not name `polyarb {full}`"));
+        }
+        let doc = read(&root().join(&page));
+        for flag in flags(&text) {
+            flags_checked += 1;
+            if !doc.contains(&format!("`{flag}")) {
+                missing.push(format!("{page} lacks `{flag}` of `polyarb {full}`"));
+            }
+        }
+        for sub in subcommands(&text) {
+            let mut p = path.clone();
+            p.push(sub);
+            todo.push((p, page.clone()));
+        }
+    }
+    assert!(
+        flags_checked > 60,
+        "only {flags_checked} flags found in --help"
+    );
+    assert!(
+        missing.is_empty(),
+        "commands and flags missing from the docs:\n  {}",
+        missing.join("\n  ")
+    );
 }
