@@ -8,13 +8,13 @@ mod polymarket_fixtures;
 use std::collections::BTreeMap;
 
 use catalog_common::{catalog_config, get, venue};
-use polymarket_fixtures::path as fixture;
 use polyarb::catalog::normalize::{normalize_events, normalize_markets};
 use polyarb::catalog::{
     CatalogState, Fetched, GammaSource, GroupSkip, ListingSource, MarketStatus, MemoryStore,
 };
 use polyarb::core::fees::FeeSchedule;
 use polyarb::core::{ConditionId, Price, Size, TickSize};
+use polymarket_fixtures::path as fixture;
 use serde_json::value::RawValue;
 
 fn raw_items(path: &std::path::Path) -> Vec<Box<RawValue>> {
