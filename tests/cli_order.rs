@@ -1,5 +1,7 @@
-//! `polyarb order sign` / `polyarb order headers`, run as the built binary: against the shared
-//! vectors where present, and against our own expectations otherwise.
+//! `polyarb order sign` / `polyarb order headers`, run as the built binary: against the
+//! signing vectors in fixtures/polymarket, and against our own expectations.
+
+mod polymarket_fixtures;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -207,24 +209,16 @@ fn sign_refuses_locally_with_venue_error_names() {
     );
 }
 
-fn fixture() -> Option<Value> {
-    let rel = "shared/fixtures/polymarket/signing_test_vectors.json";
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for p in [
-        manifest.join("..").join(rel),
-        PathBuf::from("/work").join(rel),
-    ] {
-        if let Ok(t) = std::fs::read_to_string(&p) {
-            return Some(serde_json::from_str(&t).unwrap());
-        }
-    }
-    eprintln!("SKIPPED: signing_test_vectors.json not found next to the crate or in /work/shared");
-    None
+/// The signing vectors; a missing file fails the test, naming the path.
+fn fixture() -> Value {
+    let text = std::fs::read_to_string(polymarket_fixtures::path("signing_test_vectors.json"))
+        .expect("readable fixture");
+    serde_json::from_str(&text).unwrap()
 }
 
 #[test]
 fn sign_reproduces_every_v2_vector() {
-    let Some(f) = fixture() else { return };
+    let f = fixture();
     let dir = TempDir::new("v2");
     let key = dir.file("key", f["private_key"].as_str().unwrap());
     let me = f["address"].as_str().unwrap();

@@ -8,6 +8,7 @@
 //! respected; the heartbeat switch cancels; a restart reconciles the journal.
 
 mod common;
+mod polymarket_fixtures;
 mod trading_support;
 
 use std::time::Duration;
@@ -577,17 +578,13 @@ fn the_heartbeat_switch_cancels_a_silent_owners_orders() {
 #[test]
 fn the_recorded_user_channel_fixtures_parse_and_the_venue_speaks_their_shape() {
     use polyarb::adapters::polymarket::ws::user_events::parse_frame;
-    let Some(dir) = common::fixtures_or_skip("user channel fixtures") else {
-        return;
-    };
     let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
+    for entry in std::fs::read_dir(polymarket_fixtures::dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
         if !name.starts_with("ws_user_") {
             continue;
         }
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = std::fs::read_to_string(polymarket_fixtures::path(&name)).unwrap();
         let evs = parse_frame(&text).unwrap();
         assert_eq!(evs.len(), 1, "{name}");
         let ev = evs[0].clone().unwrap_or_else(|e| panic!("{name}: {e}"));
