@@ -17,6 +17,7 @@ pub mod book;
 pub mod book_api;
 pub mod config;
 pub mod control;
+pub mod custom_feed;
 pub mod event;
 pub mod fault;
 pub mod gamma;
