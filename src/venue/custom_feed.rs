@@ -61,7 +61,9 @@ pub fn best_bid_ask(books: &VenueBooks, a: u32, best: Best, ts_ms: u64) -> Strin
 pub enum MarketEventKind {
     NewMarket,
     #[serde(rename = "market_resolved")]
-    Resolved { winning_asset_id: String },
+    Resolved {
+        winning_asset_id: String,
+    },
 }
 
 /// The `new_market` or `market_resolved` event of market `m`; `None` if the winner is not

@@ -107,10 +107,16 @@ impl Outbox {
 /// Work for the io thread that the hub cannot do itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IoCommand {
-    Close { conn: Option<u64>, abrupt: bool },
+    Close {
+        conn: Option<u64>,
+        abrupt: bool,
+    },
     /// Closes one connection with a close frame carrying a plain-text reason (a refused
     /// user-channel subscription).
-    Refuse { conn: u64, reason: &'static str },
+    Refuse {
+        conn: u64,
+        reason: &'static str,
+    },
 }
 
 /// How the hub (and the admin side) wake the io thread.
@@ -464,7 +470,8 @@ impl Hub {
             None => self.stats.subscribe_requests += 1,
             Some(reason) => {
                 self.stats.bad_requests += 1;
-                self.notifier.command(IoCommand::Refuse { conn: id, reason });
+                self.notifier
+                    .command(IoCommand::Refuse { conn: id, reason });
             }
         }
     }

@@ -148,9 +148,10 @@ impl PublicApi {
         let Some(side) = req.query("side").and_then(parse_side) else {
             return HttpResponse::error(400, "Invalid side");
         };
-        self.single(req, |b, a| {
-            serde_json::json!({ "price": Quote::of(b, a).side(side).to_string() })
-        })
+        self.single(
+            req,
+            |b, a| serde_json::json!({ "price": Quote::of(b, a).side(side).to_string() }),
+        )
     }
 
     /// The body of a batch read: `[{"token_id": …, "side": …}]`, tokens parsed.
@@ -411,8 +412,7 @@ impl PublicApi {
 fn last_trade_json(token: Option<&str>, last: Option<Price>) -> serde_json::Value {
     // The venue records the last trade's price, not its taker's side: the side stays empty
     // rather than guessed; no trade yet reads as price 0.
-    let price =
-        serde_json::to_value(price_number(last.unwrap_or(Price::ZERO))).unwrap_or_default();
+    let price = serde_json::to_value(price_number(last.unwrap_or(Price::ZERO))).unwrap_or_default();
     let side = "";
     match token {
         Some(t) => serde_json::json!({ "token_id": t, "price": price, "side": side }),
@@ -426,19 +426,23 @@ impl HttpService for PublicApi {
         let r = match (req.method.as_str(), path.as_str()) {
             ("GET", "/ok") => HttpResponse::json(200, &"OK"),
             ("GET", "/time") => HttpResponse::json(200, &Now::current().s()),
-            ("GET", "/tick-size") => self.single(req, |b, a| {
-                serde_json::json!({ "minimum_tick_size": b.asset(a).tick.to_string() })
-            }),
-            ("GET", "/neg-risk") => self.single(req, |b, a| {
-                serde_json::json!({ "neg_risk": b.market_of(a).neg_risk() })
-            }),
+            ("GET", "/tick-size") => self.single(
+                req,
+                |b, a| serde_json::json!({ "minimum_tick_size": b.asset(a).tick.to_string() }),
+            ),
+            ("GET", "/neg-risk") => self.single(
+                req,
+                |b, a| serde_json::json!({ "neg_risk": b.market_of(a).neg_risk() }),
+            ),
             ("GET", "/fee-rate") => self.single(req, |_, _| serde_json::json!({ "base_fee": 0 })),
-            ("GET", "/midpoint") => self.single(req, |b, a| {
-                serde_json::json!({ "mid": Quote::of(b, a).mid().to_string() })
-            }),
-            ("GET", "/spread") => self.single(req, |b, a| {
-                serde_json::json!({ "spread": Quote::of(b, a).spread().to_string() })
-            }),
+            ("GET", "/midpoint") => self.single(
+                req,
+                |b, a| serde_json::json!({ "mid": Quote::of(b, a).mid().to_string() }),
+            ),
+            ("GET", "/spread") => self.single(
+                req,
+                |b, a| serde_json::json!({ "spread": Quote::of(b, a).spread().to_string() }),
+            ),
             ("GET", "/price") => self.price(req),
             ("GET", "/last-trade-price") => {
                 self.single(req, |b, a| last_trade_json(None, Quote::of(b, a).last))
@@ -458,9 +462,21 @@ impl HttpService for PublicApi {
             ("DELETE", "/auth/api-key") => self.delete_key(req),
             (
                 _,
-                "/ok" | "/time" | "/tick-size" | "/neg-risk" | "/fee-rate" | "/midpoint"
-                | "/spread" | "/price" | "/last-trade-price" | "/prices-history" | "/midpoints"
-                | "/spreads" | "/prices" | "/last-trades-prices" | "/auth/api-keys",
+                "/ok"
+                | "/time"
+                | "/tick-size"
+                | "/neg-risk"
+                | "/fee-rate"
+                | "/midpoint"
+                | "/spread"
+                | "/price"
+                | "/last-trade-price"
+                | "/prices-history"
+                | "/midpoints"
+                | "/spreads"
+                | "/prices"
+                | "/last-trades-prices"
+                | "/auth/api-keys",
             ) => HttpResponse::error(405, "method not allowed"),
             _ => return None,
         };
