@@ -65,3 +65,22 @@ def test_use_server_time_pass(venue):
     assert t.client.post_heartbeat(beat["heartbeat_id"])["heartbeat_id"]
     assert t.client.cancel_all()["canceled"] == [r["orderID"]]
     assert t.client.derive_api_key().api_key == t.client.creds.api_key
+
+
+def test_l1_create_and_derive(venue):
+    from eth_account import Account
+    from py_clob_client_v2.client import ClobClient
+
+    from conftest import CHAIN_ID, simple_fixture
+
+    key = "0x" + Account.create().key.hex().removeprefix("0x")
+    c = ClobClient(venue.http, CHAIN_ID, key=key)
+    made = c.create_api_key()
+    assert c.derive_api_key() == made
+    # Creating again falls back to deriving the same key, as the official client does.
+    assert c.create_or_derive_api_key() == made
+    raw = c._get(f"{venue.http}/auth/derive-api-key", headers=c._l1_headers())
+    assert set(raw) == set(simple_fixture("GET /auth/derive-api-key (response)"))
+    # Another nonce is another key.
+    other = c.create_api_key(nonce=7)
+    assert other.api_key != made.api_key and c.derive_api_key(nonce=7) == other

@@ -5,6 +5,8 @@ import re
 import time
 
 import pytest
+from eth_account import Account
+from py_clob_client_v2.client import ClobClient
 from py_clob_client_v2.clob_types import (
     AssetType,
     BalanceAllowanceParams,
@@ -19,6 +21,7 @@ from py_clob_client_v2.clob_types import (
 )
 
 from conftest import (
+    CHAIN_ID,
     api_error,
     assert_same_keys,
     collateral,
@@ -235,11 +238,16 @@ def test_heartbeats_rotate(venue, trader):
 
 
 def test_api_keys_listed_and_deleted(venue):
-    t = make_trader(venue)
-    keys = t.client.get_api_keys()
-    assert keys == {"apiKeys": [t.client.creds.api_key]}
-    assert t.client.derive_api_key().api_key == t.client.creds.api_key
-    assert t.client.delete_api_key() == "OK"
+    # Key management needs L1 and L2 auth only, no trading account.
+    key = "0x" + Account.create().key.hex().removeprefix("0x")
+    creds = ClobClient(venue.http, CHAIN_ID, key=key).create_api_key()
+    c = ClobClient(venue.http, CHAIN_ID, key=key, creds=creds)
+    assert c.get_api_keys() == {"apiKeys": [creds.api_key]}
+    assert c.derive_api_key().api_key == creds.api_key
+    assert c.delete_api_key() == "OK"
     with pytest.raises(Exception) as e:
-        t.client.get_api_keys()
-    assert api_error(e)[0] == 401
+        c.get_api_keys()
+    assert api_error(e) == (401, "Unauthorized/Invalid api key")
+    # The owner may make a key again.
+    again = ClobClient(venue.http, CHAIN_ID, key=key).create_api_key()
+    assert again.api_key != creds.api_key
