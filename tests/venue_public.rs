@@ -7,6 +7,7 @@ mod trading_support;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use polyarb::adapters::polymarket::signing::auth::L2Signer;
+use polyarb::adapters::polymarket::signing::{OrderSide, OrderType};
 use polyarb::core::TickSize;
 use polyarb::venue::{Venue, VenueConfig, VenueHandle};
 use serde_json::{Value, json};
@@ -182,6 +183,19 @@ fn simple_reads_have_productions_shapes_and_the_books_values() {
         )
     );
     assert_eq!(get(&v, &format!("/price?token_id={yes}&side=UP")).0, 400);
+
+    // A print: the buyer's token reads BUY at the price, the other outcome SELL at 1 - price.
+    let t = trader(&v, 42);
+    let p = t.signed(&m, m.yes, OrderSide::Buy, "0.48", "10", OrderType::Fok);
+    t.client.post_order(&p).unwrap();
+    assert_eq!(
+        get(&v, &format!("/last-trade-price?token_id={yes}")).1,
+        json!({"price": 0.48, "side": "BUY"})
+    );
+    assert_eq!(
+        get(&v, &format!("/last-trade-price?token_id={no}")).1,
+        json!({"price": 0.52, "side": "SELL"})
+    );
 }
 
 #[test]

@@ -300,6 +300,8 @@ pub struct Hub {
     scratch: Scratch,
     /// Per asset: the best bid and ask last announced in `best_bid_ask`.
     announced: Vec<Option<custom_feed::Best>>,
+    /// Per asset: the taker side of its last trade print (`GET /last-trade-price`).
+    last_side: Vec<Option<crate::core::Side>>,
 }
 
 #[derive(Default)]
@@ -333,7 +335,13 @@ impl Hub {
             buf: EventBuf::new(),
             scratch: Scratch::default(),
             announced: Vec::new(),
+            last_side: Vec::new(),
         }
+    }
+
+    /// The taker side of the asset's last trade (the other outcome's print seen mirrored).
+    pub fn last_trade_side(&self, asset: u32) -> Option<crate::core::Side> {
+        self.last_side.get(asset as usize).copied().flatten()
     }
 
     pub fn books(&self) -> &VenueBooks {
@@ -719,6 +727,7 @@ impl Hub {
             now,
             scratch,
             announced,
+            last_side,
             ..
         } = self;
         let books = source.books();
@@ -727,8 +736,20 @@ impl Hub {
         }
         stats.changes += buf.change_count() as u64;
         let mut touched: Vec<u32> = Vec::new();
+        if last_side.len() < books.len() {
+            last_side.resize(books.len(), None);
+        }
         for ev in &buf.events {
             stats.events += 1;
+            if let super::event::VenueEvent::LastTrade { asset, side, .. } = *ev {
+                last_side[asset as usize] = Some(side);
+                // Buying one outcome is selling the other.
+                for &other in &books.market_of(asset).assets {
+                    if other != asset {
+                        last_side[other as usize] = Some(side.opposite());
+                    }
+                }
+            }
             event_assets(buf, ev, &mut scratch.assets);
             for &a in &scratch.assets {
                 if !touched.contains(&a) {

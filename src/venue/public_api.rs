@@ -16,10 +16,10 @@ use crate::adapters::polymarket::signing::Address;
 use crate::adapters::polymarket::signing::auth::L2Headers;
 use crate::core::{Price, Side, TokenId};
 
-use super::book::VenueBooks;
 use super::book_api::NO_BOOK;
 use super::control::VenueControl;
 use super::http::{HttpRequest, HttpResponse, HttpService};
+use super::hub::Hub;
 use super::trading::keys::UNAUTHORIZED;
 use super::trading::state::Now;
 
@@ -66,16 +66,18 @@ struct Quote {
     bid: Option<Price>,
     ask: Option<Price>,
     last: Option<Price>,
+    last_side: Option<Side>,
 }
 
 impl Quote {
-    fn of(books: &VenueBooks, a: u32) -> Self {
-        let asset = books.asset(a);
+    fn of(hub: &Hub, a: u32) -> Self {
+        let asset = hub.books().asset(a);
         let book = asset.published();
         Self {
             bid: book.best_bid(),
             ask: book.best_ask(),
             last: asset.last_trade,
+            last_side: hub.last_trade_side(a),
         }
     }
 
@@ -119,20 +121,20 @@ impl PublicApi {
     fn with_asset<T>(
         &self,
         token: &TokenId,
-        f: impl FnOnce(&VenueBooks, u32) -> T,
+        f: impl FnOnce(&Hub, u32) -> T,
     ) -> Result<T, HttpResponse> {
         let hub = self.ctl.hub();
-        let books = hub.books();
-        let a = books
+        let a = hub
+            .books()
             .lookup(token)
             .ok_or_else(|| HttpResponse::error(404, NO_BOOK))?;
-        Ok(f(books, a))
+        Ok(f(&hub, a))
     }
 
     fn single(
         &self,
         req: &HttpRequest<'_>,
-        f: impl FnOnce(&VenueBooks, u32) -> serde_json::Value,
+        f: impl FnOnce(&Hub, u32) -> serde_json::Value,
     ) -> HttpResponse {
         let token = match Self::token(req) {
             Ok(t) => t,
@@ -183,7 +185,7 @@ impl PublicApi {
         let mut out = serde_json::Map::new();
         for (t, p) in &items {
             if let Some(a) = books.lookup(t) {
-                let v = f(&Quote::of(books, a));
+                let v = f(&Quote::of(&hub, a));
                 out.insert(
                     p.token_id.clone(),
                     serde_json::to_value(price_number(v)).unwrap_or_default(),
@@ -205,7 +207,7 @@ impl PublicApi {
         let mut out = serde_json::Map::new();
         for (t, p) in &items {
             let Some(a) = books.lookup(t) else { continue };
-            let q = Quote::of(books, a);
+            let q = Quote::of(&hub, a);
             let sides: Vec<&str> = match p.side.as_deref() {
                 Some(s) => vec![s],
                 None => vec!["BUY", "SELL"],
@@ -241,7 +243,7 @@ impl PublicApi {
             .iter()
             .filter_map(|(t, p)| {
                 let a = books.lookup(t)?;
-                Some(last_trade_json(Some(&p.token_id), Quote::of(books, a).last))
+                Some(last_trade_json(Some(&p.token_id), &Quote::of(&hub, a)))
             })
             .collect();
         drop(hub);
@@ -254,7 +256,7 @@ impl PublicApi {
             return HttpResponse::error(400, INVALID_TOKEN);
         };
         let now_s = Now::current().s();
-        let last = match self.with_asset(&token, |b, a| Quote::of(b, a).last) {
+        let last = match self.with_asset(&token, |h, a| Quote::of(h, a).last) {
             Ok(l) => l,
             Err(r) => return r,
         };
@@ -409,11 +411,12 @@ impl PublicApi {
     }
 }
 
-fn last_trade_json(token: Option<&str>, last: Option<Price>) -> serde_json::Value {
-    // The venue records the last trade's price, not its taker's side: the side stays empty
-    // rather than guessed; no trade yet reads as price 0.
-    let price = serde_json::to_value(price_number(last.unwrap_or(Price::ZERO))).unwrap_or_default();
-    let side = "";
+fn last_trade_json(token: Option<&str>, q: &Quote) -> serde_json::Value {
+    // Before any print since the start the side is unknown (empty) and the price is the
+    // book's reference price, or 0.
+    let price =
+        serde_json::to_value(price_number(q.last.unwrap_or(Price::ZERO))).unwrap_or_default();
+    let side = q.last_side.map_or("", Side::venue_str);
     match token {
         Some(t) => serde_json::json!({ "token_id": t, "price": price, "side": side }),
         None => serde_json::json!({ "price": price, "side": side }),
@@ -428,11 +431,11 @@ impl HttpService for PublicApi {
             ("GET", "/time") => HttpResponse::json(200, &Now::current().s()),
             ("GET", "/tick-size") => self.single(
                 req,
-                |b, a| serde_json::json!({ "minimum_tick_size": b.asset(a).tick.to_string() }),
+                |b, a| serde_json::json!({ "minimum_tick_size": b.books().asset(a).tick.to_string() }),
             ),
             ("GET", "/neg-risk") => self.single(
                 req,
-                |b, a| serde_json::json!({ "neg_risk": b.market_of(a).neg_risk() }),
+                |b, a| serde_json::json!({ "neg_risk": b.books().market_of(a).neg_risk() }),
             ),
             ("GET", "/fee-rate") => self.single(req, |_, _| serde_json::json!({ "base_fee": 0 })),
             ("GET", "/midpoint") => self.single(
@@ -445,7 +448,7 @@ impl HttpService for PublicApi {
             ),
             ("GET", "/price") => self.price(req),
             ("GET", "/last-trade-price") => {
-                self.single(req, |b, a| last_trade_json(None, Quote::of(b, a).last))
+                self.single(req, |h, a| last_trade_json(None, &Quote::of(h, a)))
             }
             ("GET", "/prices-history") => self.prices_history(req),
             ("POST", "/midpoints") => self.batch_map(req, Quote::mid),
