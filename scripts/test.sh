@@ -9,8 +9,8 @@ cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --all-targets --locked
 
-# The binary the suite starts (cargo test builds it too; this makes sure it is fresh).
-cargo build --locked --bin polyarb
+# The suite starts target/debug/polyarb, which `cargo test` has just built from these sources
+# (a separate `cargo build` would compile the crate a second time under the dev profile).
 VENV=target/conformance-venv
 if [ ! -x "$VENV/bin/python" ]; then
   if ! python3 -m venv "$VENV"; then
