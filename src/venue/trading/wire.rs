@@ -76,7 +76,8 @@ pub struct Page<T> {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct UserOrderEvent {
     pub asset_id: String,
-    pub associate_trades: Vec<String>,
+    /// `null` on PLACEMENT, as production sends it; the trade ids after.
+    pub associate_trades: Option<Vec<String>>,
     pub created_at: String,
     pub event_type: &'static str,
     pub expiration: String,
