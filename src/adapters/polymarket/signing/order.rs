@@ -331,7 +331,12 @@ impl OrderRequest {
                 });
             }
         }
+        let marketable = self.order_type.is_marketable();
         let a = match self.quantity {
+            // FOK/FAK have production's marketable precision however they are asked for.
+            Quantity::Shares(size) if marketable => {
+                amounts::marketable_shares_amounts(self.side, self.price, size, rules.tick_size)?
+            }
             Quantity::Shares(size) => {
                 amounts::limit_amounts(self.side, self.price, size, rules.tick_size)?
             }
@@ -339,6 +344,9 @@ impl OrderRequest {
                 amounts::market_amounts(self.side, self.price, amount, rules.tick_size)?
             }
         };
+        if marketable {
+            amounts::check_marketable_precision(self.side, a)?;
+        }
         amounts::check_minimums(self.side, a, self.order_type, rules.min_order_size)?;
         Ok(a)
     }
