@@ -934,3 +934,70 @@ fn hostile_amounts_are_refused_locally_and_counted() {
     assert!(a.client.open_orders(&Default::default()).unwrap().is_empty());
     assert_eq!(collateral(&v, &a), 1_000_000_000);
 }
+
+/// Production answers `GET /data/order/{id}` only for open orders; a closed order's fills are
+/// read from `GET /data/trades`. A venue that does answer for a closed order (with a
+/// `size_matched` the trades contradict) is not believed: the manager settles the order from
+/// its trades, and an order the venue closed without a trade as canceled with nothing filled.
+#[test]
+fn a_closed_orders_fills_come_from_its_trades_not_its_order_record() {
+    use std::sync::{Arc, Mutex};
+    let v = venue();
+    let m = market(&v);
+    let a = trader(&v, 48);
+    let filled = signed_buy(&a, &m, "0.45", "10");
+    let killed = signed_buy(&a, &m, "0.44", "10");
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+    let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let t = {
+        let (s, seen) = (server.clone(), seen.clone());
+        let (f, k, token) = (filled.order_id.clone(), killed.order_id.clone(), m.yes.to_string());
+        std::thread::spawn(move || {
+            for req in s.incoming_requests() {
+                let path = req.url().to_string();
+                seen.lock().unwrap().push(path.clone());
+                let record = |id: &str| {
+                    serde_json::json!({"id": id, "status": "MATCHED", "market": "", "asset_id": token,
+                        "side": "BUY", "price": "0.45", "original_size": "10", "size_matched": "999"})
+                };
+                let body = if path == "/version" {
+                    serde_json::json!({"version": 2})
+                } else if path == format!("/data/order/{f}") {
+                    record(&f)
+                } else if path == format!("/data/order/{k}") {
+                    record(&k)
+                } else if path.starts_with("/data/trades") {
+                    serde_json::json!({"data": [{"id": "t1", "taker_order_id": f, "market": "",
+                        "asset_id": token, "side": "BUY", "size": "6.5", "price": "0.45",
+                        "status": "CONFIRMED"}], "next_cursor": "LTE="})
+                } else {
+                    serde_json::json!({})
+                };
+                let _ = req.respond(tiny_http::Response::from_string(body.to_string()));
+            }
+        })
+    };
+    let client = Arc::new(
+        polyarb::adapters::polymarket::http::clob::ClobClient::connect(
+            polyarb::adapters::polymarket::http::clob::ClobConfig::new(&url),
+            a.key.clone(),
+            a.creds.clone(),
+        )
+        .unwrap(),
+    );
+    let journal = MemoryJournal::new();
+    for (i, p) in [&filled, &killed].into_iter().enumerate() {
+        let mut j = journal.clone();
+        j.record_intent(&sent_entry(6, i as u64, p, &m)).unwrap();
+    }
+    let mut mgr = OrderManager::new(client, journal.clone(), ExecConfig::default());
+    let rep = mgr.reconcile();
+    server.unblock();
+    t.join().unwrap();
+    assert_eq!((rep.checked, rep.resolved), (2, 2), "{:?}", seen.lock().unwrap());
+    let f = mgr.order(&filled.order_id).unwrap();
+    assert_eq!(f.filled, Size(6_500_000), "from the trade, not size_matched 999");
+    let k = mgr.order(&killed.order_id).unwrap();
+    assert_eq!((k.state, k.filled), (OrderState::Canceled, Size::ZERO));
+}

@@ -138,8 +138,9 @@ impl ClobClient {
         }
     }
 
-    /// `POST /v1/heartbeats`: starts or renews the dead-man switch; returns its id.
-    pub fn heartbeat(&self, id: Option<&str>) -> Result<String, ClobError> {
+    /// `POST /v1/heartbeats` echoing `id`, the previous answer's id (empty: a new chain, as
+    /// the official client's default); returns the id the next beat must echo.
+    pub fn heartbeat(&self, id: &str) -> Result<String, ClobError> {
         #[derive(serde::Deserialize)]
         struct Beat {
             heartbeat_id: String,
