@@ -211,19 +211,55 @@ fn sign_refuses_locally_with_venue_error_names() {
         assert!(!out.status.success());
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    assert!(run(&["--price", "0.515", "--size", "10"]).contains("INVALID_ORDER_MIN_TICK_SIZE"));
+    assert!(
+        run(&["--price", "0.515", "--size", "10"])
+            .contains("Price (0.515) breaks minimum tick size rule: 0.01")
+    );
     assert!(
         run(&["--price", "0.5", "--size", "4", "--min-size", "5"])
-            .contains("INVALID_ORDER_MIN_SIZE")
+            .contains("Size (4) lower than the minimum: 5")
     );
     assert!(
         run(&["--price", "0.5", "--size", "1.5", "--order-type", "FOK"])
-            .contains("INVALID_ORDER_MIN_SIZE")
+            .contains("invalid amount for a marketable order ($0.75), min size: $1")
     );
     assert!(
         run(&["--price", "0.5", "--size", "10", "--order-type", "GTD"])
-            .contains("INVALID_ORDER_EXPIRATION")
+            .contains("invalid expiration")
     );
+    // Hostile amounts: a clear refusal naming the cause, never a panic.
+    for (amount, says) in [
+        ("0", "invalid amounts"),
+        ("0.009", "invalid amounts"),
+        ("1.1234567", "--amount"),
+        ("99999999999999999999", "--amount"),
+        ("-1", "unexpected argument '-1'"),
+    ] {
+        let e = run(&["--price", "0.5", "--amount", amount, "--order-type", "FAK"]);
+        assert!(e.contains(says) && !e.contains("panicked"), "{amount}: {e}");
+    }
+    // A BUY whose shares would not fit in 64 bits.
+    let out = polyarb(&[
+        "order",
+        "sign",
+        "--key-file",
+        p(&key),
+        "--token-id",
+        "1",
+        "--side",
+        "BUY",
+        "--tick-size",
+        "0.01",
+        "--price",
+        "0.01",
+        "--amount",
+        "18446744073709",
+        "--order-type",
+        "FOK",
+    ]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(e.contains("do not fit in 64 bits") && !e.contains("panicked"), "{e}");
     assert!(run(&["--price", "0.5e0", "--size", "10"]).contains("--price"));
     assert!(run(&["--price", "0.5", "--size", "10", "--signature-type", "1"]).contains("funder"));
     let bad_key = dir.file("bad", "0xnotakey");

@@ -72,7 +72,7 @@ fn place_list_cancel_through_a_config_file() {
     let off = place("0.205", "8");
     assert!(!off.status.success());
     assert!(
-        stdout(&off).contains("INVALID_ORDER_MIN_TICK_SIZE"),
+        stdout(&off).contains("breaks minimum tick size rule: 0.01"),
         "{off:?}"
     );
     let list = polyarb(&["order", "list", "--config", cfg]);

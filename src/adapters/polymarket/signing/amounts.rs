@@ -11,32 +11,32 @@ use thiserror::Error;
 use super::order::{OrderSide, OrderType};
 use crate::core::decimal::{Amount, MICROS_PER_UNIT, Price, Size, TickSize};
 
-/// Why an order was refused locally. Each maps to the venue's own error name
-/// ([`OrderRejection::venue_code`]), which also prefixes the message.
+/// Why an order was refused locally, in production's words where production has them
+/// (docs.polymarket.com/resources/error-codes, POLYMARKET.md §13); [`Self::venue_code`] names
+/// the refusal's class as the API docs' `INVALID_ORDER_*` table does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum OrderRejection {
     #[error(
-        "INVALID_ORDER_MIN_TICK_SIZE: tick size {0} has no rounding rules \
-         (known: 0.1, 0.01, 0.005, 0.0025, 0.001, 0.0001)"
+        "invalid tick size ({0}): must be one of 0.1, 0.01, 0.005, 0.0025, 0.001, 0.0001"
     )]
     UnsupportedTickSize(TickSize),
-    #[error("INVALID_ORDER_MIN_TICK_SIZE: price {price} is not a multiple of the tick size {tick}")]
+    #[error("Price ({price}) breaks minimum tick size rule: {tick}")]
     PriceOffTick { price: Price, tick: TickSize },
-    #[error("INVALID_ORDER_MIN_TICK_SIZE: price {price} is outside [{tick}, 1 - {tick}]")]
+    #[error("invalid price ({price}), min: {tick} - max: {}", Price(1_000_000 - tick.micros()))]
     PriceOutOfRange { price: Price, tick: TickSize },
-    #[error("INVALID_ORDER_MIN_SIZE: quantity is zero once cut to 2 decimals")]
+    #[error("invalid amounts, nothing is left once cut to the order's decimals")]
     ZeroQuantity,
-    #[error("INVALID_ORDER_MIN_SIZE: size {size} is below the market's minimum of {min} shares")]
+    #[error("Size ({size}) lower than the minimum: {min}")]
     SizeBelowMinimum { size: Size, min: Size },
-    #[error("INVALID_ORDER_MIN_SIZE: marketable order of ${notional} is below the $1 minimum")]
+    #[error("invalid amount for a marketable order (${notional}), min size: $1")]
     MarketableBelowOneDollar { notional: Amount },
-    #[error("INVALID_ORDER_EXPIRATION: a GTD order needs a non-zero expiration")]
+    #[error("invalid expiration: a GTD order needs one")]
     MissingExpiration,
-    #[error("INVALID_ORDER_EXPIRATION: expiration {expiration} is not after the order time {now}")]
+    #[error("invalid expiration: {expiration} is not after the order time {now}")]
     ExpirationInPast { expiration: u64, now: u64 },
-    #[error("INVALID_POST_ONLY_ORDER_TYPE: post-only is allowed with GTC and GTD only, not {0}")]
+    #[error("invalid post-only order: only GTC and GTD orders can be post-only, not {0}")]
     PostOnlyNotAllowed(OrderType),
-    #[error("INVALID_ORDER_ERROR: amounts do not fit in 64 bits")]
+    #[error("invalid amounts, they do not fit in 64 bits")]
     Overflow,
     #[error(
         "invalid amounts, the market {} orders maker amount supports a max accuracy of 2 \
@@ -47,7 +47,7 @@ pub enum OrderRejection {
 }
 
 impl OrderRejection {
-    /// The venue's error name for the same refusal.
+    /// The refusal's class, as the API docs' `INVALID_ORDER_*` table names it.
     pub const fn venue_code(&self) -> &'static str {
         match self {
             Self::UnsupportedTickSize(_)
@@ -408,9 +408,9 @@ mod tests {
         use OrderSide::*;
         let e = limit_amounts(Buy, p("0.515"), sz("10"), t("0.01")).unwrap_err();
         assert_eq!(e.venue_code(), "INVALID_ORDER_MIN_TICK_SIZE");
-        assert!(
-            e.to_string().starts_with("INVALID_ORDER_MIN_TICK_SIZE"),
-            "{e}"
+        assert_eq!(
+            e.to_string(),
+            "Price (0.515) breaks minimum tick size rule: 0.01"
         );
         for price in ["0", "1", "0.995"] {
             assert!(matches!(
@@ -434,6 +434,20 @@ mod tests {
         let a = limit_amounts(Buy, p("0.5"), sz("4.99"), t("0.01")).unwrap();
         let e = check_minimums(Buy, a, OrderType::Gtc, sz("5")).unwrap_err();
         assert_eq!(e.venue_code(), "INVALID_ORDER_MIN_SIZE");
+        assert_eq!(e.to_string(), "Size (4.99) lower than the minimum: 5");
+        assert_eq!(
+            OrderRejection::PriceOutOfRange {
+                price: p("0.995"),
+                tick: t("0.01")
+            }
+            .to_string(),
+            "invalid price (0.995), min: 0.01 - max: 0.99"
+        );
+        assert_eq!(
+            OrderRejection::MarketablePrecision(Sell).to_string(),
+            "invalid amounts, the market sell orders maker amount supports a max accuracy of \
+             2 decimals, taker amount a max of 4 decimals"
+        );
         assert_eq!(check_minimums(Buy, a, OrderType::Fok, sz("5")), Ok(()));
         let a = limit_amounts(Sell, p("0.19"), sz("5.26"), t("0.01")).unwrap();
         assert_eq!(

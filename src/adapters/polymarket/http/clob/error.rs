@@ -72,7 +72,7 @@ pub enum ClobError {
     MarketNotReady(String),
     #[error("not found: {0}")]
     NotFound(String),
-    /// Refused locally before anything was sent (the venue's code is in the message).
+    /// Refused locally before anything was sent, in production's words.
     #[error("refused locally: {0}")]
     Local(OrderRejection),
     /// No answer in time: the request may or may not have been processed.
@@ -127,9 +127,16 @@ impl ClobError {
             Self::PostOnlyCrosses(m)
         } else if has("invalid amounts") {
             Self::InvalidAmounts(m)
-        } else if has("breaks minimum tick size rule") || has("INVALID_ORDER_MIN_TICK_SIZE") {
+        } else if has("breaks minimum tick size rule")
+            || has("invalid price (")
+            || has("invalid tick size")
+            || has("INVALID_ORDER_MIN_TICK_SIZE")
+        {
             Self::TickSize(m)
-        } else if has("lower than the minimum") || has("INVALID_ORDER_MIN_SIZE") {
+        } else if has("lower than the minimum")
+            || has("min size: $1")
+            || has("INVALID_ORDER_MIN_SIZE")
+        {
             Self::SizeBelowMinimum(m)
         } else if has("is invalid. Duplicated") || has("INVALID_ORDER_DUPLICATED") {
             Self::Duplicated(m)
