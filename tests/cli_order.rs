@@ -174,13 +174,40 @@ fn sign_market_orders_with_productions_precision() {
         args.extend_from_slice(extra);
         ok_json(polyarb(&args))
     };
-    let v = sign(&["--side", "BUY", "--price", "0.47", "--amount", "10", "--order-type", "FOK"]);
+    let v = sign(&[
+        "--side",
+        "BUY",
+        "--price",
+        "0.47",
+        "--amount",
+        "10",
+        "--order-type",
+        "FOK",
+    ]);
     assert_eq!(v["order"]["makerAmount"], "10000000");
     assert_eq!(v["order"]["takerAmount"], "21276500");
-    let v = sign(&["--side", "BUY", "--price", "0.72", "--size", "237.3", "--order-type", "FOK"]);
+    let v = sign(&[
+        "--side",
+        "BUY",
+        "--price",
+        "0.72",
+        "--size",
+        "237.3",
+        "--order-type",
+        "FOK",
+    ]);
     assert_eq!(v["order"]["makerAmount"], "170850000");
     assert_eq!(v["order"]["takerAmount"], "237291600");
-    let v = sign(&["--side", "SELL", "--price", "0.47", "--amount", "10.129", "--order-type", "FAK"]);
+    let v = sign(&[
+        "--side",
+        "SELL",
+        "--price",
+        "0.47",
+        "--amount",
+        "10.129",
+        "--order-type",
+        "FAK",
+    ]);
     assert_eq!(v["order"]["makerAmount"], "10120000");
     assert_eq!(v["order"]["takerAmount"], "4756400");
     // The same shares as a GTC keep the limit rule (shares to 2 decimals, pUSD to 4).
@@ -259,7 +286,10 @@ fn sign_refuses_locally_with_venue_error_names() {
     ]);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(e.contains("do not fit in 64 bits") && !e.contains("panicked"), "{e}");
+    assert!(
+        e.contains("do not fit in 64 bits") && !e.contains("panicked"),
+        "{e}"
+    );
     assert!(run(&["--price", "0.5e0", "--size", "10"]).contains("--price"));
     assert!(run(&["--price", "0.5", "--size", "10", "--signature-type", "1"]).contains("funder"));
     let bad_key = dir.file("bad", "0xnotakey");

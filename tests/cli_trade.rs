@@ -148,8 +148,20 @@ fn a_deposit_wallet_config_places_orders_and_misfits_are_named() {
     let cfg = write("wallet.toml", &format!("funder = \"{wallet}\"\n"));
     let token = m.yes.to_string();
     let placed = polyarb(&[
-        "order", "place", "--config", &cfg, "--token-id", &token, "--side", "BUY", "--price",
-        "0.20", "--size", "10", "--plan-id", "1",
+        "order",
+        "place",
+        "--config",
+        &cfg,
+        "--token-id",
+        &token,
+        "--side",
+        "BUY",
+        "--price",
+        "0.20",
+        "--size",
+        "10",
+        "--plan-id",
+        "1",
     ]);
     assert!(placed.status.success(), "{placed:?}");
     let j: Value = serde_json::from_str(&stdout(&placed)).unwrap();
@@ -165,10 +177,16 @@ fn a_deposit_wallet_config_places_orders_and_misfits_are_named() {
     .to_checksum();
     // (account lines, what the error must name)
     let cases = [
-        ("", vec!["clob.funder", "deposit wallet", "signature_type = 0"]),
+        (
+            "",
+            vec!["clob.funder", "deposit wallet", "signature_type = 0"],
+        ),
         ("signature_type = 1\n", vec!["clob.funder", "proxy"]),
         ("signature_type = 2\n", vec!["clob.funder", "Safe"]),
-        ("signature_type = 7\n", vec!["clob.signature_type", "POLY_1271"]),
+        (
+            "signature_type = 7\n",
+            vec!["clob.signature_type", "POLY_1271"],
+        ),
         (
             &*format!("signature_type = 0\nfunder = \"{wallet}\"\n"),
             vec!["clob.funder", key_address.as_str(), "signature_type = 0"],

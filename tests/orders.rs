@@ -878,10 +878,14 @@ fn a_deposit_wallet_account_trades_end_to_end() {
         ))
         .call()
         .unwrap();
-    let b: serde_json::Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    let b: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(
         (&b["collateral"]["total"], &b["collateral"]["reserved"]),
-        (&serde_json::json!(94_000_000), &serde_json::json!(3_000_000)),
+        (
+            &serde_json::json!(94_000_000),
+            &serde_json::json!(3_000_000)
+        ),
         "{b}"
     );
 }
@@ -895,7 +899,11 @@ fn hostile_amounts_are_refused_locally_and_counted() {
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
     let a = trader(&v, 47);
-    let mut mgr = OrderManager::new(a.client.clone(), MemoryJournal::new(), ExecConfig::default());
+    let mut mgr = OrderManager::new(
+        a.client.clone(),
+        MemoryJournal::new(),
+        ExecConfig::default(),
+    );
     let order = |oid, q: Quantity, t: OrderType, side: OrderSide| {
         let mut request = limit(m.yes, side, "0.60", "1", t);
         request.quantity = q;
@@ -910,13 +918,29 @@ fn hostile_amounts_are_refused_locally_and_counted() {
     let cases = [
         // $0, and less than a cent: nothing to spend once cut to 2 decimals.
         (Quantity::MarketAmount(0), OrderType::Fok, OrderSide::Buy),
-        (Quantity::MarketAmount(9_999), OrderType::Fak, OrderSide::Buy),
+        (
+            Quantity::MarketAmount(9_999),
+            OrderType::Fak,
+            OrderSide::Buy,
+        ),
         (Quantity::Shares(Size::ZERO), OrderType::Fok, OrderSide::Buy),
-        (Quantity::Shares(Size(9_999)), OrderType::Gtc, OrderSide::Sell),
+        (
+            Quantity::Shares(Size(9_999)),
+            OrderType::Gtc,
+            OrderSide::Sell,
+        ),
         // Amounts whose other side does not fit in 64 bits.
-        (Quantity::MarketAmount(u64::MAX), OrderType::Fok, OrderSide::Buy),
+        (
+            Quantity::MarketAmount(u64::MAX),
+            OrderType::Fok,
+            OrderSide::Buy,
+        ),
         // Under the $1 minimum of a marketable order.
-        (Quantity::MarketAmount(990_000), OrderType::Fok, OrderSide::Buy),
+        (
+            Quantity::MarketAmount(990_000),
+            OrderType::Fok,
+            OrderSide::Buy,
+        ),
     ];
     let before = mgr.stats.rejected;
     for (k, (q, t, side)) in cases.into_iter().enumerate() {
@@ -931,7 +955,12 @@ fn hostile_amounts_are_refused_locally_and_counted() {
         }
     }
     assert_eq!(mgr.stats.rejected - before, 6);
-    assert!(a.client.open_orders(&Default::default()).unwrap().is_empty());
+    assert!(
+        a.client
+            .open_orders(&Default::default())
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(collateral(&v, &a), 1_000_000_000);
 }
 
@@ -952,7 +981,11 @@ fn a_closed_orders_fills_come_from_its_trades_not_its_order_record() {
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let t = {
         let (s, seen) = (server.clone(), seen.clone());
-        let (f, k, token) = (filled.order_id.clone(), killed.order_id.clone(), m.yes.to_string());
+        let (f, k, token) = (
+            filled.order_id.clone(),
+            killed.order_id.clone(),
+            m.yes.to_string(),
+        );
         std::thread::spawn(move || {
             for req in s.incoming_requests() {
                 let path = req.url().to_string();
@@ -995,9 +1028,18 @@ fn a_closed_orders_fills_come_from_its_trades_not_its_order_record() {
     let rep = mgr.reconcile();
     server.unblock();
     t.join().unwrap();
-    assert_eq!((rep.checked, rep.resolved), (2, 2), "{:?}", seen.lock().unwrap());
+    assert_eq!(
+        (rep.checked, rep.resolved),
+        (2, 2),
+        "{:?}",
+        seen.lock().unwrap()
+    );
     let f = mgr.order(&filled.order_id).unwrap();
-    assert_eq!(f.filled, Size(6_500_000), "from the trade, not size_matched 999");
+    assert_eq!(
+        f.filled,
+        Size(6_500_000),
+        "from the trade, not size_matched 999"
+    );
     let k = mgr.order(&killed.order_id).unwrap();
     assert_eq!((k.state, k.filled), (OrderState::Canceled, Size::ZERO));
 }

@@ -259,7 +259,11 @@ fn legs_that_fill_different_share_counts_are_paired_on_what_they_filled() {
     let (yes, no) = (tokens(&v, &a, &m.yes), tokens(&v, &a, &m.no));
     assert!(no >= 100_000_000 && yes >= no, "yes {yes}, no {no}");
     assert!(yes - no < 10_000, "paired but for dust: yes {yes}, no {no}");
-    assert_eq!(stats.unwind_residual.get(), yes - no, "the dust is reported");
+    assert_eq!(
+        stats.unwind_residual.get(),
+        yes - no,
+        "the dust is reported"
+    );
     // The manager's positions are the venue's ledger.
     assert_eq!(mgr.positions.get(&m.yes).shares, i128::from(yes));
     assert_eq!(mgr.positions.get(&m.no).shares, i128::from(no));

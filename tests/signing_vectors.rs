@@ -255,6 +255,11 @@ fn market_amounts_equal_the_official_clients() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{} differ:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
     assert!(exact_cut.iter().all(|&n| n >= 100), "{exact_cut:?}");
 }

@@ -28,16 +28,15 @@ use polyarb::adapters::polymarket::http::clob::{
     ClobClient, ClobConfig, Filter, create_or_derive_api_key,
 };
 use polyarb::adapters::polymarket::signing::{
-    ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey,
-    SignatureType,
+    ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey, SignatureType,
 };
 use polyarb::config::{load_toml, resolve_relative};
 use polyarb::core::{Price, Size, TickSize, TokenId};
 use polyarb::exec::journal::{MemoryJournal, OrderJournal};
 use polyarb::exec::journal_db::StorageJournal;
 use polyarb::exec::manager::{ExecConfig, NewOrder, OrderManager, SubmitOutcome};
-use polyarb::exec::settings::AccountSettings;
 use polyarb::exec::order::OrderState;
+use polyarb::exec::settings::AccountSettings;
 use polyarb::storage::{StorageConfig, WriterHandle};
 
 #[derive(Deserialize, Debug)]
@@ -151,8 +150,7 @@ struct Session {
 fn connect(config: &Path) -> anyhow::Result<Session> {
     let f: TradeFile = load_toml(config)?;
     let c = f.clob;
-    let account =
-        AccountSettings::parse(config, "clob", c.signature_type, c.funder.as_deref())?;
+    let account = AccountSettings::parse(config, "clob", c.signature_type, c.funder.as_deref())?;
     let key_path = resolve_relative(config, &c.key_file);
     let key = PrivateKey::from_file(&key_path)
         .with_context(|| format!("clob.key_file {}", key_path.display()))?;
@@ -176,7 +174,9 @@ fn connect(config: &Path) -> anyhow::Result<Session> {
     if account.signature_type == SignatureType::Poly1271 {
         // Production sees a deposit wallet's pUSD only once asked to refresh it.
         client
-            .update_balance_allowance(&polyarb::adapters::polymarket::http::clob::AssetType::Collateral)
+            .update_balance_allowance(
+                &polyarb::adapters::polymarket::http::clob::AssetType::Collateral,
+            )
             .context("GET /balance-allowance/update for the deposit wallet")?;
     }
     let journal = match &c.journal_db {

@@ -400,9 +400,15 @@ mod tests {
                 .all(|o| o.request.order_type == OrderType::Fok && o.request.side == OrderSide::Buy)
         );
         // Each leg spends whole cents for exactly the common shares.
-        let signed: Vec<_> = o.iter().map(|o| o.request.amounts(&o.rules, 1).unwrap()).collect();
+        let signed: Vec<_> = o
+            .iter()
+            .map(|o| o.request.amounts(&o.rules, 1).unwrap())
+            .collect();
         assert_eq!(
-            signed.iter().map(|a| (a.maker, a.taker)).collect::<Vec<_>>(),
+            signed
+                .iter()
+                .map(|a| (a.maker, a.taker))
+                .collect::<Vec<_>>(),
             [(4_000_000, 10_000_000), (5_550_000, 10_000_000)]
         );
     }
@@ -415,9 +421,15 @@ mod tests {
         let o = plan_orders(&plan(&["0.72", "0.28"], "237.3"), &cent, 1, None)
             .unwrap()
             .orders;
-        let signed: Vec<_> = o.iter().map(|o| o.request.amounts(&o.rules, 1).unwrap()).collect();
+        let signed: Vec<_> = o
+            .iter()
+            .map(|o| o.request.amounts(&o.rules, 1).unwrap())
+            .collect();
         assert_eq!(
-            signed.iter().map(|a| (a.maker, a.taker)).collect::<Vec<_>>(),
+            signed
+                .iter()
+                .map(|a| (a.maker, a.taker))
+                .collect::<Vec<_>>(),
             [(170_820_000, 237_250_000), (66_430_000, 237_250_000)]
         );
     }
@@ -450,7 +462,11 @@ mod tests {
             sent += 1;
             for o in &s.orders {
                 let a = o.request.amounts(&o.rules, 1).unwrap();
-                assert_eq!(check_marketable_precision(OrderSide::Buy, a), Ok(()), "{o:?}");
+                assert_eq!(
+                    check_marketable_precision(OrderSide::Buy, a),
+                    Ok(()),
+                    "{o:?}"
+                );
                 assert!(a.maker >= 1_000_000, "the $1 minimum: {o:?}");
                 assert!(a.taker <= shares(o).0);
             }

@@ -93,8 +93,13 @@ impl AccountSettings {
         })?;
         let funder = funder
             .map(|f| {
-                Address::parse(f)
-                    .map_err(|e| invalid("funder", "a 0x-hex address of 20 bytes", format!("{f:?} ({e})")))
+                Address::parse(f).map_err(|e| {
+                    invalid(
+                        "funder",
+                        "a 0x-hex address of 20 bytes",
+                        format!("{f:?} ({e})"),
+                    )
+                })
             })
             .transpose()?;
         if t != SignatureType::Eoa && funder.is_none() {

@@ -57,9 +57,8 @@ pub fn unwind<J: OrderJournal>(
             Ok(sold) => {
                 left = Size(left.0 - sold.0);
                 if left.is_zero() {
-                    error = (dust > 0).then(|| {
-                        format!("{} is under the 0.01 share a SELL can give", Size(dust))
-                    });
+                    error = (dust > 0)
+                        .then(|| format!("{} is under the 0.01 share a SELL can give", Size(dust)));
                     break;
                 }
                 error = Some(format!(

@@ -16,9 +16,7 @@ use crate::core::decimal::{Amount, MICROS_PER_UNIT, Price, Size, TickSize};
 /// the refusal's class as the API docs' `INVALID_ORDER_*` table does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum OrderRejection {
-    #[error(
-        "invalid tick size ({0}): must be one of 0.1, 0.01, 0.005, 0.0025, 0.001, 0.0001"
-    )]
+    #[error("invalid tick size ({0}): must be one of 0.1, 0.01, 0.005, 0.0025, 0.001, 0.0001")]
     UnsupportedTickSize(TickSize),
     #[error("Price ({price}) breaks minimum tick size rule: {tick}")]
     PriceOffTick { price: Price, tick: TickSize },
@@ -206,9 +204,7 @@ pub fn market_amounts(
             let up8 = (u128::from(maker) * 100_000_000).div_ceil(u128::from(price.micros()));
             fit_from_up8(up8, dp) * 10_000
         }
-        OrderSide::Sell => {
-            fit_amount_e12(u128::from(maker) * u128::from(price.micros()), dp)
-        }
+        OrderSide::Sell => fit_amount_e12(u128::from(maker) * u128::from(price.micros()), dp),
     };
     let taker = u64::try_from(taker_e12 / u128::from(MICROS_PER_UNIT))
         .map_err(|_| OrderRejection::Overflow)?;
@@ -234,7 +230,7 @@ fn fit_from_up8(up8: u128, dp: u32) -> u128 {
 pub fn check_marketable_precision(side: OrderSide, a: OrderAmounts) -> Result<(), OrderRejection> {
     let maker_unit = 10u64.pow(6 - MARKETABLE_MAKER_DP);
     let taker_unit = 10u64.pow(6 - MARKETABLE_TAKER_DP);
-    if a.maker % maker_unit != 0 || a.taker % taker_unit != 0 {
+    if !a.maker.is_multiple_of(maker_unit) || !a.taker.is_multiple_of(taker_unit) {
         return Err(OrderRejection::MarketablePrecision(side));
     }
     Ok(())

@@ -191,7 +191,10 @@ mod tests {
             ClobError::FokNotFilled(_)
         ));
         assert!(matches!(
-            e(400, "INVALID_ORDER_MIN_TICK_SIZE: price 0.515 is not a multiple"),
+            e(
+                400,
+                "INVALID_ORDER_MIN_TICK_SIZE: price 0.515 is not a multiple"
+            ),
             ClobError::TickSize(_)
         ));
         assert!(matches!(
@@ -212,7 +215,8 @@ mod tests {
     fn productions_texts_map_to_variants() {
         use ClobError as E;
         let hash = "0x8e1f0bd2a4c7f3e6a9d1b2c3d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8";
-        let cases: Vec<(u16, String, fn(&ClobError) -> bool)> = vec![
+        type Case = (u16, String, fn(&ClobError) -> bool);
+        let cases: Vec<Case> = vec![
             (
                 400,
                 "invalid amounts, the market buy orders maker amount supports a max accuracy \
@@ -239,11 +243,9 @@ mod tests {
                 format!("order {hash} is invalid. Size (2) lower than the minimum: 5"),
                 |e| matches!(e, E::SizeBelowMinimum(_)),
             ),
-            (
-                400,
-                format!("order {hash} is invalid. Duplicated."),
-                |e| matches!(e, E::Duplicated(_)),
-            ),
+            (400, format!("order {hash} is invalid. Duplicated."), |e| {
+                matches!(e, E::Duplicated(_))
+            }),
             (400, "invalid expiration".into(), |e| {
                 matches!(e, E::InvalidExpiration(_))
             }),
@@ -283,9 +285,15 @@ mod tests {
         for (status, text, want) in cases {
             let got = ClobError::from_venue(status, &text);
             assert!(want(&got), "{text:?} → {got:?}");
-            assert!(!got.outcome_unknown(), "{text:?} is a refusal, not an unknown");
+            assert!(
+                !got.outcome_unknown(),
+                "{text:?} is a refusal, not an unknown"
+            );
             if !matches!(got, E::NotEnoughBalance | E::InvalidHeartbeatId) {
-                assert!(got.to_string().contains(&text), "the venue's text is kept: {got}");
+                assert!(
+                    got.to_string().contains(&text),
+                    "the venue's text is kept: {got}"
+                );
             }
         }
     }

@@ -111,7 +111,11 @@ impl ClobClient {
 
     /// `GET /balance-allowance`.
     pub fn balance_allowance(&self, asset: &AssetType) -> Result<BalanceAllowance, ClobError> {
-        self.get(&Self::balance_path("/balance-allowance", asset, self.cfg.signature_type as u8))
+        self.get(&Self::balance_path(
+            "/balance-allowance",
+            asset,
+            self.cfg.signature_type as u8,
+        ))
     }
 
     /// `GET /balance-allowance/update`: asks the venue to re-read the account's balance and
@@ -123,7 +127,8 @@ impl ClobClient {
             asset,
             self.cfg.signature_type as u8,
         );
-        self.request("GET", &path, None, Class::Other, 1).map(|_| ())
+        self.request("GET", &path, None, Class::Other, 1)
+            .map(|_| ())
     }
 
     fn balance_path(endpoint: &str, asset: &AssetType, st: u8) -> String {
