@@ -1,5 +1,8 @@
 //! Price and quantity → the signed `makerAmount`/`takerAmount`, with the official clients'
 //! `ROUNDING_CONFIG` rules, and the venue's order-size rules checked before anything is sent.
+//! Limit orders (GTC/GTD) follow the limit rule (shares to 2 decimals, pUSD to the tick's
+//! amount decimals); marketable ones (FOK/FAK) production's own precision whatever the tick
+//! (the amount given to 2 decimals, the amount received to at most 4).
 //!
 //! Everything is integer micro-units (6 decimals, like pUSD and the outcome tokens on chain).
 //! The official clients compute in floats and then patch float noise ("round up at

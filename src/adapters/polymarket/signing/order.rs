@@ -257,7 +257,8 @@ pub struct SignedOrder {
 /// How much to trade.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Quantity {
-    /// A number of shares at a limit price (the clients' `create_order`).
+    /// A number of shares at a limit price (the clients' `create_order`). On a FOK/FAK BUY it
+    /// becomes the pUSD `shares × price` cut to cents, the price being the worst accepted.
     Shares(Size),
     /// A market order amount (the clients' `create_market_order`): BUY spends this much
     /// collateral (micro-pUSD), SELL sells this many micro-shares; the price is the worst
