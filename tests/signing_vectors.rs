@@ -206,3 +206,49 @@ fn order_amount_vectors() {
         );
     }
 }
+
+/// Market-order amounts of the official client (py-clob-client-v2's
+/// `get_market_order_amounts` at tick 0.01, `scripts/gen_market_amounts.py`). The client cuts
+/// its inputs in binary floats, so for some inputs it signs a cent or a tick less than asked
+/// (0.29 → 0.28, 2.01 → 2.00); the fixture records what it cut to. Ours equal the client's on
+/// every pair given what it cut to, and on the unchanged inputs wherever its cut is exact
+/// (at least 100 pairs per side).
+#[test]
+fn market_amounts_equal_the_official_clients() {
+    use polyarb::adapters::polymarket::signing::amounts::market_amounts;
+    use polyarb::core::decimal::parse_micros;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/polymarket/market_amounts_tick_0.01.json");
+    let text = std::fs::read_to_string(&path).expect("committed fixture");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let tick = TickSize::parse(s(&v, "tick_size")).unwrap();
+    let micros = |c: &Value, k: &str| parse_micros(s(c, k).as_bytes()).unwrap();
+    let mut wrong = Vec::new();
+    let mut exact_cut = [0usize; 2];
+    for c in v["cases"].as_array().unwrap() {
+        let side: OrderSide = s(c, "side").parse().unwrap();
+        let want = Ok((dec(c, "maker"), dec(c, "taker")));
+        let price = Price::parse(s(c, "price")).unwrap();
+        let amount = micros(c, "amount");
+        let cut_price = Price(u32::try_from(micros(c, "client_cut_price")).unwrap());
+        let cut_amount = micros(c, "client_cut_amount");
+        let got = market_amounts(side, cut_price, cut_amount, tick).map(|a| (a.maker, a.taker));
+        if got != want {
+            wrong.push(format!("{c}: ours {got:?}"));
+        }
+        if cut_price == price && cut_amount == amount - amount % 10_000 {
+            exact_cut[side as usize] += 1;
+            let got = market_amounts(side, price, amount, tick).map(|a| (a.maker, a.taker));
+            if got != want {
+                wrong.push(format!("{c}: ours on the inputs {got:?}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(exact_cut.iter().all(|&n| n >= 100), "{exact_cut:?}");
+}
