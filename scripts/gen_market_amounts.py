@@ -4,9 +4,9 @@
 Drives py-clob-client-v2's own `OrderBuilder.get_market_order_amounts` (the code behind
 `create_market_order`) at tick 0.01 over seeded random (amount, price) pairs per side, plus a
 few hand-picked edges, and writes what it signs as makerAmount/takerAmount. Re-run with the
-pinned client to re-derive the fixture:
+pinned client (the virtual environment scripts/test.sh makes) to re-derive the fixture:
 
-    /tmp/pyref/bin/python scripts/gen_market_amounts.py > fixtures/polymarket/market_amounts_tick_0.01.json
+    target/conformance-venv/bin/python scripts/gen_market_amounts.py > fixtures/polymarket/market_amounts_tick_0.01.json
 """
 import json
 import random

@@ -280,6 +280,7 @@ const COMMAND_PAGES: &[(&str, &str)] = &[
     ("catalog", "docs/catalog.md"),
     ("db", "docs/db.md"),
     ("venue", "docs/venue.md"),
+    ("config", "docs/configuration.md"),
 ];
 
 /// `polyarb <args> --help`.
