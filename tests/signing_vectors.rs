@@ -217,8 +217,7 @@ fn order_amount_vectors() {
 fn market_amounts_equal_the_official_clients() {
     use polyarb::adapters::polymarket::signing::amounts::market_amounts;
     use polyarb::core::decimal::parse_micros;
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/polymarket/market_amounts_tick_0.01.json");
+    let path = polymarket_fixtures::path("market_amounts_tick_0.01.json");
     let text = std::fs::read_to_string(&path).expect("committed fixture");
     let v: Value = serde_json::from_str(&text).unwrap();
     let tick = TickSize::parse(s(&v, "tick_size")).unwrap();

@@ -197,8 +197,8 @@ fn open_live(
         None => create_or_derive_api_key(&t.clob_url, &key, t.chain_id, 0, TIMEOUT)
             .with_context(|| format!("creating or deriving the API key at {}", t.clob_url))?,
     };
-    let account = t.account(config)?;
-    account.check_key(config, "trading", key.address())?;
+    let account = t.account(&config.label())?;
+    account.check_key(&config.label(), "trading", key.address())?;
     let mut cc = ClobConfig::new(&t.clob_url);
     cc.chain_id = t.chain_id;
     cc.signature_type = account.signature_type;
