@@ -5,7 +5,7 @@
 //! more for a trading pipeline than a mean, so after criterion each strategy is run again for
 //! 200k one-way hops timed against the shared monotonic clock into an hdrhistogram, and p50,
 //! p99, p99.9 and max per hop are printed. Two threads on the two cores of this machine: spin
-//! is fair here; with more spinning threads than cores it is not (README, "Performance").
+//! is fair here; with more spinning threads than cores it is not (BENCHMARKS.md, "Pipeline").
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

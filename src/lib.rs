@@ -1,7 +1,7 @@
 //! polyarb: a low-latency arbitrage engine for Polymarket.
 //!
 //! Exact integer money (`core`), the venue's wire formats (`adapters::polymarket`), L2 books
-//! (`book`) and the tools that measure them. See `DESIGN.md`-style overview in the README.
+//! (`book`) and the tools that measure them. The overview is `docs/architecture.md`.
 
 pub mod adapters;
 pub mod book;

@@ -1,19 +1,20 @@
-//! Conformance: the real Gamma samples in ../shared/fixtures/polymarket normalize, with the
-//! values they carry read exactly; served by the venue from those very files, they refresh to
-//! the same catalog over HTTP. Skipped, with a message, where the fixtures are absent (they are
-//! read in place, never copied into the project).
+//! Conformance: the real Gamma samples in fixtures/polymarket normalize, with the values they
+//! carry read exactly; served by the venue from those very files, they refresh to the same
+//! catalog over HTTP.
 
 mod catalog_common;
+mod polymarket_fixtures;
 
 use std::collections::BTreeMap;
 
-use catalog_common::{catalog_config, fixtures_or_skip, get, venue};
+use catalog_common::{catalog_config, get, venue};
 use polyarb::catalog::normalize::{normalize_events, normalize_markets};
 use polyarb::catalog::{
     CatalogState, Fetched, GammaSource, GroupSkip, ListingSource, MarketStatus, MemoryStore,
 };
 use polyarb::core::fees::FeeSchedule;
 use polyarb::core::{ConditionId, Price, Size, TickSize};
+use polymarket_fixtures::path as fixture;
 use serde_json::value::RawValue;
 
 fn raw_items(path: &std::path::Path) -> Vec<Box<RawValue>> {
@@ -27,16 +28,13 @@ fn raw_items(path: &std::path::Path) -> Vec<Box<RawValue>> {
 
 #[test]
 fn real_gamma_markets_normalize_exactly() {
-    let Some(dir) = fixtures_or_skip("real_gamma_markets_normalize_exactly") else {
-        return;
-    };
     let none = BTreeMap::new();
     let files = [
         "gamma_market_btc_updown_5m_real_2026.json",
         "gamma_market_sports_feeschedule_real_2026.json",
         "gamma_market_closed_real_2026.json",
     ];
-    let items: Vec<Box<RawValue>> = files.iter().flat_map(|f| raw_items(&dir.join(f))).collect();
+    let items: Vec<Box<RawValue>> = files.iter().flat_map(|f| raw_items(&fixture(f))).collect();
     let (c, r) = normalize_markets(&items, 0, true, &none);
     assert_eq!(r.skipped_total(), 0, "{:?}", r.samples);
     assert_eq!(c.markets.len(), 3);
@@ -114,10 +112,7 @@ fn real_gamma_markets_normalize_exactly() {
 
 #[test]
 fn real_neg_risk_event_groups_and_is_augmented() {
-    let Some(dir) = fixtures_or_skip("real_neg_risk_event_groups_and_is_augmented") else {
-        return;
-    };
-    let items = raw_items(&dir.join("gamma_events_negrisk_real_2026.json"));
+    let items = raw_items(&fixture("gamma_events_negrisk_real_2026.json"));
     let (c, r) = normalize_events(&items, 0, true, &BTreeMap::new());
     assert_eq!(r.skipped_total(), 0, "{:?}", r.samples);
     assert_eq!(c.markets.len(), 2);
@@ -157,10 +152,6 @@ fn real_neg_risk_event_groups_and_is_augmented() {
 
 #[test]
 fn the_venue_serves_the_fixture_files_in_their_real_shape() {
-    let Some(dir) = fixtures_or_skip("the_venue_serves_the_fixture_files_in_their_real_shape")
-    else {
-        return;
-    };
     let files: Vec<_> = [
         "gamma_events_negrisk_real_2026.json",
         "gamma_market_btc_updown_5m_real_2026.json",
@@ -168,7 +159,7 @@ fn the_venue_serves_the_fixture_files_in_their_real_shape() {
         "gamma_market_closed_real_2026.json",
     ]
     .iter()
-    .map(|f| dir.join(f))
+    .map(|f| fixture(f))
     .collect();
     let v = venue(10, 31, |c| c.gamma.files = files.clone());
     // Byte-for-byte: the BTC market as served equals the file's object.
@@ -176,7 +167,7 @@ fn the_venue_serves_the_fixture_files_in_their_real_shape() {
     assert_eq!(s, 200);
     let served: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
     let file: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("gamma_market_btc_updown_5m_real_2026.json")).unwrap(),
+        &std::fs::read_to_string(fixture("gamma_market_btc_updown_5m_real_2026.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(served, vec![file]);
@@ -225,7 +216,7 @@ fn the_venue_serves_the_fixture_files_in_their_real_shape() {
     assert_eq!(page["next_cursor"], "LTE=");
     assert_eq!(page["count"], 5);
     let real: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("clob_markets_page_real_2024.json")).unwrap(),
+        &std::fs::read_to_string(fixture("clob_markets_page_real_2024.json")).unwrap(),
     )
     .unwrap();
     let keys = |v: &serde_json::Value| -> std::collections::BTreeSet<String> {
@@ -245,16 +236,12 @@ fn the_venue_serves_the_fixture_files_in_their_real_shape() {
 #[test]
 fn real_gamma_markets_round_trip_through_the_sqlite_store() {
     use polyarb::catalog::{CatalogStore, SqliteCatalogStore};
-    let Some(dir) = fixtures_or_skip("real_gamma_markets_round_trip_through_the_sqlite_store")
-    else {
-        return;
-    };
     let files = [
         "gamma_market_btc_updown_5m_real_2026.json",
         "gamma_market_sports_feeschedule_real_2026.json",
         "gamma_market_closed_real_2026.json",
     ];
-    let items: Vec<Box<RawValue>> = files.iter().flat_map(|f| raw_items(&dir.join(f))).collect();
+    let items: Vec<Box<RawValue>> = files.iter().flat_map(|f| raw_items(&fixture(f))).collect();
     let (c, _) = normalize_markets(&items, 0, true, &BTreeMap::new());
     let db = catalog_common::scratch("catalog-fixtures-sqlite").join("c.db");
     let mut store = SqliteCatalogStore::open_path(&db).unwrap();

@@ -138,7 +138,7 @@ fn live_feed_sends_paired_orders_to_the_venue_and_journals_them() {
     )
     .unwrap();
     let trading = format!(
-        "[trading]\nmode = \"live\"\nkey_file = \"key.hex\"\ncreds_file = \"creds.json\"\nclob_url = \"{}\"\nuser_ws_url = \"{}\"\njournal = \"orders.db\"\n",
+        "[trading]\nmode = \"live\"\nkey_file = \"key.hex\"\ncreds_file = \"creds.json\"\nclob_url = \"{}\"\nuser_ws_url = \"{}\"\njournal = \"orders.db\"\nsignature_type = 0\n",
         venue.http_url(),
         venue.user_ws_url(),
     );

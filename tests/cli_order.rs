@@ -1,5 +1,7 @@
-//! `polyarb order sign` / `polyarb order headers`, run as the built binary: against the shared
-//! vectors where present, and against our own expectations otherwise.
+//! `polyarb order sign` / `polyarb order headers`, run as the built binary: against the
+//! signing vectors in fixtures/polymarket, and against our own expectations.
+
+mod polymarket_fixtures;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -114,7 +116,9 @@ fn sign_limit_order_prints_a_verifiable_body() {
 fn sign_market_order_from_an_amount() {
     let dir = TempDir::new("market");
     let key = dir.file("key", KEY);
-    // BUY $2 at worst price 0.936: py-clob-client-v2 gives 1999998 / 2136750.
+    // BUY $2 at worst price 0.936, tick 0.001: py-clob-client-v2 1.2.1 signs 2000000 /
+    // 2136750 (shares at 5 decimals), which production refuses for a market order; the
+    // shares are cut to the 4 decimals it accepts.
     let v = ok_json(polyarb(&[
         "order",
         "sign",
@@ -138,12 +142,80 @@ fn sign_market_order_from_an_amount() {
         "--timestamp-ms",
         "1",
     ]));
-    assert_eq!(v["order"]["makerAmount"], "1999998");
-    assert_eq!(v["order"]["takerAmount"], "2136750");
+    assert_eq!(v["order"]["makerAmount"], "2000000");
+    assert_eq!(v["order"]["takerAmount"], "2136700");
     assert_eq!(v["orderType"], "FOK");
     let parsed = parse_post_order(v.to_string().as_bytes()).unwrap();
     assert!(verify_order_signature(&parsed.signed, &ProtocolVersion::v2().domain(true)).is_ok());
     assert!(verify_order_signature(&parsed.signed, &ProtocolVersion::v2().domain(false)).is_err());
+}
+
+/// The case: production refuses a market BUY whose pUSD has more than 2 decimals.
+/// `$10 at 0.47`, tick 0.01: the official client signs 10000000 / 21276500 (shares rounded
+/// up at 8 decimals, then down at 4); so do we. A FOK asked for in shares is signed with the
+/// same precision: 237.3 shares at 0.72 spend $170.85 (not 170.856) for 237.2916 shares.
+#[test]
+fn sign_market_orders_with_productions_precision() {
+    let dir = TempDir::new("fok");
+    let key = dir.file("key", KEY);
+    let sign = |extra: &[&str]| {
+        let mut args = vec![
+            "order",
+            "sign",
+            "--key-file",
+            p(&key),
+            "--token-id",
+            "1",
+            "--tick-size",
+            "0.01",
+            "--salt",
+            "1",
+            "--timestamp-ms",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        ok_json(polyarb(&args))
+    };
+    let v = sign(&[
+        "--side",
+        "BUY",
+        "--price",
+        "0.47",
+        "--amount",
+        "10",
+        "--order-type",
+        "FOK",
+    ]);
+    assert_eq!(v["order"]["makerAmount"], "10000000");
+    assert_eq!(v["order"]["takerAmount"], "21276500");
+    let v = sign(&[
+        "--side",
+        "BUY",
+        "--price",
+        "0.72",
+        "--size",
+        "237.3",
+        "--order-type",
+        "FOK",
+    ]);
+    assert_eq!(v["order"]["makerAmount"], "170850000");
+    assert_eq!(v["order"]["takerAmount"], "237291600");
+    let v = sign(&[
+        "--side",
+        "SELL",
+        "--price",
+        "0.47",
+        "--amount",
+        "10.129",
+        "--order-type",
+        "FAK",
+    ]);
+    assert_eq!(v["order"]["makerAmount"], "10120000");
+    assert_eq!(v["order"]["takerAmount"], "4756400");
+    // The same shares as a GTC keep the limit rule (shares to 2 decimals, pUSD to 4).
+    let v = sign(&["--side", "BUY", "--price", "0.72", "--size", "237.3"]);
+    assert_eq!(v["order"]["makerAmount"], "170856000");
+    assert_eq!(v["order"]["takerAmount"], "237300000");
 }
 
 #[test]
@@ -168,18 +240,57 @@ fn sign_refuses_locally_with_venue_error_names() {
         assert!(!out.status.success());
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    assert!(run(&["--price", "0.515", "--size", "10"]).contains("INVALID_ORDER_MIN_TICK_SIZE"));
+    assert!(
+        run(&["--price", "0.515", "--size", "10"])
+            .contains("Price (0.515) breaks minimum tick size rule: 0.01")
+    );
     assert!(
         run(&["--price", "0.5", "--size", "4", "--min-size", "5"])
-            .contains("INVALID_ORDER_MIN_SIZE")
+            .contains("Size (4) lower than the minimum: 5")
     );
     assert!(
         run(&["--price", "0.5", "--size", "1.5", "--order-type", "FOK"])
-            .contains("INVALID_ORDER_MIN_SIZE")
+            .contains("invalid amount for a marketable order ($0.75), min size: $1")
     );
     assert!(
         run(&["--price", "0.5", "--size", "10", "--order-type", "GTD"])
-            .contains("INVALID_ORDER_EXPIRATION")
+            .contains("invalid expiration")
+    );
+    // Hostile amounts: a clear refusal naming the cause, never a panic.
+    for (amount, says) in [
+        ("0", "invalid amounts"),
+        ("0.009", "invalid amounts"),
+        ("1.1234567", "--amount"),
+        ("99999999999999999999", "--amount"),
+        ("-1", "unexpected argument '-1'"),
+    ] {
+        let e = run(&["--price", "0.5", "--amount", amount, "--order-type", "FAK"]);
+        assert!(e.contains(says) && !e.contains("panicked"), "{amount}: {e}");
+    }
+    // A BUY whose shares would not fit in 64 bits.
+    let out = polyarb(&[
+        "order",
+        "sign",
+        "--key-file",
+        p(&key),
+        "--token-id",
+        "1",
+        "--side",
+        "BUY",
+        "--tick-size",
+        "0.01",
+        "--price",
+        "0.01",
+        "--amount",
+        "18446744073709",
+        "--order-type",
+        "FOK",
+    ]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        e.contains("do not fit in 64 bits") && !e.contains("panicked"),
+        "{e}"
     );
     assert!(run(&["--price", "0.5e0", "--size", "10"]).contains("--price"));
     assert!(run(&["--price", "0.5", "--size", "10", "--signature-type", "1"]).contains("funder"));
@@ -207,24 +318,16 @@ fn sign_refuses_locally_with_venue_error_names() {
     );
 }
 
-fn fixture() -> Option<Value> {
-    let rel = "shared/fixtures/polymarket/signing_test_vectors.json";
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for p in [
-        manifest.join("..").join(rel),
-        PathBuf::from("/work").join(rel),
-    ] {
-        if let Ok(t) = std::fs::read_to_string(&p) {
-            return Some(serde_json::from_str(&t).unwrap());
-        }
-    }
-    eprintln!("SKIPPED: signing_test_vectors.json not found next to the crate or in /work/shared");
-    None
+/// The signing vectors; a missing file fails the test, naming the path.
+fn fixture() -> Value {
+    let text = std::fs::read_to_string(polymarket_fixtures::path("signing_test_vectors.json"))
+        .expect("readable fixture");
+    serde_json::from_str(&text).unwrap()
 }
 
 #[test]
 fn sign_reproduces_every_v2_vector() {
-    let Some(f) = fixture() else { return };
+    let f = fixture();
     let dir = TempDir::new("v2");
     let key = dir.file("key", f["private_key"].as_str().unwrap());
     let me = f["address"].as_str().unwrap();

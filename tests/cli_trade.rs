@@ -32,7 +32,7 @@ fn place_list_cancel_through_a_config_file() {
     std::fs::write(
         &cfg,
         format!(
-            "[clob]\nurl = \"{}\"\nkey_file = \"key.hex\"\njournal_db = \"orders.db\"\n",
+            "[clob]\nurl = \"{}\"\nkey_file = \"key.hex\"\njournal_db = \"orders.db\"\nsignature_type = 0\n",
             v.http_url()
         ),
     )
@@ -72,7 +72,7 @@ fn place_list_cancel_through_a_config_file() {
     let off = place("0.205", "8");
     assert!(!off.status.success());
     assert!(
-        stdout(&off).contains("INVALID_ORDER_MIN_TICK_SIZE"),
+        stdout(&off).contains("breaks minimum tick size rule: 0.01"),
         "{off:?}"
     );
     let list = polyarb(&["order", "list", "--config", cfg]);
@@ -102,7 +102,7 @@ fn place_list_cancel_through_a_config_file() {
     std::fs::write(
         dir.path().join("bad.toml"),
         format!(
-            "[clob]\nurl = \"{}\"\nkey_file = \"nope.hex\"\n",
+            "[clob]\nurl = \"{}\"\nkey_file = \"nope.hex\"\nsignature_type = 0\n",
             v.http_url()
         ),
     )
@@ -115,4 +115,147 @@ fn place_list_cancel_through_a_config_file() {
     ]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("clob.key_file"));
+}
+
+/// A `[clob]` deposit-wallet account (signature type 3, the default): `order place` signs with
+/// maker = signer = the wallet and the order rests; a type that does not fit its funder is a
+/// config error naming the file, the key and what was expected.
+#[test]
+fn a_deposit_wallet_config_places_orders_and_misfits_are_named() {
+    let v = venue();
+    let m = market(&v);
+    set_book(&v, &m.yes, &[("0.30", "100")], &[("0.70", "100")]);
+    let dir = TempDir::new("cli-trade-1271");
+    std::fs::write(dir.path().join("key.hex"), format!("0x{:064x}\n", 0x78u32)).unwrap();
+    let wallet = "0x5AFE5afe5aFe5afE5afE5AFE5aFE5AFE5AFe5aFe";
+    admin(
+        &v,
+        "/admin/fund",
+        serde_json::json!({"address": wallet, "collateral": "50"}),
+    );
+    let write = |name: &str, account: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "[clob]\nurl = \"{}\"\nkey_file = \"key.hex\"\n{account}",
+                v.http_url()
+            ),
+        )
+        .unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let cfg = write("wallet.toml", &format!("funder = \"{wallet}\"\n"));
+    let token = m.yes.to_string();
+    let placed = polyarb(&[
+        "order",
+        "place",
+        "--config",
+        &cfg,
+        "--token-id",
+        &token,
+        "--side",
+        "BUY",
+        "--price",
+        "0.20",
+        "--size",
+        "10",
+        "--plan-id",
+        "1",
+    ]);
+    assert!(placed.status.success(), "{placed:?}");
+    let j: Value = serde_json::from_str(&stdout(&placed)).unwrap();
+    assert_eq!(j["outcome"], "Accepted(Live)");
+    assert_eq!(level(&rest_book(&v, &m.yes), "bids", "0.2"), "10");
+
+    let key_address = polyarb::adapters::polymarket::signing::PrivateKey::from_hex(&format!(
+        "0x{:064x}",
+        0x78u32
+    ))
+    .unwrap()
+    .address()
+    .to_checksum();
+    // (account lines, what the error must name)
+    let cases = [
+        (
+            "",
+            vec!["clob.funder", "deposit wallet", "signature_type = 0"],
+        ),
+        ("signature_type = 1\n", vec!["clob.funder", "proxy"]),
+        ("signature_type = 2\n", vec!["clob.funder", "Safe"]),
+        (
+            "signature_type = 7\n",
+            vec!["clob.signature_type", "POLY_1271"],
+        ),
+        (
+            &*format!("signature_type = 0\nfunder = \"{wallet}\"\n"),
+            vec!["clob.funder", key_address.as_str(), "signature_type = 0"],
+        ),
+    ];
+    for (k, (account, named)) in cases.iter().enumerate() {
+        let cfg = write(&format!("bad{k}.toml"), account);
+        let out = polyarb(&["order", "list", "--config", &cfg]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("bad{k}.toml")), "{err}");
+        for n in named {
+            assert!(err.contains(n), "{account:?}: {n} not in {err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// A deposit-wallet account asks the CLOB to refresh its balance once, with signature type
+/// 3, before anything else it does (production sees the wallet's pUSD only after that).
+#[test]
+fn a_deposit_wallet_refreshes_its_balance_first() {
+    let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+    let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let t = {
+        let (s, seen) = (server.clone(), seen.clone());
+        std::thread::spawn(move || {
+            for req in s.incoming_requests() {
+                let path = req.url().to_string();
+                seen.lock().unwrap().push(path.clone());
+                let body = if path == "/version" {
+                    r#"{"version":2}"#
+                } else if path.starts_with("/data/orders") {
+                    r#"{"data":[],"next_cursor":"LTE="}"#
+                } else {
+                    "{}"
+                };
+                let _ = req.respond(tiny_http::Response::from_string(body));
+            }
+        })
+    };
+    let dir = TempDir::new("cli-trade-refresh");
+    std::fs::write(dir.path().join("key.hex"), format!("0x{:064x}\n", 0x79u32)).unwrap();
+    std::fs::write(
+        dir.path().join("creds.json"),
+        r#"{"apiKey":"k","secret":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","passphrase":"p"}"#,
+    )
+    .unwrap();
+    let cfg = dir.path().join("w.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[clob]\nurl = \"{url}\"\nkey_file = \"key.hex\"\ncreds_file = \"creds.json\"\n\
+             signature_type = 3\nfunder = \"0x5afe5afe5afe5afe5afe5afe5afe5afe5afe5afe\"\n"
+        ),
+    )
+    .unwrap();
+    let out = polyarb(&["order", "list", "--config", cfg.to_str().unwrap()]);
+    server.unblock();
+    t.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            "/version",
+            "/balance-allowance/update?asset_type=COLLATERAL&signature_type=3",
+            "/data/orders",
+        ]
+    );
 }

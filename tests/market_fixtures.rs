@@ -1,24 +1,21 @@
 //! Conformance: the recorded market-channel payloads parse and apply as the venue meant.
-//! Reads ../shared/fixtures/polymarket in place; skips with a message where it is absent.
+//! Reads them from fixtures/polymarket.
 
-mod common;
+mod polymarket_fixtures;
 
 use polyarb::core::{AssetIndex, Price};
 use polyarb::obs::replay::Replayer;
 
 /// A fixture file as one compact frame (the files are pretty-printed JSON).
-fn frame(name: &str) -> Option<String> {
-    let dir = common::fixtures_or_skip(name)?;
-    let text = std::fs::read_to_string(dir.join(name)).unwrap();
+fn frame(name: &str) -> String {
+    let text = std::fs::read_to_string(polymarket_fixtures::path(name)).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    Some(v.to_string())
+    v.to_string()
 }
 
 #[test]
 fn real_book_sorts_best_last_arrays() {
-    let Some(f) = frame("ws_book_real_2024.json") else {
-        return;
-    };
+    let f = frame("ws_book_real_2024.json");
     let mut r = Replayer::new();
     r.frame(f.as_bytes(), 0);
     let c = r.counters();
@@ -52,7 +49,7 @@ fn every_market_channel_event_shape_is_understood() {
         ("ws_market_resolved.json", "other"),
     ];
     for (name, kind) in cases {
-        let Some(f) = frame(name) else { return };
+        let f = frame(name);
         let mut r = Replayer::new();
         r.frame(f.as_bytes(), 0);
         let c = r.counters();
@@ -73,12 +70,8 @@ fn every_market_channel_event_shape_is_understood() {
 #[test]
 fn recorded_pair_applies_on_one_asset() {
     // The small synthetic book and price_change share an asset id.
-    let (Some(b), Some(p)) = (
-        frame("ws_book_synthetic_small.json"),
-        frame("ws_price_change_v2_synthetic_small.json"),
-    ) else {
-        return;
-    };
+    let b = frame("ws_book_synthetic_small.json");
+    let p = frame("ws_price_change_v2_synthetic_small.json");
     let mut r = Replayer::new();
     r.frame(b.as_bytes(), 0);
     r.frame(p.as_bytes(), 0);

@@ -8,6 +8,7 @@
 //! respected; the heartbeat switch cancels; a restart reconciles the journal.
 
 mod common;
+mod polymarket_fixtures;
 mod trading_support;
 
 use std::time::Duration;
@@ -578,17 +579,13 @@ fn the_heartbeat_switch_cancels_a_silent_owners_orders() {
 #[test]
 fn the_recorded_user_channel_fixtures_parse_and_the_venue_speaks_their_shape() {
     use polyarb::adapters::polymarket::ws::user_events::parse_frame;
-    let Some(dir) = common::fixtures_or_skip("user channel fixtures") else {
-        return;
-    };
     let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
+    for entry in std::fs::read_dir(polymarket_fixtures::dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
         if !name.starts_with("ws_user_") {
             continue;
         }
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = std::fs::read_to_string(polymarket_fixtures::path(&name)).unwrap();
         let evs = parse_frame(&text).unwrap();
         assert_eq!(evs.len(), 1, "{name}");
         let ev = evs[0].clone().unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -807,4 +804,240 @@ fn a_taker_in_a_fee_market_pays_the_v2_fee_and_stores_it() {
     let pos = journal.positions();
     assert_eq!(pos.last().unwrap().realized_pnl, 6_997_500);
     assert_eq!(mgr.stats.fees_unknown, 0);
+}
+
+/// A deposit-wallet account (signature type 3, production's flow for a new API user): maker
+/// = signer = the wallet, the order signature wrapped in ERC-7739, the API key the owner
+/// key's. It refreshes its balance once (`GET /balance-allowance/update`), then a GTC rests
+/// as the wallet's and a FOK BUY spending $6 (production's 2-decimal pUSD) fills.
+#[test]
+fn a_deposit_wallet_account_trades_end_to_end() {
+    use polyarb::adapters::polymarket::http::clob::AssetType;
+    use polyarb::adapters::polymarket::signing::{Address, SignatureType};
+    let v = venue();
+    let m = market(&v);
+    set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
+    let wallet = Address::parse("0x5afe5afe5afe5afe5afe5afe5afe5afe5afe5afe").unwrap();
+    let a = trader_with(&v, 46, |c| {
+        c.signature_type = SignatureType::Poly1271;
+        c.funder = Some(wallet);
+    });
+    // The wallet holds the account's pUSD.
+    admin(
+        &v,
+        "/admin/fund",
+        serde_json::json!({"address": wallet.to_checksum(), "collateral": "100"}),
+    );
+    a.client
+        .update_balance_allowance(&AssetType::Collateral)
+        .expect("GET /balance-allowance/update");
+
+    let journal = MemoryJournal::new();
+    let mut mgr = OrderManager::new(a.client.clone(), journal.clone(), ExecConfig::default());
+    let rest = NewOrder {
+        plan_id: 1,
+        client_oid: 1,
+        request: limit(m.yes, OrderSide::Buy, "0.30", "10", OrderType::Gtc),
+        rules: m.rules,
+        fees: m.fees,
+    };
+    let r = mgr.submit(&[rest]);
+    assert_eq!(r[0].outcome, SubmitOutcome::Accepted(OrderState::Live));
+    let id = r[0].order_id.clone().unwrap();
+    assert_eq!(mgr.order(&id).unwrap().state, OrderState::Live);
+    assert_eq!(level(&rest_book(&v, &m.yes), "bids", "0.3"), "10");
+    // The signed order: maker = signer = the wallet, type 3, a 636-char wrapped signature.
+    let p = a.signed(&m, m.yes, OrderSide::Buy, "0.30", "10", OrderType::Gtc);
+    let body: serde_json::Value = serde_json::from_slice(&p.body).unwrap();
+    assert_eq!(body["order"]["signatureType"], 3);
+    for k in ["maker", "signer"] {
+        assert!(
+            body["order"][k]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&wallet.to_checksum()),
+            "{body}"
+        );
+    }
+    assert_eq!(body["order"]["signature"].as_str().unwrap().len(), 636);
+
+    let r = mgr.submit(&[leg(1, 2, &m, "0.60", "10", OrderType::Fok)]);
+    assert_eq!(r[0].outcome, SubmitOutcome::Accepted(OrderState::Filled));
+    let fok = r[0].order_id.clone().unwrap();
+    // From the answer's takingAmount (this venue's user channel does not yet route a deposit
+    // wallet's events to its key; production does).
+    assert_eq!(mgr.order(&fok).unwrap().filled, Size(10_000_000));
+    // The wallet's pUSD in the venue's ledger: $6 spent, $3 held by the resting BUY.
+    let mut r = http()
+        .get(format!(
+            "{}/admin/balances?address={}",
+            v.http_url(),
+            wallet.to_checksum()
+        ))
+        .call()
+        .unwrap();
+    let b: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(
+        (&b["collateral"]["total"], &b["collateral"]["reserved"]),
+        (
+            &serde_json::json!(94_000_000),
+            &serde_json::json!(3_000_000)
+        ),
+        "{b}"
+    );
+}
+
+/// Hostile amounts never panic and never leave: each is refused locally with production's
+/// reason, and counted.
+#[test]
+fn hostile_amounts_are_refused_locally_and_counted() {
+    use polyarb::adapters::polymarket::signing::{OrderRejection, Quantity};
+    let v = venue();
+    let m = market(&v);
+    set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
+    let a = trader(&v, 47);
+    let mut mgr = OrderManager::new(
+        a.client.clone(),
+        MemoryJournal::new(),
+        ExecConfig::default(),
+    );
+    let order = |oid, q: Quantity, t: OrderType, side: OrderSide| {
+        let mut request = limit(m.yes, side, "0.60", "1", t);
+        request.quantity = q;
+        NewOrder {
+            plan_id: 9,
+            client_oid: oid,
+            request,
+            rules: m.rules,
+            fees: m.fees,
+        }
+    };
+    let cases = [
+        // $0, and less than a cent: nothing to spend once cut to 2 decimals.
+        (Quantity::MarketAmount(0), OrderType::Fok, OrderSide::Buy),
+        (
+            Quantity::MarketAmount(9_999),
+            OrderType::Fak,
+            OrderSide::Buy,
+        ),
+        (Quantity::Shares(Size::ZERO), OrderType::Fok, OrderSide::Buy),
+        (
+            Quantity::Shares(Size(9_999)),
+            OrderType::Gtc,
+            OrderSide::Sell,
+        ),
+        // Amounts whose other side does not fit in 64 bits.
+        (
+            Quantity::MarketAmount(u64::MAX),
+            OrderType::Fok,
+            OrderSide::Buy,
+        ),
+        // Under the $1 minimum of a marketable order.
+        (
+            Quantity::MarketAmount(990_000),
+            OrderType::Fok,
+            OrderSide::Buy,
+        ),
+    ];
+    let before = mgr.stats.rejected;
+    for (k, (q, t, side)) in cases.into_iter().enumerate() {
+        let r = mgr.submit(&[order(k as u64, q, t, side)]);
+        match &r[0].outcome {
+            SubmitOutcome::Rejected(ClobError::Local(
+                OrderRejection::ZeroQuantity
+                | OrderRejection::Overflow
+                | OrderRejection::MarketableBelowOneDollar { .. },
+            )) => {}
+            other => panic!("case {k} {q:?}: {other:?}"),
+        }
+    }
+    assert_eq!(mgr.stats.rejected - before, 6);
+    assert!(
+        a.client
+            .open_orders(&Default::default())
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(collateral(&v, &a), 1_000_000_000);
+}
+
+/// Production answers `GET /data/order/{id}` only for open orders; a closed order's fills are
+/// read from `GET /data/trades`. A venue that does answer for a closed order (with a
+/// `size_matched` the trades contradict) is not believed: the manager settles the order from
+/// its trades, and an order the venue closed without a trade as canceled with nothing filled.
+#[test]
+fn a_closed_orders_fills_come_from_its_trades_not_its_order_record() {
+    use std::sync::{Arc, Mutex};
+    let v = venue();
+    let m = market(&v);
+    let a = trader(&v, 48);
+    let filled = signed_buy(&a, &m, "0.45", "10");
+    let killed = signed_buy(&a, &m, "0.44", "10");
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+    let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let t = {
+        let (s, seen) = (server.clone(), seen.clone());
+        let (f, k, token) = (
+            filled.order_id.clone(),
+            killed.order_id.clone(),
+            m.yes.to_string(),
+        );
+        std::thread::spawn(move || {
+            for req in s.incoming_requests() {
+                let path = req.url().to_string();
+                seen.lock().unwrap().push(path.clone());
+                let record = |id: &str| {
+                    serde_json::json!({"id": id, "status": "MATCHED", "market": "", "asset_id": token,
+                        "side": "BUY", "price": "0.45", "original_size": "10", "size_matched": "999"})
+                };
+                let body = if path == "/version" {
+                    serde_json::json!({"version": 2})
+                } else if path == format!("/data/order/{f}") {
+                    record(&f)
+                } else if path == format!("/data/order/{k}") {
+                    record(&k)
+                } else if path.starts_with("/data/trades") {
+                    serde_json::json!({"data": [{"id": "t1", "taker_order_id": f, "market": "",
+                        "asset_id": token, "side": "BUY", "size": "6.5", "price": "0.45",
+                        "status": "CONFIRMED"}], "next_cursor": "LTE="})
+                } else {
+                    serde_json::json!({})
+                };
+                let _ = req.respond(tiny_http::Response::from_string(body.to_string()));
+            }
+        })
+    };
+    let client = Arc::new(
+        polyarb::adapters::polymarket::http::clob::ClobClient::connect(
+            polyarb::adapters::polymarket::http::clob::ClobConfig::new(&url),
+            a.key.clone(),
+            a.creds.clone(),
+        )
+        .unwrap(),
+    );
+    let journal = MemoryJournal::new();
+    for (i, p) in [&filled, &killed].into_iter().enumerate() {
+        let mut j = journal.clone();
+        j.record_intent(&sent_entry(6, i as u64, p, &m)).unwrap();
+    }
+    let mut mgr = OrderManager::new(client, journal.clone(), ExecConfig::default());
+    let rep = mgr.reconcile();
+    server.unblock();
+    t.join().unwrap();
+    assert_eq!(
+        (rep.checked, rep.resolved),
+        (2, 2),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    let f = mgr.order(&filled.order_id).unwrap();
+    assert_eq!(
+        f.filled,
+        Size(6_500_000),
+        "from the trade, not size_matched 999"
+    );
+    let k = mgr.order(&killed.order_id).unwrap();
+    assert_eq!((k.state, k.filled), (OrderState::Canceled, Size::ZERO));
 }

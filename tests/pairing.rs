@@ -218,8 +218,54 @@ fn legs_are_cut_to_the_free_collateral_so_no_leg_is_refused_for_balance() {
     assert_eq!(stats.size_capped.get(), 1);
     assert_eq!((stats.filled.get(), stats.rejected.get()), (2, 0));
     assert_eq!(stats.unwinds.get(), 0);
-    // 1000 / 1.02 = 980.392…: 980.39 shares of each, 999.9978 pUSD.
-    assert_eq!(tokens(&v, &a, &m.yes), 980_390_000);
-    assert_eq!(tokens(&v, &a, &m.no), 980_390_000);
-    assert_eq!(start - collateral(&v, &a), 999_997_800);
+    // 1000 / 1.02 = 980.392…, cut to the legs' exact lot (0.40: 0.05 share, 0.62: 0.5): 980
+    // shares of each, for whole cents: 392 + 607.60 pUSD. Holds under production's market
+    // BUY too: each leg's book has its whole pUSD at the limit price, so it buys exactly 980.
+    assert_eq!(tokens(&v, &a, &m.yes), 980_000_000);
+    assert_eq!(tokens(&v, &a, &m.no), 980_000_000);
+    assert_eq!(start - collateral(&v, &a), 999_600_000);
+}
+
+/// A BUY leg whose book is better than its limit: production spends the leg's pUSD there and
+/// buys more shares than the other leg (YES: $40 at 0.30 = 133.3333 shares against NO's 100);
+/// the common quantity is paired and the rest sold back, leaving at most the dust under the
+/// 0.01 share a SELL can give, which is reported as residual. (A venue that fills a market BUY
+/// for its signed shares, like this branch's double, fills both legs for 100: paired at once.
+/// The assertions hold either way.)
+#[test]
+fn legs_that_fill_different_share_counts_are_paired_on_what_they_filled() {
+    let v = venue();
+    let m = market(&v);
+    // YES asks 0.30; NO asks 0.72 (the mirror of YES bids 0.28), 1000 deep each.
+    set_book(&v, &m.yes, &[("0.28", "1000")], &[("0.30", "1000")]);
+    let a = trader(&v, 45);
+    let l = listen(&v, &a);
+    let start = collateral(&v, &a);
+    let (mut stage, sender) = desk(
+        &a,
+        &m,
+        m.rules,
+        13,
+        Some(l.ch.messages.clone()),
+        PairingConfig::default(),
+    );
+    stage.process(two_legs("0.40", "0.72", "100"));
+    let stats = sender.stats.clone();
+    wait_until("the plan", Duration::from_secs(10), || {
+        stats.plans.get() == 1
+    });
+    let mgr = sender.join().expect("the sender stops");
+    assert_eq!((stats.filled.get(), stats.rejected.get()), (2, 0));
+    let (yes, no) = (tokens(&v, &a, &m.yes), tokens(&v, &a, &m.no));
+    assert!(no >= 100_000_000 && yes >= no, "yes {yes}, no {no}");
+    assert!(yes - no < 10_000, "paired but for dust: yes {yes}, no {no}");
+    assert_eq!(
+        stats.unwind_residual.get(),
+        yes - no,
+        "the dust is reported"
+    );
+    // The manager's positions are the venue's ledger.
+    assert_eq!(mgr.positions.get(&m.yes).shares, i128::from(yes));
+    assert_eq!(mgr.positions.get(&m.no).shares, i128::from(no));
+    assert!(collateral(&v, &a) < start);
 }

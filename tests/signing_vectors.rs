@@ -1,8 +1,7 @@
-//! Conformance: every vector in the shared `signing_test_vectors.json` (HMAC, L1 ClobAuth,
-//! V1/V2 orders, POLY_1271, price/size → amounts). The file is read where it lives, never
-//! copied; when it is absent the test says so and passes.
+//! Conformance: every vector in `fixtures/polymarket/signing_test_vectors.json` (HMAC, L1
+//! ClobAuth, V1/V2 orders, POLY_1271, price/size → amounts).
 
-use std::path::PathBuf;
+mod polymarket_fixtures;
 
 use polyarb::adapters::polymarket::signing::amounts::limit_amounts;
 use polyarb::adapters::polymarket::signing::{
@@ -12,21 +11,11 @@ use polyarb::adapters::polymarket::signing::{
 use polyarb::core::{Price, Size, TickSize, TokenId};
 use serde_json::Value;
 
-const REL: &str = "shared/fixtures/polymarket/signing_test_vectors.json";
-
-fn load() -> Option<Value> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        manifest.join("..").join(REL),
-        PathBuf::from("/work").join(REL),
-    ];
-    for p in &candidates {
-        if let Ok(text) = std::fs::read_to_string(p) {
-            return Some(serde_json::from_str(&text).expect("fixture is JSON"));
-        }
-    }
-    eprintln!("SKIPPED: signing_test_vectors.json not found (looked in {candidates:?})");
-    None
+/// The vectors file; a missing file fails the test, naming the path.
+fn load() -> Value {
+    let text = std::fs::read_to_string(polymarket_fixtures::path("signing_test_vectors.json"))
+        .expect("readable fixture");
+    serde_json::from_str(&text).expect("fixture is JSON")
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
@@ -102,7 +91,7 @@ fn sign_like_the_sdk(key: &PrivateKey, o: &Order, d: &Domain) -> String {
 
 #[test]
 fn hmac_l2_vectors() {
-    let Some(f) = load() else { return };
+    let f = load();
     let key = PrivateKey::from_hex(s(&f, "private_key")).unwrap();
     for v in f["hmac_l2"].as_array().unwrap() {
         let creds = ApiCredentials {
@@ -123,7 +112,7 @@ fn hmac_l2_vectors() {
 
 #[test]
 fn l1_clob_auth_vectors() {
-    let Some(f) = load() else { return };
+    let f = load();
     let key = PrivateKey::from_hex(s(&f, "private_key")).unwrap();
     assert_eq!(key.address(), Address::parse(s(&f, "address")).unwrap());
     for v in f["l1_clob_auth"].as_array().unwrap() {
@@ -140,7 +129,7 @@ fn l1_clob_auth_vectors() {
 }
 
 fn check_orders(section: &str) {
-    let Some(f) = load() else { return };
+    let f = load();
     let key = PrivateKey::from_hex(s(&f, "private_key")).unwrap();
     for v in f[section].as_array().unwrap() {
         let src = s(v, "source");
@@ -199,7 +188,7 @@ fn decimal_text(v: &Value) -> String {
 
 #[test]
 fn order_amount_vectors() {
-    let Some(f) = load() else { return };
+    let f = load();
     for c in f["order_amounts"]["cases"].as_array().unwrap() {
         let side: OrderSide = s(c, "side").parse().unwrap();
         let price = Price::parse(&decimal_text(&c["price"])).unwrap();
@@ -216,4 +205,49 @@ fn order_amount_vectors() {
             "{c}"
         );
     }
+}
+
+/// Market-order amounts of the official client (py-clob-client-v2's
+/// `get_market_order_amounts` at tick 0.01, `scripts/gen_market_amounts.py`). The client cuts
+/// its inputs in binary floats, so for some inputs it signs a cent or a tick less than asked
+/// (0.29 → 0.28, 2.01 → 2.00); the fixture records what it cut to. Ours equal the client's on
+/// every pair given what it cut to, and on the unchanged inputs wherever its cut is exact
+/// (at least 100 pairs per side).
+#[test]
+fn market_amounts_equal_the_official_clients() {
+    use polyarb::adapters::polymarket::signing::amounts::market_amounts;
+    use polyarb::core::decimal::parse_micros;
+    let path = polymarket_fixtures::path("market_amounts_tick_0.01.json");
+    let text = std::fs::read_to_string(&path).expect("committed fixture");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let tick = TickSize::parse(s(&v, "tick_size")).unwrap();
+    let micros = |c: &Value, k: &str| parse_micros(s(c, k).as_bytes()).unwrap();
+    let mut wrong = Vec::new();
+    let mut exact_cut = [0usize; 2];
+    for c in v["cases"].as_array().unwrap() {
+        let side: OrderSide = s(c, "side").parse().unwrap();
+        let want = Ok((dec(c, "maker"), dec(c, "taker")));
+        let price = Price::parse(s(c, "price")).unwrap();
+        let amount = micros(c, "amount");
+        let cut_price = Price(u32::try_from(micros(c, "client_cut_price")).unwrap());
+        let cut_amount = micros(c, "client_cut_amount");
+        let got = market_amounts(side, cut_price, cut_amount, tick).map(|a| (a.maker, a.taker));
+        if got != want {
+            wrong.push(format!("{c}: ours {got:?}"));
+        }
+        if cut_price == price && cut_amount == amount - amount % 10_000 {
+            exact_cut[side as usize] += 1;
+            let got = market_amounts(side, price, amount, tick).map(|a| (a.maker, a.taker));
+            if got != want {
+                wrong.push(format!("{c}: ours on the inputs {got:?}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(exact_cut.iter().all(|&n| n >= 100), "{exact_cut:?}");
 }

@@ -2,6 +2,7 @@
 //! unsubscribe, the 500-asset limit, bad requests. Books are compared with `/admin/books`.
 
 mod common;
+mod trading_support;
 
 use common::{Http, MarketClient, ids, venue, venue_with};
 use polyarb::core::Price;
@@ -255,4 +256,261 @@ fn replay_source_streams_the_recording_and_serves_its_books() {
     );
     assert_eq!(c.book_values(), http.venue_books(&assets));
     let _ = std::fs::remove_file(&path);
+}
+
+mod ws_production {
+    //! The user and market channels' production behaviours (POLYMARKET.md §1, §2, §13):
+    //! markets added on an open user subscription, PLACEMENT with `associate_trades: null`,
+    //! trade timestamps in ms, a plain close reason on bad credentials, and the custom-feature
+    //! events.
+
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    use super::trading_support::{self, admin, market, set_book, trader, venue};
+    use polyarb::adapters::polymarket::signing::{OrderSide, OrderType};
+    use serde_json::{Value, json};
+    use tungstenite::stream::MaybeTlsStream;
+    use tungstenite::{Message, WebSocket};
+
+    type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
+
+    fn connect(url: &str) -> Ws {
+        let (ws, _) = tungstenite::connect(url).unwrap();
+        if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+        }
+        ws
+    }
+
+    fn fixture(name: &str) -> Value {
+        let path = format!("{}/fixtures/polymarket/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).unwrap()
+    }
+
+    fn keys(v: &Value) -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    /// Every JSON event read within `wait` (frames may be arrays).
+    fn read_events(ws: &mut Ws, wait: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + wait;
+        let mut out = Vec::new();
+        while Instant::now() < deadline {
+            match ws.read() {
+                Ok(Message::Text(t)) if t.as_str() != "PONG" => {
+                    match serde_json::from_str::<Value>(t.as_str()).unwrap() {
+                        Value::Array(a) => out.extend(a),
+                        v => out.push(v),
+                    }
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => panic!("socket: {e}"),
+            }
+        }
+        out
+    }
+
+    fn wait_for(ws: &mut Ws, event_type: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            for e in read_events(ws, Duration::from_millis(200)) {
+                if e["event_type"] == event_type {
+                    return e;
+                }
+            }
+        }
+        panic!("no {event_type} event");
+    }
+
+    fn user_subscribe(ws: &mut Ws, t: &trading_support::Trader, markets: &[&str]) {
+        let msg = json!({
+            "auth": {"apiKey": t.creds.api_key, "secret": t.creds.secret, "passphrase": t.creds.passphrase},
+            "markets": markets,
+            "assets_ids": [],
+            "type": "user",
+        });
+        ws.send(Message::text(msg.to_string())).unwrap();
+    }
+
+    #[test]
+    fn a_user_subscription_grows_on_its_connection_and_events_have_productions_fields() {
+        let v = venue();
+        let m = market(&v);
+        let other = v
+            .markets()
+            .into_iter()
+            .find(|x| !x.neg_risk && x.condition_id != m.condition_id)
+            .unwrap();
+        let other_yes = polyarb::core::TokenId::parse(&other.token_ids[0]).unwrap();
+        set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
+        set_book(&v, &other_yes, &[("0.40", "100")], &[("0.60", "100")]);
+        let t = trader(&v, 51);
+        let mut ws = connect(&v.user_ws_url());
+        user_subscribe(&mut ws, &t, &[&m.condition_id]);
+        read_events(&mut ws, Duration::from_millis(200));
+        let p = t.signed(&m, m.yes, OrderSide::Buy, "0.30", "10", OrderType::Gtc);
+        t.client.post_order(&p).unwrap();
+        let placed = wait_for(&mut ws, "order");
+        assert_eq!(placed["type"], "PLACEMENT");
+        assert_eq!(placed["associate_trades"], Value::Null);
+        assert_eq!(
+            keys(&placed),
+            keys(&fixture("ws_user_order_placement_real.json"))
+        );
+        // An order in a market not yet subscribed is not reported...
+        let mo = trading_support::Market {
+            condition_id: other.condition_id.clone(),
+            yes: other_yes,
+            no: polyarb::core::TokenId::parse(&other.token_ids[1]).unwrap(),
+            rules: m.rules,
+            fees: m.fees,
+        };
+        let q = t.signed(&mo, mo.yes, OrderSide::Buy, "0.30", "10", OrderType::Gtc);
+        t.client.post_order(&q).unwrap();
+        let quiet = read_events(&mut ws, Duration::from_millis(300));
+        assert!(quiet.is_empty(), "{quiet:?}");
+        // ... until the market is added on the open connection.
+        ws.send(Message::text(
+            json!({"operation": "subscribe", "markets": [other.condition_id]}).to_string(),
+        ))
+        .unwrap();
+        read_events(&mut ws, Duration::from_millis(200));
+        let r = t.signed(&mo, mo.yes, OrderSide::Buy, "0.60", "10", OrderType::Fok);
+        t.client.post_order(&r).unwrap();
+        let trade = wait_for(&mut ws, "trade");
+        assert_eq!(trade["market"], json!(other.condition_id));
+        assert_eq!(
+            keys(&trade),
+            keys(&fixture("ws_user_trade_taker_matched_real.json"))
+        );
+        let ts: u64 = trade["timestamp"].as_str().unwrap().parse().unwrap();
+        let now_ms = polyarb::venue::ws::now_ms();
+        assert!(ts.abs_diff(now_ms) < 5_000, "trade timestamp {ts} is in ms");
+        // Unsubscribing removes it again.
+        ws.send(Message::text(
+            json!({"operation": "unsubscribe", "markets": [other.condition_id]}).to_string(),
+        ))
+        .unwrap();
+        read_events(&mut ws, Duration::from_millis(200));
+        let s = t.signed(&mo, mo.yes, OrderSide::Buy, "0.20", "10", OrderType::Gtc);
+        t.client.post_order(&s).unwrap();
+        assert!(read_events(&mut ws, Duration::from_millis(300)).is_empty());
+    }
+
+    #[test]
+    fn bad_credentials_close_the_user_channel_with_a_plain_reason() {
+        let v = venue();
+        let mut ws = connect(&v.user_ws_url());
+        ws.send(Message::text(
+            json!({"auth": {"apiKey": "k", "secret": "s", "passphrase": "p"}, "markets": [], "type": "user"})
+                .to_string(),
+        ))
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            assert!(Instant::now() < deadline, "no close frame");
+            match ws.read() {
+                Ok(Message::Close(Some(f))) => {
+                    assert_eq!(f.reason.as_str(), "Unauthorized/Invalid api key");
+                    assert_eq!(
+                        f.code,
+                        tungstenite::protocol::frame::coding::CloseCode::Policy
+                    );
+                    break;
+                }
+                Ok(Message::Close(None)) => panic!("a close frame without a reason"),
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => panic!("closed without a close frame: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn custom_features_add_best_bid_ask_new_market_and_market_resolved() {
+        let v = venue();
+        let m = market(&v);
+        set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
+        let (yes, no) = (m.yes.to_string(), m.no.to_string());
+        let mut custom = connect(&v.ws_url());
+        custom
+            .send(Message::text(
+                json!({"assets_ids": [yes, no], "type": "market", "custom_feature_enabled": true})
+                    .to_string(),
+            ))
+            .unwrap();
+        let mut plain = connect(&v.ws_url());
+        plain
+            .send(Message::text(
+                json!({"assets_ids": [yes, no], "type": "market"}).to_string(),
+            ))
+            .unwrap();
+        wait_for(&mut custom, "book");
+        wait_for(&mut plain, "book");
+        read_events(&mut custom, Duration::from_millis(200));
+        set_book(&v, &m.yes, &[("0.45", "100")], &[("0.55", "100")]);
+        let events = read_events(&mut custom, Duration::from_millis(500));
+        let bba: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["event_type"] == "best_bid_ask")
+            .collect();
+        assert_eq!(bba.len(), 2, "one per asset whose top changed: {events:?}");
+        for e in &bba {
+            assert_eq!(keys(e), keys(&fixture("ws_best_bid_ask.json")));
+            assert_eq!(e["market"], json!(m.condition_id));
+            assert_eq!(
+                (&e["best_bid"], &e["best_ask"]),
+                (&json!("0.45"), &json!("0.55"))
+            );
+            assert_eq!(e["spread"], json!("0.1"));
+        }
+        // The same book again: nothing changed at the top, no new best_bid_ask.
+        set_book(&v, &m.yes, &[("0.45", "300")], &[("0.55", "100")]);
+        let again = read_events(&mut custom, Duration::from_millis(300));
+        assert!(
+            again.iter().all(|e| e["event_type"] != "best_bid_ask"),
+            "{again:?}"
+        );
+
+        let sent = admin(
+            &v,
+            "/admin/market-event",
+            json!({"condition_id": m.condition_id, "event": "new_market"}),
+        );
+        assert_eq!(sent["sent"], 1);
+        let nm = wait_for(&mut custom, "new_market");
+        assert_eq!(keys(&nm), keys(&fixture("ws_new_market.json")));
+        assert_eq!(nm["assets_ids"], json!([yes, no]));
+        admin(
+            &v,
+            "/admin/market-event",
+            json!({"condition_id": m.condition_id, "event": "market_resolved", "winning_asset_id": no}),
+        );
+        let mr = wait_for(&mut custom, "market_resolved");
+        assert_eq!(keys(&mr), keys(&fixture("ws_market_resolved.json")));
+        assert_eq!(
+            (&mr["winning_asset_id"], &mr["winning_outcome"]),
+            (&json!(no), &json!("No"))
+        );
+        // The connection without custom features saw books only.
+        let seen = read_events(&mut plain, Duration::from_millis(300));
+        assert!(
+            seen.iter()
+                .all(|e| e["event_type"] == "book" || e["event_type"] == "price_change"),
+            "{seen:?}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! One side of an L2 book: price levels kept sorted with the best price at the END.
 //!
 //! Why a sorted vector and not an array over the tick grid or a tree (measured in
-//! `benches/book.rs`, figures in the README):
+//! `benches/market_data.rs`, group `level_store_4096_updates`):
 //! - exact for any price the venue sends: after a `tick_size_change` the old levels stay off
 //!   the new grid until the next snapshot, and a level can sit at any 6-decimal price; a grid
 //!   array would need 10^6 slots per side to be exact (or a fallback path);

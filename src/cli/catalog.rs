@@ -10,6 +10,7 @@ use polyarb::catalog::{
     Catalog, CatalogConfig, CatalogState, CatalogStore, CatalogUpdate, Fetched, GammaSource,
     GroupKey, ListingSource, MemoryStore, NormalizeReport, SqliteCatalogStore,
 };
+use polyarb::config::source::{ConfigKind, ConfigSource};
 use polyarb::storage::StorageConfig;
 
 #[derive(Args, Debug)]
@@ -21,9 +22,10 @@ pub struct CatalogArgs {
 /// Where the catalog comes from, for every subcommand.
 #[derive(Args, Debug, Clone)]
 pub struct SourceArgs {
-    /// Config file with a `[catalog]` section (default: the documented defaults).
+    /// Config with a `[catalog]` section: a built-in name (`catalog`, `demo-catalog`, `feed`)
+    /// or a TOML file (default: the documented defaults, those of `catalog`).
     #[arg(long)]
-    pub config: Option<PathBuf>,
+    pub config: Option<String>,
     /// Gamma base URL (overrides `catalog.gamma_url`; the venue's is http://127.0.0.1:PORT/gamma).
     #[arg(long)]
     pub gamma_url: Option<String>,
@@ -123,12 +125,9 @@ fn database(a: &SourceArgs) -> anyhow::Result<Option<SqliteCatalogStore>> {
     let cfg = match (&a.db, &a.config) {
         (Some(p), _) => Some(StorageConfig::default().with_path(p)),
         (None, Some(c)) => {
-            let text = std::fs::read_to_string(c)
-                .with_context(|| format!("cannot read config file {}", c.display()))?;
-            let table: toml::Table =
-                toml::from_str(&text).with_context(|| format!("config file {}", c.display()))?;
-            if table.contains_key("storage") {
-                Some(StorageConfig::load(c)?)
+            let src = ConfigSource::named(c)?;
+            if src.table(ConfigKind::Catalog)?.contains_key("storage") {
+                Some(StorageConfig::from_source(&src)?)
             } else {
                 None
             }
@@ -155,16 +154,12 @@ fn store_for(a: &SourceArgs) -> anyhow::Result<(Box<dyn CatalogStore>, Option<Pa
 
 /// The config with the command line's overrides applied.
 fn config(a: &SourceArgs) -> anyhow::Result<CatalogConfig> {
-    let path = a
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("<command line>"));
-    let mut table: toml::Table = match &a.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read config file {}", p.display()))?;
-            toml::from_str(&text).with_context(|| format!("config file {}", p.display()))?
-        }
+    let src = a.config.as_deref().map(ConfigSource::named).transpose()?;
+    let path = src
+        .as_ref()
+        .map_or_else(|| PathBuf::from("<command line>"), ConfigSource::label);
+    let mut table: toml::Table = match &src {
+        Some(src) => src.table(ConfigKind::Catalog)?,
         None => toml::Table::new(),
     };
     let catalog = table

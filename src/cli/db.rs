@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
+use polyarb::config::source::ConfigSource;
 use polyarb::core::TokenId;
 use polyarb::obs::replay::FrameReader;
 use polyarb::storage::bench;
@@ -31,16 +32,16 @@ pub struct DbLocation {
     /// The SQLite database file.
     #[arg(long)]
     pub db: PathBuf,
-    /// A TOML file with a `[storage]` section (retention windows, export dir, cadences);
-    /// `--db` overrides its `path`.
+    /// A config with a `[storage]` section (retention windows, export dir, cadences): a
+    /// built-in name (`demo`) or a TOML file; `--db` overrides its `path`.
     #[arg(long)]
-    pub config: Option<PathBuf>,
+    pub config: Option<String>,
 }
 
 impl DbLocation {
     fn storage_config(&self) -> anyhow::Result<StorageConfig> {
         let cfg = match &self.config {
-            Some(f) => StorageConfig::load(f)?,
+            Some(f) => StorageConfig::from_source(&ConfigSource::named(f)?)?,
             None => StorageConfig::default(),
         };
         Ok(cfg.with_path(&self.db))

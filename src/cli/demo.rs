@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 
 use polyarb::catalog::{CatalogStore, MemoryStore, SqliteCatalogStore};
+use polyarb::config::source::ConfigSource;
 use polyarb::pipeline::catalog_link::CatalogRunner;
 use polyarb::pipeline::engine::{DispatchMode, EngineSettings, Pipeline};
 use polyarb::venue::Venue;
@@ -19,13 +20,14 @@ use super::{markets, paper, report};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    /// Engine config (TOML): venue, feed, book, pipeline and strategy sections.
-    #[arg(long, default_value = "config/demo.toml")]
-    pub config: PathBuf,
+    /// Engine config: a built-in name (`polyarb config list`) or a TOML file, whose relative
+    /// paths resolve against its directory (venue, feed, book, pipeline, strategy and storage sections).
+    #[arg(long, default_value = "demo")]
+    pub config: String,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     pub duration: Option<f64>,
-    /// Where to save the latency histograms (`.hgrm`).
+    /// Where to save the latency histograms (`.hgrm`), relative to the current directory.
     #[arg(long, default_value = "out/demo")]
     pub hgrm_dir: PathBuf,
     /// Redraw interval of the live view, in milliseconds.
@@ -42,12 +44,8 @@ pub struct DemoArgs {
 }
 
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
-    let mut cfg = EngineSettings::load(&a.config).with_context(|| {
-        format!(
-            "loading {} (run from the repository root, or pass --config)",
-            a.config.display()
-        )
-    })?;
+    let src = ConfigSource::named(&a.config)?;
+    let mut cfg = EngineSettings::from_source(&src)?;
     let venue = Venue::start(cfg.venue.clone()).context("starting the local venue")?;
     cfg.feed.ws_url = venue.ws_url();
     cfg.resync.clob_url = venue.http_url();
@@ -116,6 +114,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         groups
     );
     println!("threads  {}", p.topology.describe());
+    if let Some(sc) = &cfg.storage {
+        println!(
+            "storage  {} (book events, snapshots, trades)",
+            sc.path.display()
+        );
+    }
     for w in p.warnings() {
         println!("warning  {w}");
     }

@@ -21,7 +21,7 @@ use clap::Args;
 use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
 use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey};
 use polyarb::catalog::{CatalogStore, CatalogUpdate, MemoryStore, SqliteCatalogStore};
-use polyarb::config::resolve_relative;
+use polyarb::config::source::ConfigSource;
 use polyarb::core::AssetRegistry;
 use polyarb::exec::instruments::{self, Instruments};
 use polyarb::exec::settings::TradingConfig;
@@ -36,13 +36,14 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Args, Debug)]
 pub struct FeedArgs {
-    /// Engine config (TOML) with [feed] ws_url, [resync] clob_url and a [catalog] section.
-    #[arg(long, default_value = "config/feed.toml")]
-    pub config: PathBuf,
+    /// Engine config: a built-in name (`polyarb config list`) or a TOML file, whose relative
+    /// paths resolve against its directory ([feed] ws_url, [resync] clob_url and a [catalog] section).
+    #[arg(long, default_value = "feed")]
+    pub config: String,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     pub duration: Option<f64>,
-    /// Where to save the latency histograms (`.hgrm`).
+    /// Where to save the latency histograms (`.hgrm`), relative to the current directory.
     #[arg(long, default_value = "out/feed")]
     pub hgrm_dir: PathBuf,
     /// Redraw interval of the live view, in milliseconds.
@@ -51,17 +52,13 @@ pub struct FeedArgs {
 }
 
 pub fn run(a: FeedArgs) -> anyhow::Result<()> {
-    let cfg = EngineSettings::load(&a.config).with_context(|| {
-        format!(
-            "loading {} (run from the repository root, or pass --config)",
-            a.config.display()
-        )
-    })?;
+    let src = ConfigSource::named(&a.config)?;
+    let cfg = EngineSettings::from_source(&src)?;
     let Some(cc) = &cfg.catalog else {
         bail!(
             "{}: key `catalog`: expected a [catalog] section (gamma_url and filters): the feed \
              takes its markets from the catalog",
-            a.config.display()
+            src
         );
     };
     let store: Box<dyn CatalogStore> = match &cfg.storage {
@@ -81,7 +78,7 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     let groups = set.groups.len() - held.len();
     let (dispatch, desk) = match cfg.trading.as_ref().filter(|t| t.is_live()) {
         Some(t) => {
-            let (d, desk) = open_live(&a.config, t, &first, &set.registry)?;
+            let (d, desk) = open_live(&src, t, &first, &set.registry)?;
             (d, Some(desk))
         }
         None => (DispatchMode::DryRun, None),
@@ -102,6 +99,12 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         groups
     );
     println!("threads  {}", p.topology.describe());
+    if let Some(sc) = &cfg.storage {
+        println!(
+            "storage  {} (book events, snapshots, trades)",
+            sc.path.display()
+        );
+    }
     if let Some(t) = cfg.trading.as_ref().filter(|t| t.is_live()) {
         println!(
             "trading  live · {} · user channel {}",
@@ -165,31 +168,27 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The live desk of `[trading]`: the account from its files, instruments from the catalog.
+/// The live desk of `[trading]`: the account from its files (paths already resolved against
+/// the config), instruments from the catalog.
 fn open_live(
-    config: &std::path::Path,
+    config: &ConfigSource,
     t: &TradingConfig,
     first: &CatalogUpdate,
     registry: &AssetRegistry,
 ) -> anyhow::Result<(DispatchMode, LiveDesk)> {
-    let named = |key: &str, p: &std::path::Path| {
-        format!(
-            "{}: key `trading.{key}`: {}",
-            config.display(),
-            resolve_relative(config, p).display()
-        )
-    };
+    let named =
+        |key: &str, p: &std::path::Path| format!("{config}: key `trading.{key}`: {}", p.display());
     // `validate` made sure these are set when the mode is live.
     let key_path = t.key_file.as_deref().context("trading.key_file")?;
     let journal = t.journal.as_deref().context("trading.journal")?;
-    let key = PrivateKey::from_file(&resolve_relative(config, key_path)).with_context(|| {
+    let key = PrivateKey::from_file(key_path).with_context(|| {
         format!(
             "{}: expected a file holding a 0x-hex private key",
             named("key_file", key_path)
         )
     })?;
     let creds = match &t.creds_file {
-        Some(p) => ApiCredentials::from_file(&resolve_relative(config, p)).with_context(|| {
+        Some(p) => ApiCredentials::from_file(p).with_context(|| {
             format!(
                 "{}: expected a JSON file with apiKey, secret and passphrase",
                 named("creds_file", p)
@@ -198,13 +197,16 @@ fn open_live(
         None => create_or_derive_api_key(&t.clob_url, &key, t.chain_id, 0, TIMEOUT)
             .with_context(|| format!("creating or deriving the API key at {}", t.clob_url))?,
     };
+    let account = t.account(&config.label())?;
+    account.check_key(&config.label(), "trading", key.address())?;
     let mut cc = ClobConfig::new(&t.clob_url);
     cc.chain_id = t.chain_id;
+    cc.signature_type = account.signature_type;
+    cc.funder = account.funder;
     let client = Arc::new(
         ClobClient::connect(cc, key, creds.clone())
             .with_context(|| format!("connecting to the CLOB at {}", t.clob_url))?,
     );
-    let journal = resolve_relative(config, journal);
     paper::open_desk(DeskSetup {
         label: "account",
         client,
@@ -218,7 +220,7 @@ fn open_live(
             );
             table
         },
-        journal: &journal,
+        journal,
         pairing: t.pairing(),
     })
 }

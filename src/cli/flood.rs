@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::json;
 
+use polyarb::config::source::ConfigSource;
 use polyarb::obs::LatencySummary;
 use polyarb::pipeline::engine::{EngineSettings, Pipeline};
 use polyarb::venue::{ModelConfig, Venue};
@@ -26,22 +27,23 @@ pub struct FloodArgs {
     /// Assets (outcome tokens) in the synthetic market set.
     #[arg(long, default_value_t = 1_000)]
     pub assets: u32,
-    /// Engine config; its `[venue]` model and source are replaced by the flags above.
-    #[arg(long, default_value = "config/flood.toml")]
-    pub config: PathBuf,
+    /// Engine config: a built-in name (`polyarb config list`) or a TOML file; its `[venue]`
+    /// model and source are replaced by the flags above.
+    #[arg(long, default_value = "flood")]
+    pub config: String,
     /// Override `[pipeline] threads`, e.g. "io+parse+book+strategy+dispatch".
     #[arg(long, value_delimiter = '|')]
     pub threads: Option<Vec<String>>,
     /// Store every book event in SQLite on the cold thread while flooding.
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub storage: Switch,
-    /// The database for `--storage on` (replaced at start).
+    /// The database for `--storage on` (replaced at start), relative to the current directory.
     #[arg(long, default_value = "out/flood.db")]
     pub db: PathBuf,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Where to save the latency histograms (`.hgrm`).
+    /// Where to save the latency histograms (`.hgrm`), relative to the current directory.
     #[arg(long, default_value = "out/flood")]
     pub hgrm_dir: PathBuf,
     #[arg(long, default_value_t = 1)]
@@ -55,15 +57,11 @@ pub enum Switch {
 }
 
 pub fn run(a: FloodArgs) -> anyhow::Result<()> {
-    let mut cfg = EngineSettings::load(&a.config).with_context(|| {
-        format!(
-            "loading {} (run from the repository root, or pass --config)",
-            a.config.display()
-        )
-    })?;
+    let src = ConfigSource::named(&a.config)?;
+    let mut cfg = EngineSettings::from_source(&src)?;
     if let Some(t) = &a.threads {
         cfg.pipeline.threads = t.iter().map(|s| s.trim().to_string()).collect();
-        cfg.validate(&a.config)?;
+        cfg.validate(&src.label())?;
     }
     cfg.venue.model = ModelConfig {
         dutch_book_every_ms: 0,
@@ -111,6 +109,9 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
         a.duration,
         p.topology.describe()
     ));
+    if let Some(sc) = &cfg.storage {
+        say(format!("storage: {}", sc.path.display()));
+    }
     for w in p.warnings() {
         say(format!("warning: {w}"));
     }
@@ -212,6 +213,7 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
                 "dropped": drops,
                 "resyncs": resyncs,
                 "storage": stored.as_ref().map(|m| json!({
+                    "path": a.db,
                     "rows_written": m.rows_written,
                     "rows_per_s": (m.rows_written as f64 / window).round(),
                     "dropped": storage_dropped + m.dropped_channel_full + m.dropped_pending_full,

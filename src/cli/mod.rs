@@ -1,6 +1,7 @@
 //! Command-line interface: the subcommands and their dispatch.
 
 mod catalog;
+mod config;
 mod dashboard;
 mod db;
 mod demo;
@@ -45,6 +46,9 @@ pub struct Cli {
 pub enum Command {
     /// The markets catalog (Gamma): refresh, list, show, ack.
     Catalog(catalog::CatalogArgs),
+    /// The built-in configs: list them, show one (or a file) as the commands read it.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// The main job: local venue + whole pipeline + live view (Dutch books, latencies).
     Demo(demo::DemoArgs),
     /// The engine against an external venue: catalog markets, live books, health, latency.
@@ -67,6 +71,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Catalog(a) => catalog::run(a),
+        Command::Config(c) => config::run(c),
         Command::Demo(a) => demo::run(a),
         Command::Flood(a) => flood::run(a),
         Command::Feed(a) => feed::run(a),

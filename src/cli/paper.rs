@@ -20,7 +20,7 @@ use anyhow::Context;
 use polyarb::adapters::polymarket::http::clob::{
     AssetType, ClobClient, ClobConfig, create_or_derive_api_key,
 };
-use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey};
+use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey, SignatureType};
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
 use polyarb::core::decimal::format_micros;
 use polyarb::core::fees::FeeSchedule;
@@ -119,6 +119,13 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
         ),
     }
     let client = s.client;
+    if client.config().signature_type == SignatureType::Poly1271 {
+        // Production sees a deposit wallet's pUSD only once asked to refresh it, before the
+        // first balance read and the first order.
+        client
+            .update_balance_allowance(&AssetType::Collateral)
+            .context("GET /balance-allowance/update for the deposit wallet")?;
+    }
     let start_collateral = collateral(&client)?;
     let (writer, j) = StorageJournal::open_file(s.journal, TIMEOUT).context("the order journal")?;
     let mgr = OrderManager::new(client.clone(), j, ExecConfig::default());

@@ -9,8 +9,8 @@
 //! creds_file = "creds.json"   # optional: absent = create or derive the API key (L1)
 //! journal_db = "orders.db"    # optional: journal orders, fills, positions in SQLite first
 //! chain_id = 137
-//! signature_type = 0          # 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE
-//! # funder = "0x..."          # the wallet for signature types 1 and 2
+//! signature_type = 3          # 3 POLY_1271 deposit wallet (default), 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE
+//! funder = "0x..."            # the deposit wallet (type 3), proxy (1) or Safe (2); type 0: none
 //! timeout_ms = 5000
 //! ```
 //! `place` reads the token's tick size, minimum size and neg-risk flag from `GET /book`, signs,
@@ -28,8 +28,7 @@ use polyarb::adapters::polymarket::http::clob::{
     ClobClient, ClobConfig, Filter, create_or_derive_api_key,
 };
 use polyarb::adapters::polymarket::signing::{
-    Address, ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey,
-    SignatureType,
+    ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey, SignatureType,
 };
 use polyarb::config::{load_toml, resolve_relative};
 use polyarb::core::{Price, Size, TickSize, TokenId};
@@ -37,6 +36,7 @@ use polyarb::exec::journal::{MemoryJournal, OrderJournal};
 use polyarb::exec::journal_db::StorageJournal;
 use polyarb::exec::manager::{ExecConfig, NewOrder, OrderManager, SubmitOutcome};
 use polyarb::exec::order::OrderState;
+use polyarb::exec::settings::AccountSettings;
 use polyarb::storage::{StorageConfig, WriterHandle};
 
 #[derive(Deserialize, Debug)]
@@ -56,7 +56,7 @@ struct ClobSection {
     journal_db: Option<PathBuf>,
     #[serde(default = "chain")]
     chain_id: u64,
-    #[serde(default)]
+    #[serde(default = "signature_type")]
     signature_type: u8,
     #[serde(default)]
     funder: Option<String>,
@@ -70,6 +70,10 @@ fn chain() -> u64 {
 
 fn timeout() -> u64 {
     5_000
+}
+
+fn signature_type() -> u8 {
+    polyarb::exec::settings::DEFAULT_SIGNATURE_TYPE
 }
 
 #[derive(Args, Debug)]
@@ -146,9 +150,11 @@ struct Session {
 fn connect(config: &Path) -> anyhow::Result<Session> {
     let f: TradeFile = load_toml(config)?;
     let c = f.clob;
+    let account = AccountSettings::parse(config, "clob", c.signature_type, c.funder.as_deref())?;
     let key_path = resolve_relative(config, &c.key_file);
     let key = PrivateKey::from_file(&key_path)
         .with_context(|| format!("clob.key_file {}", key_path.display()))?;
+    account.check_key(config, "clob", key.address())?;
     let timeout = Duration::from_millis(c.timeout_ms);
     let creds = match &c.creds_file {
         Some(p) => {
@@ -162,20 +168,17 @@ fn connect(config: &Path) -> anyhow::Result<Session> {
     let mut cc = ClobConfig::new(&c.url);
     cc.chain_id = c.chain_id;
     cc.timeout = timeout;
-    cc.signature_type = SignatureType::from_u8(c.signature_type).ok_or_else(|| {
-        anyhow::anyhow!(
-            "config {}: key `clob.signature_type`: expected 0, 1, 2 or 3, found {}",
-            config.display(),
-            c.signature_type
-        )
-    })?;
-    cc.funder = c
-        .funder
-        .as_deref()
-        .map(Address::parse)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("clob.funder: {e}"))?;
+    cc.signature_type = account.signature_type;
+    cc.funder = account.funder;
     let client = Arc::new(ClobClient::connect(cc, key, creds).context("CLOB client")?);
+    if account.signature_type == SignatureType::Poly1271 {
+        // Production sees a deposit wallet's pUSD only once asked to refresh it.
+        client
+            .update_balance_allowance(
+                &polyarb::adapters::polymarket::http::clob::AssetType::Collateral,
+            )
+            .context("GET /balance-allowance/update for the deposit wallet")?;
+    }
     let journal = match &c.journal_db {
         Some(p) => {
             let sc = StorageConfig {

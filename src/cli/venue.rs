@@ -1,6 +1,5 @@
 //! `polyarb venue`: run the local Polymarket double until Ctrl-C (or `--duration`).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -8,13 +7,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
+use polyarb::config::source::{ConfigKind, ConfigSource};
 use polyarb::venue::{SourceKind, Venue, VenueConfig};
 
 #[derive(Args, Debug)]
 pub struct VenueArgs {
-    /// Venue config (TOML); without it, the documented defaults.
+    /// Venue config: a built-in name (`venue`) or a TOML file, whose relative paths resolve
+    /// against its directory; without it, the documented defaults (those of `venue`).
     #[arg(long)]
-    pub config: Option<PathBuf>,
+    pub config: Option<String>,
     /// Override `[source] changes_per_s` (0 = flood).
     #[arg(long)]
     pub rate: Option<u64>,
@@ -31,7 +32,12 @@ pub struct VenueArgs {
 
 pub fn run(a: VenueArgs) -> anyhow::Result<()> {
     let mut cfg = match &a.config {
-        Some(p) => VenueConfig::load(p)?,
+        Some(name) => {
+            let src = ConfigSource::named(name)?;
+            let c: VenueConfig = src.load(ConfigKind::Venue)?;
+            c.validate(&src.label())?;
+            c
+        }
         None => VenueConfig::default(),
     };
     if let Some(r) = a.rate {

@@ -1,7 +1,10 @@
 //! Configuration: TOML files, validated, with errors that name the file, the key and what was
 //! expected. Secrets are never inline: the TOML names a file that holds them.
 //!
-//! Each concern owns its section type next to its code; this module loads and checks files.
+//! Each concern owns its section type next to its code; this module loads and checks files,
+//! and keeps the shipped configs compiled in (`source`).
+
+pub mod source;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +30,8 @@ pub enum ConfigError {
         expected: String,
         found: String,
     },
+    #[error("no built-in config named {name} and no such file (built-in: {known})")]
+    Unknown { name: String, known: String },
 }
 
 /// Reads and deserializes a TOML file; unknown keys are rejected by the section types.

@@ -64,8 +64,8 @@ pub struct LiveStats {
     pub dropped: Counter,
     /// Plans with a leg on an asset without an instrument (not sent).
     pub untradeable: Counter,
-    /// Plans not sent because a leg would be refused locally at the legs' common size, or the
-    /// legs could not be given the same share count.
+    /// Plans not sent because a leg would be refused locally at the legs' common size (tick,
+    /// marketable precision, the $1 minimum).
     pub unpaired_skipped: Counter,
     /// Plans not sent because the free collateral buys no lot of every leg.
     pub unaffordable: Counter,

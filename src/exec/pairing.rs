@@ -1,22 +1,29 @@
 //! Dutch-book leg pairing: a plan's legs go out for the same number of shares, and whatever
 //! one leg holds beyond the others afterwards is sold back.
 //!
-//! A Dutch book is only riskless as complete sets. Before sending, [`plan_orders`] sizes every
-//! leg with the exact amounts the signer will use (the market's tick and 0.01-share lot, the
-//! $1 minimum of marketable orders): all legs get the smallest common share count, cut further
-//! so that every leg together fits the free collateral last read from the venue (notional plus
-//! worst-case taker fee, as the venue reserves it) — otherwise the venue would fill the first
-//! legs and refuse the last for balance. A plan on which some leg would be refused locally, or
-//! whose legs cannot be made equal, is not sent at all (the caller counts it): sending the
-//! valid legs alone would buy a naked position.
+//! A Dutch book is only riskless as complete sets. Every leg is a FOK BUY, a marketable order:
+//! production takes its pUSD with at most 2 decimals and its shares with at most 4, spends the
+//! pUSD at the prices it walks, and the leg's price is only the worst it accepts. Before
+//! sending, [`plan_orders`] gives every leg the same share count, a multiple of each leg's
+//! exact lot when the plan is that big (shares whose cost at the leg's price is whole cents,
+//! so the leg signs exactly those shares for exactly their cost), else of 0.01 share (each leg
+//! then spends its cost cut to cents). The count is cut further so that every leg together
+//! fits the free collateral last read from the venue (pUSD plus worst-case taker fee, as the
+//! venue reserves it) — otherwise the venue would fill the first legs and refuse the last for
+//! balance. A plan on which some leg would be refused locally (tick, precision, the $1
+//! minimum) is not sent at all (the caller counts it): sending the valid legs alone would buy
+//! a naked position.
 //!
-//! After the batch (FOK legs are final with their acknowledgement; an unknown outcome waits
-//! for the look-up or the user channel), [`decide`] compares what each leg filled: legs that
-//! filled more than the least-filled one are unwound by [`unwind`] — FAK SELLs of exactly the
-//! excess, priced `unwind_max_slippage_ticks` under the best bid so that they take the best
-//! bid first and nothing worse than that floor, retried on a fresh book (up to
-//! `unwind_attempts`) while bids at or above the floor remain. What is not sold is the
-//! residual, reported; selling below the floor is the operator's call.
+//! Legs can still fill different share counts: a BUY that walks better prices than its limit
+//! gets more shares for its pUSD. After the batch (FOK legs are final with their
+//! acknowledgement; an unknown outcome waits for the look-up or the user channel), [`decide`]
+//! compares what each leg filled: the least-filled leg's count is the complete sets, and legs
+//! that filled more are unwound by [`unwind`] — FAK SELLs of the excess (cut to the 0.01
+//! share a SELL can give; the rest is reported as residual), priced
+//! `unwind_max_slippage_ticks` under the best bid so that they take the best bid first and
+//! nothing worse than that floor, retried on a fresh book (up to `unwind_attempts`) while bids
+//! at or above the floor remain. What is not sold is the residual, reported; selling below the
+//! floor is the operator's call.
 
 use serde::Deserialize;
 
@@ -56,8 +63,6 @@ pub enum PlanSkip {
     Untradeable { leg: usize },
     /// A leg would be refused locally at the common size (tick, lot, $1 minimum).
     Invalid { leg: usize, why: OrderRejection },
-    /// The legs' rules give different share counts even at the smallest common size.
-    Uneven,
     /// The free collateral does not buy one lot of every leg.
     Unaffordable,
 }
@@ -70,18 +75,19 @@ pub struct SizedPlan {
     pub capped: bool,
 }
 
-/// Share sizes are signed to 2 decimals (every tick's `ROUNDING_CONFIG` has size_dp = 2).
-const LOT: u64 = 10_000;
+/// Shares are asked for in 0.01 (a SELL gives at most 2 decimals, a limit order's size too).
+pub(crate) const LOT: u64 = 10_000;
 
-/// What buying `shares` of every leg may reserve: each leg's notional (rounded up) plus its
-/// worst-case taker fee, the fee curve at the limit price or 0.5, whichever is lower (the
-/// venue's reservation for a BUY).
+/// What buying `shares` of every leg may reserve: each leg's pUSD (its notional cut to the 2
+/// decimals a marketable BUY spends) plus its worst-case taker fee, the fee curve at the limit
+/// price or 0.5, whichever is lower (the venue's reservation for a BUY).
 fn reserve_for(orders: &[NewOrder], shares: Size) -> u128 {
     orders
         .iter()
         .map(|o| {
             let p = o.request.price;
-            let notional = (u128::from(p.0) * u128::from(shares.0)).div_ceil(1_000_000);
+            let notional = u128::from(p.0) * u128::from(shares.0) / 1_000_000;
+            let notional = notional - notional % u128::from(PUSD_CENT);
             let worst = Price(p.0.min(500_000));
             let fee = o
                 .fees
@@ -91,19 +97,45 @@ fn reserve_for(orders: &[NewOrder], shares: Size) -> u128 {
         .sum()
 }
 
-/// The largest lot multiple up to `shares` whose reservation fits `budget` (0 if none).
-fn affordable(orders: &[NewOrder], shares: u64, budget: u64) -> u64 {
+/// The largest multiple of `lot` up to `shares` whose reservation fits `budget` (0 if none).
+fn affordable(orders: &[NewOrder], shares: u64, lot: u64, budget: u64) -> u64 {
     let (b, full) = (u128::from(budget), reserve_for(orders, Size(shares)));
     if full <= b {
         return shares;
     }
     // Proportional first (the reservation is linear but for rounding), then down lot by lot.
     let mut s = u64::try_from(u128::from(shares) * b / full.max(1)).unwrap_or(0);
-    s -= s % LOT;
+    s -= s % lot;
     while s > 0 && reserve_for(orders, Size(s)) > b {
-        s -= LOT;
+        s -= lot;
     }
     s
+}
+
+/// A marketable BUY spends whole cents of pUSD (production's 2 decimals), in micro-pUSD.
+const PUSD_CENT: u64 = 10_000;
+
+/// The smallest share count (micro-shares, a multiple of the 0.01-share [`LOT`]) whose cost at
+/// `price` is whole cents: a BUY of a multiple of it spends exactly `shares × price` and signs
+/// exactly those shares, so its amounts are the limit price's ratio and meet the marketable
+/// precision at once. A power-of-ten fraction: `None` only when it exceeds `u64`.
+fn exact_lot(price: Price) -> u64 {
+    // shares (1e-6) × price (1e-6) must be a multiple of a cent (1e-2) in 1e-12 units.
+    const CENT_E12: u64 = 10_000_000_000;
+    let g = gcd(u64::from(price.0), CENT_E12);
+    lcm(LOT, CENT_E12 / g)
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Both arguments divide 10^10, so the result does too: no overflow.
+fn lcm(a: u64, b: u64) -> u64 {
+    a / gcd(a, b) * b
 }
 
 /// The client order id of a plan's leg `k`; unwinds of leg `k` use `k | UNWIND_LEG`.
@@ -115,17 +147,6 @@ pub const fn leg_oid(plan_id: u64, k: usize) -> u64 {
 /// (legs are below `MAX_LEGS` = 4).
 pub const UNWIND_LEG: usize = 0x80;
 const _: () = assert!(crate::strategy::MAX_LEGS <= 4, "legs must fit in two bits");
-
-/// Shares a BUY of `size` at `price` would be signed for, or the local refusal.
-fn signed_shares(
-    request: &OrderRequest,
-    rules: &crate::adapters::polymarket::signing::MarketRules,
-    now_s: u64,
-) -> Result<u64, OrderRejection> {
-    // Checked against every rule the signer applies, so that what passes here is sent as is.
-    let a = request.amounts(rules, now_s)?;
-    Ok(a.shares_and_collateral(request.side).0)
-}
 
 /// The orders of a plan: one FOK BUY per leg at its ask, every leg for the same share count
 /// (see the module doc). `now_s`: unix seconds, for the signer's checks; `free`: the
@@ -153,17 +174,24 @@ pub fn plan_orders(
             fees: inst.fees,
         });
     }
-    let mut common = u64::MAX;
-    for (k, o) in orders.iter().enumerate() {
-        match signed_shares(&o.request, &o.rules, now_s) {
-            Ok(s) => common = common.min(s),
-            // Rounding down never cures a refusal (a smaller size only lowers the notional).
-            Err(why) => return Err(PlanSkip::Invalid { leg: k, why }),
-        }
+    // The common share count: a multiple of every leg's exact lot when the plan is that big
+    // (each leg then signs exactly `common` shares for whole cents), else of the 0.01-share
+    // lot (each leg spends its cost cut to cents for the shares that buys at its price).
+    let lot = orders
+        .iter()
+        .map(|o| exact_lot(o.request.price))
+        .fold(LOT, lcm);
+    let lot = if lot <= plan.size.0 { lot } else { LOT };
+    let mut common = plan.size.0 - plan.size.0 % lot;
+    if common == 0 {
+        return Err(PlanSkip::Invalid {
+            leg: 0,
+            why: OrderRejection::ZeroQuantity,
+        });
     }
     let mut capped = false;
     if let Some(b) = free {
-        let s = affordable(&orders, common, b);
+        let s = affordable(&orders, common, lot, b);
         if s == 0 {
             return Err(PlanSkip::Unaffordable);
         }
@@ -172,10 +200,10 @@ pub fn plan_orders(
     }
     for (k, o) in orders.iter_mut().enumerate() {
         o.request.quantity = crate::adapters::polymarket::signing::Quantity::Shares(Size(common));
-        match signed_shares(&o.request, &o.rules, now_s) {
-            Ok(s) if s == common => {}
-            Ok(_) => return Err(PlanSkip::Uneven),
-            Err(why) => return Err(PlanSkip::Invalid { leg: k, why }),
+        // Checked against every rule the signer applies (marketable precision, $1 minimum),
+        // so that what passes here is sent as is.
+        if let Err(why) = o.request.amounts(&o.rules, now_s) {
+            return Err(PlanSkip::Invalid { leg: k, why });
         }
     }
     Ok(SizedPlan { orders, capped })
@@ -285,6 +313,11 @@ mod tests {
                 ],
                 PairAction::Unwind(vec![(1, sz("7")), (3, sz("2"))]),
             ),
+            // A market BUY that walked better prices holds more, to 4 decimals.
+            (
+                vec![Final(sz("133.3333")), Final(sz("100"))],
+                PairAction::Unwind(vec![(0, sz("33.3333"))]),
+            ),
             (vec![], PairAction::Paired),
         ];
         for (legs, want) in cases {
@@ -353,7 +386,7 @@ mod tests {
     #[test]
     fn legs_are_sized_to_each_other() {
         let both = instruments(&[TickSize::CENT, TickSize::MILLI]);
-        // Off the 0.01-share lot: every leg is cut to the same lot.
+        // Exact lots: 0.40 → 0.05 share, 0.555 → 2 shares; 10.009 is cut to 10.
         let o = plan_orders(&plan(&["0.40", "0.555"], "10.009"), &both, 1, None)
             .unwrap()
             .orders;
@@ -366,6 +399,79 @@ mod tests {
             o.iter()
                 .all(|o| o.request.order_type == OrderType::Fok && o.request.side == OrderSide::Buy)
         );
+        // Each leg spends whole cents for exactly the common shares.
+        let signed: Vec<_> = o
+            .iter()
+            .map(|o| o.request.amounts(&o.rules, 1).unwrap())
+            .collect();
+        assert_eq!(
+            signed
+                .iter()
+                .map(|a| (a.maker, a.taker))
+                .collect::<Vec<_>>(),
+            [(4_000_000, 10_000_000), (5_550_000, 10_000_000)]
+        );
+    }
+
+    #[test]
+    fn the_issues_leg_meets_productions_precision() {
+        // 237.3 shares at 0.72 would be $170.856: a 0.72 leg's exact lot is 0.25 share, so
+        // the legs go out for 237.25 (0.28's lot is 0.25 too), $170.82 and $66.43.
+        let cent = instruments(&[TickSize::CENT, TickSize::CENT]);
+        let o = plan_orders(&plan(&["0.72", "0.28"], "237.3"), &cent, 1, None)
+            .unwrap()
+            .orders;
+        let signed: Vec<_> = o
+            .iter()
+            .map(|o| o.request.amounts(&o.rules, 1).unwrap())
+            .collect();
+        assert_eq!(
+            signed
+                .iter()
+                .map(|a| (a.maker, a.taker))
+                .collect::<Vec<_>>(),
+            [(170_820_000, 237_250_000), (66_430_000, 237_250_000)]
+        );
+    }
+
+    #[test]
+    fn every_leg_meets_productions_precision_at_every_tick() {
+        use crate::adapters::polymarket::signing::amounts::check_marketable_precision;
+        let ticks = ["0.1", "0.01", "0.005", "0.0025", "0.001", "0.0001"];
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let mut sent = 0;
+        for _ in 0..2000 {
+            let tick = TickSize::parse(ticks[next(6) as usize]).unwrap();
+            let steps = u64::from(1_000_000 / tick.micros());
+            let n = 2 + next(3) as usize;
+            let prices: Vec<String> = (0..n)
+                .map(|_| Price((1 + next(steps - 1)) as u32 * tick.micros()).to_string())
+                .collect();
+            let refs: Vec<&str> = prices.iter().map(String::as_str).collect();
+            let size = Size(1_000_000 + next(5_000_000_000));
+            let insts = instruments(&vec![tick; n]);
+            let Ok(s) = plan_orders(&plan(&refs, &size.to_string()), &insts, 1, None) else {
+                continue;
+            };
+            sent += 1;
+            for o in &s.orders {
+                let a = o.request.amounts(&o.rules, 1).unwrap();
+                assert_eq!(
+                    check_marketable_precision(OrderSide::Buy, a),
+                    Ok(()),
+                    "{o:?}"
+                );
+                assert!(a.maker >= 1_000_000, "the $1 minimum: {o:?}");
+                assert!(a.taker <= shares(o).0);
+            }
+        }
+        assert!(sent > 1000, "{sent} plans sized");
     }
 
     #[test]
@@ -403,7 +509,8 @@ mod tests {
         // (free pUSD) → both legs' shares: 0.98 pUSD per complete set, no fee.
         assert_eq!(size(None), Ok((sz("2000"), sz("2000"), false)));
         assert_eq!(size(Some("1960")), Ok((sz("2000"), sz("2000"), false)));
-        assert_eq!(size(Some("1000")), Ok((sz("1020.4"), sz("1020.4"), true)));
+        // The exact lot of 0.40 and 0.58 together is 0.5 share.
+        assert_eq!(size(Some("1000")), Ok((sz("1020"), sz("1020"), true)));
         assert_eq!(size(Some("0.009")), Err(PlanSkip::Unaffordable));
         // 1.5 sets: the 0.40 leg is $0.60, under the $1 minimum.
         assert!(matches!(
@@ -421,8 +528,8 @@ mod tests {
         }
         let s = plan_orders(&p, &fee, 1, Some(1_000_000_000)).unwrap();
         let got = shares(&s.orders[0]);
-        assert!(got < sz("1020.4") && s.capped, "{got}");
+        assert!(got < sz("1020") && s.capped, "{got}");
         assert!(reserve_for(&s.orders, got) <= 1_000_000_000);
-        assert!(reserve_for(&s.orders, Size(got.0 + LOT)) > 1_000_000_000);
+        assert!(reserve_for(&s.orders, Size(got.0 + 500_000)) > 1_000_000_000);
     }
 }

@@ -27,6 +27,7 @@ use crate::adapters::polymarket::ws::{
 };
 use crate::book::resync::{ResyncConfig, ResyncStats, ResyncWorker};
 use crate::book::stage::{BookCtl, BookLinks, BookStage, BookStageConfig, BookStats, MarketView};
+use crate::config::source::{ConfigKind, ConfigSource};
 use crate::core::AssetRegistry;
 use crate::exec::OrderIntent;
 use crate::exec::dispatch::{DispatchStage, DispatchStats};
@@ -62,10 +63,16 @@ pub struct EngineSettings {
 }
 
 impl EngineSettings {
-    /// Loads and validates an engine config file; errors name the file and the key.
+    /// Loads and validates an engine config file; errors name the file and the key. Relative
+    /// paths inside it resolve against its directory.
     pub fn load(path: &std::path::Path) -> Result<Self, crate::config::ConfigError> {
-        let s: Self = crate::config::load_toml(path)?;
-        s.validate(path)?;
+        Self::from_source(&ConfigSource::File(path.to_path_buf()))
+    }
+
+    /// Loads and validates a built-in config or a file (see `config::source`).
+    pub fn from_source(src: &ConfigSource) -> Result<Self, crate::config::ConfigError> {
+        let s: Self = src.load(ConfigKind::Engine)?;
+        s.validate(&src.label())?;
         Ok(s)
     }
 

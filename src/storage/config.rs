@@ -179,6 +179,15 @@ impl StorageConfig {
         Ok(c)
     }
 
+    /// The `[storage]` section of a built-in config or a file (see `config::source`).
+    pub fn from_source(src: &crate::config::source::ConfigSource) -> Result<Self, ConfigError> {
+        use crate::config::source::ConfigSource;
+        match src {
+            ConfigSource::File(p) => Self::load(p),
+            ConfigSource::Builtin(b) => Self::parse(&src.label(), b.text),
+        }
+    }
+
     /// Parses TOML text (for tests and embedded defaults); `file` names it in errors.
     pub fn parse(file: &Path, text: &str) -> Result<Self, ConfigError> {
         let f: StorageFile = crate::config::parse_toml(file, text)?;

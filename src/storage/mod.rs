@@ -57,7 +57,7 @@
 //!   statement per row opened and closed a cursor on every B-tree: −2 800; landing shares
 //!   them, about even there: an unindexed append has one cursor), and the sampled
 //!   time index (v5: the `(market_id, recv_ns)` index holds every 64th `seq`; a time cut is two
-//!   probes of it plus a primary-key range of ~64 rows: −3 700). Figures in the README.
+//!   probes of it plus a primary-key range of ~64 rows: −3 700). Figures in BENCHMARKS.md.
 //! - Compaction chunks of 200k rows (`compact_rows`), not 50k: a chunk dirties nearly every
 //!   leaf of every index and the WAL takes each dirty 64 KiB page whole (checksummed, written,
 //!   later copied back by the checkpointer), so fewer, larger chunks rewrite each leaf fewer

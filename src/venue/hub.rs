@@ -19,6 +19,7 @@ use tungstenite::Utf8Bytes;
 use crate::core::TokenId;
 
 use super::book::VenueBooks;
+use super::custom_feed;
 use super::event::EventBuf;
 use super::fault::MalformedShape;
 use super::source::Source;
@@ -106,7 +107,16 @@ impl Outbox {
 /// Work for the io thread that the hub cannot do itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IoCommand {
-    Close { conn: Option<u64>, abrupt: bool },
+    Close {
+        conn: Option<u64>,
+        abrupt: bool,
+    },
+    /// Closes one connection with a close frame carrying a plain-text reason (a refused
+    /// user-channel subscription).
+    Refuse {
+        conn: u64,
+        reason: &'static str,
+    },
 }
 
 /// How the hub (and the admin side) wake the io thread.
@@ -193,6 +203,9 @@ struct UserSub {
 struct ConnSubs {
     /// Whether it connected to `/ws/user` (else `/ws/market`).
     user_channel: bool,
+    /// Market channel with `custom_feature_enabled: true`: also gets `best_bid_ask`,
+    /// `new_market` and `market_resolved`.
+    custom: bool,
     user: Option<UserSub>,
     assets: FxHashSet<u32>,
     outbox: Arc<Outbox>,
@@ -250,12 +263,18 @@ struct ClientRequest {
     operation: Option<String>,
     #[serde(default)]
     initial_dump: Option<bool>,
+    #[serde(default)]
+    custom_feature_enabled: Option<bool>,
 }
 
 /// The user channel's subscribe message: raw credentials, an optional market filter.
 #[derive(Deserialize)]
 struct UserRequest {
-    auth: ApiCredentials,
+    /// Required on the first message; a later `operation` message may leave it out.
+    #[serde(default)]
+    auth: Option<ApiCredentials>,
+    #[serde(default)]
+    operation: Option<String>,
     #[serde(default)]
     markets: Vec<String>,
     #[serde(rename = "type", default)]
@@ -279,6 +298,10 @@ pub struct Hub {
     now: Instant,
     buf: EventBuf,
     scratch: Scratch,
+    /// Per asset: the best bid and ask last announced in `best_bid_ask`.
+    announced: Vec<Option<custom_feed::Best>>,
+    /// Per asset: the taker side of its last trade print (`GET /last-trade-price`).
+    last_side: Vec<Option<crate::core::Side>>,
 }
 
 #[derive(Default)]
@@ -311,7 +334,14 @@ impl Hub {
             now: Instant::now(),
             buf: EventBuf::new(),
             scratch: Scratch::default(),
+            announced: Vec::new(),
+            last_side: Vec::new(),
         }
+    }
+
+    /// The taker side of the asset's last trade (the other outcome's print seen mirrored).
+    pub fn last_trade_side(&self, asset: u32) -> Option<crate::core::Side> {
+        self.last_side.get(asset as usize).copied().flatten()
     }
 
     pub fn books(&self) -> &VenueBooks {
@@ -323,6 +353,7 @@ impl Hub {
             id,
             ConnSubs {
                 user_channel: false,
+                custom: false,
                 user: None,
                 assets: FxHashSet::default(),
                 outbox,
@@ -395,36 +426,60 @@ impl Hub {
         }
     }
 
-    /// A user-channel subscribe: the credentials must be a key the venue issued; otherwise
-    /// the connection is closed, as the venue does.
+    /// A user-channel message. The first must carry credentials of a key the venue issued;
+    /// otherwise the connection is closed with a plain reason, as the venue does. Later
+    /// messages add markets (`subscribe`, or a repeated subscribe message) or remove them
+    /// (`operation: unsubscribe`).
     fn user_message(&mut self, id: u64, text: &str) {
         let req = serde_json::from_str::<UserRequest>(text).ok().filter(|r| {
             r.kind
                 .as_deref()
                 .is_none_or(|k| k.eq_ignore_ascii_case("user"))
         });
-        let key = req.as_ref().and_then(|r| {
+        let key = req.as_ref().and_then(|r| r.auth.as_ref()).and_then(|auth| {
             let keys = self
                 .trading_shared
                 .keys
                 .read()
                 .unwrap_or_else(|e| e.into_inner());
-            keys.check_raw(&r.auth).map(|k| k.address)
+            keys.check_raw(auth).map(|k| k.address)
         });
-        match (req, key, self.conns.get_mut(&id)) {
-            (Some(r), Some(address), Some(c)) => {
-                self.stats.subscribe_requests += 1;
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let refuse = match (req, key, c.user.as_mut()) {
+            (Some(r), Some(address), None) => {
                 c.user = Some(UserSub {
                     address,
                     markets: r.markets,
                 });
+                None
             }
-            _ => {
+            // On an open subscription: more markets, fewer, or (wrong credentials) a refusal.
+            (Some(r), key, Some(sub)) if r.auth.is_none() || key == Some(sub.address) => {
+                if r.operation.as_deref() == Some("unsubscribe") {
+                    sub.markets.retain(|m| !r.markets.contains(m));
+                } else if !sub.markets.is_empty() {
+                    if r.markets.is_empty() {
+                        sub.markets.clear();
+                    }
+                    for m in r.markets {
+                        if !sub.markets.contains(&m) {
+                            sub.markets.push(m);
+                        }
+                    }
+                }
+                None
+            }
+            (Some(r), _, _) if r.auth.is_some() => Some(custom_feed::AUTH_REFUSED),
+            _ => Some(custom_feed::BAD_USER_MESSAGE),
+        };
+        match refuse {
+            None => self.stats.subscribe_requests += 1,
+            Some(reason) => {
                 self.stats.bad_requests += 1;
-                self.notifier.command(IoCommand::Close {
-                    conn: Some(id),
-                    abrupt: false,
-                });
+                self.notifier
+                    .command(IoCommand::Refuse { conn: id, reason });
             }
         }
     }
@@ -488,6 +543,11 @@ impl Hub {
             return;
         }
         self.stats.subscribe_requests += 1;
+        if req.custom_feature_enabled == Some(true)
+            && let Some(c) = self.conns.get_mut(&id)
+        {
+            c.custom = true;
+        }
         match op {
             None | Some("subscribe") => self.subscribe(
                 id,
@@ -666,6 +726,8 @@ impl Hub {
             woke,
             now,
             scratch,
+            announced,
+            last_side,
             ..
         } = self;
         let books = source.books();
@@ -673,9 +735,27 @@ impl Hub {
             subs.resize_with(books.len(), Vec::new);
         }
         stats.changes += buf.change_count() as u64;
+        let mut touched: Vec<u32> = Vec::new();
+        if last_side.len() < books.len() {
+            last_side.resize(books.len(), None);
+        }
         for ev in &buf.events {
             stats.events += 1;
+            if let super::event::VenueEvent::LastTrade { asset, side, .. } = *ev {
+                last_side[asset as usize] = Some(side);
+                // Buying one outcome is selling the other.
+                for &other in &books.market_of(asset).assets {
+                    if other != asset {
+                        last_side[other as usize] = Some(side.opposite());
+                    }
+                }
+            }
             event_assets(buf, ev, &mut scratch.assets);
+            for &a in &scratch.assets {
+                if !touched.contains(&a) {
+                    touched.push(a);
+                }
+            }
             scratch.targets.clear();
             for (i, &a) in scratch.assets.iter().enumerate().take(64) {
                 let list = &subs[a as usize];
@@ -726,6 +806,63 @@ impl Hub {
                 }
             }
         }
+        // `best_bid_ask` for the custom-feature subscribers of assets whose top changed.
+        if announced.len() < books.len() {
+            announced.resize(books.len(), None);
+        }
+        for a in touched {
+            let best = custom_feed::Best::of(books, a);
+            if announced[a as usize] == Some(best) {
+                continue;
+            }
+            announced[a as usize] = Some(best);
+            let mut frame = None;
+            for &id in &subs[a as usize] {
+                let Some(c) = conns.get_mut(&id) else {
+                    continue;
+                };
+                if !c.custom || Stall::active(c.stall, *now) {
+                    continue;
+                }
+                let f = frame
+                    .get_or_insert_with(|| {
+                        Utf8Bytes::from(custom_feed::best_bid_ask(books, a, best, buf.ts_ms))
+                    })
+                    .clone();
+                stats.frames += 1;
+                Self::push(notifier, woke, id, c, f);
+            }
+        }
+    }
+
+    /// Sends a `new_market` (every custom-feature subscriber) or `market_resolved` (those
+    /// subscribed to the market's assets) event for a market; `None` if it is unknown.
+    pub fn market_event(
+        &mut self,
+        condition_id: &str,
+        kind: custom_feed::MarketEventKind,
+        now_ms: u64,
+    ) -> Option<usize> {
+        let books = self.source.books();
+        let m = books.market_by_condition(condition_id)?;
+        let frame = Utf8Bytes::from(custom_feed::market_event(books, m, &kind, now_ms)?);
+        let assets = books.markets[m as usize].assets.clone();
+        let mut sent = 0;
+        for (&id, c) in self.conns.iter_mut() {
+            let wants = match kind {
+                custom_feed::MarketEventKind::NewMarket => true,
+                custom_feed::MarketEventKind::Resolved { .. } => {
+                    assets.iter().any(|a| c.assets.contains(a))
+                }
+            };
+            if c.custom && !c.user_channel && wants {
+                self.stats.frames += 1;
+                sent += 1;
+                Self::push(&self.notifier, &mut self.woke, id, c, frame.clone());
+            }
+        }
+        self.flush_wakes();
+        Some(sent)
     }
 
     /// Stalls one connection (or all); returns how many.

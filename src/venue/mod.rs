@@ -1,8 +1,8 @@
 //! The local venue: a double of Polymarket on loopback that clients cannot tell from the real
-//! thing (DESIGN.md §5). It owns the synthetic market model (`model`), the venue's own books
+//! thing. It owns the synthetic market model (`model`), the venue's own books
 //! (`book`), the wire rendering of market events (`wire`), the servers — `/ws/market` on mio +
-//! tungstenite (`ws`), REST on tiny_http (`http` router, `book_api`, `admin`) — and fault
-//! injection (`fault`). `synth` writes the model's events as a frames file. `trading` is the
+//! tungstenite (`ws`), REST on tiny_http (`http` router, `book_api`, `public_api`, `admin`) —
+//! and fault injection (`fault`). `synth` writes the model's events as a frames file. `trading` is the
 //! trading side: accounts, API keys, signed orders, matching, trades and `/ws/user`.
 //!
 //! Start one with `Venue::start(config)`: it binds 127.0.0.1 (port 0 by default), returns a
@@ -17,12 +17,14 @@ pub mod book;
 pub mod book_api;
 pub mod config;
 pub mod control;
+pub mod custom_feed;
 pub mod event;
 pub mod fault;
 pub mod gamma;
 pub mod http;
 pub mod hub;
 pub mod model;
+pub mod public_api;
 pub mod publisher;
 pub mod rate;
 pub mod source;
@@ -179,6 +181,7 @@ impl Venue {
         let router = Router::new()
             .with(Arc::new(gamma))
             .with(Arc::new(book_api::BookApi::new(ctl.clone(), &cfg.rest)))
+            .with(Arc::new(public_api::PublicApi::new(ctl.clone())))
             .with(Arc::new(trading::api::TradingApi::new(ctl.clone())))
             .with(Arc::new(admin::AdminApi::new(ctl)));
         let http_bind = SocketAddr::new(ip, cfg.server.http_port);

@@ -1,4 +1,4 @@
-//! The venue's events in Polymarket's real wire shapes (POLYMARKET.md §1 and §3).
+//! The venue's events in Polymarket's real wire shapes (market channel and CLOB REST).
 //!
 //! Market channel: `book` (bids ascending and asks descending, i.e. BEST PRICE LAST, as the
 //! real venue sends them), current-format `price_change` (`price_changes[]` with the top of

@@ -429,9 +429,19 @@ impl IoLoop {
                         if abrupt {
                             self.drop_conn(t, true);
                         } else {
-                            self.close_gracefully(t);
+                            self.close_gracefully(
+                                t,
+                                CloseCode::Away,
+                                "closed by venue fault injection",
+                            );
                         }
                     }
+                }
+                IoCommand::Refuse { conn, reason } => {
+                    let t = Token(conn as usize);
+                    // Frames queued before the refusal go out first.
+                    self.drain(t);
+                    self.close_gracefully(t, CloseCode::Policy, reason);
                 }
             }
         }
@@ -449,15 +459,15 @@ impl IoLoop {
         }
     }
 
-    fn close_gracefully(&mut self, token: Token) {
+    fn close_gracefully(&mut self, token: Token, code: CloseCode, reason: &'static str) {
         let Some(conn) = self.conns.remove(&token) else {
             return;
         };
         match conn.phase {
             Phase::Open(mut ws) => {
                 let _ = ws.close(Some(CloseFrame {
-                    code: CloseCode::Away,
-                    reason: "closed by venue fault injection".into(),
+                    code,
+                    reason: reason.into(),
                 }));
                 let _ = ws.flush();
                 self.hub().remove_conn(token.0 as u64);

@@ -96,24 +96,6 @@ pub fn stats(v: &VenueHandle) -> GammaStats {
     serde_json::from_str(&b).expect("stats")
 }
 
-/// `../shared/fixtures/polymarket` (or /work/shared), if present; prints why a test skips.
-pub fn fixtures_or_skip(test: &str) -> Option<PathBuf> {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = [
-        here.join("../shared/fixtures/polymarket"),
-        PathBuf::from("/work/shared/fixtures/polymarket"),
-    ]
-    .into_iter()
-    .find(|p| p.join("SOURCES.md").is_file());
-    if dir.is_none() {
-        eprintln!(
-            "SKIP {test}: ../shared/fixtures/polymarket not found beside the checkout; \
-             the conformance test needs the recorded Gamma payloads"
-        );
-    }
-    dir
-}
-
 /// A scratch directory under the target dir, emptied.
 pub fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("polyarb-{name}-{}", std::process::id()));

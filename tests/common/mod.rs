@@ -1,11 +1,9 @@
 //! Helpers shared by the venue integration tests: start a venue, talk to it over real loopback
 //! sockets (a tungstenite client and a ureq HTTP client), and keep the client's books with the
-//! project's own replayer so they can be compared with the venue's. Also: where the recorded
-//! Polymarket fixtures live (read in place, never copied in).
+//! project's own replayer so they can be compared with the venue's.
 #![allow(dead_code)]
 
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use polyarb::obs::replay::Replayer;
@@ -189,28 +187,4 @@ impl MarketClient {
 /// The first `n` asset ids of the venue.
 pub fn ids(v: &VenueHandle, n: usize) -> Vec<String> {
     v.asset_ids().into_iter().take(n).collect()
-}
-
-/// `../shared/fixtures/polymarket` beside the checkout (or /work/shared for worktrees), if
-/// present. Tests that need it print why they skip when it is absent.
-pub fn polymarket_fixtures() -> Option<PathBuf> {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [
-        here.join("../shared/fixtures/polymarket"),
-        PathBuf::from("/work/shared/fixtures/polymarket"),
-    ]
-    .into_iter()
-    .find(|p| p.join("SOURCES.md").is_file())
-}
-
-/// The fixture directory, or `None` after printing a clear skip message.
-pub fn fixtures_or_skip(test: &str) -> Option<PathBuf> {
-    let dir = polymarket_fixtures();
-    if dir.is_none() {
-        eprintln!(
-            "SKIP {test}: ../shared/fixtures/polymarket not found beside the checkout; \
-             the conformance test needs the recorded venue payloads"
-        );
-    }
-    dir
 }

@@ -1,6 +1,10 @@
 //! The order manager's recovery: an order whose answer was lost is looked up by hash (then
 //! among its token's trades) before anything is sent again, and `reconcile` settles every
 //! order the journal left `sent`/`unknown` (after a restart or a user-channel reconnect).
+//!
+//! Production answers `GET /data/order/{id}` only for open orders: a matched or canceled one
+//! is not found there, so what a closed order filled is read from `GET /data/trades` alone,
+//! even from a venue that does answer for closed orders.
 
 use std::time::Duration;
 
@@ -56,15 +60,21 @@ impl<J: OrderJournal> OrderManager<J> {
     /// Looks an order up at the venue: by id, then among its token's trades. Returns whether
     /// the venue knows it (and applies what it says).
     fn lookup(&mut self, id: &str) -> Result<bool, ClobError> {
+        // Only an open order's answer is used (what production gives); a closed one's fills
+        // are counted from its trades below.
+        let mut closed = false;
         if let Some(found) = self.client.order(id)? {
-            if let Some(t) = self.orders.get_mut(id) {
-                t.on_lookup(Some(&found));
+            if found.status.eq_ignore_ascii_case("LIVE") {
+                if let Some(t) = self.orders.get_mut(id) {
+                    t.on_lookup(Some(&found));
+                }
+                self.journal_outcome(id);
+                return Ok(true);
             }
-            self.journal_outcome(id);
-            return Ok(true);
+            closed = true;
         }
         let Some(token) = self.orders.get(id).map(|t| t.token_id) else {
-            return Ok(false);
+            return Ok(closed);
         };
         let trades = self.client.trades(&Filter {
             asset_id: Some(token.to_string()),
@@ -83,7 +93,14 @@ impl<J: OrderJournal> OrderManager<J> {
             }
         }
         if !seen {
-            return Ok(false);
+            if closed {
+                // Known to the venue, over, and no trade of it: canceled or killed unfilled.
+                if let Some(t) = self.orders.get_mut(id) {
+                    t.on_canceled();
+                }
+                self.journal_outcome(id);
+            }
+            return Ok(closed);
         }
         if let Some(t) = self.orders.get_mut(id) {
             let ack = OrderAck {

@@ -39,11 +39,17 @@ pub fn unwind<J: OrderJournal>(
     excess: Size,
     cfg: &PairingConfig,
 ) -> UnwindReport {
-    let mut left = excess;
+    // A SELL gives whole 0.01 shares; a BUY that spent pUSD may hold up to 4 decimals.
+    let dust = excess.0 % super::LOT;
+    let mut left = Size(excess.0 - dust);
     let mut floor = None;
-    let mut error = None;
+    let mut error = (left.is_zero() && dust > 0)
+        .then(|| format!("{} is under the 0.01 share a SELL can give", Size(dust)));
     // Attempt numbers share the client id's low byte with the leg (bits 2..7).
     for attempt in 0..cfg.unwind_attempts.clamp(1, 31) as usize {
+        if left.is_zero() {
+            break;
+        }
         let client_oid = leg_oid(plan_id, UNWIND_LEG | attempt << 2 | leg);
         match sell_once(
             manager, books, inst, plan_id, client_oid, left, &mut floor, cfg,
@@ -51,7 +57,8 @@ pub fn unwind<J: OrderJournal>(
             Ok(sold) => {
                 left = Size(left.0 - sold.0);
                 if left.is_zero() {
-                    error = None;
+                    error = (dust > 0)
+                        .then(|| format!("{} is under the 0.01 share a SELL can give", Size(dust)));
                     break;
                 }
                 error = Some(format!(
@@ -68,8 +75,8 @@ pub fn unwind<J: OrderJournal>(
         }
     }
     UnwindReport {
-        sold: Size(excess.0 - left.0),
-        residual: left,
+        sold: Size(excess.0 - dust - left.0),
+        residual: Size(left.0 + dust),
         error,
     }
 }

@@ -4,8 +4,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -19,10 +17,6 @@ use super::obj::Obj;
 
 /// Where Gamma lives on the venue's HTTP server.
 pub const GAMMA_PREFIX: &str = "/gamma";
-/// The CLOB's `/markets` page size.
-const CLOB_PAGE: usize = 100;
-/// The CLOB's end-of-listing cursor: base64("-1").
-const END_CURSOR: &str = "LTE=";
 
 /// Requests served, by kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,10 +44,10 @@ struct Counters {
 
 /// The Gamma service.
 pub struct GammaApi {
-    ctl: VenueControl,
+    pub(super) ctl: VenueControl,
     data: Mutex<GammaData>,
     /// Whether markets are the synthetic model's (prices read live from the books).
-    synthetic: bool,
+    pub(super) synthetic: bool,
     default_limit: usize,
     limits: RateLimiter,
     faults: GammaFaults,
@@ -113,7 +107,7 @@ impl GammaApi {
         })
     }
 
-    fn data(&self) -> MutexGuard<'_, GammaData> {
+    pub(super) fn data(&self) -> MutexGuard<'_, GammaData> {
         self.data.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -239,53 +233,7 @@ impl GammaApi {
     /// The CLOB's `GET /markets?next_cursor=`: every market, 100 per page.
     fn clob_markets(&self, req: &HttpRequest<'_>) -> HttpResponse {
         self.counters.clob.fetch_add(1, Ordering::Relaxed);
-        let cursor = req.query("next_cursor").unwrap_or("");
-        let offset = if cursor.is_empty() {
-            0
-        } else if cursor == END_CURSOR {
-            usize::MAX
-        } else {
-            match B64
-                .decode(cursor)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|s| s.parse::<usize>().ok())
-            {
-                Some(o) => o,
-                None => return HttpResponse::error(400, "invalid next_cursor"),
-            }
-        };
-        let data = self.data();
-        let hub = self.synthetic.then(|| self.ctl.hub());
-        let books = hub.as_ref().map(|h| h.books());
-        let all: Vec<usize> = (0..data.markets.len())
-            .filter(|&i| data.markets[i].listed)
-            .collect();
-        let page: Vec<Obj> = all
-            .iter()
-            .skip(offset)
-            .take(CLOB_PAGE)
-            .map(|&i| clob_market(&data.render_market(i, books, false)))
-            .collect();
-        let end = offset.saturating_add(page.len());
-        let next = if page.is_empty() || end >= all.len() {
-            END_CURSOR.to_string()
-        } else {
-            B64.encode(end.to_string())
-        };
-        #[derive(Serialize)]
-        struct Page {
-            data: Vec<Obj>,
-            next_cursor: String,
-            limit: usize,
-            count: usize,
-        }
-        Self::raw_json(&Page {
-            count: page.len(),
-            data: page,
-            next_cursor: next,
-            limit: CLOB_PAGE,
-        })
+        self.clob_page(req, clob_market)
     }
 
     fn rules(&self, req: &mut HttpRequest<'_>) -> HttpResponse {
@@ -361,7 +309,7 @@ impl GammaApi {
 }
 
 /// A Gamma market in the CLOB's `/markets` item shape (numbers kept verbatim).
-fn clob_market(g: &Obj) -> Obj {
+pub(super) fn clob_market(g: &Obj) -> Obj {
     let mut o = Obj::new();
     let copy = |o: &mut Obj, to: &str, from: &str, default: &str| match g.get(from) {
         Some(v) => o.set_raw(to, v.to_owned()),
@@ -450,6 +398,11 @@ impl HttpService for GammaApi {
             ("GET", "/gamma/markets") => self.markets(req),
             ("GET", "/gamma/events") => self.events(req),
             ("GET", "/markets") => self.clob_markets(req),
+            ("GET", p) if p.starts_with("/markets/") => self.clob_market_one(p),
+            ("GET", "/simplified-markets" | "/sampling-simplified-markets") => {
+                self.clob_page(req, super::clob::simplified)
+            }
+            ("GET", "/sampling-markets") => self.clob_page(req, clob_market),
             ("POST", "/admin/rules") => self.rules(req),
             ("POST", "/admin/gamma/market") => self.patch(req),
             ("POST", "/admin/gamma/fault") => self.fault(req),

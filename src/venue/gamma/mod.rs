@@ -9,11 +9,14 @@
 //!   `Retry-After`), from the synthetic model (`data`) or from files in the fixtures' shapes.
 //! - `GET /markets?next_cursor=` (CLOB): `{data, next_cursor, limit, count}`, cursor =
 //!   base64 of the offset, `LTE=` at the end.
+//! - `GET /markets/{condition_id}`, `/simplified-markets`, `/sampling-markets`,
+//!   `/sampling-simplified-markets` (CLOB, `clob`): the same markets in the CLOB's shapes.
 //! - Admin: `POST /admin/rules` changes a market's rules at run time, `POST
 //!   /admin/gamma/market` patches any field (or delists), `POST /admin/gamma/fault` queues
 //!   faults, `GET /admin/gamma/stats` counts requests.
 
 pub mod api;
+pub mod clob;
 pub mod data;
 pub mod faults;
 pub mod listing;

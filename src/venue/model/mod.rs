@@ -52,6 +52,9 @@ pub struct ModelConfig {
     pub dutch_book_margin: Price,
     /// `min_order_size` reported for every market.
     pub min_order_size: Size,
+    /// Tick sizes of the first stand-alone binary markets, one per market, kept for good
+    /// (no 0.01 ↔ 0.001 regime switch): lets a venue offer every tick size the SDKs know.
+    pub fixed_ticks: Vec<TickSize>,
 }
 
 impl Default for ModelConfig {
@@ -66,6 +69,7 @@ impl Default for ModelConfig {
             dutch_book_duration_ms: 500,
             dutch_book_margin: Price(20_000),
             min_order_size: Size(5_000_000),
+            fixed_ticks: Vec::new(),
         }
     }
 }
@@ -181,7 +185,13 @@ impl MarketModel {
             question,
             assets: Vec::new(),
         });
-        let tick = if !(FINE_BELOW..=FINE_ABOVE).contains(&p) {
+        let fixed = neg_risk
+            .is_none()
+            .then(|| self.cfg.fixed_ticks.get(index as usize).copied())
+            .flatten();
+        let tick = if let Some(t) = fixed {
+            t
+        } else if !(FINE_BELOW..=FINE_ABOVE).contains(&p) {
             TickSize::MILLI
         } else {
             TickSize::CENT
@@ -712,6 +722,9 @@ impl MarketModel {
         let (Some(b), Some(a)) = (self.yes(m).best_bid(), self.yes(m).best_ask()) else {
             return;
         };
+        if (m as usize) < self.cfg.fixed_ticks.len() && m < self.cfg.binary_markets {
+            return;
+        }
         let (b, a) = (b.0, a.0);
         let old = self.books.asset(2 * m).tick;
         let new = if old == TickSize::CENT && (b > FINE_ABOVE || a < FINE_BELOW) {

@@ -1,5 +1,5 @@
 //! `[trading]` in venue.toml: which order version the venue wants, how accounts start, how
-//! fast trades settle, and the per-signer limits (POLYMARKET.md §5, §8).
+//! fast trades settle, and the per-signer limits (Polymarket's published trading limits).
 
 use serde::Deserialize;
 

@@ -132,6 +132,27 @@ impl ApiKeys {
             .filter(|k| k.creds.secret == creds.secret && k.creds.passphrase == creds.passphrase)
     }
 
+    /// Every API key of an address (`GET /auth/api-keys`), sorted.
+    pub fn keys_of(&self, address: Address) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .by_key
+            .values()
+            .filter(|k| k.address == address)
+            .map(|k| k.creds.api_key.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Revokes a key (`DELETE /auth/api-key`); its owner may create one again.
+    pub fn revoke(&mut self, api_key: &str) -> bool {
+        let Some(k) = self.by_key.remove(api_key) else {
+            return false;
+        };
+        self.by_owner.remove(&(k.address, k.nonce));
+        true
+    }
+
     /// Checks L2 headers against the exact request; returns the key.
     pub fn check_l2(
         &self,

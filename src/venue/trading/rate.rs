@@ -1,4 +1,4 @@
-//! Per-signer token buckets for orders and cancels (POLYMARKET.md §8, "trading rate limits"):
+//! Per-signer token buckets for orders and cancels (Polymarket's trading rate limits):
 //! a batch costs one token per order, a cancel-all one plus one per order it cancels. An
 //! exhausted bucket answers 429 with `Retry-After`; a bucket used past the warning share adds
 //! `Poly-RateLimit-Warning: true` to the answer. Integer arithmetic in nanoseconds.

@@ -25,7 +25,7 @@ pub fn order_event(
 ) -> UserOrderEvent {
     UserOrderEvent {
         asset_id: books.asset(o.asset).token_str.to_string(),
-        associate_trades: o.trades.clone(),
+        associate_trades: (kind != "PLACEMENT").then(|| o.trades.clone()),
         created_at: o.created_s.to_string(),
         event_type: "order",
         expiration: o.expiration.to_string(),
@@ -113,7 +113,8 @@ pub fn trade_event(books: &VenueBooks, t: &TradeRecord, maker: Option<&MakerFill
     let mut j = trade_json(books, t);
     j.event_type = Some("trade");
     j.kind = Some("TRADE");
-    j.timestamp = Some((t.last_update_s * 1000).to_string());
+    // The moment the event is sent, in milliseconds like every user-channel timestamp.
+    j.timestamp = Some(crate::venue::ws::now_ms().to_string());
     j.trade_owner = Some(t.taker_owner.clone());
     if let Some(m) = maker {
         j.trader_side = "MAKER";

@@ -1,4 +1,4 @@
-//! The trading side's JSON in the real shapes (POLYMARKET.md §2, §5.2; fixtures
+//! The trading side's JSON in the real shapes (user channel and order endpoints; fixtures
 //! `clob_*`, `ws_user_*`): order responses, open orders, trades, cancel results, and the user
 //! channel's `order` and `trade` events. Prices and sizes are canonical decimal strings
 //! rendered from integer micro-units; unix times are strings where the venue sends strings.
@@ -76,7 +76,8 @@ pub struct Page<T> {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct UserOrderEvent {
     pub asset_id: String,
-    pub associate_trades: Vec<String>,
+    /// `null` on PLACEMENT, as production sends it; the trade ids after.
+    pub associate_trades: Option<Vec<String>>,
     pub created_at: String,
     pub event_type: &'static str,
     pub expiration: String,

@@ -1,6 +1,6 @@
 //! Market-channel vocabulary: event types as the venue names them, and why an event is refused.
 //!
-//! Wire shapes (all numbers are JSON strings; see POLYMARKET.md §1):
+//! Wire shapes (all numbers are JSON strings):
 //! - `book`: `asset_id, market, bids[{price,size}], asks[..], timestamp, hash[, tick_size,
 //!   last_trade_price]`, best price LAST in each array;
 //! - `price_change`, current: `market, timestamp, price_changes[{asset_id, price, size, side,

@@ -257,7 +257,8 @@ pub struct SignedOrder {
 /// How much to trade.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Quantity {
-    /// A number of shares at a limit price (the clients' `create_order`).
+    /// A number of shares at a limit price (the clients' `create_order`). On a FOK/FAK BUY it
+    /// becomes the pUSD `shares × price` cut to cents, the price being the worst accepted.
     Shares(Size),
     /// A market order amount (the clients' `create_market_order`): BUY spends this much
     /// collateral (micro-pUSD), SELL sells this many micro-shares; the price is the worst
@@ -331,7 +332,12 @@ impl OrderRequest {
                 });
             }
         }
+        let marketable = self.order_type.is_marketable();
         let a = match self.quantity {
+            // FOK/FAK have production's marketable precision however they are asked for.
+            Quantity::Shares(size) if marketable => {
+                amounts::marketable_shares_amounts(self.side, self.price, size, rules.tick_size)?
+            }
             Quantity::Shares(size) => {
                 amounts::limit_amounts(self.side, self.price, size, rules.tick_size)?
             }
@@ -339,6 +345,9 @@ impl OrderRequest {
                 amounts::market_amounts(self.side, self.price, amount, rules.tick_size)?
             }
         };
+        if marketable {
+            amounts::check_marketable_precision(self.side, a)?;
+        }
         amounts::check_minimums(self.side, a, self.order_type, rules.min_order_size)?;
         Ok(a)
     }

@@ -1,4 +1,4 @@
-//! The user channel's `order` and `trade` events (POLYMARKET.md §2), parsed exactly: prices
+//! The user channel's `order` and `trade` events, parsed exactly: prices
 //! and sizes into integer micro-units, statuses into enums, ids kept as the venue wrote them.
 //! A frame is one event or an array of them; unknown events are skipped, malformed ones are
 //! reported, never guessed at.

@@ -1,6 +1,6 @@
 //! The client's own view of its rate limits, so that it stops before the venue says 429:
 //! per-signer token buckets for orders and cancels (each a burst window and a sustained
-//! window, POLYMARKET.md §8), and the `Retry-After` of the last 429 per endpoint class.
+//! window, as Polymarket publishes them), and the `Retry-After` of the last 429 per endpoint class.
 //! Integer arithmetic in nanoseconds.
 
 use std::time::{Duration, Instant};

@@ -111,21 +111,41 @@ impl ClobClient {
 
     /// `GET /balance-allowance`.
     pub fn balance_allowance(&self, asset: &AssetType) -> Result<BalanceAllowance, ClobError> {
-        let st = self.cfg.signature_type as u8;
-        let path = match asset {
-            AssetType::Collateral => {
-                format!("/balance-allowance?asset_type=COLLATERAL&signature_type={st}")
-            }
-            AssetType::Conditional(t) => format!(
-                "/balance-allowance?asset_type=CONDITIONAL&token_id={}&signature_type={st}",
-                urlencode(t)
-            ),
-        };
-        self.get(&path)
+        self.get(&Self::balance_path(
+            "/balance-allowance",
+            asset,
+            self.cfg.signature_type as u8,
+        ))
     }
 
-    /// `POST /v1/heartbeats`: starts or renews the dead-man switch; returns its id.
-    pub fn heartbeat(&self, id: Option<&str>) -> Result<String, ClobError> {
+    /// `GET /balance-allowance/update`: asks the venue to re-read the account's balance and
+    /// allowance from chain. A deposit wallet's pUSD is not seen until this is called once
+    /// with signature type 3. The answer's body carries nothing the engine uses.
+    pub fn update_balance_allowance(&self, asset: &AssetType) -> Result<(), ClobError> {
+        let path = Self::balance_path(
+            "/balance-allowance/update",
+            asset,
+            self.cfg.signature_type as u8,
+        );
+        self.request("GET", &path, None, Class::Other, 1)
+            .map(|_| ())
+    }
+
+    fn balance_path(endpoint: &str, asset: &AssetType, st: u8) -> String {
+        match asset {
+            AssetType::Collateral => {
+                format!("{endpoint}?asset_type=COLLATERAL&signature_type={st}")
+            }
+            AssetType::Conditional(t) => format!(
+                "{endpoint}?asset_type=CONDITIONAL&token_id={}&signature_type={st}",
+                urlencode(t)
+            ),
+        }
+    }
+
+    /// `POST /v1/heartbeats` echoing `id`, the previous answer's id (empty: a new chain, as
+    /// the official client's default); returns the id the next beat must echo.
+    pub fn heartbeat(&self, id: &str) -> Result<String, ClobError> {
         #[derive(serde::Deserialize)]
         struct Beat {
             heartbeat_id: String,
