@@ -377,7 +377,15 @@ impl HttpService for TradingApi {
             ("GET", "/data/orders") => self.open_orders(req),
             ("GET", "/data/trades") => self.trades(req),
             ("GET", "/balance-allowance") => self.balance(req),
-            ("GET", "/balance-allowance/update") => self.balance(req),
+            ("GET", "/balance-allowance/update") => {
+                // Production re-reads the account and answers 200 with an empty body; the
+                // balance itself is read with `GET /balance-allowance`.
+                let mut r = self.balance(req);
+                if r.status == 200 {
+                    r.body.clear();
+                }
+                r
+            }
             ("POST", "/v1/heartbeats") => self.heartbeat(req),
             ("GET", p) if p.starts_with("/data/order/") => self.order(req),
             ("POST", "/admin/fund") => self.admin_fund(req),
