@@ -1,4 +1,4 @@
-//! The venue answers like production (POLYMARKET.md §13), over real sockets: amounts checked
+//! The venue answers like production (Polymarket's docs), over real sockets: amounts checked
 //! by decimal accuracy, market BUYs that spend their pUSD across levels and SELLs that sell
 //! their shares, deposit-wallet accounts (and EOA makers refused by default), rotating
 //! heartbeat ids, open-orders-only lookups, production's refusal texts, and a counter for

@@ -1,5 +1,5 @@
 //! The venue's public reads and API-key endpoints over real loopback sockets, in production's
-//! shapes (POLYMARKET.md §3, §13; `fixtures/polymarket/clob_simple_endpoint_responses.json`,
+//! shapes (Polymarket's docs and clients; `fixtures/polymarket/clob_simple_endpoint_responses.json`,
 //! `clob_market_real_2026.json`, `clob_markets_page_real_2024.json`).
 
 mod trading_support;

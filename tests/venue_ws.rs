@@ -259,7 +259,7 @@ fn replay_source_streams_the_recording_and_serves_its_books() {
 }
 
 mod ws_production {
-    //! The user and market channels' production behaviours (POLYMARKET.md §1, §2, §13):
+    //! The user and market channels' production behaviours (Polymarket's docs and clients):
     //! markets added on an open user subscription, PLACEMENT with `associate_trades: null`,
     //! trade timestamps in ms, a plain close reason on bad credentials, and the custom-feature
     //! events.

@@ -1,5 +1,5 @@
-//! The CLOB's small public reads and the API-key listing, in production's shapes (POLYMARKET.md
-//! §3, §13; `fixtures/polymarket/clob_simple_endpoint_responses.json`): `/ok`, `/time`,
+//! The CLOB's small public reads and the API-key listing, in production's shapes (docs.polymarket.com
+//! and the official clients; `fixtures/polymarket/clob_simple_endpoint_responses.json`): `/ok`, `/time`,
 //! `/tick-size`, `/neg-risk`, `/fee-rate`, `/markets-by-token/{token}`,
 //! `/clob-markets/{condition}` (compact keys), `/midpoint(s)`, `/price(s)`, `/spread(s)`,
 //! `/last-trade-price`, `/last-trades-prices`, `/prices-history`, and the L2 `GET

@@ -28,7 +28,7 @@ REPO = HERE.parents[1]
 FIXTURES = REPO / "fixtures" / "polymarket"
 POLYARB = Path(os.environ.get("POLYARB_BIN", REPO / "target" / "debug" / "polyarb"))
 CHAIN_ID = 137
-# Production's default for a new API user: the deposit-wallet flow (POLYMARKET.md §13). A
+# Production's default for a new API user: the deposit-wallet flow (Polymarket's docs). A
 # developer may name another type to exercise the suite on a venue without deposit wallets;
 # CI runs the default.
 MAIN_SIGNATURE_TYPE = int(os.environ.get("CONFORMANCE_SIGNATURE_TYPE", "3"))

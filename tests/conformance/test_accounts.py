@@ -1,5 +1,5 @@
-"""Accounts of every signature type, made and used the way production wants (POLYMARKET.md
-§5.3, §13): orders, balances and trades belong to the account the key trades for."""
+"""Accounts of every signature type, made and used the way production wants (docs.polymarket.com
+and the official clients.3, §13): orders, balances and trades belong to the account the key trades for."""
 
 import pytest
 from py_clob_client_v2.clob_types import OrderArgsV2, OrderType, TradeParams

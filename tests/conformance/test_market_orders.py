@@ -1,5 +1,5 @@
 """Market orders (FOK and FAK, BUY and SELL) built by the official client over random
-amount/price pairs at every tick size, answered as production answers them (POLYMARKET.md §13):
+amount/price pairs at every tick size, answered as production answers them (Polymarket's docs):
 
 - a marketable BUY's maker (pUSD) may carry 2 decimals and its taker (shares) 4; a SELL's maker
   (shares) 2 and taker (pUSD) 4. The client's fine-tick amounts break that rule (py-clob-client-v2

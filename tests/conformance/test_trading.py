@@ -1,5 +1,5 @@
 """Limit orders, batches, cancels, queries, balances and heartbeats through the official
-client, with production's answers and refusal texts (POLYMARKET.md §5.2, §13)."""
+client, with production's answers and refusal texts (Polymarket's docs and clients)."""
 
 import re
 import time

@@ -1,5 +1,5 @@
 """The user and market channels, read with `websockets` while the official client trades, in
-production's shapes (fixtures ws_*; POLYMARKET.md §1, §2, §13)."""
+production's shapes (fixtures ws_*; Polymarket's docs and clients)."""
 
 import json
 import time

@@ -1,6 +1,6 @@
 //! The CLOB's market listings built from the Gamma data: `GET /markets` pages (100 per page,
 //! cursor = base64 of the offset, `LTE=` at the end), `GET /markets/{condition_id}`, and the
-//! simplified and sampling listings the official client reads (POLYMARKET.md §3).
+//! simplified and sampling listings the official client reads (Polymarket's docs and clients).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;

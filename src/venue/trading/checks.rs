@@ -1,5 +1,5 @@
 //! The venue's checks of a `POST /order` body before matching, in the real venue's order and
-//! with production's texts (POLYMARKET.md §13): owner, order version, market, signature and the
+//! with production's texts (Polymarket's docs): owner, order version, market, signature and the
 //! account it trades for (deposit wallet, proxy/Safe funder or EOA), then amounts.
 //!
 //! Amounts are checked by decimal accuracy, as production does, not by "maker/taker is a tick

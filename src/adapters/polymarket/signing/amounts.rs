@@ -15,7 +15,7 @@ use super::order::{OrderSide, OrderType};
 use crate::core::decimal::{Amount, MICROS_PER_UNIT, Price, Size, TickSize};
 
 /// Why an order was refused locally, in production's words where production has them
-/// (docs.polymarket.com/resources/error-codes, POLYMARKET.md §13); [`Self::venue_code`] names
+/// (docs.polymarket.com/resources/error-codes); [`Self::venue_code`] names
 /// the refusal's class as the API docs' `INVALID_ORDER_*` table does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum OrderRejection {

@@ -210,7 +210,7 @@ mod tests {
         assert!(ClobError::Timeout.outcome_unknown());
     }
 
-    /// Production's own sentences (POLYMARKET.md §13), word for word, each to its variant.
+    /// Production's own sentences (Polymarket's docs), word for word, each to its variant.
     #[test]
     fn productions_texts_map_to_variants() {
         use ClobError as E;
