@@ -3,6 +3,9 @@
 //! Exact integer money (`core`), the venue's wire formats (`adapters::polymarket`), L2 books
 //! (`book`) and the tools that measure them. The overview is `docs/architecture.md`.
 
+#![forbid(unsafe_code)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
 pub mod adapters;
 pub mod book;
 pub mod catalog;
