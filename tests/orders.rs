@@ -844,8 +844,7 @@ fn a_deposit_wallet_account_trades_end_to_end() {
             ))
             .call()
             .unwrap();
-        serde_json::from_str::<serde_json::Value>(&r.body_mut().read_to_string().unwrap())
-            .unwrap()
+        serde_json::from_str::<serde_json::Value>(&r.body_mut().read_to_string().unwrap()).unwrap()
     };
     // The owner's first API key opened the wallet with the venue's initial 1000 pUSD.
     assert_eq!(ledger()["collateral"]["total"], 1_000_000_000u64);

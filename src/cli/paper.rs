@@ -23,9 +23,7 @@ use serde::Deserialize;
 use polyarb::adapters::polymarket::http::clob::{
     AssetType, ClobClient, ClobConfig, create_or_derive_api_key,
 };
-use polyarb::adapters::polymarket::signing::{
-    Address, ApiCredentials, PrivateKey, SignatureType,
-};
+use polyarb::adapters::polymarket::signing::{Address, ApiCredentials, PrivateKey, SignatureType};
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
 use polyarb::core::decimal::format_micros;
 use polyarb::core::fees::FeeSchedule;
@@ -260,7 +258,11 @@ impl LiveDesk {
             for (token, p) in positions.iter() {
                 let id = token.to_string();
                 if p.shares != 0 && !ledger.tokens.contains_key(&id) {
-                    differ.push(format!("{}: {} shares vs none", short(token), micros(p.shares)));
+                    differ.push(format!(
+                        "{}: {} shares in the positions, none held",
+                        short(token),
+                        micros(p.shares)
+                    ));
                 }
             }
             tokens.retain(|id| {
