@@ -1,7 +1,8 @@
 //! `polyarb demo --live` as a user runs it: the built binary paper-trades the venue's injected
-//! Dutch books with signed orders, and what the order manager says it holds is what the
-//! venue's ledger holds, share for share and micro-pUSD for micro-pUSD, taker fees and unwinds
-//! included.
+//! Dutch books with signed orders as the deposit wallet the venue made for its key (signature
+//! type 3, under the shipped config that refuses EOA makers as production does), and what the
+//! order manager says it holds is what the venue's ledger of that wallet holds, share for
+//! share and micro-pUSD for micro-pUSD, taker fees and unwinds included.
 
 use std::process::Command;
 
@@ -57,6 +58,23 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
     assert!(sent > 0 && filled > 0, "{account}");
     assert_eq!(field(account, " unknown "), "0", "{account}");
 
+    // The account: the deposit wallet the venue derives for the paper key, signed for by it.
+    let signer = field(account, "paper account ");
+    let kind = stdout
+        .lines()
+        .find(|l| l.starts_with("account: "))
+        .unwrap_or_else(|| panic!("no account line:\n{stdout}"));
+    let wallet = field(kind, "account: deposit wallet ");
+    let owner = polyarb::adapters::polymarket::signing::Address::parse(&signer).unwrap();
+    assert_eq!(
+        wallet,
+        polyarb::venue::deposit_wallet_address(owner).to_checksum(),
+        "{kind}"
+    );
+    assert_ne!(wallet, signer);
+    assert_eq!(field(kind, "(signature type "), "3)", "{kind}");
+    assert_eq!(field(kind, "· signer "), signer, "{kind}");
+
     // Pairing: its counters are reported, and every unwind is accounted for.
     let pairing = stdout
         .lines()
@@ -77,7 +95,7 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         .unwrap();
     let ledger = stdout
         .lines()
-        .find(|l| l.starts_with("venue ledger"))
+        .find(|l| l.starts_with("venue ledger: "))
         .unwrap();
     assert_ne!(
         field(positions, "(fees "),
@@ -88,6 +106,33 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         field(positions, " net spent "),
         field(ledger, "(spent ").trim_end_matches(')'),
         "{positions}\n{ledger}"
+    );
+    // The venue's own ledger of the wallet (`/admin/balances`): the same pUSD spent, nothing
+    // left reserved, as many tokens held as the positions count, every share equal.
+    let wallet_ledger = stdout
+        .lines()
+        .find(|l| l.starts_with("venue ledger of "))
+        .unwrap_or_else(|| panic!("no ledger line of the wallet:\n{stdout}"));
+    assert_eq!(field(wallet_ledger, "venue ledger of "), wallet);
+    assert_eq!(
+        field(wallet_ledger, " · spent "),
+        field(positions, " net spent "),
+        "{positions}\n{wallet_ledger}"
+    );
+    assert_eq!(field(wallet_ledger, "(reserved "), "0)", "{wallet_ledger}");
+    let held_tokens = wallet_ledger
+        .split(" tokens held")
+        .next()
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap();
+    assert_eq!(
+        held_tokens,
+        field(positions, "positions "),
+        "{positions}\n{wallet_ledger}"
+    );
+    assert!(
+        wallet_ledger.ends_with("equals the positions: yes"),
+        "{positions}\n{wallet_ledger}"
     );
     // The SQLite journal holds every order sent (FOK legs and FAK unwinds), none left
     // without an outcome, and the fills.

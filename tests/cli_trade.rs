@@ -118,21 +118,34 @@ fn place_list_cancel_through_a_config_file() {
 }
 
 /// A `[clob]` deposit-wallet account (signature type 3, the default): `order place` signs with
-/// maker = signer = the wallet and the order rests; a type that does not fit its funder is a
-/// config error naming the file, the key and what was expected.
+/// maker = signer = the wallet the venue made for the key's owner (its first API key opens
+/// and funds it) and the order rests on the wallet's pUSD; a type that does not fit its
+/// funder is a config error naming the file, the key and what was expected.
 #[test]
 fn a_deposit_wallet_config_places_orders_and_misfits_are_named() {
     let v = venue();
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.30", "100")], &[("0.70", "100")]);
     let dir = TempDir::new("cli-trade-1271");
-    std::fs::write(dir.path().join("key.hex"), format!("0x{:064x}\n", 0x78u32)).unwrap();
-    let wallet = "0x5AFE5afe5aFe5afE5afE5AFE5aFE5AFE5AFe5aFe";
-    admin(
-        &v,
-        "/admin/fund",
-        serde_json::json!({"address": wallet, "collateral": "50"}),
-    );
+    let key_hex = format!("0x{:064x}", 0x78u32);
+    std::fs::write(dir.path().join("key.hex"), format!("{key_hex}\n")).unwrap();
+    let key_address = polyarb::adapters::polymarket::signing::PrivateKey::from_hex(&key_hex)
+        .unwrap()
+        .address()
+        .to_checksum();
+    // The wallet's address, as a user learns it from the venue.
+    let get = |path: &str| -> Value {
+        let mut r = http()
+            .get(format!("{}{path}", v.http_url()))
+            .call()
+            .unwrap();
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
+    };
+    let wallet = get(&format!("/admin/deposit-wallet?owner={key_address}"))["deposit_wallet"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(wallet, key_address);
     let write = |name: &str, account: &str| {
         let p = dir.path().join(name);
         std::fs::write(
@@ -167,14 +180,17 @@ fn a_deposit_wallet_config_places_orders_and_misfits_are_named() {
     let j: Value = serde_json::from_str(&stdout(&placed)).unwrap();
     assert_eq!(j["outcome"], "Accepted(Live)");
     assert_eq!(level(&rest_book(&v, &m.yes), "bids", "0.2"), "10");
+    // The BUY's $2 is held in the wallet's ledger, not the owner key's.
+    let held = |who: &str| {
+        let b = get(&format!("/admin/balances?address={who}"));
+        (
+            b["collateral"]["total"].as_u64(),
+            b["collateral"]["reserved"].as_u64(),
+        )
+    };
+    assert_eq!(held(&wallet), (Some(1_000_000_000), Some(2_000_000)));
+    assert_eq!(held(&key_address), (Some(1_000_000_000), Some(0)));
 
-    let key_address = polyarb::adapters::polymarket::signing::PrivateKey::from_hex(&format!(
-        "0x{:064x}",
-        0x78u32
-    ))
-    .unwrap()
-    .address()
-    .to_checksum();
     // (account lines, what the error must name)
     let cases = [
         (

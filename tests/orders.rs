@@ -807,30 +807,53 @@ fn a_taker_in_a_fee_market_pays_the_v2_fee_and_stores_it() {
 }
 
 /// A deposit-wallet account (signature type 3, production's flow for a new API user): maker
-/// = signer = the wallet, the order signature wrapped in ERC-7739, the API key the owner
-/// key's. It refreshes its balance once (`GET /balance-allowance/update`), then a GTC rests
-/// as the wallet's and a FOK BUY spending $6 (production's 2-decimal pUSD) fills.
+/// = signer = the wallet the venue made for the key's owner with its first API key, the
+/// order signature wrapped in ERC-7739, the API key the owner key's. It refreshes its balance
+/// once (`GET /balance-allowance/update`), then a GTC rests as the wallet's and a FOK BUY
+/// spending $6 (production's 2-decimal pUSD) fills. The wallet's events reach the owner key's
+/// user channel, and the positions built from them equal the wallet's ledger at the venue.
 #[test]
 fn a_deposit_wallet_account_trades_end_to_end() {
-    use polyarb::adapters::polymarket::http::clob::AssetType;
-    use polyarb::adapters::polymarket::signing::{Address, SignatureType};
+    use polyarb::adapters::polymarket::signing::SignatureType;
     let v = venue();
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
-    let wallet = Address::parse("0x5afe5afe5afe5afe5afe5afe5afe5afe5afe5afe").unwrap();
+    let wallet = polyarb::venue::deposit_wallet_address(key(46).address());
     let a = trader_with(&v, 46, |c| {
         c.signature_type = SignatureType::Poly1271;
         c.funder = Some(wallet);
     });
-    // The wallet holds the account's pUSD.
-    admin(
-        &v,
-        "/admin/fund",
-        serde_json::json!({"address": wallet.to_checksum(), "collateral": "100"}),
-    );
+    // The venue's own word for the wallet is the derivation's.
+    let mut r = http()
+        .get(format!(
+            "{}/admin/deposit-wallet?owner={}",
+            v.http_url(),
+            a.key.address().to_checksum()
+        ))
+        .call()
+        .unwrap();
+    let w: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(w["deposit_wallet"], wallet.to_checksum().as_str(), "{w}");
+    let ledger = || {
+        let mut r = http()
+            .get(format!(
+                "{}/admin/balances?address={}",
+                v.http_url(),
+                wallet.to_checksum()
+            ))
+            .call()
+            .unwrap();
+        serde_json::from_str::<serde_json::Value>(&r.body_mut().read_to_string().unwrap()).unwrap()
+    };
+    // The owner's first API key opened the wallet with the venue's initial 1000 pUSD.
+    assert_eq!(ledger()["collateral"]["total"], 1_000_000_000u64);
     a.client
         .update_balance_allowance(&AssetType::Collateral)
         .expect("GET /balance-allowance/update");
+    let bal = a.client.balance_allowance(&AssetType::Collateral).unwrap();
+    assert_eq!(bal.balance_micros(), Some(1_000_000_000));
+    let mut la = listen(&v, &a);
 
     let journal = MemoryJournal::new();
     let mut mgr = OrderManager::new(a.client.clone(), journal.clone(), ExecConfig::default());
@@ -846,6 +869,9 @@ fn a_deposit_wallet_account_trades_end_to_end() {
     let id = r[0].order_id.clone().unwrap();
     assert_eq!(mgr.order(&id).unwrap().state, OrderState::Live);
     assert_eq!(level(&rest_book(&v, &m.yes), "bids", "0.3"), "10");
+    la.wait("the wallet's placement", |e| {
+        is_order(e, &id, OrderEventKind::Placement)
+    });
     // The signed order: maker = signer = the wallet, type 3, a 636-char wrapped signature.
     let p = a.signed(&m, m.yes, OrderSide::Buy, "0.30", "10", OrderType::Gtc);
     let body: serde_json::Value = serde_json::from_slice(&p.body).unwrap();
@@ -864,28 +890,39 @@ fn a_deposit_wallet_account_trades_end_to_end() {
     let r = mgr.submit(&[leg(1, 2, &m, "0.60", "10", OrderType::Fok)]);
     assert_eq!(r[0].outcome, SubmitOutcome::Accepted(OrderState::Filled));
     let fok = r[0].order_id.clone().unwrap();
-    // From the answer's takingAmount (this venue's user channel does not yet route a deposit
-    // wallet's events to its key; production does).
     assert_eq!(mgr.order(&fok).unwrap().filled, Size(10_000_000));
-    // The wallet's pUSD in the venue's ledger: $6 spent, $3 held by the resting BUY.
-    let mut r = http()
-        .get(format!(
-            "{}/admin/balances?address={}",
-            v.http_url(),
-            wallet.to_checksum()
-        ))
-        .call()
-        .unwrap();
-    let b: serde_json::Value =
-        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    // Positions come from the user channel only: nothing yet.
+    assert_eq!(mgr.positions.get(&m.yes).shares, 0);
+    la.wait("the FOK's trade, confirmed", |e| {
+        is_trade(e, TradeStatus::Confirmed, true)
+    });
+    for e in la.seen.clone() {
+        mgr.on_event(&e);
+    }
+    let fills = journal.fills();
+    assert!(!fills.is_empty());
+    assert!(
+        fills
+            .iter()
+            .all(|f| f.order_hash == fok && f.trader_side.as_deref() == Some("TAKER")),
+        "{fills:?}"
+    );
+    let pos = mgr.positions.get(&m.yes);
+    assert_eq!(pos.shares, 10_000_000);
+    // The wallet's ledger: $6 (and the fee, if any) spent, $3 held by the resting BUY, the 10
+    // shares bought; the positions say the same to the micro-unit.
+    let b = ledger();
+    let spent = i128::from(1_000_000_000 - b["collateral"]["total"].as_u64().unwrap());
+    assert_eq!(spent, pos.cost - pos.realized, "{b}");
+    assert_eq!(pos.cost, 6_000_000 + pos.fees, "{b}");
+    assert_eq!(b["collateral"]["reserved"], 3_000_000u64, "{b}");
     assert_eq!(
-        (&b["collateral"]["total"], &b["collateral"]["reserved"]),
-        (
-            &serde_json::json!(94_000_000),
-            &serde_json::json!(3_000_000)
-        ),
+        i128::from(b["tokens"][m.yes.to_string()]["total"].as_u64().unwrap()),
+        pos.shares,
         "{b}"
     );
+    // The owner key's own account is untouched.
+    assert_eq!(collateral(&v, &a), 1_000_000_000);
 }
 
 /// Hostile amounts never panic and never leave: each is refused locally with production's

@@ -222,5 +222,6 @@ fn open_live(
         },
         journal,
         pairing: t.pairing(),
+        ledger_url: None,
     })
 }

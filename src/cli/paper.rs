@@ -5,22 +5,25 @@
 //!
 //! `polyarb demo --live`: paper trading on the in-process venue with the real order path.
 //!
-//! A fresh key gets its API key from the venue (which funds every new account), each asset of
-//! the demo becomes an instrument with the rules the venue publishes on `GET /book`, and the
-//! pipeline's dispatch stage hands each Dutch book to the live sender: signed FOK orders, L2
-//! HMAC headers, journal first, the user channel for fills. Nothing here is simulated on our
-//! side: what the summary prints comes from the order manager and from the venue's ledger.
+//! A fresh key gets its API key from the venue, which opens and funds the key's deposit
+//! wallet; the paper account trades as that wallet (signature type 3, production's account
+//! for new API users). Each asset of the demo becomes an instrument with the rules the venue
+//! publishes on `GET /book`, and the pipeline's dispatch stage hands each Dutch book to the
+//! live sender: signed FOK orders, L2 HMAC headers, journal first, the user channel for fills.
+//! Nothing here is simulated on our side: what the summary prints comes from the order
+//! manager and from the venue's ledger of the wallet, and says whether the two agree.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use serde::Deserialize;
 
 use polyarb::adapters::polymarket::http::clob::{
     AssetType, ClobClient, ClobConfig, create_or_derive_api_key,
 };
-use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey, SignatureType};
+use polyarb::adapters::polymarket::signing::{Address, ApiCredentials, PrivateKey, SignatureType};
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
 use polyarb::core::decimal::format_micros;
 use polyarb::core::fees::FeeSchedule;
@@ -51,6 +54,8 @@ pub struct LiveDesk {
     /// Kept open for the sender: dropping it closes the user channel.
     _user: UserChannel,
     start_collateral: u64,
+    /// The venue whose `/admin/balances` ledger the summary checks the positions against.
+    ledger_url: Option<String>,
 }
 
 /// Opens a paper account on `venue` and makes the live dispatch for `registry`'s assets;
@@ -67,9 +72,14 @@ pub fn open(
     let url = venue.http_url();
     let creds = create_or_derive_api_key(&url, &key, CHAIN_ID, 0, TIMEOUT)
         .context("creating the paper account's API key")?;
+    // The first API key made the owner's deposit wallet and funded it: the account trades as
+    // the wallet, with the key signing for it, as production wants of a new API user.
+    let mut cc = ClobConfig::new(&url);
+    cc.chain_id = CHAIN_ID;
+    cc.signature_type = SignatureType::Poly1271;
+    cc.funder = Some(polyarb::venue::deposit_wallet_address(key.address()));
     let client = Arc::new(
-        ClobClient::connect(ClobConfig::new(&url), key, creds.clone())
-            .context("connecting the CLOB client")?,
+        ClobClient::connect(cc, key, creds.clone()).context("connecting the CLOB client")?,
     );
     let mut instruments = Vec::with_capacity(registry.len());
     for (_, info) in registry.iter() {
@@ -90,6 +100,7 @@ pub fn open(
         instruments,
         journal,
         pairing: PairingConfig::default(),
+        ledger_url: Some(url),
     })
 }
 
@@ -105,6 +116,9 @@ pub struct DeskSetup<'a> {
     /// The SQLite journal (created if missing, else reconciled from).
     pub journal: &'a Path,
     pub pairing: PairingConfig,
+    /// A venue double's base URL: the summary reads the account's ledger from its
+    /// `GET /admin/balances` and checks the positions against it (`None` for a real CLOB).
+    pub ledger_url: Option<String>,
 }
 
 /// Connects the user channel, opens the journal and starts the sender.
@@ -151,6 +165,7 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
             journal: s.journal.to_path_buf(),
             _user: user,
             start_collateral,
+            ledger_url: s.ledger_url,
         },
     ))
 }
@@ -187,6 +202,15 @@ impl LiveDesk {
             stats.dropped.get(),
             stats.untradeable.get()
         );
+        let cfg = self.client.config();
+        let st = cfg.signature_type;
+        let account = account_address(st, cfg.funder, self.client.address());
+        println!(
+            "account: {} {account} (signature type {}) · signer {}",
+            account_kind(st),
+            st as u8,
+            self.client.address()
+        );
         println!(
             "pairing: plans not sent: legs unpairable {}, no free pUSD {} · cut to the free pUSD {} · unwinds {} (failed {}, residual {} shares) · undecided {} · rules re-read {} · instrument updates {}",
             stats.unpaired_skipped.get(),
@@ -219,6 +243,55 @@ impl LiveDesk {
             micros(i128::from(end)),
             micros(i128::from(self.start_collateral) - i128::from(end))
         );
+        if let Some(url) = &self.ledger_url {
+            let ledger = ledger_of(url, account)?;
+            let spent = i128::from(self.start_collateral) - i128::from(ledger.collateral.total);
+            let mut differ = Vec::new();
+            if spent != cost - realized {
+                differ.push(format!(
+                    "pUSD spent {} vs net spent {}",
+                    micros(spent),
+                    micros(cost - realized)
+                ));
+            }
+            let mut tokens: Vec<&String> = ledger.tokens.keys().collect();
+            for (token, p) in positions.iter() {
+                let id = token.to_string();
+                if p.shares != 0 && !ledger.tokens.contains_key(&id) {
+                    differ.push(format!(
+                        "{}: {} shares in the positions, none held",
+                        short(token),
+                        micros(p.shares)
+                    ));
+                }
+            }
+            tokens.retain(|id| {
+                let ours = TokenId::parse(id)
+                    .ok()
+                    .map_or(0, |t| positions.get(&t).map_or(0, |p| p.shares));
+                let theirs = i128::from(ledger.tokens[*id].total);
+                if ours != theirs {
+                    differ.push(format!(
+                        "{id}: {} shares held vs {} in the positions",
+                        micros(theirs),
+                        micros(ours)
+                    ));
+                }
+                theirs != 0
+            });
+            println!(
+                "venue ledger of {account} (/admin/balances): pUSD {} (reserved {}) · spent {} · {} tokens held · equals the positions: {}",
+                micros(i128::from(ledger.collateral.total)),
+                micros(i128::from(ledger.collateral.reserved)),
+                micros(spent),
+                tokens.len(),
+                if differ.is_empty() {
+                    "yes".to_string()
+                } else {
+                    format!("NO ({})", differ.join("; "))
+                }
+            );
+        }
         for (token, p) in positions.iter().filter(|(_, p)| p.shares != 0) {
             let held = self
                 .client
@@ -252,6 +325,59 @@ fn fresh_file(path: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The address that holds the account's funds: the funder (proxy, Safe or deposit wallet) of
+/// signature types 1-3, else the key's own.
+fn account_address(st: SignatureType, funder: Option<Address>, key: Address) -> Address {
+    match (st, funder) {
+        (SignatureType::Eoa, _) | (_, None) => key,
+        (_, Some(f)) => f,
+    }
+}
+
+/// How the summary names an account of signature type `st`.
+fn account_kind(st: SignatureType) -> &'static str {
+    match st {
+        SignatureType::Eoa => "EOA",
+        SignatureType::PolyProxy => "proxy wallet",
+        SignatureType::PolyGnosisSafe => "Safe",
+        SignatureType::Poly1271 => "deposit wallet",
+    }
+}
+
+/// One holding in a venue double's `/admin/balances` answer, in micro-units.
+#[derive(Deserialize)]
+struct Held {
+    total: u64,
+    reserved: u64,
+}
+
+/// A venue double's ledger of one address.
+#[derive(Deserialize)]
+struct Ledger {
+    collateral: Held,
+    /// By token id; only tokens with something held or reserved.
+    #[serde(default)]
+    tokens: std::collections::BTreeMap<String, Held>,
+}
+
+fn ledger_of(url: &str, who: Address) -> anyhow::Result<Ledger> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .build()
+        .into();
+    agent
+        .get(format!(
+            "{}/admin/balances?address={}",
+            url.trim_end_matches('/'),
+            who.to_checksum()
+        ))
+        .call()
+        .context("GET /admin/balances")?
+        .body_mut()
+        .read_json()
+        .context("GET /admin/balances answer")
 }
 
 fn collateral(client: &ClobClient) -> anyhow::Result<u64> {
