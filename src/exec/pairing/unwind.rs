@@ -7,6 +7,7 @@
 
 use crate::adapters::polymarket::http::ClobBookClient;
 use crate::adapters::polymarket::http::clob::ClobError;
+use crate::adapters::polymarket::signing::amounts::SHARE_LOT;
 use crate::adapters::polymarket::signing::{OrderRequest, OrderSide, OrderType};
 use crate::core::Size;
 use crate::exec::journal::OrderJournal;
@@ -40,7 +41,7 @@ pub fn unwind<J: OrderJournal>(
     cfg: &PairingConfig,
 ) -> UnwindReport {
     // A SELL gives whole 0.01 shares; a BUY that spent pUSD may hold up to 4 decimals.
-    let dust = excess.0 % super::LOT;
+    let dust = excess.0 % SHARE_LOT;
     let mut left = Size(excess.0 - dust);
     let mut floor = None;
     let mut error = (left.is_zero() && dust > 0)
