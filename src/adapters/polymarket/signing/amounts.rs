@@ -11,7 +11,7 @@
 
 use thiserror::Error;
 
-use super::order::{OrderSide, OrderType};
+use super::terms::{OrderSide, OrderType};
 use crate::core::decimal::{Amount, MICROS_PER_UNIT, Price, Size, TickSize};
 
 /// The venue's share grid, in micro-shares: sizes are asked for in 0.01 shares (a limit
