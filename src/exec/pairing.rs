@@ -30,13 +30,32 @@ use serde::Deserialize;
 use crate::adapters::polymarket::signing::amounts::{MARKETABLE_MAKER_DP, SHARE_LOT};
 use crate::adapters::polymarket::signing::{OrderRejection, OrderRequest, OrderSide, OrderType};
 use crate::core::{Price, Size, TickSize};
+use crate::strategy::{Leg, MAX_LEGS};
 
-use super::live::{Instruments, Plan};
+use super::instruments::Instruments;
 use super::manager::NewOrder;
 
 mod unwind;
 
-pub use unwind::{PairTracker, UnwindReport, unwind};
+pub use unwind::{PairTracker, UnwindCounters, UnwindReport, unwind};
+
+/// One opportunity on its way to the sender (made by `live`'s hot-thread stage): the legs
+/// [`plan_orders`] sizes into orders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub plan_id: u64,
+    pub n_legs: u8,
+    pub legs: [Leg; MAX_LEGS],
+    pub size: Size,
+    pub recv_ns: u64,
+    pub created_ns: u64,
+}
+
+impl Plan {
+    pub fn legs(&self) -> &[Leg] {
+        &self.legs[..self.n_legs as usize]
+    }
+}
 
 /// `[trading]` settings of the pairing.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -265,7 +284,7 @@ mod tests {
     use super::*;
     use crate::adapters::polymarket::signing::MarketRules;
     use crate::core::{AssetIndex, TokenId};
-    use crate::exec::live::Instrument;
+    use crate::exec::instruments::Instrument;
     use crate::strategy::{Leg, MAX_LEGS};
     use LegFill::{Final, Pending};
 
