@@ -13,12 +13,13 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::Criterion;
-use polyarb::adapters::polymarket::signing::signer::{now_ms, random_salt};
+use polyarb::adapters::polymarket::signing::signer::random_salt;
 use polyarb::adapters::polymarket::signing::{
     ApiCredentials, L2Signer, MarketRules, Order, OrderRequest, OrderSide, OrderSigner, OrderType,
     PostOrder, PrivateKey, ProtocolVersion, SignatureType,
 };
 use polyarb::core::{Price, Size, TickSize, TokenId};
+use polyarb::obs::clock::unix_ms;
 
 const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const TOKEN: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
@@ -170,7 +171,7 @@ fn on_cpu_report(fx: &Fixture) {
             "  random salt + clock",
             on_cpu_ns(|| {
                 black_box(random_salt());
-                black_box(now_ms());
+                black_box(unix_ms());
             }),
         ),
         (

@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
 use polyarb::adapters::polymarket::signing::auth::request_path;
-use polyarb::adapters::polymarket::signing::signer::{now_ms, random_salt};
+use polyarb::adapters::polymarket::signing::signer::random_salt;
 use polyarb::adapters::polymarket::signing::{
     Address, ApiCredentials, L2Signer, Order, OrderAmounts, OrderRequest, OrderSide, OrderSigner,
     OrderType, PostOrder, PrivateKey, ProtocolVersion, SignatureType,
 };
 use polyarb::core::{Price, Size, TokenId};
+use polyarb::obs::clock::unix_ms;
 use polyarb::venue::trading::EoaOrders;
 use polyarb::venue::{VenueHandle, deposit_wallet_address};
 use serde_json::Value;
@@ -106,7 +107,7 @@ impl Acct {
             &req,
             OrderAmounts { maker, taker },
             random_salt(),
-            now_ms(),
+            unix_ms(),
         );
         tweak(&mut order);
         let id = format!("0x{}", hex::encode(self.signer.order_hash(&order, false)));
@@ -128,7 +129,7 @@ impl Acct {
     fn call(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
         let h = self
             .l2
-            .headers(now_ms() / 1000, method, request_path(path), body);
+            .headers(unix_ms() / 1000, method, request_path(path), body);
         let url = format!("{}{path}", self.url);
         let agent = http();
         let r = match method {

@@ -393,7 +393,7 @@ mod ws_production {
             keys(&fixture("ws_user_trade_taker_matched_real.json"))
         );
         let ts: u64 = trade["timestamp"].as_str().unwrap().parse().unwrap();
-        let now_ms = polyarb::venue::ws::now_ms();
+        let now_ms = polyarb::obs::clock::unix_ms();
         assert!(ts.abs_diff(now_ms) < 5_000, "trade timestamp {ts} is in ms");
         // Unsubscribing removes it again.
         ws.send(Message::text(

@@ -42,7 +42,8 @@ pub use recording::StorageLink;
 
 use super::{BookState, Books, ResyncReason};
 use crate::core::{
-    AssetIndex, AssetRegistry, MarketMsg, Price, RegistryExtension, Side, Size, TickSize, TopOfBook,
+    AssetIndex, AssetRegistry, AssetSet, MarketMsg, Price, RegistryExtension, Side, Size, TickSize,
+    TopOfBook,
 };
 use crate::obs::clock::now_ns;
 
@@ -176,14 +177,13 @@ pub struct BookStage {
     pub books: Books,
     tops: Out<TopOfBook>,
     last_top: Vec<TopOfBook>,
-    dirty: Vec<AssetIndex>,
-    dirty_bits: Vec<u64>,
+    /// Assets whose latest top did not fit the ring: re-sent when it has room.
+    dirty: AssetSet,
     links: BookLinks,
     /// Assets whose stored stream lost an event to a full storage channel.
-    storage_lost: Vec<AssetIndex>,
+    storage_lost: AssetSet,
     /// One repair snapshot's events, reused (grows to the deepest book once).
     repair_buf: Vec<StorageEvent>,
-    storage_lost_bits: Vec<u64>,
     snap_buf: Vec<MarketMsg>,
     next_view_ns: u64,
     next_publish_ns: u64,
@@ -221,11 +221,9 @@ impl BookStage {
             books,
             tops,
             last_top,
-            dirty: Vec::with_capacity(cap),
-            dirty_bits: vec![0; cap / 64 + 1],
-            storage_lost: Vec::with_capacity(cap),
+            dirty: AssetSet::with_capacity(cap),
+            storage_lost: AssetSet::with_capacity(cap),
             repair_buf: Vec::with_capacity(256),
-            storage_lost_bits: vec![0; cap / 64 + 1],
             links,
             snap_buf: Vec::with_capacity(4096),
             next_view_ns: 0,
@@ -384,7 +382,7 @@ impl BookStage {
                 last.ask_size,
                 last.tradeable,
             ) != (top.bid, top.bid_size, top.ask, top.ask_size, top.tradeable);
-        if !changed && !self.is_dirty(asset) {
+        if !changed && !self.dirty.contains(asset) {
             return;
         }
         self.last_top[i] = top;
@@ -395,29 +393,16 @@ impl BookStage {
         }
     }
 
-    fn is_dirty(&self, a: AssetIndex) -> bool {
-        self.dirty_bits
-            .get(a.get() / 64)
-            .is_some_and(|w| w & (1 << (a.get() % 64)) != 0)
-    }
-
     fn mark_dirty(&mut self, a: AssetIndex) {
-        if self.is_dirty(a) {
-            return;
+        if self.dirty.insert(a) {
+            self.stats.tops_conflated.inc();
         }
-        let w = a.get() / 64;
-        if w >= self.dirty_bits.len() {
-            self.dirty_bits.resize(w + 1, 0);
-        }
-        self.dirty_bits[w] |= 1 << (a.get() % 64);
-        self.dirty.push(a);
-        self.stats.tops_conflated.inc();
     }
 
     /// Re-sends the latest top of every dirty asset while the ring has room.
     fn flush_dirty(&mut self) -> bool {
         let mut did = false;
-        while let Some(&a) = self.dirty.last() {
+        while let Some(a) = self.dirty.last() {
             let mut top = self.last_top[a.get()];
             top.sent_ns = now_ns();
             if self.tops.emit(top).is_err() {
@@ -425,7 +410,6 @@ impl BookStage {
             }
             did = true;
             self.dirty.pop();
-            self.dirty_bits[a.get() / 64] &= !(1 << (a.get() % 64));
         }
         if did {
             self.tops.flush();

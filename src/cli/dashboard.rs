@@ -189,7 +189,7 @@ impl Dashboard {
                 })
                 .collect::<Vec<_>>()
                 .join(" + ");
-            let kind = legs.first().map_or("", |l| l.order_type.venue_str());
+            let kind = legs.first().map_or("", |l| l.order_type.as_str());
             self.recent.push_front(format!("plan {id} {kind}: {text}"));
         }
         self.recent.truncate(6);

@@ -7,13 +7,14 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
-use polyarb::adapters::polymarket::signing::signer::{now_ms, random_salt};
+use polyarb::adapters::polymarket::signing::signer::random_salt;
 use polyarb::adapters::polymarket::signing::{
     Address, ApiCredentials, Bytes32, L2Signer, MarketRules, OrderAmounts, OrderRequest, OrderSide,
     OrderSigner, OrderType, PostOrder, PrivateKey, ProtocolVersion, Quantity, SignatureType,
 };
 use polyarb::core::decimal::parse_micros;
 use polyarb::core::{Price, Size, TickSize, TokenId};
+use polyarb::obs::clock::unix_ms;
 
 #[derive(Subcommand, Debug)]
 pub enum OrderCommand {
@@ -180,7 +181,7 @@ fn sign(a: SignArgs) -> anyhow::Result<()> {
     };
     let token_id = parse("token-id", &a.token_id, TokenId::parse)?;
     let salt = a.salt.unwrap_or_else(random_salt);
-    let timestamp_ms = a.timestamp_ms.unwrap_or_else(now_ms);
+    let timestamp_ms = a.timestamp_ms.unwrap_or_else(unix_ms);
     let order = if let (Some(maker_amount), Some(taker_amount)) = (a.maker_amount, a.taker_amount) {
         // Raw amounts: exactly what the caller gave (the TS client's "order from amounts").
         let mut req = OrderRequest::limit(token_id, a.side, Price(1), Size(0));
@@ -275,7 +276,7 @@ fn headers(a: HeadersArgs) -> anyhow::Result<()> {
         }
         None => Vec::new(),
     };
-    let timestamp = a.timestamp.unwrap_or_else(|| now_ms() / 1000);
+    let timestamp = a.timestamp.unwrap_or_else(|| unix_ms() / 1000);
     let l2 = L2Signer::new(&creds, key.address())
         .with_context(|| format!("credentials {}", a.creds_file.display()))?;
     let h = l2.headers(timestamp, &a.method, &a.path, &body);

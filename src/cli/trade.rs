@@ -270,9 +270,7 @@ pub fn place(a: PlaceArgs) -> anyhow::Result<()> {
     let mut request = OrderRequest::limit(token, a.side, price, size);
     request.order_type = a.order_type;
     let order = NewOrder {
-        plan_id: a
-            .plan_id
-            .unwrap_or_else(polyarb::adapters::polymarket::signing::signer::now_ms),
+        plan_id: a.plan_id.unwrap_or_else(polyarb::obs::clock::unix_ms),
         client_oid: a.client_oid,
         request,
         rules,

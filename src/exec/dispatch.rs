@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use crossbeam::channel::Sender;
 
-use super::{OrderIntent, OrderType};
+use super::OrderIntent;
+use crate::adapters::polymarket::signing::OrderType;
 use crate::core::Side;
 use crate::obs::clock::now_ns;
 use crate::obs::{LatencyHistogram, LiveLatency};

@@ -24,37 +24,19 @@ use crossbeam::channel::Receiver;
 use crate::adapters::polymarket::http::ClobBookClient;
 use crate::adapters::polymarket::signing::OrderRejection;
 use crate::adapters::polymarket::ws::user::UserMessage;
-use crate::core::Size;
 use crate::obs::clock::now_ns;
 use crate::obs::{Counter, LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::{RingRx, RingTx, ring};
 use crate::pipeline::stage::Stage;
 use crate::pipeline::wait::{Doorbell, WaitStrategy, Waiter};
-use crate::strategy::{Leg, MAX_LEGS, Opportunity};
+use crate::strategy::Opportunity;
 
 use super::dispatch::{DispatchStats, DispatchTiming};
 pub use super::instruments::{Instrument, InstrumentUpdate, Instruments};
 use super::journal::OrderJournal;
 use super::manager::{OrderManager, SubmitOutcome};
 use super::order::OrderState;
-use super::pairing::{PairTracker, PairingConfig, PlanSkip, plan_orders};
-
-/// One opportunity on its way to the sender.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Plan {
-    pub plan_id: u64,
-    pub n_legs: u8,
-    pub legs: [Leg; MAX_LEGS],
-    pub size: Size,
-    pub recv_ns: u64,
-    pub created_ns: u64,
-}
-
-impl Plan {
-    pub fn legs(&self) -> &[Leg] {
-        &self.legs[..self.n_legs as usize]
-    }
-}
+use super::pairing::{PairTracker, PairingConfig, Plan, PlanSkip, UnwindCounters, plan_orders};
 
 /// What the sender has done.
 #[derive(Debug, Default)]
@@ -90,6 +72,17 @@ pub struct LiveStats {
     pub already_sent: Counter,
     /// Intent made → every answer of its batch in, published about once a second.
     pub round_trip: LiveLatency,
+}
+
+impl LiveStats {
+    /// The counters the pairing tracker's unwinds update.
+    pub fn unwind_counters(&self) -> UnwindCounters<'_> {
+        UnwindCounters {
+            sent: &self.unwinds,
+            failed: &self.unwind_failed,
+            residual: &self.unwind_residual,
+        }
+    }
 }
 
 /// The hot-thread half.
@@ -333,7 +326,9 @@ fn run_sender<J: OrderJournal>(
         if manager.needs_reconcile {
             manager.reconcile();
         }
-        if pairs.pending() > 0 && pairs.poll(&mut manager, &instruments, &stats) > 0 {
+        if pairs.pending() > 0
+            && pairs.poll(&mut manager, &instruments, stats.unwind_counters()) > 0
+        {
             free = free_collateral(&manager);
         }
         let now = now_ns();
@@ -352,7 +347,7 @@ fn run_sender<J: OrderJournal>(
                 settle(&mut manager, u);
             }
             // Legs the last answers made final may need an unwind, whose fills are awaited too.
-            if pairs.poll(&mut manager, &instruments, &stats) > 0
+            if pairs.poll(&mut manager, &instruments, stats.unwind_counters()) > 0
                 && let Some(u) = &user
             {
                 settle(&mut manager, u);

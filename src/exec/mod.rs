@@ -23,31 +23,8 @@ pub mod pairing;
 pub mod positions;
 pub mod settings;
 
+use crate::adapters::polymarket::signing::OrderType;
 use crate::core::{AssetIndex, Price, Side, Size};
-
-/// Time in force, as the CLOB names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum OrderType {
-    /// Good till cancelled.
-    Gtc,
-    /// Good till date.
-    Gtd,
-    /// Fill completely now or cancel.
-    Fok,
-    /// Fill what is possible now, cancel the rest (IOC).
-    Fak,
-}
-
-impl OrderType {
-    pub const fn venue_str(self) -> &'static str {
-        match self {
-            Self::Gtc => "GTC",
-            Self::Gtd => "GTD",
-            Self::Fok => "FOK",
-            Self::Fak => "FAK",
-        }
-    }
-}
 
 /// One order the engine intends to place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -27,15 +27,35 @@
 
 use serde::Deserialize;
 
+use crate::adapters::polymarket::signing::amounts::{MARKETABLE_MAKER_DP, SHARE_LOT};
 use crate::adapters::polymarket::signing::{OrderRejection, OrderRequest, OrderSide, OrderType};
 use crate::core::{Price, Size, TickSize};
+use crate::strategy::{Leg, MAX_LEGS};
 
-use super::live::{Instruments, Plan};
+use super::instruments::Instruments;
 use super::manager::NewOrder;
 
 mod unwind;
 
-pub use unwind::{PairTracker, UnwindReport, unwind};
+pub use unwind::{PairTracker, UnwindCounters, UnwindReport, unwind};
+
+/// One opportunity on its way to the sender (made by `live`'s hot-thread stage): the legs
+/// [`plan_orders`] sizes into orders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub plan_id: u64,
+    pub n_legs: u8,
+    pub legs: [Leg; MAX_LEGS],
+    pub size: Size,
+    pub recv_ns: u64,
+    pub created_ns: u64,
+}
+
+impl Plan {
+    pub fn legs(&self) -> &[Leg] {
+        &self.legs[..self.n_legs as usize]
+    }
+}
 
 /// `[trading]` settings of the pairing.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -75,9 +95,6 @@ pub struct SizedPlan {
     pub capped: bool,
 }
 
-/// Shares are asked for in 0.01 (a SELL gives at most 2 decimals, a limit order's size too).
-pub(crate) const LOT: u64 = 10_000;
-
 /// What buying `shares` of every leg may reserve: each leg's pUSD (its notional cut to the 2
 /// decimals a marketable BUY spends) plus its worst-case taker fee, the fee curve at the limit
 /// price or 0.5, whichever is lower (the venue's reservation for a BUY).
@@ -113,9 +130,9 @@ fn affordable(orders: &[NewOrder], shares: u64, lot: u64, budget: u64) -> u64 {
 }
 
 /// A marketable BUY spends whole cents of pUSD (production's 2 decimals), in micro-pUSD.
-const PUSD_CENT: u64 = 10_000;
+const PUSD_CENT: u64 = 10u64.pow(6 - MARKETABLE_MAKER_DP);
 
-/// The smallest share count (micro-shares, a multiple of the 0.01-share [`LOT`]) whose cost at
+/// The smallest share count (micro-shares, a multiple of the 0.01-share [`SHARE_LOT`]) whose cost at
 /// `price` is whole cents: a BUY of a multiple of it spends exactly `shares × price` and signs
 /// exactly those shares, so its amounts are the limit price's ratio and meet the marketable
 /// precision at once. A power-of-ten fraction: `None` only when it exceeds `u64`.
@@ -123,7 +140,7 @@ fn exact_lot(price: Price) -> u64 {
     // shares (1e-6) × price (1e-6) must be a multiple of a cent (1e-2) in 1e-12 units.
     const CENT_E12: u64 = 10_000_000_000;
     let g = gcd(u64::from(price.0), CENT_E12);
-    lcm(LOT, CENT_E12 / g)
+    lcm(SHARE_LOT, CENT_E12 / g)
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -180,8 +197,8 @@ pub fn plan_orders(
     let lot = orders
         .iter()
         .map(|o| exact_lot(o.request.price))
-        .fold(LOT, lcm);
-    let lot = if lot <= plan.size.0 { lot } else { LOT };
+        .fold(SHARE_LOT, lcm);
+    let lot = if lot <= plan.size.0 { lot } else { SHARE_LOT };
     let mut common = plan.size.0 - plan.size.0 % lot;
     if common == 0 {
         return Err(PlanSkip::Invalid {
@@ -267,7 +284,7 @@ mod tests {
     use super::*;
     use crate::adapters::polymarket::signing::MarketRules;
     use crate::core::{AssetIndex, TokenId};
-    use crate::exec::live::Instrument;
+    use crate::exec::instruments::Instrument;
     use crate::strategy::{Leg, MAX_LEGS};
     use LegFill::{Final, Pending};
 

@@ -1,4 +1,6 @@
-//! The process's monotonic nanosecond clock: every receive time and latency uses it.
+//! The process's clocks: the monotonic nanosecond clock that every receive time and latency
+//! uses, and the wall-clock Unix milliseconds that the venue's timestamps, order timestamps and
+//! API-key headers are written in.
 //!
 //! `Instant` reads the vDSO clock (no syscall); nanoseconds since a process-wide epoch fit a
 //! `u64` for 580 years and are cheap to carry in hot-path messages.
@@ -15,7 +17,8 @@ pub fn now_ns() -> u64 {
     Instant::now().duration_since(epoch).as_nanos() as u64
 }
 
-/// Wall-clock milliseconds since the Unix epoch (venue timestamps are in this unit).
+/// Wall-clock milliseconds since the Unix epoch, 0 if the system clock is before 1970: the
+/// unit of venue event timestamps and of the V2 order `timestamp`.
 pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

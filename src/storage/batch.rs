@@ -30,14 +30,10 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
-
-    /// Whether the batch holds trading rows whose loss would stop trading.
-    pub fn has_critical(&self) -> bool {
-        self.rows.iter().any(Row::is_critical)
-    }
 }
 
-/// One row to write.
+/// One row to write: the stored form of a [`StorageEvent`](super::event::StorageEvent) (the
+/// recorder turns market-data events into rows, and passes trading records through as they are).
 #[derive(Debug, Clone)]
 pub enum Row {
     Asset(Box<AssetRegistration>),
@@ -58,20 +54,9 @@ pub enum Row {
 }
 
 impl Row {
-    pub fn is_critical(&self) -> bool {
-        matches!(
-            self,
-            Self::Order(_)
-                | Self::OrderUpdate(_)
-                | Self::Journal(_)
-                | Self::Fill(_)
-                | Self::Position(_)
-                | Self::RuleChange(_)
-                | Self::RuleAck(_)
-        )
-    }
-
     /// Whether this row is raw market data (which a writer under memory pressure may drop).
+    /// Nothing else is ever dropped: which events are critical to trading is decided once, at
+    /// enqueue, by [`StorageEvent::is_critical`](super::event::StorageEvent::is_critical).
     pub fn is_market_data(&self) -> bool {
         matches!(self, Self::Book(_) | Self::Trade(_))
     }

@@ -1,5 +1,7 @@
 //! Storage errors: what failed, classified so the writer can count it, surface it in the health
-//! flags and decide whether a retry can help (a lock or a full disk clears; corruption does not).
+//! flags and decide whether a retry can help (a lock or a full disk clears; corruption does not);
+//! and the row checks that refuse a row before it reaches the database (text-field limits, and
+//! whether a failure costs the row or the whole batch).
 
 use std::path::PathBuf;
 
@@ -149,6 +151,41 @@ impl RowError {
             Self::OutOfRange(_) => "out_of_range",
             Self::Invalid(_) => "invalid",
         }
+    }
+}
+
+/// Longest identifier (condition id, order hash, trade id, plan/client id) accepted.
+pub const MAX_ID_LEN: usize = 128;
+/// Longest short label (status, order type, action, side names, outcome names).
+pub const MAX_LABEL_LEN: usize = 256;
+/// Longest free text (question, detail).
+pub const MAX_TEXT_LEN: usize = 8192;
+
+/// A row failed: on its own (skip it) or for the whole batch (roll back).
+pub(super) enum Failure {
+    Row(RowError),
+    Batch(StorageError),
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                Self::Row(RowError::Duplicate(e.to_string()))
+            }
+            Some(rusqlite::ErrorCode::TooBig) => Self::Row(RowError::Oversized {
+                field: "row",
+                len: 0,
+                max: 0,
+            }),
+            _ => Self::Batch(e.into()),
+        }
+    }
+}
+
+impl From<RowError> for Failure {
+    fn from(e: RowError) -> Self {
+        Self::Row(e)
     }
 }
 

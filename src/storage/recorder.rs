@@ -16,11 +16,10 @@ use crate::core::{AssetIndex, TokenId};
 use super::bars::Bars;
 use super::batch::{BookRow, BookRowKind, ResyncRow, Row, SnapshotRow, TradeRow};
 use super::config::StorageConfig;
-use super::error::{RowError, check_len};
+use super::error::{MAX_ID_LEN, MAX_LABEL_LEN, RowError, check_len};
 use super::event::{BookChange, BookEvent, StorageEvent};
 use super::metrics::{CommitNotice, WriterMetrics};
 use super::snapshots::{SnapshotClock, SnapshotPolicy, image_of};
-use super::sqlite::{MAX_ID_LEN, MAX_LABEL_LEN};
 use super::time::{NS_PER_MS, unix_now_ns};
 
 /// What the writer knows about one registered asset.

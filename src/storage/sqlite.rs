@@ -21,20 +21,13 @@ use super::batch::{
 };
 use super::compact::{self, BOOK_COLS, LandedRow, PartitionTarget, StagedMirror};
 use super::config::{StorageConfig, Synchronous};
-use super::error::{RowError, StorageError, check_len, to_i64};
+use super::error::{Failure, MAX_ID_LEN, MAX_LABEL_LEN, RowError, StorageError, check_len, to_i64};
 use super::event::AssetRegistration;
 use super::migrations;
 use super::schema::flags;
 use super::snapshots::encode_levels;
 use super::sqlite_trading as trading;
 use super::time::unix_now_ns;
-
-/// Longest identifier (condition id, order hash, trade id, plan/client id) accepted.
-pub const MAX_ID_LEN: usize = 128;
-/// Longest short label (status, order type, action, side names, outcome names).
-pub const MAX_LABEL_LEN: usize = 256;
-/// Longest free text (question, detail).
-pub const MAX_TEXT_LEN: usize = 8192;
 
 /// SQLite's default page-count ceiling: "no budget".
 const NO_PAGE_LIMIT: u64 = 4_294_967_294;
@@ -97,34 +90,6 @@ struct Undo {
     markets_len: usize,
     seqs: Vec<(usize, u64, u64)>,
     new_assets: Vec<AssetIndex>,
-}
-
-/// A row failed: on its own (skip it) or for the whole batch (roll back).
-pub(super) enum Failure {
-    Row(RowError),
-    Batch(StorageError),
-}
-
-impl From<rusqlite::Error> for Failure {
-    fn from(e: rusqlite::Error) -> Self {
-        match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                Self::Row(RowError::Duplicate(e.to_string()))
-            }
-            Some(rusqlite::ErrorCode::TooBig) => Self::Row(RowError::Oversized {
-                field: "row",
-                len: 0,
-                max: 0,
-            }),
-            _ => Self::Batch(e.into()),
-        }
-    }
-}
-
-impl From<RowError> for Failure {
-    fn from(e: RowError) -> Self {
-        Self::Row(e)
-    }
 }
 
 impl SqliteStore {

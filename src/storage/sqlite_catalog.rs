@@ -8,9 +8,9 @@
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::error::{RowError, StorageError, check_len, to_i64};
+use super::error::{Failure, MAX_ID_LEN, MAX_LABEL_LEN, RowError, StorageError, check_len, to_i64};
 use super::event::{MarketRecord, RuleChangeRecord};
-use super::sqlite::{Failure, MAX_LABEL_LEN, SqliteStore};
+use super::sqlite::SqliteStore;
 use super::sqlite_trading as trading;
 
 /// Largest `catalog_json` accepted (a market's description is rarely over a few kB).
@@ -71,7 +71,7 @@ fn write_row(c: &Connection, r: &CatalogRow) -> Result<(), Failure> {
 }
 
 fn write_change(c: &Connection, ch: &MarketChangeRow) -> Result<(), Failure> {
-    check_len("condition_id", &ch.condition_id, super::sqlite::MAX_ID_LEN)?;
+    check_len("condition_id", &ch.condition_id, MAX_ID_LEN)?;
     check_len("kind", &ch.kind, MAX_LABEL_LEN)?;
     check_len("fields", &ch.fields, MAX_LABEL_LEN)?;
     c.prepare_cached(

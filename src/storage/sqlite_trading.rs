@@ -6,12 +6,11 @@
 use rusqlite::{Connection, params};
 
 use super::batch::side_code;
-use super::error::{RowError, check_len, to_i64};
+use super::error::{Failure, MAX_ID_LEN, MAX_LABEL_LEN, MAX_TEXT_LEN, RowError, check_len, to_i64};
 use super::event::{
     FillRecord, JournalEntry, MarketRecord, OrderRecord, OrderUpdate, PositionRecord, RuleAck,
     RuleChangeRecord,
 };
-use super::sqlite::{Failure, MAX_ID_LEN, MAX_LABEL_LEN, MAX_TEXT_LEN};
 
 pub(super) fn upsert_market(tx: &Connection, m: &MarketRecord) -> Result<(), Failure> {
     check_len("condition_id", &m.condition_id, MAX_ID_LEN)?;

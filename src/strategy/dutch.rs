@@ -7,13 +7,10 @@
 //! market's minimum order size or under the $1 minimum for marketable orders.
 
 use super::{Leg, MAX_LEGS, Opportunity, OutcomeGroup, StrategyConfig};
+use crate::adapters::polymarket::signing::amounts::{MIN_MARKETABLE_NOTIONAL, SHARE_LOT};
 use crate::core::decimal::MICROS_PER_UNIT;
 use crate::core::{Amount, AssetIndex, Size, TopOfBook};
 
-/// Share sizes are accepted to 2 decimals by the CLOB (its amount rounding rules).
-const SIZE_STEP: u64 = 10_000;
-/// Marketable orders must be worth at least $1.
-const MIN_MARKETABLE: Amount = Amount(1_000_000);
 const NO_GROUP: u32 = u32::MAX;
 
 /// Why a group was looked at and not traded (each counted).
@@ -179,13 +176,13 @@ impl DutchBook {
             self.stats.no_edge += 1;
             return None;
         }
-        let size = Size(depth.0 / SIZE_STEP * SIZE_STEP);
+        let size = Size(depth.0 / SHARE_LOT * SHARE_LOT);
         let legs_used = &legs[..group.assets.len()];
         let small = size.is_zero()
             || size < group.min_order_size
-            || legs_used
-                .iter()
-                .any(|l| Amount::notional_floor(l.price, size).is_none_or(|v| v < MIN_MARKETABLE));
+            || legs_used.iter().any(|l| {
+                Amount::notional_floor(l.price, size).is_none_or(|v| v < MIN_MARKETABLE_NOTIONAL)
+            });
         if small {
             self.stats.too_small += 1;
             return None;

@@ -46,7 +46,7 @@ impl AdminApi {
             Ok(c) => c,
             Err(r) => return r,
         };
-        let now = super::ws::now_ms();
+        let now = crate::obs::clock::unix_ms();
         match self.ctl.hub().market_event(&c.condition_id, c.kind, now) {
             Some(sent) => HttpResponse::json(200, &serde_json::json!({ "sent": sent })),
             None => HttpResponse::error(404, "unknown market or winning asset"),

@@ -15,7 +15,7 @@ use super::fault::RestFaults;
 use super::http::{HttpRequest, HttpResponse, HttpService};
 use super::rate::RateLimiter;
 use super::wire::RestBook;
-use super::ws::now_ms;
+use crate::obs::clock::unix_ms;
 
 /// The venue's answer for a token it has no book for.
 pub const NO_BOOK: &str = "No orderbook exists for the requested token id";
@@ -99,7 +99,7 @@ impl BookApi {
         }
         // One consistent view: every book of the batch taken under one lock.
         let hub = self.ctl.hub();
-        let ts = now_ms();
+        let ts = unix_ms();
         let books: Vec<RestBook> = tokens
             .iter()
             .filter_map(|t| {

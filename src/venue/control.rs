@@ -18,7 +18,8 @@ use super::hub::{ConnInfo, Hub, HubStats, IoCommand, Notifier, Stall};
 use super::source::Source;
 use super::trading::{TradingFaults, TradingShared};
 use super::wire::RestBook;
-use super::ws::{IoCounters, IoStats, now_ms};
+use super::ws::{IoCounters, IoStats};
+use crate::obs::clock::unix_ms;
 
 /// Why a venue operation failed.
 #[derive(Debug, Error)]
@@ -201,7 +202,7 @@ impl VenueControl {
     pub fn rest_book(&self, token: &TokenId) -> Option<RestBook> {
         let hub = self.hub();
         let a = hub.books().lookup(token)?;
-        Some(RestBook::of(hub.books(), a, now_ms()))
+        Some(RestBook::of(hub.books(), a, unix_ms()))
     }
 
     pub fn markets(&self) -> Vec<MarketSummary> {
@@ -270,7 +271,7 @@ impl VenueControl {
     /// Returns (steps, level changes).
     pub fn step(&self, n: u64) -> (u64, u64) {
         let mut hub = self.hub();
-        match hub.step_model(now_ms(), u64::MAX, n) {
+        match hub.step_model(unix_ms(), u64::MAX, n) {
             Some(r) => r,
             None => (hub.step_replay(n).unwrap_or(0), 0),
         }
@@ -278,7 +279,7 @@ impl VenueControl {
 
     /// Injects a Dutch book (YES ask + NO ask < 1 − margin) now; returns the market index.
     pub fn inject_dutch_book(&self, market: Option<u32>) -> Option<u32> {
-        self.hub().dutch_book(market, now_ms())
+        self.hub().dutch_book(market, unix_ms())
     }
 
     /// Applies a source command (pause/resume, rate, steps, Dutch book).
@@ -351,7 +352,7 @@ impl VenueControl {
                 if let Some(t) = t.as_ref().filter(|t| hub.books().lookup(t).is_none()) {
                     return Err(VenueError::UnknownAsset(t.to_string()));
                 }
-                match hub.gap(t.as_ref(), now_ms()) {
+                match hub.gap(t.as_ref(), unix_ms()) {
                     Some(assets) => assets.len() as u64,
                     None => {
                         return Err(VenueError::Unsupported(

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::config::FaultConfig;
 use super::control::VenueControl;
 use super::fault::{Fault, MalformedShape};
-use super::ws::now_ms;
+use crate::obs::clock::unix_ms;
 
 /// Unsent bytes on a connection above which flood mode waits for the io thread.
 const FLOOD_BACKLOG: usize = 4 << 20;
@@ -142,7 +142,7 @@ pub fn run(ctl: VenueControl, faults: FaultConfig) {
             if ctl.source.lock().paused {
                 continue;
             }
-            match hub.step_model(now_ms(), budget, budget + 64) {
+            match hub.step_model(unix_ms(), budget, budget + 64) {
                 Some((steps, changes)) => {
                     done += changes.max(u64::from(steps > 0 && changes == 0));
                     true

@@ -24,6 +24,8 @@ use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message, Utf8Bytes, WebSocket};
 
+use crate::obs::clock::unix_ms;
+
 use super::hub::{Hub, IoCommand, Notifier, Outbox};
 
 const LISTENER: Token = Token(0);
@@ -133,12 +135,6 @@ pub struct IoLoop {
     sh: IoShared,
     scratch: VecDeque<Utf8Bytes>,
     ready: Vec<u64>,
-}
-
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl IoLoop {
@@ -324,7 +320,7 @@ impl IoLoop {
                         bump(&self.sh.stats.pings);
                         conn.outbox.push(Utf8Bytes::from_static("PONG"));
                     } else {
-                        let now = now_ms();
+                        let now = unix_ms();
                         self.hub().client_message(id, t.as_str(), now);
                     }
                 }

@@ -19,12 +19,7 @@ impl BookStage {
             return;
         };
         let Some(asset) = m.asset() else { return };
-        let w = asset.get() / 64;
-        if self
-            .storage_lost_bits
-            .get(w)
-            .is_some_and(|b| b & (1 << (asset.get() % 64)) != 0)
-        {
+        if self.storage_lost.contains(asset) {
             return;
         }
         let frame_ns = match *m {
@@ -36,11 +31,7 @@ impl BookStage {
         };
         if link.tx.try_send(ev).is_err() {
             self.stats.storage_dropped.inc();
-            if w >= self.storage_lost_bits.len() {
-                self.storage_lost_bits.resize(w + 1, 0);
-            }
-            self.storage_lost_bits[w] |= 1 << (asset.get() % 64);
-            self.storage_lost.push(asset);
+            self.storage_lost.insert(asset);
             self.stats.storage_holes.inc();
         }
     }
@@ -52,9 +43,9 @@ impl BookStage {
             return false;
         };
         let mut did = false;
-        while let Some(&asset) = self.storage_lost.last() {
+        while let Some(asset) = self.storage_lost.last() {
             let Some(b) = self.books.book(asset) else {
-                self.storage_lost.pop();
+                self.storage_lost.drop_last_keeping_member();
                 continue;
             };
             let levels = b.bids.len() + b.asks.len();
@@ -93,7 +84,6 @@ impl BookStage {
                 break;
             }
             self.storage_lost.pop();
-            self.storage_lost_bits[asset.get() / 64] &= !(1 << (asset.get() % 64));
             self.stats.storage_repairs.inc();
             did = true;
         }

@@ -7,14 +7,28 @@
 
 use crate::adapters::polymarket::http::ClobBookClient;
 use crate::adapters::polymarket::http::clob::ClobError;
+use crate::adapters::polymarket::signing::amounts::SHARE_LOT;
 use crate::adapters::polymarket::signing::{OrderRequest, OrderSide, OrderType};
 use crate::core::Size;
+use crate::exec::instruments::{Instrument, Instruments};
 use crate::exec::journal::OrderJournal;
-use crate::exec::live::{Instrument, Instruments, LiveStats, Plan};
 use crate::exec::manager::{NewOrder, OrderManager, SubmitOutcome};
+use crate::obs::Counter;
 use crate::strategy::MAX_LEGS;
 
-use super::{LegFill, PairAction, PairingConfig, UNWIND_LEG, decide, leg_oid, unwind_floor};
+use super::{LegFill, PairAction, PairingConfig, Plan, UNWIND_LEG, decide, leg_oid, unwind_floor};
+
+/// The counters unwinds update, borrowed from the sender's stats that own them (see
+/// `LiveStats::unwind_counters`).
+#[derive(Clone, Copy)]
+pub struct UnwindCounters<'a> {
+    /// Unwind SELLs sent for legs that filled more than the others.
+    pub sent: &'a Counter,
+    /// Unwinds that did not sell the whole excess.
+    pub failed: &'a Counter,
+    /// Micro-shares those unwinds left unsold.
+    pub residual: &'a Counter,
+}
 
 /// What one unwind did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,7 +54,7 @@ pub fn unwind<J: OrderJournal>(
     cfg: &PairingConfig,
 ) -> UnwindReport {
     // A SELL gives whole 0.01 shares; a BUY that spent pUSD may hold up to 4 decimals.
-    let dust = excess.0 % super::LOT;
+    let dust = excess.0 % SHARE_LOT;
     let mut left = Size(excess.0 - dust);
     let mut floor = None;
     let mut error = (left.is_zero() && dust > 0)
@@ -200,7 +214,7 @@ impl PairTracker {
         &mut self,
         manager: &mut OrderManager<J>,
         instruments: &Instruments,
-        stats: &LiveStats,
+        stats: UnwindCounters<'_>,
     ) -> usize {
         let mut sent = 0;
         let mut k = 0;
@@ -228,12 +242,12 @@ impl PairTracker {
                 let Some(inst) = instruments.get(p.assets[leg]).and_then(Option::as_ref) else {
                     continue;
                 };
-                stats.unwinds.inc();
+                stats.sent.inc();
                 sent += 1;
                 let r = unwind(manager, &self.books, inst, p.plan_id, leg, size, &self.cfg);
                 if r.residual.0 > 0 {
-                    stats.unwind_failed.inc();
-                    stats.unwind_residual.add(r.residual.0);
+                    stats.failed.inc();
+                    stats.residual.add(r.residual.0);
                     let why = r.error.unwrap_or_default();
                     tracing::warn!(plan = p.plan_id, leg, residual = %r.residual, %why, "unwind left a residual");
                 }

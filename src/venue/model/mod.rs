@@ -17,6 +17,7 @@ pub mod rng;
 
 use serde::Deserialize;
 
+use crate::adapters::polymarket::signing::amounts::SHARE_LOT;
 use crate::core::{Price, Side, Size, TickSize};
 
 use super::book::{MarketInfo, VenueBook, VenueBooks};
@@ -567,8 +568,8 @@ impl MarketModel {
         let (price, size) = self.level_at_rank(m, resting, 0)?;
         let pct = self.rng.range(5, 120);
         let fill = Size(
-            (size.0 * pct / 100 / 10_000 * 10_000)
-                .max(10_000)
+            (size.0 * pct / 100 / SHARE_LOT * SHARE_LOT)
+                .max(SHARE_LOT)
                 .min(size.0),
         );
         let left = Size(size.0 - fill.0);

@@ -11,6 +11,7 @@
 //!   rounding table: tick 0.1 → 3, 0.01 → 4, 0.005 and 0.001 → 5, 0.0025 and 0.0001 → 6, i.e.
 //!   the tick's decimals + 2), and the implied price exactly on the tick grid.
 
+use crate::adapters::polymarket::signing::amounts::MIN_MARKETABLE_NOTIONAL;
 use crate::adapters::polymarket::signing::wire::ParsedPostOrder;
 use crate::adapters::polymarket::signing::{
     Address, OrderSide, OrderType, ProtocolVersion, SignatureType, order_hash,
@@ -221,7 +222,7 @@ pub fn check_order(
         ));
     }
     if marketable {
-        if cash < MICROS_PER_UNIT {
+        if cash < MIN_MARKETABLE_NOTIONAL.micros() {
             return Err(Refusal::new(
                 Reason::MarketMinimum,
                 format!(

@@ -114,7 +114,7 @@ pub fn trade_event(books: &VenueBooks, t: &TradeRecord, maker: Option<&MakerFill
     j.event_type = Some("trade");
     j.kind = Some("TRADE");
     // The moment the event is sent, in milliseconds like every user-channel timestamp.
-    j.timestamp = Some(crate::venue::ws::now_ms().to_string());
+    j.timestamp = Some(crate::obs::clock::unix_ms().to_string());
     j.trade_owner = Some(t.taker_owner.clone());
     if let Some(m) = maker {
         j.trader_side = "MAKER";

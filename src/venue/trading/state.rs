@@ -44,7 +44,7 @@ pub struct Now {
 impl Now {
     pub fn current() -> Self {
         Self {
-            ms: crate::venue::ws::now_ms(),
+            ms: crate::obs::clock::unix_ms(),
             at: Instant::now(),
         }
     }

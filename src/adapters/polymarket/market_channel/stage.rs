@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::parser::MarketParser;
-use crate::core::{AssetIndex, AssetRegistry, MarketMsg, ResyncReason};
+use crate::core::{AssetIndex, AssetRegistry, AssetSet, MarketMsg, ResyncReason};
 use crate::obs::LatencyHistogram;
 use crate::obs::clock::now_ns;
 use crate::pipeline::frame::{FrameBuf, IoEvent};
@@ -49,9 +49,8 @@ pub struct ParseStage {
     msgs: Vec<MarketMsg>,
     out: Out<MarketMsg>,
     returns: Option<RingTx<FrameBuf>>,
-    /// Assets with undelivered messages, in order, and a membership bitmap.
-    lost: Vec<AssetIndex>,
-    lost_bits: Vec<u64>,
+    /// Assets with undelivered messages, each owed an invalidation.
+    lost: AssetSet,
     stall_budget: Duration,
     pub stats: Arc<ParseStats>,
     /// Frame received → parsed (includes the wait in the frames ring).
@@ -77,8 +76,7 @@ impl ParseStage {
             msgs: Vec::with_capacity(4096),
             out,
             returns,
-            lost: Vec::with_capacity(n),
-            lost_bits: vec![0; n / 64 + 1],
+            lost: AssetSet::with_capacity(n),
             stall_budget,
             stats: Arc::new(ParseStats::default()),
             latency: LatencyHistogram::new("received → parsed"),
@@ -128,20 +126,14 @@ impl ParseStage {
     }
 
     fn mark_lost(&mut self, a: AssetIndex) {
-        let (w, b) = (a.get() / 64, a.get() % 64);
-        if w >= self.lost_bits.len() {
-            self.lost_bits.resize(w + 1, 0);
-        }
-        if self.lost_bits[w] & (1 << b) == 0 {
-            self.lost_bits[w] |= 1 << b;
-            self.lost.push(a);
+        if self.lost.insert(a) {
             self.stats.lost_assets.inc();
         }
     }
 
     /// Delivers pending invalidations; true when none remain.
     fn flush_lost(&mut self) -> bool {
-        while let Some(&a) = self.lost.last() {
+        while let Some(a) = self.lost.last() {
             let m = MarketMsg::Invalidate {
                 asset: a,
                 reason: ResyncReason::RingFull,
@@ -150,7 +142,6 @@ impl ParseStage {
                 return false;
             }
             self.lost.pop();
-            self.lost_bits[a.get() / 64] &= !(1 << (a.get() % 64));
         }
         true
     }

@@ -11,8 +11,17 @@
 
 use thiserror::Error;
 
-use super::order::{OrderSide, OrderType};
+use super::terms::{OrderSide, OrderType};
 use crate::core::decimal::{Amount, MICROS_PER_UNIT, Price, Size, TickSize};
+
+/// The venue's share grid, in micro-shares: sizes are asked for in 0.01 shares (a limit
+/// order's size and a SELL's shares have at most 2 decimals, `size_dp` of every tick).
+pub const SHARE_LOT: u64 = 10_000;
+
+/// The least a marketable (FOK/FAK) order may be worth, in micro-pUSD: $1 of collateral
+/// spent (BUY) or received (SELL); a smaller one is refused with
+/// [`OrderRejection::MarketableBelowOneDollar`].
+pub const MIN_MARKETABLE_NOTIONAL: Amount = Amount(MICROS_PER_UNIT);
 
 /// Why an order was refused locally, in production's words where production has them
 /// (docs.polymarket.com/resources/error-codes); [`Self::venue_code`] names
@@ -268,7 +277,7 @@ pub fn check_minimums(
 ) -> Result<(), OrderRejection> {
     let (shares, collateral) = amounts.shares_and_collateral(side);
     if order_type.is_marketable() {
-        if collateral < MICROS_PER_UNIT {
+        if collateral < MIN_MARKETABLE_NOTIONAL.micros() {
             return Err(OrderRejection::MarketableBelowOneDollar {
                 notional: Amount(collateral),
             });

@@ -3,6 +3,7 @@
 //!
 //! - [`protocol`]: order versions (V1, V2, "3") as data: domain version, exchanges, fields.
 //! - [`amounts`]: price/size → maker/taker amounts; local refusals with the venue's error names.
+//! - [`terms`]: an order's side and time in force, as the venue names them.
 //! - [`order`], [`signer`]: the order struct and its hash; [`OrderSigner`] builds and signs.
 //! - [`wire`]: the `POST /order` JSON body, written and read.
 //! - [`auth`]: L1 `ClobAuth` signatures and L2 HMAC headers, made and verified.
@@ -20,6 +21,7 @@ pub mod order;
 pub mod poly1271;
 pub mod protocol;
 pub mod signer;
+pub mod terms;
 pub mod verify;
 pub mod wire;
 
@@ -29,11 +31,11 @@ pub use eip712::Domain;
 pub use evm::{Address, Bytes32};
 pub use key::{EcdsaSignature, PrivateKey};
 pub use order::{
-    MarketRules, Order, OrderRequest, OrderSide, OrderSignature, OrderType, Quantity,
-    SignatureType, SignedOrder,
+    MarketRules, Order, OrderRequest, OrderSignature, Quantity, SignatureType, SignedOrder,
 };
 pub use protocol::{OrderSchema, ProtocolVersion};
 pub use signer::OrderSigner;
+pub use terms::{EnumParseError, OrderSide, OrderType};
 pub use verify::{order_hash, recover_order_signer, verify_order_signature};
 pub use wire::{PostOrder, parse_post_order};
 

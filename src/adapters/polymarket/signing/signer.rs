@@ -3,10 +3,10 @@
 //! type hashes, both exchanges' domain separators) is computed once in [`OrderSigner::new`];
 //! signing an order is then one struct hash, one digest and one ECDSA signature.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use rand::Rng;
 use thiserror::Error;
+
+use crate::obs::clock::unix_ms;
 
 use super::amounts::{OrderAmounts, OrderRejection};
 use super::eip712::signing_digest;
@@ -196,7 +196,7 @@ impl OrderSigner {
         req: &OrderRequest,
         rules: &MarketRules,
     ) -> Result<SignedOrder, OrderRejection> {
-        self.create_order_with(req, rules, random_salt(), now_ms())
+        self.create_order_with(req, rules, random_salt(), unix_ms())
     }
 }
 
@@ -204,12 +204,4 @@ impl OrderSigner {
 /// salt travels as a JSON number and must survive parsers that read numbers as doubles.
 pub fn random_salt() -> u64 {
     rand::rng().random::<u64>() >> 11
-}
-
-/// Wall-clock time in milliseconds since the Unix epoch (the V2 order `timestamp`).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

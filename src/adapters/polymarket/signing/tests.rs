@@ -5,11 +5,10 @@
 use super::auth::{self, ApiCredentials, L2Signer};
 use super::evm::{Address, Bytes32};
 use super::key::PrivateKey;
-use super::order::{
-    MarketRules, OrderRequest, OrderSide, OrderSignature, OrderType, Quantity, SignatureType,
-};
+use super::order::{MarketRules, OrderRequest, OrderSignature, Quantity, SignatureType};
 use super::protocol::{POLYGON, ProtocolVersion};
 use super::signer::{OrderSigner, random_salt};
+use super::terms::{OrderSide, OrderType};
 use super::verify::{VerifyError, order_hash, recover_order_signer, verify_order_signature};
 use super::wire::{PostOrder, parse_post_order};
 use crate::core::decimal::{Price, Size, TickSize};

@@ -8,8 +8,9 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use thiserror::Error;
 
 use super::evm::{Address, Bytes32};
-use super::order::{Order, OrderSide, OrderSignature, OrderType, SignatureType, SignedOrder};
+use super::order::{Order, OrderSignature, SignatureType, SignedOrder};
 use super::protocol::{OrderField, OrderSchema, SCHEMA_V1, SCHEMA_V2};
+use super::terms::{OrderSide, OrderType};
 use crate::core::ids::TokenId;
 
 /// Serializes a `u64` as a JSON string without allocating.

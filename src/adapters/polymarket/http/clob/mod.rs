@@ -23,11 +23,12 @@ use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::adapters::polymarket::signing::auth::{l1_headers, request_path};
-use crate::adapters::polymarket::signing::signer::{now_ms, random_salt};
+use crate::adapters::polymarket::signing::signer::random_salt;
 use crate::adapters::polymarket::signing::{
     Address, ApiCredentials, L2Signer, MarketRules, OrderRequest, OrderSigner, OrderType,
     PostOrder, PrivateKey, ProtocolVersion, SignatureType, SignedOrder,
 };
+use crate::obs::clock::unix_ms;
 
 pub use budget::{BudgetConfig, Class, SignerBudget};
 pub use error::ClobError;
@@ -162,7 +163,7 @@ pub fn create_or_derive_api_key(
     let a = agent(timeout);
     let base = base_url.trim_end_matches('/');
     let call = |post: bool| -> Result<Answer, ClobError> {
-        let h = l1_headers(key, chain_id, now_ms() / 1000, nonce);
+        let h = l1_headers(key, chain_id, unix_ms() / 1000, nonce);
         let pairs = [
             ("POLY_ADDRESS", h.address.as_str()),
             ("POLY_SIGNATURE", h.signature.as_str()),
@@ -335,7 +336,7 @@ impl ClobClient {
         req: &OrderRequest,
         rules: &MarketRules,
     ) -> Result<PreparedOrder, ClobError> {
-        self.prepare_with(req, rules, random_salt(), now_ms())
+        self.prepare_with(req, rules, random_salt(), unix_ms())
     }
 
     /// [`Self::prepare`] with an explicit salt and time.
@@ -392,7 +393,7 @@ impl ClobClient {
         let payload = body.unwrap_or(&[]);
         let headers = self
             .l2
-            .headers(now_ms() / 1000, method, request_path(path), payload);
+            .headers(unix_ms() / 1000, method, request_path(path), payload);
         let url = format!("{}{}", self.cfg.base_url, path);
         self.count(|s| s.requests += 1);
         let result = match (method, body) {
