@@ -11,7 +11,9 @@
 //!   rounding table: tick 0.1 → 3, 0.01 → 4, 0.005 and 0.001 → 5, 0.0025 and 0.0001 → 6, i.e.
 //!   the tick's decimals + 2), and the implied price exactly on the tick grid.
 
-use crate::adapters::polymarket::signing::amounts::MIN_MARKETABLE_NOTIONAL;
+use crate::adapters::polymarket::signing::amounts::{
+    MARKETABLE_MAKER_DP, MARKETABLE_TAKER_DP, MIN_MARKETABLE_NOTIONAL,
+};
 use crate::adapters::polymarket::signing::wire::ParsedPostOrder;
 use crate::adapters::polymarket::signing::{
     Address, OrderSide, OrderType, ProtocolVersion, SignatureType, order_hash,
@@ -72,7 +74,7 @@ fn check_accuracy(
     tick: TickSize,
 ) -> Result<(), Refusal> {
     let (maker_dp, taker_dp) = match (marketable, side) {
-        (true, _) => (2, 4),
+        (true, _) => (MARKETABLE_MAKER_DP, MARKETABLE_TAKER_DP),
         (false, OrderSide::Buy) => (limit_amount_decimals(tick), 2),
         (false, OrderSide::Sell) => (2, limit_amount_decimals(tick)),
     };
