@@ -133,13 +133,9 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
         ),
     }
     let client = s.client;
-    if client.config().signature_type == SignatureType::Poly1271 {
-        // Production sees a deposit wallet's pUSD only once asked to refresh it, before the
-        // first balance read and the first order.
-        client
-            .update_balance_allowance(&AssetType::Collateral)
-            .context("GET /balance-allowance/update for the deposit wallet")?;
-    }
+    client
+        .prepare_account()
+        .context("GET /balance-allowance/update for the deposit wallet")?;
     let start_collateral = collateral(&client)?;
     let (writer, j) = StorageJournal::open_file(s.journal, TIMEOUT).context("the order journal")?;
     let mgr = OrderManager::new(client.clone(), j, ExecConfig::default());

@@ -28,7 +28,7 @@ use polyarb::adapters::polymarket::http::clob::{
     ClobClient, ClobConfig, Filter, create_or_derive_api_key,
 };
 use polyarb::adapters::polymarket::signing::{
-    ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey, SignatureType,
+    ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey,
 };
 use polyarb::config::{load_toml, resolve_relative};
 use polyarb::core::{Price, Size, TickSize, TokenId};
@@ -171,14 +171,9 @@ fn connect(config: &Path) -> anyhow::Result<Session> {
     cc.signature_type = account.signature_type;
     cc.funder = account.funder;
     let client = Arc::new(ClobClient::connect(cc, key, creds).context("CLOB client")?);
-    if account.signature_type == SignatureType::Poly1271 {
-        // Production sees a deposit wallet's pUSD only once asked to refresh it.
-        client
-            .update_balance_allowance(
-                &polyarb::adapters::polymarket::http::clob::AssetType::Collateral,
-            )
-            .context("GET /balance-allowance/update for the deposit wallet")?;
-    }
+    client
+        .prepare_account()
+        .context("GET /balance-allowance/update for the deposit wallet")?;
     let journal = match &c.journal_db {
         Some(p) => {
             let sc = StorageConfig {

@@ -131,6 +131,17 @@ impl ClobClient {
             .map(|_| ())
     }
 
+    /// Readies the account before its first balance read and order: a deposit wallet
+    /// (signature type 3) has its pUSD refreshed once, since production does not see it
+    /// before; other account types need nothing.
+    pub fn prepare_account(&self) -> Result<(), ClobError> {
+        if self.cfg.signature_type == SignatureType::Poly1271 {
+            self.update_balance_allowance(&AssetType::Collateral)
+        } else {
+            Ok(())
+        }
+    }
+
     fn balance_path(endpoint: &str, asset: &AssetType, st: u8) -> String {
         match asset {
             AssetType::Collateral => {
