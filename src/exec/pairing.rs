@@ -393,6 +393,15 @@ mod tests {
         }
     }
 
+    /// Each order's signed (maker, taker) amounts.
+    fn signed(orders: &[NewOrder]) -> Vec<(u64, u64)> {
+        orders
+            .iter()
+            .map(|o| o.request.amounts(&o.rules, 1).unwrap())
+            .map(|a| (a.maker, a.taker))
+            .collect()
+    }
+
     fn shares(o: &NewOrder) -> Size {
         match o.request.quantity {
             crate::adapters::polymarket::signing::Quantity::Shares(s) => s,
@@ -417,15 +426,8 @@ mod tests {
                 .all(|o| o.request.order_type == OrderType::Fok && o.request.side == OrderSide::Buy)
         );
         // Each leg spends whole cents for exactly the common shares.
-        let signed: Vec<_> = o
-            .iter()
-            .map(|o| o.request.amounts(&o.rules, 1).unwrap())
-            .collect();
         assert_eq!(
-            signed
-                .iter()
-                .map(|a| (a.maker, a.taker))
-                .collect::<Vec<_>>(),
+            signed(&o),
             [(4_000_000, 10_000_000), (5_550_000, 10_000_000)]
         );
     }
@@ -438,15 +440,8 @@ mod tests {
         let o = plan_orders(&plan(&["0.72", "0.28"], "237.3"), &cent, 1, None)
             .unwrap()
             .orders;
-        let signed: Vec<_> = o
-            .iter()
-            .map(|o| o.request.amounts(&o.rules, 1).unwrap())
-            .collect();
         assert_eq!(
-            signed
-                .iter()
-                .map(|a| (a.maker, a.taker))
-                .collect::<Vec<_>>(),
+            signed(&o),
             [(170_820_000, 237_250_000), (66_430_000, 237_250_000)]
         );
     }
