@@ -58,8 +58,8 @@ fn cli_ack(db: &Path, market: &str) -> String {
 #[test]
 fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
     let v = venue(40, 23, |c| {
-        c.model.dutch_book_margin = Price(30_000);
-        c.model.dutch_book_duration_ms = 50;
+        c.model.binary_dutch_fault_margin = Price(30_000);
+        c.model.binary_dutch_fault_duration_ms = 50;
     });
     let cfg = catalog_config(&v);
     let db = scratch("catalog-halt").join("catalog.db");
@@ -293,8 +293,8 @@ fn the_cli_stores_refreshes_and_clears_halts_across_processes() {
 #[test]
 fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() {
     let v = venue(40, 37, |c| {
-        c.model.dutch_book_margin = Price(30_000);
-        c.model.dutch_book_duration_ms = 50;
+        c.model.binary_dutch_fault_margin = Price(30_000);
+        c.model.binary_dutch_fault_duration_ms = 50;
     });
     let cfg = catalog_config(&v);
     let db = scratch("catalog-held").join("catalog.db");

@@ -64,8 +64,8 @@ fn same_books(p: &Pipeline, v: &VenueHandle, tokens: &[String]) -> Result<(), St
 
 fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
     let v = venue(40, seed, |c| {
-        c.model.dutch_book_margin = Price(30_000);
-        c.model.dutch_book_duration_ms = 50;
+        c.model.binary_dutch_fault_margin = Price(30_000);
+        c.model.binary_dutch_fault_duration_ms = 50;
     });
     let binary: Vec<(u32, MarketSummary)> = v
         .markets()

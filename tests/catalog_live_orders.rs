@@ -24,8 +24,8 @@ fn a_market_listed_while_trading_live_is_sent_orders() {
     let v = venue(40, 17, |c| {
         // The engine here trades as a plain EOA.
         c.trading.eoa_orders = polyarb::venue::trading::config::EoaOrders::Allowed;
-        c.model.dutch_book_margin = Price(30_000);
-        c.model.dutch_book_duration_ms = 300;
+        c.model.binary_dutch_fault_margin = Price(30_000);
+        c.model.binary_dutch_fault_duration_ms = 300;
     });
     let (k_new, new) = v
         .markets()

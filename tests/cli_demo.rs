@@ -20,19 +20,20 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
     let dir = std::env::temp_dir().join(format!("polyarb-demo-live-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    // The shipped demo config with Dutch books injected often enough that 4 s always see some.
+    // The shipped demo config with neg-risk events mispriced often enough that 4 s always see
+    // some the engine trades.
     let shipped =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml")).unwrap();
     let every = shipped
         .lines()
-        .find(|l| l.starts_with("dutch_book_every_ms"))
-        .expect("demo.toml sets dutch_book_every_ms");
+        .find(|l| l.starts_with("mispricing_every_ms"))
+        .expect("demo.toml sets mispricing_every_ms");
     let config = dir.join("demo.toml");
     // And a 3% taker fee (exponent 1), so the ledger check covers fees too.
     let fee = "\n[venue.gamma]\nfee_rate = \"0.03\"\nfee_exponent = 1\n";
     std::fs::write(
         &config,
-        shipped.replace(every, "dutch_book_every_ms = 250") + fee,
+        shipped.replace(every, "mispricing_every_ms = 150") + fee,
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))

@@ -113,8 +113,8 @@ fn live_feed_sends_paired_orders_to_the_venue_and_journals_them() {
 
     let mut cfg = venue_config(8, 11);
     // Dutch books often enough that a few seconds always see some.
-    cfg.model.dutch_book_every_ms = 250;
-    cfg.model.dutch_book_duration_ms = 700;
+    cfg.model.binary_dutch_fault_every_ms = 250;
+    cfg.model.binary_dutch_fault_duration_ms = 700;
     // The engine here trades as a plain EOA.
     cfg.trading.eoa_orders = polyarb::venue::trading::config::EoaOrders::Allowed;
     let venue = Venue::start(cfg).expect("venue starts");

@@ -193,7 +193,7 @@ fn pinning_to_a_missing_core_only_warns() {
 #[test]
 fn injected_dutch_books_become_dry_run_intents() {
     let v = venue(ModelConfig {
-        dutch_book_margin: polyarb::core::Price(30_000),
+        binary_dutch_fault_margin: polyarb::core::Price(30_000),
         ..ModelConfig::for_assets(20, 25)
     });
     let p = start(

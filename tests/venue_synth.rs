@@ -16,13 +16,17 @@ fn replay(bytes: Vec<u8>) -> Replayer {
 #[test]
 fn synth_file_replays_to_exactly_the_models_books() {
     let cfg = ModelConfig {
-        dutch_book_every_ms: 300,
+        binary_dutch_fault_every_ms: 300,
+        mispricing_every_ms: 300,
         ..ModelConfig::for_assets(160, 5)
     };
     let mut out = Vec::new();
     let (model, summary) = write_frames(cfg, 40_000, &mut out).unwrap();
     assert!(
-        summary.tick_size_changes > 0 && summary.dutch_books > 0,
+        summary.tick_size_changes > 0
+            && summary.binary_dutch_faults > 0
+            && summary.mispricings_yes > 0
+            && summary.mispricings_no > 0,
         "{summary:?}"
     );
     assert_eq!(

@@ -161,9 +161,15 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     );
     println!("{}", report::health_line(&s));
     let storage_failed = report::storage_summary(&rep.storage, secs, s.book.storage_dropped.get());
+    let faults = match venue_stats.model_binary_dutch_faults {
+        0 => String::new(),
+        n => format!(" · binary Dutch book faults {n}"),
+    };
     println!(
-        "Dutch books injected by the venue {} · opportunities found {} · {} {}",
-        venue_stats.model_dutch_books,
+        "venue mispriced neg-risk events: YES side {}, NO side {}{faults} · engine found {} \
+         opportunities · {} {}",
+        venue_stats.model_mispricings_yes,
+        venue_stats.model_mispricings_no,
         s.strategy.opportunities.get(),
         if a.live {
             "plans sent"

@@ -64,7 +64,7 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
         cfg.validate(&src.label())?;
     }
     cfg.venue.model = ModelConfig {
-        dutch_book_every_ms: 0,
+        binary_dutch_fault_every_ms: 0,
         ..ModelConfig::for_assets(a.assets, a.seed)
     };
     cfg.venue.source.paused = true;

@@ -37,9 +37,13 @@ pub struct FramesArgs {
     /// Levels per side when a book is built.
     #[arg(long, default_value_t = 8)]
     pub depth: u32,
-    /// Inject a Dutch book about this often, in model ms (2 ms per step); 0 = never.
+    /// Fault: inject a binary Dutch book (YES ask + NO ask < 1, which production never shows)
+    /// about this often, in model ms (2 ms per step); 0 = never.
     #[arg(long, default_value_t = 0)]
     pub dutch_every_ms: u64,
+    /// Misprice a neg-risk event (either direction) about this often, in model ms; 0 = never.
+    #[arg(long, default_value_t = 0)]
+    pub mispricing_every_ms: u64,
     /// Output file (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -54,7 +58,8 @@ pub fn run(a: SynthArgs) -> anyhow::Result<()> {
     anyhow::ensure!(f.depth >= 1, "--depth must be at least 1");
     let cfg = ModelConfig {
         depth: f.depth,
-        dutch_book_every_ms: f.dutch_every_ms,
+        binary_dutch_fault_every_ms: f.dutch_every_ms,
+        mispricing_every_ms: f.mispricing_every_ms,
         ..ModelConfig::for_assets(f.assets, f.seed)
     };
     let summary = match &f.out {

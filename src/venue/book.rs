@@ -118,6 +118,12 @@ pub struct MarketInfo {
     pub question: String,
     /// The market's assets, YES first when the market is binary.
     pub assets: Vec<u32>,
+    /// The question's short title inside its neg-risk event (Gamma's `groupItemTitle`).
+    pub group_item_title: Option<String>,
+    /// The "Other" question of an augmented neg-risk event (Gamma's `negRiskOther`).
+    pub neg_risk_other: bool,
+    /// The question's event is augmented (Gamma's `negRiskAugmented`): questions may be added.
+    pub neg_risk_augmented: bool,
 }
 
 impl MarketInfo {

@@ -187,7 +187,7 @@ impl VenueConfig {
             ));
         }
         let m = &self.model;
-        if m.market_count() == 0 {
+        if m.binary_markets == 0 && m.neg_risk_groups == 0 {
             return Err(bad(
                 "model.binary_markets",
                 "at least one market in total",
@@ -197,12 +197,46 @@ impl VenueConfig {
         if m.depth == 0 {
             return Err(bad("model.depth", "at least 1", "0".into()));
         }
-        if !m.dutch_book_margin.is_level_price() {
+        for (key, p) in [
+            ("model.binary_dutch_fault_margin", m.binary_dutch_fault_margin),
+            ("model.mispricing_margin", m.mispricing_margin),
+        ] {
+            if !p.is_level_price() {
+                return Err(bad(key, "a price strictly between 0 and 1", p.to_string()));
+            }
+        }
+        if m.neg_risk_overround.0 >= 500_000 {
             return Err(bad(
-                "model.dutch_book_margin",
-                "a price strictly between 0 and 1",
-                m.dutch_book_margin.to_string(),
+                "model.neg_risk_overround",
+                "a price below 0.5",
+                m.neg_risk_overround.to_string(),
             ));
+        }
+        let (lo, hi) = m.group_sizes();
+        if m.neg_risk_groups > 0 && (lo < 2 || hi > 200) {
+            return Err(bad(
+                "model.neg_risk_group_size",
+                "events of 2 to 200 questions",
+                format!("{lo}..={hi}"),
+            ));
+        }
+        if m.neg_risk_augmented_groups > m.neg_risk_groups {
+            return Err(bad(
+                "model.neg_risk_augmented_groups",
+                "at most model.neg_risk_groups",
+                m.neg_risk_augmented_groups.to_string(),
+            ));
+        }
+        let s = m.activity_zipf_exponent.0;
+        if !(0.0..=10.0).contains(&s) {
+            return Err(bad(
+                "model.activity_zipf_exponent",
+                "a number from 0 to 10",
+                s.to_string(),
+            ));
+        }
+        if m.mispricing_levels == 0 {
+            return Err(bad("model.mispricing_levels", "at least 1", "0".into()));
         }
         if self.rest.rate_window_ms == 0 {
             return Err(bad("rest.rate_window_ms", "at least 1", "0".into()));
@@ -246,8 +280,8 @@ mod tests {
         let c: VenueConfig = parse_toml(p, "").unwrap();
         assert_eq!(c, VenueConfig::default());
         let c: VenueConfig =
-            parse_toml(p, "[model]\nseed = 9\ndutch_book_margin = \"0.03\"\n").unwrap();
-        assert_eq!(c.model.dutch_book_margin.0, 30_000);
+            parse_toml(p, "[model]\nseed = 9\nbinary_dutch_fault_margin = \"0.03\"\n").unwrap();
+        assert_eq!(c.model.binary_dutch_fault_margin.0, 30_000);
         let e = parse_toml::<VenueConfig>(p, "[server]\nws_prot = 1\n")
             .unwrap_err()
             .to_string();
@@ -255,10 +289,10 @@ mod tests {
             e.contains("config/venue.toml") && e.contains("ws_prot"),
             "{e}"
         );
-        let e = parse_toml::<VenueConfig>(p, "[model]\ndutch_book_margin = 0.03\n")
+        let e = parse_toml::<VenueConfig>(p, "[model]\nbinary_dutch_fault_margin = 0.03\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("dutch_book_margin"), "{e}");
+        assert!(e.contains("binary_dutch_fault_margin"), "{e}");
         let mut c = VenueConfig::default();
         c.server.host = "0.0.0.0".into();
         let e = c.validate(p).unwrap_err().to_string();

@@ -14,6 +14,7 @@ use crate::obs::replay::BookDump;
 
 use super::book::VenueBooks;
 use super::fault::{Fault, FaultOutcome, RestFaults};
+use super::model::MispricingSide;
 use super::hub::{ConnInfo, Hub, HubStats, IoCommand, Notifier, Stall};
 use super::source::Source;
 use super::trading::{TradingFaults, TradingShared};
@@ -121,8 +122,16 @@ pub struct VenueStats {
     pub paused: bool,
     pub rate: u64,
     pub assets: usize,
-    /// Dutch books injected by the model so far (scheduled and on request).
-    pub model_dutch_books: u64,
+    /// Binary Dutch book faults injected by the model so far (scheduled and on request).
+    pub model_binary_dutch_faults: u64,
+    /// Neg-risk mispricings injected so far (scheduled and on request), YES side: Σ YES asks
+    /// below 1 − margin.
+    #[serde(default)]
+    pub model_mispricings_yes: u64,
+    /// Neg-risk mispricings injected so far, NO side: Σ YES bids above 1 + margin (Σ NO asks
+    /// below N − 1 − margin).
+    #[serde(default)]
+    pub model_mispricings_no: u64,
     /// Refusals of the trading endpoints so far, per reason (`amounts`, `signature`,
     /// `heartbeat_id`, ...; see `trading::refusal::Reason`).
     #[serde(default)]
@@ -138,8 +147,13 @@ pub struct SourceCommand {
     pub rate: Option<u64>,
     /// Run this many source steps now (synthetic: model steps; replay: frames).
     pub step: Option<u64>,
-    /// Inject a Dutch book now: on this market index, or on the first possible with `-1`.
+    /// Inject a binary Dutch book fault now: on this market index, or on the first possible
+    /// with `-1`.
     pub dutch_book: Option<i64>,
+    /// Misprice a neg-risk event now, on this side (`"yes"` or `"no"`).
+    pub mispricing: Option<MispricingSide>,
+    /// The event to misprice (index among the neg-risk events); absent: the first possible.
+    pub mispricing_group: Option<usize>,
 }
 
 /// What `POST /admin/source` answers.
@@ -150,6 +164,9 @@ pub struct SourceReply {
     pub steps: u64,
     pub changes: u64,
     pub dutch_book_market: Option<u32>,
+    /// The neg-risk event mispriced by this command.
+    #[serde(default)]
+    pub mispriced_group: Option<usize>,
     pub events: u64,
 }
 
@@ -243,8 +260,16 @@ impl VenueControl {
             paused: pacing.paused,
             rate: pacing.rate,
             assets: hub.books().len(),
-            model_dutch_books: match &hub.source {
-                Source::Model(m) => m.dutch_books,
+            model_binary_dutch_faults: match &hub.source {
+                Source::Model(m) => m.binary_dutch_faults,
+                Source::Replay(_) => 0,
+            },
+            model_mispricings_yes: match &hub.source {
+                Source::Model(m) => m.mispricings.0,
+                Source::Replay(_) => 0,
+            },
+            model_mispricings_no: match &hub.source {
+                Source::Model(m) => m.mispricings.1,
                 Source::Replay(_) => 0,
             },
             trading_rejections: self.trading.refusals.snapshot(),
@@ -300,8 +325,13 @@ impl VenueControl {
         let dutch_book_market = c
             .dutch_book
             .and_then(|m| self.inject_dutch_book(u32::try_from(m).ok()));
+        let mispriced_group = c.mispricing.and_then(|side| {
+            self.hub()
+                .mispricing(c.mispricing_group, side, unix_ms())
+        });
         let p = *self.source.lock();
         SourceReply {
+            mispriced_group,
             paused: p.paused,
             rate: p.rate,
             steps,
@@ -357,6 +387,21 @@ impl VenueControl {
                     None => {
                         return Err(VenueError::Unsupported(
                             "a gap needs the synthetic source and a market not holding a Dutch book",
+                        ));
+                    }
+                }
+            }
+            Fault::SilentChange { asset_id } => {
+                let t = asset_id.as_deref().map(|s| self.token(s)).transpose()?;
+                let mut hub = self.hub();
+                if let Some(t) = t.as_ref().filter(|t| hub.books().lookup(t).is_none()) {
+                    return Err(VenueError::UnknownAsset(t.to_string()));
+                }
+                match hub.silent_change(t.as_ref()) {
+                    Some(assets) => assets.len() as u64,
+                    None => {
+                        return Err(VenueError::Unsupported(
+                            "a silent change needs the synthetic source and a market not frozen",
                         ));
                     }
                 }

@@ -48,6 +48,12 @@ pub enum Fault {
         #[serde(default)]
         asset_id: Option<String>,
     },
+    /// Change an asset's market (the first possible if absent) without sending anything: the
+    /// book only a client that re-reads it (REST) can see. Synthetic source only.
+    SilentChange {
+        #[serde(default)]
+        asset_id: Option<String>,
+    },
     /// Delay every REST book answer by `delay_ms` (0 stops delaying).
     RestDelay { delay_ms: u64 },
     /// Fail the next `count` REST book requests with `status` (default 500).

@@ -22,6 +22,7 @@ use super::book::VenueBooks;
 use super::custom_feed;
 use super::event::EventBuf;
 use super::fault::MalformedShape;
+use super::model::MispricingSide;
 use super::source::Source;
 use super::trading::state::{Now, UserFrame};
 use super::trading::{TradingShared, TradingState};
@@ -249,7 +250,14 @@ pub struct HubStats {
     pub dropped_stalled: u64,
     pub malformed_sent: u64,
     pub gaps: u64,
+    /// Binary Dutch book faults injected on request.
     pub dutch_books: u64,
+    /// Books changed without any message (the `silent_change` fault).
+    #[serde(default)]
+    pub silent_changes: u64,
+    /// Neg-risk mispricings injected on request.
+    #[serde(default)]
+    pub mispricings: u64,
 }
 
 /// A client's market-channel request (`type: market` initial form or `operation` form).
@@ -948,6 +956,58 @@ impl Hub {
         }
         self.buf = buf;
         out
+    }
+
+    /// Changes the book of `asset`'s market (or of the first market where possible) without
+    /// sending anything. Returns the market's assets, or `None` when impossible.
+    pub fn silent_change(&mut self, asset: Option<&TokenId>) -> Option<Vec<u32>> {
+        let market = match asset {
+            Some(t) => Some(self.books().asset(self.books().lookup(t)?).market),
+            None => None,
+        };
+        let Source::Model(model) = &mut self.source else {
+            return None;
+        };
+        let candidates: Vec<u32> = match market {
+            Some(m) => vec![m],
+            None => (0..model.market_count()).collect(),
+        };
+        let hit = candidates
+            .into_iter()
+            .find(|&m| model.inject_silent_change(m))?;
+        self.stats.silent_changes += 1;
+        Some(self.books().markets[hit as usize].assets.clone())
+    }
+
+    /// Misprices a neg-risk event (`group`, or the first possible) on `side`; returns the
+    /// event's index.
+    pub fn mispricing(
+        &mut self,
+        group: Option<usize>,
+        side: MispricingSide,
+        now_ms: u64,
+    ) -> Option<usize> {
+        let Source::Model(model) = &mut self.source else {
+            return None;
+        };
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        buf.ts_ms = now_ms;
+        let candidates: Vec<usize> = match group {
+            Some(g) => vec![g],
+            None => (0..model.groups().count()).collect(),
+        };
+        let hit = candidates
+            .into_iter()
+            .find(|&g| model.inject_mispricing(g, side, now_ms, &mut buf));
+        if hit.is_some() {
+            self.stats.mispricings += 1;
+            self.now = Instant::now();
+            self.publish(&buf);
+            self.flush_wakes();
+        }
+        self.buf = buf;
+        hit
     }
 
     /// Injects a Dutch book on a market (or the first possible); returns the market index.

@@ -112,6 +112,9 @@ impl ReplaySource {
                 question_id: None,
                 question: String::new(),
                 assets: Vec::new(),
+                group_item_title: None,
+                neg_risk_other: false,
+                neg_risk_augmented: false,
             }),
         };
         let v = self

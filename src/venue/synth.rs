@@ -29,7 +29,12 @@ pub struct SynthSummary {
     pub tick_size_changes: u64,
     pub books: u64,
     pub trades: u64,
-    pub dutch_books: u64,
+    /// Binary Dutch book faults injected (`--dutch-every-ms`).
+    pub binary_dutch_faults: u64,
+    /// Neg-risk mispricings injected, YES side (Σ YES asks < 1 − margin).
+    pub mispricings_yes: u64,
+    /// Neg-risk mispricings injected, NO side (Σ YES bids > 1 + margin).
+    pub mispricings_no: u64,
 }
 
 /// Writes the initial dump and `steps` model steps; returns the model (its books are what a
@@ -76,6 +81,7 @@ pub fn write_frames(
             }
         }
     }
-    s.dutch_books = model.dutch_books;
+    s.binary_dutch_faults = model.binary_dutch_faults;
+    (s.mispricings_yes, s.mispricings_no) = model.mispricings;
     Ok((model, s))
 }

@@ -176,7 +176,7 @@ impl GammaData {
                             e.set("negRisk", &true);
                             e.set("negRiskMarketID", nr);
                             e.set("enableNegRisk", &true);
-                            e.set("negRiskAugmented", &false);
+                            e.set("negRiskAugmented", &info.neg_risk_augmented);
                             e.set("enableOrderBook", &true);
                             e.set(
                                 "tags",
@@ -196,11 +196,11 @@ impl GammaData {
                     let ev = groups[g].1;
                     let q = d.events[ev].members.len();
                     d.events[ev].members.push(i);
-                    (
-                        ev,
-                        format!("synthetic-group-{g}-outcome-{q}"),
-                        Some(format!("Outcome {q}")),
-                    )
+                    let title = info
+                        .group_item_title
+                        .clone()
+                        .unwrap_or_else(|| format!("Outcome {q}"));
+                    (ev, format!("synthetic-group-{g}-outcome-{q}"), Some(title))
                 }
             };
             let mut o = Obj::new();
@@ -252,7 +252,7 @@ impl GammaData {
                 }
                 None => o.set("negRiskRequestID", ""),
             }
-            o.set("negRiskOther", &false);
+            o.set("negRiskOther", &info.neg_risk_other);
             if let Some(&a) = info.assets.first() {
                 o.set_micros("orderMinSize", books.asset(a).min_order_size.0);
             }

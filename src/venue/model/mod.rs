@@ -1,13 +1,25 @@
 //! The synthetic market model: a seeded, reproducible set of Polymarket-like markets that the
 //! venue serves and `polyarb synth frames` records.
 //!
-//! What it owns: N binary markets plus neg-risk groups (K binary questions sharing a neg-risk
-//! market id, their YES prices summing to about 1); per market a YES book and a NO book kept
-//! mirrored at `1 - p` (a YES bid at p is a NO ask at 1 - p, same size); a random walk of the
-//! top of book with momentum and bursts; every level on the tick grid; the tick size switching
-//! 0.01 → 0.001 when the book crosses above 0.96 / below 0.04 (and back, with hysteresis, once it
-//! returns inside 0.10..0.90), each switch followed by fresh `book` snapshots as the real venue
-//! does; trade prints; and optional short-lived Dutch books (YES ask + NO ask < 1 − margin).
+//! What it owns: N binary markets plus neg-risk events (2 to 40 questions, configurable, some
+//! of them augmented: placeholder questions and an "Other"); per market a YES book and a NO
+//! book that are one matching book seen from both sides (a YES bid at p is a NO ask at 1 - p,
+//! same size), so a binary market never offers YES ask + NO ask < 1. A neg-risk event's YES
+//! prices sum to about 1 with an overround: its best YES asks sum to at least 1 + overround and
+//! its best YES bids to at most 1 - overround, as arbitrageurs keep the real venue. Now and then
+//! an event is mispriced for a while, spread over several levels, in one of two directions:
+//! its YES asks sum below 1 - margin (buy every YES), or its YES bids sum above 1 + margin (so
+//! its NO asks sum below N - 1 - margin: buy every NO and convert).
+//!
+//! Activity is heavy-tailed: each market has a Zipf weight (rank r gets 1 / r^s, ranks
+//! shuffled), so a few hot books carry most changes and most books are quiet for minutes. A
+//! walk moves the top with momentum and bursts; every level is on the tick grid; the tick size
+//! switches 0.01 → 0.001 when the book crosses above 0.96 / below 0.04 (and back, with
+//! hysteresis, once it returns inside 0.10..0.90), each switch followed by fresh `book`
+//! snapshots as the real venue does; trade prints.
+//!
+//! Faults for code paths production never exercises: a binary Dutch book (`binary_dutch_fault_*`:
+//! a NO ask below 1 - YES ask - margin, the mirror broken for a while) and gaps.
 //!
 //! Prices and sizes are integer micro-units throughout; the only floats are selection weights.
 //! Everything is a function of the seed and of the sequence of `step(now_ms)` calls.
@@ -32,6 +44,14 @@ const FINE_BELOW: u32 = 40_000;
 const COARSE_FROM: u32 = 100_000;
 const COARSE_TO: u32 = 900_000;
 
+/// A Zipf exponent (a selection weight, the only float in the model's configuration).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct ZipfExponent(pub f64);
+
+// The configuration is compared whole; a NaN exponent is refused when the file is checked.
+impl Eq for ZipfExponent {}
+
 /// Shape and behaviour of the synthetic market set (the `[model]` section of venue.toml).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -40,17 +60,38 @@ pub struct ModelConfig {
     pub seed: u64,
     /// Stand-alone binary markets (two assets each).
     pub binary_markets: u32,
-    /// Neg-risk groups, each of `neg_risk_group_size` binary questions.
+    /// Neg-risk events, each of `neg_risk_group_size` to `neg_risk_group_size_max` questions.
     pub neg_risk_groups: u32,
+    /// Fewest questions in a neg-risk event.
     pub neg_risk_group_size: u32,
+    /// Most questions in a neg-risk event (below `neg_risk_group_size`: every event has
+    /// exactly `neg_risk_group_size`).
+    pub neg_risk_group_size_max: u32,
+    /// How many of the neg-risk events (the last ones) are augmented: two placeholder
+    /// questions ("Person A", "Person B") and an "Other" question among their questions.
+    pub neg_risk_augmented_groups: u32,
+    /// Outside a mispricing, an event's best YES asks sum to at least 1 + this and its best
+    /// YES bids to at most 1 - this.
+    pub neg_risk_overround: Price,
+    /// Mean interval between neg-risk mispricings, in model milliseconds (0 = never).
+    pub mispricing_every_ms: u64,
+    /// How long a mispricing rests before the event's books are restored.
+    pub mispricing_duration_ms: u64,
+    /// A mispricing has Σ YES asks < 1 − margin (YES side) or Σ YES bids > 1 + margin (NO side).
+    pub mispricing_margin: Price,
+    /// Levels per question over which a mispricing holds (each a tick further from the best).
+    pub mispricing_levels: u32,
+    /// Activity skew: market of rank r is walked with weight 1 / r^exponent (0 = uniform).
+    pub activity_zipf_exponent: ZipfExponent,
     /// Levels per side when a book is built; books may grow to twice this.
     pub depth: u32,
-    /// Mean interval between injected Dutch books, in model milliseconds (0 = never).
-    pub dutch_book_every_ms: u64,
-    /// How long an injected Dutch book rests before the NO book is mirrored again.
-    pub dutch_book_duration_ms: u64,
-    /// An injected Dutch book has YES ask + NO ask strictly below 1 − this margin.
-    pub dutch_book_margin: Price,
+    /// Fault: mean interval between binary Dutch books (YES ask + NO ask < 1 − margin, a state
+    /// production's single matching book never shows), in model milliseconds (0 = never).
+    pub binary_dutch_fault_every_ms: u64,
+    /// Fault: how long a binary Dutch book rests before the NO book is mirrored again.
+    pub binary_dutch_fault_duration_ms: u64,
+    /// Fault: a binary Dutch book has YES ask + NO ask strictly below 1 − this margin.
+    pub binary_dutch_fault_margin: Price,
     /// `min_order_size` reported for every market.
     pub min_order_size: Size,
     /// Tick sizes of the first stand-alone binary markets, one per market, kept for good
@@ -65,10 +106,18 @@ impl Default for ModelConfig {
             binary_markets: 20,
             neg_risk_groups: 2,
             neg_risk_group_size: 4,
+            neg_risk_group_size_max: 0,
+            neg_risk_augmented_groups: 0,
+            neg_risk_overround: Price(10_000),
+            mispricing_every_ms: 0,
+            mispricing_duration_ms: 1_000,
+            mispricing_margin: Price(20_000),
+            mispricing_levels: 3,
+            activity_zipf_exponent: ZipfExponent(1.1),
             depth: 8,
-            dutch_book_every_ms: 0,
-            dutch_book_duration_ms: 500,
-            dutch_book_margin: Price(20_000),
+            binary_dutch_fault_every_ms: 0,
+            binary_dutch_fault_duration_ms: 500,
+            binary_dutch_fault_margin: Price(20_000),
             min_order_size: Size(5_000_000),
             fixed_ticks: Vec::new(),
         }
@@ -90,17 +139,41 @@ impl ModelConfig {
         }
     }
 
-    pub fn market_count(&self) -> u32 {
-        self.binary_markets + self.neg_risk_groups * self.neg_risk_group_size
+    /// The question counts of the neg-risk events are drawn in this range.
+    pub fn group_sizes(&self) -> (u32, u32) {
+        let lo = self.neg_risk_group_size.max(1);
+        (lo, self.neg_risk_group_size_max.max(lo))
     }
+}
+
+/// A neg-risk event being mispriced: its questions are frozen until `until_ms`, then their
+/// YES books are restored to `saved` (and the NO books with them, by mirroring).
+#[derive(Clone, Debug)]
+struct Mispricing {
+    group: usize,
+    until_ms: u64,
+    saved: Vec<VenueBook>,
+}
+
+/// Which way a neg-risk event is mispriced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MispricingSide {
+    /// Σ YES asks < 1 − margin: a set of YES costs less than its payout of 1.
+    Yes,
+    /// Σ YES bids > 1 + margin, so Σ NO asks < N − 1 − margin: a set of NO costs less than the
+    /// N − 1 it converts into.
+    No,
 }
 
 /// Per-market walk state.
 #[derive(Clone, Debug, Default)]
 struct Walk {
     up: bool,
-    /// While a Dutch book rests, the market is not walked (so the NO book stays uncrossed).
+    /// While a fault or a mispricing rests, the market is not walked.
     frozen_until_ms: Option<u64>,
+    /// The NO book was broken away from the YES mirror (a binary Dutch book fault).
+    unmirrored: bool,
 }
 
 /// The synthetic market set and its books.
@@ -109,13 +182,24 @@ pub struct MarketModel {
     rng: ModelRng,
     books: VenueBooks,
     walks: Vec<Walk>,
+    /// The markets of each neg-risk event, and whether it is augmented.
+    groups: Vec<(std::ops::Range<u32>, bool)>,
+    /// Per market: its event's index in `groups` (`u32::MAX` for a stand-alone market).
+    group_index: Vec<u32>,
+    /// Cumulative activity weights (market `m` is picked when a uniform draw falls in
+    /// `cumulative[m-1]..cumulative[m]`).
+    cumulative: Vec<f64>,
     /// A market in a burst, and the steps it has left.
     burst: Option<(u32, u32)>,
     next_dutch_ms: Option<u64>,
+    next_mispricing_ms: Option<u64>,
+    mispricings_active: Vec<Mispricing>,
     hash_salt: u64,
     steps: u64,
-    /// Dutch books injected so far.
-    pub dutch_books: u64,
+    /// Binary Dutch book faults injected so far.
+    pub binary_dutch_faults: u64,
+    /// Neg-risk mispricings injected so far, by side: (YES side, NO side).
+    pub mispricings: (u64, u64),
 }
 
 impl MarketModel {
@@ -126,14 +210,21 @@ impl MarketModel {
             rng,
             books: VenueBooks::new(),
             walks: Vec::new(),
+            groups: Vec::new(),
+            group_index: Vec::new(),
+            cumulative: Vec::new(),
             burst: None,
             next_dutch_ms: None,
+            next_mispricing_ms: None,
+            mispricings_active: Vec::new(),
             hash_salt,
             steps: 0,
-            dutch_books: 0,
+            binary_dutch_faults: 0,
+            mispricings: (0, 0),
             cfg,
         };
         m.build();
+        m.build_activity();
         m
     }
 
@@ -142,74 +233,168 @@ impl MarketModel {
         let mut index = 0u32;
         for _ in 0..self.cfg.binary_markets {
             let p = self.rng.range(30_000, 970_000) as u32;
-            self.add_market(seed, index, None, p);
+            let fixed = self.cfg.fixed_ticks.get(index as usize).copied();
+            let tick = fixed.unwrap_or_else(|| tick_for(p));
+            let t = tick.micros();
+            let b = floor_grid(p, t).clamp(t, ONE - 2 * t);
+            let a = (b + t * self.rng.range(1, 2) as u32).min(ONE - t);
+            let question = format!("Synthetic market {index}: will it resolve YES?");
+            self.add_market(seed, index, None, question, (tick, b, a));
             index += 1;
         }
+        let (lo, hi) = self.cfg.group_sizes();
+        let augmented_from = self
+            .cfg
+            .neg_risk_groups
+            .saturating_sub(self.cfg.neg_risk_augmented_groups);
         for g in 0..self.cfg.neg_risk_groups {
             let nr = ids::neg_risk_market_id(seed, g);
-            let k = self.cfg.neg_risk_group_size.max(1);
-            let weights: Vec<u64> = (0..k).map(|_| self.rng.range(1, 10)).collect();
-            let total: u64 = weights.iter().sum();
-            for (q, w) in weights.iter().enumerate() {
-                // YES prices of a neg-risk group sum to about 1: exactly one question wins.
-                let p = (u64::from(ONE) * w / total).clamp(20_000, 980_000) as u32;
-                self.add_market(seed, index, Some((nr, q as u8, g)), p);
+            // Log-uniform: most events are small, a few are large.
+            let span = f64::from(hi - lo + 2);
+            let k = (lo - 1 + span.powf(self.rng.unit()) as u32).clamp(lo, hi);
+            let augmented = g >= augmented_from;
+            // An augmented event lists at least one named question, two placeholders, "Other".
+            let k = if augmented { k.max(4) } else { k };
+            let quotes = self.group_quotes(k);
+            let first = index;
+            for (q, quote) in quotes.into_iter().enumerate() {
+                let (title, other) = question_title(q as u32, k, augmented);
+                let question = format!("Synthetic group {g}: will {title} win?");
+                let nr_info = NegRiskInfo {
+                    nr,
+                    q: q as u8,
+                    title,
+                    other,
+                    augmented,
+                };
+                self.add_market(seed, index, Some(nr_info), question, quote);
                 index += 1;
             }
+            self.groups.push((first..index, augmented));
         }
+        self.group_index = vec![u32::MAX; index as usize];
+        for (g, (range, _)) in self.groups.iter().enumerate() {
+            for m in range.clone() {
+                self.group_index[m as usize] = g as u32;
+            }
+        }
+    }
+
+    /// Opening quotes `(tick, best bid, best ask)` of an event's `k` questions: YES prices
+    /// with a heavy tail (a few favourites, many long shots) summing to 1, each question's
+    /// tick by its price, then widened until the asks sum to at least 1 + overround and the
+    /// bids to at most 1 - overround, and narrowed while they are further than 4 points off.
+    fn group_quotes(&mut self, k: u32) -> Vec<(TickSize, u32, u32)> {
+        let weights: Vec<u64> = (0..k)
+            .map(|_| {
+                let w = self.rng.range(1, 30);
+                w * w * w
+            })
+            .collect();
+        let total: u64 = weights.iter().sum();
+        let mut quotes: Vec<(TickSize, u32, u32)> = weights
+            .iter()
+            .map(|w| {
+                let p = (u64::from(ONE) * w / total) as u32;
+                let tick = tick_for(p);
+                let t = tick.micros();
+                let b = floor_grid(p, t).clamp(t, ONE - 2 * t);
+                (tick, b, (b + t).min(ONE - t))
+            })
+            .collect();
+        let over = self.cfg.neg_risk_overround.0;
+        let (ask_floor, bid_ceiling) = (ONE + over, ONE.saturating_sub(over));
+        let sum = |qs: &[(TickSize, u32, u32)], f: fn(&(TickSize, u32, u32)) -> u32| {
+            qs.iter().map(|q| u64::from(f(q))).sum::<u64>()
+        };
+        let slack = 40_000u64;
+        for _ in 0..10_000 {
+            let asks = sum(&quotes, |q| q.2);
+            let bids = sum(&quotes, |q| q.1);
+            let i = self.rng.below(u64::from(k)) as usize;
+            let (tick, b, a) = quotes[i];
+            let t = tick.micros();
+            if asks < u64::from(ask_floor) {
+                if a + t <= ONE - t {
+                    quotes[i].2 = a + t;
+                }
+            } else if bids > u64::from(bid_ceiling) {
+                if b >= 2 * t {
+                    quotes[i].1 = b - t;
+                }
+            } else if asks > u64::from(ask_floor) + slack && a - b > t {
+                if asks - u64::from(t) >= u64::from(ask_floor) {
+                    quotes[i].2 = a - t;
+                }
+            } else if bids + slack < u64::from(bid_ceiling) && a - b > t {
+                if bids + u64::from(t) <= u64::from(bid_ceiling) {
+                    quotes[i].1 = b + t;
+                }
+            } else {
+                break;
+            }
+        }
+        quotes
+    }
+
+    /// Activity weights: Zipf over a shuffled ranking of the markets.
+    fn build_activity(&mut self) {
+        let n = self.walks.len();
+        let mut ranks: Vec<u32> = (1..=n as u32).collect();
+        for i in (1..n).rev() {
+            let j = self.rng.below(i as u64 + 1) as usize;
+            ranks.swap(i, j);
+        }
+        let s = self.cfg.activity_zipf_exponent.0;
+        let mut acc = 0.0;
+        self.cumulative = ranks
+            .iter()
+            .map(|&r| {
+                acc += f64::from(r).powf(-s);
+                acc
+            })
+            .collect();
     }
 
     fn add_market(
         &mut self,
         seed: u64,
         index: u32,
-        neg_risk: Option<(crate::core::ConditionId, u8, u32)>,
-        p: u32,
+        neg_risk: Option<NegRiskInfo>,
+        question: String,
+        (tick, b, a): (TickSize, u32, u32),
     ) {
         let cond = ids::condition_id(seed, index);
-        let (neg_risk_market_id, question_id, question) = match neg_risk {
-            Some((nr, q, g)) => (
-                Some(nr.to_string()),
-                Some(ids::neg_risk_question_id(&nr, q).to_string()),
-                format!("Synthetic group {g}: will outcome {q} win?"),
-            ),
-            None => (
-                None,
-                None,
-                format!("Synthetic market {index}: will it resolve YES?"),
-            ),
-        };
-        let m = self.books.add_market(MarketInfo {
+        let mut info = MarketInfo {
             condition_id: cond.to_string(),
-            neg_risk_market_id,
-            question_id,
+            neg_risk_market_id: None,
+            question_id: None,
             question,
             assets: Vec::new(),
-        });
-        let fixed = neg_risk
-            .is_none()
-            .then(|| self.cfg.fixed_ticks.get(index as usize).copied())
-            .flatten();
-        let tick = if let Some(t) = fixed {
-            t
-        } else if !(FINE_BELOW..=FINE_ABOVE).contains(&p) {
-            TickSize::MILLI
-        } else {
-            TickSize::CENT
+            group_item_title: None,
+            neg_risk_other: false,
+            neg_risk_augmented: false,
         };
+        if let Some(n) = neg_risk {
+            info.neg_risk_market_id = Some(n.nr.to_string());
+            info.question_id = Some(ids::neg_risk_question_id(&n.nr, n.q).to_string());
+            info.group_item_title = Some(n.title);
+            info.neg_risk_other = n.other;
+            info.neg_risk_augmented = n.augmented;
+        }
+        let m = self.books.add_market(info);
         let min = self.cfg.min_order_size;
         let yes = self.books.add_asset(ids::token_id(&cond, 0), m, tick, min);
         let no = self.books.add_asset(ids::token_id(&cond, 1), m, tick, min);
         debug_assert_eq!((yes, no), (2 * m, 2 * m + 1));
         let t = tick.micros();
-        let b = floor_grid(p, t).clamp(t, ONE - 2 * t);
-        let a = (b + t * self.rng.range(1, 3) as u32).min(ONE - t);
         self.fill_book(m, b, a, t);
         self.books.asset_mut(yes).last_trade = Some(Price(b));
         self.books.asset_mut(no).last_trade = Price(b).complement();
         self.walks.push(Walk {
             up: self.rng.coin(),
             frozen_until_ms: None,
+            unmirrored: false,
         });
     }
 
@@ -246,18 +431,28 @@ impl MarketModel {
         }
     }
 
-    /// One step of the model at model time `now_ms`: expire or inject Dutch books, then walk
-    /// one market. Appends the events to `buf` (which may stay empty).
+    /// One step of the model at model time `now_ms`: expire or inject faults and
+    /// mispricings, then walk one market. Appends the events to `buf` (which may stay empty).
     pub fn step(&mut self, now_ms: u64, buf: &mut EventBuf) {
         buf.ts_ms = now_ms;
         self.steps += 1;
         self.expire_dutch(now_ms, buf);
+        self.expire_mispricings(now_ms, buf);
         self.maybe_inject_dutch(now_ms, buf);
+        self.maybe_inject_mispricing(now_ms, buf);
         if let Some(m) = self.pick_market() {
             let burst = matches!(self.burst, Some((b, _)) if b == m);
             self.walk(m, burst, buf);
             self.check_tick_regime(m, buf);
         }
+    }
+
+    /// A market drawn by activity weight.
+    fn weighted_market(&mut self) -> u32 {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let x = self.rng.unit() * total;
+        let m = self.cumulative.partition_point(|&c| c <= x);
+        (m as u32).min(self.market_count().saturating_sub(1))
     }
 
     fn pick_market(&mut self) -> Option<u32> {
@@ -271,13 +466,11 @@ impl MarketModel {
                 return Some(m);
             }
         } else if self.rng.chance(3) {
-            let m = self.rng.below(u64::from(n)) as u32;
+            let m = self.weighted_market();
             self.burst = Some((m, self.rng.range(20, 200) as u32));
         }
         for _ in 0..4 {
-            // Skewed activity: a few markets are much busier than the rest, as on the venue.
-            let m = ((self.rng.unit().powf(1.7)) * f64::from(n)) as u32;
-            let m = m.min(n - 1);
+            let m = self.weighted_market();
             if self.walks[m as usize].frozen_until_ms.is_none() {
                 return Some(m);
             }
@@ -504,29 +697,33 @@ impl MarketModel {
 
     /// The neg-risk group market `m` belongs to, as the range of its markets.
     fn group_of(&self, m: u32) -> Option<std::ops::Range<u32>> {
-        let first = self.cfg.binary_markets;
-        let k = self.cfg.neg_risk_group_size.max(1);
-        if m < first || m >= self.market_count() {
-            return None;
-        }
-        let g = (m - first) / k;
-        Some(first + g * k..first + (g + 1) * k)
+        let g = *self.group_index.get(m as usize)?;
+        self.groups.get(g as usize).map(|(r, _)| r.clone())
     }
 
-    /// How far market `m`'s YES top may go while its neg-risk group stays coherent, as the
-    /// arbitrageurs on the real venue keep it: `(max_bid, min_ask)` such that the group's YES
-    /// bids sum to at most 1 and its asks to at least 1 (no Dutch book nobody injected).
-    /// Binary markets are coherent by mirroring and have no bound.
+    /// The neg-risk events: each one's markets and whether it is augmented.
+    pub fn groups(&self) -> impl Iterator<Item = (std::ops::Range<u32>, bool)> + '_ {
+        self.groups.iter().cloned()
+    }
+
+    /// How far market `m`'s YES top may go while its neg-risk group keeps its overround, as
+    /// the arbitrageurs on the real venue keep it: `(max_bid, min_ask)` such that the group's
+    /// YES bids sum to at most 1 - overround and its asks to at least 1 + overround (no
+    /// mispricing nobody injected). Binary markets are coherent by mirroring and have no bound.
     fn group_room(&self, m: u32) -> (u32, u32) {
         let Some(group) = self.group_of(m) else {
             return (ONE, 0);
         };
+        let over = self.cfg.neg_risk_overround.0;
         let (mut asks, mut bids) = (0u32, 0u32);
         for o in group.filter(|&o| o != m) {
             asks = asks.saturating_add(self.yes(o).best_ask().map_or(ONE, |p| p.0));
             bids = bids.saturating_add(self.yes(o).best_bid().map_or(0, |p| p.0));
         }
-        (ONE.saturating_sub(bids), ONE.saturating_sub(asks))
+        (
+            ONE.saturating_sub(over).saturating_sub(bids),
+            (ONE + over).saturating_sub(asks),
+        )
     }
 
     /// The direction a top move of at most `step` may take within [`Self::group_room`]: the
@@ -751,7 +948,7 @@ impl MarketModel {
     }
 
     fn maybe_inject_dutch(&mut self, now_ms: u64, buf: &mut EventBuf) {
-        let every = self.cfg.dutch_book_every_ms;
+        let every = self.cfg.binary_dutch_fault_every_ms;
         if every == 0 {
             return;
         }
@@ -760,8 +957,10 @@ impl MarketModel {
             return;
         }
         self.next_dutch_ms = Some(now_ms + every / 2 + self.rng.below(every.max(1)));
-        let m = self.rng.below(u64::from(self.market_count().max(1))) as u32;
-        if m < self.market_count() {
+        // Only stand-alone binary markets: the fault exercises the binary code path.
+        let binary = self.cfg.binary_markets.min(self.market_count());
+        if binary > 0 {
+            let m = self.rng.below(u64::from(binary)) as u32;
             self.inject_dutch(m, now_ms, buf);
         }
     }
@@ -777,7 +976,7 @@ impl MarketModel {
         let Some(a) = self.yes(m).best_ask() else {
             return false;
         };
-        let x = ONE.saturating_sub(a.0 + self.cfg.dutch_book_margin.0);
+        let x = ONE.saturating_sub(a.0 + self.cfg.binary_dutch_fault_margin.0);
         // The largest grid price strictly below 1 - a - margin, maybe a tick lower.
         let q = ceil_grid(x, t).saturating_sub(t * (1 + self.rng.below(2) as u32));
         if q < t {
@@ -799,18 +998,25 @@ impl MarketModel {
         let s = self.rand_size();
         self.set_one(no, Side::Ask, Price(q), s, buf);
         buf.end_price_change(m, start);
-        self.walks[m as usize].frozen_until_ms = Some(now_ms + self.cfg.dutch_book_duration_ms);
-        self.dutch_books += 1;
+        let w = &mut self.walks[m as usize];
+        w.frozen_until_ms = Some(now_ms + self.cfg.binary_dutch_fault_duration_ms);
+        w.unmirrored = true;
+        self.binary_dutch_faults += 1;
         true
     }
 
     fn expire_dutch(&mut self, now_ms: u64, buf: &mut EventBuf) {
         for m in 0..self.market_count() {
-            match self.walks[m as usize].frozen_until_ms {
-                Some(until) if until <= now_ms => {}
+            match self.walks[m as usize] {
+                Walk {
+                    frozen_until_ms: Some(until),
+                    unmirrored: true,
+                    ..
+                } if until <= now_ms => {}
                 _ => continue,
             }
             self.walks[m as usize].frozen_until_ms = None;
+            self.walks[m as usize].unmirrored = false;
             let (_, no) = self.outcomes(m);
             let target = self.yes(m).mirrored();
             let start = buf.begin_price_change();
@@ -832,18 +1038,208 @@ impl MarketModel {
         }
     }
 
-    /// A simulated gap: the venue changes the top of market `m`'s books without telling anyone,
-    /// then sends an ordinary change whose `best_bid`/`best_ask` therefore disagree with every
-    /// client's book. Returns whether it was possible (not while a Dutch book rests there).
-    pub fn inject_gap(&mut self, m: u32, buf: &mut EventBuf) -> bool {
+    fn maybe_inject_mispricing(&mut self, now_ms: u64, buf: &mut EventBuf) {
+        let every = self.cfg.mispricing_every_ms;
+        if every == 0 || self.groups.is_empty() {
+            return;
+        }
+        let next = *self.next_mispricing_ms.get_or_insert(now_ms + every);
+        if now_ms < next {
+            return;
+        }
+        self.next_mispricing_ms = Some(now_ms + every / 2 + self.rng.below(every.max(1)));
+        let g = self.rng.below(self.groups.len() as u64) as usize;
+        let side = if self.rng.coin() {
+            MispricingSide::Yes
+        } else {
+            MispricingSide::No
+        };
+        self.inject_mispricing(g, side, now_ms, buf);
+    }
+
+    /// Misprices neg-risk event `g` (not augmented, none of its questions frozen) for
+    /// `mispricing_duration_ms`: YES side, each question's YES asks come down so that the
+    /// event's first `mispricing_levels` ask levels each sum below 1 − margin (bids that would
+    /// cross are pulled); NO side, the YES bids go up so that the first levels each sum above
+    /// 1 + margin. Both books of every question stay mirrored. Returns whether it was possible.
+    pub fn inject_mispricing(
+        &mut self,
+        g: usize,
+        side: MispricingSide,
+        now_ms: u64,
+        buf: &mut EventBuf,
+    ) -> bool {
+        let Some((range, augmented)) = self.groups.get(g).cloned() else {
+            return false;
+        };
+        if augmented
+            || range
+                .clone()
+                .any(|m| self.walks[m as usize].frozen_until_ms.is_some())
+        {
+            return false;
+        }
+        let levels = self.cfg.mispricing_levels.max(1);
+        let margin = u64::from(self.cfg.mispricing_margin.0);
+        let ticks: Vec<u64> = range.clone().map(|m| u64::from(self.tick(m))).collect();
+        let t_max = ticks.iter().copied().max().unwrap_or(0);
+        let walk: u64 = ticks.iter().sum::<u64>() * u64::from(levels - 1);
+        let mut tops: Vec<u64> = Vec::with_capacity(ticks.len());
+        for m in range.clone() {
+            let top = match side {
+                MispricingSide::Yes => self.yes(m).best_ask(),
+                MispricingSide::No => self.yes(m).best_bid(),
+            };
+            let Some(top) = top else { return false };
+            tops.push(u64::from(top.0));
+        }
+        let sum: u64 = tops.iter().sum();
+        let one = u64::from(ONE);
+        // The new best prices: scaled so that level `levels - 1` still clears the margin.
+        let new: Vec<u32> = match side {
+            MispricingSide::Yes => {
+                let Some(target) = one.checked_sub(margin + t_max + walk) else {
+                    return false;
+                };
+                let prices: Vec<u32> = tops
+                    .iter()
+                    .zip(&ticks)
+                    .map(|(&a, &t)| (floor_grid((a * target / sum) as u32, t as u32)).max(t as u32))
+                    .collect();
+                if prices.iter().map(|&p| u64::from(p)).sum::<u64>() > target {
+                    return false;
+                }
+                prices
+            }
+            MispricingSide::No => {
+                let target = one + margin + t_max + walk;
+                let prices: Vec<u32> = tops
+                    .iter()
+                    .zip(&ticks)
+                    .map(|(&b, &t)| {
+                        ceil_grid((b * target).div_ceil(sum.max(1)) as u32, t as u32)
+                            .min(ONE - 2 * t as u32)
+                    })
+                    .collect();
+                if prices.iter().map(|&p| u64::from(p)).sum::<u64>() < target {
+                    return false;
+                }
+                prices
+            }
+        };
+        let saved: Vec<VenueBook> = range.clone().map(|m| self.yes(m).clone()).collect();
+        for (k, m) in range.clone().enumerate() {
+            let (p, t) = (new[k], ticks[k] as u32);
+            let start = buf.begin_price_change();
+            match side {
+                MispricingSide::Yes => {
+                    let crossing: Vec<Price> =
+                        self.yes(m).bids.range(Price(p)..).map(|(&q, _)| q).collect();
+                    for q in crossing {
+                        self.set_mirrored(m, Side::Bid, q, Size::ZERO, buf);
+                    }
+                    if self.yes(m).bids.is_empty() && p >= 2 * t {
+                        let s = self.rand_size();
+                        self.set_mirrored(m, Side::Bid, Price(p - t), s, buf);
+                    }
+                    let old = tops[k] as u32;
+                    for l in 0..levels {
+                        let q = p + l * t;
+                        if q >= old {
+                            break;
+                        }
+                        let s = self.rand_size();
+                        self.set_mirrored(m, Side::Ask, Price(q), s, buf);
+                    }
+                }
+                MispricingSide::No => {
+                    let crossing: Vec<Price> =
+                        self.yes(m).asks.range(..=Price(p)).map(|(&q, _)| q).collect();
+                    for q in crossing {
+                        self.set_mirrored(m, Side::Ask, q, Size::ZERO, buf);
+                    }
+                    if self.yes(m).asks.is_empty() && p + t <= ONE - t {
+                        let s = self.rand_size();
+                        self.set_mirrored(m, Side::Ask, Price(p + t), s, buf);
+                    }
+                    let old = tops[k] as u32;
+                    for l in 0..levels {
+                        let Some(q) = p.checked_sub(l * t) else { break };
+                        if q <= old || q < t {
+                            break;
+                        }
+                        let s = self.rand_size();
+                        self.set_mirrored(m, Side::Bid, Price(q), s, buf);
+                    }
+                }
+            }
+            buf.end_price_change(m, start);
+            self.walks[m as usize].frozen_until_ms =
+                Some(now_ms + self.cfg.mispricing_duration_ms);
+        }
+        self.mispricings_active.push(Mispricing {
+            group: g,
+            until_ms: now_ms + self.cfg.mispricing_duration_ms,
+            saved,
+        });
+        match side {
+            MispricingSide::Yes => self.mispricings.0 += 1,
+            MispricingSide::No => self.mispricings.1 += 1,
+        }
+        true
+    }
+
+    /// Restores the books of every event whose mispricing has run its time.
+    fn expire_mispricings(&mut self, now_ms: u64, buf: &mut EventBuf) {
+        if self.mispricings_active.is_empty() {
+            return;
+        }
+        let (done, keep): (Vec<Mispricing>, Vec<Mispricing>) = std::mem::take(
+            &mut self.mispricings_active,
+        )
+        .into_iter()
+        .partition(|x| x.until_ms <= now_ms);
+        self.mispricings_active = keep;
+        for x in done {
+            let range = self.groups[x.group].0.clone();
+            for (m, target) in range.zip(x.saved) {
+                let start = buf.begin_price_change();
+                for side in [Side::Bid, Side::Ask] {
+                    let current = self.yes(m).side(side).clone();
+                    for (&p, _) in current
+                        .iter()
+                        .filter(|(p, _)| !target.side(side).contains_key(p))
+                    {
+                        self.set_mirrored(m, side, p, Size::ZERO, buf);
+                    }
+                    for (&p, &s) in target.side(side) {
+                        if current.get(&p) != Some(&s) {
+                            self.set_mirrored(m, side, p, s, buf);
+                        }
+                    }
+                }
+                buf.end_price_change(m, start);
+                self.walks[m as usize].frozen_until_ms = None;
+            }
+        }
+    }
+
+    /// A silent change: the top of market `m`'s books moves (a level removed or added, both
+    /// books mirrored) and nothing is sent, as when a venue loses a message. Only a client that
+    /// re-reads the book can notice. Returns whether it was possible (not while frozen).
+    pub fn inject_silent_change(&mut self, m: u32) -> bool {
         if m >= self.market_count() || self.walks[m as usize].frozen_until_ms.is_some() {
             return false;
         }
+        let mut hidden = EventBuf::new();
+        self.hidden_top_change(m, &mut hidden).is_some()
+    }
+
+    /// Changes the top of market `m` (recording into `hidden`, which the caller drops).
+    fn hidden_top_change(&mut self, m: u32, hidden: &mut EventBuf) -> Option<(Side, Price)> {
         let t = self.tick(m);
         let y = self.yes(m);
-        let (Some(b), Some(a)) = (y.best_bid(), y.best_ask()) else {
-            return false;
-        };
+        let (b, a) = (y.best_bid()?, y.best_ask()?);
         let (side, price, size) = if y.bids.len() > 1 {
             (Side::Bid, b, Size::ZERO)
         } else if a.0 - b.0 > t {
@@ -853,9 +1249,22 @@ impl MarketModel {
         } else {
             (Side::Ask, Price(a.0 + t), Size(1_000_000))
         };
+        self.set_mirrored(m, side, price, size, hidden);
+        Some((side, price))
+    }
+
+    /// A simulated gap: the venue changes the top of market `m`'s books without telling anyone,
+    /// then sends an ordinary change whose `best_bid`/`best_ask` therefore disagree with every
+    /// client's book. Returns whether it was possible (not while a Dutch book rests there).
+    pub fn inject_gap(&mut self, m: u32, buf: &mut EventBuf) -> bool {
+        if m >= self.market_count() || self.walks[m as usize].frozen_until_ms.is_some() {
+            return false;
+        }
         // The hidden change: applied to the books, recorded nowhere.
         let mut hidden = EventBuf::new();
-        self.set_mirrored(m, side, price, size, &mut hidden);
+        let Some((side, price)) = self.hidden_top_change(m, &mut hidden) else {
+            return false;
+        };
         // The visible change: a resize of the deepest level that is not the hidden one, so the
         // client's top stays where it was while the claimed top has moved.
         let deepest_ask = self.yes(m).asks.keys().next_back().copied();
@@ -870,6 +1279,45 @@ impl MarketModel {
         self.set_mirrored(m, vside, vprice, s, buf);
         buf.end_price_change(m, start);
         true
+    }
+}
+
+/// The neg-risk side of a market being added.
+struct NegRiskInfo {
+    nr: crate::core::ConditionId,
+    q: u8,
+    title: String,
+    other: bool,
+    augmented: bool,
+}
+
+/// A question's title (Gamma's `groupItemTitle`) and whether it is the "Other" question: an
+/// augmented event of `k` questions ends with two placeholders ("Person A", "Person B") and
+/// "Other" (fewer placeholders when it has fewer than four questions).
+fn question_title(q: u32, k: u32, augmented: bool) -> (String, bool) {
+    const NAMES: [&str; 8] = [
+        "Avery", "Blake", "Casey", "Devon", "Emery", "Finley", "Harper", "Jordan",
+    ];
+    if augmented {
+        if q + 1 == k {
+            return ("Other".into(), true);
+        }
+        let placeholders = k.saturating_sub(2).min(2);
+        if q + 1 + placeholders >= k {
+            let letter = (b'A' + (q + 1 + placeholders - k) as u8) as char;
+            return (format!("Person {letter}"), false);
+        }
+        return (format!("{} {}", NAMES[q as usize % NAMES.len()], q), false);
+    }
+    (format!("Outcome {q}"), false)
+}
+
+/// The tick a book opens on at YES price `p`.
+fn tick_for(p: u32) -> TickSize {
+    if (FINE_BELOW..=FINE_ABOVE).contains(&p) {
+        TickSize::CENT
+    } else {
+        TickSize::MILLI
     }
 }
 

@@ -2,8 +2,8 @@ use super::*;
 
 fn dutch_cfg(seed: u64) -> ModelConfig {
     ModelConfig {
-        dutch_book_every_ms: 400,
-        dutch_book_duration_ms: 150,
+        binary_dutch_fault_every_ms: 400,
+        binary_dutch_fault_duration_ms: 150,
         ..ModelConfig::for_assets(60, seed)
     }
 }
@@ -42,7 +42,7 @@ fn same_seed_same_markets_and_events() {
 #[test]
 fn books_stay_mirrored_uncrossed_on_grid_and_claims_are_true() {
     let mut m = MarketModel::new(dutch_cfg(3));
-    let margin = m.config().dutch_book_margin.0;
+    let margin = m.config().binary_dutch_fault_margin.0;
     let mut buf = EventBuf::new();
     let (mut ticks, mut dutch_seen, mut trades) = (0, 0, 0);
     for i in 0..40_000u64 {
@@ -90,7 +90,7 @@ fn books_stay_mirrored_uncrossed_on_grid_and_claims_are_true() {
                 );
             }
             assert!(!y.book.bids.is_empty() && !y.book.asks.is_empty());
-            if m.walks[mk as usize].frozen_until_ms.is_some() {
+            if m.walks[mk as usize].unmirrored {
                 let sum = y.book.best_ask().unwrap().0 + n.book.best_ask().unwrap().0;
                 assert!(sum < 1_000_000 - margin, "Dutch book sum {sum}");
                 dutch_seen += 1;
@@ -103,7 +103,7 @@ fn books_stay_mirrored_uncrossed_on_grid_and_claims_are_true() {
             }
         }
     }
-    assert!(m.dutch_books > 10, "{}", m.dutch_books);
+    assert!(m.binary_dutch_faults > 10, "{}", m.binary_dutch_faults);
     assert!(dutch_seen > 0 && trades > 100);
     assert!(ticks > 0, "no tick size change in 40k steps");
 }
@@ -167,9 +167,9 @@ fn gap_moves_the_top_without_telling() {
 }
 
 #[test]
-fn neg_risk_groups_stay_coherent_without_injected_dutch_books() {
-    // Without injection a group's YES asks never sum below 1 (no free Dutch book) and its
-    // YES bids never above 1, however long the walk runs.
+fn neg_risk_groups_keep_their_overround_without_injected_mispricings() {
+    // Without injection a group's YES asks never sum below 1 + overround and its YES bids
+    // never above 1 - overround, however long the walk runs.
     for seed in [3, 4, 5] {
         walk_checking_groups(seed);
     }
@@ -196,15 +196,140 @@ fn walk_checking_groups(seed: u64) {
                 bids += u64::from(m.yes(o).best_bid().map_or(0, |p| p.0));
             }
             worst_asks = worst_asks.min(asks);
+            let over = u64::from(m.cfg.neg_risk_overround.0);
             assert!(
-                asks >= u64::from(ONE),
+                asks >= u64::from(ONE) + over,
                 "step {i}: group at {g} asks sum {asks}"
             );
             assert!(
-                bids <= u64::from(ONE),
+                bids + over <= u64::from(ONE),
                 "step {i}: group at {g} bids sum {bids}"
             );
         }
     }
     assert!(worst_asks < u64::MAX, "no group was checked");
+}
+
+fn event_cfg(seed: u64) -> ModelConfig {
+    ModelConfig {
+        seed,
+        binary_markets: 10,
+        neg_risk_groups: 12,
+        neg_risk_group_size: 2,
+        neg_risk_group_size_max: 40,
+        neg_risk_augmented_groups: 2,
+        mispricing_every_ms: 300,
+        mispricing_duration_ms: 200,
+        mispricing_margin: Price(30_000),
+        mispricing_levels: 3,
+        ..ModelConfig::default()
+    }
+}
+
+/// Σ over the group's questions of the price `rank` levels behind the best on a YES side.
+fn level_sum(m: &MarketModel, group: std::ops::Range<u32>, side: Side, rank: usize) -> Option<u64> {
+    group
+        .map(|q| m.level_at_rank(q, side, rank).map(|(p, _)| u64::from(p.0)))
+        .sum()
+}
+
+#[test]
+fn neg_risk_events_keep_an_overround_and_are_mispriced_both_ways() {
+    let mut m = MarketModel::new(event_cfg(5));
+    let groups: Vec<(std::ops::Range<u32>, bool)> = m.groups().collect();
+    let sizes: Vec<u32> = groups.iter().map(|(r, _)| r.len() as u32).collect();
+    assert!(sizes.iter().all(|k| (2..=40).contains(k)), "{sizes:?}");
+    assert!(sizes.iter().any(|&k| k <= 4) && sizes.iter().any(|&k| k >= 10), "{sizes:?}");
+    // Augmented events: the last two, ending with two placeholders and "Other".
+    for (r, augmented) in &groups {
+        let infos: Vec<&MarketInfo> = r.clone().map(|q| &m.books().markets[q as usize]).collect();
+        let last = infos.last().unwrap();
+        assert_eq!(last.neg_risk_other, *augmented);
+        assert!(infos.iter().all(|i| i.neg_risk_augmented == *augmented));
+        if *augmented {
+            assert_eq!(last.group_item_title.as_deref(), Some("Other"));
+            let n = infos.len();
+            assert_eq!(infos[n - 2].group_item_title.as_deref(), Some("Person B"));
+        }
+    }
+    assert!(groups.iter().filter(|g| g.1).count() == 2);
+    let (one, margin, over) = (1_000_000u64, 30_000u64, 10_000u64);
+    let mut buf = EventBuf::new();
+    let (mut quiet, mut in_band, mut seen_yes, mut seen_no) = (0u64, 0u64, 0u64, 0u64);
+    for i in 0..60_000u64 {
+        buf.clear();
+        m.step(10_000 + i, &mut buf);
+        if i % 25 != 0 {
+            continue;
+        }
+        for mk in 0..m.market_count() {
+            let (yes, no) = m.outcomes(mk);
+            let (y, n) = (&m.books().asset(yes).book, &m.books().asset(no).book);
+            assert_eq!(*n, y.mirrored(), "market {mk} not one book at step {i}");
+            assert!(!y.is_crossed(), "market {mk} crossed at step {i}");
+        }
+        for (r, _) in &groups {
+            let frozen = r.clone().any(|q| m.walks[q as usize].frozen_until_ms.is_some());
+            // A mispriced question may have one side pulled entirely.
+            let asks = level_sum(&m, r.clone(), Side::Ask, 0).unwrap_or(u64::MAX / 2);
+            let bids = level_sum(&m, r.clone(), Side::Bid, 0).unwrap_or(0);
+            if !frozen {
+                quiet += 1;
+                assert!(asks >= one + over && bids + over <= one, "{asks} {bids}");
+                if asks <= 1_100_000 && bids >= 900_000 {
+                    in_band += 1;
+                }
+                continue;
+            }
+            if asks + margin < one {
+                seen_yes += 1;
+                // Deeper levels of every question still clear the margin.
+                if let Some(deep) = level_sum(&m, r.clone(), Side::Ask, 2) {
+                    assert!(deep + margin < one || r.len() > 30, "{deep}");
+                }
+            } else if bids > one + margin {
+                seen_no += 1;
+                if let Some(deep) = level_sum(&m, r.clone(), Side::Bid, 2) {
+                    assert!(deep > one + margin || r.len() > 30, "{deep}");
+                }
+                // Σ NO asks = N − Σ YES bids < N − 1 − margin.
+                let no_asks: u64 = r
+                    .clone()
+                    .map(|q| u64::from(m.books().asset(2 * q + 1).book.best_ask().unwrap().0))
+                    .sum();
+                assert!(no_asks + margin < (r.len() as u64 - 1) * one, "{no_asks}");
+            } else {
+                panic!("frozen group {r:?} not mispriced: asks {asks} bids {bids}");
+            }
+        }
+    }
+    let (yes, no) = m.mispricings;
+    assert!(yes > 20 && no > 20, "{yes} {no}");
+    assert!(seen_yes > 0 && seen_no > 0);
+    assert!(in_band * 10 >= quiet * 8, "{in_band} of {quiet} samples in 1.01..1.10 / 0.90..0.99");
+}
+
+#[test]
+fn activity_is_heavy_tailed() {
+    // 500 markets: a few hot ones carry most changes, most stay quiet.
+    let mut m = MarketModel::new(ModelConfig::for_assets(1_000, 4));
+    let n = m.market_count() as usize;
+    let mut changes = vec![0u64; n];
+    let mut buf = EventBuf::new();
+    for i in 0..20_000u64 {
+        buf.clear();
+        m.step(i, &mut buf);
+        for d in &buf.deltas {
+            changes[m.books().asset(d.asset).market as usize] += 1;
+        }
+    }
+    let total: u64 = changes.iter().sum();
+    let mut sorted = changes.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let top: u64 = sorted[..n / 20].iter().sum();
+    assert!(top * 2 > total, "top 5% carry {top} of {total}");
+    let median = sorted[n / 2];
+    // The median market gets under a fifth of a uniform share: at 20 changes/s across 500
+    // markets, one change every few minutes.
+    assert!(median * n as u64 * 5 < total, "median market {median} of {total}");
 }
