@@ -27,7 +27,7 @@ fn settings(v: &VenueHandle) -> EngineSettings {
     s.book.watchdog_interval_ms = 20;
     s.book.reconnect_grace_ms = 500;
     s.book.resync_timeout_ms = 1_000;
-    s.book.stale_after_ms = 0;
+    s.book.audit_after_ms = 0;
     s
 }
 
@@ -208,29 +208,61 @@ fn a_gap_is_detected_and_healed_from_rest() {
 }
 
 #[test]
-fn a_stalled_asset_is_quarantined_then_recovers() {
+fn an_audit_finds_a_silently_changed_book_and_resyncs_it() {
     let v = venue(10, 14);
     let mut s = settings(&v);
-    s.book.stale_after_ms = 400;
+    s.book.audit_after_ms = 300;
     let p = start(&v, &s);
     converge(&p, &v);
-    let quiet = v.asset_ids()[3].clone();
-    let fault = Fault::StallAsset {
-        asset_id: quiet.clone(),
-        duration_ms: None,
-    };
     let b = &p.stats.book;
-    through_fault(
-        &v,
-        &p,
-        &fault,
-        &[
-            ("a quarantine", &|| b.quarantined.get() >= 1),
-            ("a REST re-snapshot", &|| {
-                b.rest_snapshots_applied.get() >= 1
-            }),
-        ],
-    );
+    // Quiet books are audited and found equal: nothing is marked.
+    wait_until("audits of the quiet books", Duration::from_secs(10), || {
+        b.audits.get() >= 10
+    });
+    assert_eq!(b.audit_mismatches.get(), 0);
+    assert_eq!(b.resyncs_completed.get(), 0);
+    // The venue changes a book and sends nothing: only an audit can see it.
+    let target = v.asset_ids()[3].clone();
+    v.fault(&Fault::SilentChange {
+        asset_id: Some(target),
+    })
+    .unwrap();
+    wait_until("an audit mismatch", Duration::from_secs(10), || {
+        b.audit_mismatches.get() >= 1
+    });
+    wait_until("its resync", Duration::from_secs(10), || {
+        b.resyncs_completed.get() >= 1 && b.rest_snapshots_applied.get() >= 1
+    });
+    converge(&p, &v);
+    assert!(p.stats.resync.audit_calls.get() >= 1);
+    p.shutdown();
+}
+
+#[test]
+fn a_quiet_market_is_audited_without_a_resync_storm() {
+    // 400 assets with heavy-tailed activity at 20 changes/s: most books stay silent far
+    // longer than the audit threshold. Audits re-read them, find them equal, mark nothing.
+    let v = venue(400, 17);
+    let mut s = settings(&v);
+    s.book.audit_after_ms = 500;
+    s.resync.audit_per_10s = 40;
+    let p = start(&v, &s);
+    converge(&p, &v);
+    let (b, r) = (&p.stats.book, &p.stats.resync);
+    let (resyncs0, calls0) = (b.resyncs_completed.get(), r.calls.get());
+    v.set_rate(20);
+    v.resume();
+    std::thread::sleep(Duration::from_secs(10));
+    v.pause();
+    let audits = b.audits.get();
+    let audit_calls = r.audit_calls.get();
+    assert!(audits >= 400, "every quiet book audited: {audits}");
+    assert_eq!(b.audit_mismatches.get(), 0, "no faults, no differences");
+    assert_eq!(b.resyncs_completed.get(), resyncs0, "no resync without a fault");
+    // Within the audit budget: 40 calls per 10 s (plus the bucket's initial 40).
+    assert!(audit_calls <= 80 + 1, "{audit_calls} audit calls");
+    assert_eq!(r.calls.get() - calls0, audit_calls, "every REST call was an audit");
+    converge(&p, &v);
     p.shutdown();
 }
 
@@ -238,7 +270,6 @@ fn a_stalled_asset_is_quarantined_then_recovers() {
 fn a_stalled_connection_is_reconnected() {
     let v = venue(10, 15);
     let mut s = settings(&v);
-    s.book.stale_after_ms = 300;
     s.feed.silent_after_ms = 600;
     let p = start(&v, &s);
     converge(&p, &v);
@@ -246,14 +277,13 @@ fn a_stalled_connection_is_reconnected() {
         conn: None,
         duration_ms: None,
     };
-    let (b, f) = (&p.stats.book, &p.stats.feed);
-    // PONGs keep coming, data does not: quarantine first, then the io stage gives up on it.
+    let f = &p.stats.feed;
+    // PONGs keep coming, data does not: the io stage gives up on the connection.
     through_fault(
         &v,
         &p,
         &fault,
         &[
-            ("a quarantine", &|| b.quarantined.get() >= 1),
             ("a silent connection", &|| f.silent_connections.get() >= 1),
             ("a fresh connection", &|| f.connects.get() >= 2),
         ],

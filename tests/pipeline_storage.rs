@@ -59,7 +59,7 @@ fn a_stalled_writer_never_slows_the_books_and_the_store_is_repaired() {
         "strategy".into(),
         "dispatch".into(),
     ];
-    s.book.stale_after_ms = 0;
+    s.book.audit_after_ms = 0;
     s.storage = Some(StorageConfig {
         path: db.clone(),
         channel_capacity: 256,

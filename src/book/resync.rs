@@ -5,6 +5,11 @@
 //! `Retry-After`. Each validated snapshot goes back to the book stage over its own SPSC ring as
 //! `SnapshotStart`, levels and `AssetEventEnd`. An asset whose snapshot keeps failing is
 //! resubscribed on its connection instead, which makes the venue re-send it in-band.
+//!
+//! Audits (re-reads of quiet books the stage compares with its own) queue apart and go out in
+//! batches of up to `audit_batch_max` only when no resync is waiting, at most `audit_per_10s`
+//! calls per 10 s, taken from the same overall budget: a quiet market costs a bounded trickle
+//! of REST calls, never a storm. An audit that fails is dropped (the stage asks again later).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +37,10 @@ pub struct ResyncConfig {
     pub http_timeout_ms: u64,
     /// After this many failed fetches of an asset, resubscribe it instead.
     pub failures_before_resubscribe: u32,
+    /// Tokens per audit `POST /books` (the venue takes up to 500).
+    pub audit_batch_max: usize,
+    /// Audit calls allowed per 10 s, within `books_per_10s` (0 = no audits).
+    pub audit_per_10s: u32,
 }
 
 impl Default for ResyncConfig {
@@ -42,6 +51,8 @@ impl Default for ResyncConfig {
             books_per_10s: 450,
             http_timeout_ms: 2_000,
             failures_before_resubscribe: 3,
+            audit_batch_max: 200,
+            audit_per_10s: 50,
         }
     }
 }
@@ -56,6 +67,11 @@ pub struct ResyncStats {
     pub rate_limited: Counter,
     pub failures: Counter,
     pub resubscribes: Counter,
+    /// Audit `POST /books` calls (batches) and the books they re-read.
+    pub audit_calls: Counter,
+    pub audit_books: Counter,
+    /// Audit requests dropped (a failed call, or a full queue).
+    pub audits_dropped: Counter,
 }
 
 /// A token bucket: `capacity` calls, refilled evenly over 10 s.
@@ -72,6 +88,20 @@ impl Budget {
             tokens: capacity,
             capacity,
             last: Instant::now(),
+        }
+    }
+
+    /// Takes a call if one is allowed now.
+    fn try_take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.capacity / 10.0;
+        self.tokens = (self.tokens + refill).min(self.capacity);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
         }
     }
 
@@ -104,6 +134,9 @@ pub struct ResyncWorker {
     feed: Option<FeedControl>,
     failures: FxHashMap<AssetIndex, u32>,
     budget: Budget,
+    /// Audits wait here until the audit budget allows a batch.
+    audits: std::collections::VecDeque<AssetIndex>,
+    audit_budget: Budget,
     pub stats: Arc<ResyncStats>,
 }
 
@@ -118,6 +151,8 @@ impl ResyncWorker {
         Self {
             client: ClobBookClient::new(&cfg.clob_url, Duration::from_millis(cfg.http_timeout_ms)),
             budget: Budget::new(cfg.books_per_10s),
+            audits: std::collections::VecDeque::new(),
+            audit_budget: Budget::new(cfg.audit_per_10s),
             cfg,
             requests,
             out,
@@ -143,17 +178,26 @@ impl ResyncWorker {
             batch.clear();
             batch.append(&mut retry);
             if batch.is_empty() {
-                match self.requests.recv_timeout(Duration::from_millis(200)) {
-                    Ok(r) => batch.push(r.asset),
-                    Err(RecvTimeoutError::Timeout) => continue,
+                // Resyncs first; audits only when none is waiting.
+                let wait = if self.audits.is_empty() { 200 } else { 20 };
+                match self.requests.recv_timeout(Duration::from_millis(wait)) {
+                    Ok(r) => self.take(r, &mut batch),
+                    Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
             }
             while batch.len() < self.cfg.batch_max {
                 match self.requests.try_recv() {
-                    Ok(r) => batch.push(r.asset),
+                    Ok(r) => self.take(r, &mut batch),
                     Err(_) => break,
                 }
+            }
+            if batch.is_empty() {
+                self.maybe_audit();
+                if self.out.is_abandoned() {
+                    return;
+                }
+                continue;
             }
             self.stats.requests.add(batch.len() as u64);
             batch.sort_unstable();
@@ -165,8 +209,60 @@ impl ResyncWorker {
         }
     }
 
-    /// Fetches one batch; returns the assets to try again.
-    fn fetch(&mut self, batch: &[AssetIndex]) -> Vec<AssetIndex> {
+    /// Sorts a request: a resync into `batch`, an audit into the audit queue.
+    fn take(&mut self, r: ResyncRequest, batch: &mut Vec<AssetIndex>) {
+        if !r.audit {
+            batch.push(r.asset);
+        } else if self.cfg.audit_per_10s == 0 || self.audits.len() >= 1 << 16 {
+            self.stats.audits_dropped.inc();
+        } else {
+            self.audits.push_back(r.asset);
+        }
+    }
+
+    /// Sends one audit batch if audits wait and both budgets allow a call now.
+    fn maybe_audit(&mut self) {
+        if self.audits.is_empty() || !self.audit_budget.try_take() {
+            return;
+        }
+        if !self.budget.try_take() {
+            // The overall budget is spent: give the audit call back and wait.
+            self.audit_budget.tokens += 1.0;
+            return;
+        }
+        let n = self.audits.len().min(self.cfg.audit_batch_max.max(1));
+        let mut batch: Vec<AssetIndex> = self.audits.drain(..n).collect();
+        batch.sort_unstable();
+        batch.dedup();
+        self.drain_extensions();
+        let tokens: Vec<&str> = batch
+            .iter()
+            .filter_map(|a| self.registry.info(*a).map(|i| &*i.token_str))
+            .collect();
+        if tokens.is_empty() {
+            return;
+        }
+        self.stats.audit_calls.inc();
+        self.stats.calls.inc();
+        match self.client.books(&tokens) {
+            Ok(books) => {
+                for wb in &books {
+                    if let Some(snap) = wb.validate()
+                        && let Some(asset) = self.registry.lookup(snap.asset_id.as_bytes())
+                    {
+                        self.deliver(asset, &snap);
+                        self.stats.audit_books.inc();
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::debug!("audit fetch failed: {e}");
+                self.stats.audits_dropped.add(batch.len() as u64);
+            }
+        }
+    }
+
+    fn drain_extensions(&mut self) {
         if let Some(rx) = &self.extensions {
             for ext in rx.try_iter() {
                 if let Err(e) = self.registry.extend_with(ext) {
@@ -174,6 +270,11 @@ impl ResyncWorker {
                 }
             }
         }
+    }
+
+    /// Fetches one batch; returns the assets to try again.
+    fn fetch(&mut self, batch: &[AssetIndex]) -> Vec<AssetIndex> {
+        self.drain_extensions();
         let tokens: Vec<&str> = batch
             .iter()
             .filter_map(|a| self.registry.info(*a).map(|i| &*i.token_str))

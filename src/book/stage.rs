@@ -13,8 +13,15 @@
 //! book's current one (an in-band `book` won the race) is discarded. A full buffer means the
 //! guarantee is gone: the asset is re-requested after the snapshot.
 //!
-//! Watchdog. An `ok` book with no event for `stale_after_ms` is quarantined (`Stale`) and
-//! re-snapshotted; a request unanswered for `resync_timeout_ms` is sent again.
+//! Watchdog. Quiet is not stale: an `ok` book stays tradeable however long it is silent, as
+//! long as its connection is alive (the feed reconnects a connection that stops answering
+//! PING). Instead, a book silent for `audit_after_ms` is audited: the resync worker re-reads it
+//! with `POST /books` in batches, within its share of the REST budget, and the stage compares
+//! the venue's levels with its own. Equal: nothing happens. Different twice in a row with no
+//! event in between (once could be a change still in flight on the WebSocket): the book is
+//! marked `resync_needed` (`Stale`) and healed like any other. At most `audit_in_flight`
+//! audits are outstanding, so audits never crowd out resync requests. A request unanswered for
+//! `resync_timeout_ms` is sent again.
 //!
 //! Registry changes. Assets of markets listed while running arrive by `BookCtl::Extend` (their
 //! books and tables grown within the capacity reserved at start); closed markets' assets are
@@ -61,8 +68,11 @@ use crate::storage::time::WallClock;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BookStageConfig {
-    /// Quarantine an `ok` book after this long without an event (0 = never).
-    pub stale_after_ms: u64,
+    /// Audit an `ok` book (re-read it from REST and compare) after this long without an
+    /// event, and again every this long while it stays silent (0 = never).
+    pub audit_after_ms: u64,
+    /// Most audits outstanding at once.
+    pub audit_in_flight: usize,
     /// How often the watchdog scans every asset.
     pub watchdog_interval_ms: u64,
     /// Re-request a snapshot not received within this time.
@@ -77,7 +87,8 @@ pub struct BookStageConfig {
 impl Default for BookStageConfig {
     fn default() -> Self {
         Self {
-            stale_after_ms: 60_000,
+            audit_after_ms: 60_000,
+            audit_in_flight: 200,
             watchdog_interval_ms: 100,
             resync_timeout_ms: 2_000,
             reconnect_grace_ms: 2_000,
@@ -101,6 +112,13 @@ struct Health {
     empty_since_ns: u64,
     /// Unsubscribed (its market closed): no book, no requests, its messages ignored.
     retired: bool,
+    /// When an audit of the book was requested (0 = none outstanding).
+    audit_sent_ns: u64,
+    /// When the book was last audited (requested), so a silent book is audited once per
+    /// `audit_after_ms`.
+    audited_ns: u64,
+    /// The last audit found a difference; a second one in a row marks the book.
+    audit_suspect: bool,
 }
 
 /// A delta kept while its asset's snapshot is in flight.
@@ -139,7 +157,16 @@ pub struct BookStats {
     pub rest_snapshots_applied: Counter,
     pub rest_snapshots_discarded: Counter,
     pub pending_overflows: Counter,
-    pub quarantined: Counter,
+    /// Audits requested (silent books to re-read).
+    pub audits_requested: Counter,
+    /// Audit snapshots compared with the local book.
+    pub audits: Counter,
+    /// Audits that found the local book different from the venue's (each re-audited once).
+    pub audit_differences: Counter,
+    /// Books marked `resync_needed` because two audits in a row found them different.
+    pub audit_mismatches: Counter,
+    /// Audit snapshots not compared: the book changed while the audit was out.
+    pub audits_skipped: Counter,
     pub healthy_assets: Counter,
     pub unhealthy_assets: Counter,
     /// Assets added while running (`BookCtl::Extend`).
@@ -204,6 +231,10 @@ pub struct BookStage {
     next_watchdog_ns: u64,
     /// A REST snapshot being applied (its asset), so that its events are not buffered.
     applying_rest: Option<AssetIndex>,
+    /// Audits outstanding.
+    audits_out: usize,
+    /// Where the watchdog's next audit scan starts, so every quiet book gets its turn.
+    audit_cursor: usize,
 }
 
 impl BookStage {
@@ -239,6 +270,8 @@ impl BookStage {
             apply_latency: LatencyHistogram::new("received → book applied"),
             resync_latency: LatencyHistogram::new("resync detected → healthy"),
             next_watchdog_ns: 0,
+            audits_out: 0,
+            audit_cursor: 0,
             applying_rest: None,
         }
     }

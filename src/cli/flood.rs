@@ -141,7 +141,7 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
             ("crossed", b.crossed.get()),
             ("reconnect", b.invalidated_reconnect.get()),
             ("ring full", b.invalidated_ring_full.get()),
-            ("stale", b.quarantined.get()),
+            ("audit mismatch", b.audit_mismatches.get()),
         ]
     };
     let (d0, r0, drops0, why0) = (

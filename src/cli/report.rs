@@ -43,16 +43,23 @@ pub fn us(ns: u64) -> String {
     format!("{:.1} µs", ns as f64 / 1000.0)
 }
 
-/// The market-data health line of an exit summary (demo, feed): what was refused or healed.
+/// The market-data health line of an exit summary (demo, feed): what was refused or healed,
+/// and the audits of quiet books (re-read in batches, compared, marked only when different).
 pub fn health_line(s: &PipelineStats) -> String {
     format!(
-        "invalid {} · mismatch {} · crossed {} · resyncs {} · reconnects {} · frames dropped {}",
+        "invalid {} · mismatch {} · crossed {} · resyncs {} · reconnects {} · frames dropped {}\n\
+         audits {} in {} batches · differed {} · marked {} · REST calls {}",
         s.parse.invalid.get(),
         s.book.mismatch.get(),
         s.book.crossed.get(),
         s.book.resyncs_completed.get(),
         s.feed.reconnects.get(),
-        s.feed.frames_dropped.get() + s.parse.lost_messages.get()
+        s.feed.frames_dropped.get() + s.parse.lost_messages.get(),
+        s.book.audits.get(),
+        s.resync.audit_calls.get(),
+        s.book.audit_differences.get(),
+        s.book.audit_mismatches.get(),
+        s.resync.calls.get()
     )
 }
 

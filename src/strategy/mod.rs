@@ -82,7 +82,8 @@ pub struct StrategyConfig {
     pub min_profit: Price,
     /// Largest number of complete sets per opportunity.
     pub max_size: Size,
-    /// A top older than this is not traded on (0 = no limit besides the book's health).
+    /// A top older than this is not traded on (0, the default = no limit besides the book's
+    /// health: a quiet book is not stale while its connection lives, and audits re-read it).
     pub max_top_age_ms: u64,
 }
 
@@ -91,7 +92,7 @@ impl Default for StrategyConfig {
         Self {
             min_profit: Price(20_000),
             max_size: Size(1_000_000_000),
-            max_top_age_ms: 5_000,
+            max_top_age_ms: 0,
         }
     }
 }

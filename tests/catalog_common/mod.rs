@@ -112,7 +112,7 @@ pub fn engine_settings(v: &VenueHandle, threads: &[&str]) -> EngineSettings {
     s.resync.clob_url = v.http_url();
     s.pipeline.threads = threads.iter().map(|t| t.to_string()).collect();
     s.pipeline.stages.set_wait(WaitStrategy::Park);
-    s.book.stale_after_ms = 0;
+    s.book.audit_after_ms = 0;
     s.strategy.max_top_age_ms = 0;
     s
 }

@@ -1,5 +1,6 @@
 //! Healing untrustworthy books: REST snapshot requests, the deltas kept while a fetch is out,
-//! applying a fetched snapshot, and the watchdog (staleness, missing first snapshots, timeouts).
+//! applying a fetched snapshot, auditing quiet books, and the watchdog (audits due, missing
+//! first snapshots, timeouts).
 //! The policy is in the book stage's module doc.
 
 use super::*;
@@ -17,6 +18,8 @@ fn expects_in_band_snapshot(reason: ResyncReason) -> bool {
 pub struct ResyncRequest {
     pub asset: AssetIndex,
     pub reason: ResyncReason,
+    /// An audit of a quiet `ok` book, not a heal: fetched when the audit budget allows.
+    pub audit: bool,
 }
 
 impl BookStage {
@@ -72,7 +75,11 @@ impl BookStage {
         if self
             .links
             .resync_tx
-            .try_send(ResyncRequest { asset, reason })
+            .try_send(ResyncRequest {
+                asset,
+                reason,
+                audit: false,
+            })
             .is_ok()
         {
             self.stats.resync_requests.inc();
@@ -119,6 +126,14 @@ impl BookStage {
         };
         let h = self.health.get(asset.get()).copied().unwrap_or_default();
         let current = self.state(asset);
+        if h.audit_sent_ns != 0 {
+            self.audits_out = self.audits_out.saturating_sub(1);
+            self.health_mut(asset).audit_sent_ns = 0;
+            if h.requested_ns == 0 && current == BookState::Ok {
+                self.audit(asset, msgs, h, now_ns());
+                return;
+            }
+        }
         // Unrequested, or older than what the book already has: discard.
         let stale = venue_ts_ms != 0 && h.snapshot_ts_ms > venue_ts_ms;
         if h.requested_ns == 0 && current == BookState::Ok || stale {
@@ -153,6 +168,114 @@ impl BookStage {
         self.stats.rest_snapshots_applied.inc();
     }
 
+    /// Compares an audit snapshot with the `ok` book it re-read. A book that changed while the
+    /// audit was out is not judged. A difference is confirmed by a second audit before the
+    /// book is marked: a change already sent on the WebSocket but not yet applied here can
+    /// make one snapshot look different, never two with no event in between.
+    fn audit(&mut self, asset: AssetIndex, msgs: &[MarketMsg], h: Health, now: u64) {
+        let Some(b) = self.books.book(asset) else {
+            return;
+        };
+        if b.last_event_ns.max(b.last_snapshot_ns) > h.audit_sent_ns {
+            self.stats.audits_skipped.inc();
+            self.health_mut(asset).audit_suspect = false;
+            return;
+        }
+        self.stats.audits.inc();
+        let mut levels = msgs.iter().filter_map(|m| match *m {
+            MarketMsg::SnapshotLevel {
+                side, price, size, ..
+            } if !size.is_zero() => Some((side, price, size)),
+            _ => None,
+        });
+        let mut same = true;
+        let mut count = 0usize;
+        for (side, price, size) in levels.by_ref() {
+            count += 1;
+            if b.side(side).size_at(price) != size {
+                same = false;
+                break;
+            }
+        }
+        same &= count == b.side(Side::Bid).len() + b.side(Side::Ask).len();
+        if same {
+            self.health_mut(asset).audit_suspect = false;
+            return;
+        }
+        self.stats.audit_differences.inc();
+        if !h.audit_suspect {
+            // Look again at once, before judging.
+            self.health_mut(asset).audit_suspect = true;
+            self.request_audit(asset, now);
+            return;
+        }
+        self.health_mut(asset).audit_suspect = false;
+        self.stats.audit_mismatches.inc();
+        self.books.invalidate(asset, ResyncReason::Stale);
+        self.transition(asset, BookState::Ok, self.state(asset), || now);
+        self.emit_top(asset, now);
+    }
+
+    /// Asks the resync worker to re-read `asset` for an audit; false when the request channel
+    /// or the in-flight allowance is full.
+    fn request_audit(&mut self, asset: AssetIndex, now: u64) -> bool {
+        if self.audits_out >= self.cfg.audit_in_flight.max(1) {
+            return false;
+        }
+        let req = ResyncRequest {
+            asset,
+            reason: ResyncReason::Stale,
+            audit: true,
+        };
+        if self.links.resync_tx.try_send(req).is_err() {
+            return false;
+        }
+        self.audits_out += 1;
+        self.stats.audits_requested.inc();
+        let h = self.health_mut(asset);
+        h.audit_sent_ns = now;
+        h.audited_ns = now;
+        true
+    }
+
+    /// Requests audits of the `ok` books silent for `audit_after_ms` (and not audited for as
+    /// long), scanning from where the last scan stopped; forgets audits unanswered for
+    /// `resync_timeout_ms` (the worker drops what it could not fetch).
+    fn schedule_audits(&mut self, now: u64) {
+        let after = self.cfg.audit_after_ms * 1_000_000;
+        let timeout = self.cfg.resync_timeout_ms.max(1) * 1_000_000 * 4;
+        let n = self.health.len();
+        if after == 0 || n == 0 {
+            return;
+        }
+        for k in 0..n {
+            let i = (self.audit_cursor + k) % n;
+            let h = self.health[i];
+            if h.retired {
+                continue;
+            }
+            if h.audit_sent_ns != 0 {
+                if now.saturating_sub(h.audit_sent_ns) > timeout {
+                    self.health[i].audit_sent_ns = 0;
+                    self.audits_out = self.audits_out.saturating_sub(1);
+                }
+                continue;
+            }
+            let asset = AssetIndex(i as u32);
+            let Some(b) = self.books.book(asset) else {
+                continue;
+            };
+            if b.state != BookState::Ok {
+                continue;
+            }
+            let last = b.last_event_ns.max(b.last_snapshot_ns).max(h.audited_ns);
+            if last != 0 && now.saturating_sub(last) > after && !self.request_audit(asset, now) {
+                self.audit_cursor = i;
+                return;
+            }
+        }
+    }
+
     /// Runs the watchdog if it is due (call when idle: a stalled feed delivers no frames).
     #[inline]
     pub fn maybe_watchdog(&mut self, now: u64) {
@@ -165,7 +288,6 @@ impl BookStage {
     /// requests.
     pub fn watchdog(&mut self, now: u64) {
         self.next_watchdog_ns = now + self.cfg.watchdog_interval_ms * 1_000_000;
-        let stale_after = self.cfg.stale_after_ms * 1_000_000;
         let timeout = self.cfg.resync_timeout_ms * 1_000_000;
         let grace = self.cfg.reconnect_grace_ms * 1_000_000;
         let (mut healthy, mut unhealthy) = (0, 0);
@@ -177,18 +299,10 @@ impl BookStage {
             if self.health[i].retired {
                 continue;
             }
-            let (state, last) = (b.state, b.last_event_ns.max(b.last_snapshot_ns));
+            let state = b.state;
             let h = self.health[i];
             match state {
-                BookState::Ok => {
-                    healthy += 1;
-                    if stale_after > 0 && last != 0 && now.saturating_sub(last) > stale_after {
-                        self.stats.quarantined.inc();
-                        self.books.invalidate(asset, ResyncReason::Stale);
-                        self.transition(asset, BookState::Ok, self.state(asset), || now);
-                        self.emit_top(asset, now);
-                    }
-                }
+                BookState::Ok => healthy += 1,
                 BookState::ResyncNeeded(reason) => {
                     unhealthy += 1;
                     let due = if h.requested_ns != 0 {
@@ -218,6 +332,7 @@ impl BookStage {
                 }
             }
         }
+        self.schedule_audits(now);
         self.stats.healthy_assets.set(healthy);
         self.stats.unhealthy_assets.set(unhealthy);
     }
