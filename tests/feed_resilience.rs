@@ -258,10 +258,18 @@ fn a_quiet_market_is_audited_without_a_resync_storm() {
     let audit_calls = r.audit_calls.get();
     assert!(audits >= 400, "every quiet book audited: {audits}");
     assert_eq!(b.audit_mismatches.get(), 0, "no faults, no differences");
-    assert_eq!(b.resyncs_completed.get(), resyncs0, "no resync without a fault");
+    assert_eq!(
+        b.resyncs_completed.get(),
+        resyncs0,
+        "no resync without a fault"
+    );
     // Within the audit budget: 40 calls per 10 s (plus the bucket's initial 40).
     assert!(audit_calls <= 80 + 1, "{audit_calls} audit calls");
-    assert_eq!(r.calls.get() - calls0, audit_calls, "every REST call was an audit");
+    assert_eq!(
+        r.calls.get() - calls0,
+        audit_calls,
+        "every REST call was an audit"
+    );
     converge(&p, &v);
     p.shutdown();
 }

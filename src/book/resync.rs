@@ -24,6 +24,10 @@ use crate::adapters::polymarket::ws::{FeedCommand, FeedControl};
 use crate::core::{AssetIndex, AssetRegistry, ClaimedTop, MarketMsg, RegistryExtension, Side};
 use crate::pipeline::ring::{Counter, RingTx};
 
+/// How long queued audits wait for company before a batch that is not full goes out: quiet
+/// books fall due one by one, and a call per book would spend the budget on tiny batches.
+const AUDIT_LINGER: Duration = Duration::from_millis(1_000);
+
 /// `[resync]` in the engine's TOML.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -136,6 +140,8 @@ pub struct ResyncWorker {
     budget: Budget,
     /// Audits wait here until the audit budget allows a batch.
     audits: std::collections::VecDeque<AssetIndex>,
+    /// When the oldest queued audit arrived.
+    audits_since: Option<Instant>,
     audit_budget: Budget,
     pub stats: Arc<ResyncStats>,
 }
@@ -152,6 +158,7 @@ impl ResyncWorker {
             client: ClobBookClient::new(&cfg.clob_url, Duration::from_millis(cfg.http_timeout_ms)),
             budget: Budget::new(cfg.books_per_10s),
             audits: std::collections::VecDeque::new(),
+            audits_since: None,
             audit_budget: Budget::new(cfg.audit_per_10s),
             cfg,
             requests,
@@ -216,13 +223,19 @@ impl ResyncWorker {
         } else if self.cfg.audit_per_10s == 0 || self.audits.len() >= 1 << 16 {
             self.stats.audits_dropped.inc();
         } else {
+            self.audits_since.get_or_insert_with(Instant::now);
             self.audits.push_back(r.asset);
         }
     }
 
-    /// Sends one audit batch if audits wait and both budgets allow a call now.
+    /// Sends one audit batch if a full batch waits (or the oldest has waited
+    /// `AUDIT_LINGER`) and both budgets allow a call now.
     fn maybe_audit(&mut self) {
-        if self.audits.is_empty() || !self.audit_budget.try_take() {
+        let full = self.audits.len() >= self.cfg.audit_batch_max.max(1);
+        let lingered = self
+            .audits_since
+            .is_some_and(|t| t.elapsed() >= AUDIT_LINGER);
+        if self.audits.is_empty() || !(full || lingered) || !self.audit_budget.try_take() {
             return;
         }
         if !self.budget.try_take() {
@@ -232,6 +245,7 @@ impl ResyncWorker {
         }
         let n = self.audits.len().min(self.cfg.audit_batch_max.max(1));
         let mut batch: Vec<AssetIndex> = self.audits.drain(..n).collect();
+        self.audits_since = (!self.audits.is_empty()).then(Instant::now);
         batch.sort_unstable();
         batch.dedup();
         self.drain_extensions();

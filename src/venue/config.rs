@@ -198,7 +198,10 @@ impl VenueConfig {
             return Err(bad("model.depth", "at least 1", "0".into()));
         }
         for (key, p) in [
-            ("model.binary_dutch_fault_margin", m.binary_dutch_fault_margin),
+            (
+                "model.binary_dutch_fault_margin",
+                m.binary_dutch_fault_margin,
+            ),
             ("model.mispricing_margin", m.mispricing_margin),
         ] {
             if !p.is_level_price() {
@@ -279,8 +282,11 @@ mod tests {
         let p = Path::new("config/venue.toml");
         let c: VenueConfig = parse_toml(p, "").unwrap();
         assert_eq!(c, VenueConfig::default());
-        let c: VenueConfig =
-            parse_toml(p, "[model]\nseed = 9\nbinary_dutch_fault_margin = \"0.03\"\n").unwrap();
+        let c: VenueConfig = parse_toml(
+            p,
+            "[model]\nseed = 9\nbinary_dutch_fault_margin = \"0.03\"\n",
+        )
+        .unwrap();
         assert_eq!(c.model.binary_dutch_fault_margin.0, 30_000);
         let e = parse_toml::<VenueConfig>(p, "[server]\nws_prot = 1\n")
             .unwrap_err()

@@ -14,8 +14,8 @@ use crate::obs::replay::BookDump;
 
 use super::book::VenueBooks;
 use super::fault::{Fault, FaultOutcome, RestFaults};
-use super::model::MispricingSide;
 use super::hub::{ConnInfo, Hub, HubStats, IoCommand, Notifier, Stall};
+use super::model::MispricingSide;
 use super::source::Source;
 use super::trading::{TradingFaults, TradingShared};
 use super::wire::RestBook;
@@ -325,10 +325,9 @@ impl VenueControl {
         let dutch_book_market = c
             .dutch_book
             .and_then(|m| self.inject_dutch_book(u32::try_from(m).ok()));
-        let mispriced_group = c.mispricing.and_then(|side| {
-            self.hub()
-                .mispricing(c.mispricing_group, side, unix_ms())
-        });
+        let mispriced_group = c
+            .mispricing
+            .and_then(|side| self.hub().mispricing(c.mispricing_group, side, unix_ms()));
         let p = *self.source.lock();
         SourceReply {
             mispriced_group,

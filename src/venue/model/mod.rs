@@ -1133,8 +1133,12 @@ impl MarketModel {
             let start = buf.begin_price_change();
             match side {
                 MispricingSide::Yes => {
-                    let crossing: Vec<Price> =
-                        self.yes(m).bids.range(Price(p)..).map(|(&q, _)| q).collect();
+                    let crossing: Vec<Price> = self
+                        .yes(m)
+                        .bids
+                        .range(Price(p)..)
+                        .map(|(&q, _)| q)
+                        .collect();
                     for q in crossing {
                         self.set_mirrored(m, Side::Bid, q, Size::ZERO, buf);
                     }
@@ -1153,8 +1157,12 @@ impl MarketModel {
                     }
                 }
                 MispricingSide::No => {
-                    let crossing: Vec<Price> =
-                        self.yes(m).asks.range(..=Price(p)).map(|(&q, _)| q).collect();
+                    let crossing: Vec<Price> = self
+                        .yes(m)
+                        .asks
+                        .range(..=Price(p))
+                        .map(|(&q, _)| q)
+                        .collect();
                     for q in crossing {
                         self.set_mirrored(m, Side::Ask, q, Size::ZERO, buf);
                     }
@@ -1174,8 +1182,7 @@ impl MarketModel {
                 }
             }
             buf.end_price_change(m, start);
-            self.walks[m as usize].frozen_until_ms =
-                Some(now_ms + self.cfg.mispricing_duration_ms);
+            self.walks[m as usize].frozen_until_ms = Some(now_ms + self.cfg.mispricing_duration_ms);
         }
         self.mispricings_active.push(Mispricing {
             group: g,
@@ -1194,11 +1201,10 @@ impl MarketModel {
         if self.mispricings_active.is_empty() {
             return;
         }
-        let (done, keep): (Vec<Mispricing>, Vec<Mispricing>) = std::mem::take(
-            &mut self.mispricings_active,
-        )
-        .into_iter()
-        .partition(|x| x.until_ms <= now_ms);
+        let (done, keep): (Vec<Mispricing>, Vec<Mispricing>) =
+            std::mem::take(&mut self.mispricings_active)
+                .into_iter()
+                .partition(|x| x.until_ms <= now_ms);
         self.mispricings_active = keep;
         for x in done {
             let range = self.groups[x.group].0.clone();

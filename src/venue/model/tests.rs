@@ -239,7 +239,10 @@ fn neg_risk_events_keep_an_overround_and_are_mispriced_both_ways() {
     let groups: Vec<(std::ops::Range<u32>, bool)> = m.groups().collect();
     let sizes: Vec<u32> = groups.iter().map(|(r, _)| r.len() as u32).collect();
     assert!(sizes.iter().all(|k| (2..=40).contains(k)), "{sizes:?}");
-    assert!(sizes.iter().any(|&k| k <= 4) && sizes.iter().any(|&k| k >= 10), "{sizes:?}");
+    assert!(
+        sizes.iter().any(|&k| k <= 4) && sizes.iter().any(|&k| k >= 10),
+        "{sizes:?}"
+    );
     // Augmented events: the last two, ending with two placeholders and "Other".
     for (r, augmented) in &groups {
         let infos: Vec<&MarketInfo> = r.clone().map(|q| &m.books().markets[q as usize]).collect();
@@ -269,7 +272,9 @@ fn neg_risk_events_keep_an_overround_and_are_mispriced_both_ways() {
             assert!(!y.is_crossed(), "market {mk} crossed at step {i}");
         }
         for (r, _) in &groups {
-            let frozen = r.clone().any(|q| m.walks[q as usize].frozen_until_ms.is_some());
+            let frozen = r
+                .clone()
+                .any(|q| m.walks[q as usize].frozen_until_ms.is_some());
             // A mispriced question may have one side pulled entirely.
             let asks = level_sum(&m, r.clone(), Side::Ask, 0).unwrap_or(u64::MAX / 2);
             let bids = level_sum(&m, r.clone(), Side::Bid, 0).unwrap_or(0);
@@ -306,7 +311,10 @@ fn neg_risk_events_keep_an_overround_and_are_mispriced_both_ways() {
     let (yes, no) = m.mispricings;
     assert!(yes > 20 && no > 20, "{yes} {no}");
     assert!(seen_yes > 0 && seen_no > 0);
-    assert!(in_band * 10 >= quiet * 8, "{in_band} of {quiet} samples in 1.01..1.10 / 0.90..0.99");
+    assert!(
+        in_band * 10 >= quiet * 8,
+        "{in_band} of {quiet} samples in 1.01..1.10 / 0.90..0.99"
+    );
 }
 
 #[test]
@@ -331,5 +339,8 @@ fn activity_is_heavy_tailed() {
     let median = sorted[n / 2];
     // The median market gets under a fifth of a uniform share: at 20 changes/s across 500
     // markets, one change every few minutes.
-    assert!(median * n as u64 * 5 < total, "median market {median} of {total}");
+    assert!(
+        median * n as u64 * 5 < total,
+        "median market {median} of {total}"
+    );
 }
