@@ -11,6 +11,7 @@ pub mod book;
 pub mod catalog;
 pub mod config;
 pub mod core;
+pub mod engine;
 pub mod exec;
 pub mod obs;
 pub mod pipeline;

@@ -21,8 +21,8 @@ use polyarb::catalog::{
     CatalogState, CatalogUpdate, GammaSource, GroupKey, MemoryStore, SqliteCatalogStore,
 };
 use polyarb::core::{ConditionId, Price};
-use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::Pipeline;
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::Pipeline;
 use polyarb::strategy::StrategyCommand;
 use serde_json::json;
 

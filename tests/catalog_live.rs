@@ -18,8 +18,8 @@ use catalog_common::{
 use polyarb::catalog::MemoryStore;
 use polyarb::core::{Price, TokenId};
 use polyarb::obs::replay::BookDump;
-use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::Pipeline;
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::Pipeline;
 use polyarb::venue::{MarketSummary, VenueHandle};
 use serde_json::json;
 

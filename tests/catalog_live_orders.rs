@@ -15,8 +15,8 @@ use polyarb::exec::instruments::{self, Instruments};
 use polyarb::exec::journal::MemoryJournal;
 use polyarb::exec::live::live_dispatch;
 use polyarb::exec::manager::{ExecConfig, OrderManager};
-use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::{DispatchMode, Pipeline};
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::{DispatchMode, Pipeline};
 use serde_json::json;
 
 #[test]

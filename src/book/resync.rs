@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::stage::ResyncRequest;
 use crate::adapters::polymarket::http::{BookSnapshot, ClobBookClient, RestError};
-use crate::adapters::polymarket::ws::{FeedCommand, FeedControl};
+use crate::adapters::polymarket::market_channel::{FeedCommand, FeedControl};
 use crate::core::{AssetIndex, AssetRegistry, ClaimedTop, MarketMsg, RegistryExtension, Side};
 use crate::pipeline::ring::{Counter, RingTx};
 

@@ -11,7 +11,7 @@ use polyarb::book::BookState;
 use polyarb::book::stage::AssetView;
 use polyarb::core::{AssetIndex, Price};
 use polyarb::exec::OrderIntent;
-use polyarb::pipeline::engine::Pipeline;
+use polyarb::engine::Pipeline;
 
 use super::markets::MarketLabel;
 use super::report::us;

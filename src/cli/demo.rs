@@ -11,8 +11,8 @@ use clap::Args;
 
 use polyarb::catalog::{CatalogStore, MemoryStore, SqliteCatalogStore};
 use polyarb::config::source::ConfigSource;
-use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::{DispatchMode, EngineSettings, Pipeline};
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::{DispatchMode, EngineSettings, Pipeline};
 use polyarb::venue::Venue;
 
 use super::dashboard::Dashboard;

@@ -25,8 +25,8 @@ use polyarb::config::source::ConfigSource;
 use polyarb::core::AssetRegistry;
 use polyarb::exec::instruments::{self, Instruments};
 use polyarb::exec::settings::TradingConfig;
-use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::{DispatchMode, EngineSettings, Pipeline};
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::{DispatchMode, EngineSettings, Pipeline};
 
 use super::dashboard::Dashboard;
 use super::paper::{self, DeskSetup, LiveDesk};

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use polyarb::config::source::ConfigSource;
 use polyarb::obs::LatencySummary;
-use polyarb::pipeline::engine::{EngineSettings, Pipeline};
+use polyarb::engine::{EngineSettings, Pipeline};
 use polyarb::venue::{ModelConfig, Venue};
 
 use super::{markets, report};

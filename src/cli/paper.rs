@@ -32,7 +32,7 @@ use polyarb::exec::journal_db::StorageJournal;
 use polyarb::exec::live::{Instrument, InstrumentUpdate, Instruments, Sender, live_dispatch};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::pairing::PairingConfig;
-use polyarb::pipeline::engine::DispatchMode;
+use polyarb::engine::DispatchMode;
 use polyarb::storage::WriterHandle;
 use polyarb::venue::VenueHandle;
 

@@ -9,6 +9,8 @@
 //! Shutdown cascades: the io thread stops reading and exits, dropping its ring; each thread
 //! exits once its input ring is abandoned and drained, so everything accepted is processed.
 
+pub mod catalog_link;
+
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -16,13 +18,13 @@ use std::time::Duration;
 use crossbeam::channel::{Receiver, Sender};
 use thiserror::Error;
 
-use super::frame::FrameBuf;
-use super::ring::{RingRx, RingSnapshot, RingStats, ring};
-use super::stage::{Out, Stage};
-use super::topology::{PipelineConfig, StageKind, StagePlacement, Topology};
-use super::wait::{Doorbell, Waiter};
+use crate::adapters::polymarket::market_channel::frame::FrameBuf;
+use crate::pipeline::ring::{RingRx, RingSnapshot, RingStats, ring};
+use crate::pipeline::stage::{Out, Stage};
+use crate::pipeline::topology::{PipelineConfig, StageKind, StagePlacement, Topology};
+use crate::pipeline::wait::{Doorbell, Waiter};
 use crate::adapters::polymarket::market_channel::stage::{ParseStage, ParseStats};
-use crate::adapters::polymarket::ws::{
+use crate::adapters::polymarket::market_channel::{
     FeedCommand, FeedConfig, FeedControl, FeedError, FeedStats, MarketFeed,
 };
 use crate::book::resync::{ResyncConfig, ResyncStats, ResyncWorker};
@@ -55,7 +57,7 @@ pub struct EngineSettings {
     /// `[storage]`: present = every book event is stored (cold thread); absent = off.
     pub storage: Option<crate::storage::StorageConfig>,
     /// `[catalog]`: present = the markets come from Gamma through the catalog, refreshed on a
-    /// cold thread (`pipeline::catalog_link`); absent = the in-process venue's market list.
+    /// cold thread (`engine::catalog_link`); absent = the in-process venue's market list.
     pub catalog: Option<crate::catalog::CatalogConfig>,
     /// `[trading]`: absent or `mode = "dry_run"` = intents only; `"live"` = orders are sent
     /// (`polyarb feed`).
@@ -207,14 +209,14 @@ pub struct Pipeline {
     /// Every asset the hot stages know (grown by `catalog_link` while running).
     pub registry: AssetRegistry,
     /// Assets the hot stages' tables were sized for (`pipeline.max_assets`).
-    pub(super) capacity: usize,
+    capacity: usize,
     /// The groups the strategy stage knows, by id (started with, or defined since).
-    pub(super) strategy_groups: rustc_hash::FxHashMap<u32, OutcomeGroup>,
+    strategy_groups: rustc_hash::FxHashMap<u32, OutcomeGroup>,
     /// Registry extensions to the resync worker.
-    pub(super) resync_extensions: Sender<crate::core::RegistryExtension>,
+    resync_extensions: Sender<crate::core::RegistryExtension>,
     /// The storage writer's channel, for registering assets added while running.
-    pub(super) storage_tx: Option<crate::storage::StorageSender>,
-    pub(super) book_ctl: Sender<BookCtl>,
+    storage_tx: Option<crate::storage::StorageSender>,
+    book_ctl: Sender<BookCtl>,
     views: Receiver<MarketView>,
     view_returns: Sender<MarketView>,
     intents: Receiver<OrderIntent>,
