@@ -8,6 +8,7 @@
 
 pub mod adapters;
 pub mod book;
+pub mod book_stage;
 pub mod catalog;
 pub mod config;
 pub mod core;
@@ -15,6 +16,7 @@ pub mod engine;
 pub mod exec;
 pub mod obs;
 pub mod pipeline;
+pub mod replay;
 pub mod storage;
 pub mod strategy;
 pub mod venue;

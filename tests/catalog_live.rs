@@ -17,7 +17,7 @@ use catalog_common::{
 };
 use polyarb::catalog::MemoryStore;
 use polyarb::core::{Price, TokenId};
-use polyarb::obs::replay::BookDump;
+use polyarb::book::dump::BookDump;
 use polyarb::engine::catalog_link::CatalogRunner;
 use polyarb::engine::Pipeline;
 use polyarb::venue::{MarketSummary, VenueHandle};

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use polyarb::book::ResyncReason;
 use polyarb::core::{Amount, AssetIndex, Price, Side, Size, TokenId};
-use polyarb::obs::replay::{BookDump, Replayer};
+use polyarb::book::dump::BookDump;
+use polyarb::replay::Replayer;
 use polyarb::storage::ingest::FrameIngestor;
 use polyarb::storage::rebuild::{Base, rebuild_at};
 use polyarb::storage::synth::{EventFlood, SynthConfig, SynthFeed};

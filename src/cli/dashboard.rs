@@ -8,7 +8,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use polyarb::book::BookState;
-use polyarb::book::stage::AssetView;
+use polyarb::book_stage::AssetView;
 use polyarb::core::{AssetIndex, Price};
 use polyarb::exec::OrderIntent;
 use polyarb::engine::Pipeline;

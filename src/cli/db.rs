@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 
 use polyarb::config::source::ConfigSource;
 use polyarb::core::TokenId;
-use polyarb::obs::replay::FrameReader;
+use polyarb::replay::FrameReader;
 use polyarb::storage::bench;
 use polyarb::storage::ingest::FrameIngestor;
 use polyarb::storage::synth::EventFlood;

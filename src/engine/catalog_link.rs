@@ -30,7 +30,7 @@
 //! nothing of the update is applied (`deferred`) and `CatalogRunner` applies it again later.
 
 use crate::adapters::polymarket::market_channel::FeedCommand;
-use crate::book::stage::BookCtl;
+use crate::book_stage::BookCtl;
 use crate::catalog::CatalogUpdate;
 use crate::core::{AssetIndex, AssetRegistry, ConditionId};
 use crate::storage::event::AssetRegistration;

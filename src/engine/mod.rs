@@ -27,15 +27,15 @@ use crate::adapters::polymarket::market_channel::stage::{ParseStage, ParseStats}
 use crate::adapters::polymarket::market_channel::{
     FeedCommand, FeedConfig, FeedControl, FeedError, FeedStats, MarketFeed,
 };
-use crate::book::resync::{ResyncConfig, ResyncStats, ResyncWorker};
-use crate::book::stage::{BookCtl, BookLinks, BookStage, BookStageConfig, BookStats, MarketView};
+use crate::book_stage::resync::{ResyncConfig, ResyncStats, ResyncWorker};
+use crate::book_stage::{BookCtl, BookLinks, BookStage, BookStageConfig, BookStats, MarketView};
 use crate::config::source::{ConfigKind, ConfigSource};
 use crate::core::AssetRegistry;
 use crate::exec::OrderIntent;
 use crate::exec::dispatch::{DispatchStage, DispatchStats};
 use crate::obs::LatencyHistogram;
 use crate::obs::clock::now_ns;
-use crate::obs::replay::BookDump;
+use crate::book::dump::BookDump;
 use crate::strategy::control::{COMMAND_CAPACITY, StrategyControl};
 use crate::strategy::dutch::DutchBook;
 use crate::strategy::stage::{StrategyStage, StrategyStats};
@@ -307,7 +307,7 @@ impl Pipeline {
                     tx.send_blocking(crate::storage::StorageEvent::RegisterAsset(Box::new(reg)))?;
                 }
                 let health = writer.health().clone();
-                let link = crate::book::stage::StorageLink {
+                let link = crate::book_stage::StorageLink {
                     tx,
                     clock: crate::storage::time::WallClock::anchor(now_ns()),
                 };

@@ -4,7 +4,6 @@ pub mod build_info;
 pub mod clock;
 pub mod counter;
 pub mod hdr;
-pub mod replay;
 
 pub use counter::Counter;
 pub use hdr::{LatencyHistogram, LatencySummary, LiveLatency};

@@ -8,7 +8,7 @@
 
 use crate::book::Books;
 use crate::core::{AssetIndex, MarketMsg, TokenId};
-use crate::obs::replay::BookDump;
+use crate::book::dump::BookDump;
 
 use super::batch::{BookRowKind, StoredBookRow};
 use super::error::StorageError;

@@ -508,7 +508,7 @@ impl EventFlood {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::obs::replay::Replayer;
+    use crate::replay::Replayer;
 
     #[test]
     fn feed_is_deterministic_and_parses_cleanly() {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::core::{Price, Side, TokenId};
-use crate::obs::replay::BookDump;
+use crate::book::dump::BookDump;
 
 use super::book::VenueBooks;
 use super::fault::{Fault, FaultOutcome, RestFaults};

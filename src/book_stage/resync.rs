@@ -13,7 +13,7 @@ use crossbeam::channel::{Receiver, RecvTimeoutError};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
-use super::stage::ResyncRequest;
+use super::ResyncRequest;
 use crate::adapters::polymarket::http::{BookSnapshot, ClobBookClient, RestError};
 use crate::adapters::polymarket::market_channel::{FeedCommand, FeedControl};
 use crate::core::{AssetIndex, AssetRegistry, ClaimedTop, MarketMsg, RegistryExtension, Side};
