@@ -16,7 +16,7 @@ use polyarb::exec::journal::MemoryJournal;
 use polyarb::exec::live::live_dispatch;
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::engine::catalog_link::CatalogRunner;
-use polyarb::engine::{DispatchMode, Pipeline};
+use polyarb::engine::{DispatchMode, EngineBuilder};
 use serde_json::json;
 
 #[test]
@@ -62,14 +62,11 @@ fn a_market_listed_while_trading_live_is_sent_orders() {
     let (stage, sender) = live_dispatch(1, mgr, table, None, 64, Default::default()).unwrap();
     let (groups, held) = first.selection.startup_groups();
     let s = engine_settings(&v, &["io+parse+book+strategy+dispatch"]);
-    let mut p = Pipeline::start_full(
-        &s,
-        reg,
-        groups,
-        &held,
-        3,
-        DispatchMode::Live(Box::new(stage)),
-    )
+    let mut p = EngineBuilder::new(&s, reg, groups)
+        .held(&held)
+        .seed(3)
+        .dispatch(DispatchMode::Live(Box::new(stage)))
+        .start()
     .expect("pipeline starts");
     p.instruments_tx = Some(sender.instruments.clone());
 

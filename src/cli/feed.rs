@@ -26,7 +26,7 @@ use polyarb::core::AssetRegistry;
 use polyarb::exec::instruments::{self, Instruments};
 use polyarb::exec::settings::TradingConfig;
 use polyarb::engine::catalog_link::CatalogRunner;
-use polyarb::engine::{DispatchMode, EngineSettings, Pipeline};
+use polyarb::engine::{DispatchMode, EngineBuilder, EngineSettings};
 
 use super::dashboard::Dashboard;
 use super::paper::{self, DeskSetup, LiveDesk};
@@ -83,7 +83,10 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         }
         None => (DispatchMode::DryRun, None),
     };
-    let mut p = Pipeline::start_full(&cfg, set.registry, set.groups, &held, 0, dispatch)
+    let mut p = EngineBuilder::new(&cfg, set.registry, set.groups)
+        .held(&held)
+        .dispatch(dispatch)
+        .start()
         .context("starting the pipeline")?;
     // Markets listed while running become tradeable: their instruments reach the sender first.
     p.instruments_tx = desk.as_ref().map(LiveDesk::instruments);

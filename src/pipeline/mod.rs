@@ -4,5 +4,6 @@
 
 pub mod ring;
 pub mod stage;
+pub mod threads;
 pub mod topology;
 pub mod wait;
