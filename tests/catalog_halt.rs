@@ -335,7 +335,7 @@ fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() 
         .held(&held)
         .seed(3)
         .start()
-    .expect("pipeline starts");
+        .expect("pipeline starts");
     let n_books = first.selection.watched_assets.len();
     wait_until("every book", || books_ready(&p, n_books));
     let before = p.stats.strategy.held.get();

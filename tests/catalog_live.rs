@@ -15,9 +15,9 @@ use std::time::Duration;
 use catalog_common::{
     catalog_config, engine_settings, inject, intent_for, post, scratch, venue, wait_until,
 };
+use polyarb::book::dump::BookDump;
 use polyarb::catalog::MemoryStore;
 use polyarb::core::{Price, TokenId};
-use polyarb::book::dump::BookDump;
 use polyarb::engine::catalog_link::CatalogRunner;
 use polyarb::engine::{EngineBuilder, Pipeline};
 use polyarb::venue::{MarketSummary, VenueHandle};

@@ -11,12 +11,12 @@ use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_o
 use polyarb::adapters::polymarket::signing::PrivateKey;
 use polyarb::catalog::MemoryStore;
 use polyarb::core::Price;
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::{DispatchMode, EngineBuilder};
 use polyarb::exec::instruments::{self, Instruments};
 use polyarb::exec::journal::MemoryJournal;
 use polyarb::exec::live::live_dispatch;
 use polyarb::exec::manager::{ExecConfig, OrderManager};
-use polyarb::engine::catalog_link::CatalogRunner;
-use polyarb::engine::{DispatchMode, EngineBuilder};
 use serde_json::json;
 
 #[test]
@@ -67,7 +67,7 @@ fn a_market_listed_while_trading_live_is_sent_orders() {
         .seed(3)
         .dispatch(DispatchMode::Live(Box::new(stage)))
         .start()
-    .expect("pipeline starts");
+        .expect("pipeline starts");
     p.instruments_tx = Some(sender.instruments.clone());
 
     let (st, body) = post(

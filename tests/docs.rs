@@ -387,7 +387,8 @@ const LAYERING_EXEMPT: &[&str] = &["venue", "cli"];
 
 /// Every `.rs` file under `dir`, recursively.
 fn rust_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display())) {
+    for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+    {
         let p = e.expect("directory entry").path();
         if p.is_dir() {
             rust_files_under(&p, out);

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use polyarb::book::ResyncReason;
-use polyarb::core::{Amount, AssetIndex, Price, Side, Size, TokenId};
 use polyarb::book::dump::BookDump;
+use polyarb::core::{Amount, AssetIndex, Price, Side, Size, TokenId};
 use polyarb::replay::Replayer;
 use polyarb::storage::ingest::FrameIngestor;
 use polyarb::storage::rebuild::{Base, rebuild_at};

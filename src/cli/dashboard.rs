@@ -10,8 +10,8 @@ use std::time::Instant;
 use polyarb::book::BookState;
 use polyarb::book_stage::AssetView;
 use polyarb::core::{AssetIndex, Price};
-use polyarb::exec::OrderIntent;
 use polyarb::engine::Pipeline;
+use polyarb::exec::OrderIntent;
 
 use super::markets::MarketLabel;
 use super::report::us;

@@ -93,7 +93,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         .seed(cfg.venue.model.seed)
         .dispatch(dispatch)
         .start()
-    .context("starting the pipeline")?;
+        .context("starting the pipeline")?;
     // With the catalog, markets listed while running reach the live sender before they are
     // subscribed.
     if runner.is_some() {

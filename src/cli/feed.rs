@@ -23,10 +23,10 @@ use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey};
 use polyarb::catalog::{CatalogStore, CatalogUpdate, MemoryStore, SqliteCatalogStore};
 use polyarb::config::source::ConfigSource;
 use polyarb::core::AssetRegistry;
-use polyarb::exec::instruments::{self, Instruments};
-use polyarb::exec::settings::TradingConfig;
 use polyarb::engine::catalog_link::CatalogRunner;
 use polyarb::engine::{DispatchMode, EngineBuilder, EngineSettings};
+use polyarb::exec::instruments::{self, Instruments};
+use polyarb::exec::settings::TradingConfig;
 
 use super::dashboard::Dashboard;
 use super::paper::{self, DeskSetup, LiveDesk};

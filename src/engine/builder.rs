@@ -57,7 +57,11 @@ pub struct EngineBuilder<'a> {
 impl<'a> EngineBuilder<'a> {
     /// The engine for `registry`'s assets and the outcome `groups` over them: dry-run dispatch,
     /// no group held, seed 0.
-    pub fn new(cfg: &'a EngineSettings, registry: AssetRegistry, groups: Vec<OutcomeGroup>) -> Self {
+    pub fn new(
+        cfg: &'a EngineSettings,
+        registry: AssetRegistry,
+        groups: Vec<OutcomeGroup>,
+    ) -> Self {
         Self {
             cfg,
             registry,
@@ -118,8 +122,12 @@ impl<'a> EngineBuilder<'a> {
             wiring.bell(StageKind::Strategy),
         );
         let strategy_stats = strategy.stats.clone();
-        let (tops_out, strategy_thread) =
-            wiring.link(StageKind::Book, Box::new(strategy), rings.tops, "book→strategy");
+        let (tops_out, strategy_thread) = wiring.link(
+            StageKind::Book,
+            Box::new(strategy),
+            rings.tops,
+            "book→strategy",
+        );
         let book = BookParts::new(
             cfg,
             &mut wiring,
@@ -129,8 +137,12 @@ impl<'a> EngineBuilder<'a> {
             storage.link,
         );
         let book_stats = book.stage.stats.clone();
-        let (msgs_out, book_thread) =
-            wiring.link(StageKind::Parse, Box::new(book.stage), rings.msgs, "parse→book");
+        let (msgs_out, book_thread) = wiring.link(
+            StageKind::Parse,
+            Box::new(book.stage),
+            rings.msgs,
+            "parse→book",
+        );
         let buffers = cfg.feed.frame_buffers + rings.frames + 64;
         let (ret_tx, ret_rx) = ring::<FrameBuf>("parse→io buffers", buffers, Doorbell::new());
         let parse = ParseStage::new(
