@@ -205,7 +205,6 @@
 
 pub mod bars;
 pub mod batch;
-pub mod bench;
 pub mod checkpoint;
 mod compact;
 pub mod config;
@@ -214,6 +213,7 @@ pub mod event;
 pub mod export;
 pub mod handle;
 pub mod ingest;
+pub mod load;
 pub mod metrics;
 pub mod migrations;
 mod partitions;
@@ -229,8 +229,6 @@ mod sqlite_read;
 mod sqlite_stats;
 mod sqlite_trading;
 pub mod store;
-pub mod synth;
-pub mod tempdir;
 pub mod time;
 mod writer;
 
