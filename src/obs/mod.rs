@@ -1,4 +1,4 @@
-//! Observability: latency histograms and their reports.
+//! Observability: clocks, counters, latency histograms and their reports, build info.
 
 pub mod build_info;
 pub mod clock;
