@@ -995,7 +995,9 @@ impl MarketModel {
         for p in crossing {
             self.set_one(no, Side::Bid, p, Size::ZERO, buf);
         }
-        let s = self.rand_size();
+        // At least $5 of the cheap leg, so the fault is a tradeable one (over the $1 minimum).
+        let shares = (5 * u64::from(ONE)).div_ceil(u64::from(q));
+        let s = self.rand_size().max(Size(shares * 1_000_000));
         self.set_one(no, Side::Ask, Price(q), s, buf);
         buf.end_price_change(m, start);
         let w = &mut self.walks[m as usize];
