@@ -9,6 +9,7 @@
 pub mod adapters;
 pub mod book;
 pub mod catalog;
+pub mod cli;
 pub mod config;
 pub mod core;
 pub mod exec;
@@ -16,4 +17,3 @@ pub mod obs;
 pub mod pipeline;
 pub mod storage;
 pub mod strategy;
-pub mod venue;
