@@ -82,7 +82,7 @@ fn uneven_plan(
     n: u64,
     slippage: u32,
 ) -> (
-    polyarb::venue::VenueHandle,
+    polyarb_venue::VenueHandle,
     Trader,
     Market,
     u64,

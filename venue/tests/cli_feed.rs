@@ -2,9 +2,12 @@
 //! markets from the venue's Gamma, until `--duration`; every book healthy, nothing invalid,
 //! and a config without a catalog refused with the key named.
 
+#[path = "../../tests/workspace_bins/mod.rs"]
+mod workspace_bins;
+
 use std::process::Command;
 
-use polyarb::venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
+use polyarb_venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("polyarb-cf-{}-{name}", std::process::id()));
@@ -47,7 +50,7 @@ fn write_feed_config(
 /// `polyarb feed --duration 3` with `config`, histograms under `dir`; its stdout, once it
 /// has exited successfully.
 fn run_feed(config: &std::path::Path, dir: &std::path::Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))
+    let out = Command::new(workspace_bins::polyarb())
         .args(["feed", "--duration", "3", "--refresh-ms", "500", "--config"])
         .arg(config)
         .arg("--hgrm-dir")
@@ -93,7 +96,7 @@ fn feed_without_a_catalog_names_the_key() {
     let dir = temp_dir("bad");
     let config = dir.join("feed.toml");
     std::fs::write(&config, "[feed]\nws_url = \"ws://127.0.0.1:9/ws/market\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))
+    let out = Command::new(workspace_bins::polyarb())
         .args(["feed", "--duration", "1", "--config"])
         .arg(&config)
         .output()
@@ -116,7 +119,7 @@ fn live_feed_sends_paired_orders_to_the_venue_and_journals_them() {
     cfg.model.dutch_book_every_ms = 250;
     cfg.model.dutch_book_duration_ms = 700;
     // The engine here trades as a plain EOA.
-    cfg.trading.eoa_orders = polyarb::venue::trading::config::EoaOrders::Allowed;
+    cfg.trading.eoa_orders = polyarb_venue::trading::config::EoaOrders::Allowed;
     let venue = Venue::start(cfg).expect("venue starts");
     let dir = temp_dir("live");
     // The secrets are files the TOML points to (relative to it): the key, and credentials made
@@ -183,7 +186,7 @@ fn live_trading_without_a_key_file_names_the_key() {
         "[catalog]\ngamma_url = \"http://127.0.0.1:9/gamma\"\n[trading]\nmode = \"live\"\njournal = \"j.db\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))
+    let out = Command::new(workspace_bins::polyarb())
         .args(["feed", "--duration", "1", "--config"])
         .arg(&config)
         .output()

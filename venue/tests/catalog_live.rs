@@ -20,7 +20,7 @@ use polyarb::core::{Price, TokenId};
 use polyarb::obs::replay::BookDump;
 use polyarb::pipeline::catalog_link::CatalogRunner;
 use polyarb::pipeline::engine::Pipeline;
-use polyarb::venue::{MarketSummary, VenueHandle};
+use polyarb_venue::{MarketSummary, VenueHandle};
 use serde_json::json;
 
 fn poll_updates(r: &mut CatalogRunner, p: &mut Pipeline, n: u64) {

@@ -9,7 +9,7 @@ use polyarb::core::{AssetRegistry, Size};
 use polyarb::pipeline::engine::{EngineSettings, Pipeline};
 use polyarb::pipeline::wait::WaitStrategy;
 use polyarb::strategy::OutcomeGroup;
-use polyarb::venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
+use polyarb_venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
 
 fn venue(model: ModelConfig) -> VenueHandle {
     let mut cfg = VenueConfig {

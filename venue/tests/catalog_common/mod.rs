@@ -9,8 +9,8 @@ use polyarb::adapters::polymarket::gamma::{GammaClient, GammaClientConfig};
 use polyarb::catalog::CatalogConfig;
 use polyarb::pipeline::engine::{EngineSettings, Pipeline};
 use polyarb::pipeline::wait::WaitStrategy;
-use polyarb::venue::gamma::GammaStats;
-use polyarb::venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
+use polyarb_venue::gamma::GammaStats;
+use polyarb_venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
 use serde_json::Value;
 
 /// A paused synthetic venue of about `assets` assets, tweaked.

@@ -4,6 +4,9 @@
 //! writer's health under a locked database and a full disk, bad data, a full channel, trading
 //! rows, and the `db` commands.
 
+#[path = "../../tests/workspace_bins/mod.rs"]
+mod workspace_bins;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,9 +25,8 @@ use polyarb::storage::{
     OutcomeRecord, PositionRecord, PruneReport, Pruner, ResyncEvent, RetentionConfig, RuleAck,
     RuleChangeRecord, SqliteStore, StorageConfig, StorageEvent, StorageSender, WriterHandle,
 };
-use polyarb::venue::ModelConfig;
+use polyarb_venue::ModelConfig;
 
-const BIN: &str = env!("CARGO_BIN_EXE_polyarb");
 const NS_PER_DAY: u64 = 86_400 * NS_PER_S;
 
 fn config(dir: &Path) -> StorageConfig {
@@ -176,7 +178,7 @@ fn assert_rebuilds(store: &mut SqliteStore, checkpoints: &[Checkpoint]) -> (usiz
 
 fn venue_frames(assets: u32, steps: u64, seed: u64) -> Vec<String> {
     let mut out = Vec::new();
-    polyarb::venue::synth::write_frames(ModelConfig::for_assets(assets, seed), steps, &mut out)
+    polyarb_venue::synth::write_frames(ModelConfig::for_assets(assets, seed), steps, &mut out)
         .unwrap();
     String::from_utf8(out)
         .unwrap()
@@ -355,7 +357,7 @@ fn concat_exports(files: &[PathBuf], out: &Path) -> usize {
 }
 
 fn replay_dump(frames: &Path) -> Vec<BookDump> {
-    let out = Command::new(BIN)
+    let out = Command::new(workspace_bins::polyarb())
         .args(["replay", "--frames"])
         .arg(frames)
         .arg("--dump-books")
@@ -1197,7 +1199,10 @@ fn db_commands_rebuild_report_and_prune() {
     std::fs::write(&frames_path, frames.join("\n")).unwrap();
     let db = dir.path().join("cli.db");
     let run = |args: &[&str]| {
-        let out = Command::new(BIN).args(args).output().unwrap();
+        let out = Command::new(workspace_bins::polyarb())
+            .args(args)
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{args:?}: {}",
@@ -1259,7 +1264,7 @@ fn db_commands_rebuild_report_and_prune() {
     let replayed = run(&["replay", "--frames", exported.to_str().unwrap()]);
     assert!(replayed.contains("\"invalid\": 0"), "{replayed}");
 
-    let out = Command::new(BIN)
+    let out = Command::new(workspace_bins::polyarb())
         .args(["db", "book", "--db", dbs, "--asset", "12345", "--at", "now"])
         .output()
         .unwrap();
@@ -1267,7 +1272,7 @@ fn db_commands_rebuild_report_and_prune() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not in this database"));
     let mut f = std::fs::File::create(dir.path().join("bad.toml")).unwrap();
     writeln!(f, "[storage.retention]\nraw_event_days = 3").unwrap();
-    let out = Command::new(BIN)
+    let out = Command::new(workspace_bins::polyarb())
         .args(["db", "prune", "--db", dbs, "--config"])
         .arg(dir.path().join("bad.toml"))
         .output()
@@ -1303,7 +1308,7 @@ fn sigkill_at_random_moments_loses_no_reported_batch() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut reported_total = 0;
     for round in 0..4 {
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(workspace_bins::polyarb())
             .args(["db", "crash-writer", "--db"])
             .arg(&db)
             .args(["--markets", "6", "--seed", "1"])

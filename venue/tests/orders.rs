@@ -8,6 +8,7 @@
 //! respected; the heartbeat switch cancels; a restart reconciles the journal.
 
 mod common;
+#[path = "../../tests/polymarket_fixtures/mod.rs"]
 mod polymarket_fixtures;
 mod trading_support;
 
@@ -272,7 +273,7 @@ fn an_order_whose_answer_timed_out_is_found_by_hash_and_not_sent_twice() {
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
     let a = trader_with(&v, 7, |c| c.timeout = Duration::from_millis(400));
-    v.fault(&polyarb::venue::Fault::OrderDelay {
+    v.fault(&polyarb_venue::Fault::OrderDelay {
         delay_ms: 2_000,
         count: 1,
     })
@@ -332,7 +333,7 @@ fn a_restart_reconciles_what_the_journal_left_unknown() {
 
 /// Sends a raw `POST /order` with headers made by `headers`.
 fn raw_post(
-    v: &polyarb::venue::VenueHandle,
+    v: &polyarb_venue::VenueHandle,
     body: &[u8],
     headers: &[(&str, String)],
 ) -> (u16, String) {
@@ -521,7 +522,7 @@ fn rate_limits_are_respected_locally_after_a_429() {
     let v = venue();
     let m = market(&v);
     let a = trader(&v, 12);
-    v.fault(&polyarb::venue::Fault::OrderFail {
+    v.fault(&polyarb_venue::Fault::OrderFail {
         count: 1,
         status: 429,
         retry_after_s: 1,
@@ -818,7 +819,7 @@ fn a_deposit_wallet_account_trades_end_to_end() {
     let v = venue();
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
-    let wallet = polyarb::venue::deposit_wallet_address(key(46).address());
+    let wallet = polyarb_venue::deposit_wallet_address(key(46).address());
     let a = trader_with(&v, 46, |c| {
         c.signature_type = SignatureType::Poly1271;
         c.funder = Some(wallet);

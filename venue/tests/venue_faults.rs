@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use common::{Http, MarketClient, venue};
 use tungstenite::Message;
 
-fn subscribed(v: &polyarb::venue::VenueHandle) -> MarketClient {
+fn subscribed(v: &polyarb_venue::VenueHandle) -> MarketClient {
     let mut c = MarketClient::connect(&v.ws_url());
     c.subscribe(&v.asset_ids());
     c.sync();

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use polyarb::obs::replay::Replayer;
-use polyarb::venue::{Venue, VenueConfig, VenueHandle};
+use polyarb_venue::{Venue, VenueConfig, VenueHandle};
 use serde_json::Value;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -19,7 +19,7 @@ pub fn venue(assets: u32, seed: u64) -> VenueHandle {
 
 pub fn venue_with(assets: u32, seed: u64, tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
     let mut cfg = VenueConfig {
-        model: polyarb::venue::ModelConfig::for_assets(assets, seed),
+        model: polyarb_venue::ModelConfig::for_assets(assets, seed),
         ..VenueConfig::default()
     };
     cfg.source.paused = true;

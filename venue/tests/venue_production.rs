@@ -18,8 +18,8 @@ use polyarb::adapters::polymarket::signing::{
 };
 use polyarb::core::{Price, Size, TokenId};
 use polyarb::obs::clock::unix_ms;
-use polyarb::venue::trading::EoaOrders;
-use polyarb::venue::{VenueHandle, deposit_wallet_address};
+use polyarb_venue::trading::EoaOrders;
+use polyarb_venue::{VenueHandle, deposit_wallet_address};
 use serde_json::Value;
 
 use trading_support::*;

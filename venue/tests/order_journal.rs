@@ -206,7 +206,7 @@ fn the_user_channel_drives_orders_and_fills_and_positions_are_stored() {
     assert_eq!(mgr.positions.get(&m.yes).cost, 10_000_000);
 
     // A trade that fails on chain is undone.
-    v.fault(&polyarb::venue::Fault::TradeFail { count: 1 })
+    v.fault(&polyarb_venue::Fault::TradeFail { count: 1 })
         .unwrap();
     let r = mgr.submit(&[leg(2, 1, &m, "0.50", "5", OrderType::Gtc)]);
     assert_eq!(r[0].outcome, SubmitOutcome::Accepted(OrderState::Live));

@@ -2,9 +2,9 @@
 //! books, with nothing invalid, mismatched or crossed.
 
 use polyarb::obs::replay::{FrameReader, Replayer};
-use polyarb::venue::ModelConfig;
-use polyarb::venue::control::books_dump;
-use polyarb::venue::synth::write_frames;
+use polyarb_venue::ModelConfig;
+use polyarb_venue::control::books_dump;
+use polyarb_venue::synth::write_frames;
 
 fn replay(bytes: Vec<u8>) -> Replayer {
     let mut r = Replayer::new();

@@ -1,4 +1,4 @@
-//! `polyarb demo --live` as a user runs it: the built binary paper-trades the venue's injected
+//! `polyarb demo --live` as a user runs it (`polyarb-venue demo`, which `polyarb demo` runs): the built binary paper-trades the venue's injected
 //! Dutch books with signed orders as the deposit wallet the venue made for its key (signature
 //! type 3, under the shipped config that refuses EOA makers as production does), and what the
 //! order manager says it holds is what the venue's ledger of that wallet holds, share for
@@ -22,7 +22,8 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
     std::fs::create_dir_all(&dir).unwrap();
     // The shipped demo config with Dutch books injected often enough that 4 s always see some.
     let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/demo.toml"))
+            .unwrap();
     let every = shipped
         .lines()
         .find(|l| l.starts_with("dutch_book_every_ms"))
@@ -35,7 +36,7 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         shipped.replace(every, "dutch_book_every_ms = 250") + fee,
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))
+    let out = Command::new(env!("CARGO_BIN_EXE_polyarb-venue"))
         .current_dir(&dir)
         .args(["demo", "--live", "--duration", "4", "--config"])
         .arg(&config)
@@ -68,7 +69,7 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
     let owner = polyarb::adapters::polymarket::signing::Address::parse(&signer).unwrap();
     assert_eq!(
         wallet,
-        polyarb::venue::deposit_wallet_address(owner).to_checksum(),
+        polyarb_venue::deposit_wallet_address(owner).to_checksum(),
         "{kind}"
     );
     assert_ne!(wallet, signer);

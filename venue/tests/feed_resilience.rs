@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use polyarb::core::{AssetRegistry, Size};
 use polyarb::pipeline::engine::{EngineSettings, Pipeline};
 use polyarb::strategy::OutcomeGroup;
-use polyarb::venue::{Fault, ModelConfig, Venue, VenueConfig, VenueHandle};
+use polyarb_venue::{Fault, ModelConfig, Venue, VenueConfig, VenueHandle};
 
 fn venue(assets: u32, seed: u64) -> VenueHandle {
     let mut cfg = VenueConfig {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use polyarb::core::{AssetRegistry, TokenId};
 use polyarb::pipeline::engine::{EngineSettings, Pipeline};
 use polyarb::storage::{SqliteStore, StorageConfig, rebuild_at};
-use polyarb::venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
+use polyarb_venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
 
 fn venue() -> VenueHandle {
     let mut cfg = VenueConfig {

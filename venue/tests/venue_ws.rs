@@ -225,13 +225,13 @@ fn flood_mode_streams_flat_out_and_books_stay_equal() {
 
 #[test]
 fn replay_source_streams_the_recording_and_serves_its_books() {
-    use polyarb::venue::{ModelConfig, SourceKind};
+    use polyarb_venue::{ModelConfig, SourceKind};
     let path = std::env::temp_dir().join(format!(
         "polyarb-venue-replay-{}.frames",
         std::process::id()
     ));
     let mut out = Vec::new();
-    polyarb::venue::synth::write_frames(ModelConfig::for_assets(100, 8), 3_000, &mut out).unwrap();
+    polyarb_venue::synth::write_frames(ModelConfig::for_assets(100, 8), 3_000, &mut out).unwrap();
     std::fs::write(&path, &out).unwrap();
     let v = venue_with(2, 8, |c| {
         c.source.kind = SourceKind::Replay;
@@ -285,7 +285,10 @@ mod ws_production {
     }
 
     fn fixture(name: &str) -> Value {
-        let path = format!("{}/fixtures/polymarket/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../fixtures/polymarket/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).unwrap()
     }
 

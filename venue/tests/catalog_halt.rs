@@ -9,6 +9,9 @@
 //! each its own process, share changes and halts through the database. A halt pending when the
 //! pipeline starts is held from the first top and resumed by an ack without a restart.
 
+#[path = "../../tests/workspace_bins/mod.rs"]
+mod workspace_bins;
+
 mod catalog_common;
 
 use std::path::Path;
@@ -40,7 +43,7 @@ fn refresh(s: &mut CatalogState, cfg: &polyarb::catalog::CatalogConfig) -> Catal
 
 /// Runs `polyarb catalog ARGS... --db DB`; its stdout.
 fn cli(db: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_polyarb"))
+    let out = std::process::Command::new(workspace_bins::polyarb())
         .arg("catalog")
         .args(args)
         .arg("--db")
@@ -277,7 +280,7 @@ fn the_cli_stores_refreshes_and_clears_halts_across_processes() {
     let out = cli(&db, &["list", "--stored"]);
     assert_eq!(out.matches("HALTED").count(), 4, "{out}");
     // Unknown markets are errors; a second ack is a no-op.
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_polyarb"))
+    let bad = std::process::Command::new(workspace_bins::polyarb())
         .args(["catalog", "ack", "no-such-market", "--db"])
         .arg(&db)
         .output()

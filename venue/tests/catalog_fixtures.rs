@@ -3,6 +3,7 @@
 //! catalog over HTTP.
 
 mod catalog_common;
+#[path = "../../tests/polymarket_fixtures/mod.rs"]
 mod polymarket_fixtures;
 
 use std::collections::BTreeMap;

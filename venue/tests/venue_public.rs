@@ -9,12 +9,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use polyarb::adapters::polymarket::signing::auth::L2Signer;
 use polyarb::adapters::polymarket::signing::{OrderSide, OrderType};
 use polyarb::core::TickSize;
-use polyarb::venue::{Venue, VenueConfig, VenueHandle};
+use polyarb_venue::{Venue, VenueConfig, VenueHandle};
 use serde_json::{Value, json};
 use trading_support::{http, market, set_book, trader};
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/polymarket/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../fixtures/polymarket/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).unwrap()
 }
 

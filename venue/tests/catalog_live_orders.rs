@@ -23,7 +23,7 @@ use serde_json::json;
 fn a_market_listed_while_trading_live_is_sent_orders() {
     let v = venue(40, 17, |c| {
         // The engine here trades as a plain EOA.
-        c.trading.eoa_orders = polyarb::venue::trading::config::EoaOrders::Allowed;
+        c.trading.eoa_orders = polyarb_venue::trading::config::EoaOrders::Allowed;
         c.model.dutch_book_margin = Price(30_000);
         c.model.dutch_book_duration_ms = 300;
     });

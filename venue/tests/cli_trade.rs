@@ -1,6 +1,9 @@
 //! `polyarb order place|cancel|list`, run as the built binary against the local venue: a
 //! `[clob]` TOML naming the key file, an SQLite journal, idempotent re-runs, local refusals.
 
+#[path = "../../tests/workspace_bins/mod.rs"]
+mod workspace_bins;
+
 mod trading_support;
 
 use std::process::{Command, Output};
@@ -11,7 +14,7 @@ use serde_json::Value;
 use trading_support::*;
 
 fn polyarb(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_polyarb"))
+    Command::new(workspace_bins::polyarb())
         .args(args)
         .output()
         .unwrap()

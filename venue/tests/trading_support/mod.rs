@@ -18,7 +18,7 @@ use polyarb::core::{Price, Size, TickSize, TokenId};
 use polyarb::exec::journal::JournalEntry;
 use polyarb::exec::manager::NewOrder;
 use polyarb::exec::order::OrderState;
-use polyarb::venue::{Venue, VenueConfig, VenueHandle};
+use polyarb_venue::{Venue, VenueConfig, VenueHandle};
 use serde_json::Value;
 
 /// A paused venue of a few markets, trades confirmed within ~50 ms, heartbeat timeout 500 ms.
@@ -36,7 +36,7 @@ pub fn fee_venue() -> VenueHandle {
 
 pub fn venue_with(tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
     let mut cfg = VenueConfig {
-        model: polyarb::venue::ModelConfig::for_assets(8, 11),
+        model: polyarb_venue::ModelConfig::for_assets(8, 11),
         ..VenueConfig::default()
     };
     cfg.source.paused = true;
@@ -44,7 +44,7 @@ pub fn venue_with(tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
     cfg.trading.confirmed_after_ms = 50;
     cfg.trading.heartbeat_timeout_ms = 500;
     // These traders sign as plain EOAs, an account older than the deposit-wallet flow.
-    cfg.trading.eoa_orders = polyarb::venue::trading::config::EoaOrders::Allowed;
+    cfg.trading.eoa_orders = polyarb_venue::trading::config::EoaOrders::Allowed;
     tweak(&mut cfg);
     Venue::start(cfg).expect("venue starts")
 }
