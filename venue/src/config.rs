@@ -12,7 +12,7 @@ use polyarb::config::{ConfigError, load_toml, resolve_relative};
 use polyarb::pipeline::engine::EngineSettings;
 
 use super::model::ModelConfig;
-use super::trading::TradingConfig;
+use super::trading::VenueTradingConfig;
 
 /// Everything `polyarb venue` and `Venue::start` need.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub struct VenueConfig {
     pub rest: RestConfig,
     pub faults: FaultConfig,
     pub gamma: super::gamma::GammaVenueConfig,
-    pub trading: TradingConfig,
+    pub trading: VenueTradingConfig,
 }
 
 /// Sockets and per-connection limits.

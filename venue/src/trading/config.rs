@@ -17,9 +17,12 @@ pub enum EoaOrders {
     Allowed,
 }
 
+/// The venue's `[trading]` section: the exchange's rules for its accounts and orders. The
+/// engine's own `[trading]` (how polyarb trades, `polyarb::exec::settings::TradingConfig`) is
+/// another thing.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
-pub struct TradingConfig {
+pub struct VenueTradingConfig {
     /// Chain whose EIP-712 domains orders and L1 headers are signed for.
     pub chain_id: u64,
     /// The order version served at `GET /version` (1, 2 or 3); orders signed for another
@@ -60,7 +63,7 @@ pub struct TradingConfig {
     pub fees: Option<FeeSchedule>,
 }
 
-impl Default for TradingConfig {
+impl Default for VenueTradingConfig {
     fn default() -> Self {
         Self {
             chain_id: 137,

@@ -35,10 +35,11 @@ pub mod render;
 pub mod shared;
 pub mod state;
 pub mod timer;
+pub mod trades;
 pub mod wallet;
 pub mod wire;
 
-pub use config::{EoaOrders, TradingConfig};
+pub use config::{EoaOrders, VenueTradingConfig};
 pub use keys::ApiKeys;
 pub use shared::{TradingFaults, TradingShared};
 pub use state::TradingState;

@@ -5,7 +5,7 @@ use polyarb::adapters::polymarket::signing::Address;
 use polyarb::core::Size;
 
 use super::orders::{VenueOrder, hash_hex};
-use super::state::{MakerFill, TradeRecord};
+use super::trades::{MakerFill, TradeRecord};
 use super::wire::{MakerOrderJson, OpenOrderJson, TradeJson, UserOrderEvent};
 
 /// The outcome names of the venue's binary markets.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::config::TradingConfig;
+use super::config::VenueTradingConfig;
 use super::keys::ApiKeys;
 use super::rate::SignerLimits;
 use super::refusal::RefusalCounts;
@@ -64,7 +64,7 @@ impl TimerBell {
 }
 
 pub struct TradingShared {
-    pub cfg: TradingConfig,
+    pub cfg: VenueTradingConfig,
     pub keys: RwLock<ApiKeys>,
     pub limits: SignerLimits,
     faults: Mutex<TradingFaults>,
@@ -76,7 +76,7 @@ pub struct TradingShared {
 }
 
 impl TradingShared {
-    pub fn new(cfg: TradingConfig) -> Self {
+    pub fn new(cfg: VenueTradingConfig) -> Self {
         Self {
             limits: SignerLimits::new(
                 Duration::from_millis(cfg.rate_window_ms),
