@@ -17,7 +17,7 @@ pub enum HostedError {
     #[error("cannot locate the polyarb executable: {0}")]
     CurrentExe(std::io::Error),
     #[error(
-        "{command:?} runs in {VENUE_BIN}, which is not beside this binary ({path}); build it \
+        "`polyarb {command}` runs in {VENUE_BIN}, which is not beside this binary ({path}); build it \
          with `cargo build --workspace` (or `cargo build -p polyarb-venue`, with --release \
          for a release build)"
     )]
@@ -42,12 +42,14 @@ pub fn run_hosted() -> anyhow::Result<()> {
     let exe = std::env::current_exe().map_err(HostedError::CurrentExe)?;
     let path = venue_bin_beside(&exe);
     if !path.is_file() {
+        // The command's words, without the global flags before them or its own after them.
         let command = args
             .iter()
             .map(|a| a.to_string_lossy())
-            .find(|a| !a.starts_with('-'))
-            .unwrap_or_default()
-            .into_owned();
+            .skip_while(|a| a.starts_with('-'))
+            .take_while(|a| !a.starts_with('-'))
+            .collect::<Vec<_>>()
+            .join(" ");
         return Err(HostedError::Missing { command, path }.into());
     }
     let mut cmd = Command::new(&path);
