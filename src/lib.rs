@@ -1,7 +1,10 @@
 //! polyarb: a low-latency arbitrage engine for Polymarket.
 //!
 //! Exact integer money (`core`), the venue's wire formats (`adapters::polymarket`), L2 books
-//! (`book`) and the tools that measure them. The overview is `docs/architecture.md`.
+//! (`book`), the pipeline, execution, storage and the tools that measure them, and the
+//! `polyarb` command line (`cli`). The venue double it is tested against is the workspace
+//! member `polyarb-venue` (`venue/`), which depends on this crate and never the reverse. The
+//! overview is `docs/architecture.md`.
 
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
