@@ -317,7 +317,7 @@ mod tests {
 
     #[test]
     fn the_shipped_config_documents_exactly_the_defaults() {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/venue.toml");
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/venue.toml");
         assert_eq!(VenueConfig::load(&p).unwrap(), VenueConfig::default());
     }
 }
