@@ -316,6 +316,34 @@ mod tests {
     }
 
     #[test]
+    fn the_venue_section_of_an_engine_config_is_checked_with_its_prefix() {
+        for name in ["demo", "demo-catalog", "flood", "tuned"] {
+            let b = polyarb::config::source::builtin(name).expect("shipped");
+            VenueConfig::with_engine(&ConfigSource::Builtin(b))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let dir = std::env::temp_dir().join(format!("polyarb-venue-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("engine.toml");
+        std::fs::write(&f, "[venue.server]\nhost = \"0.0.0.0\"\n").unwrap();
+        let src = ConfigSource::File(f.clone());
+        // The engine carries the section; the venue refuses it, naming file and key.
+        assert!(EngineSettings::from_source(&src).is_ok());
+        let e = VenueConfig::with_engine(&src).unwrap_err().to_string();
+        assert!(
+            e.contains("engine.toml") && e.contains("venue.server.host") && e.contains("loopback"),
+            "{e}"
+        );
+        std::fs::write(&f, "[venue.model]\nno_such_key = 1\n").unwrap();
+        let e = VenueConfig::with_engine(&src).unwrap_err().to_string();
+        assert!(
+            e.contains("no_such_key") && e.contains("engine.toml"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn the_shipped_config_documents_exactly_the_defaults() {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/venue.toml");
         assert_eq!(VenueConfig::load(&p).unwrap(), VenueConfig::default());
