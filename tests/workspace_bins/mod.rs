@@ -2,8 +2,8 @@
 //! the root package) and `polyarb-venue` (the venue double, `venue/`). Cargo builds only the
 //! tested package's binaries, so a test reaching the other package's binary finds it in the
 //! profile directory above its own executable (`target/<profile>/`) and fails, saying what to
-//! build, when it is missing or older than the libraries it links: `cargo test --workspace`
-//! builds both.
+//! build, when it is missing or older than a source file it was built from (by cargo's
+//! dependency list beside it): `cargo test --workspace` builds both.
 
 #![allow(dead_code)]
 
@@ -12,17 +12,13 @@ use std::time::SystemTime;
 
 /// `polyarb` of this build, checked present and fresh.
 pub fn polyarb() -> PathBuf {
-    built("polyarb", "polyarb", &["polyarb"])
+    built("polyarb", "polyarb")
 }
 
 /// `polyarb-venue` of this build, checked present and fresh (`polyarb demo`, `flood`, `synth`,
 /// `venue` and `config show` of venue configs run it).
 pub fn polyarb_venue() -> PathBuf {
-    built(
-        "polyarb-venue",
-        "polyarb-venue",
-        &["polyarb", "polyarb_venue"],
-    )
+    built("polyarb-venue", "polyarb-venue")
 }
 
 /// `target/<profile>/`: the test executable lives in its `deps/`.
@@ -34,7 +30,7 @@ fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
-fn built(name: &str, package: &str, libs: &[&str]) -> PathBuf {
+fn built(name: &str, package: &str) -> PathBuf {
     let dir = profile_dir();
     let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     let hint = format!(
@@ -44,26 +40,40 @@ fn built(name: &str, package: &str, libs: &[&str]) -> PathBuf {
     let built_at = std::fs::metadata(&bin)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| panic!("{} is missing: {hint}", bin.display()));
-    if let Some(lib_at) = newest_lib(&dir.join("deps"), libs) {
-        assert!(
-            built_at >= lib_at,
-            "{} is older than the libraries it links, so it would test old code: {hint}",
-            bin.display()
+    if let Some(newer) = sources_newer_than(&dir.join(format!("{name}.d")), built_at) {
+        panic!(
+            "{} is older than {} (and perhaps more of its sources), so it would run old code: {hint}",
+            bin.display(),
+            newer.display()
         );
     }
     bin
 }
 
-/// When the newest `lib<name>-*.rlib` of `libs` in `deps` was written.
-fn newest_lib(deps: &Path, libs: &[&str]) -> Option<SystemTime> {
-    std::fs::read_dir(deps)
-        .ok()?
-        .filter_map(Result::ok)
-        .filter(|e| {
-            let f = e.file_name();
-            let f = f.to_string_lossy();
-            f.ends_with(".rlib") && libs.iter().any(|l| f.starts_with(&format!("lib{l}-")))
+/// A source file that cargo's dependency list of the binary (`<name>.d` beside it) names and
+/// that changed after `built_at`; `None` when there is none or no list.
+fn sources_newer_than(dep_info: &Path, built_at: SystemTime) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(dep_info).ok()?;
+    let (_, deps) = text.lines().next()?.split_once(": ")?;
+    // Paths are separated by spaces; a space inside a path is escaped with a backslash.
+    let mut paths = Vec::new();
+    let mut cur = String::new();
+    let mut chars = deps.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => cur.extend(chars.next()),
+            ' ' => paths.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    paths.push(cur);
+    paths
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .find(|p| {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t > built_at)
         })
-        .filter_map(|e| e.metadata().ok()?.modified().ok())
-        .max()
 }
