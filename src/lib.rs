@@ -9,6 +9,9 @@
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+// The command line (`cli`) names the engine `polyarb::`, as every crate built on it does.
+extern crate self as polyarb;
+
 pub mod adapters;
 pub mod book;
 pub mod catalog;

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
-use crate::catalog::{
+use polyarb::catalog::{
     Catalog, CatalogConfig, CatalogState, CatalogStore, CatalogUpdate, Fetched, GammaSource,
     GroupKey, ListingSource, MemoryStore, NormalizeReport, SqliteCatalogStore,
 };
-use crate::config::source::{ConfigKind, ConfigSource};
-use crate::storage::StorageConfig;
+use polyarb::config::source::{ConfigKind, ConfigSource};
+use polyarb::storage::StorageConfig;
 
 #[derive(Args, Debug)]
 pub struct CatalogArgs {

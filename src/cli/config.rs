@@ -7,9 +7,9 @@
 use anyhow::Context;
 use clap::Subcommand;
 
-use crate::catalog::CatalogConfig;
-use crate::config::source::{BUILTIN, ConfigKind, ConfigSource};
-use crate::pipeline::engine::EngineSettings;
+use polyarb::catalog::CatalogConfig;
+use polyarb::config::source::{BUILTIN, ConfigKind, ConfigSource};
+use polyarb::pipeline::engine::EngineSettings;
 
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {

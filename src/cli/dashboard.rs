@@ -7,11 +7,11 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
-use crate::book::BookState;
-use crate::book::stage::AssetView;
-use crate::core::{AssetIndex, Price};
-use crate::exec::OrderIntent;
-use crate::pipeline::engine::Pipeline;
+use polyarb::book::BookState;
+use polyarb::book::stage::AssetView;
+use polyarb::core::{AssetIndex, Price};
+use polyarb::exec::OrderIntent;
+use polyarb::pipeline::engine::Pipeline;
 
 use super::markets::MarketLabel;
 use super::report::us;
@@ -132,7 +132,7 @@ impl Dashboard {
                 let sum_s = if sum == u64::MAX {
                     "-".into()
                 } else {
-                    crate::core::decimal::format_micros(sum)
+                    polyarb::core::decimal::format_micros(sum)
                 };
                 Some((
                     sum,

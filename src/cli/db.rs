@@ -8,15 +8,15 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
-use crate::config::source::ConfigSource;
-use crate::core::TokenId;
-use crate::obs::replay::FrameReader;
-use crate::storage::bench;
-use crate::storage::ingest::FrameIngestor;
-use crate::storage::synth::EventFlood;
-use crate::storage::tempdir::TempDir;
-use crate::storage::time::{NS_PER_MS, format_ns, parse_time_ns, unix_now_ns};
-use crate::storage::{
+use polyarb::config::source::ConfigSource;
+use polyarb::core::TokenId;
+use polyarb::obs::replay::FrameReader;
+use polyarb::storage::bench;
+use polyarb::storage::ingest::FrameIngestor;
+use polyarb::storage::synth::EventFlood;
+use polyarb::storage::tempdir::TempDir;
+use polyarb::storage::time::{NS_PER_MS, format_ns, parse_time_ns, unix_now_ns};
+use polyarb::storage::{
     EventStore, Pruner, SqliteStore, StorageConfig, Synchronous, WriterHandle, rebuild_at,
 };
 
@@ -150,7 +150,7 @@ pub fn run(a: DbArgs) -> anyhow::Result<()> {
             println!(
                 "{}: schema version {}",
                 loc.db.display(),
-                crate::storage::migrations::current_version(s.connection())?
+                polyarb::storage::migrations::current_version(s.connection())?
             );
             Ok(())
         }
@@ -502,7 +502,7 @@ fn crash_writer(
         path: db.to_path_buf(),
         batch_rows: batch_rows.max(1),
         batch_ms,
-        retention: crate::storage::RetentionConfig {
+        retention: polyarb::storage::RetentionConfig {
             prune_interval_s: 0,
             ..Default::default()
         },

@@ -18,15 +18,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 
-use crate::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
-use crate::adapters::polymarket::signing::{ApiCredentials, PrivateKey};
-use crate::catalog::{CatalogStore, CatalogUpdate, MemoryStore, SqliteCatalogStore};
-use crate::config::source::ConfigSource;
-use crate::core::AssetRegistry;
-use crate::exec::instruments::{self, Instruments};
-use crate::exec::settings::TradingConfig;
-use crate::pipeline::catalog_link::CatalogRunner;
-use crate::pipeline::engine::{DispatchMode, EngineSettings, Pipeline};
+use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
+use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey};
+use polyarb::catalog::{CatalogStore, CatalogUpdate, MemoryStore, SqliteCatalogStore};
+use polyarb::config::source::ConfigSource;
+use polyarb::core::AssetRegistry;
+use polyarb::exec::instruments::{self, Instruments};
+use polyarb::exec::settings::TradingConfig;
+use polyarb::pipeline::catalog_link::CatalogRunner;
+use polyarb::pipeline::engine::{DispatchMode, EngineSettings, Pipeline};
 
 use super::dashboard::Dashboard;
 use super::paper::{self, DeskSetup, LiveDesk};

@@ -2,8 +2,8 @@
 //! supplies them here; `polyarb-venue` builds them from its in-process venue's market list
 //! (`demo`, `flood`).
 
-use crate::core::{AssetIndex, AssetRegistry};
-use crate::strategy::OutcomeGroup;
+use polyarb::core::{AssetIndex, AssetRegistry};
+use polyarb::strategy::OutcomeGroup;
 
 /// A market as the dashboard labels it.
 pub struct MarketLabel {
@@ -19,7 +19,7 @@ pub struct MarketSet {
 
 /// The market set of the catalog's first refresh (its registry, groups and labels), and the
 /// groups to start halted (pending rule changes).
-pub fn from_catalog(u: &crate::catalog::CatalogUpdate) -> (MarketSet, Vec<u32>) {
+pub fn from_catalog(u: &polyarb::catalog::CatalogUpdate) -> (MarketSet, Vec<u32>) {
     let sel = &u.selection;
     let (groups, held) = sel.startup_groups();
     (
@@ -34,7 +34,7 @@ pub fn from_catalog(u: &crate::catalog::CatalogUpdate) -> (MarketSet, Vec<u32>) 
 
 /// Labels of an update's watched markets whose assets are all below `known` (those a running
 /// pipeline has: the view follows markets listed and closed while it runs).
-pub fn catalog_labels(u: &crate::catalog::CatalogUpdate, known: usize) -> Vec<MarketLabel> {
+pub fn catalog_labels(u: &polyarb::catalog::CatalogUpdate, known: usize) -> Vec<MarketLabel> {
     let sel = &u.selection;
     u.catalog
         .markets

@@ -7,14 +7,14 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
-use crate::adapters::polymarket::signing::signer::random_salt;
-use crate::adapters::polymarket::signing::{
+use polyarb::adapters::polymarket::signing::signer::random_salt;
+use polyarb::adapters::polymarket::signing::{
     Address, ApiCredentials, Bytes32, L2Signer, MarketRules, OrderAmounts, OrderRequest, OrderSide,
     OrderSigner, OrderType, PostOrder, PrivateKey, ProtocolVersion, Quantity, SignatureType,
 };
-use crate::core::decimal::parse_micros;
-use crate::core::{Price, Size, TickSize, TokenId};
-use crate::obs::clock::unix_ms;
+use polyarb::core::decimal::parse_micros;
+use polyarb::core::{Price, Size, TickSize, TokenId};
+use polyarb::obs::clock::unix_ms;
 
 #[derive(Subcommand, Debug)]
 pub enum OrderCommand {

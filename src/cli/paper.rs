@@ -16,17 +16,17 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::adapters::polymarket::http::clob::{AssetType, ClobClient};
-use crate::adapters::polymarket::signing::{Address, ApiCredentials, SignatureType};
-use crate::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
-use crate::core::TokenId;
-use crate::core::decimal::format_micros;
-use crate::exec::journal_db::StorageJournal;
-use crate::exec::live::{InstrumentUpdate, Instruments, Sender, live_dispatch};
-use crate::exec::manager::{ExecConfig, OrderManager};
-use crate::exec::pairing::PairingConfig;
-use crate::pipeline::engine::DispatchMode;
-use crate::storage::WriterHandle;
+use polyarb::adapters::polymarket::http::clob::{AssetType, ClobClient};
+use polyarb::adapters::polymarket::signing::{Address, ApiCredentials, SignatureType};
+use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
+use polyarb::core::TokenId;
+use polyarb::core::decimal::format_micros;
+use polyarb::exec::journal_db::StorageJournal;
+use polyarb::exec::live::{InstrumentUpdate, Instruments, Sender, live_dispatch};
+use polyarb::exec::manager::{ExecConfig, OrderManager};
+use polyarb::exec::pairing::PairingConfig;
+use polyarb::pipeline::engine::DispatchMode;
+use polyarb::storage::WriterHandle;
 
 /// How long a desk waits for one answer of the CLOB or the user channel.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -84,7 +84,7 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
     let mgr = OrderManager::new(client.clone(), j, ExecConfig::default());
     // Plan ids never repeat across runs, so journals of several runs can be read side by side
     // and a kept journal never mistakes a new plan for one it already sent.
-    let first_plan = crate::storage::time::unix_now_ns() / 1_000_000;
+    let first_plan = polyarb::storage::time::unix_now_ns() / 1_000_000;
     let (stage, sender) = live_dispatch(
         first_plan,
         mgr,

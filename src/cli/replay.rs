@@ -7,8 +7,8 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
-use crate::obs::build_info;
-use crate::obs::replay::{FrameArena, FrameReader, Replayer};
+use polyarb::obs::build_info;
+use polyarb::obs::replay::{FrameArena, FrameReader, Replayer};
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
@@ -55,11 +55,11 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
 
 /// Wall and on-CPU seconds of `f` on this thread (on-CPU is `None` off Linux).
 fn timed(f: impl FnOnce()) -> (f64, Option<f64>) {
-    let cpu0 = crate::obs::clock::thread_cpu_ns();
+    let cpu0 = polyarb::obs::clock::thread_cpu_ns();
     let t0 = Instant::now();
     f();
     let secs = t0.elapsed().as_secs_f64().max(1e-9);
-    let cpu = match (cpu0, crate::obs::clock::thread_cpu_ns()) {
+    let cpu = match (cpu0, polyarb::obs::clock::thread_cpu_ns()) {
         (Some(a), Some(b)) if b > a => Some((b - a) as f64 / 1e9),
         _ => None,
     };

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use crate::obs::{LatencyHistogram, LatencySummary};
-use crate::pipeline::engine::PipelineStats;
-use crate::storage::MetricsSnapshot;
+use polyarb::obs::{LatencyHistogram, LatencySummary};
+use polyarb::pipeline::engine::PipelineStats;
+use polyarb::storage::MetricsSnapshot;
 
 /// Prints a percentile table of every non-empty histogram and saves each as `.hgrm`.
 pub fn latency_table(
@@ -97,7 +97,7 @@ pub fn storage_lines(m: &MetricsSnapshot, window_s: f64, refused_upstream: u64) 
 /// Prints the recorder's lines of a demo or feed summary; a writer that failed at shutdown is
 /// printed too and returned, so the run can exit with it after its report.
 pub fn storage_summary(
-    storage: &Option<Result<MetricsSnapshot, crate::storage::StorageError>>,
+    storage: &Option<Result<MetricsSnapshot, polyarb::storage::StorageError>>,
     window_s: f64,
     refused_upstream: u64,
 ) -> Option<String> {

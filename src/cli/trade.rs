@@ -24,20 +24,20 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde::Deserialize;
 
-use crate::adapters::polymarket::http::clob::{
+use polyarb::adapters::polymarket::http::clob::{
     ClobClient, ClobConfig, Filter, create_or_derive_api_key,
 };
-use crate::adapters::polymarket::signing::{
+use polyarb::adapters::polymarket::signing::{
     ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey,
 };
-use crate::config::{load_toml, resolve_relative};
-use crate::core::{Price, Size, TickSize, TokenId};
-use crate::exec::journal::{MemoryJournal, OrderJournal};
-use crate::exec::journal_db::StorageJournal;
-use crate::exec::manager::{ExecConfig, NewOrder, OrderManager, SubmitOutcome};
-use crate::exec::order::OrderState;
-use crate::exec::settings::AccountSettings;
-use crate::storage::{StorageConfig, WriterHandle};
+use polyarb::config::{load_toml, resolve_relative};
+use polyarb::core::{Price, Size, TickSize, TokenId};
+use polyarb::exec::journal::{MemoryJournal, OrderJournal};
+use polyarb::exec::journal_db::StorageJournal;
+use polyarb::exec::manager::{ExecConfig, NewOrder, OrderManager, SubmitOutcome};
+use polyarb::exec::order::OrderState;
+use polyarb::exec::settings::AccountSettings;
+use polyarb::storage::{StorageConfig, WriterHandle};
 
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
@@ -73,7 +73,7 @@ fn timeout() -> u64 {
 }
 
 fn signature_type() -> u8 {
-    crate::exec::settings::DEFAULT_SIGNATURE_TYPE
+    polyarb::exec::settings::DEFAULT_SIGNATURE_TYPE
 }
 
 #[derive(Args, Debug)]
@@ -265,7 +265,7 @@ pub fn place(a: PlaceArgs) -> anyhow::Result<()> {
     let mut request = OrderRequest::limit(token, a.side, price, size);
     request.order_type = a.order_type;
     let order = NewOrder {
-        plan_id: a.plan_id.unwrap_or_else(crate::obs::clock::unix_ms),
+        plan_id: a.plan_id.unwrap_or_else(polyarb::obs::clock::unix_ms),
         client_oid: a.client_oid,
         request,
         rules,

@@ -3,8 +3,8 @@
 
 use anyhow::bail;
 
-use crate::catalog::{Catalog, CatalogStore};
-use crate::core::ConditionId;
+use polyarb::catalog::{Catalog, CatalogStore};
+use polyarb::core::ConditionId;
 
 use super::view::ns_time;
 use super::{SourceArgs, database};
@@ -38,7 +38,7 @@ pub(super) fn ack(key: &str, a: &SourceArgs) -> anyhow::Result<()> {
         .into_iter()
         .filter(|c| c.is_pending())
         .collect();
-    let n = db.ack(&id, crate::storage::time::unix_now_ns())?;
+    let n = db.ack(&id, polyarb::storage::time::unix_now_ns())?;
     let q = m.map(|m| m.question.as_str()).unwrap_or("");
     if n == 0 {
         println!("{id} {q:?}: no pending rule change; nothing to acknowledge");

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use anyhow::bail;
 
-use crate::catalog::{
+use polyarb::catalog::{
     Catalog, CatalogConfig, CatalogState, CatalogUpdate, GroupKey, Market, Selection,
 };
-use crate::core::Price;
+use polyarb::core::Price;
 
 use super::{SourceArgs, config, fetch, from_snapshot, load_snapshot, store_for};
 
@@ -49,7 +49,7 @@ fn catalog_for(
             }
             let markets = store.markets()?;
             let catalog = Catalog {
-                fetched_ms: crate::obs::clock::unix_ms(),
+                fetched_ms: polyarb::obs::clock::unix_ms(),
                 complete: true,
                 markets: markets.into_iter().map(|m| (m.condition_id, m)).collect(),
                 events: Default::default(),
@@ -77,7 +77,7 @@ fn price(p: Option<Price>) -> String {
 
 /// UNIX nanoseconds, readable.
 pub(super) fn ns_time(ns: u64) -> String {
-    crate::storage::time::format_ns(ns)
+    polyarb::storage::time::format_ns(ns)
 }
 
 fn short_id(id: &impl ToString) -> String {
@@ -94,7 +94,7 @@ fn flags(m: &Market, sel: &Selection) -> String {
     if sel.halted.contains(&m.condition_id) {
         f.push("HALTED");
     }
-    if m.status != crate::catalog::MarketStatus::Open {
+    if m.status != polyarb::catalog::MarketStatus::Open {
         f.push(m.status.as_str());
     }
     if !m.accepting_orders {
@@ -212,7 +212,7 @@ pub(super) fn show(key: &str, a: &SourceArgs, origin: Origin<'_>) -> anyhow::Res
         Some(f) if f.rate_ppm == 0 => println!("fees          none"),
         Some(f) => println!(
             "fees          rate {} exponent {}{} ({})",
-            crate::core::decimal::format_micros(u64::from(f.rate_ppm)),
+            polyarb::core::decimal::format_micros(u64::from(f.rate_ppm)),
             f.exponent,
             yes(f.taker_only, ", taker only"),
             m.fee_type.as_deref().unwrap_or("-")
