@@ -14,12 +14,15 @@ extern crate self as polyarb;
 
 pub mod adapters;
 pub mod book;
+pub mod book_stage;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod engine;
 pub mod exec;
 pub mod obs;
 pub mod pipeline;
+pub mod replay;
 pub mod storage;
 pub mod strategy;

@@ -9,7 +9,7 @@ use clap::Subcommand;
 
 use polyarb::catalog::CatalogConfig;
 use polyarb::config::source::{BUILTIN, ConfigKind, ConfigSource};
-use polyarb::pipeline::engine::EngineSettings;
+use polyarb::engine::EngineSettings;
 
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {

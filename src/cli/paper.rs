@@ -21,11 +21,11 @@ use polyarb::adapters::polymarket::signing::{Address, ApiCredentials, SignatureT
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
 use polyarb::core::TokenId;
 use polyarb::core::decimal::format_micros;
+use polyarb::engine::DispatchMode;
 use polyarb::exec::journal_db::StorageJournal;
 use polyarb::exec::live::{InstrumentUpdate, Instruments, Sender, live_dispatch};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::pairing::PairingConfig;
-use polyarb::pipeline::engine::DispatchMode;
 use polyarb::storage::WriterHandle;
 
 /// How long a desk waits for one answer of the CLOB or the user channel.

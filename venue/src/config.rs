@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use polyarb::config::source::{ConfigKind, ConfigSource};
 use polyarb::config::{ConfigError, load_toml, resolve_relative};
-use polyarb::pipeline::engine::EngineSettings;
+use polyarb::engine::EngineSettings;
 
 use super::model::ModelConfig;
 use super::trading::VenueTradingConfig;

@@ -9,8 +9,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use polyarb::book::dump::BookDump;
 use polyarb::core::{Price, Side, TokenId};
-use polyarb::obs::replay::BookDump;
 
 use super::book::VenueBooks;
 use super::fault::{Fault, FaultOutcome, RestFaults};

@@ -12,7 +12,7 @@ use tungstenite::Utf8Bytes;
 
 use polyarb::adapters::polymarket::market_channel::MarketParser;
 use polyarb::core::{AssetIndex, AssetRegistry, MarketMsg, Size, TickSize};
-use polyarb::obs::replay::FrameReader;
+use polyarb::replay::FrameReader;
 
 use super::book::{MarketInfo, VenueBooks};
 use super::model::MarketModel;

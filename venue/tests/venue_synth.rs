@@ -1,7 +1,7 @@
 //! `synth frames` output replayed through the project's replayer ends with exactly the model's
 //! books, with nothing invalid, mismatched or crossed.
 
-use polyarb::obs::replay::{FrameReader, Replayer};
+use polyarb::replay::{FrameReader, Replayer};
 use polyarb_venue::ModelConfig;
 use polyarb_venue::control::books_dump;
 use polyarb_venue::synth::write_frames;

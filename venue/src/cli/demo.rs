@@ -13,8 +13,8 @@ use polyarb::catalog::{CatalogStore, MemoryStore, SqliteCatalogStore};
 use polyarb::cli::dashboard::Dashboard;
 use polyarb::cli::{markets, report};
 use polyarb::config::source::ConfigSource;
-use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::{DispatchMode, Pipeline};
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::{DispatchMode, EngineBuilder};
 
 use super::{paper, venue_markets};
 use crate::{Venue, VenueConfig};
@@ -84,15 +84,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     } else {
         (DispatchMode::DryRun, None)
     };
-    let mut p = Pipeline::start_full(
-        &cfg,
-        set.registry,
-        set.groups,
-        &held,
-        vcfg.model.seed,
-        dispatch,
-    )
-    .context("starting the pipeline")?;
+    let mut p = EngineBuilder::new(&cfg, set.registry, set.groups)
+        .held(&held)
+        .seed(vcfg.model.seed)
+        .dispatch(dispatch)
+        .start()
+        .context("starting the pipeline")?;
     // With the catalog, markets listed while running reach the live sender before they are
     // subscribed.
     if runner.is_some() {

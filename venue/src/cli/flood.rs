@@ -11,8 +11,8 @@ use serde_json::json;
 
 use polyarb::cli::report;
 use polyarb::config::source::ConfigSource;
+use polyarb::engine::Pipeline;
 use polyarb::obs::LatencySummary;
-use polyarb::pipeline::engine::Pipeline;
 
 use super::venue_markets;
 use crate::{ModelConfig, Venue, VenueConfig};

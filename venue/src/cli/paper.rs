@@ -19,9 +19,9 @@ use polyarb::adapters::polymarket::signing::{PrivateKey, SignatureType};
 use polyarb::cli::paper::{DeskSetup, LiveDesk, TIMEOUT, fresh_file, open_desk};
 use polyarb::core::AssetRegistry;
 use polyarb::core::fees::FeeSchedule;
+use polyarb::engine::DispatchMode;
 use polyarb::exec::live::Instrument;
 use polyarb::exec::pairing::PairingConfig;
-use polyarb::pipeline::engine::DispatchMode;
 
 use crate::{VenueHandle, deposit_wallet_address};
 
