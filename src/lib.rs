@@ -9,11 +9,13 @@
 pub mod adapters;
 pub mod book;
 pub mod catalog;
+pub mod chain;
 pub mod config;
 pub mod core;
 pub mod exec;
 pub mod obs;
 pub mod pipeline;
+pub mod settlement;
 pub mod storage;
 pub mod strategy;
 pub mod venue;
