@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
+# tests/chain.rs runs anvil with real contract bytecode: installed under target/chain-tools.
+scripts/chain-tools.sh
 cargo test --all-targets --locked
 
 # The suite starts target/debug/polyarb, which `cargo test` has just built from these sources

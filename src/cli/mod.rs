@@ -1,6 +1,7 @@
 //! Command-line interface: the subcommands and their dispatch.
 
 mod catalog;
+mod chain;
 mod config;
 mod dashboard;
 mod db;
@@ -66,6 +67,12 @@ pub enum Command {
     Venue(venue::VenueArgs),
     /// The recorder's database: import, rebuild a book at a moment, stats, prune, bench.
     Db(db::DbArgs),
+    /// The account on chain: balances, approvals, open transactions after a restart.
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
+    /// Settlement on chain: split, merge, redeem, neg-risk convert.
+    #[command(subcommand)]
+    Ctf(chain::CtfCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -80,6 +87,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Synth(a) => synth::run(a),
         Command::Venue(a) => venue::run(a),
         Command::Db(a) => db::run(a),
+        Command::Chain(c) => chain::run_chain(c),
+        Command::Ctf(c) => chain::run_ctf(c),
     }
 }
 
