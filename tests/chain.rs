@@ -620,6 +620,7 @@ fn cli_approves_once_splits_and_reads_balances() {
         .data;
     assert!(split.contains(&format!("data      {expected}")), "{split}");
     assert!(split.contains("  mined "), "{split}");
+    println!("{second}\n{split}");
     let bal = run(&["chain", "balances", "--condition", &cid]);
     assert!(bal.contains("USDC.e  900\n"), "{bal}");
     assert!(bal.contains("YES 100  token "), "{bal}");
