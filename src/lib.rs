@@ -8,13 +8,16 @@
 
 pub mod adapters;
 pub mod book;
+pub mod book_stage;
 pub mod catalog;
 pub mod chain;
 pub mod config;
 pub mod core;
+pub mod engine;
 pub mod exec;
 pub mod obs;
 pub mod pipeline;
+pub mod replay;
 pub mod settlement;
 pub mod storage;
 pub mod strategy;
