@@ -52,6 +52,10 @@ def main() -> None:
                                     [ADAPTER, MAX]),
         "set_approval_for_all_adapter": call("setApprovalForAll(address,bool)",
                                              ["address", "bool"], [ADAPTER, True]),
+        "wrap_usdce_25": call("wrap(address,address,uint256)", ["address", "address", "uint256"],
+                              [USDCE, OWNER, 25_000_000]),
+        "unwrap_usdce_25": call("unwrap(address,address,uint256)",
+                                ["address", "address", "uint256"], [USDCE, OWNER, 25_000_000]),
         "balance_of_batch_2": call("balanceOfBatch(address[],uint256[])",
                                    ["address[]", "uint256[]"], [[OWNER, OWNER], [1, 2]]),
     }

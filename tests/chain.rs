@@ -282,6 +282,8 @@ fn local_contracts(m: &Market) -> Contracts {
         neg_risk_adapter: Address::repeat_byte(0x0d),
         collateral_adapter: Address::repeat_byte(0x0a),
         neg_risk_collateral_adapter: Address::repeat_byte(0x0b),
+        onramp: Address::repeat_byte(0x1a),
+        offramp: Address::repeat_byte(0x1b),
         exchange: Address::repeat_byte(0x0e),
         neg_risk_exchange: Address::repeat_byte(0x0f),
     }
@@ -347,7 +349,7 @@ fn split_merge_resolve_redeem_on_conditional_tokens() {
 
     // Approvals: all missing on a fresh account, then all granted; a second pass sends nothing.
     let approvals = required_approvals(&s);
-    assert_eq!(approvals.len(), 9);
+    assert_eq!(approvals.len(), 11);
     for a in &approvals {
         assert!(!a.granted(c.rpc(), me).unwrap(), "{a:?}");
         c.execute(&a.call()).unwrap();
@@ -405,7 +407,7 @@ fn split_merge_resolve_redeem_on_conditional_tokens() {
 
     // Every transaction is in the journal, mined, nonces 0.. in order.
     let rows = c.journal().all().unwrap();
-    assert_eq!(rows.len(), 9 + 4);
+    assert_eq!(rows.len(), 11 + 4);
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(r.nonce, i as u64);
         assert_eq!(r.status, TxStatus::Mined, "{r:?}");
@@ -588,18 +590,18 @@ fn cli_approves_once_splits_and_reads_balances() {
     let cid = m.condition.to_string();
 
     let dry = run(&["chain", "approve", "--dry-run"]);
-    assert_eq!(dry.matches("(dry run: not sent)").count(), 9, "{dry}");
+    assert_eq!(dry.matches("(dry run: not sent)").count(), 11, "{dry}");
     let first = run(&["chain", "approve"]);
     assert_eq!(
         first.lines().filter(|l| l.starts_with("missing ")).count(),
-        9,
+        11,
         "{first}"
     );
-    assert_eq!(first.matches("  mined ").count(), 9, "{first}");
+    assert_eq!(first.matches("  mined ").count(), 11, "{first}");
     let second = run(&["chain", "approve"]);
     assert_eq!(
         second.lines().filter(|l| l.starts_with("granted ")).count(),
-        9,
+        11,
         "{second}"
     );
     assert!(second.contains("nothing to send"), "{second}");
@@ -757,6 +759,17 @@ fn calldata_and_signed_transactions_equal_eth_abi_and_eth_account() {
         polygon.ctf,
     );
     let owner = address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+    let quarter = U256::from(25 * SHARE);
+    check(
+        adapter.wrap(owner, quarter),
+        "wrap_usdce_25",
+        polygon.onramp,
+    );
+    check(
+        adapter.unwrap(owner, quarter),
+        "unwrap_usdce_25",
+        polygon.offramp,
+    );
     let batch = IConditionalTokens::balanceOfBatchCall {
         owners: vec![owner; 2],
         ids: vec![U256::from(1), U256::from(2)],

@@ -110,6 +110,10 @@ pub struct Contracts {
     pub collateral_adapter: Address,
     /// NegRiskCtfCollateralAdapter: neg-risk split/merge/redeem/convert in pUSD.
     pub neg_risk_collateral_adapter: Address,
+    /// CollateralOnramp: USDC.e → pUSD (`wrap`).
+    pub onramp: Address,
+    /// CollateralOfframp: pUSD → USDC.e (`unwrap`).
+    pub offramp: Address,
     /// CTF Exchange V2.
     pub exchange: Address,
     /// NegRisk CTF Exchange V2.
@@ -126,6 +130,8 @@ impl Default for Contracts {
             neg_risk_adapter: address!("0xd91E80cF2E7be2e162c6513ceD06f1dD0dA35296"),
             collateral_adapter: address!("0xAdA100Db00Ca00073811820692005400218FcE1f"),
             neg_risk_collateral_adapter: address!("0xadA2005600Dec949baf300f4C6120000bDB6eAab"),
+            onramp: address!("0x93070a847efEf7F70739046A929D47a521F5B8ee"),
+            offramp: address!("0x2957922Eb93258b93368531d39fAcCA3B4dC5854"),
             exchange: address!("0xE111180000d2663C0091e4f400237545B87B996B"),
             neg_risk_exchange: address!("0xe2222d279d744050d28e00520010520000310F59"),
         }

@@ -34,6 +34,19 @@ pub enum ChainCommand {
     Approve(SendArgs),
     /// Look up every journaled transaction still open and wait for it (after a restart).
     Resume(ChainOpts),
+    /// USDC.e → pUSD through the CollateralOnramp.
+    Wrap(RampArgs),
+    /// pUSD → USDC.e through the CollateralOfframp.
+    Unwrap(RampArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RampArgs {
+    #[command(flatten)]
+    send: SendArgs,
+    /// Units of 1 USDC.e / 1 pUSD, e.g. 100 or 12.5; up to 6 decimals.
+    #[arg(long)]
+    amount: String,
 }
 
 #[derive(Args, Debug)]
@@ -114,7 +127,17 @@ fn rpc(cfg: &ChainConfig) -> Rpc {
     Rpc::new(&cfg.rpc_url, Duration::from_millis(cfg.rpc_timeout_ms))
 }
 
+/// The sending client; transactions a previous run left open in the journal are finished
+/// first, so a new one never queues behind a nonce nobody will fill.
 fn client(cfg: &ChainConfig) -> anyhow::Result<ChainClient> {
+    let mut c = open_client(cfg)?;
+    for r in c.resume()? {
+        print_resumed(r);
+    }
+    Ok(c)
+}
+
+fn open_client(cfg: &ChainConfig) -> anyhow::Result<ChainClient> {
     let key_file = cfg
         .key_file
         .as_deref()
@@ -122,6 +145,16 @@ fn client(cfg: &ChainConfig) -> anyhow::Result<ChainClient> {
     let key = PrivateKey::from_file(key_file)?;
     let c = ChainClient::open(rpc(cfg), key, &cfg.journal, cfg.chain_id, cfg.gas.clone())?;
     Ok(c)
+}
+
+fn print_resumed(r: Result<polyarb::chain::Mined, polyarb::chain::ChainError>) {
+    match r {
+        Ok(m) => println!(
+            "journaled {}: nonce {} mined in block {} ({})",
+            m.receipt.transaction_hash, m.nonce, m.receipt.block_number, m.label
+        ),
+        Err(e) => println!("journaled transaction: {e}"),
+    }
 }
 
 fn amount(s: &str) -> anyhow::Result<U256> {
@@ -179,22 +212,16 @@ pub fn run_chain(cmd: ChainCommand) -> anyhow::Result<()> {
         ChainCommand::Approve(a) => approve(a),
         ChainCommand::Resume(o) => {
             let cfg = load(&o.config)?;
-            let mut c = client(&cfg)?;
+            let mut c = open_client(&cfg)?;
             let results = c.resume()?;
             if results.is_empty() {
                 println!("no open transaction in {}", cfg.journal.display());
             }
-            for r in results {
-                match r {
-                    Ok(m) => println!(
-                        "{}: nonce {} mined in block {} ({})",
-                        m.receipt.transaction_hash, m.nonce, m.receipt.block_number, m.label
-                    ),
-                    Err(e) => println!("{e}"),
-                }
-            }
+            results.into_iter().for_each(print_resumed);
             Ok(())
         }
+        ChainCommand::Wrap(a) => ramp(a, true),
+        ChainCommand::Unwrap(a) => ramp(a, false),
     }
 }
 
@@ -250,6 +277,20 @@ fn balances(a: BalancesArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn ramp(a: RampArgs, wrap: bool) -> anyhow::Result<()> {
+    let cfg = load(&a.send.opts.config)?;
+    let mut c = client(&cfg)?;
+    let s = Settlement::new(cfg.contracts.clone(), cfg.route);
+    let me = c.address();
+    let amt = amount(&a.amount)?;
+    let call = if wrap {
+        s.wrap(me, amt)
+    } else {
+        s.unwrap(me, amt)
+    };
+    send_all(&mut c, &[call], a.send.dry_run)
 }
 
 fn approve(a: SendArgs) -> anyhow::Result<()> {

@@ -120,8 +120,9 @@ impl Approval {
 }
 
 /// The approvals of a fresh account: pUSD `approve` and ConditionalTokens `setApprovalForAll`
-/// for both V2 exchanges and both collateral adapters; on the direct route, USDC.e `approve`
-/// for ConditionalTokens too (it pulls the collateral of a split itself).
+/// for both V2 exchanges and both collateral adapters, USDC.e `approve` for the onramp and pUSD
+/// `approve` for the offramp (wrap, unwrap); on the direct route, USDC.e `approve` for
+/// ConditionalTokens too (it pulls the collateral of a split itself).
 pub fn required_approvals(s: &Settlement) -> Vec<Approval> {
     let c = &s.contracts;
     let spenders = [
@@ -145,6 +146,18 @@ pub fn required_approvals(s: &Settlement) -> Vec<Approval> {
         erc1155: true,
         what,
     }));
+    out.push(Approval {
+        token: c.usdce,
+        spender: c.onramp,
+        erc1155: false,
+        what: "CollateralOnramp (wrap)",
+    });
+    out.push(Approval {
+        token: c.pusd,
+        spender: c.offramp,
+        erc1155: false,
+        what: "CollateralOfframp (unwrap)",
+    });
     if s.route == Route::Direct {
         out.push(Approval {
             token: c.usdce,

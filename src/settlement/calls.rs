@@ -38,6 +38,12 @@ sol! {
         function convertPositions(bytes32 marketId, uint256 indexSet, uint256 amount) external;
     }
 
+    /// CollateralOnramp (`wrap`) and CollateralOfframp (`unwrap`).
+    interface ICollateralRamp {
+        function wrap(address asset, address to, uint256 amount) external;
+        function unwrap(address asset, address to, uint256 amount) external;
+    }
+
     /// ERC-20 (pUSD, USDC.e).
     interface IERC20 {
         function approve(address spender, uint256 amount) external returns (bool);
@@ -144,6 +150,34 @@ impl Settlement {
         call(
             format!("convert {market_id} {index_set:#x} {amount}"),
             self.contracts.neg_risk_collateral_adapter,
+            data,
+        )
+    }
+}
+
+impl Settlement {
+    /// `amount` USDC.e → `amount` pUSD for `to`, through the onramp (which pulls the USDC.e).
+    pub fn wrap(&self, to: Address, amount: U256) -> TxCall {
+        let data = ICollateralRamp::wrapCall {
+            asset: self.contracts.usdce,
+            to,
+            amount,
+        }
+        .abi_encode();
+        call(format!("wrap {amount} → {to}"), self.contracts.onramp, data)
+    }
+
+    /// `amount` pUSD → `amount` USDC.e for `to`, through the offramp (which pulls the pUSD).
+    pub fn unwrap(&self, to: Address, amount: U256) -> TxCall {
+        let data = ICollateralRamp::unwrapCall {
+            asset: self.contracts.usdce,
+            to,
+            amount,
+        }
+        .abi_encode();
+        call(
+            format!("unwrap {amount} → {to}"),
+            self.contracts.offramp,
             data,
         )
     }
