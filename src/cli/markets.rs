@@ -1,9 +1,9 @@
-//! The market set a run trades: token registry, outcome groups and labels, taken from an
-//! in-process venue (`demo`, `flood`). Against an external venue the catalog supplies them.
+//! The market set a run trades: token registry, outcome groups and labels. The catalog
+//! supplies them here; `polyarb-venue` builds them from its in-process venue's market list
+//! (`demo`, `flood`).
 
-use polyarb::core::{AssetIndex, AssetRegistry, Size};
-use polyarb::strategy::{MAX_LEGS, OutcomeGroup};
-use polyarb::venue::MarketSummary;
+use polyarb::core::{AssetIndex, AssetRegistry};
+use polyarb::strategy::OutcomeGroup;
 
 /// A market as the dashboard labels it.
 pub struct MarketLabel {
@@ -15,60 +15,6 @@ pub struct MarketSet {
     pub registry: AssetRegistry,
     pub groups: Vec<OutcomeGroup>,
     pub labels: Vec<MarketLabel>,
-}
-
-/// Binary markets become YES/NO groups; a neg-risk event whose questions fit in one hot-path
-/// opportunity also becomes a group of its YES tokens (exactly one of them pays).
-pub fn from_venue(markets: &[MarketSummary], min_order_size: Size) -> anyhow::Result<MarketSet> {
-    let mut registry = AssetRegistry::with_capacity(markets.len() * 2);
-    let mut groups = Vec::new();
-    let mut labels = Vec::new();
-    let mut neg_risk: Vec<(String, Vec<AssetIndex>)> = Vec::new();
-    for m in markets {
-        let mut assets = Vec::with_capacity(m.token_ids.len());
-        for t in &m.token_ids {
-            assets.push(registry.register(t.as_bytes())?);
-        }
-        if let Some(&first) = assets.first() {
-            registry.set_market(first, &m.condition_id);
-        }
-        for &a in &assets {
-            registry.set_market(a, &m.condition_id);
-        }
-        if assets.len() == 2 {
-            groups.push(OutcomeGroup {
-                id: groups.len() as u32,
-                assets: assets.clone(),
-                fees: Default::default(),
-                min_order_size,
-            });
-        }
-        if let (true, Some(id)) = (m.neg_risk, &m.neg_risk_market_id) {
-            match neg_risk.iter_mut().find(|(k, _)| k == id) {
-                Some((_, yes)) => yes.push(assets[0]),
-                None => neg_risk.push((id.clone(), vec![assets[0]])),
-            }
-        }
-        labels.push(MarketLabel {
-            question: m.question.clone(),
-            assets,
-        });
-    }
-    for (_, yes) in neg_risk {
-        if yes.len() <= MAX_LEGS {
-            groups.push(OutcomeGroup {
-                id: groups.len() as u32,
-                assets: yes,
-                fees: Default::default(),
-                min_order_size,
-            });
-        }
-    }
-    Ok(MarketSet {
-        registry,
-        groups,
-        labels,
-    })
 }
 
 /// The market set of the catalog's first refresh (its registry, groups and labels), and the
