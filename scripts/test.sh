@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+# tests/chain.rs runs anvil with real contract bytecode: installed under target/chain-tools.
+scripts/chain-tools.sh
 # Every package's binaries are built before any test runs, so the tests of either package can
 # start both `polyarb` and `polyarb-venue`.
 cargo test --workspace --all-targets --locked

@@ -283,6 +283,8 @@ const COMMAND_PAGES: &[(&str, &str)] = &[
     ("db", "docs/db.md"),
     ("venue", "docs/venue.md"),
     ("config", "docs/configuration.md"),
+    ("chain", "docs/chain.md"),
+    ("ctf", "docs/chain.md"),
 ];
 
 /// `polyarb <args> --help`.

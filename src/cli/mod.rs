@@ -6,6 +6,7 @@
 //! (`hosted`), so both binaries answer to the same command names.
 
 mod catalog;
+mod chain;
 pub mod config;
 pub mod dashboard;
 mod db;
@@ -74,6 +75,12 @@ pub enum Command {
     Venue(Hosted),
     /// The recorder's database: import, rebuild a book at a moment, stats, prune, bench.
     Db(db::DbArgs),
+    /// The account on chain: balances, approvals, open transactions after a restart.
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
+    /// Settlement on chain: split, merge, redeem, neg-risk convert.
+    #[command(subcommand)]
+    Ctf(chain::CtfCommand),
 }
 
 /// The arguments of a command that `polyarb-venue` runs: taken as they are (`--help`
@@ -95,6 +102,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Order(c) => order::run(c),
         Command::Replay(a) => replay::run(a),
         Command::Db(a) => db::run(a),
+        Command::Chain(c) => chain::run_chain(c),
+        Command::Ctf(c) => chain::run_ctf(c),
     }
 }
 

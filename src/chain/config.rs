@@ -1,0 +1,146 @@
+//! The `[chain]` config section: the node, the key, the journal, gas caps and the contract
+//! addresses (Polygon's by default).
+
+use std::path::PathBuf;
+
+use alloy_primitives::{Address, address};
+use serde::Deserialize;
+
+/// Polygon mainnet's chain id.
+pub const POLYGON: u64 = 137;
+
+/// `[chain]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChainConfig {
+    /// JSON-RPC endpoint (`http://` or `https://`).
+    pub rpc_url: String,
+    /// The chain the node must serve (checked with `eth_chainId`).
+    pub chain_id: u64,
+    /// File holding the EOA's private key (0x + 64 hex); needed to send.
+    pub key_file: Option<PathBuf>,
+    /// SQLite file of the transaction journal.
+    pub journal: PathBuf,
+    /// `adapter`: split/merge/redeem in pUSD through the V2 collateral adapters; `direct`:
+    /// ConditionalTokens itself with `contracts.usdce` as collateral.
+    pub route: Route,
+    pub rpc_timeout_ms: u64,
+    pub gas: GasConfig,
+    pub contracts: Contracts,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        Self {
+            rpc_url: "https://polygon-rpc.com".to_string(),
+            chain_id: POLYGON,
+            key_file: None,
+            journal: PathBuf::from("chain-journal.sqlite"),
+            route: Route::Adapter,
+            rpc_timeout_ms: 10_000,
+            gas: GasConfig::default(),
+            contracts: Contracts::default(),
+        }
+    }
+}
+
+/// How binary split/merge/redeem reach ConditionalTokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Route {
+    Adapter,
+    Direct,
+}
+
+/// `[chain.gas]`: fees are wei, exact integers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GasConfig {
+    /// No transaction is sent with a gas limit above this.
+    pub gas_limit_cap: u64,
+    /// Added to `eth_estimateGas`'s answer, in percent.
+    pub gas_limit_margin_pct: u32,
+    /// No transaction (or replacement) offers more than this per gas.
+    pub max_fee_per_gas_cap: u64,
+    /// The tip never goes below this (Polygon's validators ignore lower tips).
+    pub min_priority_fee: u64,
+    /// Nor above this.
+    pub priority_fee_cap: u64,
+    /// A stuck transaction is replaced with both fees raised by this percentage (nodes require
+    /// at least 10).
+    pub fee_bump_pct: u32,
+    /// Without a receipt for this long a transaction is stuck (0 = never replace).
+    pub stuck_after_ms: u64,
+    /// Give up waiting for a receipt after this long (the journal keeps the transaction).
+    pub receipt_timeout_ms: u64,
+    pub poll_interval_ms: u64,
+}
+
+impl Default for GasConfig {
+    fn default() -> Self {
+        Self {
+            gas_limit_cap: 1_000_000,
+            gas_limit_margin_pct: 20,
+            max_fee_per_gas_cap: 1_000_000_000_000,
+            min_priority_fee: 30_000_000_000,
+            priority_fee_cap: 200_000_000_000,
+            fee_bump_pct: 25,
+            stuck_after_ms: 60_000,
+            receipt_timeout_ms: 300_000,
+            poll_interval_ms: 1_000,
+        }
+    }
+}
+
+/// `[chain.contracts]`: Polygon mainnet's addresses after the CLOB V2 cutover by default.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Contracts {
+    /// ConditionalTokens (Gnosis CTF).
+    pub ctf: Address,
+    /// pUSD, the CLOB V2 collateral.
+    pub pusd: Address,
+    /// USDC.e: the collateral binary position ids are keyed to.
+    pub usdce: Address,
+    /// The NegRiskAdapter's WrappedCollateral: what neg-risk position ids are keyed to.
+    pub wcol: Address,
+    /// The NegRiskAdapter: the oracle of every neg-risk condition.
+    pub neg_risk_adapter: Address,
+    /// CtfCollateralAdapter: binary split/merge/redeem in pUSD.
+    pub collateral_adapter: Address,
+    /// NegRiskCtfCollateralAdapter: neg-risk split/merge/redeem/convert in pUSD.
+    pub neg_risk_collateral_adapter: Address,
+    /// CollateralOnramp: USDC.e → pUSD (`wrap`).
+    pub onramp: Address,
+    /// CollateralOfframp: pUSD → USDC.e (`unwrap`).
+    pub offramp: Address,
+    /// CTF Exchange V2.
+    pub exchange: Address,
+    /// NegRisk CTF Exchange V2.
+    pub neg_risk_exchange: Address,
+}
+
+impl Default for Contracts {
+    fn default() -> Self {
+        Self {
+            ctf: address!("0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"),
+            pusd: address!("0xC011a7E12a19f7B1f670d46F03B03f3342E82DFB"),
+            usdce: address!("0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174"),
+            wcol: address!("0x3A3BD7bb9528E159577F7C2e685CC81A765002E2"),
+            neg_risk_adapter: address!("0xd91E80cF2E7be2e162c6513ceD06f1dD0dA35296"),
+            collateral_adapter: address!("0xAdA100Db00Ca00073811820692005400218FcE1f"),
+            neg_risk_collateral_adapter: address!("0xadA2005600Dec949baf300f4C6120000bDB6eAab"),
+            onramp: address!("0x93070a847efEf7F70739046A929D47a521F5B8ee"),
+            offramp: address!("0x2957922Eb93258b93368531d39fAcCA3B4dC5854"),
+            exchange: address!("0xE111180000d2663C0091e4f400237545B87B996B"),
+            neg_risk_exchange: address!("0xe2222d279d744050d28e00520010520000310F59"),
+        }
+    }
+}
+
+/// A file holding a `[chain]` section (other sections are left to the commands that own them).
+#[derive(Debug, Deserialize)]
+pub struct ChainFile {
+    #[serde(default)]
+    pub chain: ChainConfig,
+}
