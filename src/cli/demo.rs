@@ -69,6 +69,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             None,
         ),
     };
+    let refused = set.refused_lines();
     let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
     let (dispatch, desk) = if a.live {
@@ -108,11 +109,15 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         venue.http_url()
     );
     println!(
-        "markets  {} ({} assets, {} outcome groups watched for Dutch books)",
+        "markets  {} ({} assets, {} neg-risk groups watched, {} refused)",
         labels.len(),
         p.registry.len(),
-        groups
+        groups,
+        refused.len()
     );
+    for r in &refused {
+        println!("         {r}");
+    }
     println!("threads  {}", p.topology.describe());
     if let Some(sc) = &cfg.storage {
         println!(
@@ -160,6 +165,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         s.book.deltas.get() as f64 / secs
     );
     println!("{}", report::health_line(&s));
+    for r in &refused {
+        println!("{r}");
+    }
     let storage_failed = report::storage_summary(&rep.storage, secs, s.book.storage_dropped.get());
     println!(
         "Dutch books injected by the venue {} · opportunities found {} · {} {}",

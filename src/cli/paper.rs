@@ -100,6 +100,7 @@ pub fn open(
         instruments,
         journal,
         pairing: PairingConfig::default(),
+        no_side: true,
         ledger_url: Some(url),
     })
 }
@@ -116,6 +117,8 @@ pub struct DeskSetup<'a> {
     /// The SQLite journal (created if missing, else reconciled from).
     pub journal: &'a Path,
     pub pairing: PairingConfig,
+    /// Send NO-side plans (`[strategy] no_side`; always on a paper desk).
+    pub no_side: bool,
     /// A venue double's base URL: the summary reads the account's ledger from its
     /// `GET /admin/balances` and checks the positions against it (`None` for a real CLOB).
     pub ledger_url: Option<String>,
@@ -151,6 +154,7 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
         s.pairing,
     )
     .context("starting the sender thread")?;
+    let stage = stage.with_no_side(s.no_side);
     Ok((
         DispatchMode::Live(Box::new(stage)),
         LiveDesk {

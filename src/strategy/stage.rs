@@ -110,7 +110,8 @@ impl StrategyStage {
             }
             StrategyCommand::Define(group) => {
                 self.stats.defined.inc();
-                self.dutch.define(*group);
+                // A refusal is counted and logged by the strategy; the group never trades.
+                let _ = self.dutch.define(*group);
                 return;
             }
             StrategyCommand::KnownAssets(n) => {
@@ -245,12 +246,13 @@ mod tests {
         let mut s = StrategyStage::new(dutch, Out::End, None).with_commands(rx);
         let (yes, no) = (AssetIndex(2), AssetIndex(3));
         ctl.send_batch(vec![
-            StrategyCommand::Define(Box::new(OutcomeGroup {
-                id: 4,
-                assets: vec![yes, no],
-                fees: Default::default(),
-                min_order_size: Size(5_000_000),
-            })),
+            StrategyCommand::Define(Box::new(OutcomeGroup::new(
+                4,
+                vec![yes, no],
+                vec![],
+                Default::default(),
+                Size(5_000_000),
+            ))),
             StrategyCommand::KnownAssets(4),
         ])
         .unwrap();
@@ -261,6 +263,7 @@ mod tests {
             ask: Price(ask),
             ask_size: Size(10_000_000),
             tradeable: true,
+            asks: crate::core::AskDepth::from_levels([(Price(ask), Size(10_000_000))]),
             recv_ns: 1,
             sent_ns: 0,
         };
