@@ -290,7 +290,10 @@ fn opportunities_contract_on_the_fixture() {
                 "/fixtures/opportunities/three_questions.frames"
             ),
             "--groups",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/opportunities/groups.json"),
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/opportunities/groups.json"
+            ),
             "--opportunities",
         ])
         .output()

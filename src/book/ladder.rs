@@ -152,7 +152,12 @@ impl Ladder {
     #[inline]
     pub fn level(&self, i: usize) -> Option<(Price, Size)> {
         let n = self.keys.len();
-        (i < n).then(|| (self.price_of(self.keys[n - 1 - i]), Size(self.sizes[n - 1 - i])))
+        (i < n).then(|| {
+            (
+                self.price_of(self.keys[n - 1 - i]),
+                Size(self.sizes[n - 1 - i]),
+            )
+        })
     }
 
     /// The first levels, best first, into a fixed-size ladder (no allocation).

@@ -191,7 +191,7 @@ impl LiveDesk {
         );
         let end = collateral(&self.client)?;
         println!(
-            "{} {} · plans {} · orders sent {} filled {} rejected {} unknown {} · plans dropped {} untradeable {}",
+            "{} {} · plans {} · orders sent {} filled {} rejected {} unknown {} · plans dropped {} untradeable {} · NO side held {}",
             self.label,
             self.client.address(),
             stats.plans.get(),
@@ -200,7 +200,8 @@ impl LiveDesk {
             stats.rejected.get(),
             stats.unknown.get(),
             stats.dropped.get(),
-            stats.untradeable.get()
+            stats.untradeable.get(),
+            stats.no_side_held.get()
         );
         let cfg = self.client.config();
         let st = cfg.signature_type;

@@ -69,8 +69,8 @@ fn opportunities(a: &ReplayArgs) -> anyhow::Result<()> {
     use polyarb::strategy::contract::{OpportunityReplay, parse_groups};
     use std::io::BufRead;
     let path = a.groups.as_ref().context("--groups is required")?;
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read groups file {}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read groups file {}", path.display()))?;
     let groups = parse_groups(&bytes).with_context(|| format!("groups file {}", path.display()))?;
     let input: Box<dyn BufRead> = if a.frames.as_os_str() == "-" {
         Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin()))

@@ -387,7 +387,11 @@ impl OpportunityReplay {
                 _ => true,
             };
             if print {
-                writeln!(out, "{}", line(self.frame, &self.groups[g].id, found.as_ref()))?;
+                writeln!(
+                    out,
+                    "{}",
+                    line(self.frame, &self.groups[g].id, found.as_ref())
+                )?;
             }
             self.last[g] = found;
         }
@@ -422,7 +426,8 @@ mod tests {
             (g[0].min_profit, g[0].max_sets, g[0].min_order_size),
             (20_000, 100_000_000_000, 5_000_000)
         );
-        let bad = br#"[{"id":"g1","questions":[],"min_profit":"x","max_sets":"1","min_order_size":"5"}]"#;
+        let bad =
+            br#"[{"id":"g1","questions":[],"min_profit":"x","max_sets":"1","min_order_size":"5"}]"#;
         assert!(matches!(
             parse_groups(bad),
             Err(GroupsError::Decimal {

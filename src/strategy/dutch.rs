@@ -17,9 +17,7 @@
 //! so an evaluation allocates nothing.
 
 use super::walk::{fill, sets_within};
-use super::{
-    GroupRefusal, GroupSide, Leg, MAX_LEGS, Opportunity, OutcomeGroup, StrategyConfig,
-};
+use super::{GroupRefusal, GroupSide, Leg, MAX_LEGS, Opportunity, OutcomeGroup, StrategyConfig};
 use crate::adapters::polymarket::signing::amounts::{MIN_MARKETABLE_NOTIONAL, SHARE_LOT};
 use crate::core::{Amount, AssetIndex, MAX_DEPTH, Price, Size, TopOfBook};
 
@@ -77,7 +75,7 @@ impl GroupState {
         if self.fee_per_share.is_empty() {
             return 0;
         }
-        if p.0 % 1_000 == 0
+        if p.0.is_multiple_of(1_000)
             && let Some(&f) = self.fee_per_share.get((p.0 / 1_000) as usize)
         {
             return u64::from(f);
@@ -159,7 +157,12 @@ impl DutchBook {
     pub fn define(&mut self, g: OutcomeGroup) -> Result<(), GroupRefusal> {
         let pos = self.groups.iter().position(|x| x.def.id == g.id);
         if let Some(p) = pos {
-            for a in self.groups[p].def.assets.iter().chain(&self.groups[p].def.no_assets) {
+            for a in self.groups[p]
+                .def
+                .assets
+                .iter()
+                .chain(&self.groups[p].def.no_assets)
+            {
                 if self.asset_group[a.get()] == p as u32 {
                     self.asset_group[a.get()] = NO_GROUP;
                 }
@@ -322,9 +325,13 @@ impl DutchBook {
         let mut cost: u64 = 0;
         for (j, a) in legs.iter().enumerate() {
             let mut fee: u64 = 0;
-            let f = fill(size, |i| level(j, i), |p, taken| {
-                fee += group.fees.taker_fee(p, Size(taken)).0;
-            })
+            let f = fill(
+                size,
+                |i| level(j, i),
+                |p, taken| {
+                    fee += group.fees.taker_fee(p, Size(taken)).0;
+                },
+            )
             .ok_or(Miss::NoEdge)?;
             let notional = f.cost_ceil();
             if notional < MIN_MARKETABLE_NOTIONAL.0 {
@@ -336,8 +343,8 @@ impl DutchBook {
                 price: f.worst,
             };
         }
-        let pays = u64::try_from(u128::from(payout) * u128::from(size) / 1_000_000)
-            .unwrap_or(u64::MAX);
+        let pays =
+            u64::try_from(u128::from(payout) * u128::from(size) / 1_000_000).unwrap_or(u64::MAX);
         if cost >= pays {
             return Err(Miss::NoEdge);
         }
@@ -511,7 +518,10 @@ mod tests {
         books.extend(vec![vec![("0.97", "50"), ("0.99", "50")]; 40]);
         let o = feed(&mut s, &books).unwrap();
         assert_eq!((o.side, o.size, o.n_legs), (GroupSide::No, sz("50"), 40));
-        assert_eq!((o.cost, o.edge), (Amount(1_940_000_000), Amount(10_000_000)));
+        assert_eq!(
+            (o.cost, o.edge),
+            (Amount(1_940_000_000), Amount(10_000_000))
+        );
         // A NO book goes untradeable: the YES side is emitted.
         let o = s
             .on_top(top(79, &[("0.97", "50")], false), 3)
@@ -597,14 +607,29 @@ mod tests {
         let mut s = strat(2, StrategyConfig::default());
         s.reserve(256);
         let (a, b, c) = (AssetIndex(10), AssetIndex(11), AssetIndex(12));
-        s.define(OutcomeGroup::new(9, vec![a, b], vec![], FeeSchedule::FREE, sz("5")))
-            .unwrap();
+        s.define(OutcomeGroup::new(
+            9,
+            vec![a, b],
+            vec![],
+            FeeSchedule::FREE,
+            sz("5"),
+        ))
+        .unwrap();
         assert_eq!(s.known_assets(), 13 - 1);
         s.on_top(top(10, &[("0.3", "100")], true), 2);
-        assert_eq!(s.on_top(top(11, &[("0.3", "100")], true), 2).unwrap().group, 9);
+        assert_eq!(
+            s.on_top(top(11, &[("0.3", "100")], true), 2).unwrap().group,
+            9
+        );
         // The group gains a question: the old pair no longer trades on its own.
-        s.define(OutcomeGroup::new(9, vec![a, b, c], vec![], FeeSchedule::FREE, sz("5")))
-            .unwrap();
+        s.define(OutcomeGroup::new(
+            9,
+            vec![a, b, c],
+            vec![],
+            FeeSchedule::FREE,
+            sz("5"),
+        ))
+        .unwrap();
         assert_eq!(s.groups().count(), 2);
         assert!(s.on_top(top(11, &[("0.31", "100")], true), 3).is_none());
         let o = s.on_top(top(12, &[("0.3", "100")], true), 3).unwrap();
@@ -629,7 +654,13 @@ mod tests {
         let o = last.expect("a 64-leg set at 0.96");
         assert_eq!((o.n_legs, o.size), (64, sz("100")));
         assert_eq!(
-            s.define(OutcomeGroup::new(5, vec![a], vec![], FeeSchedule::FREE, sz("5"))),
+            s.define(OutcomeGroup::new(
+                5,
+                vec![a],
+                vec![],
+                FeeSchedule::FREE,
+                sz("5")
+            )),
             Err(GroupRefusal::TooFewQuestions)
         );
     }

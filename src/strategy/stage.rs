@@ -31,6 +31,8 @@ use crate::storage::StorageHealth;
 pub struct StrategyStats {
     pub tops: Counter,
     pub opportunities: Counter,
+    /// Of `opportunities`, NO-side sets (their NOs pay only after conversion).
+    pub no_side: Counter,
     pub dropped: Counter,
     /// Opportunities not emitted because trading is halted (storage of orders/fills failing).
     pub halted: Counter,
@@ -161,6 +163,9 @@ impl Stage for StrategyStage {
             return;
         }
         self.stats.opportunities.inc();
+        if o.side == super::GroupSide::No {
+            self.stats.no_side.inc();
+        }
         self.detect_latency.record(now.saturating_sub(o.recv_ns));
         if self.out.emit(o).is_err() {
             self.stats.dropped.inc();

@@ -198,7 +198,9 @@ mod tests {
             // Ascending distinct prices on a 0.01 grid, as an ask ladder.
             v.sort_by_key(|x| x.0);
             v.dedup_by_key(|x| x.0);
-            v.into_iter().map(|(p, s)| (p * 10_000, s * 10_000)).collect()
+            v.into_iter()
+                .map(|(p, s)| (p * 10_000, s * 10_000))
+                .collect()
         })
     }
 

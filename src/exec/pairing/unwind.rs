@@ -5,6 +5,7 @@
 //! book of its own, and an unwind is rare and must price off the venue's book as it is now,
 //! not as the strategy last saw it.
 
+use super::{LegFill, PairAction, PairingConfig, Plan, decide, leg_oid, unwind_floor, unwind_oid};
 use crate::adapters::polymarket::http::ClobBookClient;
 use crate::adapters::polymarket::http::clob::ClobError;
 use crate::adapters::polymarket::signing::amounts::SHARE_LOT;
@@ -14,7 +15,6 @@ use crate::exec::instruments::{Instrument, Instruments};
 use crate::exec::journal::OrderJournal;
 use crate::exec::manager::{NewOrder, OrderManager, SubmitOutcome};
 use crate::obs::Counter;
-use super::{LegFill, PairAction, PairingConfig, Plan, decide, leg_oid, unwind_floor, unwind_oid};
 
 /// The counters unwinds update, borrowed from the sender's stats that own them (see
 /// `LiveStats::unwind_counters`).
