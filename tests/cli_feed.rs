@@ -111,10 +111,13 @@ fn live_feed_sends_paired_orders_to_the_venue_and_journals_them() {
     use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, Filter};
     use polyarb::adapters::polymarket::signing::PrivateKey;
 
-    let mut cfg = venue_config(8, 11);
-    // Dutch books often enough that a few seconds always see some.
-    cfg.model.dutch_book_every_ms = 250;
+    // A neg-risk event of four questions among the markets: a NO ask the venue drops on one of
+    // them (its scheduled mispricing) makes the event's NOs a complete set under N − 1, which
+    // `[strategy] no_side` lets the engine send.
+    let mut cfg = venue_config(40, 11);
+    cfg.model.dutch_book_every_ms = 100;
     cfg.model.dutch_book_duration_ms = 700;
+    cfg.model.dutch_book_margin = polyarb::core::Price(80_000);
     // The engine here trades as a plain EOA.
     cfg.trading.eoa_orders = polyarb::venue::trading::config::EoaOrders::Allowed;
     let venue = Venue::start(cfg).expect("venue starts");
@@ -138,7 +141,7 @@ fn live_feed_sends_paired_orders_to_the_venue_and_journals_them() {
     )
     .unwrap();
     let trading = format!(
-        "[trading]\nmode = \"live\"\nkey_file = \"key.hex\"\ncreds_file = \"creds.json\"\nclob_url = \"{}\"\nuser_ws_url = \"{}\"\njournal = \"orders.db\"\nsignature_type = 0\n",
+        "[strategy]\nno_side = true\n[trading]\nmode = \"live\"\nkey_file = \"key.hex\"\ncreds_file = \"creds.json\"\nclob_url = \"{}\"\nuser_ws_url = \"{}\"\njournal = \"orders.db\"\nsignature_type = 0\n",
         venue.http_url(),
         venue.user_ws_url(),
     );
