@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use polyarb::storage::batch::Batch;
-use polyarb::storage::bench::{busy_asset_db, change_rows, open_checkpointed, registration_batch};
 use polyarb::storage::checkpoint::Checkpointer;
+use polyarb::storage::load::TempDir;
+use polyarb::storage::load::measure::{
+    busy_asset_db, change_rows, open_checkpointed, registration_batch,
+};
 use polyarb::storage::rebuild::rebuild_at;
-use polyarb::storage::tempdir::TempDir;
 use polyarb::storage::{EventStore, SqliteStore, StorageConfig, Synchronous};
 
 const BATCH: usize = 1000;

@@ -8,12 +8,15 @@
 
 pub mod adapters;
 pub mod book;
+pub mod book_stage;
 pub mod catalog;
 pub mod config;
 pub mod core;
+pub mod engine;
 pub mod exec;
 pub mod obs;
 pub mod pipeline;
+pub mod replay;
 pub mod storage;
 pub mod strategy;
 pub mod venue;

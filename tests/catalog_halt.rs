@@ -22,8 +22,8 @@ use polyarb::catalog::{
     CatalogState, CatalogUpdate, GammaSource, GroupKey, MemoryStore, SqliteCatalogStore,
 };
 use polyarb::core::ConditionId;
-use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::Pipeline;
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::{EngineBuilder, Pipeline};
 use polyarb::strategy::StrategyCommand;
 use serde_json::json;
 
@@ -329,14 +329,12 @@ fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() 
     let (groups, held) = first.selection.startup_groups();
     assert_eq!(held.len(), 1, "the group of the target's event");
     assert_eq!(groups.len(), first.selection.groups.len() + 1);
-    let mut p = Pipeline::start_held(
-        &engine_settings(&v, &["io", "parse+book+strategy+dispatch"]),
-        first.selection.registry.clone(),
-        groups,
-        &held,
-        3,
-    )
-    .expect("pipeline starts");
+    let settings = engine_settings(&v, &["io", "parse+book+strategy+dispatch"]);
+    let mut p = EngineBuilder::new(&settings, first.selection.registry.clone(), groups)
+        .held(&held)
+        .seed(3)
+        .start()
+        .expect("pipeline starts");
     let n_books = first.selection.watched_assets.len();
     wait_until("every book", || books_ready(&p, n_books));
     let before = p.stats.strategy.held.get();

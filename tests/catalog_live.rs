@@ -15,11 +15,11 @@ use std::time::Duration;
 use catalog_common::{
     catalog_config, engine_settings, intent_for, misprice_event, post, scratch, venue, wait_until,
 };
+use polyarb::book::dump::BookDump;
 use polyarb::catalog::MemoryStore;
 use polyarb::core::TokenId;
-use polyarb::obs::replay::BookDump;
-use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::Pipeline;
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::{EngineBuilder, Pipeline};
 use polyarb::venue::{MarketSummary, VenueHandle};
 use serde_json::json;
 
@@ -103,7 +103,10 @@ fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
             ..Default::default()
         });
     }
-    let mut p = Pipeline::start_held(&s, first.selection.registry.clone(), groups, &held, 3)
+    let mut p = EngineBuilder::new(&s, first.selection.registry.clone(), groups)
+        .held(&held)
+        .seed(3)
+        .start()
         .expect("pipeline starts");
     let n = first.selection.watched_assets.len() as u64;
     assert!(

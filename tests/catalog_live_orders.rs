@@ -12,12 +12,12 @@ use catalog_common::{
 use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
 use polyarb::adapters::polymarket::signing::PrivateKey;
 use polyarb::catalog::MemoryStore;
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::{DispatchMode, EngineBuilder};
 use polyarb::exec::instruments::{self, Instruments};
 use polyarb::exec::journal::MemoryJournal;
 use polyarb::exec::live::live_dispatch;
 use polyarb::exec::manager::{ExecConfig, OrderManager};
-use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::{DispatchMode, Pipeline};
 use serde_json::json;
 
 #[test]
@@ -70,15 +70,12 @@ fn a_market_listed_while_trading_live_is_sent_orders() {
     let (stage, sender) = live_dispatch(1, mgr, table, None, 64, Default::default()).unwrap();
     let (groups, held) = first.selection.startup_groups();
     let s = engine_settings(&v, &["io+parse+book+strategy+dispatch"]);
-    let mut p = Pipeline::start_full(
-        &s,
-        reg,
-        groups,
-        &held,
-        3,
-        DispatchMode::Live(Box::new(stage)),
-    )
-    .expect("pipeline starts");
+    let mut p = EngineBuilder::new(&s, reg, groups)
+        .held(&held)
+        .seed(3)
+        .dispatch(DispatchMode::Live(Box::new(stage)))
+        .start()
+        .expect("pipeline starts");
     p.instruments_tx = Some(sender.instruments.clone());
 
     list(true);

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use catalog_common::{catalog_config, fault, post, scratch, venue};
-use polyarb::adapters::polymarket::ws::FeedCommand;
+use polyarb::adapters::polymarket::market_channel::FeedCommand;
 use polyarb::catalog::scheduler::{self, SchedulerConfig};
 use polyarb::catalog::{
     CatalogNotice, CatalogState, CatalogUpdate, GammaSource, GroupKey, GroupSkip, ListingSource,

@@ -5,7 +5,7 @@ mod trading_support;
 
 use std::process::{Command, Output};
 
-use polyarb::storage::tempdir::TempDir;
+use polyarb::storage::load::TempDir;
 use serde_json::Value;
 
 use trading_support::*;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use polyarb::config::ConfigError;
-use polyarb::pipeline::engine::EngineSettings;
+use polyarb::engine::EngineSettings;
 
 fn load(name: &str) -> Result<EngineSettings, ConfigError> {
     EngineSettings::load(

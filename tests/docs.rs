@@ -380,3 +380,166 @@ fn every_command_is_in_the_readme_and_every_flag_in_its_page() {
         missing.join("\n  ")
     );
 }
+
+/// Top-level modules of `src/` left out of the layering check: `venue` (the venue double, on
+/// its way to a crate of its own) and `cli` (the binary, above everything).
+const LAYERING_EXEMPT: &[&str] = &["venue", "cli"];
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+    {
+        let p = e.expect("directory entry").path();
+        if p.is_dir() {
+            rust_files_under(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The top-level modules a line names through `crate::<module>` or `crate::{<module>, ..}`;
+/// comment lines name nothing.
+fn crate_modules_named(line: &str) -> Vec<String> {
+    let t = line.trim_start();
+    if t.starts_with("//") {
+        return Vec::new();
+    }
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut out = Vec::new();
+    for (i, _) in line.match_indices("crate::") {
+        if i > 0 {
+            let before = line.as_bytes()[i - 1];
+            if before.is_ascii_alphanumeric() || before == b'_' {
+                continue; // a longer word: not this crate
+            }
+        }
+        let rest = &line[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // Only the group's top level names modules of the crate.
+            let mut depth = 0;
+            let mut at_item = true;
+            for (j, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => at_item = true,
+                    c if at_item && depth == 0 && !c.is_whitespace() => {
+                        out.push(ident(&group[j..]));
+                        at_item = false;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            out.push(ident(rest));
+        }
+    }
+    out
+}
+
+/// `src/`'s top-level modules form layers: no module reaches itself through `crate::` paths, so
+/// each can be read, tested and moved with only what is below it.
+#[test]
+fn top_level_modules_have_no_import_cycles() {
+    let src = root().join("src");
+    let mut modules: std::collections::BTreeMap<String, Vec<PathBuf>> = Default::default();
+    for e in std::fs::read_dir(&src).expect("src/ lists") {
+        let p = e.expect("directory entry").path();
+        let name = p.file_stem().unwrap().to_string_lossy().to_string();
+        if LAYERING_EXEMPT.contains(&name.as_str()) {
+            continue;
+        }
+        if p.is_dir() {
+            let mut files = Vec::new();
+            rust_files_under(&p, &mut files);
+            modules.insert(name, files);
+        } else if p.extension().is_some_and(|x| x == "rs")
+            && !["lib", "main", "build"].contains(&name.as_str())
+        {
+            modules.insert(name, vec![p]);
+        }
+    }
+    assert!(
+        modules.len() >= 8,
+        "expected the engine's modules under src/, found {:?}",
+        modules.keys()
+    );
+    // module -> (module it names -> first file that names it)
+    let mut edges: std::collections::BTreeMap<&str, std::collections::BTreeMap<String, PathBuf>> =
+        Default::default();
+    for (m, files) in &modules {
+        let out = edges.entry(m.as_str()).or_default();
+        for f in files {
+            for line in read(f).lines() {
+                for d in crate_modules_named(line) {
+                    if d != *m && modules.contains_key(&d) {
+                        out.entry(d).or_insert_with(|| f.clone());
+                    }
+                }
+            }
+        }
+    }
+    let reaches = |from: &str, to: &str| -> Option<Vec<String>> {
+        // Breadth-first, so the path reported is a shortest one.
+        let mut prev: std::collections::BTreeMap<String, String> = Default::default();
+        let mut queue = std::collections::VecDeque::from([from.to_string()]);
+        while let Some(x) = queue.pop_front() {
+            for y in edges.get(x.as_str()).into_iter().flat_map(|e| e.keys()) {
+                if y == to {
+                    let mut path = vec![to.to_string(), x.clone()];
+                    let mut at = x.clone();
+                    while let Some(p) = prev.get(&at) {
+                        path.push(p.clone());
+                        at = p.clone();
+                    }
+                    path.reverse();
+                    return Some(path);
+                }
+                if y != from && !prev.contains_key(y) {
+                    prev.insert(y.clone(), x.clone());
+                    queue.push_back(y.clone());
+                }
+            }
+        }
+        None
+    };
+    let mut cycles = Vec::new();
+    for (m, out) in &edges {
+        for (d, file) in out {
+            if let Some(back) = reaches(d, m) {
+                cycles.push(format!(
+                    "{m} -> {d} ({}), and back: {}",
+                    rel(file),
+                    back.join(" -> ")
+                ));
+            }
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "import cycles between top-level modules of src/:\n  {}",
+        cycles.join("\n  ")
+    );
+}
+
+#[test]
+fn crate_paths_are_read_from_uses_and_groups() {
+    assert_eq!(crate_modules_named("use crate::book::Books;"), ["book"]);
+    assert_eq!(
+        crate_modules_named("use crate::{core::Price, storage::{self, X}, obs};"),
+        ["core", "storage", "obs"]
+    );
+    assert_eq!(
+        crate_modules_named("    let t = crate::storage::time::unix_now_ns() + crate::obs::x();"),
+        ["storage", "obs"]
+    );
+    assert!(crate_modules_named("//! The catalog's job (`crate::catalog`).").is_empty());
+    assert_eq!(crate_modules_named("$crate::core::x"), ["core"]);
+    assert!(crate_modules_named("mycrate::core::x").is_empty());
+}

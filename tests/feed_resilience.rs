@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use polyarb::core::{AssetRegistry, Size};
-use polyarb::pipeline::engine::{EngineSettings, Pipeline};
+use polyarb::engine::{EngineSettings, Pipeline};
 use polyarb::strategy::OutcomeGroup;
 use polyarb::venue::{Fault, ModelConfig, Venue, VenueConfig, VenueHandle};
 

@@ -1,7 +1,7 @@
 //! Bad input: truncated, garbled and oversized frames never panic, are each counted, and leave
 //! the books exactly as they were.
 
-use polyarb::obs::replay::Replayer;
+use polyarb::replay::Replayer;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 const A: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
@@ -81,7 +81,7 @@ fn hostile_frames_are_counted_and_change_nothing() {
         let c1 = r.counters();
         assert_eq!(c1.frames, c0.frames + 1);
         let outcomes =
-            |c: &polyarb::obs::replay::ReplayCounters| c.invalid + c.ignored + c.other + c.orphan;
+            |c: &polyarb::replay::ReplayCounters| c.invalid + c.ignored + c.other + c.orphan;
         assert!(
             outcomes(&c1) > outcomes(&c0),
             "frame not counted: {:?}",

@@ -4,7 +4,7 @@
 mod polymarket_fixtures;
 
 use polyarb::core::{AssetIndex, Price};
-use polyarb::obs::replay::Replayer;
+use polyarb::replay::Replayer;
 
 /// A fixture file as one compact frame (the files are pretty-printed JSON).
 fn frame(name: &str) -> String {

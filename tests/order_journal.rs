@@ -18,7 +18,7 @@ use polyarb::exec::journal::OrderJournal;
 use polyarb::exec::journal_db::StorageJournal;
 use polyarb::exec::manager::{ExecConfig, OrderManager, SubmitOutcome};
 use polyarb::exec::order::OrderState;
-use polyarb::storage::tempdir::TempDir;
+use polyarb::storage::load::TempDir;
 use polyarb::storage::{StorageConfig, WriterHandle};
 use rusqlite::Connection;
 

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use polyarb::core::{AssetRegistry, Size};
-use polyarb::pipeline::engine::{EngineSettings, Pipeline};
+use polyarb::engine::{EngineSettings, Pipeline};
 use polyarb::pipeline::wait::WaitStrategy;
 use polyarb::strategy::OutcomeGroup;
 use polyarb::venue::{ModelConfig, Venue, VenueConfig, VenueHandle};

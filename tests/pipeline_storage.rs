@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use polyarb::core::{AssetRegistry, TokenId};
-use polyarb::pipeline::engine::{EngineSettings, Pipeline};
+use polyarb::engine::{EngineSettings, Pipeline};
 use polyarb::storage::{SqliteStore, StorageConfig, rebuild_at};
 use polyarb::venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
 

@@ -1,6 +1,6 @@
 //! The replay contract of issue 2, rule by rule, through the real parser and books.
 
-use polyarb::obs::replay::{ReplayCounters, Replayer};
+use polyarb::replay::{ReplayCounters, Replayer};
 use serde_json::{Value, json};
 
 const A: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";

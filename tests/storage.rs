@@ -4,18 +4,21 @@
 //! writer's health under a locked database and a full disk, bad data, a full channel, trading
 //! rows, and the `db` commands.
 
+mod storage_synth;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use polyarb::book::ResyncReason;
+use polyarb::book::dump::BookDump;
 use polyarb::core::{Amount, AssetIndex, Price, Side, Size, TokenId};
-use polyarb::obs::replay::{BookDump, Replayer};
+use polyarb::replay::Replayer;
 use polyarb::storage::ingest::FrameIngestor;
+use polyarb::storage::load::EventFlood;
+use polyarb::storage::load::TempDir;
 use polyarb::storage::rebuild::{Base, rebuild_at};
-use polyarb::storage::synth::{EventFlood, SynthConfig, SynthFeed};
-use polyarb::storage::tempdir::TempDir;
 use polyarb::storage::time::{NS_PER_MS, NS_PER_S, unix_now_ns};
 use polyarb::storage::{
     EventStore, FailureKind, FillRecord, JournalEntry, MarketRecord, OrderRecord, OrderUpdate,
@@ -23,6 +26,7 @@ use polyarb::storage::{
     RuleChangeRecord, SqliteStore, StorageConfig, StorageEvent, StorageSender, WriterHandle,
 };
 use polyarb::venue::ModelConfig;
+use storage_synth::{SynthConfig, SynthFeed};
 
 const BIN: &str = env!("CARGO_BIN_EXE_polyarb");
 const NS_PER_DAY: u64 = 86_400 * NS_PER_S;

@@ -11,9 +11,9 @@ use std::ops::ControlFlow;
 
 use polyarb::core::{AssetIndex, Price, Side, Size};
 use polyarb::storage::batch::{Batch, BookRow, BookRowKind, Row, TradeRow};
-use polyarb::storage::bench::registration_batch;
+use polyarb::storage::load::TempDir;
+use polyarb::storage::load::measure::registration_batch;
 use polyarb::storage::schema::TIME_SAMPLE_EVERY;
-use polyarb::storage::tempdir::TempDir;
 use polyarb::storage::{EventStore, SqliteStore, StorageConfig, Synchronous};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

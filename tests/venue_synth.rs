@@ -1,7 +1,7 @@
 //! `synth frames` output replayed through the project's replayer ends with exactly the model's
 //! books, with nothing invalid, mismatched or crossed.
 
-use polyarb::obs::replay::{FrameReader, Replayer};
+use polyarb::replay::{FrameReader, Replayer};
 use polyarb::venue::ModelConfig;
 use polyarb::venue::control::books_dump;
 use polyarb::venue::synth::write_frames;

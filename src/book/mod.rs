@@ -4,11 +4,11 @@
 //! venue's claimed top of book disagrees with ours (a missed delta), the book crossed, the tick
 //! size changed, the connection dropped, a ring overflowed, or the asset went silent. Such a
 //! book is `resync_needed` (first reason kept) and keeps applying deltas, but nothing may trade
-//! on it until a new snapshot makes it `ok` again.
+//! on it until a new snapshot makes it `ok` again. The hot stage that keeps them is
+//! `book_stage`; storage rebuilds them with this same code.
 
+pub mod dump;
 pub mod ladder;
-pub mod resync;
-pub mod stage;
 
 pub use ladder::Ladder;
 
@@ -293,9 +293,6 @@ impl Books {
         }
     }
 }
-
-#[cfg(test)]
-mod stage_tests;
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@
 //! - `source`, `state`, `scheduler`: refreshing, once (`CatalogState::refresh`) or on a cold
 //!   thread (`scheduler::spawn`) that reports `CatalogUpdate`s through a channel.
 //!
-//! How the engine uses it: `pipeline::catalog_link::CatalogRunner` refreshes once (the pipeline
+//! How the engine uses it: `engine::catalog_link::CatalogRunner` refreshes once (the pipeline
 //! starts on `update.selection.registry` and `.groups`), commits, spawns the scheduler and
 //! applies every `CatalogNotice::Updated` with `Pipeline::apply_catalog`: new and changed groups
 //! defined, others halted/resumed through the strategy's command ring, the registry of a running

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::adapters::polymarket::gamma::{GammaError, Truncation};
-use crate::adapters::polymarket::ws::FeedCommand;
+use crate::adapters::polymarket::market_channel::FeedCommand;
 use crate::core::{AssetIndex, ConditionId};
 use crate::strategy::StrategyCommand;
 

@@ -6,7 +6,7 @@ use clap::Subcommand;
 
 use polyarb::catalog::CatalogConfig;
 use polyarb::config::source::{BUILTIN, ConfigKind, ConfigSource};
-use polyarb::pipeline::engine::EngineSettings;
+use polyarb::engine::EngineSettings;
 use polyarb::venue::VenueConfig;
 
 #[derive(Subcommand, Debug)]

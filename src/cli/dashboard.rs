@@ -8,10 +8,10 @@ use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use polyarb::book::BookState;
-use polyarb::book::stage::AssetView;
+use polyarb::book_stage::AssetView;
 use polyarb::core::{AssetIndex, Price};
+use polyarb::engine::Pipeline;
 use polyarb::exec::OrderIntent;
-use polyarb::pipeline::engine::Pipeline;
 
 use super::markets::MarketLabel;
 use super::report::us;

@@ -10,11 +10,11 @@ use clap::{Args, Subcommand};
 
 use polyarb::config::source::ConfigSource;
 use polyarb::core::TokenId;
-use polyarb::obs::replay::FrameReader;
-use polyarb::storage::bench;
+use polyarb::replay::FrameReader;
 use polyarb::storage::ingest::FrameIngestor;
-use polyarb::storage::synth::EventFlood;
-use polyarb::storage::tempdir::TempDir;
+use polyarb::storage::load::EventFlood;
+use polyarb::storage::load::TempDir;
+use polyarb::storage::load::measure as bench;
 use polyarb::storage::time::{NS_PER_MS, format_ns, parse_time_ns, unix_now_ns};
 use polyarb::storage::{
     EventStore, Pruner, SqliteStore, StorageConfig, Synchronous, WriterHandle, rebuild_at,

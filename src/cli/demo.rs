@@ -11,8 +11,8 @@ use clap::Args;
 
 use polyarb::catalog::{CatalogStore, MemoryStore, SqliteCatalogStore};
 use polyarb::config::source::ConfigSource;
-use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::{DispatchMode, EngineSettings, Pipeline};
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::{DispatchMode, EngineBuilder, EngineSettings};
 use polyarb::venue::Venue;
 
 use super::dashboard::Dashboard;
@@ -89,15 +89,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     } else {
         (DispatchMode::DryRun, None)
     };
-    let mut p = Pipeline::start_full(
-        &cfg,
-        set.registry,
-        set.groups,
-        &held,
-        cfg.venue.model.seed,
-        dispatch,
-    )
-    .context("starting the pipeline")?;
+    let mut p = EngineBuilder::new(&cfg, set.registry, set.groups)
+        .held(&held)
+        .seed(cfg.venue.model.seed)
+        .dispatch(dispatch)
+        .start()
+        .context("starting the pipeline")?;
     // With the catalog, markets listed while running reach the live sender before they are
     // subscribed.
     if runner.is_some() {

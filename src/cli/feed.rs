@@ -23,10 +23,10 @@ use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey};
 use polyarb::catalog::{CatalogStore, CatalogUpdate, MemoryStore, SqliteCatalogStore};
 use polyarb::config::source::ConfigSource;
 use polyarb::core::AssetRegistry;
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::{DispatchMode, EngineBuilder, EngineSettings};
 use polyarb::exec::instruments::{self, Instruments};
 use polyarb::exec::settings::TradingConfig;
-use polyarb::pipeline::catalog_link::CatalogRunner;
-use polyarb::pipeline::engine::{DispatchMode, EngineSettings, Pipeline};
 
 use super::dashboard::Dashboard;
 use super::paper::{self, DeskSetup, LiveDesk};
@@ -84,7 +84,10 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         }
         None => (DispatchMode::DryRun, None),
     };
-    let mut p = Pipeline::start_full(&cfg, set.registry, set.groups, &held, 0, dispatch)
+    let mut p = EngineBuilder::new(&cfg, set.registry, set.groups)
+        .held(&held)
+        .dispatch(dispatch)
+        .start()
         .context("starting the pipeline")?;
     // Markets listed while running become tradeable: their instruments reach the sender first.
     p.instruments_tx = desk.as_ref().map(LiveDesk::instruments);

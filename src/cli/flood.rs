@@ -10,8 +10,8 @@ use clap::Args;
 use serde_json::json;
 
 use polyarb::config::source::ConfigSource;
+use polyarb::engine::{EngineSettings, Pipeline};
 use polyarb::obs::LatencySummary;
-use polyarb::pipeline::engine::{EngineSettings, Pipeline};
 use polyarb::venue::{ModelConfig, Venue};
 
 use super::{markets, report};

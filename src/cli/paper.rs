@@ -28,11 +28,11 @@ use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, Us
 use polyarb::core::decimal::format_micros;
 use polyarb::core::fees::FeeSchedule;
 use polyarb::core::{AssetRegistry, TokenId};
+use polyarb::engine::DispatchMode;
 use polyarb::exec::journal_db::StorageJournal;
 use polyarb::exec::live::{Instrument, InstrumentUpdate, Instruments, Sender, live_dispatch};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::pairing::PairingConfig;
-use polyarb::pipeline::engine::DispatchMode;
 use polyarb::storage::WriterHandle;
 use polyarb::venue::VenueHandle;
 

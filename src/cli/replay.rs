@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 
 use polyarb::obs::build_info;
-use polyarb::obs::replay::{FrameArena, FrameReader, Replayer};
+use polyarb::replay::{FrameArena, FrameReader, Replayer};
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
+use polyarb::engine::PipelineStats;
 use polyarb::obs::{LatencyHistogram, LatencySummary};
-use polyarb::pipeline::engine::PipelineStats;
 use polyarb::storage::MetricsSnapshot;
 
 /// Prints a percentile table of every non-empty histogram and saves each as `.hgrm`.

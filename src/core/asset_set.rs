@@ -68,14 +68,6 @@ impl AssetSet {
         Some(a)
     }
 
-    /// Stops listing the member to serve next without removing it: it stays a member
-    /// (`contains` is true, `insert` refuses it) but is never served. For a member whose work
-    /// can no longer be done.
-    #[inline]
-    pub fn drop_last_keeping_member(&mut self) -> Option<AssetIndex> {
-        self.list.pop()
-    }
-
     /// How many members are listed to be served.
     #[inline]
     pub fn len(&self) -> usize {
@@ -105,9 +97,8 @@ mod tests {
         assert_eq!(s.last(), Some(AssetIndex(200)));
         assert_eq!(s.pop(), Some(AssetIndex(200)));
         assert!(!s.contains(AssetIndex(200)));
-        assert_eq!(s.drop_last_keeping_member(), Some(AssetIndex(3)));
-        assert!(s.is_empty() && s.contains(AssetIndex(3)));
-        assert!(!s.insert(AssetIndex(3)));
+        assert_eq!(s.pop(), Some(AssetIndex(3)));
+        assert!(s.is_empty() && !s.contains(AssetIndex(3)));
         assert_eq!(s.pop(), None);
     }
 }

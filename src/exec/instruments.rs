@@ -2,7 +2,7 @@
 //! rules (tick, minimum size, neg-risk exchange) and taker fee schedule, by asset index.
 //!
 //! The table is the sender thread's own. Markets the catalog lists while the engine runs reach
-//! it by message ([`InstrumentUpdate`], from `pipeline::catalog_link`), sent before the feed
+//! it by message ([`InstrumentUpdate`], from `engine::catalog_link`), sent before the feed
 //! subscribes their assets: a plan on a new asset therefore finds its instrument already
 //! waiting in the sender's channel. The same message carries rule changes of known markets
 //! (a new tick size listed by Gamma). Between refreshes, a leg the signer refuses as off the

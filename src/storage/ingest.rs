@@ -2,7 +2,7 @@
 //!
 //! Each venue event of a frame is parsed on its own by the real `MarketParser`, so every
 //! message it yields can carry that event's own venue `timestamp` (a frame may batch events
-//! with different timestamps). The books this produces are the books `obs::replay::Replayer`
+//! with different timestamps). The books this produces are the books `replay::Replayer`
 //! builds from the same frames: the parser treats the events of a frame independently.
 
 use crate::adapters::polymarket::market_channel::MarketParser;

@@ -82,7 +82,7 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<MigrationReport,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::tempdir::TempDir;
+    use crate::storage::load::TempDir;
 
     /// The schema as SQLite stores it, for comparing two databases.
     fn schema_of(conn: &Connection) -> Vec<(String, String, Option<String>)> {

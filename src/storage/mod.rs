@@ -205,7 +205,6 @@
 
 pub mod bars;
 pub mod batch;
-pub mod bench;
 pub mod checkpoint;
 mod compact;
 pub mod config;
@@ -214,6 +213,7 @@ pub mod event;
 pub mod export;
 pub mod handle;
 pub mod ingest;
+pub mod load;
 pub mod metrics;
 pub mod migrations;
 mod partitions;
@@ -224,11 +224,11 @@ pub mod schema;
 pub mod snapshots;
 pub mod sqlite;
 mod sqlite_catalog;
+mod sqlite_prune;
 mod sqlite_read;
+mod sqlite_stats;
 mod sqlite_trading;
 pub mod store;
-pub mod synth;
-pub mod tempdir;
 pub mod time;
 mod writer;
 
@@ -245,5 +245,5 @@ pub use rebuild::{RebuildError, RebuiltBook, rebuild_at};
 pub use retention::{PruneReport, Pruner};
 pub use sqlite::SqliteStore;
 pub use sqlite_catalog::{CatalogRow, MarketChangeRow, StoredCatalogMarket, StoredRuleChange};
-pub use sqlite_read::TABLES;
+pub use sqlite_stats::TABLES;
 pub use store::{EventStore, StoreStats};

@@ -7,8 +7,8 @@
 //! recv_ns)` index and the primary key (see `storage`, "Indices").
 
 use crate::book::Books;
+use crate::book::dump::BookDump;
 use crate::core::{AssetIndex, MarketMsg, TokenId};
-use crate::obs::replay::BookDump;
 
 use super::batch::{BookRowKind, StoredBookRow};
 use super::error::StorageError;

@@ -2,8 +2,9 @@
 //! configuring a connection, and the write path (one `BEGIN IMMEDIATE` transaction per batch,
 //! cached prepared statements, per-market `seq` assigned as rows are written).
 //!
-//! Catalog and trading rows are written by `sqlite_trading.rs`; the read side (rebuild
-//! queries, retention deletes, stats) is in `sqlite_read.rs`.
+//! Catalog and trading rows are written by `sqlite_trading.rs` and `sqlite_catalog.rs`; the
+//! `EventStore` implementation below hands reads to `sqlite_read.rs`, retention's deletes to
+//! `sqlite_prune.rs` and `db stats` to `sqlite_stats.rs`.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -16,8 +17,8 @@ use rustc_hash::FxHashMap;
 use crate::core::{AssetIndex, TokenId};
 
 use super::batch::{
-    Batch, BatchOutcome, BookRow, ResyncRow, Row, SnapshotRow, TobBar, TradeBar, TradeRow,
-    side_code,
+    Batch, BatchOutcome, BookRow, ResyncRow, Row, SnapshotRow, StoredBookRow, StoredSnapshot,
+    StoredTrade, TobBar, TradeBar, TradeRow, side_code,
 };
 use super::compact::{self, BOOK_COLS, LandedRow, PartitionTarget, StagedMirror};
 use super::config::{StorageConfig, Synchronous};
@@ -27,6 +28,7 @@ use super::migrations;
 use super::schema::flags;
 use super::snapshots::encode_levels;
 use super::sqlite_trading as trading;
+use super::store::{AssetRecord, EventStore, ExportRecord, MarketRef, StoreStats};
 use super::time::unix_now_ns;
 
 /// SQLite's default page-count ceiling: "no budget".
@@ -729,5 +731,147 @@ pub(super) fn page_limit(bytes: u64, page_size: u64) -> u64 {
         NO_PAGE_LIMIT
     } else {
         bytes.div_ceil(page_size).clamp(1, NO_PAGE_LIMIT)
+    }
+}
+
+impl EventStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn write_batch(&mut self, batch: &Batch) -> Result<BatchOutcome, StorageError> {
+        self.write_batch_impl(batch)
+    }
+
+    fn compact_yielding(
+        &mut self,
+        max_rows: usize,
+        between: &mut dyn FnMut() -> ControlFlow<()>,
+    ) -> Result<Option<(u64, u64)>, StorageError> {
+        self.compact_impl(max_rows, between)
+    }
+
+    fn staged_rows(&mut self) -> Result<u64, StorageError> {
+        SqliteStore::staged_rows(self)
+    }
+
+    fn last_batch_id(&mut self) -> Result<u64, StorageError> {
+        SqliteStore::last_batch_id(self)
+    }
+
+    fn wal_database(&self) -> Option<(std::path::PathBuf, super::config::Synchronous)> {
+        Some((self.path().to_path_buf(), self.synchronous()))
+    }
+
+    fn optimize(&mut self) -> Result<(), StorageError> {
+        // 0x10002: analyze every table whose statistics are missing or stale, not only those
+        // this connection queried (the writer only inserts).
+        self.conn
+            .execute_batch("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;")?;
+        Ok(())
+    }
+
+    fn set_size_limit(&mut self, bytes: u64) -> Result<(), StorageError> {
+        let pages = page_limit(bytes, self.page_size());
+        // SQLite never lowers the ceiling below the current size; the returned value says so.
+        let _: i64 = self
+            .conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                r.get(0)
+            })?;
+        Ok(())
+    }
+
+    fn asset(&mut self, token: &TokenId) -> Result<Option<AssetRecord>, StorageError> {
+        SqliteStore::asset(self, token)
+    }
+
+    fn market_assets(&mut self, market_id: i64) -> Result<Vec<AssetRecord>, StorageError> {
+        SqliteStore::market_assets(self, market_id)
+    }
+
+    fn seq_at(&mut self, market_id: i64, at_ns: u64) -> Result<Option<u64>, StorageError> {
+        SqliteStore::seq_at(self, market_id, at_ns)
+    }
+
+    fn latest_snapshot(
+        &mut self,
+        asset_id: i64,
+        max_seq: u64,
+    ) -> Result<Option<StoredSnapshot>, StorageError> {
+        SqliteStore::latest_snapshot(self, asset_id, max_seq)
+    }
+
+    fn latest_book_start(
+        &mut self,
+        asset_id: i64,
+        max_seq: u64,
+    ) -> Result<Option<u64>, StorageError> {
+        SqliteStore::latest_book_start(self, asset_id, max_seq)
+    }
+
+    fn book_rows(
+        &mut self,
+        market_id: i64,
+        asset_id: Option<i64>,
+        from_seq: u64,
+        to_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredBookRow>, StorageError> {
+        SqliteStore::book_rows(self, market_id, asset_id, from_seq, to_seq, limit)
+    }
+
+    fn trades(
+        &mut self,
+        market_id: i64,
+        from_seq: u64,
+        to_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredTrade>, StorageError> {
+        SqliteStore::trades(self, market_id, from_seq, to_seq, limit)
+    }
+
+    fn markets_with_events_before(
+        &mut self,
+        cutoff_ns: u64,
+    ) -> Result<Vec<MarketRef>, StorageError> {
+        SqliteStore::markets_with_events_before(self, cutoff_ns)
+    }
+
+    fn last_seq_before(
+        &mut self,
+        market_id: i64,
+        cutoff_ns: u64,
+    ) -> Result<Option<u64>, StorageError> {
+        SqliteStore::last_seq_before(self, market_id, cutoff_ns)
+    }
+
+    fn delete_events_through(
+        &mut self,
+        market_id: i64,
+        through_seq: u64,
+        export: &ExportRecord,
+    ) -> Result<u64, StorageError> {
+        SqliteStore::delete_events_through(self, market_id, through_seq, export)
+    }
+
+    fn drop_emptied_partitions(&mut self) -> Result<u64, StorageError> {
+        SqliteStore::drop_emptied_partitions(self)
+    }
+
+    fn delete_snapshots_before(&mut self, cutoff_ns: u64) -> Result<u64, StorageError> {
+        SqliteStore::delete_snapshots_before(self, cutoff_ns)
+    }
+
+    fn delete_batches_before(&mut self, cutoff_ns: u64) -> Result<u64, StorageError> {
+        SqliteStore::delete_batches_before(self, cutoff_ns)
+    }
+
+    fn exports(&mut self) -> Result<Vec<ExportRecord>, StorageError> {
+        SqliteStore::exports(self)
+    }
+
+    fn stats(&mut self) -> Result<StoreStats, StorageError> {
+        SqliteStore::stats(self)
     }
 }

@@ -1,51 +1,22 @@
-//! The read side of `SqliteStore` and its `EventStore` implementation: the queries a book
-//! rebuild, retention and `db stats` run, each shaped to walk one of the indices named in the
-//! module doc rather than scan a table.
+//! `SqliteStore`'s reads: the queries a book rebuild, retention and the writer's recovery run,
+//! each shaped to walk one of the indices named in the module doc rather than scan a table.
+//! Nothing here writes.
 
-use rusqlite::{OptionalExtension, Row as SqlRow, TransactionBehavior, params};
-use std::ops::ControlFlow;
+use rusqlite::{OptionalExtension, Row as SqlRow, params};
 
 use crate::core::{Price, Size, TokenId};
 
 use super::batch::{
-    Batch, BatchOutcome, BookImage, BookRowKind, StoredBookRow, StoredSnapshot, StoredState,
-    StoredTrade, side_from_code,
+    BookImage, BookRowKind, StoredBookRow, StoredSnapshot, StoredState, StoredTrade, side_from_code,
 };
 use super::error::StorageError;
 use super::partitions::{self, Partition};
 use super::schema::flags;
 use super::snapshots::decode_levels;
-use super::sqlite::{SqliteStore, page_limit};
-use super::store::{
-    AssetRecord, EventStore, ExportRecord, MarketActivity, MarketRef, StoreStats, TableCount,
-};
+use super::sqlite::SqliteStore;
+use super::store::{AssetRecord, ExportRecord, MarketRef};
 
-/// Tables `db stats` counts, in schema order.
-pub const TABLES: &[&str] = &[
-    "markets",
-    "outcomes",
-    "orderbook_events",
-    "orderbook_ingest",
-    "trades",
-    "trades_ingest",
-    "snapshots",
-    "orders",
-    "order_journal",
-    "fills",
-    "positions",
-    "resyncs",
-    "rule_changes",
-    "market_changes",
-    "batches",
-    "exports",
-    "tob_bars_1m",
-    "trade_bars_1m",
-    "schema_version",
-];
-
-const NS_PER_HOUR: u64 = 3_600_000_000_000;
-
-fn u(v: i64, what: &str) -> Result<u64, StorageError> {
+pub(super) fn u(v: i64, what: &str) -> Result<u64, StorageError> {
     u64::try_from(v).map_err(|_| StorageError::BadStoredData(format!("negative {what}: {v}")))
 }
 
@@ -89,14 +60,14 @@ fn asset_record(r: &SqlRow<'_>) -> rusqlite::Result<AssetRecord> {
 }
 
 impl SqliteStore {
-    fn count(&self, table: &str) -> Result<u64, StorageError> {
+    pub(super) fn count(&self, table: &str) -> Result<u64, StorageError> {
         let n: i64 = self
             .conn
             .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
         u(n, "count")
     }
 
-    fn partitions(&self) -> Result<Vec<Partition>, StorageError> {
+    pub(super) fn partitions(&self) -> Result<Vec<Partition>, StorageError> {
         Ok(partitions::list(&self.conn)?)
     }
 
@@ -166,7 +137,7 @@ impl SqliteStore {
     /// The newest `orderbook_events` seq of a market received at or before `bound` (strictly
     /// before when `strict`): in the newest partition that has one, since a market's rows in a
     /// newer partition all come after its rows in older ones.
-    fn events_seq_before(
+    pub(super) fn events_seq_before(
         &self,
         parts: &[Partition],
         market_id: i64,
@@ -230,34 +201,13 @@ impl SqliteStore {
             )
             .optional()?)
     }
-
-    fn file_len(path: &std::path::Path) -> u64 {
-        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-    }
 }
-
-impl EventStore for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    fn write_batch(&mut self, batch: &Batch) -> Result<BatchOutcome, StorageError> {
-        self.write_batch_impl(batch)
-    }
-
-    fn compact_yielding(
-        &mut self,
-        max_rows: usize,
-        between: &mut dyn FnMut() -> ControlFlow<()>,
-    ) -> Result<Option<(u64, u64)>, StorageError> {
-        self.compact_impl(max_rows, between)
-    }
-
-    fn staged_rows(&mut self) -> Result<u64, StorageError> {
+impl SqliteStore {
+    pub(super) fn staged_rows(&mut self) -> Result<u64, StorageError> {
         Ok(self.count("orderbook_ingest")? + self.count("trades_ingest")?)
     }
 
-    fn last_batch_id(&mut self) -> Result<u64, StorageError> {
+    pub(super) fn last_batch_id(&mut self) -> Result<u64, StorageError> {
         let v: i64 =
             self.conn
                 .query_row("SELECT COALESCE(MAX(batch_id), 0) FROM batches", [], |r| {
@@ -266,30 +216,7 @@ impl EventStore for SqliteStore {
         u(v, "batch id")
     }
 
-    fn wal_database(&self) -> Option<(std::path::PathBuf, super::config::Synchronous)> {
-        Some((self.path().to_path_buf(), self.synchronous()))
-    }
-
-    fn optimize(&mut self) -> Result<(), StorageError> {
-        // 0x10002: analyze every table whose statistics are missing or stale, not only those
-        // this connection queried (the writer only inserts).
-        self.conn
-            .execute_batch("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002;")?;
-        Ok(())
-    }
-
-    fn set_size_limit(&mut self, bytes: u64) -> Result<(), StorageError> {
-        let pages = page_limit(bytes, self.page_size());
-        // SQLite never lowers the ceiling below the current size; the returned value says so.
-        let _: i64 = self
-            .conn
-            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
-                r.get(0)
-            })?;
-        Ok(())
-    }
-
-    fn asset(&mut self, token: &TokenId) -> Result<Option<AssetRecord>, StorageError> {
+    pub(super) fn asset(&mut self, token: &TokenId) -> Result<Option<AssetRecord>, StorageError> {
         Ok(self
             .conn
             .prepare_cached(
@@ -301,7 +228,10 @@ impl EventStore for SqliteStore {
             .optional()?)
     }
 
-    fn market_assets(&mut self, market_id: i64) -> Result<Vec<AssetRecord>, StorageError> {
+    pub(super) fn market_assets(
+        &mut self,
+        market_id: i64,
+    ) -> Result<Vec<AssetRecord>, StorageError> {
         let mut st = self.conn.prepare_cached(
             "SELECT o.asset_id, o.market_id, o.token_id, m.condition_id, o.outcome
              FROM outcomes o JOIN markets m ON m.market_id = o.market_id
@@ -311,7 +241,11 @@ impl EventStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn seq_at(&mut self, market_id: i64, at_ns: u64) -> Result<Option<u64>, StorageError> {
+    pub(super) fn seq_at(
+        &mut self,
+        market_id: i64,
+        at_ns: u64,
+    ) -> Result<Option<u64>, StorageError> {
         let at = i64::try_from(at_ns).unwrap_or(i64::MAX);
         let main = self.events_seq_before(&self.partitions()?, market_id, at, false)?;
         let staged: Option<i64> = self
@@ -323,7 +257,7 @@ impl EventStore for SqliteStore {
         main.max(staged).map(|v| u(v, "seq")).transpose()
     }
 
-    fn latest_snapshot(
+    pub(super) fn latest_snapshot(
         &mut self,
         asset_id: i64,
         max_seq: u64,
@@ -380,7 +314,7 @@ impl EventStore for SqliteStore {
         }))
     }
 
-    fn latest_book_start(
+    pub(super) fn latest_book_start(
         &mut self,
         asset_id: i64,
         max_seq: u64,
@@ -421,7 +355,7 @@ impl EventStore for SqliteStore {
         main.max(staged).map(|v| u(v, "seq")).transpose()
     }
 
-    fn book_rows(
+    pub(super) fn book_rows(
         &mut self,
         market_id: i64,
         asset_id: Option<i64>,
@@ -483,7 +417,7 @@ impl EventStore for SqliteStore {
         Ok(out)
     }
 
-    fn trades(
+    pub(super) fn trades(
         &mut self,
         market_id: i64,
         from_seq: u64,
@@ -533,7 +467,7 @@ impl EventStore for SqliteStore {
         Ok(out)
     }
 
-    fn markets_with_events_before(
+    pub(super) fn markets_with_events_before(
         &mut self,
         cutoff_ns: u64,
     ) -> Result<Vec<MarketRef>, StorageError> {
@@ -575,7 +509,7 @@ impl EventStore for SqliteStore {
         Ok(found.into_values().collect())
     }
 
-    fn last_seq_before(
+    pub(super) fn last_seq_before(
         &mut self,
         market_id: i64,
         cutoff_ns: u64,
@@ -615,96 +549,7 @@ impl EventStore for SqliteStore {
         best.map(|v| u(v, "seq")).transpose()
     }
 
-    fn delete_events_through(
-        &mut self,
-        market_id: i64,
-        through_seq: u64,
-        export: &ExportRecord,
-    ) -> Result<u64, StorageError> {
-        let through = i64::try_from(through_seq).unwrap_or(i64::MAX);
-        let big = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut n = 0;
-        // Every row through `through_seq` was received by `last_recv_ns` (receive times are
-        // non-decreasing in `seq` per market), so newer partitions are left alone.
-        let newest_gone = big(export.last_recv_ns);
-        for p in partitions::list(&tx)? {
-            if !p.may_hold_before(newest_gone, false) {
-                continue;
-            }
-            let gone = tx
-                .prepare_cached(&format!(
-                    "DELETE FROM {} WHERE market_id = ?1 AND seq <= ?2",
-                    p.events()
-                ))?
-                .execute(params![market_id, through])?;
-            if gone > 0 {
-                partitions::record_deleted(&tx, p.part, gone as i64)?;
-            }
-            n += gone;
-            n += tx
-                .prepare_cached(&format!(
-                    "DELETE FROM {} WHERE market_id = ?1 AND seq <= ?2",
-                    p.trades()
-                ))?
-                .execute(params![market_id, through])?;
-        }
-        n += tx
-            .prepare_cached("DELETE FROM orderbook_ingest WHERE market_id = ?1 AND seq <= ?2")?
-            .execute(params![market_id, through])?;
-        n += tx
-            .prepare_cached("DELETE FROM trades_ingest WHERE market_id = ?1 AND seq <= ?2")?
-            .execute(params![market_id, through])?;
-        tx.prepare_cached(
-            "INSERT INTO exports (market_id, first_seq, last_seq, rows, first_recv_ns, last_recv_ns, file, created_ns)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            export.market_id,
-            big(export.first_seq),
-            big(export.last_seq),
-            big(export.rows),
-            big(export.first_recv_ns),
-            big(export.last_recv_ns),
-            export.file,
-            big(export.created_ns)
-        ])?;
-        tx.commit()?;
-        self.staged_deleted_through(market_id, through);
-        Ok(n as u64)
-    }
-
-    fn drop_emptied_partitions(&mut self) -> Result<u64, StorageError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = partitions::drop_emptied(&tx)?;
-        tx.commit()?;
-        Ok(n)
-    }
-
-    fn delete_snapshots_before(&mut self, cutoff_ns: u64) -> Result<u64, StorageError> {
-        let cut = i64::try_from(cutoff_ns).unwrap_or(i64::MAX);
-        let n = self.conn.execute(
-            "DELETE FROM snapshots WHERE recv_ns < ?1
-               AND seq < (SELECT MAX(s2.seq) FROM snapshots s2 WHERE s2.asset_id = snapshots.asset_id)",
-            [cut],
-        )?;
-        Ok(n as u64)
-    }
-
-    fn delete_batches_before(&mut self, cutoff_ns: u64) -> Result<u64, StorageError> {
-        let cut = i64::try_from(cutoff_ns).unwrap_or(i64::MAX);
-        let n = self.conn.execute(
-            "DELETE FROM batches WHERE committed_ns < ?1 AND batch_id < (SELECT MAX(batch_id) FROM batches)",
-            [cut],
-        )?;
-        Ok(n as u64)
-    }
-
-    fn exports(&mut self) -> Result<Vec<ExportRecord>, StorageError> {
+    pub(super) fn exports(&mut self) -> Result<Vec<ExportRecord>, StorageError> {
         let mut st = self.conn.prepare_cached(
             "SELECT market_id, first_seq, last_seq, rows, first_recv_ns, last_recv_ns, file, created_ns
              FROM exports ORDER BY export_id",
@@ -726,133 +571,5 @@ impl EventStore for SqliteStore {
             });
         }
         Ok(out)
-    }
-
-    fn stats(&mut self) -> Result<StoreStats, StorageError> {
-        let schema_version = super::migrations::current_version(&self.conn)?;
-        let mut tables = Vec::with_capacity(TABLES.len());
-        let parts = self.partitions()?;
-        for t in TABLES {
-            let partitioned: Option<fn(&Partition) -> String> = match *t {
-                "orderbook_events" => Some(Partition::events),
-                "trades" => Some(Partition::trades),
-                _ => None,
-            };
-            let rows = if let Some(table) = partitioned {
-                let mut n = 0;
-                for p in &parts {
-                    n += self.count(&table(p))?;
-                }
-                n
-            } else {
-                self.count(t)?
-            };
-            tables.push(TableCount {
-                table: (*t).to_string(),
-                rows,
-            });
-        }
-        let path = self.path().to_path_buf();
-        let db_bytes = Self::file_len(&path);
-        let mut wal = path.clone().into_os_string();
-        wal.push("-wal");
-        let wal_bytes = Self::file_len(std::path::Path::new(&wal));
-        let last_batch_id = self.last_batch_id()?;
-
-        // Per market: rows, first and last receive time, in every table of one kind.
-        type Agg = (i64, String, i64, Option<i64>, Option<i64>);
-        let activity = |tables: Vec<String>| -> Result<Vec<Agg>, StorageError> {
-            let mut out = Vec::new();
-            for t in tables {
-                let mut st = self.conn.prepare(&format!(
-                    "SELECT x.market_id, m.condition_id, COUNT(*), MIN(x.recv_ns), MAX(x.recv_ns)
-                     FROM {t} x JOIN markets m ON m.market_id = x.market_id GROUP BY x.market_id"
-                ))?;
-                let rows = st.query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?;
-                for r in rows {
-                    out.push(r?);
-                }
-            }
-            Ok(out)
-        };
-        let with_landing = |table: fn(&Partition) -> String, landing: &str| {
-            let mut tables: Vec<String> = parts.iter().map(table).collect();
-            tables.push(landing.to_string());
-            tables
-        };
-        let events = activity(with_landing(Partition::events, "orderbook_ingest"))?;
-        let trades = activity(with_landing(Partition::trades, "trades_ingest"))?;
-        let mut markets: Vec<MarketActivity> = Vec::new();
-        for (is_trade, list) in [(false, events), (true, trades)] {
-            for (market_id, condition_id, n, first, last) in list {
-                let i = match markets.iter().position(|m| m.market_id == market_id) {
-                    Some(i) => i,
-                    None => {
-                        markets.push(MarketActivity {
-                            market_id,
-                            condition_id,
-                            events: 0,
-                            trades: 0,
-                            first_recv_ns: u64::MAX,
-                            last_recv_ns: 0,
-                            events_last_hour: 0,
-                        });
-                        markets.len() - 1
-                    }
-                };
-                let m = &mut markets[i];
-                if is_trade {
-                    m.trades += u(n, "count")?;
-                } else {
-                    m.events += u(n, "count")?;
-                }
-                m.first_recv_ns = m.first_recv_ns.min(u(first.unwrap_or(0), "recv_ns")?);
-                m.last_recv_ns = m.last_recv_ns.max(u(last.unwrap_or(0), "recv_ns")?);
-            }
-        }
-        let oldest_event_ns = markets.iter().map(|m| m.first_recv_ns).min();
-        let newest_event_ns = markets.iter().map(|m| m.last_recv_ns).max();
-        if let Some(newest) = newest_event_ns {
-            let since = i64::try_from(newest.saturating_sub(NS_PER_HOUR)).unwrap_or(i64::MAX);
-            for m in &mut markets {
-                let cut = self
-                    .events_seq_before(&parts, m.market_id, since, false)?
-                    .unwrap_or(i64::MIN);
-                let mut n: i64 = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT COUNT(*) FROM orderbook_ingest WHERE market_id = ?1 AND recv_ns > ?2",
-                    )?
-                    .query_row(params![m.market_id, since], |r| r.get(0))?;
-                for p in parts.iter().filter(|p| p.max_recv_ns > Some(since)) {
-                    n += self
-                        .conn
-                        .prepare_cached(&format!(
-                            "SELECT COUNT(*) FROM {} WHERE market_id = ?1 AND seq > ?2",
-                            p.events()
-                        ))?
-                        .query_row(params![m.market_id, cut], |r| r.get::<_, i64>(0))?;
-                }
-                m.events_last_hour = u(n, "count")?;
-            }
-        }
-        markets.sort_by(|a, b| {
-            (b.events + b.trades)
-                .cmp(&(a.events + a.trades))
-                .then(a.market_id.cmp(&b.market_id))
-        });
-        Ok(StoreStats {
-            schema_version,
-            event_partitions: parts.len() as u64,
-            tables,
-            db_bytes,
-            wal_bytes,
-            oldest_event_ns,
-            newest_event_ns,
-            last_batch_id,
-            markets,
-        })
     }
 }

@@ -306,7 +306,7 @@ pub struct OpportunityReplay {
     /// Asset index → the groups that hold it (filled as the registry grows).
     by_asset: Vec<Vec<usize>>,
     last: Vec<Option<Found>>,
-    pub replayer: crate::obs::replay::Replayer,
+    pub replayer: crate::replay::Replayer,
     msgs: Vec<MarketMsg>,
     touched: Vec<bool>,
     frame: u64,
@@ -329,7 +329,7 @@ impl OpportunityReplay {
             groups,
             by_token,
             by_asset: Vec::new(),
-            replayer: crate::obs::replay::Replayer::new(),
+            replayer: crate::replay::Replayer::new(),
             msgs: Vec::with_capacity(1024),
             frame: 0,
         }

@@ -9,8 +9,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::book::dump::BookDump;
 use crate::core::{Price, Side, TokenId};
-use crate::obs::replay::BookDump;
 
 use super::book::VenueBooks;
 use super::fault::{Fault, FaultOutcome, RestFaults};

@@ -12,7 +12,7 @@ use tungstenite::Utf8Bytes;
 
 use crate::adapters::polymarket::market_channel::MarketParser;
 use crate::core::{AssetIndex, AssetRegistry, MarketMsg, Size, TickSize};
-use crate::obs::replay::FrameReader;
+use crate::replay::FrameReader;
 
 use super::book::{MarketInfo, VenueBooks};
 use super::model::MarketModel;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use polyarb::adapters::polymarket::gamma::{GammaClient, GammaClientConfig};
 use polyarb::catalog::CatalogConfig;
-use polyarb::pipeline::engine::{EngineSettings, Pipeline};
+use polyarb::engine::{EngineSettings, Pipeline};
 use polyarb::pipeline::wait::WaitStrategy;
 use polyarb::venue::gamma::GammaStats;
 use polyarb::venue::{ModelConfig, Venue, VenueConfig, VenueHandle};

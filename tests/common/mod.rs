@@ -6,7 +6,7 @@
 use std::net::TcpStream;
 use std::time::Duration;
 
-use polyarb::obs::replay::Replayer;
+use polyarb::replay::Replayer;
 use polyarb::venue::{Venue, VenueConfig, VenueHandle};
 use serde_json::Value;
 use tungstenite::stream::MaybeTlsStream;

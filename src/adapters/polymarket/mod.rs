@@ -1,5 +1,6 @@
-//! Polymarket, one folder per concern: market-channel wire parsing (`market_channel`), the
-//! market WebSocket client (`ws`), CLOB REST (`http`), order signing and auth (`signing`).
+//! Polymarket, one folder per concern: the market channel (`market_channel`: socket, frames,
+//! parser), the user channel (`ws`), Gamma (`gamma`), CLOB REST (`http`), order signing and
+//! auth (`signing`).
 
 pub mod gamma;
 pub mod http;

@@ -12,7 +12,7 @@ use crate::catalog::source::Fetched;
 use crate::catalog::state::CatalogState;
 use crate::catalog::testing::{binary_event, cond, neg_risk_event, raws};
 use crate::catalog::{Detected, MarketField};
-use crate::storage::tempdir::TempDir;
+use crate::storage::load::TempDir;
 
 const NOW_MS: u64 = 1_800_000_000_000;
 

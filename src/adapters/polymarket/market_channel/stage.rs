@@ -14,11 +14,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::frame::{FrameBuf, IoEvent};
 use super::parser::MarketParser;
 use crate::core::{AssetIndex, AssetRegistry, AssetSet, MarketMsg, ResyncReason};
 use crate::obs::LatencyHistogram;
 use crate::obs::clock::now_ns;
-use crate::pipeline::frame::{FrameBuf, IoEvent};
 use crate::pipeline::ring::{Counter, RingTx};
 use crate::pipeline::stage::{Out, Stage};
 

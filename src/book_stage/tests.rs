@@ -4,8 +4,8 @@
 
 use crossbeam::channel::{bounded, unbounded};
 
-use super::BookState;
-use super::stage::{BookCtl, BookLinks, BookStage, BookStageConfig};
+use super::{BookCtl, BookLinks, BookStage, BookStageConfig};
+use crate::book::BookState;
 use crate::core::{AssetIndex, AssetRegistry, ClaimedTop, MarketMsg, Price, Side, Size, TopOfBook};
 use crate::pipeline::ring::{RingRx, ring};
 use crate::pipeline::stage::{Out, Stage};

@@ -1,4 +1,5 @@
-//! The book stage: applies market messages, keeps every asset's health, and heals books.
+//! The book stage: applies market messages, keeps every asset's health, heals books (with
+//! its cold resync worker, `resync`) and records what it applied to storage.
 //!
 //! Healing. When a book becomes `resync_needed`, the stage asks the resync worker (a cold
 //! thread) for a REST snapshot: at once for evidence of a wrong book (mismatch, crossed, lost
@@ -36,12 +37,15 @@ use serde::Deserialize;
 mod control;
 mod healing;
 mod recording;
+pub mod resync;
+#[cfg(test)]
+mod tests;
 
 pub use control::{AssetView, BookCtl, MarketView};
 pub use healing::ResyncRequest;
 pub use recording::StorageLink;
 
-use super::{BookState, Books, ResyncReason};
+use crate::book::{BookState, Books, ResyncReason};
 use crate::core::{
     AssetIndex, AssetRegistry, AssetSet, MarketMsg, Price, RegistryExtension, Side, Size, TickSize,
     TopOfBook,
@@ -50,7 +54,7 @@ use crate::obs::clock::now_ns;
 
 /// How long shutdown waits for room in the storage channel to repair stored streams.
 const FINISH_REPAIR_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
-use crate::obs::replay::{BookDump, dump_books};
+use crate::book::dump::{BookDump, dump_books};
 use crate::obs::{LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::{Counter, RingRx};
 use crate::pipeline::stage::{Out, Stage};

@@ -29,14 +29,14 @@
 //! `max_assets`. If the strategy's command ring cannot take an update's commands in one batch,
 //! nothing of the update is applied (`deferred`) and `CatalogRunner` applies it again later.
 
-use crate::adapters::polymarket::ws::FeedCommand;
-use crate::book::stage::BookCtl;
+use crate::adapters::polymarket::market_channel::FeedCommand;
+use crate::book_stage::BookCtl;
 use crate::catalog::CatalogUpdate;
 use crate::core::{AssetIndex, AssetRegistry, ConditionId};
 use crate::storage::event::AssetRegistration;
 use crate::strategy::StrategyCommand;
 
-use super::engine::Pipeline;
+use super::Pipeline;
 
 /// What `apply_catalog` did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -13,9 +13,9 @@ use crossbeam::channel::{Receiver, RecvTimeoutError};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
-use super::stage::ResyncRequest;
+use super::ResyncRequest;
 use crate::adapters::polymarket::http::{BookSnapshot, ClobBookClient, RestError};
-use crate::adapters::polymarket::ws::{FeedCommand, FeedControl};
+use crate::adapters::polymarket::market_channel::{FeedCommand, FeedControl};
 use crate::core::{AssetIndex, AssetRegistry, ClaimedTop, MarketMsg, RegistryExtension, Side};
 use crate::pipeline::ring::{Counter, RingTx};
 

@@ -45,7 +45,10 @@ impl BookStage {
         let mut did = false;
         while let Some(asset) = self.storage_lost.last() {
             let Some(b) = self.books.book(asset) else {
-                self.storage_lost.drop_last_keeping_member();
+                // No book (retired, or never snapshotted): nothing to re-snapshot, and its
+                // next snapshot starts a fresh stored stream. It leaves the set, so that
+                // `store` forwards its messages again instead of skipping them for good.
+                self.storage_lost.pop();
                 continue;
             };
             let levels = b.bids.len() + b.asks.len();

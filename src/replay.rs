@@ -12,8 +12,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::adapters::polymarket::market_channel::{FRAME_PADDING, MarketParser, ParseCounters};
+use crate::book::dump::{BookDump, dump_books};
 use crate::book::{BookCounters, Books};
-use crate::core::{AssetRegistry, MarketMsg, TokenId};
+use crate::core::{AssetRegistry, MarketMsg};
 
 /// Reads frames (lines) from a file, reusing one buffer.
 pub struct FrameReader {
@@ -100,18 +101,6 @@ impl ReplayCounters {
     }
 }
 
-/// One asset in the `--dump-books` document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct BookDump {
-    pub asset_id: String,
-    pub market: Option<String>,
-    pub state: String,
-    pub reason: Option<String>,
-    pub tick_size: Option<String>,
-    pub bids: Vec<[String; 2]>,
-    pub asks: Vec<[String; 2]>,
-}
-
 /// The `--dump-books` document.
 #[derive(Debug, Serialize)]
 pub struct BooksDump {
@@ -194,30 +183,6 @@ impl Replayer {
             counters: self.counters(),
         }
     }
-}
-
-/// Every asset that ever had a book, sorted by token id numerically, in the dump's shape.
-pub fn dump_books(books: &Books, registry: &AssetRegistry) -> Vec<BookDump> {
-    let mut out: Vec<(TokenId, BookDump)> = books
-        .iter()
-        .filter_map(|(asset, b)| {
-            let info = registry.info(asset)?;
-            Some((
-                info.token,
-                BookDump {
-                    asset_id: info.token_str.to_string(),
-                    market: info.market.as_deref().map(str::to_string),
-                    state: b.state.as_str().to_string(),
-                    reason: b.state.reason().map(|r| r.as_str().to_string()),
-                    tick_size: b.tick.map(|t| t.to_string()),
-                    bids: b.bids.dump_levels(),
-                    asks: b.asks.dump_levels(),
-                },
-            ))
-        })
-        .collect();
-    out.sort_by_key(|(t, _)| *t);
-    out.into_iter().map(|(_, b)| b).collect()
 }
 
 /// Frames loaded into one arena, each followed by the parser's padding, for timing runs that

@@ -19,7 +19,7 @@ impl TempDir {
 
     pub fn try_new(label: &str) -> std::io::Result<Self> {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let nanos = super::time::unix_now_ns();
+        let nanos = crate::storage::time::unix_now_ns();
         let path = std::env::temp_dir().join(format!(
             "polyarb-{label}-{}-{n}-{nanos}",
             std::process::id()

@@ -23,12 +23,12 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::backoff::Backoff;
 use super::connection::{Endpoint, Incoming, MarketConnection, ReadOutcome};
+use super::frame::{FrameBuf, IoEvent};
 use super::subscription;
+use crate::adapters::polymarket::ws::backoff::Backoff;
 use crate::core::{AssetIndex, RegistryExtension, ResyncReason};
 use crate::obs::clock::now_ns;
-use crate::pipeline::frame::{FrameBuf, IoEvent};
 use crate::pipeline::ring::{Counter, RingRx};
 use crate::pipeline::stage::Out;
 use crate::pipeline::wait::{Doorbell, WaitStrategy};

@@ -1,4 +1,4 @@
-//! The storage benchmarks shared by `polyarb db bench` and `benches/storage.rs`: batched inserts
+//! The storage measurements shared by `polyarb db bench` and `benches/storage.rs`: batched inserts
 //! of `orderbook_events` rows (with the table's indices, WAL), the whole writer thread fed
 //! through its channel, and rebuilding a busy asset's book from snapshot + events.
 
@@ -11,18 +11,18 @@ use rand::{Rng, SeedableRng};
 
 use crate::core::{AssetIndex, ClaimedTop, Price, Side, Size, TokenId};
 
-use super::batch::{Batch, BookRow, BookRowKind, Row};
-use super::checkpoint::{CHECKPOINT_EVERY, Checkpointer};
-use super::config::{StorageConfig, Synchronous};
-use super::error::StorageError;
-use super::event::AssetRegistration;
-use super::handle::WriterHandle;
-use super::metrics::WriterMetrics;
-use super::rebuild::rebuild_at;
-use super::sqlite::SqliteStore;
-use super::store::EventStore;
-use super::synth::EventFlood;
-use super::time::NS_PER_MS;
+use super::flood::EventFlood;
+use crate::storage::batch::{Batch, BookRow, BookRowKind, Row};
+use crate::storage::checkpoint::{CHECKPOINT_EVERY, Checkpointer};
+use crate::storage::config::{StorageConfig, Synchronous};
+use crate::storage::error::StorageError;
+use crate::storage::event::AssetRegistration;
+use crate::storage::handle::WriterHandle;
+use crate::storage::metrics::WriterMetrics;
+use crate::storage::rebuild::rebuild_at;
+use crate::storage::sqlite::SqliteStore;
+use crate::storage::store::EventStore;
+use crate::storage::time::NS_PER_MS;
 
 /// A store for an insert benchmark and its WAL checkpointer: as in the writer, checkpoints run
 /// on their own thread and connection, never inside a measured commit.
@@ -206,7 +206,7 @@ pub fn insert_rate(
 pub fn writer_rate(dir: &Path, events: usize) -> Result<(u64, Duration), StorageError> {
     let cfg = StorageConfig {
         path: dir.join("writer.db"),
-        retention: super::config::RetentionConfig {
+        retention: crate::storage::config::RetentionConfig {
             prune_interval_s: 0,
             ..Default::default()
         },
@@ -248,7 +248,7 @@ pub fn busy_asset_db(
 ) -> Result<(TokenId, u64, u64), StorageError> {
     let cfg = StorageConfig {
         path: path.to_path_buf(),
-        retention: super::config::RetentionConfig {
+        retention: crate::storage::config::RetentionConfig {
             prune_interval_s: 0,
             ..Default::default()
         },
@@ -296,7 +296,7 @@ pub fn rebuild_times(
         let at = from_ns + (to_ns - from_ns) / samples as u64 * (k as u64 + 1);
         let t0 = Instant::now();
         let r = rebuild_at(store, token, at).map_err(|e| match e {
-            super::rebuild::RebuildError::Storage(s) => s,
+            crate::storage::rebuild::RebuildError::Storage(s) => s,
             other => StorageError::BadStoredData(other.to_string()),
         })?;
         out.push(t0.elapsed());
