@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints (warnings are errors), every Rust test,
-# then the conformance suite: Polymarket's official Python client against `polyarb venue`.
+# The whole test suite, as CI runs it, for the whole workspace (the engine `polyarb` and its
+# venue double `polyarb-venue` in venue/): formatting, lints (warnings are errors), every Rust
+# test, then the conformance suite: Polymarket's official Python client against `polyarb venue`.
 # Works on a fresh machine with the Rust toolchain and Python 3; tests use loopback sockets and
 # temp files. The suite's pinned packages go into a virtual environment under target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
-cargo clippy --all-targets --locked -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
-cargo test --all-targets --locked
+cargo clippy --workspace --all-targets --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+# Every package's binaries are built before any test runs, so the tests of either package can
+# start both `polyarb` and `polyarb-venue`.
+cargo test --workspace --all-targets --locked
 
-# The suite starts target/debug/polyarb, which `cargo test` has just built from these sources
-# (a separate `cargo build` would compile the crate a second time under the dev profile).
+# The suite starts target/debug/polyarb (which runs `venue` as target/debug/polyarb-venue),
+# both just built by `cargo test` from these sources (a separate `cargo build` would compile
+# the crates a second time under the dev profile).
 VENV=target/conformance-venv
 if [ ! -x "$VENV/bin/python" ]; then
   if ! python3 -m venv "$VENV"; then

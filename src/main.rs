@@ -1,12 +1,11 @@
-//! `polyarb`: the command line over the engine's modules (one file per command group in
-//! `src/cli/`). Errors are reported here, with their context chain, and exit non-zero.
+//! `polyarb`: the command line over the engine's modules (`polyarb::cli`, one file per command
+//! group in `src/cli/`). Errors are reported here, with their context chain, and exit non-zero.
 
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
-mod cli;
-
 use clap::Parser;
+use polyarb::cli;
 
 fn main() {
     let args = cli::Cli::parse();

@@ -3,6 +3,8 @@
 //! (or where a flag says) and the commands say where they wrote. Every command runs as a real
 //! process in a fresh temporary directory, never in the repository.
 
+mod workspace_bins;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -25,8 +27,15 @@ impl Drop for Scratch {
     }
 }
 
-/// `polyarb ARGS` run in `dir`.
+/// `polyarb ARGS` run in `dir` (`polyarb-venue` runs the venue-backed commands; it must be
+/// built and fresh).
 fn polyarb(dir: &Path, args: &[&str]) -> Output {
+    if matches!(
+        args.first(),
+        Some(&("demo" | "flood" | "synth" | "venue" | "config"))
+    ) {
+        workspace_bins::polyarb_venue();
+    }
     Command::new(env!("CARGO_BIN_EXE_polyarb"))
         .current_dir(dir)
         .args(args)

@@ -5,6 +5,8 @@
 //! command of the binary is named in the README and every flag of it is in its docs page; and
 //! the README stays short enough to read in five minutes.
 
+mod workspace_bins;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -330,6 +332,8 @@ fn flags(help: &str) -> Vec<String> {
 
 #[test]
 fn every_command_is_in_the_readme_and_every_flag_in_its_page() {
+    // `polyarb demo --help` and the other venue-backed commands' help come from polyarb-venue.
+    workspace_bins::polyarb_venue();
     let readme = read(&root().join("README.md"));
     let mut missing = Vec::new();
     let mut flags_checked = 0;
@@ -381,9 +385,9 @@ fn every_command_is_in_the_readme_and_every_flag_in_its_page() {
     );
 }
 
-/// Top-level modules of `src/` left out of the layering check: `venue` (the venue double, on
-/// its way to a crate of its own) and `cli` (the binary, above everything).
-const LAYERING_EXEMPT: &[&str] = &["venue", "cli"];
+/// Top-level modules of `src/` left out of the layering check: `cli` (the command line, above
+/// everything). The venue double is a crate of its own (`venue/`).
+const LAYERING_EXEMPT: &[&str] = &["cli"];
 
 /// Every `.rs` file under `dir`, recursively.
 fn rust_files_under(dir: &Path, out: &mut Vec<PathBuf>) {

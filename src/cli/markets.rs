@@ -1,9 +1,9 @@
-//! The market set a run trades: token registry, outcome groups and labels, taken from an
-//! in-process venue (`demo`, `flood`). Against an external venue the catalog supplies them.
+//! The market set a run trades: token registry, outcome groups and labels. The catalog
+//! supplies them here; `polyarb-venue` builds them from its in-process venue's market list
+//! (`demo`, `flood`).
 
-use polyarb::core::{AssetIndex, AssetRegistry, Size};
-use polyarb::strategy::{MAX_LEGS, OutcomeGroup};
-use polyarb::venue::MarketSummary;
+use polyarb::core::{AssetIndex, AssetRegistry};
+use polyarb::strategy::OutcomeGroup;
 
 /// A market as the dashboard labels it.
 pub struct MarketLabel {
@@ -27,65 +27,6 @@ impl MarketSet {
             .map(|(id, why)| format!("group refused {id}: {why}"))
             .collect()
     }
-}
-
-/// Every neg-risk event becomes a group of its questions' YES and NO tokens, if it has 2 to
-/// `MAX_LEGS` questions (else it is refused with its reason). A binary market is no group:
-/// its YES and NO books are one book.
-pub fn from_venue(markets: &[MarketSummary], min_order_size: Size) -> anyhow::Result<MarketSet> {
-    let mut registry = AssetRegistry::with_capacity(markets.len() * 2);
-    let mut groups = Vec::new();
-    let mut labels = Vec::new();
-    let mut refused = Vec::new();
-    // (event, YES tokens, NO tokens)
-    type Event = (String, Vec<AssetIndex>, Vec<AssetIndex>);
-    let mut neg_risk: Vec<Event> = Vec::new();
-    for m in markets {
-        let mut assets = Vec::with_capacity(m.token_ids.len());
-        for t in &m.token_ids {
-            assets.push(registry.register(t.as_bytes())?);
-        }
-        if let Some(&first) = assets.first() {
-            registry.set_market(first, &m.condition_id);
-        }
-        for &a in &assets {
-            registry.set_market(a, &m.condition_id);
-        }
-        if let (true, Some(id), 2) = (m.neg_risk, &m.neg_risk_market_id, assets.len()) {
-            match neg_risk.iter_mut().find(|(k, _, _)| k == id) {
-                Some((_, yes, no)) => {
-                    yes.push(assets[0]);
-                    no.push(assets[1]);
-                }
-                None => neg_risk.push((id.clone(), vec![assets[0]], vec![assets[1]])),
-            }
-        }
-        labels.push(MarketLabel {
-            question: m.question.clone(),
-            assets,
-        });
-    }
-    for (id, yes, no) in neg_risk {
-        if yes.len() > MAX_LEGS {
-            refused.push((id, "too_many_questions"));
-        } else if yes.len() < 2 {
-            refused.push((id, "too_few_members"));
-        } else {
-            groups.push(OutcomeGroup::new(
-                groups.len() as u32,
-                yes,
-                no,
-                Default::default(),
-                min_order_size,
-            ));
-        }
-    }
-    Ok(MarketSet {
-        registry,
-        groups,
-        labels,
-        refused,
-    })
 }
 
 /// The market set of the catalog's first refresh (its registry, groups and labels), and the

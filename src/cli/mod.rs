@@ -1,22 +1,26 @@
-//! Command-line interface: the subcommands and their dispatch.
+//! The `polyarb` command line: the subcommands and their dispatch, and the reporting pieces
+//! (`report`, `dashboard`, `markets`, `paper`, `trade`) that `polyarb-venue`'s commands share.
+//!
+//! The commands that run the venue double in-process (`demo`, `flood`, `synth`, `venue`) live
+//! in the `polyarb-venue` binary, which links engine and double; `polyarb` hands them to it
+//! (`hosted`), so both binaries answer to the same command names.
 
 mod catalog;
-mod config;
-mod dashboard;
+pub mod config;
+pub mod dashboard;
 mod db;
-mod demo;
 mod feed;
-mod flood;
-mod markets;
+pub mod hosted;
+pub mod markets;
 mod order;
-mod paper;
+pub mod paper;
 mod replay;
-mod report;
-mod synth;
-mod trade;
-mod venue;
+pub mod report;
+pub mod trade;
 
-use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::{Args, Parser, Subcommand};
 
 /// `--version` plus the code-generation flags that the speed figures depend on.
 const LONG_VERSION: &str = concat!(
@@ -50,35 +54,46 @@ pub enum Command {
     #[command(subcommand)]
     Config(config::ConfigCommand),
     /// The main job: local venue + whole pipeline + live view (Dutch books, latencies).
-    Demo(demo::DemoArgs),
+    #[command(disable_help_flag = true)]
+    Demo(Hosted),
     /// The engine against an external venue: catalog markets, live books, health, latency.
     Feed(feed::FeedArgs),
     /// Load test: the venue floods level changes into the whole pipeline; rates and latency.
-    Flood(flood::FloodArgs),
+    #[command(disable_help_flag = true)]
+    Flood(Hosted),
     /// Orders: sign and make auth headers offline; place, cancel and list against a CLOB.
     #[command(subcommand)]
     Order(order::OrderCommand),
     /// Replay a file of raw market-channel frames through the parser and the books.
     Replay(replay::ReplayArgs),
     /// Write synthetic market data (frames files) from the seeded market model.
-    Synth(synth::SynthArgs),
+    #[command(disable_help_flag = true)]
+    Synth(Hosted),
     /// Run the local Polymarket double (/ws/market, REST books, admin, faults) on loopback.
-    Venue(venue::VenueArgs),
+    #[command(disable_help_flag = true)]
+    Venue(Hosted),
     /// The recorder's database: import, rebuild a book at a moment, stats, prune, bench.
     Db(db::DbArgs),
+}
+
+/// The arguments of a command that `polyarb-venue` runs: taken as they are (`--help`
+/// included), since `polyarb` hands the whole command line over unchanged.
+#[derive(Args, Debug)]
+pub struct Hosted {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<OsString>,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Catalog(a) => catalog::run(a),
         Command::Config(c) => config::run(c),
-        Command::Demo(a) => demo::run(a),
-        Command::Flood(a) => flood::run(a),
+        Command::Demo(_) | Command::Flood(_) | Command::Synth(_) | Command::Venue(_) => {
+            hosted::run_hosted()
+        }
         Command::Feed(a) => feed::run(a),
         Command::Order(c) => order::run(c),
         Command::Replay(a) => replay::run(a),
-        Command::Synth(a) => synth::run(a),
-        Command::Venue(a) => venue::run(a),
         Command::Db(a) => db::run(a),
     }
 }

@@ -1,17 +1,13 @@
 //! The live desk: an account on a CLOB, the live sender beside the pipeline, its SQLite journal
-//! and the summary of what the account did. `polyarb demo --live` opens a paper account on
-//! the in-process venue ([`open`]); `polyarb feed` with `[trading] mode = "live"` opens the
-//! account its config names ([`open_desk`]); both trade through the same dispatch path.
+//! and the summary of what the account did. `polyarb feed` with `[trading] mode = "live"`
+//! opens the account its config names ([`open_desk`]); `polyarb demo --live` (in
+//! `polyarb-venue`) opens a paper account on its in-process venue double and trades through
+//! the same desk and dispatch path.
 //!
-//! `polyarb demo --live`: paper trading on the in-process venue with the real order path.
-//!
-//! A fresh key gets its API key from the venue, which opens and funds the key's deposit
-//! wallet; the paper account trades as that wallet (signature type 3, production's account
-//! for new API users). Each asset of the demo becomes an instrument with the rules the venue
-//! publishes on `GET /book`, and the pipeline's dispatch stage hands each Dutch book to the
-//! live sender: signed FOK orders, L2 HMAC headers, journal first, the user channel for fills.
-//! Nothing here is simulated on our side: what the summary prints comes from the order
-//! manager and from the venue's ledger of the wallet, and says whether the two agree.
+//! The pipeline's dispatch stage hands each Dutch book to the live sender: signed FOK orders,
+//! L2 HMAC headers, journal first, the user channel for fills. What the summary prints comes
+//! from the order manager and, on a venue double, from the venue's ledger of the account, and
+//! says whether the two agree.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,27 +16,20 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
-use polyarb::adapters::polymarket::http::clob::{
-    AssetType, ClobClient, ClobConfig, create_or_derive_api_key,
-};
-use polyarb::adapters::polymarket::signing::{Address, ApiCredentials, PrivateKey, SignatureType};
+use polyarb::adapters::polymarket::http::clob::{AssetType, ClobClient};
+use polyarb::adapters::polymarket::signing::{Address, ApiCredentials, SignatureType};
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
+use polyarb::core::TokenId;
 use polyarb::core::decimal::format_micros;
-use polyarb::core::fees::FeeSchedule;
-use polyarb::core::{AssetRegistry, TokenId};
 use polyarb::engine::DispatchMode;
 use polyarb::exec::journal_db::StorageJournal;
-use polyarb::exec::live::{Instrument, InstrumentUpdate, Instruments, Sender, live_dispatch};
+use polyarb::exec::live::{InstrumentUpdate, Instruments, Sender, live_dispatch};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::pairing::PairingConfig;
 use polyarb::storage::WriterHandle;
-use polyarb::venue::VenueHandle;
 
-use super::trade;
-
-const TIMEOUT: Duration = Duration::from_secs(5);
-/// Polygon's chain id: the venue checks the L1 signature's domain like the real server.
-const CHAIN_ID: u64 = 137;
+/// How long a desk waits for one answer of the CLOB or the user channel.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An account and the live sender beside the pipeline.
 pub struct LiveDesk {
@@ -56,53 +45,6 @@ pub struct LiveDesk {
     start_collateral: u64,
     /// The venue whose `/admin/balances` ledger the summary checks the positions against.
     ledger_url: Option<String>,
-}
-
-/// Opens a paper account on `venue` and makes the live dispatch for `registry`'s assets;
-/// `fees` is the taker fee schedule the venue charges on its synthetic markets; orders are
-/// journaled in a fresh SQLite file at `journal`.
-pub fn open(
-    venue: &VenueHandle,
-    registry: &AssetRegistry,
-    fees: Option<FeeSchedule>,
-    journal: &Path,
-) -> anyhow::Result<(DispatchMode, LiveDesk)> {
-    let key = PrivateKey::from_hex(&format!("0x{}", hex::encode(rand::random::<[u8; 32]>())))
-        .context("paper key")?;
-    let url = venue.http_url();
-    let creds = create_or_derive_api_key(&url, &key, CHAIN_ID, 0, TIMEOUT)
-        .context("creating the paper account's API key")?;
-    // The first API key made the owner's deposit wallet and funded it: the account trades as
-    // the wallet, with the key signing for it, as production wants of a new API user.
-    let mut cc = ClobConfig::new(&url);
-    cc.chain_id = CHAIN_ID;
-    cc.signature_type = SignatureType::Poly1271;
-    cc.funder = Some(polyarb::venue::deposit_wallet_address(key.address()));
-    let client = Arc::new(
-        ClobClient::connect(cc, key, creds.clone()).context("connecting the CLOB client")?,
-    );
-    let mut instruments = Vec::with_capacity(registry.len());
-    for (_, info) in registry.iter() {
-        let rules = trade::rules(&url, &info.token, TIMEOUT)
-            .with_context(|| format!("rules of {}", info.token_str))?;
-        instruments.push(Some(Instrument {
-            token_id: info.token,
-            rules,
-            fees,
-        }));
-    }
-    fresh_file(journal)?;
-    open_desk(DeskSetup {
-        label: "paper account",
-        client,
-        creds,
-        user_ws_url: &venue.user_ws_url(),
-        instruments,
-        journal,
-        pairing: PairingConfig::default(),
-        no_side: true,
-        ledger_url: Some(url),
-    })
 }
 
 /// What a live desk trades with.
@@ -312,7 +254,7 @@ impl LiveDesk {
 }
 
 /// Removes a previous run's journal (and its WAL files) and makes its directory.
-fn fresh_file(path: &Path) -> anyhow::Result<()> {
+pub fn fresh_file(path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

@@ -191,7 +191,7 @@ fn connect(config: &Path) -> anyhow::Result<Session> {
 }
 
 /// The token's trading rules as the venue publishes them on `GET /book`.
-pub(super) fn rules(url: &str, token: &TokenId, timeout: Duration) -> anyhow::Result<MarketRules> {
+pub fn rules(url: &str, token: &TokenId, timeout: Duration) -> anyhow::Result<MarketRules> {
     #[derive(Deserialize)]
     struct Book {
         tick_size: String,

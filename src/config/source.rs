@@ -16,7 +16,8 @@ use super::{ConfigError, parse_toml};
 pub enum ConfigKind {
     /// The engine (`demo`, `flood`, `feed`): `EngineSettings`.
     Engine,
-    /// The stand-alone venue (`polyarb venue`): `VenueConfig`.
+    /// The stand-alone venue (`polyarb venue`): the venue double's `VenueConfig`, which the
+    /// `polyarb-venue` crate reads and checks (the engine only resolves its paths).
     Venue,
     /// The markets catalog alone (`polyarb catalog`): its `[catalog]` section.
     Catalog,

@@ -9,7 +9,8 @@ use crate::pipeline::topology::{PipelineConfig, Topology};
 use crate::strategy::StrategyConfig;
 
 /// The engine's TOML file: market data, pipeline and strategy sections, and the in-process
-/// venue that `demo` and `flood` start (`feed` connects to `[feed] ws_url` instead).
+/// venue that `demo` and `flood` start, which `polyarb-venue` reads (`feed` connects to
+/// `[feed] ws_url` instead).
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineSettings {
@@ -20,7 +21,9 @@ pub struct EngineSettings {
     pub strategy: StrategyConfig,
     /// How often the read-only view is published (ms; 0 = never).
     pub view_interval_ms: u64,
-    pub venue: crate::venue::VenueConfig,
+    /// `[venue]`: the in-process venue double's section, read and checked by `polyarb-venue`
+    /// (`demo`, `flood`); the engine carries it without reading it.
+    pub venue: Option<toml::Table>,
     /// `[storage]`: present = every book event is stored (cold thread); absent = off.
     pub storage: Option<crate::storage::StorageConfig>,
     /// `[catalog]`: present = the markets come from Gamma through the catalog, refreshed on a
@@ -110,20 +113,6 @@ impl EngineSettings {
         if let Some(t) = &self.trading {
             t.validate(file)?;
         }
-        // The venue's own keys live under `[venue]` in this file.
-        self.venue.validate(file).map_err(|e| match e {
-            crate::config::ConfigError::Invalid {
-                file,
-                key,
-                expected,
-                found,
-            } => crate::config::ConfigError::Invalid {
-                file,
-                key: format!("venue.{key}"),
-                expected,
-                found,
-            },
-            other => other,
-        })
+        Ok(())
     }
 }

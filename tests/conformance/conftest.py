@@ -70,7 +70,13 @@ class Venue:
 
     def __init__(self, config):
         if not POLYARB.is_file():
-            raise RuntimeError(f"{POLYARB} is missing: build it first (cargo build)")
+            raise RuntimeError(f"{POLYARB} is missing: build it first (cargo build --workspace)")
+        venue_bin = POLYARB.with_name("polyarb-venue" + POLYARB.suffix)
+        if not venue_bin.is_file():
+            raise RuntimeError(
+                f"{venue_bin} is missing (`polyarb venue` runs it): build it first "
+                "(cargo build --workspace)"
+            )
         self.proc = subprocess.Popen(
             [str(POLYARB), "venue", "--config", str(config)],
             stdout=subprocess.PIPE,

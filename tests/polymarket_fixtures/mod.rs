@@ -1,12 +1,19 @@
 //! Where the recorded Polymarket payloads and signing vectors live: `fixtures/polymarket/` in
 //! this repository (provenance in its `SOURCES.md`). A missing fixture fails the test that
-//! needs it, naming the path: a conformance test never passes without running.
+//! needs it, naming the path: a conformance test never passes without running. The venue
+//! crate's tests (`venue/tests/`) share this module.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// The fixture directory, `fixtures/polymarket/` of this crate.
+/// The fixture directory, `fixtures/polymarket/` of the repository (the workspace root, which
+/// is this package's directory or the one above `venue/`).
 pub fn dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/polymarket");
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = here
+        .ancestors()
+        .find(|d| d.join("fixtures/polymarket").is_dir())
+        .unwrap_or(here);
+    let d = root.join("fixtures/polymarket");
     assert!(d.is_dir(), "fixture directory {} is missing", d.display());
     d
 }

@@ -1,0 +1,189 @@
+//! `polyarb demo`: the local venue with a synthetic market set and injected Dutch books, the
+//! whole pipeline against it over loopback, and a live view, until Ctrl-C or `--duration`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+
+use polyarb::catalog::{CatalogStore, MemoryStore, SqliteCatalogStore};
+use polyarb::cli::dashboard::Dashboard;
+use polyarb::cli::{markets, report};
+use polyarb::config::source::ConfigSource;
+use polyarb::engine::catalog_link::CatalogRunner;
+use polyarb::engine::{DispatchMode, EngineBuilder};
+
+use super::{paper, venue_markets};
+use crate::{Venue, VenueConfig};
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Engine config: a built-in name (`polyarb config list`) or a TOML file, whose relative
+    /// paths resolve against its directory (venue, feed, book, pipeline, strategy and storage sections).
+    #[arg(long, default_value = "demo")]
+    pub config: String,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Where to save the latency histograms (`.hgrm`), relative to the current directory.
+    #[arg(long, default_value = "out/demo")]
+    pub hgrm_dir: PathBuf,
+    /// Redraw interval of the live view, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    pub refresh_ms: u64,
+    /// Paper-trade: send every Dutch book as signed FOK orders to the in-process venue's
+    /// matching engine from a fresh, venue-funded account (default: dry-run intents only).
+    #[arg(long)]
+    pub live: bool,
+    /// With `--live`: the SQLite order journal, started afresh each run (default:
+    /// `demo-orders.db` beside the `[storage]` database, else `out/demo-orders.db`).
+    #[arg(long, requires = "live")]
+    pub journal: Option<PathBuf>,
+}
+
+pub fn run(a: DemoArgs) -> anyhow::Result<()> {
+    let src = ConfigSource::named(&a.config)?;
+    let (mut cfg, vcfg) = VenueConfig::with_engine(&src)?;
+    let venue = Venue::start(vcfg.clone()).context("starting the local venue")?;
+    cfg.feed.ws_url = venue.ws_url();
+    cfg.resync.clob_url = venue.http_url();
+    let (set, held, mut runner) = match &cfg.catalog {
+        // The catalog reads the in-process venue's Gamma and keeps refreshing it.
+        Some(cc) => {
+            let mut cc = cc.clone();
+            cc.gamma_url = venue.gamma_url();
+            let store: Box<dyn CatalogStore> = match &cfg.storage {
+                Some(sc) => Box::new(SqliteCatalogStore::open(sc).context("catalog database")?),
+                None => Box::new(MemoryStore::new()),
+            };
+            let (first, runner) =
+                CatalogRunner::start(&cc, store).context("starting the catalog")?;
+            let (set, held) = markets::from_catalog(&first);
+            (set, held, Some(runner))
+        }
+        None => (
+            venue_markets::from_venue(&venue.markets(), vcfg.model.min_order_size)?,
+            Vec::new(),
+            None,
+        ),
+    };
+    let refused = set.refused_lines();
+    let mut labels = set.labels;
+    let groups = set.groups.len() - held.len();
+    let (dispatch, desk) = if a.live {
+        let journal = a.journal.clone().unwrap_or_else(|| {
+            cfg.storage
+                .as_ref()
+                .and_then(|s| s.path.parent().map(|d| d.join("demo-orders.db")))
+                .unwrap_or_else(|| PathBuf::from("out/demo-orders.db"))
+        });
+        let (d, desk) = paper::open(&venue, &set.registry, vcfg.gamma.fee_schedule(), &journal)?;
+        (d, Some(desk))
+    } else {
+        (DispatchMode::DryRun, None)
+    };
+    let mut p = EngineBuilder::new(&cfg, set.registry, set.groups)
+        .held(&held)
+        .seed(vcfg.model.seed)
+        .dispatch(dispatch)
+        .start()
+        .context("starting the pipeline")?;
+    // With the catalog, markets listed while running reach the live sender before they are
+    // subscribed.
+    if runner.is_some() {
+        p.instruments_tx = desk
+            .as_ref()
+            .map(polyarb::cli::paper::LiveDesk::instruments);
+    }
+    println!(
+        "venue    {} · {} (REST and /admin)",
+        venue.ws_url(),
+        venue.http_url()
+    );
+    println!(
+        "markets  {} ({} assets, {} neg-risk groups watched, {} refused)",
+        labels.len(),
+        p.registry.len(),
+        groups,
+        refused.len()
+    );
+    for r in &refused {
+        println!("         {r}");
+    }
+    println!("threads  {}", p.topology.describe());
+    if let Some(sc) = &cfg.storage {
+        println!(
+            "storage  {} (book events, snapshots, trades)",
+            sc.path.display()
+        );
+    }
+    for w in p.warnings() {
+        println!("warning  {w}");
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing the signal handler")?;
+    }
+    let started = Instant::now();
+    let limit = a.duration.map(Duration::from_secs_f64);
+    let mut dash = Dashboard::new(format!("polyarb demo · {}", p.topology.describe()));
+    while !stop.load(Ordering::SeqCst) && limit.is_none_or(|l| started.elapsed() < l) {
+        std::thread::sleep(Duration::from_millis(a.refresh_ms.max(50)));
+        if let Some(r) = runner.as_mut()
+            && r.poll(&mut p) > 0
+            && let Some(u) = &r.last
+        {
+            labels = markets::catalog_labels(u, p.registry.len());
+        }
+        dash.draw(&p, &labels)?;
+    }
+    if let Some(r) = runner.take() {
+        println!("\n{}", r.summary());
+        r.shutdown();
+    }
+
+    let s = p.stats.clone();
+    let venue_stats = venue.stats();
+    let rep = p.shutdown();
+
+    let secs = started.elapsed().as_secs_f64();
+    println!("\n── demo summary ({secs:.1} s) ──");
+    println!(
+        "venue published {} level changes; applied {} deltas and {} snapshots ({:.0} changes/s)",
+        venue_stats.hub.changes,
+        s.book.deltas.get(),
+        s.book.books.get(),
+        s.book.deltas.get() as f64 / secs
+    );
+    println!("{}", report::health_line(&s));
+    for r in &refused {
+        println!("{r}");
+    }
+    let storage_failed = report::storage_summary(&rep.storage, secs, s.book.storage_dropped.get());
+    println!(
+        "Dutch books injected by the venue {} · opportunities found {} · {} {}",
+        venue_stats.model_dutch_books,
+        s.strategy.opportunities.get(),
+        if a.live {
+            "plans sent"
+        } else {
+            "dry-run intents"
+        },
+        s.dispatch.intents.get()
+    );
+    // The sender finishes what it holds while the venue still answers.
+    if let Some(d) = desk {
+        d.finish()?;
+    }
+    venue.shutdown();
+    println!();
+    report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;
+    match storage_failed {
+        Some(e) => anyhow::bail!("storage failed at shutdown: {e}"),
+        None => Ok(()),
+    }
+}

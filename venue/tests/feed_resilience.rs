@@ -1,0 +1,324 @@
+//! The live feed against the local venue over real loopback sockets: books equal the venue's
+//! after long runs, and the feed heals itself from dropped connections, gaps, stalls and
+//! malformed frames. Every wait is bounded; nothing asserts on speed.
+
+use std::time::{Duration, Instant};
+
+use polyarb::core::{AssetRegistry, Size};
+use polyarb::engine::{EngineSettings, Pipeline};
+use polyarb::strategy::OutcomeGroup;
+use polyarb_venue::{Fault, ModelConfig, Venue, VenueConfig, VenueHandle};
+
+fn venue(assets: u32, seed: u64) -> VenueHandle {
+    let mut cfg = VenueConfig {
+        model: ModelConfig::for_assets(assets, seed),
+        ..Default::default()
+    };
+    cfg.source.paused = true;
+    Venue::start(cfg).expect("venue starts")
+}
+
+fn settings(v: &VenueHandle) -> EngineSettings {
+    let mut s = EngineSettings::default();
+    s.feed.ws_url = v.ws_url();
+    s.feed.reconnect_base_ms = 20;
+    s.feed.reconnect_max_ms = 200;
+    s.resync.clob_url = v.http_url();
+    s.book.watchdog_interval_ms = 20;
+    s.book.reconnect_grace_ms = 500;
+    s.book.resync_timeout_ms = 1_000;
+    s.book.stale_after_ms = 0;
+    s
+}
+
+fn registry(v: &VenueHandle) -> AssetRegistry {
+    let mut r = AssetRegistry::new();
+    for id in v.asset_ids() {
+        r.register(id.as_bytes()).unwrap();
+    }
+    r
+}
+
+fn groups(v: &VenueHandle, r: &AssetRegistry) -> Vec<OutcomeGroup> {
+    v.markets()
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.token_ids.len() == 2)
+        .map(|(i, m)| {
+            OutcomeGroup::new(
+                i as u32,
+                m.token_ids
+                    .iter()
+                    .map(|t| r.lookup(t.as_bytes()).unwrap())
+                    .collect(),
+                vec![],
+                Default::default(),
+                Size(5_000_000),
+            )
+        })
+        .collect()
+}
+
+fn start(v: &VenueHandle, s: &EngineSettings) -> Pipeline {
+    let r = registry(v);
+    let g = groups(v, &r);
+    Pipeline::start(s, r, g, 7).expect("pipeline starts")
+}
+
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Every venue book is present in ours, `ok`, with identical levels.
+fn compare(p: &Pipeline, v: &VenueHandle) -> Result<(), String> {
+    let ours = p.dump_books(Duration::from_secs(5)).ok_or("no dump")?;
+    let theirs = v.books().books;
+    if ours.len() != theirs.len() {
+        return Err(format!(
+            "{} books here, {} at the venue",
+            ours.len(),
+            theirs.len()
+        ));
+    }
+    for (a, b) in ours.iter().zip(theirs.iter()) {
+        if a.asset_id != b.asset_id {
+            return Err(format!("asset {} vs {}", a.asset_id, b.asset_id));
+        }
+        if a.state != "ok" {
+            return Err(format!("{} is {} ({:?})", a.asset_id, a.state, a.reason));
+        }
+        if a.bids != b.bids || a.asks != b.asks {
+            return Err(format!(
+                "{} differs: ours {:?}/{:?} venue {:?}/{:?}",
+                a.asset_id, a.bids, a.asks, b.bids, b.asks
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Waits until our books equal the venue's (the stream is asynchronous).
+fn converge(p: &Pipeline, v: &VenueHandle) {
+    let t = Instant::now();
+    loop {
+        let Err(last) = compare(p, v) else { return };
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "books never matched the venue: {last}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Injects `fault`, runs the venue at 2,000 changes/s until each `(what, reached)` holds in
+/// turn (10 s each), then clears the fault and waits for every book to match the venue's.
+fn through_fault(
+    v: &VenueHandle,
+    p: &Pipeline,
+    fault: &Fault,
+    steps: &[(&str, &dyn Fn() -> bool)],
+) {
+    v.fault(fault).unwrap();
+    v.set_rate(2_000);
+    v.resume();
+    for (what, reached) in steps {
+        wait_until(what, Duration::from_secs(10), reached);
+    }
+    v.fault(&Fault::Clear).unwrap();
+    v.pause();
+    converge(p, v);
+}
+
+fn all_healthy(p: &Pipeline, n: u64) -> bool {
+    p.stats.book.healthy_assets.get() == n
+}
+
+#[test]
+fn books_equal_the_venue_after_100k_events() {
+    let v = venue(200, 11);
+    let p = start(&v, &settings(&v));
+    converge(&p, &v);
+    let mut stepped = 0;
+    while stepped < 100_000 {
+        v.step(5_000);
+        stepped += 5_000;
+        // Let the stream drain now and then, as a live venue paces itself.
+        if stepped % 20_000 == 0 {
+            converge(&p, &v);
+        }
+    }
+    converge(&p, &v);
+    assert!(v.stats().hub.events >= 100_000, "{:?}", v.stats().hub);
+    let b = &p.stats.book;
+    assert_eq!((b.mismatch.get(), b.crossed.get()), (0, 0));
+    assert_eq!(p.stats.parse.invalid.get(), 0);
+    assert!(b.deltas.get() >= 100_000, "{} deltas", b.deltas.get());
+    p.shutdown();
+}
+
+#[test]
+fn reconnects_after_a_dropped_connection_and_heals_every_book() {
+    let v = venue(40, 12);
+    let p = start(&v, &settings(&v));
+    converge(&p, &v);
+    v.fault(&Fault::Close {
+        conn: None,
+        abrupt: true,
+    })
+    .unwrap();
+    // The venue keeps trading while we are away.
+    v.step(2_000);
+    wait_until("a reconnect", Duration::from_secs(10), || {
+        p.stats.feed.connects.get() >= 2
+    });
+    v.step(2_000);
+    converge(&p, &v);
+    assert!(p.stats.feed.reconnects.get() >= 1);
+    assert!(
+        p.stats.book.invalidations.get() >= 40,
+        "every asset of the dropped connection was invalidated"
+    );
+    p.shutdown();
+}
+
+#[test]
+fn a_gap_is_detected_and_healed_from_rest() {
+    let v = venue(20, 13);
+    let p = start(&v, &settings(&v));
+    converge(&p, &v);
+    v.fault(&Fault::Gap { asset_id: None }).unwrap();
+    wait_until("the mismatch", Duration::from_secs(10), || {
+        p.stats.book.mismatch.get() >= 1
+    });
+    wait_until("the resync", Duration::from_secs(10), || {
+        p.stats.book.resyncs_completed.get() >= 1
+    });
+    v.step(1_000);
+    converge(&p, &v);
+    assert!(p.stats.resync.snapshots.get() >= 1);
+    let report = p.shutdown();
+    let resync = report
+        .histograms
+        .iter()
+        .find(|h| h.name().starts_with("resync"))
+        .unwrap();
+    assert!(!resync.is_empty());
+}
+
+#[test]
+fn a_stalled_asset_is_quarantined_then_recovers() {
+    let v = venue(10, 14);
+    let mut s = settings(&v);
+    s.book.stale_after_ms = 400;
+    let p = start(&v, &s);
+    converge(&p, &v);
+    let quiet = v.asset_ids()[3].clone();
+    let fault = Fault::StallAsset {
+        asset_id: quiet.clone(),
+        duration_ms: None,
+    };
+    let b = &p.stats.book;
+    through_fault(
+        &v,
+        &p,
+        &fault,
+        &[
+            ("a quarantine", &|| b.quarantined.get() >= 1),
+            ("a REST re-snapshot", &|| {
+                b.rest_snapshots_applied.get() >= 1
+            }),
+        ],
+    );
+    p.shutdown();
+}
+
+#[test]
+fn a_stalled_connection_is_reconnected() {
+    let v = venue(10, 15);
+    let mut s = settings(&v);
+    s.book.stale_after_ms = 300;
+    s.feed.silent_after_ms = 600;
+    let p = start(&v, &s);
+    converge(&p, &v);
+    let fault = Fault::Stall {
+        conn: None,
+        duration_ms: None,
+    };
+    let (b, f) = (&p.stats.book, &p.stats.feed);
+    // PONGs keep coming, data does not: quarantine first, then the io stage gives up on it.
+    through_fault(
+        &v,
+        &p,
+        &fault,
+        &[
+            ("a quarantine", &|| b.quarantined.get() >= 1),
+            ("a silent connection", &|| f.silent_connections.get() >= 1),
+            ("a fresh connection", &|| f.connects.get() >= 2),
+        ],
+    );
+    p.shutdown();
+}
+
+#[test]
+fn malformed_frames_are_counted_and_survived() {
+    let v = venue(10, 16);
+    let p = start(&v, &settings(&v));
+    converge(&p, &v);
+    let before = p.stats.parse.invalid.get() + p.stats.parse.ignored.get();
+    v.fault(&Fault::Malformed {
+        conn: None,
+        count: 25,
+        shape: Default::default(),
+    })
+    .unwrap();
+    wait_until("25 counted frames", Duration::from_secs(10), || {
+        p.stats.parse.invalid.get() + p.stats.parse.ignored.get() >= before + 25
+    });
+    v.step(1_000);
+    converge(&p, &v);
+    p.shutdown();
+}
+
+#[test]
+fn twelve_hundred_assets_over_several_connections_all_healthy() {
+    let v = venue(1_200, 17);
+    let p = start(&v, &settings(&v));
+    wait_until("1200 healthy books", Duration::from_secs(30), || {
+        all_healthy(&p, 1_200)
+    });
+    assert_eq!(
+        p.stats.feed.open_connections.get(),
+        6,
+        "200 assets per connection"
+    );
+    v.step(5_000);
+    converge(&p, &v);
+    p.shutdown();
+}
+
+#[test]
+fn rest_failures_fall_back_to_resubscribing() {
+    let v = venue(10, 18);
+    let p = start(&v, &settings(&v));
+    converge(&p, &v);
+    v.fault(&Fault::RestFail {
+        count: 1_000,
+        status: 500,
+    })
+    .unwrap();
+    v.fault(&Fault::Gap { asset_id: None }).unwrap();
+    wait_until("a resubscribe", Duration::from_secs(15), || {
+        p.stats.resync.resubscribes.get() >= 1
+    });
+    wait_until("healthy again", Duration::from_secs(15), || {
+        all_healthy(&p, 10)
+    });
+    v.fault(&Fault::Clear).unwrap();
+    v.step(500);
+    converge(&p, &v);
+    p.shutdown();
+}
