@@ -276,3 +276,105 @@ fn the_project_sample_replays_to_exact_books() {
     );
     assert_eq!(s(b["asks"].clone()), r#"[["0.53","40"],["0.55","80"]]"#);
 }
+
+/// `polyarb replay --opportunities` over the fixture: every line below is computed by hand
+/// from the frames (see the comments) and must come out byte for byte.
+#[test]
+fn opportunities_contract_on_the_fixture() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_polyarb"))
+        .args([
+            "replay",
+            "--frames",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/opportunities/three_questions.frames"
+            ),
+            "--groups",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/opportunities/groups.json"
+            ),
+            "--opportunities",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yes5 = r#""side":"yes","sets":"5","cost":"4.85","edge":"0.15","legs":[{"asset_id":"1001","worst_price":"0.3","cost":"1.5"},{"asset_id":"1003","worst_price":"0.33","cost":"1.65"},{"asset_id":"1005","worst_price":"0.34","cost":"1.7"}]}"#;
+    let want = [
+        // Frame 6, every book in: YES 0.97 for 10 sets, 0.98 (= 1 − 0.02, still taken) for
+        // 20 more, then the 0.30/0.31 ladder ends. NO asks sum 2.11 > 1.98.
+        r#"{"frame":6,"group":"g1","side":"yes","sets":"30","cost":"29.3","edge":"0.7","legs":[{"asset_id":"1001","worst_price":"0.31","cost":"9.2"},{"asset_id":"1003","worst_price":"0.33","cost":"9.9"},{"asset_id":"1005","worst_price":"0.34","cost":"10.2"}]}"#.to_string(),
+        // Frame 7: 0.33 holds 5, then 0.35 makes the set 0.99: stop at the threshold.
+        format!(r#"{{"frame":7,"group":"g1",{yes5}"#),
+        // Frame 8 is blank, 9 adds a bid and 10 a NO level that leaves 1.99: no change.
+        // Frame 11: NO 0.60 + 0.68 + 0.69 = 1.97 for 25 sets (N2's ladder ends): cost 49.25,
+        // edge 2 × 25 − 49.25 = 0.75 beats YES's 0.15.
+        r#"{"frame":11,"group":"g1","side":"no","sets":"25","cost":"49.25","edge":"0.75","legs":[{"asset_id":"1002","worst_price":"0.6","cost":"15"},{"asset_id":"1004","worst_price":"0.68","cost":"17"},{"asset_id":"1006","worst_price":"0.69","cost":"17.25"}]}"#.to_string(),
+        // Frame 12: N3 has no asks: back to YES.
+        format!(r#"{{"frame":12,"group":"g1",{yes5}"#),
+        // Frame 13: YES 1.07, NO without N3's asks: gone.
+        r#"{"frame":13,"group":"g1","side":null}"#.to_string(),
+        // Frame 17: g2's YES 0.9015 for 100 sets, capped at max_sets 12.345; 12.345 × 0.4015
+        // = 4.9565175, rounded up to 4.956518.
+        r#"{"frame":17,"group":"g2","side":"yes","sets":"12.345","cost":"11.129018","edge":"1.215982","legs":[{"asset_id":"2001","worst_price":"0.4015","cost":"4.956518"},{"asset_id":"2003","worst_price":"0.5","cost":"6.1725"}]}"#.to_string(),
+    ];
+    let got = String::from_utf8(out.stdout).unwrap();
+    let got: Vec<&str> = got.lines().collect();
+    assert_eq!(got, want);
+}
+
+/// Equal edges on both sides go to YES; a side under the minimum order size or with a leg
+/// under $1 is no opportunity.
+#[test]
+fn opportunities_tie_goes_to_yes_and_small_sides_are_dropped() {
+    use polyarb::strategy::contract::{OpportunityReplay, parse_groups};
+    let groups = parse_groups(
+        br#"[{"id":"t","questions":[{"yes":"11","no":"12"},{"yes":"13","no":"14"}],
+              "min_profit":"0.02","max_sets":"1000","min_order_size":"5"}]"#,
+    )
+    .unwrap();
+    let bk = |a: &str, p: &str, s: &str| {
+        json!({"event_type":"book","asset_id":a,"market":M,"bids":[],
+               "asks":[{"price":p,"size":s}],"timestamp":"1","hash":"0"})
+        .to_string()
+    };
+    let run = |frames: &[String]| {
+        let mut r = OpportunityReplay::new(groups.clone());
+        let mut out = Vec::new();
+        for f in frames {
+            r.frame(f.as_bytes(), &mut out).unwrap();
+        }
+        String::from_utf8(out).unwrap()
+    };
+    // YES 0.9 and NO 0.9 per set, 10 sets each: edge 1 on both sides.
+    let tie = run(&[
+        bk("11", "0.45", "10"),
+        bk("13", "0.45", "10"),
+        bk("12", "0.45", "10"),
+        bk("14", "0.45", "10"),
+    ]);
+    assert!(
+        tie.starts_with(r#"{"frame":4,"group":"t","side":"yes","sets":"10","cost":"9","edge":"1""#),
+        "{tie}"
+    );
+    // 4 sets: under the minimum of 5.
+    let small = run(&[
+        bk("11", "0.45", "4"),
+        bk("13", "0.45", "10"),
+        bk("12", "0.9", "10"),
+        bk("14", "0.9", "10"),
+    ]);
+    assert_eq!(small, "");
+    // 10 sets, but a leg at 0.05 costs 0.50: under the $1 minimum.
+    let cheap = run(&[
+        bk("11", "0.05", "10"),
+        bk("13", "0.85", "10"),
+        bk("12", "0.9", "10"),
+        bk("14", "0.9", "10"),
+    ]);
+    assert_eq!(cheap, "");
+}

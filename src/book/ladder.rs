@@ -148,6 +148,32 @@ impl Ladder {
             .map(|(&k, &s)| (self.price_of(k), Size(s)))
     }
 
+    /// The `i`-th best level (0 = the best).
+    #[inline]
+    pub fn level(&self, i: usize) -> Option<(Price, Size)> {
+        let n = self.keys.len();
+        (i < n).then(|| {
+            (
+                self.price_of(self.keys[n - 1 - i]),
+                Size(self.sizes[n - 1 - i]),
+            )
+        })
+    }
+
+    /// The first levels, best first, into a fixed-size ladder (no allocation).
+    #[inline]
+    pub fn ask_depth(&self) -> crate::core::AskDepth {
+        let mut d = crate::core::AskDepth::default();
+        let n = self.keys.len().min(crate::core::MAX_DEPTH);
+        for i in 0..n {
+            let j = self.keys.len() - 1 - i;
+            d.prices[i] = self.price_of(self.keys[j]);
+            d.sizes[i] = Size(self.sizes[j]);
+        }
+        d.len = n as u8;
+        d
+    }
+
     /// The levels, best first, as canonical `[price, size]` strings: the shape of a side in
     /// `polyarb replay --dump-books` and every other book dump.
     pub fn dump_levels(&self) -> Vec<[String; 2]> {

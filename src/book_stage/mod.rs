@@ -31,7 +31,8 @@
 //! and a message for an asset not known or retired drains the control channel first.
 //!
 //! Output. After every event the stage emits the changed `TopOfBook`s (a change of best
-//! price, size or tradeability). Backpressure (book → strategy ring): tops conflate, so an
+//! price, size, tradeability or of the first `MAX_DEPTH` ask levels, which strategies size
+//! through). Backpressure (book → strategy ring): tops conflate, so an
 //! undeliverable top only marks its asset dirty and the latest top is sent when room returns;
 //! a strategy never acts on an old top because it always gets the newest.
 
@@ -403,6 +404,7 @@ impl BookStage {
             ask,
             ask_size,
             tradeable: b.is_tradeable(),
+            asks: b.asks.ask_depth(),
             recv_ns,
             sent_ns: 0,
         };
@@ -418,7 +420,15 @@ impl BookStage {
                 last.ask,
                 last.ask_size,
                 last.tradeable,
-            ) != (top.bid, top.bid_size, top.ask, top.ask_size, top.tradeable);
+                last.asks,
+            ) != (
+                top.bid,
+                top.bid_size,
+                top.ask,
+                top.ask_size,
+                top.tradeable,
+                top.asks,
+            );
         if !changed && !self.dirty.contains(asset) {
             return;
         }

@@ -1,12 +1,12 @@
 //! From a filtered catalog to what the engine runs on: the `AssetRegistry` (token id → dense
 //! index) of every watched market, and the strategy's `OutcomeGroup`s.
 //!
-//! Groups are sets of outcomes paying exactly one unit of collateral in total:
-//! - a binary market: its two tokens (YES, NO);
-//! - a neg-risk event that is not augmented: the YES token of every question, provided every
-//!   question still open is watched, tradeable, not halted and has known, identical fees
-//!   (a question that closed resolved NO pays nothing and is left out). One missing question
-//!   and the YES tokens no longer sum to one: the group is dropped, counted, never guessed.
+//! Groups are the questions of a neg-risk event that is not augmented, with the YES and NO
+//! token of each, provided every question still open is watched, tradeable, not halted and
+//! has known, identical fees (a question that closed resolved NO pays nothing and is left
+//! out), and there are at most `strategy::MAX_LEGS` of them. One missing question and the YES
+//! tokens no longer sum to one: the group is refused with its reason, never guessed. A binary
+//! market is no group: its YES and NO books are one book on the venue, never a Dutch book.
 //!
 //! A `Selector` lives as long as the engine: asset indices and group ids it hands out are
 //! stable across refreshes (the registry only grows), so the feed and the strategy can be
@@ -21,7 +21,7 @@ use crate::core::{AssetIndex, AssetRegistry, ConditionId, Size};
 use crate::strategy::OutcomeGroup;
 
 use super::filter::{CatalogFilters, Rejection};
-use super::model::{Catalog, Market};
+use super::model::Catalog;
 
 /// What a group is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -54,6 +54,8 @@ pub enum GroupSkip {
     TooFewMembers,
     /// The listing was truncated: neg-risk membership is unknown.
     TruncatedListing,
+    /// More questions than one plan carries (`strategy::MAX_LEGS`).
+    TooManyQuestions,
 }
 
 impl GroupSkip {
@@ -68,6 +70,7 @@ impl GroupSkip {
             Self::MixedFees => "mixed_fees",
             Self::TooFewMembers => "too_few_members",
             Self::TruncatedListing => "truncated_listing",
+            Self::TooManyQuestions => "too_many_questions",
         }
     }
 }
@@ -99,8 +102,11 @@ pub struct Selection {
     pub held_groups: Vec<OutcomeGroup>,
     /// Markets not watched, by the first filter they failed.
     pub rejected: BTreeMap<Rejection, u64>,
-    /// Watched markets or neg-risk events without a group, by reason.
+    /// Neg-risk events without a group, by reason.
     pub not_grouped: BTreeMap<GroupSkip, u64>,
+    /// Each neg-risk event with a watched question that got no group, and why (listed at
+    /// start and in the summary: such an event is never counted as watched).
+    pub refused_groups: Vec<(ConditionId, GroupSkip)>,
 }
 
 impl std::fmt::Debug for Selection {
@@ -202,20 +208,6 @@ impl Selector {
         let mut built: Vec<(GroupKey, OutcomeGroup, Vec<ConditionId>)> = Vec::new();
         let mut held: Vec<(GroupKey, OutcomeGroup)> = Vec::new();
         let no_halts = BTreeSet::new();
-        for id in &watched {
-            let m = &catalog.markets[id];
-            match self.binary_group(m, &s.halted) {
-                Ok(g) => built.push((GroupKey::Binary(*id), g, vec![*id])),
-                Err(r) => {
-                    *s.not_grouped.entry(r).or_default() += 1;
-                    if r == GroupSkip::Halted
-                        && let Ok(g) = self.binary_group(m, &no_halts)
-                    {
-                        held.push((GroupKey::Binary(*id), g));
-                    }
-                }
-            }
-        }
         let nr_ids: BTreeSet<ConditionId> = catalog
             .markets
             .values()
@@ -226,6 +218,14 @@ impl Selector {
                 Ok((g, members)) => built.push((GroupKey::NegRisk(nr), g, members)),
                 Err(r) => {
                     *s.not_grouped.entry(r).or_default() += 1;
+                    // Events none of whose questions is watched are not the operator's concern.
+                    if catalog
+                        .neg_risk_members(&nr)
+                        .iter()
+                        .any(|m| s.watched.contains(&m.condition_id))
+                    {
+                        s.refused_groups.push((nr, r));
+                    }
                     if r == GroupSkip::Halted
                         && let Ok((g, _)) = self.neg_risk_group(catalog, &nr, &s, &no_halts)
                     {
@@ -250,36 +250,6 @@ impl Selector {
         s.group_info = order.iter().map(|&i| s.group_info[i].clone()).collect();
         s.registry = self.registry.clone();
         s
-    }
-
-    fn assets_of(&self, m: &Market) -> Option<Vec<AssetIndex>> {
-        m.tokens()
-            .map(|t| self.registry.lookup(t.to_string().as_bytes()))
-            .collect()
-    }
-
-    fn binary_group(
-        &self,
-        m: &Market,
-        halted: &BTreeSet<ConditionId>,
-    ) -> Result<OutcomeGroup, GroupSkip> {
-        if halted.contains(&m.condition_id) {
-            return Err(GroupSkip::Halted);
-        }
-        if !m.is_tradeable() {
-            return Err(GroupSkip::Untradeable);
-        }
-        if !m.is_binary() {
-            return Err(GroupSkip::NotBinary);
-        }
-        let fees = m.fees.ok_or(GroupSkip::FeesUnknown)?;
-        let assets = self.assets_of(m).ok_or(GroupSkip::Untradeable)?;
-        Ok(OutcomeGroup {
-            id: 0,
-            assets,
-            fees,
-            min_order_size: m.min_order_size,
-        })
     }
 
     fn neg_risk_group(
@@ -321,9 +291,11 @@ impl Selector {
             return Err(GroupSkip::TruncatedListing);
         }
         let mut yes = Vec::new();
+        let mut no = Vec::new();
         let mut ids = Vec::new();
         let mut fees = None;
         let mut min = Size::ZERO;
+        let mut tick = crate::core::TickSize::MILLI;
         for m in members.iter().filter(|m| !m.resolved_no()) {
             if halted.contains(&m.condition_id) {
                 return Err(GroupSkip::Halted);
@@ -339,27 +311,28 @@ impl Selector {
                 return Err(GroupSkip::MixedFees);
             }
             fees = Some(f);
-            let a = self
-                .registry
-                .lookup(m.outcomes[0].token.to_string().as_bytes())
-                .ok_or(GroupSkip::Incomplete)?;
-            yes.push(a);
+            let token = |i: usize| {
+                self.registry
+                    .lookup(m.outcomes[i].token.to_string().as_bytes())
+                    .ok_or(GroupSkip::Incomplete)
+            };
+            yes.push(token(0)?);
+            no.push(token(1)?);
             ids.push(m.condition_id);
+            // The coarsest tick of the questions: the slippage reserve's unit.
+            tick = tick.max(m.tick);
             // The strictest minimum of the questions applies to every leg.
             min = min.max(m.min_order_size);
         }
         if yes.len() < 2 {
             return Err(GroupSkip::TooFewMembers);
         }
-        Ok((
-            OutcomeGroup {
-                id: 0,
-                assets: yes,
-                fees: fees.unwrap_or_default(),
-                min_order_size: min,
-            },
-            ids,
-        ))
+        if yes.len() > crate::strategy::MAX_LEGS {
+            return Err(GroupSkip::TooManyQuestions);
+        }
+        let mut g = OutcomeGroup::new(0, yes, no, fees.unwrap_or_default(), min);
+        g.tick = tick;
+        Ok((g, ids))
     }
 }
 

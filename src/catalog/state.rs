@@ -54,6 +54,8 @@ pub struct RefreshReport {
     pub stored: UpsertReport,
     pub rejected: std::collections::BTreeMap<Rejection, u64>,
     pub not_grouped: std::collections::BTreeMap<GroupSkip, u64>,
+    /// Each neg-risk event with a watched question that got no group, and why.
+    pub refused_groups: Vec<(crate::core::ConditionId, GroupSkip)>,
     pub store_errors: Vec<String>,
 }
 
@@ -322,6 +324,7 @@ impl CatalogState {
         report.halted = sel.halted.len();
         report.rejected = sel.rejected.clone();
         report.not_grouped = sel.not_grouped.clone();
+        report.refused_groups = sel.refused_groups.clone();
         let subscribe = sel
             .watched_assets
             .difference(&self.baseline.assets)

@@ -331,6 +331,9 @@ fn print_refresh(cfg: &CatalogConfig, u: &CatalogUpdate, save: Option<&Path>, db
             .collect();
         println!("  no group: {}", parts.join(", "));
     }
+    for (id, why) in &r.refused_groups {
+        println!("  group refused {id}: {}", why.as_str());
+    }
     if let Some(p) = db {
         let st = &r.stored;
         println!(

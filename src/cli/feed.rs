@@ -74,11 +74,12 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
             cc.gamma_url
         );
     }
+    let refused = set.refused_lines();
     let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
     let (dispatch, desk) = match cfg.trading.as_ref().filter(|t| t.is_live()) {
         Some(t) => {
-            let (d, desk) = open_live(&src, t, &first, &set.registry)?;
+            let (d, desk) = open_live(&src, t, &first, &set.registry, cfg.strategy.no_side)?;
             (d, Some(desk))
         }
         None => (DispatchMode::DryRun, None),
@@ -95,12 +96,16 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         cfg.feed.ws_url, cfg.resync.clob_url
     );
     println!(
-        "markets  {} from {} ({} assets, {} outcome groups watched for Dutch books)",
+        "markets  {} from {} ({} assets, {} neg-risk groups watched, {} refused)",
         labels.len(),
         cc.gamma_url,
         p.registry.len(),
-        groups
+        groups,
+        refused.len()
     );
+    for r in &refused {
+        println!("         {r}");
+    }
     println!("threads  {}", p.topology.describe());
     if let Some(sc) = &cfg.storage {
         println!(
@@ -149,6 +154,9 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         s.book.deltas.get() as f64 / secs
     );
     println!("{}", report::health_line(&s));
+    for r in &refused {
+        println!("{r}");
+    }
     let storage_failed = report::storage_summary(&rep.storage, secs, s.book.storage_dropped.get());
     println!(
         "opportunities {} · {} {}",
@@ -178,6 +186,7 @@ fn open_live(
     t: &TradingConfig,
     first: &CatalogUpdate,
     registry: &AssetRegistry,
+    no_side: bool,
 ) -> anyhow::Result<(DispatchMode, LiveDesk)> {
     let named =
         |key: &str, p: &std::path::Path| format!("{config}: key `trading.{key}`: {}", p.display());
@@ -225,6 +234,7 @@ fn open_live(
         },
         journal,
         pairing: t.pairing(),
+        no_side,
         ledger_url: None,
     })
 }

@@ -15,6 +15,18 @@ pub struct MarketSet {
     pub registry: AssetRegistry,
     pub groups: Vec<OutcomeGroup>,
     pub labels: Vec<MarketLabel>,
+    /// Neg-risk events that got no group: (event, reason). Never counted as watched.
+    pub refused: Vec<(String, &'static str)>,
+}
+
+impl MarketSet {
+    /// One line per refused event, for the start banner and the summary.
+    pub fn refused_lines(&self) -> Vec<String> {
+        self.refused
+            .iter()
+            .map(|(id, why)| format!("group refused {id}: {why}"))
+            .collect()
+    }
 }
 
 /// The market set of the catalog's first refresh (its registry, groups and labels), and the
@@ -27,6 +39,11 @@ pub fn from_catalog(u: &polyarb::catalog::CatalogUpdate) -> (MarketSet, Vec<u32>
             registry: sel.registry.clone(),
             groups,
             labels: catalog_labels(u, sel.registry.len()),
+            refused: sel
+                .refused_groups
+                .iter()
+                .map(|(id, why)| (id.to_string(), why.as_str()))
+                .collect(),
         },
         held,
     )

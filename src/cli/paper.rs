@@ -59,6 +59,8 @@ pub struct DeskSetup<'a> {
     /// The SQLite journal (created if missing, else reconciled from).
     pub journal: &'a Path,
     pub pairing: PairingConfig,
+    /// Send NO-side plans (`[strategy] no_side`; always on a paper desk).
+    pub no_side: bool,
     /// A venue double's base URL: the summary reads the account's ledger from its
     /// `GET /admin/balances` and checks the positions against it (`None` for a real CLOB).
     pub ledger_url: Option<String>,
@@ -94,6 +96,7 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
         s.pairing,
     )
     .context("starting the sender thread")?;
+    let stage = stage.with_no_side(s.no_side);
     Ok((
         DispatchMode::Live(Box::new(stage)),
         LiveDesk {
@@ -130,7 +133,7 @@ impl LiveDesk {
         );
         let end = collateral(&self.client)?;
         println!(
-            "{} {} · plans {} · orders sent {} filled {} rejected {} unknown {} · plans dropped {} untradeable {}",
+            "{} {} · plans {} · orders sent {} filled {} rejected {} unknown {} · plans dropped {} untradeable {} · NO side held {}",
             self.label,
             self.client.address(),
             stats.plans.get(),
@@ -139,7 +142,8 @@ impl LiveDesk {
             stats.rejected.get(),
             stats.unknown.get(),
             stats.dropped.get(),
-            stats.untradeable.get()
+            stats.untradeable.get(),
+            stats.no_side_held.get()
         );
         let cfg = self.client.config();
         let st = cfg.signature_type;

@@ -1,4 +1,5 @@
-//! `polyarb replay`: frames file → parser → books; dump the books or time the run.
+//! `polyarb replay`: frames file → parser → books; dump the books, time the run, or print the
+//! opportunity contract's lines (`--opportunities`, see `strategy::contract`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -24,9 +25,19 @@ pub struct ReplayArgs {
     /// With --bench: print the figures as one JSON object.
     #[arg(long, requires = "bench")]
     pub json: bool,
+    /// Print a JSON line each time a group's complete-set opportunity appears, changes or
+    /// disappears (the opportunity contract; needs --groups).
+    #[arg(long, requires = "groups", conflicts_with_all = ["bench", "dump_books"])]
+    pub opportunities: bool,
+    /// Groups file for --opportunities: a JSON array of neg-risk groups.
+    #[arg(long, requires = "opportunities")]
+    pub groups: Option<PathBuf>,
 }
 
 pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
+    if a.opportunities {
+        return opportunities(&a);
+    }
     let mut reader = FrameReader::open(&a.frames)
         .with_context(|| format!("cannot open frames file {}", a.frames.display()))?;
     let mut r = Replayer::new();
@@ -50,6 +61,37 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
         )?;
         writeln!(out, "{}", serde_json::to_string_pretty(&c)?)?;
     }
+    Ok(())
+}
+
+/// `--opportunities`: every line of the frames file is a frame, blank ones included.
+fn opportunities(a: &ReplayArgs) -> anyhow::Result<()> {
+    use polyarb::strategy::contract::{OpportunityReplay, parse_groups};
+    use std::io::BufRead;
+    let path = a.groups.as_ref().context("--groups is required")?;
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read groups file {}", path.display()))?;
+    let groups = parse_groups(&bytes).with_context(|| format!("groups file {}", path.display()))?;
+    let input: Box<dyn BufRead> = if a.frames.as_os_str() == "-" {
+        Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(&a.frames)
+            .with_context(|| format!("cannot open frames file {}", a.frames.display()))?;
+        if a.frames.extension().is_some_and(|e| e == "zst") {
+            Box::new(std::io::BufReader::with_capacity(
+                1 << 20,
+                zstd::Decoder::new(f)?,
+            ))
+        } else {
+            Box::new(std::io::BufReader::with_capacity(1 << 20, f))
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    OpportunityReplay::new(groups)
+        .run(input, &mut out)
+        .with_context(|| format!("reading {}", a.frames.display()))?;
+    out.flush()?;
     Ok(())
 }
 

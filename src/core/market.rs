@@ -162,6 +162,43 @@ impl MarketMsg {
 // Hot-path messages must stay small enough that a ring slot is a fraction of a cache line.
 const _: () = assert!(std::mem::size_of::<MarketMsg>() <= 32);
 
+/// Ask levels the book stage hands the strategy with each top: the most a strategy can size
+/// through (`[strategy] depth_levels` reads the first of them).
+pub const MAX_DEPTH: usize = 16;
+
+/// The first ask levels of a book, best (lowest) first, in fixed arrays so that a top stays a
+/// `Copy` ring slot without a pointer to the book (no lock, no allocation on the way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AskDepth {
+    /// Levels filled, at most [`MAX_DEPTH`].
+    pub len: u8,
+    pub prices: [Price; MAX_DEPTH],
+    pub sizes: [Size; MAX_DEPTH],
+}
+
+impl AskDepth {
+    /// Levels from `(price, size)` pairs, best first (the first [`MAX_DEPTH`] are kept).
+    pub fn from_levels(levels: impl IntoIterator<Item = (Price, Size)>) -> Self {
+        let mut d = Self::default();
+        for (p, s) in levels.into_iter().take(MAX_DEPTH) {
+            d.prices[d.len as usize] = p;
+            d.sizes[d.len as usize] = s;
+            d.len += 1;
+        }
+        d
+    }
+
+    #[inline]
+    pub fn prices(&self) -> &[Price] {
+        &self.prices[..self.len as usize]
+    }
+
+    #[inline]
+    pub fn sizes(&self) -> &[Size] {
+        &self.sizes[..self.len as usize]
+    }
+}
+
 /// The book stage's summary of one asset after a change: what strategies read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TopOfBook {
@@ -174,10 +211,13 @@ pub struct TopOfBook {
     pub ask_size: Size,
     /// Only an `ok` book may be traded on.
     pub tradeable: bool,
+    /// The first ask levels (`asks.prices[0]` is `ask` when there is one).
+    pub asks: AskDepth,
     /// Receive time of the frame that produced this top (for end-to-end latency).
     pub recv_ns: u64,
     /// When the book stage handed it on (for queue-wait timing).
     pub sent_ns: u64,
 }
 
-const _: () = assert!(std::mem::size_of::<TopOfBook>() <= 48);
+// A ring slot of the book → strategy ring: the top plus its ask ladder, four cache lines.
+const _: () = assert!(std::mem::size_of::<TopOfBook>() <= 256);

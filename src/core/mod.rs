@@ -10,4 +10,4 @@ pub mod market;
 pub use asset_set::AssetSet;
 pub use decimal::{Amount, DecimalError, Price, Size, TickSize};
 pub use ids::{AssetIndex, AssetRegistry, ConditionId, ExtendError, RegistryExtension, TokenId};
-pub use market::{ClaimedTop, MarketMsg, ResyncReason, Side, TopOfBook};
+pub use market::{AskDepth, ClaimedTop, MAX_DEPTH, MarketMsg, ResyncReason, Side, TopOfBook};

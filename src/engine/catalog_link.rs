@@ -68,7 +68,9 @@ impl Pipeline {
         let mut defined = Vec::new();
         let held = sel.held_groups.iter().map(|g| (g, true));
         for (g, halted) in sel.groups.iter().map(|g| (g, false)).chain(held) {
-            if g.assets.iter().all(fits) && self.strategy_groups.get(&g.id) != Some(g) {
+            if g.assets.iter().chain(&g.no_assets).all(fits)
+                && self.strategy_groups.get(&g.id) != Some(g)
+            {
                 cmds.push(StrategyCommand::Define(Box::new(g.clone())));
                 if halted {
                     // A group first seen halted (a question added to a halted event).

@@ -1,8 +1,9 @@
 //! The dispatch stage: opportunities in, order intents out.
 //!
 //! In dry-run (the default until the orders path is configured) every intent is journaled to
-//! a cold thread and counted, never sent. A Dutch book becomes one plan of BUY legs at the
-//! asks, all FOK: a leg fills completely at the quoted price or not at all.
+//! a cold thread and counted, never sent. A complete set (either side) becomes one plan of
+//! BUY legs at the worst prices its sizing reached, all FOK: a leg fills completely within its
+//! limit or not at all.
 
 use std::sync::Arc;
 
@@ -114,7 +115,7 @@ impl Stage for DispatchStage {
         for (k, leg) in o.legs().iter().enumerate() {
             let intent = OrderIntent {
                 plan_id,
-                client_oid: plan_id << 8 | k as u64,
+                client_oid: super::pairing::leg_oid(plan_id, k),
                 group: o.group,
                 asset: leg.asset,
                 side: Side::Bid,

@@ -1,13 +1,16 @@
 //! Live dispatch: the dispatch stage that sends.
 //!
-//! On the hot thread, [`LiveDispatchStage`] turns each Dutch-book `Opportunity` into a `Plan`
-//! (one BUY leg per outcome at its ask, all for the same number of shares) and pushes it into
-//! an SPSC ring; it never blocks and never touches the network. A full ring drops the plan
-//! (counted): a missed trade, never a late one.
+//! On the hot thread, [`LiveDispatchStage`] turns each complete-set `Opportunity` into a `Plan`
+//! (one BUY leg per question at the worst price its sizing reached, all for the same number
+//! of shares) and pushes it into an SPSC ring; it never blocks and never touches the network.
+//! A full ring drops the plan (counted): a missed trade, never a late one. NO-side plans pay
+//! only once their NOs are converted (the neg-risk adapter), which this engine does not do:
+//! they are sent only when the stage is told to (`[strategy] no_side`, or a paper desk),
+//! otherwise counted and dropped.
 //!
 //! On the sender thread (which first reconciles what the journal left unknown), each plan
 //! becomes signed FOK orders, every leg for the same share count (`pairing::plan_orders`),
-//! sent as one `POST /orders`
+//! sent as `POST /orders` batches of at most 15 back to back
 //! through the [`OrderManager`] (journal first, unknown outcomes looked up by hash, version
 //! mismatch re-signed once), and the user channel's events update orders and positions. Once
 //! every leg of a plan is final, legs that filled more than the others are unwound
@@ -29,7 +32,7 @@ use crate::obs::{Counter, LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::{RingRx, RingTx, ring};
 use crate::pipeline::stage::Stage;
 use crate::pipeline::wait::{Doorbell, WaitStrategy, Waiter};
-use crate::strategy::Opportunity;
+use crate::strategy::{GroupSide, Opportunity};
 
 use super::dispatch::{DispatchStats, DispatchTiming};
 pub use super::instruments::{Instrument, InstrumentUpdate, Instruments};
@@ -44,6 +47,8 @@ pub struct LiveStats {
     pub plans: Counter,
     /// Plans dropped because the sender's ring was full.
     pub dropped: Counter,
+    /// NO-side plans not sent (`[strategy] no_side` is off).
+    pub no_side_held: Counter,
     /// Plans with a leg on an asset without an instrument (not sent).
     pub untradeable: Counter,
     /// Plans not sent because a leg would be refused locally at the legs' common size (tick,
@@ -88,6 +93,8 @@ impl LiveStats {
 /// The hot-thread half.
 pub struct LiveDispatchStage {
     next_plan: u64,
+    /// Whether NO-side plans are sent.
+    no_side: bool,
     tx: RingTx<Plan>,
     pub stats: Arc<DispatchStats>,
     pub live: Arc<LiveStats>,
@@ -99,8 +106,14 @@ impl Stage for LiveDispatchStage {
 
     fn process(&mut self, o: Opportunity) {
         let now = self.timing.start(&o);
+        if o.side == GroupSide::No && !self.no_side {
+            self.live.no_side_held.inc();
+            self.timing.done(&o);
+            return;
+        }
         let plan = Plan {
             plan_id: self.next_plan,
+            side: o.side,
             n_legs: o.n_legs,
             legs: o.legs,
             size: o.size,
@@ -129,6 +142,14 @@ impl Stage for LiveDispatchStage {
 
     fn histograms(&self, out: &mut Vec<LatencyHistogram>) {
         self.timing.histograms(out);
+    }
+}
+
+impl LiveDispatchStage {
+    /// Sends NO-side plans too (their NOs then wait for a conversion the engine cannot do).
+    pub fn with_no_side(mut self, send: bool) -> Self {
+        self.no_side = send;
+        self
     }
 }
 
@@ -183,6 +204,7 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
     Ok((
         LiveDispatchStage {
             next_plan: first_plan_id,
+            no_side: false,
             tx,
             stats: Arc::new(DispatchStats::default()),
             live: live.clone(),

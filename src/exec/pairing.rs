@@ -30,7 +30,7 @@ use serde::Deserialize;
 use crate::adapters::polymarket::signing::amounts::{MARKETABLE_MAKER_DP, SHARE_LOT};
 use crate::adapters::polymarket::signing::{OrderRejection, OrderRequest, OrderSide, OrderType};
 use crate::core::{Price, Size, TickSize};
-use crate::strategy::{Leg, MAX_LEGS};
+use crate::strategy::{GroupSide, Leg, MAX_LEGS};
 
 use super::instruments::Instruments;
 use super::manager::NewOrder;
@@ -41,14 +41,29 @@ pub use unwind::{PairTracker, UnwindCounters, UnwindReport, unwind};
 
 /// One opportunity on its way to the sender (made by `live`'s hot-thread stage): the legs
 /// [`plan_orders`] sizes into orders.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
     pub plan_id: u64,
+    pub side: GroupSide,
     pub n_legs: u8,
     pub legs: [Leg; MAX_LEGS],
     pub size: Size,
     pub recv_ns: u64,
     pub created_ns: u64,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Self {
+            plan_id: 0,
+            side: GroupSide::Yes,
+            n_legs: 0,
+            legs: [Leg::default(); MAX_LEGS],
+            size: Size::ZERO,
+            recv_ns: 0,
+            created_ns: 0,
+        }
+    }
 }
 
 impl Plan {
@@ -155,15 +170,22 @@ fn lcm(a: u64, b: u64) -> u64 {
     a / gcd(a, b) * b
 }
 
-/// The client order id of a plan's leg `k`; unwinds of leg `k` use `k | UNWIND_LEG`.
+/// The client order id of a plan's leg `k`: the plan id above 16 bits that name the order
+/// within its plan (`k` itself for a leg; see [`unwind_oid`]). Client ids are unique per plan
+/// id (both are journaled), so the plan id's top bits may fall off.
 pub const fn leg_oid(plan_id: u64, k: usize) -> u64 {
-    plan_id << 8 | k as u64
+    plan_id << 16 | (k as u64 & 0xffff)
 }
 
-/// Marks an unwind in the low byte of a client order id: `UNWIND_LEG | attempt << 2 | leg`
-/// (legs are below `MAX_LEGS` = 4).
-pub const UNWIND_LEG: usize = 0x80;
-const _: () = assert!(crate::strategy::MAX_LEGS <= 4, "legs must fit in two bits");
+/// Marks an unwind in the low 16 bits of a client order id: `UNWIND_LEG | attempt << 8 | leg`
+/// (legs below 256, attempts below 32).
+pub const UNWIND_LEG: usize = 0x8000;
+const _: () = assert!(MAX_LEGS <= 256, "legs must fit in the low byte");
+
+/// The client order id of unwind `attempt` (0..32) of a plan's leg `leg`.
+pub const fn unwind_oid(plan_id: u64, leg: usize, attempt: usize) -> u64 {
+    leg_oid(plan_id, UNWIND_LEG | (attempt & 0x1f) << 8 | (leg & 0xff))
+}
 
 /// The orders of a plan: one FOK BUY per leg at its ask, every leg for the same share count
 /// (see the module doc). `now_s`: unix seconds, for the signer's checks; `free`: the
@@ -285,7 +307,7 @@ mod tests {
     use crate::adapters::polymarket::signing::MarketRules;
     use crate::core::{AssetIndex, TokenId};
     use crate::exec::instruments::Instrument;
-    use crate::strategy::{Leg, MAX_LEGS};
+    use crate::strategy::Leg;
     use LegFill::{Final, Pending};
 
     fn sz(s: &str) -> Size {
@@ -419,7 +441,7 @@ mod tests {
         assert_eq!(o.iter().map(shares).collect::<Vec<_>>(), [sz("10"); 2]);
         assert_eq!(
             o.iter().map(|o| o.client_oid).collect::<Vec<_>>(),
-            [3 << 8, 3 << 8 | 1]
+            [3 << 16, 3 << 16 | 1]
         );
         assert!(
             o.iter()

@@ -1,15 +1,25 @@
-//! Dutch books: when the best asks of every outcome of a group sum to less than one unit of
-//! collateral (minus `min_profit` and taker fees), buying one of each locks in the difference,
-//! since exactly one outcome pays 1.
+//! Complete sets of a neg-risk event bought for less than they pay, on both sides.
 //!
-//! Sized by the depth at those asks (the smallest best-ask size), capped by `max_size`,
-//! rounded down to the venue's 0.01-share size grid, and dropped if any leg would be under the
-//! market's minimum order size or under the $1 minimum for marketable orders.
+//! YES side: one YES of each of the N questions pays exactly 1. NO side: one NO of each pays
+//! N − 1. When the asks of a side's legs sum to at most its payout minus `min_profit` (each
+//! leg's taker fee per share and `slippage_ticks` reserve counted in), buying one of each
+//! locks in the difference.
+//!
+//! Sized through the depth (`walk`): the legs' first `depth_levels` asks are walked together
+//! while the marginal set still clears the threshold, capped by `max_size`, floored to the
+//! venue's 0.01-share lot, and dropped if any leg would be under the market's minimum order
+//! size or under the $1 minimum for marketable orders. Each leg's price is the worst level
+//! the size reaches (its order's limit); the cost is exact through the levels, fees
+//! included, rounded up. When both sides qualify, the larger edge wins (a tie: YES).
+//!
+//! Hot path: a top replaces its asset's ask ladder (a fixed array) and re-evaluates its
+//! group; the walk's scratch is on the stack and groups' fee tables are built at definition,
+//! so an evaluation allocates nothing.
 
-use super::{Leg, MAX_LEGS, Opportunity, OutcomeGroup, StrategyConfig};
+use super::walk::{fill, sets_within};
+use super::{GroupRefusal, GroupSide, Leg, MAX_LEGS, Opportunity, OutcomeGroup, StrategyConfig};
 use crate::adapters::polymarket::signing::amounts::{MIN_MARKETABLE_NOTIONAL, SHARE_LOT};
-use crate::core::decimal::MICROS_PER_UNIT;
-use crate::core::{Amount, AssetIndex, Size, TopOfBook};
+use crate::core::{Amount, AssetIndex, MAX_DEPTH, Price, Size, TopOfBook};
 
 const NO_GROUP: u32 = u32::MAX;
 
@@ -18,48 +28,102 @@ const NO_GROUP: u32 = u32::MAX;
 pub struct DutchStats {
     pub evaluated: u64,
     pub emitted: u64,
+    /// Of `emitted`, NO-side opportunities.
+    pub emitted_no: u64,
     pub untradeable: u64,
     pub no_edge: u64,
     pub too_small: u64,
-    pub too_many_legs: u64,
+    /// Group definitions refused (too few or too many questions, uneven sides).
+    pub refused: u64,
+}
+
+/// A group as the hot path keeps it.
+struct GroupState {
+    def: OutcomeGroup,
+    /// Taker fee of one share, in micro-pUSD, by price in 0.001 steps (empty: no fee).
+    fee_per_share: Vec<u32>,
+    /// The last opportunity emitted, to emit only changes.
+    last: Option<Opportunity>,
+    /// Re-evaluate on the next top even if its asks did not change (the last opportunity was
+    /// forgotten, or the group was just defined).
+    forced: bool,
+}
+
+impl GroupState {
+    fn new(def: OutcomeGroup) -> Self {
+        let fee_per_share = if def.fees.rate_ppm == 0 {
+            Vec::new()
+        } else {
+            (0..=1_000u32)
+                .map(|i| {
+                    let f = def.fees.taker_fee(Price(i * 1_000), Size(1_000_000)).0;
+                    u32::try_from(f).unwrap_or(u32::MAX)
+                })
+                .collect()
+        };
+        Self {
+            def,
+            fee_per_share,
+            last: None,
+            forced: true,
+        }
+    }
+
+    /// The fee of one share at `p` (exact on the 0.001 grid, computed off it).
+    #[inline]
+    fn fee_per_share(&self, p: Price) -> u64 {
+        if self.fee_per_share.is_empty() {
+            return 0;
+        }
+        if p.0.is_multiple_of(1_000)
+            && let Some(&f) = self.fee_per_share.get((p.0 / 1_000) as usize)
+        {
+            return u64::from(f);
+        }
+        self.def.fees.taker_fee(p, Size(1_000_000)).0
+    }
+}
+
+/// Why one side has no opportunity, in the order a side gets through them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Miss {
+    Untradeable,
+    NoEdge,
+    TooSmall,
 }
 
 pub struct DutchBook {
     cfg: StrategyConfig,
-    groups: Vec<OutcomeGroup>,
+    /// Ask levels the walk reads per leg.
+    depth: usize,
+    groups: Vec<GroupState>,
     asset_group: Vec<u32>,
     tops: Vec<TopOfBook>,
-    /// The last opportunity emitted per group, to emit only changes.
-    last: Vec<Option<Opportunity>>,
     pub stats: DutchStats,
 }
 
 impl DutchBook {
+    /// The strategy over `groups`; groups it cannot trade are refused (see
+    /// [`OutcomeGroup::refusal`]), logged and counted.
     pub fn new(cfg: StrategyConfig, groups: Vec<OutcomeGroup>) -> Self {
-        let n_assets = groups
-            .iter()
-            .flat_map(|g| g.assets.iter())
-            .map(|a| a.get() + 1)
-            .max()
-            .unwrap_or(0);
-        let mut asset_group = vec![NO_GROUP; n_assets];
-        for (i, g) in groups.iter().enumerate() {
-            for a in &g.assets {
-                asset_group[a.get()] = i as u32;
-            }
-        }
-        Self {
+        let depth = (cfg.depth_levels as usize).clamp(1, MAX_DEPTH);
+        let mut s = Self {
             cfg,
-            last: vec![None; groups.len()],
-            tops: vec![TopOfBook::default(); n_assets],
-            asset_group,
-            groups,
+            depth,
+            groups: Vec::with_capacity(groups.len()),
+            asset_group: Vec::new(),
+            tops: Vec::new(),
             stats: DutchStats::default(),
+        };
+        for g in groups {
+            let _ = s.define(g);
         }
+        s
     }
 
-    pub fn groups(&self) -> &[OutcomeGroup] {
-        &self.groups
+    /// The groups the strategy trades.
+    pub fn groups(&self) -> impl Iterator<Item = &OutcomeGroup> {
+        self.groups.iter().map(|g| &g.def)
     }
 
     /// Reserves room for `max_assets` assets and as many groups, so that groups defined while
@@ -70,7 +134,6 @@ impl DutchBook {
         self.tops.reserve_exact(more);
         let more = max_assets.saturating_sub(self.groups.len());
         self.groups.reserve_exact(more);
-        self.last.reserve_exact(more);
     }
 
     /// Assets the tables cover: a top for an asset at or past this comes from an extension
@@ -89,35 +152,58 @@ impl DutchBook {
     }
 
     /// Adds a group, or replaces the group with the same id (its assets are remapped and its
-    /// last opportunity forgotten).
-    pub fn define(&mut self, g: OutcomeGroup) {
-        let n = g.assets.iter().map(|a| a.get() + 1).max().unwrap_or(0);
-        self.grow_to(n);
-        let pos = match self.groups.iter().position(|x| x.id == g.id) {
-            Some(p) => {
-                for a in &self.groups[p].assets {
-                    if self.asset_group[a.get()] == p as u32 {
-                        self.asset_group[a.get()] = NO_GROUP;
-                    }
+    /// last opportunity forgotten). A group the strategy cannot trade is refused (counted,
+    /// logged); a refused redefinition removes the old group's legs.
+    pub fn define(&mut self, g: OutcomeGroup) -> Result<(), GroupRefusal> {
+        let pos = self.groups.iter().position(|x| x.def.id == g.id);
+        if let Some(p) = pos {
+            for a in self.groups[p]
+                .def
+                .assets
+                .iter()
+                .chain(&self.groups[p].def.no_assets)
+            {
+                if self.asset_group[a.get()] == p as u32 {
+                    self.asset_group[a.get()] = NO_GROUP;
                 }
-                p
             }
+        }
+        if let Some(why) = g.refusal() {
+            self.stats.refused += 1;
+            tracing::warn!(group = g.id, questions = g.questions(), %why, "group refused");
+            if let Some(p) = pos {
+                // Keeps its slot (ids stay put) without any leg: it never evaluates.
+                let mut empty = g;
+                empty.assets.clear();
+                empty.no_assets.clear();
+                self.groups[p] = GroupState::new(empty);
+            }
+            return Err(why);
+        }
+        let n = g
+            .assets
+            .iter()
+            .chain(&g.no_assets)
+            .map(|a| a.get() + 1)
+            .max()
+            .unwrap_or(0);
+        self.grow_to(n);
+        let pos = match pos {
+            Some(p) => p,
             None => {
-                self.groups.push(OutcomeGroup {
-                    id: g.id,
+                self.groups.push(GroupState::new(OutcomeGroup {
                     assets: Vec::new(),
-                    fees: g.fees,
-                    min_order_size: g.min_order_size,
-                });
-                self.last.push(None);
+                    no_assets: Vec::new(),
+                    ..g.clone()
+                }));
                 self.groups.len() - 1
             }
         };
-        for a in &g.assets {
+        for a in g.assets.iter().chain(&g.no_assets) {
             self.asset_group[a.get()] = pos as u32;
         }
-        self.groups[pos] = g;
-        self.last[pos] = None;
+        self.groups[pos] = GroupState::new(g);
+        Ok(())
     }
 
     /// A new top for one asset; returns an opportunity if its group has one that differs from
@@ -125,18 +211,33 @@ impl DutchBook {
     #[inline]
     pub fn on_top(&mut self, top: TopOfBook, now_ns: u64) -> Option<Opportunity> {
         let i = top.asset.get();
-        let g = *self.asset_group.get(i)?;
-        if g == NO_GROUP {
+        let g = *self.asset_group.get(i)? as usize;
+        if g == NO_GROUP as usize {
             return None;
         }
+        // Only the asks and the book's health matter to a buyer of complete sets.
+        let old = &self.tops[i];
+        let k = self.depth.min(MAX_DEPTH);
+        let same = old.asset == top.asset
+            && old.tradeable == top.tradeable
+            && old.asks.len.min(k as u8) == top.asks.len.min(k as u8)
+            && old.asks.prices[..k] == top.asks.prices[..k]
+            && old.asks.sizes[..k] == top.asks.sizes[..k];
         self.tops[i] = top;
-        let found = self.evaluate(g as usize, top.recv_ns, now_ns);
-        let last = &mut self.last[g as usize];
+        if same && !self.groups[g].forced {
+            return None;
+        }
+        self.groups[g].forced = false;
+        let found = self.evaluate(g, top.recv_ns, now_ns);
+        let last = &mut self.groups[g].last;
         match found {
-            Some(o) if last.is_some_and(|l| same_trade(&l, &o)) => None,
+            Some(o) if last.as_ref().is_some_and(|l| same_trade(l, &o)) => None,
             Some(o) => {
                 *last = Some(o);
                 self.stats.emitted += 1;
+                if o.side == GroupSide::No {
+                    self.stats.emitted_no += 1;
+                }
                 Some(o)
             }
             None => {
@@ -148,75 +249,116 @@ impl DutchBook {
 
     fn evaluate(&mut self, g: usize, recv_ns: u64, now_ns: u64) -> Option<Opportunity> {
         self.stats.evaluated += 1;
-        let group = &self.groups[g];
-        if group.assets.len() > MAX_LEGS {
-            self.stats.too_many_legs += 1;
-            return None;
+        let yes = self.side(g, GroupSide::Yes, recv_ns, now_ns);
+        let no = (!self.groups[g].def.no_assets.is_empty())
+            .then(|| self.side(g, GroupSide::No, recv_ns, now_ns));
+        let why = match (yes, no) {
+            (Ok(y), Some(Ok(n))) => return Some(if n.edge > y.edge { n } else { y }),
+            (Ok(o), _) | (Err(_), Some(Ok(o))) => return Some(o),
+            (Err(a), None) => a,
+            // The reason of the side that got further.
+            (Err(a), Some(Err(b))) => a.max(b),
+        };
+        match why {
+            Miss::Untradeable => self.stats.untradeable += 1,
+            Miss::NoEdge => self.stats.no_edge += 1,
+            Miss::TooSmall => self.stats.too_small += 1,
         }
-        let max_age = self.cfg.max_top_age_ms * 1_000_000;
-        let mut legs = [Leg::default(); MAX_LEGS];
-        let mut sum: u64 = 0;
-        let mut depth = self.cfg.max_size;
-        for (k, a) in group.assets.iter().enumerate() {
-            let t = &self.tops[a.get()];
-            let fresh = max_age == 0 || now_ns.saturating_sub(t.recv_ns) <= max_age;
-            if !t.tradeable || t.ask.is_zero() || t.asset != *a || !fresh {
-                self.stats.untradeable += 1;
-                return None;
-            }
-            legs[k] = Leg {
-                asset: *a,
-                price: t.ask,
-            };
-            sum += u64::from(t.ask.0);
-            depth = depth.min(t.ask_size);
-        }
-        // Quick reject before any sizing: the asks alone leave no edge.
-        if sum + u64::from(self.cfg.min_profit.0) >= MICROS_PER_UNIT {
-            self.stats.no_edge += 1;
-            return None;
-        }
-        let size = Size(depth.0 / SHARE_LOT * SHARE_LOT);
-        let legs_used = &legs[..group.assets.len()];
-        let small = size.is_zero()
-            || size < group.min_order_size
-            || legs_used.iter().any(|l| {
-                Amount::notional_floor(l.price, size).is_none_or(|v| v < MIN_MARKETABLE_NOTIONAL)
-            });
-        if small {
-            self.stats.too_small += 1;
-            return None;
-        }
-        let mut cost: u64 = 0;
-        for l in legs_used {
-            let notional = Amount::notional_ceil(l.price, size)?;
-            cost = cost
-                .checked_add(notional.0)?
-                .checked_add(group.fees.taker_fee(l.price, size).0)?;
-        }
-        let payout = size.0; // one unit of collateral per complete set, in micro-units
-        let min_edge = Amount::notional_ceil(self.cfg.min_profit, size)?.0;
-        if cost >= payout || payout - cost <= min_edge {
-            self.stats.no_edge += 1;
-            return None;
-        }
-        Some(Opportunity {
-            group: group.id,
-            n_legs: group.assets.len() as u8,
-            legs,
-            size,
-            cost: Amount(cost),
-            edge: Amount(payout - cost),
-            recv_ns,
-            detected_ns: now_ns,
-        })
+        None
     }
 
-    /// Forgets the last opportunity of a group (it was not delivered): the next evaluation
-    /// that finds it emits it again.
+    /// One side of a group: the walk, the size and the exact cost (see the module doc).
+    fn side(
+        &self,
+        g: usize,
+        side: GroupSide,
+        recv_ns: u64,
+        now_ns: u64,
+    ) -> Result<Opportunity, Miss> {
+        let st = &self.groups[g];
+        let group = &st.def;
+        let legs = group.side(side);
+        let n = legs.len();
+        let max_age = self.cfg.max_top_age_ms * 1_000_000;
+        for a in legs {
+            let t = &self.tops[a.get()];
+            let fresh = max_age == 0 || now_ns.saturating_sub(t.recv_ns) <= max_age;
+            if !t.tradeable || t.asks.len == 0 || t.asset != *a || !fresh {
+                return Err(Miss::Untradeable);
+            }
+        }
+        let payout = side.payout(n);
+        let limit = payout.saturating_sub(u64::from(self.cfg.min_profit.0));
+        let slip = u64::from(self.cfg.slippage_ticks) * u64::from(group.tick.micros());
+        let k = self.depth;
+        let tops = &self.tops;
+        let level = |leg: usize, i: usize| {
+            let d = &tops[legs[leg].get()].asks;
+            (i < (d.len as usize).min(k)).then(|| (d.prices[i], d.sizes[i]))
+        };
+        let (mut idx, mut rem) = ([0u32; MAX_LEGS], [0u64; MAX_LEGS]);
+        let walked = sets_within(
+            n,
+            level,
+            |_, p| st.fee_per_share(p) + slip,
+            limit,
+            self.cfg.max_size.0,
+            &mut idx,
+            &mut rem,
+        );
+        if walked == 0 {
+            return Err(Miss::NoEdge);
+        }
+        let size = walked - walked % SHARE_LOT;
+        if size == 0 || size < group.min_order_size.0 {
+            return Err(Miss::TooSmall);
+        }
+        let mut o = Opportunity {
+            group: group.id,
+            side,
+            n_legs: n as u8,
+            size: Size(size),
+            recv_ns,
+            detected_ns: now_ns,
+            ..Opportunity::default()
+        };
+        let mut cost: u64 = 0;
+        for (j, a) in legs.iter().enumerate() {
+            let mut fee: u64 = 0;
+            let f = fill(
+                size,
+                |i| level(j, i),
+                |p, taken| {
+                    fee += group.fees.taker_fee(p, Size(taken)).0;
+                },
+            )
+            .ok_or(Miss::NoEdge)?;
+            let notional = f.cost_ceil();
+            if notional < MIN_MARKETABLE_NOTIONAL.0 {
+                return Err(Miss::TooSmall);
+            }
+            cost = cost.saturating_add(notional).saturating_add(fee);
+            o.legs[j] = Leg {
+                asset: *a,
+                price: f.worst,
+            };
+        }
+        let pays =
+            u64::try_from(u128::from(payout) * u128::from(size) / 1_000_000).unwrap_or(u64::MAX);
+        if cost >= pays {
+            return Err(Miss::NoEdge);
+        }
+        o.cost = Amount(cost);
+        o.edge = Amount(pays - cost);
+        Ok(o)
+    }
+
+    /// Forgets the last opportunity of a group (it was not delivered): the next top of the
+    /// group evaluates it again and emits it if it is still there.
     pub fn forget(&mut self, group_id: u32) {
-        if let Some(i) = self.groups.iter().position(|g| g.id == group_id) {
-            self.last[i] = None;
+        if let Some(g) = self.groups.iter_mut().find(|g| g.def.id == group_id) {
+            g.last = None;
+            g.forced = true;
         }
     }
 
@@ -227,149 +369,299 @@ impl DutchBook {
 }
 
 fn same_trade(a: &Opportunity, b: &Opportunity) -> bool {
-    a.group == b.group && a.size == b.size && a.legs() == b.legs()
+    a.group == b.group && a.side == b.side && a.size == b.size && a.legs() == b.legs()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::Price;
+    use crate::core::AskDepth;
     use crate::core::fees::FeeSchedule;
 
-    const YES: AssetIndex = AssetIndex(0);
-    const NO: AssetIndex = AssetIndex(1);
+    fn p(s: &str) -> Price {
+        Price::parse(s).unwrap()
+    }
 
-    fn strat(fees: FeeSchedule) -> DutchBook {
-        DutchBook::new(
-            StrategyConfig::default(),
-            vec![OutcomeGroup {
-                id: 7,
-                assets: vec![YES, NO],
-                fees,
-                min_order_size: Size(5_000_000),
-            }],
+    fn sz(s: &str) -> Size {
+        Size::parse(s).unwrap()
+    }
+
+    /// A group of `n` questions: YES tokens 0..n, NO tokens n..2n.
+    fn group(n: u32, fees: FeeSchedule) -> OutcomeGroup {
+        OutcomeGroup::new(
+            7,
+            (0..n).map(AssetIndex).collect(),
+            (n..2 * n).map(AssetIndex).collect(),
+            fees,
+            sz("5"),
         )
     }
 
-    fn top(asset: AssetIndex, ask: u32, ask_size: u64, tradeable: bool) -> TopOfBook {
+    fn strat(n: u32, cfg: StrategyConfig) -> DutchBook {
+        DutchBook::new(cfg, vec![group(n, FeeSchedule::FREE)])
+    }
+
+    fn top(asset: u32, asks: &[(&str, &str)], tradeable: bool) -> TopOfBook {
+        let d = AskDepth::from_levels(asks.iter().map(|&(a, b)| (p(a), sz(b))));
         TopOfBook {
-            asset,
-            bid: Price(ask - 10_000),
-            bid_size: Size(1_000_000),
-            ask: Price(ask),
-            ask_size: Size(ask_size),
+            asset: AssetIndex(asset),
+            ask: d.prices[0],
+            ask_size: d.sizes[0],
+            asks: d,
             tradeable,
             recv_ns: 1,
-            sent_ns: 1,
+            ..TopOfBook::default()
         }
     }
 
+    /// Feeds every asset's ladder; returns the last emission.
+    fn feed(s: &mut DutchBook, books: &[Vec<(&str, &str)>]) -> Option<Opportunity> {
+        let mut last = None;
+        for (a, b) in books.iter().enumerate() {
+            if let Some(o) = s.on_top(top(a as u32, b, true), 2) {
+                last = Some(o);
+            }
+        }
+        last
+    }
+
+    fn prices(o: &Opportunity) -> Vec<String> {
+        o.legs().iter().map(|l| l.price.to_string()).collect()
+    }
+
     #[test]
-    fn finds_a_dutch_book_sized_by_depth() {
-        let mut s = strat(FeeSchedule::FREE);
-        assert!(s.on_top(top(YES, 450_000, 100_000_000, true), 2).is_none());
-        let o = s.on_top(top(NO, 500_000, 30_123_456, true), 2).unwrap();
-        assert_eq!(o.group, 7);
-        assert_eq!(o.size, Size(30_120_000));
-        assert_eq!(
-            o.legs(),
+    fn two_questions_yes_side_through_two_levels() {
+        let mut s = strat(2, StrategyConfig::default());
+        // YES asks: 0.45 ×10 then 0.47 ×100; 0.50 ×30. NO asks far above (0.60, 0.60).
+        let o = feed(
+            &mut s,
             &[
-                Leg {
-                    asset: YES,
-                    price: Price(450_000)
-                },
-                Leg {
-                    asset: NO,
-                    price: Price(500_000)
-                }
-            ]
+                vec![("0.45", "10"), ("0.47", "100")],
+                vec![("0.50", "30")],
+                vec![("0.6", "100")],
+                vec![("0.6", "100")],
+            ],
+        )
+        .unwrap();
+        // 0.95 for 10 sets, 0.97 for 20 more, then the 0.50 ladder ends: 30 sets.
+        assert_eq!((o.group, o.side, o.size), (7, GroupSide::Yes, sz("30")));
+        assert_eq!(prices(&o), ["0.47", "0.5"]);
+        // 4.5 + 9.4 + 15 = 28.9; payout 30.
+        assert_eq!((o.cost, o.edge), (Amount(28_900_000), Amount(1_100_000)));
+        assert_eq!(s.stats.emitted, 1);
+        // The same trade is not emitted twice; a bid-only change is not even evaluated.
+        let evaluated = s.stats.evaluated;
+        assert!(s.on_top(top(1, &[("0.50", "30")], true), 3).is_none());
+        assert_eq!(s.stats.evaluated, evaluated);
+    }
+
+    #[test]
+    fn three_questions_no_side_pays_n_minus_one() {
+        let mut s = strat(3, StrategyConfig::default());
+        // YES asks sum 1.10: no YES set. NO asks 0.60 + 0.65 + 0.70 = 1.95 ≤ 2 − 0.02.
+        let o = feed(
+            &mut s,
+            &[
+                vec![("0.4", "100")],
+                vec![("0.35", "100")],
+                vec![("0.35", "100")],
+                vec![("0.6", "20"), ("0.61", "50")],
+                vec![("0.65", "40")],
+                vec![("0.7", "100")],
+            ],
+        )
+        .unwrap();
+        // 1.95 for 20, 1.96 for 20 more (0.65's 40 end): 40 sets.
+        assert_eq!((o.side, o.size), (GroupSide::No, sz("40")));
+        assert_eq!(prices(&o), ["0.61", "0.65", "0.7"]);
+        // 12 + 12.2 + 26 + 28 = 78.2; payout 2 × 40 = 80.
+        assert_eq!((o.cost, o.edge), (Amount(78_200_000), Amount(1_800_000)));
+        assert_eq!(
+            o.legs().iter().map(|l| l.asset).collect::<Vec<_>>(),
+            [AssetIndex(3), AssetIndex(4), AssetIndex(5)]
         );
-        // 30.12 sets cost 0.95 each: 28.614; payout 30.12; edge 1.506.
-        assert_eq!(o.cost, Amount(28_614_000));
-        assert_eq!(o.edge, Amount(1_506_000));
-        // The same trade is not emitted twice.
-        assert!(s.on_top(top(NO, 500_000, 30_123_456, true), 3).is_none());
+        assert_eq!(s.stats.emitted_no, 1);
     }
 
     #[test]
-    fn never_trades_an_untradeable_book() {
-        let mut s = strat(FeeSchedule::FREE);
-        s.on_top(top(YES, 450_000, 100_000_000, false), 2);
-        assert!(s.on_top(top(NO, 500_000, 100_000_000, true), 2).is_none());
-        // Both evaluations stopped at an untradeable leg (the second at the untradeable YES).
-        assert_eq!(s.stats.untradeable, 2);
+    fn ten_questions_stop_at_the_threshold() {
+        let mut s = strat(10, StrategyConfig::default());
+        let mut books: Vec<Vec<(&str, &str)>> = vec![vec![("0.09", "20"), ("0.1", "100")]; 10];
+        books.extend(vec![vec![("0.95", "100")]; 10]);
+        // 0.90 for 20 sets; then 1.00 > 0.98: stop at the threshold.
+        let o = feed(&mut s, &books).unwrap();
+        assert_eq!((o.side, o.size), (GroupSide::Yes, sz("20")));
+        assert_eq!(prices(&o), ["0.09"; 10]);
+        assert_eq!((o.cost, o.edge), (Amount(18_000_000), Amount(2_000_000)));
+        // 10 sets: each leg's $0.90 is under the $1 minimum.
+        let mut s = strat(10, StrategyConfig::default());
+        books[..10].fill(vec![("0.09", "10"), ("0.1", "100")]);
+        assert!(feed(&mut s, &books).is_none());
+        assert!(s.stats.too_small > 0);
+        // A second level at 0.097: 0.90 for 10, 0.97 for 9.99, then the ladders end.
+        let mut s = strat(10, StrategyConfig::default());
+        books[..10].fill(vec![("0.09", "10"), ("0.097", "9.99")]);
+        let o = feed(&mut s, &books).unwrap();
+        // 19.99 sets, each leg 0.9 + 0.96903 = 1.86903.
+        assert_eq!(o.size, sz("19.99"));
+        assert_eq!(prices(&o), ["0.097"; 10]);
+        assert_eq!(o.cost, Amount(18_690_300));
+        assert_eq!(o.edge, Amount(1_299_700));
     }
 
     #[test]
-    fn min_profit_and_fees_are_respected() {
-        let mut s = strat(FeeSchedule::FREE);
-        s.on_top(top(YES, 490_000, 100_000_000, true), 2);
-        // 0.49 + 0.49 = 0.98: exactly 1 - min_profit is not enough.
-        assert!(s.on_top(top(NO, 490_000, 100_000_000, true), 2).is_none());
-        let mut s = strat(FeeSchedule {
+    fn forty_questions_both_sides_larger_edge_wins() {
+        let mut s = strat(40, StrategyConfig::default());
+        // YES: 0.024 each, 40 × 0.024 = 0.96 for 100 sets (cost 96, edge 4).
+        // NO: 0.97 each: 38.8 ≤ 39 − 0.02 for 50 sets (cost 1940, edge 10): NO wins.
+        let mut books: Vec<Vec<(&str, &str)>> = vec![vec![("0.024", "100")]; 40];
+        books.extend(vec![vec![("0.97", "50"), ("0.99", "50")]; 40]);
+        let o = feed(&mut s, &books).unwrap();
+        assert_eq!((o.side, o.size, o.n_legs), (GroupSide::No, sz("50"), 40));
+        assert_eq!(
+            (o.cost, o.edge),
+            (Amount(1_940_000_000), Amount(10_000_000))
+        );
+        // A NO book goes untradeable: the YES side is emitted.
+        let o = s
+            .on_top(top(79, &[("0.97", "50")], false), 3)
+            .expect("the YES side");
+        assert_eq!((o.side, o.size), (GroupSide::Yes, sz("100")));
+        assert_eq!((o.cost, o.edge), (Amount(96_000_000), Amount(4_000_000)));
+    }
+
+    #[test]
+    fn max_size_caps_and_depth_levels_bound_the_walk() {
+        let cfg = StrategyConfig {
+            max_size: sz("12.345"),
+            ..StrategyConfig::default()
+        };
+        let mut s = strat(2, cfg);
+        let books = vec![
+            vec![("0.4", "10"), ("0.41", "10")],
+            vec![("0.5", "100")],
+            vec![("0.9", "1")],
+            vec![("0.9", "1")],
+        ];
+        // Capped at 12.345, floored to 12.34.
+        assert_eq!(feed(&mut s, &books).unwrap().size, sz("12.34"));
+        // One level per leg: the walk ends with the 0.40 level.
+        let cfg = StrategyConfig {
+            depth_levels: 1,
+            ..StrategyConfig::default()
+        };
+        let mut s = strat(2, cfg);
+        assert_eq!(feed(&mut s, &books).unwrap().size, sz("10"));
+    }
+
+    #[test]
+    fn fees_and_slippage_are_in_the_threshold() {
+        let fee = FeeSchedule {
             rate_ppm: 30_000,
             exponent: 1,
             taker_only: true,
-        });
-        s.on_top(top(YES, 480_000, 100_000_000, true), 2);
-        // 0.96 per set plus 2 × 0.0075 fees = 0.975: edge 0.025 > 0.02.
-        assert!(s.on_top(top(NO, 480_000, 100_000_000, true), 2).is_some());
-        let mut s = strat(FeeSchedule {
+        };
+        let books = vec![
+            vec![("0.48", "100")],
+            vec![("0.48", "100")],
+            vec![("0.9", "1")],
+            vec![("0.9", "1")],
+        ];
+        // 0.96 per set plus 2 × 0.00749 fee = 0.97498: clears 0.98.
+        let mut s = DutchBook::new(StrategyConfig::default(), vec![group(2, fee)]);
+        let o = feed(&mut s, &books).unwrap();
+        // 96 + 2 × 0.7488 fee.
+        assert_eq!(o.cost, Amount(97_497_600));
+        // A reserve of one 0.01 tick per leg: 0.99498 > 0.98.
+        let cfg = StrategyConfig {
+            slippage_ticks: 1,
+            ..StrategyConfig::default()
+        };
+        let mut s = DutchBook::new(cfg, vec![group(2, fee)]);
+        assert!(feed(&mut s, &books).is_none());
+        assert_eq!(s.stats.no_edge, 3);
+        // 0.05 fees: 0.96 + 2 × 0.01248 = 0.98496: no.
+        let fee5 = FeeSchedule {
             rate_ppm: 50_000,
-            exponent: 1,
-            taker_only: true,
-        });
-        s.on_top(top(YES, 480_000, 100_000_000, true), 2);
-        // With 0.05 fees: 0.96 + 2 × 0.0125 = 0.985: no.
-        assert!(s.on_top(top(NO, 480_000, 100_000_000, true), 2).is_none());
+            ..fee
+        };
+        let mut s = DutchBook::new(StrategyConfig::default(), vec![group(2, fee5)]);
+        assert!(feed(&mut s, &books).is_none());
     }
 
     #[test]
-    fn groups_defined_while_running_trade_and_redefinitions_remap_legs() {
-        let mut s = strat(FeeSchedule::FREE);
-        s.reserve(16);
-        assert_eq!(s.known_assets(), 2);
-        let (a, b, c) = (AssetIndex(5), AssetIndex(6), AssetIndex(7));
-        s.define(OutcomeGroup {
-            id: 9,
-            assets: vec![a, b],
-            fees: FeeSchedule::FREE,
-            min_order_size: Size(5_000_000),
-        });
-        assert_eq!(s.known_assets(), 7);
-        s.on_top(top(a, 300_000, 100_000_000, true), 2);
+    fn never_trades_an_untradeable_book_and_drops_small_sets() {
+        let mut s = strat(2, StrategyConfig::default());
+        s.on_top(top(0, &[("0.45", "100")], false), 2);
+        assert!(s.on_top(top(1, &[("0.5", "100")], true), 2).is_none());
+        assert_eq!(s.stats.untradeable, 2);
+        // 4 sets: under the minimum of 5.
+        let mut s = strat(2, StrategyConfig::default());
+        s.on_top(top(0, &[("0.45", "4")], true), 2);
+        assert!(s.on_top(top(1, &[("0.5", "100")], true), 2).is_none());
+        assert_eq!(s.stats.too_small, 1);
+    }
+
+    #[test]
+    fn groups_defined_while_running_trade_and_oversized_ones_are_refused() {
+        let mut s = strat(2, StrategyConfig::default());
+        s.reserve(256);
+        let (a, b, c) = (AssetIndex(10), AssetIndex(11), AssetIndex(12));
+        s.define(OutcomeGroup::new(
+            9,
+            vec![a, b],
+            vec![],
+            FeeSchedule::FREE,
+            sz("5"),
+        ))
+        .unwrap();
+        assert_eq!(s.known_assets(), 13 - 1);
+        s.on_top(top(10, &[("0.3", "100")], true), 2);
         assert_eq!(
-            s.on_top(top(b, 300_000, 100_000_000, true), 2)
-                .unwrap()
-                .group,
+            s.on_top(top(11, &[("0.3", "100")], true), 2).unwrap().group,
             9
         );
-        // The group gains a leg: the old pair no longer trades on its own.
-        s.define(OutcomeGroup {
-            id: 9,
-            assets: vec![a, b, c],
-            fees: FeeSchedule::FREE,
-            min_order_size: Size(5_000_000),
-        });
-        assert_eq!(s.groups().len(), 2);
-        assert!(s.on_top(top(b, 300_000, 100_000_000, true), 3).is_none());
-        let o = s.on_top(top(c, 300_000, 100_000_000, true), 3).unwrap();
+        // The group gains a question: the old pair no longer trades on its own.
+        s.define(OutcomeGroup::new(
+            9,
+            vec![a, b, c],
+            vec![],
+            FeeSchedule::FREE,
+            sz("5"),
+        ))
+        .unwrap();
+        assert_eq!(s.groups().count(), 2);
+        assert!(s.on_top(top(11, &[("0.31", "100")], true), 3).is_none());
+        let o = s.on_top(top(12, &[("0.3", "100")], true), 3).unwrap();
         assert_eq!((o.group, o.n_legs), (9, 3));
-        // Group 7 is untouched.
-        s.on_top(top(YES, 450_000, 100_000_000, true), 2);
+        // 64 questions trade; 65 are refused with their reason.
+        let big = |n: u32| {
+            OutcomeGroup::new(
+                20 + n,
+                (100..100 + n).map(AssetIndex).collect(),
+                vec![],
+                FeeSchedule::FREE,
+                sz("5"),
+            )
+        };
+        assert_eq!(s.define(big(65)), Err(GroupRefusal::TooManyQuestions));
+        assert_eq!(s.stats.refused, 1);
+        s.define(big(64)).unwrap();
+        let mut last = None;
+        for a in 100..164 {
+            last = s.on_top(top(a, &[("0.015", "100")], true), 4);
+        }
+        let o = last.expect("a 64-leg set at 0.96");
+        assert_eq!((o.n_legs, o.size), (64, sz("100")));
         assert_eq!(
-            s.on_top(top(NO, 500_000, 100_000_000, true), 2)
-                .unwrap()
-                .group,
-            7
+            s.define(OutcomeGroup::new(
+                5,
+                vec![a],
+                vec![],
+                FeeSchedule::FREE,
+                sz("5")
+            )),
+            Err(GroupRefusal::TooFewQuestions)
         );
-    }
-
-    #[test]
-    fn too_small_for_the_venue_is_dropped() {
-        let mut s = strat(FeeSchedule::FREE);
-        s.on_top(top(YES, 450_000, 4_000_000, true), 2);
-        assert!(s.on_top(top(NO, 500_000, 100_000_000, true), 2).is_none());
-        assert_eq!(s.stats.too_small, 1);
     }
 }

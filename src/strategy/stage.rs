@@ -31,6 +31,8 @@ use crate::storage::StorageHealth;
 pub struct StrategyStats {
     pub tops: Counter,
     pub opportunities: Counter,
+    /// Of `opportunities`, NO-side sets (their NOs pay only after conversion).
+    pub no_side: Counter,
     pub dropped: Counter,
     /// Opportunities not emitted because trading is halted (storage of orders/fills failing).
     pub halted: Counter,
@@ -110,7 +112,8 @@ impl StrategyStage {
             }
             StrategyCommand::Define(group) => {
                 self.stats.defined.inc();
-                self.dutch.define(*group);
+                // A refusal is counted and logged by the strategy; the group never trades.
+                let _ = self.dutch.define(*group);
                 return;
             }
             StrategyCommand::KnownAssets(n) => {
@@ -160,6 +163,9 @@ impl Stage for StrategyStage {
             return;
         }
         self.stats.opportunities.inc();
+        if o.side == super::GroupSide::No {
+            self.stats.no_side.inc();
+        }
         self.detect_latency.record(now.saturating_sub(o.recv_ns));
         if self.out.emit(o).is_err() {
             self.stats.dropped.inc();
@@ -245,12 +251,13 @@ mod tests {
         let mut s = StrategyStage::new(dutch, Out::End, None).with_commands(rx);
         let (yes, no) = (AssetIndex(2), AssetIndex(3));
         ctl.send_batch(vec![
-            StrategyCommand::Define(Box::new(OutcomeGroup {
-                id: 4,
-                assets: vec![yes, no],
-                fees: Default::default(),
-                min_order_size: Size(5_000_000),
-            })),
+            StrategyCommand::Define(Box::new(OutcomeGroup::new(
+                4,
+                vec![yes, no],
+                vec![],
+                Default::default(),
+                Size(5_000_000),
+            ))),
             StrategyCommand::KnownAssets(4),
         ])
         .unwrap();
@@ -261,6 +268,7 @@ mod tests {
             ask: Price(ask),
             ask_size: Size(10_000_000),
             tradeable: true,
+            asks: crate::core::AskDepth::from_levels([(Price(ask), Size(10_000_000))]),
             recv_ns: 1,
             sent_ns: 0,
         };

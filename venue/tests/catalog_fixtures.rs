@@ -136,7 +136,8 @@ fn real_neg_risk_event_groups_and_is_augmented() {
     let smith = c.find("559657").unwrap();
     assert_eq!(smith.group_item_title.as_deref(), Some("Stephen A. Smith"));
     assert_eq!(smith.outcomes[0].price, Some(Price(10_500)));
-    // Augmented: the two listed questions are not a complete set; each is still a binary.
+    // Augmented: the two listed questions are not a complete set, and a binary market is no
+    // group: nothing trades, and the event is listed as refused with its reason.
     let mut s = CatalogState::new(Default::default(), Box::new(MemoryStore::new()));
     let u = s.apply(
         Fetched {
@@ -148,7 +149,9 @@ fn real_neg_risk_event_groups_and_is_augmented() {
         1_780_000_000_000,
     );
     assert_eq!(u.selection.not_grouped[&GroupSkip::Augmented], 1);
-    assert_eq!(u.selection.groups.len(), 2);
+    assert!(u.selection.groups.is_empty());
+    assert_eq!(u.selection.refused_groups, vec![(nr, GroupSkip::Augmented)]);
+    assert_eq!(u.report.refused_groups, vec![(nr, GroupSkip::Augmented)]);
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! A rule change stops trading end to end, over real loopback sockets: the venue serves Gamma
 //! and the market channel; the catalog (stored in SQLite) refreshes from Gamma and starts the
 //! pipeline on its selection; a rule change made through the venue's admin endpoint, seen by
-//! the next refresh, halts the market's group in the strategy stage through its command ring
-//! (its Dutch books are held, others still trade); `polyarb catalog ack` (the real binary,
+//! the next refresh, halts the group of the market's neg-risk event in the strategy stage
+//! through its command ring (its complete sets are held, other events still trade); `polyarb catalog ack` (the real binary,
 //! another process) clears the halt in the database and the next refresh resumes the group.
 //! And the engine's catalog runner unsubscribes a market the venue closes, and subscribes it
 //! again when it reopens, while the pipeline runs. And `polyarb catalog refresh/show/list/ack`,
@@ -18,12 +18,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use catalog_common::{
-    catalog_config, engine_settings, inject, intent_for, post, scratch, venue, wait_until,
+    catalog_config, engine_settings, event_yes_tokens, intent_for, misprice_event, post, scratch,
+    venue, wait_until,
 };
 use polyarb::catalog::{
     CatalogState, CatalogUpdate, GammaSource, GroupKey, MemoryStore, SqliteCatalogStore,
 };
-use polyarb::core::{ConditionId, Price};
+use polyarb::core::ConditionId;
 use polyarb::engine::catalog_link::CatalogRunner;
 use polyarb::engine::{EngineBuilder, Pipeline};
 use polyarb::strategy::StrategyCommand;
@@ -60,10 +61,7 @@ fn cli_ack(db: &Path, market: &str) -> String {
 
 #[test]
 fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
-    let v = venue(40, 23, |c| {
-        c.model.binary_dutch_fault_margin = Price(30_000);
-        c.model.binary_dutch_fault_duration_ms = 50;
-    });
+    let v = venue(80, 23, |_| {});
     let cfg = catalog_config(&v);
     let db = scratch("catalog-halt").join("catalog.db");
     let mut state = CatalogState::new(
@@ -75,23 +73,29 @@ fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
     let (k, target) = markets
         .iter()
         .enumerate()
-        .find(|(_, m)| !m.neg_risk)
+        .find(|(_, m)| m.neg_risk)
         .map(|(k, m)| (k as u32, m.clone()))
-        .expect("a binary market");
+        .expect("a neg-risk market");
     let (j, other) = markets
         .iter()
         .enumerate()
-        .find(|(i, m)| !m.neg_risk && *i as u32 != k)
+        .find(|(_, m)| m.neg_risk && m.neg_risk_market_id != target.neg_risk_market_id)
         .map(|(j, m)| (j as u32, m.clone()))
-        .expect("another binary market");
+        .expect("a question of another neg-risk event");
+    let (target_yes, other_yes) = (event_yes_tokens(&v, k), event_yes_tokens(&v, j));
     let cid = ConditionId::parse(&target.condition_id).unwrap();
     let group = first
         .selection
         .groups_of(&cid)
         .into_iter()
-        .find(|(_, i)| i.key == GroupKey::Binary(cid))
+        .find(|(_, i)| matches!(i.key, GroupKey::NegRisk(_)))
         .map(|(g, _)| g.id)
-        .expect("the target market has a binary group");
+        .expect("the target market's event has a group");
+    let mut sets = 0;
+    let mut inject = |yes: &[String]| {
+        sets += 1;
+        misprice_event(&v, yes, sets);
+    };
 
     let mut p = Pipeline::start(
         &engine_settings(&v, &["io", "parse+book+strategy+dispatch"]),
@@ -103,10 +107,10 @@ fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
     let n_books = first.selection.watched_assets.len();
     wait_until("every book", || books_ready(&p, n_books));
 
-    // Trading: a Dutch book in the target market becomes intents.
-    inject(&v, k);
-    wait_until("an intent for the target market", || {
-        intent_for(&p, &target.token_ids)
+    // Trading: a complete set of the target's event becomes intents.
+    inject(&target_yes);
+    wait_until("an intent for the target's event", || {
+        intent_for(&p, &target_yes)
     });
 
     // The venue rewrites the market's rules; the next refresh halts its group.
@@ -130,24 +134,20 @@ fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
         p.stats.strategy.commands.get() >= 1
     });
 
-    // Its Dutch books are held; another market still trades.
+    // Its sets are held; another event still trades.
     let held = p.stats.strategy.held.get();
-    inject(&v, k);
+    inject(&target_yes);
     wait_until("the target's opportunity to be held", || {
         p.stats.strategy.held.get() > held
     });
-    inject(&v, j);
-    wait_until("an intent for another market", || {
-        intent_for(&p, &other.token_ids)
-    });
-    inject(&v, k);
+    inject(&other_yes);
+    wait_until("an intent for another event", || intent_for(&p, &other_yes));
+    let _ = other;
+    inject(&target_yes);
     wait_until("the target's opportunity to be held again", || {
         p.stats.strategy.held.get() > held + 1
     });
-    assert!(
-        !intent_for(&p, &target.token_ids),
-        "no intent for a halted market"
-    );
+    assert!(!intent_for(&p, &target_yes), "no intent for a halted event");
     // Halts survive refreshes (and restarts: they are in the database).
     let u = refresh(&mut state, &cfg);
     assert!(u.halt_groups.is_empty() && u.resume_groups.is_empty());
@@ -164,9 +164,9 @@ fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
     wait_until("the resume to reach the strategy", || {
         p.stats.strategy.commands.get() >= 2
     });
-    inject(&v, k);
-    wait_until("an intent for the target market again", || {
-        intent_for(&p, &target.token_ids)
+    inject(&target_yes);
+    wait_until("an intent for the target's event again", || {
+        intent_for(&p, &target_yes)
     });
     p.shutdown();
 }
@@ -198,11 +198,12 @@ fn the_scheduler_unsubscribes_closed_markets_and_resubscribes_reopened_ones_at_r
     wait_until("every asset subscribed", || {
         p.stats.feed.subscribed_assets.get() == n
     });
+    // A question of a neg-risk event: closing it leaves the event incomplete.
     let target = v
         .markets()
         .into_iter()
-        .find(|m| !m.neg_risk)
-        .expect("a binary market");
+        .find(|m| m.neg_risk)
+        .expect("a neg-risk market");
 
     let (st, body) = post(
         &v,
@@ -295,10 +296,7 @@ fn the_cli_stores_refreshes_and_clears_halts_across_processes() {
 
 #[test]
 fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() {
-    let v = venue(40, 37, |c| {
-        c.model.binary_dutch_fault_margin = Price(30_000);
-        c.model.binary_dutch_fault_duration_ms = 50;
-    });
+    let v = venue(40, 37, |_| {});
     let cfg = catalog_config(&v);
     let db = scratch("catalog-held").join("catalog.db");
     let open = || -> CatalogState {
@@ -311,9 +309,10 @@ fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() 
         .markets()
         .into_iter()
         .enumerate()
-        .find(|(_, m)| !m.neg_risk)
+        .find(|(_, m)| m.neg_risk)
         .map(|(k, m)| (k as u32, m))
-        .expect("a binary market");
+        .expect("a neg-risk market");
+    let target_yes = event_yes_tokens(&v, k);
     // A previous run stored the markets, then saw the target's rules change.
     {
         let mut s = open();
@@ -331,7 +330,7 @@ fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() 
     let mut state = open();
     let first = refresh(&mut state, &cfg);
     let (groups, held) = first.selection.startup_groups();
-    assert_eq!(held.len(), 1, "the target's binary group");
+    assert_eq!(held.len(), 1, "the group of the target's event");
     assert_eq!(groups.len(), first.selection.groups.len() + 1);
     let settings = engine_settings(&v, &["io", "parse+book+strategy+dispatch"]);
     let mut p = EngineBuilder::new(&settings, first.selection.registry.clone(), groups)
@@ -342,11 +341,11 @@ fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() 
     let n_books = first.selection.watched_assets.len();
     wait_until("every book", || books_ready(&p, n_books));
     let before = p.stats.strategy.held.get();
-    inject(&v, k);
+    misprice_event(&v, &target_yes, 1);
     wait_until("the held group's opportunity", || {
         p.stats.strategy.held.get() > before
     });
-    assert!(!intent_for(&p, &target.token_ids));
+    assert!(!intent_for(&p, &target_yes));
 
     assert!(cli_ack(&db, &target.condition_id).contains("1 change(s) acknowledged"));
     let u = refresh(&mut state, &cfg);
@@ -355,9 +354,9 @@ fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() 
     wait_until("the resume to reach the strategy", || {
         p.stats.strategy.commands.get() >= 2
     });
-    inject(&v, k);
-    wait_until("an intent for the resumed market", || {
-        intent_for(&p, &target.token_ids)
+    misprice_event(&v, &target_yes, 2);
+    wait_until("an intent for the resumed event", || {
+        intent_for(&p, &target_yes)
     });
     p.shutdown();
 }

@@ -1,23 +1,23 @@
 //! Markets listed and closed while the engine runs, over real loopback sockets, in the fused
-//! one-thread topology and the split five-thread one: a market hidden from the venue's Gamma
-//! when the engine starts is listed; the catalog runner's next refresh extends every stage's
-//! registry by message and subscribes it without a restart; its books equal the venue's, a
-//! Dutch book injected in it becomes an opportunity and intents, and no frame about it was ever
-//! unresolvable. Then a market is closed: it is unsubscribed, its books retired (untradeable),
-//! and a Dutch book injected in it is never traded while another market still is. With storage
-//! on, the new market's events are stored under its own keys: rebuilt from the database, its
-//! books equal the engine's.
+//! one-thread topology and the split five-thread one: a neg-risk event hidden from the venue's
+//! Gamma when the engine starts is listed; the catalog runner's next refresh extends every
+//! stage's registry by message, defines the event's group and subscribes it without a restart;
+//! its books equal the venue's, a complete set resting on it becomes an opportunity and
+//! intents, and no frame about it was ever unresolvable. Then a question of another event is
+//! closed: it is unsubscribed, its books retired (untradeable), and its event is never traded
+//! while a third event still is. With storage on, the new event's books are stored under their
+//! own keys: rebuilt from the database, they equal the engine's.
 
 mod catalog_common;
 
 use std::time::Duration;
 
 use catalog_common::{
-    catalog_config, engine_settings, inject, intent_for, post, scratch, venue, wait_until,
+    catalog_config, engine_settings, intent_for, misprice_event, post, scratch, venue, wait_until,
 };
 use polyarb::book::dump::BookDump;
 use polyarb::catalog::MemoryStore;
-use polyarb::core::{Price, TokenId};
+use polyarb::core::TokenId;
 use polyarb::engine::catalog_link::CatalogRunner;
 use polyarb::engine::{EngineBuilder, Pipeline};
 use polyarb_venue::{MarketSummary, VenueHandle};
@@ -63,22 +63,31 @@ fn same_books(p: &Pipeline, v: &VenueHandle, tokens: &[String]) -> Result<(), St
 }
 
 fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
-    let v = venue(40, seed, |c| {
-        c.model.binary_dutch_fault_margin = Price(30_000);
-        c.model.binary_dutch_fault_duration_ms = 50;
-    });
-    let binary: Vec<(u32, MarketSummary)> = v
-        .markets()
-        .into_iter()
-        .enumerate()
-        .filter(|(_, m)| !m.neg_risk)
-        .map(|(k, m)| (k as u32, m))
-        .collect();
-    let (k_new, new) = binary[0].clone();
-    let (k_closed, closed) = binary[1].clone();
-    let (k_other, other) = binary[2].clone();
+    // Three neg-risk events of four questions.
+    let v = venue(120, seed, |_| {});
+    let mut events: Vec<Vec<MarketSummary>> = Vec::new();
+    for m in v.markets().into_iter().filter(|m| m.neg_risk) {
+        match events
+            .iter_mut()
+            .find(|e| e[0].neg_risk_market_id == m.neg_risk_market_id)
+        {
+            Some(e) => e.push(m),
+            None => events.push(vec![m]),
+        }
+    }
+    assert_eq!(events.len(), 3);
+    let yes =
+        |e: &[MarketSummary]| -> Vec<String> { e.iter().map(|m| m.token_ids[0].clone()).collect() };
+    let (new, closed_event, other) = (&events[0], &events[1], &events[2]);
+    let closed = &closed_event[0];
+    let (new_yes, other_yes) = (yes(new), yes(other));
+    // The questions of the closed one's event that stay open.
+    let closed_yes: Vec<String> = yes(closed_event);
+    let tokens: Vec<String> = new.iter().flat_map(|m| m.token_ids.clone()).collect();
     // Hidden from Gamma when the engine starts: first seen while it runs.
-    list(&v, &new, false);
+    for m in new {
+        list(&v, m, false);
+    }
 
     let mut cfg = catalog_config(&v);
     cfg.refresh_interval_s = 3600; // refreshes on demand only
@@ -101,7 +110,7 @@ fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
         .expect("pipeline starts");
     let n = first.selection.watched_assets.len() as u64;
     assert!(
-        new.token_ids
+        tokens
             .iter()
             .all(|t| p.registry.lookup(t.as_bytes()).is_none())
     );
@@ -110,28 +119,31 @@ fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
     });
 
     // Listed at run time: the next refresh extends the registry and subscribes it.
-    list(&v, &new, true);
+    for m in new {
+        list(&v, m, true);
+    }
     runner.refresh_now();
     poll_updates(&mut runner, &mut p, 1);
     let t = runner.totals.clone();
     assert_eq!(
         (t.added_assets, t.subscribed, t.refused_assets, t.deferred),
-        (2, 2, 0, false),
+        (8, 8, 0, false),
         "{t:?}"
     );
-    assert_eq!(t.defined_groups, 1, "the new market's YES/NO group");
+    assert_eq!(t.defined_groups, 1, "the new event's group");
+    let mut indices: Vec<u32> = tokens
+        .iter()
+        .map(|t| p.registry.lookup(t.as_bytes()).expect("registered").0)
+        .collect();
+    indices.sort_unstable();
     assert_eq!(
-        new.token_ids
-            .iter()
-            .map(|t| p.registry.lookup(t.as_bytes()).map(|a| a.0))
-            .collect::<Vec<_>>(),
-        vec![Some(n as u32), Some(n as u32 + 1)],
+        indices,
+        (n as u32..n as u32 + 8).collect::<Vec<_>>(),
         "indices continue the registry"
     );
-    wait_until("the new market subscribed", || {
-        p.stats.feed.subscribed_assets.get() == n + 2
+    wait_until("the new event subscribed", || {
+        p.stats.feed.subscribed_assets.get() == n + 8
     });
-    let tokens = new.token_ids.clone();
     wait_until("the new market's books equal the venue's", || {
         same_books(&p, &v, &tokens).is_ok()
     });
@@ -140,12 +152,12 @@ fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
         same_books(&p, &v, &tokens).is_ok()
     });
     let opportunities = p.stats.strategy.opportunities.get();
-    inject(&v, k_new);
-    wait_until("an intent for the new market", || intent_for(&p, &tokens));
+    misprice_event(&v, &new_yes, 1);
+    wait_until("an intent for the new event", || intent_for(&p, &tokens));
     assert!(p.stats.strategy.opportunities.get() > opportunities);
     let s = &p.stats;
-    assert_eq!(s.parse.extended_assets.get(), 2);
-    assert_eq!(s.book.extended_assets.get(), 2);
+    assert_eq!(s.parse.extended_assets.get(), 8);
+    assert_eq!(s.book.extended_assets.get(), 8);
     assert_eq!(s.strategy.defined.get(), 1);
     assert_eq!(
         (s.parse.orphan.get(), s.book.ignored.get()),
@@ -165,7 +177,7 @@ fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
     assert_eq!(runner.totals.unsubscribed, 2);
     assert_eq!(runner.totals.halted_groups, 1);
     wait_until("the closed market unsubscribed", || {
-        p.stats.feed.subscribed_assets.get() == n
+        p.stats.feed.subscribed_assets.get() == n + 6
     });
     wait_until("its books retired", || {
         p.stats.book.retired_assets.get() == 2
@@ -178,20 +190,18 @@ fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
             .all(|t| !dump.iter().any(|b| b.asset_id == *t)),
         "a retired book is gone from the dump"
     );
-    inject(&v, k_closed);
-    inject(&v, k_other);
-    // Everything before the other market's intent has been through the pipeline.
-    wait_until("an intent for an open market", || {
-        intent_for(&p, &other.token_ids)
-    });
-    inject(&v, k_closed);
-    inject(&v, k_new);
-    wait_until("an intent for the new market again", || {
+    misprice_event(&v, &closed_yes[1..], 2);
+    misprice_event(&v, &other_yes, 2);
+    // Everything before the other event's intent has been through the pipeline.
+    wait_until("an intent for an open event", || intent_for(&p, &other_yes));
+    misprice_event(&v, &closed_yes[1..], 3);
+    misprice_event(&v, &new_yes, 3);
+    wait_until("an intent for the new event again", || {
         intent_for(&p, &tokens)
     });
     assert!(
-        !intent_for(&p, &closed.token_ids),
-        "a closed market is never traded"
+        !intent_for(&p, &closed_yes),
+        "an event with a closed question is never traded"
     );
     wait_until("the new market's final books", || {
         same_books(&p, &v, &tokens).is_ok()

@@ -1,16 +1,17 @@
-//! A market the catalog lists while a live engine runs is traded: its instruments reach the
-//! live sender by message before its assets are subscribed, so a Dutch book injected in it
-//! becomes signed orders at the venue, not an `untradeable` plan.
+//! A neg-risk event the catalog lists while a live engine runs is traded: its instruments
+//! reach the live sender by message before its assets are subscribed, so a complete set resting
+//! on it becomes signed orders at the venue, not an `untradeable` plan.
 
 mod catalog_common;
 
 use std::time::Duration;
 
-use catalog_common::{catalog_config, engine_settings, inject, post, venue, wait_until};
+use catalog_common::{
+    catalog_config, engine_settings, event_yes_tokens, misprice_event, post, venue, wait_until,
+};
 use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
 use polyarb::adapters::polymarket::signing::PrivateKey;
 use polyarb::catalog::MemoryStore;
-use polyarb::core::Price;
 use polyarb::engine::catalog_link::CatalogRunner;
 use polyarb::engine::{DispatchMode, EngineBuilder};
 use polyarb::exec::instruments::{self, Instruments};
@@ -24,22 +25,29 @@ fn a_market_listed_while_trading_live_is_sent_orders() {
     let v = venue(40, 17, |c| {
         // The engine here trades as a plain EOA.
         c.trading.eoa_orders = polyarb_venue::trading::config::EoaOrders::Allowed;
-        c.model.binary_dutch_fault_margin = Price(30_000);
-        c.model.binary_dutch_fault_duration_ms = 300;
     });
-    let (k_new, new) = v
+    let k_new = v
+        .markets()
+        .iter()
+        .position(|m| m.neg_risk)
+        .expect("a neg-risk event") as u32;
+    let new_yes = event_yes_tokens(&v, k_new);
+    let new: Vec<_> = v
         .markets()
         .into_iter()
-        .enumerate()
-        .find(|(_, m)| !m.neg_risk)
-        .map(|(k, m)| (k as u32, m))
-        .unwrap();
-    let (st, body) = post(
-        &v,
-        "/admin/gamma/market",
-        &json!({"market": new.condition_id, "listed": false}),
-    );
-    assert_eq!(st, 200, "{body}");
+        .filter(|m| new_yes.contains(&m.token_ids[0]))
+        .collect();
+    let list = |listed: bool| {
+        for m in &new {
+            let (st, body) = post(
+                &v,
+                "/admin/gamma/market",
+                &json!({"market": m.condition_id, "listed": listed}),
+            );
+            assert_eq!(st, 200, "{body}");
+        }
+    };
+    list(false);
 
     let mut cfg = catalog_config(&v);
     cfg.refresh_interval_s = 3600;
@@ -70,26 +78,22 @@ fn a_market_listed_while_trading_live_is_sent_orders() {
         .expect("pipeline starts");
     p.instruments_tx = Some(sender.instruments.clone());
 
-    let (st, body) = post(
-        &v,
-        "/admin/gamma/market",
-        &json!({"market": new.condition_id, "listed": true}),
-    );
-    assert_eq!(st, 200, "{body}");
+    list(true);
     runner.refresh_now();
     wait_until("the listing applied", || {
         runner.poll(&mut p);
         runner.refreshes >= 1
     });
     let n = first.selection.watched_assets.len() as u64;
-    wait_until("the new market subscribed", || {
-        p.stats.feed.subscribed_assets.get() == n + 2
+    wait_until("the new event subscribed", || {
+        p.stats.feed.subscribed_assets.get() == n + 8
     });
     let stats = sender.stats.clone();
-    inject(&v, k_new);
-    wait_until("orders for the new market", || stats.orders.get() >= 2);
-    // The new market's assets lie past the table the sender started with.
-    for t in &new.token_ids {
+    misprice_event(&v, &new_yes, 1);
+    wait_until("orders for the new event", || stats.orders.get() >= 4);
+    let new_tokens: Vec<String> = new.iter().flat_map(|m| m.token_ids.clone()).collect();
+    // The new event's assets lie past the table the sender started with.
+    for t in &new_tokens {
         let a = p.registry.lookup(t.as_bytes()).expect("registered");
         assert!(a.get() >= known, "{t} was in the start-up table");
     }
@@ -98,12 +102,11 @@ fn a_market_listed_while_trading_live_is_sent_orders() {
     let mgr = sender.join().expect("the sender stops");
     assert!(stats.instrument_updates.get() >= 1);
     assert_eq!(stats.untradeable.get(), 0, "no plan lacked an instrument");
-    let new_tokens: Vec<String> = new.token_ids.clone();
     let sent: Vec<_> = mgr
         .orders()
         .filter(|o| new_tokens.contains(&o.token_id.to_string()))
         .collect();
-    assert!(sent.len() >= 2, "both legs of the new market were sent");
+    assert!(sent.len() >= 4, "every leg of the new event was sent");
     assert!(
         sent.iter().all(|o| o.state.is_final()),
         "each answered by the venue: {sent:?}"

@@ -61,8 +61,8 @@ fn neg_risk_events_group_their_markets_like_the_venue() {
             }
         }
         assert_eq!(got, want, "{source:?}");
-        // Every market is also a binary group (YES, NO) in the venue's token order.
-        assert_eq!(sel.groups.len(), 40 + 2);
+        // The neg-risk events are the only groups: a binary market's YES and NO are one book.
+        assert_eq!(sel.groups.len(), 2);
         // Ticks agree with the CLOB side's /book.
         for m in v.markets().iter().take(5) {
             let c = ConditionId::parse(&m.condition_id).unwrap();
@@ -122,8 +122,8 @@ fn a_rule_change_on_the_venue_halts_until_acknowledged() {
         siblings
     );
     assert_eq!(nr_groups(&u), 0);
-    assert_eq!(u.selection.groups.len(), groups_before - 1 - 4);
-    assert_eq!(u.selection.not_grouped[&GroupSkip::Halted], 5);
+    assert_eq!(u.selection.groups.len(), groups_before - 1);
+    assert_eq!(u.selection.not_grouped[&GroupSkip::Halted], 1);
     // The halt outlives further refreshes.
     let u = s.refresh(&mut GammaSource::new(&cfg)).unwrap();
     s.commit(&u);
@@ -276,7 +276,9 @@ fn hostile_gamma_data_is_counted_and_survived() {
     assert_eq!(r.skipped[&SkipReason::BadTokenIds], 2);
     assert_eq!(r.skipped[&SkipReason::OutcomeCountMismatch], 1);
     assert_eq!(r.skipped[&SkipReason::BadTickSize], 1);
-    assert_eq!(u.selection.groups.len(), 3);
+    // The three markets kept are plain binaries: no group.
+    assert_eq!(u.catalog.markets.len(), 3);
+    assert!(u.selection.groups.is_empty());
 
     // A 20 MB page: the refresh fails cleanly and the catalog stays as it was.
     fault(
@@ -286,7 +288,7 @@ fn hostile_gamma_data_is_counted_and_survived() {
     let e = s.refresh(&mut GammaSource::new(&cfg)).unwrap_err();
     assert!(e.to_string().contains("larger than"), "{e}");
     assert_eq!(s.catalog().markets.len(), 3);
-    assert_eq!(s.selection().groups.len(), 3);
+    assert!(s.selection().groups.is_empty());
     let u = s.refresh(&mut GammaSource::new(&cfg)).unwrap();
     assert!(u.report.diff.is_empty());
     let _ = std::fs::remove_dir_all(dir);

@@ -155,7 +155,7 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
     );
     assert_eq!(
         count(
-            "SELECT COUNT(*) FROM orders WHERE order_type = 'FAK' AND (CAST(client_oid AS INTEGER) & 128) = 0"
+            "SELECT COUNT(*) FROM orders WHERE order_type = 'FAK' AND (CAST(client_oid AS INTEGER) & 32768) = 0"
         ),
         0,
         "unwinds carry the unwind mark in their client id"

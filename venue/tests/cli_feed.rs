@@ -114,10 +114,13 @@ fn live_feed_sends_paired_orders_to_the_venue_and_journals_them() {
     use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, Filter};
     use polyarb::adapters::polymarket::signing::PrivateKey;
 
-    let mut cfg = venue_config(8, 11);
-    // Dutch books often enough that a few seconds always see some.
-    cfg.model.binary_dutch_fault_every_ms = 250;
-    cfg.model.binary_dutch_fault_duration_ms = 700;
+    // A neg-risk event of four questions among the markets, mispriced now and then in either
+    // direction: YES asks summing under 1, or YES bids over 1 (NO asks under N − 1, which
+    // `[strategy] no_side` lets the engine send).
+    let mut cfg = venue_config(40, 11);
+    cfg.model.mispricing_every_ms = 100;
+    cfg.model.mispricing_duration_ms = 700;
+    cfg.model.mispricing_margin = polyarb::core::Price(80_000);
     // The engine here trades as a plain EOA.
     cfg.trading.eoa_orders = polyarb_venue::trading::config::EoaOrders::Allowed;
     let venue = Venue::start(cfg).expect("venue starts");
@@ -141,7 +144,7 @@ fn live_feed_sends_paired_orders_to_the_venue_and_journals_them() {
     )
     .unwrap();
     let trading = format!(
-        "[trading]\nmode = \"live\"\nkey_file = \"key.hex\"\ncreds_file = \"creds.json\"\nclob_url = \"{}\"\nuser_ws_url = \"{}\"\njournal = \"orders.db\"\nsignature_type = 0\n",
+        "[strategy]\nno_side = true\n[trading]\nmode = \"live\"\nkey_file = \"key.hex\"\ncreds_file = \"creds.json\"\nclob_url = \"{}\"\nuser_ws_url = \"{}\"\njournal = \"orders.db\"\nsignature_type = 0\n",
         venue.http_url(),
         venue.user_ws_url(),
     );

@@ -44,15 +44,17 @@ fn groups(v: &VenueHandle, r: &AssetRegistry) -> Vec<OutcomeGroup> {
         .iter()
         .enumerate()
         .filter(|(_, m)| m.token_ids.len() == 2)
-        .map(|(i, m)| OutcomeGroup {
-            id: i as u32,
-            assets: m
-                .token_ids
-                .iter()
-                .map(|t| r.lookup(t.as_bytes()).unwrap())
-                .collect(),
-            fees: Default::default(),
-            min_order_size: Size(5_000_000),
+        .map(|(i, m)| {
+            OutcomeGroup::new(
+                i as u32,
+                m.token_ids
+                    .iter()
+                    .map(|t| r.lookup(t.as_bytes()).unwrap())
+                    .collect(),
+                vec![],
+                Default::default(),
+                Size(5_000_000),
+            )
         })
         .collect()
 }

@@ -378,8 +378,9 @@ fn the_live_dispatch_stage_reconciles_then_sends_plans_through_the_sqlite_journa
         ),
         vec![
             vec!["1", "256", "GTC", "live"],
-            vec!["100", "25600", "FOK", "filled"],
-            vec!["100", "25601", "FOK", "filled"],
+            // A leg's client id: the plan id above 16 bits naming the leg.
+            vec!["100", "6553600", "FOK", "filled"],
+            vec!["100", "6553601", "FOK", "filled"],
         ]
     );
     assert_eq!(

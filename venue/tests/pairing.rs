@@ -12,7 +12,7 @@ use polyarb::exec::journal::MemoryJournal;
 use polyarb::exec::live::{Instrument, LiveStats, live_dispatch};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::order::OrderState;
-use polyarb::exec::pairing::PairingConfig;
+use polyarb::exec::pairing::{PairingConfig, leg_oid, unwind_oid};
 use polyarb::pipeline::stage::Stage;
 use polyarb::strategy::{Leg, MAX_LEGS, Opportunity};
 
@@ -133,7 +133,9 @@ fn a_killed_leg_is_unwound_until_the_ledger_is_paired() {
     assert_eq!(tokens(&v, &a, &m.yes), tokens(&v, &a, &m.no));
     assert_eq!(tokens(&v, &a, &m.yes), 0);
     // The unwind is an order like any other: journaled, tracked, and its fills in positions.
-    let unwind = mgr.order_of(7, 7 << 8 | 0x80).expect("the unwind order");
+    let unwind = mgr
+        .order_of(7, unwind_oid(7, 0, 0))
+        .expect("the unwind order");
     assert_eq!(
         (
             unwind.side.as_str(),
@@ -268,4 +270,107 @@ fn legs_that_fill_different_share_counts_are_paired_on_what_they_filled() {
     assert_eq!(mgr.positions.get(&m.yes).shares, i128::from(yes));
     assert_eq!(mgr.positions.get(&m.no).shares, i128::from(no));
     assert!(collateral(&v, &a) < start);
+}
+
+/// A 20-question plan (one YES leg per market, 30 sets at 0.20) goes out as two `POST /orders`
+/// batches (15 + 5); the venue kills leg 13, whose book holds only 10 shares, and the 19 legs
+/// that filled are sold back, so that every token is flat again.
+#[test]
+fn a_twenty_leg_plan_with_a_killed_leg_is_unwound_on_every_other_leg() {
+    let v = venue_with(|c| c.model = polyarb_venue::ModelConfig::for_assets(60, 11));
+    let ms: Vec<Market> = v
+        .markets()
+        .into_iter()
+        .filter(|m| !m.neg_risk && m.token_ids.len() == 2)
+        .take(20)
+        .map(|m| Market {
+            yes: polyarb::core::TokenId::parse(&m.token_ids[0]).unwrap(),
+            no: polyarb::core::TokenId::parse(&m.token_ids[1]).unwrap(),
+            condition_id: m.condition_id,
+            rules: polyarb::adapters::polymarket::signing::MarketRules {
+                tick_size: polyarb::core::TickSize::CENT,
+                min_order_size: Size(5_000_000),
+                neg_risk: false,
+            },
+            fees: v.control().trading_fees(),
+        })
+        .collect();
+    assert_eq!(ms.len(), 20);
+    for (k, m) in ms.iter().enumerate() {
+        let depth = if k == 13 { "10" } else { "100" };
+        set_book(&v, &m.yes, &[("0.18", "100")], &[("0.20", depth)]);
+    }
+    let a = trader(&v, 46);
+    let l = listen(&v, &a);
+    let mgr = OrderManager::new(
+        a.client.clone(),
+        MemoryJournal::new(),
+        ExecConfig::default(),
+    );
+    let instruments = ms
+        .iter()
+        .map(|m| {
+            Some(Instrument {
+                token_id: m.yes,
+                rules: m.rules,
+                fees: m.fees,
+            })
+        })
+        .collect();
+    let pairing = PairingConfig {
+        unwind_max_slippage_ticks: 1,
+        ..PairingConfig::default()
+    };
+    let (mut stage, sender) = live_dispatch(
+        17,
+        mgr,
+        instruments,
+        Some(l.ch.messages.clone()),
+        16,
+        pairing,
+    )
+    .unwrap();
+    let mut o = Opportunity {
+        n_legs: 20,
+        size: Size::parse("30").unwrap(),
+        ..Opportunity::default()
+    };
+    for (k, leg) in o.legs[..20].iter_mut().enumerate() {
+        *leg = Leg {
+            asset: AssetIndex(k as u32),
+            price: Price::parse("0.20").unwrap(),
+        };
+    }
+    stage.process(o);
+    let stats = sender.stats.clone();
+    wait_until("the unwinds", Duration::from_secs(30), || {
+        stats.unwinds.get() == 19
+    });
+    let mgr = sender.join().expect("the sender stops");
+    assert_eq!(stats.orders.get(), 20);
+    assert_eq!((stats.filled.get(), stats.rejected.get()), (19, 1));
+    assert_eq!(stats.unwind_failed.get(), 0);
+    assert_eq!(stats.unwind_residual.get(), 0);
+    // The venue's ledger: every leg flat (30 bought at 0.20, 30 sold at 0.18).
+    for (k, m) in ms.iter().enumerate() {
+        assert_eq!(tokens(&v, &a, &m.yes), 0, "leg {k}");
+    }
+    // Every leg and every unwind is an order of its own, under its own client id.
+    let killed = mgr.order_of(17, leg_oid(17, 13)).expect("leg 13");
+    assert_eq!(killed.filled, Size::ZERO);
+    for k in (0..20).filter(|&k| k != 13) {
+        assert_eq!(
+            mgr.order_of(17, leg_oid(17, k)).unwrap().filled,
+            Size::parse("30").unwrap(),
+            "leg {k}"
+        );
+        let u = mgr
+            .order_of(17, unwind_oid(17, k, 0))
+            .unwrap_or_else(|| panic!("leg {k}'s unwind"));
+        assert_eq!(
+            (u.side.as_str(), u.filled),
+            ("SELL", Size::parse("30").unwrap())
+        );
+    }
+    assert_eq!(mgr.journal().entries().len(), 39);
 }

@@ -39,13 +39,16 @@ fn start(v: &VenueHandle, s: &EngineSettings) -> Pipeline {
             .iter()
             .map(|t| r.register(t.as_bytes()).unwrap())
             .collect();
+        // The venue double's binary Dutch books are the mispricing it can inject on request:
+        // YES and NO of one market pay exactly 1 together, a one-question YES-side set.
         if assets.len() == 2 {
-            groups.push(OutcomeGroup {
-                id: groups.len() as u32,
+            groups.push(OutcomeGroup::new(
+                groups.len() as u32,
                 assets,
-                fees: Default::default(),
-                min_order_size: Size(5_000_000),
-            });
+                vec![],
+                Default::default(),
+                Size(5_000_000),
+            ));
         }
     }
     Pipeline::start(s, r, groups, 3).expect("pipeline starts")

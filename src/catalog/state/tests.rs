@@ -40,15 +40,15 @@ fn world() -> Vec<Value> {
 }
 
 #[test]
-fn binary_and_neg_risk_groups_with_stable_ids() {
+fn neg_risk_groups_with_stable_ids_and_no_binary_groups() {
     let mut s = state();
     let u = s.apply(fetched(&world()), NOW_MS);
     let sel = &u.selection;
     assert_eq!(sel.watched.len(), 5);
     assert_eq!(sel.watched_assets.len(), 10);
     assert_eq!(sel.registry.len(), 10);
-    // 5 binary groups + 1 neg-risk group of the 3 YES tokens.
-    assert_eq!(sel.groups.len(), 6);
+    // 1 neg-risk group of the 3 questions; a binary market is no group (one book on the venue).
+    assert_eq!(sel.groups.len(), 1);
     let (g, info) = sel
         .groups
         .iter()
@@ -58,6 +58,9 @@ fn binary_and_neg_risk_groups_with_stable_ids() {
     assert_eq!(g.assets.len(), 3);
     for (a, q) in g.assets.iter().zip(10..13) {
         assert_eq!(&*sel.registry.info(*a).unwrap().token_str, token(q, 0));
+    }
+    for (a, q) in g.no_assets.iter().zip(10..13) {
+        assert_eq!(&*sel.registry.info(*a).unwrap().token_str, token(q, 1));
     }
     assert_eq!(info.markets, vec![cid(10), cid(11), cid(12)]);
     assert_eq!(u.subscribe.len(), 10);
@@ -176,11 +179,7 @@ fn a_rule_change_halts_the_market_and_its_group_until_acked() {
             .into_iter()
             .collect::<Vec<_>>()
     );
-    assert_eq!(
-        u.selection.groups.len(),
-        2,
-        "only the two plain binaries trade"
-    );
+    assert!(u.selection.groups.is_empty(), "the event's group is halted");
     assert_eq!(nr_group_count(&u), 0);
     // Still watched: data keeps flowing, trading stops.
     assert!(u.selection.watched.contains(&cid(11)));
@@ -198,7 +197,7 @@ fn a_rule_change_halts_the_market_and_its_group_until_acked() {
     assert_eq!(n, 1);
     assert_eq!(u.resumed.len(), 3);
     assert_eq!(nr_group_count(&u), 1);
-    assert_eq!(u.selection.groups.len(), 6);
+    assert_eq!(u.selection.groups.len(), 1);
     let h = s.store().rule_hash_history(&cid(11)).unwrap();
     assert_eq!(h.len(), 2, "first sighting, then the change");
     assert!(h.iter().all(|c| !c.is_pending()));

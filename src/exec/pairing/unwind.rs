@@ -5,6 +5,7 @@
 //! book of its own, and an unwind is rare and must price off the venue's book as it is now,
 //! not as the strategy last saw it.
 
+use super::{LegFill, PairAction, PairingConfig, Plan, decide, leg_oid, unwind_floor, unwind_oid};
 use crate::adapters::polymarket::http::ClobBookClient;
 use crate::adapters::polymarket::http::clob::ClobError;
 use crate::adapters::polymarket::signing::amounts::SHARE_LOT;
@@ -14,9 +15,6 @@ use crate::exec::instruments::{Instrument, Instruments};
 use crate::exec::journal::OrderJournal;
 use crate::exec::manager::{NewOrder, OrderManager, SubmitOutcome};
 use crate::obs::Counter;
-use crate::strategy::MAX_LEGS;
-
-use super::{LegFill, PairAction, PairingConfig, Plan, UNWIND_LEG, decide, leg_oid, unwind_floor};
 
 /// The counters unwinds update, borrowed from the sender's stats that own them (see
 /// `LiveStats::unwind_counters`).
@@ -59,12 +57,12 @@ pub fn unwind<J: OrderJournal>(
     let mut floor = None;
     let mut error = (left.is_zero() && dust > 0)
         .then(|| format!("{} is under the 0.01 share a SELL can give", Size(dust)));
-    // Attempt numbers share the client id's low byte with the leg (bits 2..7).
+    // Attempt numbers have five bits of the client id (see `unwind_oid`).
     for attempt in 0..cfg.unwind_attempts.clamp(1, 31) as usize {
         if left.is_zero() {
             break;
         }
-        let client_oid = leg_oid(plan_id, UNWIND_LEG | attempt << 2 | leg);
+        let client_oid = unwind_oid(plan_id, leg, attempt);
         match sell_once(
             manager, books, inst, plan_id, client_oid, left, &mut floor, cfg,
         ) {
@@ -165,8 +163,8 @@ fn sell_once<J: OrderJournal>(
 /// A plan whose legs were sent, until every leg is final.
 struct SentPlan {
     plan_id: u64,
-    n_legs: usize,
-    assets: [usize; MAX_LEGS],
+    /// Each leg's asset (the sender's cold thread: a plan's own small vector).
+    assets: Vec<usize>,
 }
 
 /// The plans in flight and the book client their unwinds read.
@@ -187,14 +185,9 @@ impl PairTracker {
 
     /// A plan whose legs were just submitted.
     pub fn track(&mut self, plan: &Plan) {
-        let mut assets = [0; MAX_LEGS];
-        for (a, leg) in assets.iter_mut().zip(plan.legs()) {
-            *a = leg.asset.get();
-        }
         self.sent.push(SentPlan {
             plan_id: plan.plan_id,
-            n_legs: plan.n_legs as usize,
-            assets,
+            assets: plan.legs().iter().map(|l| l.asset.get()).collect(),
         });
     }
 
@@ -218,18 +211,19 @@ impl PairTracker {
     ) -> usize {
         let mut sent = 0;
         let mut k = 0;
+        let mut fills = Vec::new();
         while k < self.sent.len() {
             let p = &self.sent[k];
-            let mut fills = [LegFill::Pending; MAX_LEGS];
-            for (leg, f) in fills[..p.n_legs].iter_mut().enumerate() {
-                *f = match manager.order_of(p.plan_id, leg_oid(p.plan_id, leg)) {
+            fills.clear();
+            fills.extend((0..p.assets.len()).map(|leg| {
+                match manager.order_of(p.plan_id, leg_oid(p.plan_id, leg)) {
                     // Never journaled (refused locally): it holds nothing.
                     None => LegFill::Final(Size::ZERO),
                     Some(o) if o.state.is_final() => LegFill::Final(o.filled),
                     Some(_) => LegFill::Pending,
-                };
-            }
-            let excess = match decide(&fills[..p.n_legs]) {
+                }
+            }));
+            let excess = match decide(&fills) {
                 PairAction::Wait => {
                     k += 1;
                     continue;

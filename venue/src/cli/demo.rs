@@ -70,6 +70,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             None,
         ),
     };
+    let refused = set.refused_lines();
     let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
     let (dispatch, desk) = if a.live {
@@ -103,11 +104,15 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         venue.http_url()
     );
     println!(
-        "markets  {} ({} assets, {} outcome groups watched for Dutch books)",
+        "markets  {} ({} assets, {} neg-risk groups watched, {} refused)",
         labels.len(),
         p.registry.len(),
-        groups
+        groups,
+        refused.len()
     );
+    for r in &refused {
+        println!("         {r}");
+    }
     println!("threads  {}", p.topology.describe());
     if let Some(sc) = &cfg.storage {
         println!(
@@ -155,6 +160,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         s.book.deltas.get() as f64 / secs
     );
     println!("{}", report::health_line(&s));
+    for r in &refused {
+        println!("{r}");
+    }
     let storage_failed = report::storage_summary(&rep.storage, secs, s.book.storage_dropped.get());
     let faults = match venue_stats.model_binary_dutch_faults {
         0 => String::new(),

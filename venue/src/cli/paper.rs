@@ -67,6 +67,7 @@ pub fn open(
         instruments,
         journal,
         pairing: PairingConfig::default(),
+        no_side: true,
         ledger_url: Some(url),
     })
 }

@@ -7,36 +7,32 @@ use polyarb::strategy::{MAX_LEGS, OutcomeGroup};
 
 use crate::MarketSummary;
 
-/// Binary markets become YES/NO groups; a neg-risk event whose questions fit in one hot-path
-/// opportunity also becomes a group of its YES tokens (exactly one of them pays).
+/// Every neg-risk event becomes a group of its questions' YES and NO tokens, if it has 2 to
+/// `MAX_LEGS` questions (else it is refused with its reason). A binary market is no group:
+/// its YES and NO books are one book.
 pub fn from_venue(markets: &[MarketSummary], min_order_size: Size) -> anyhow::Result<MarketSet> {
     let mut registry = AssetRegistry::with_capacity(markets.len() * 2);
     let mut groups = Vec::new();
     let mut labels = Vec::new();
-    let mut neg_risk: Vec<(String, Vec<AssetIndex>)> = Vec::new();
+    let mut refused = Vec::new();
+    // (event, YES tokens, NO tokens)
+    type Event = (String, Vec<AssetIndex>, Vec<AssetIndex>);
+    let mut neg_risk: Vec<Event> = Vec::new();
     for m in markets {
         let mut assets = Vec::with_capacity(m.token_ids.len());
         for t in &m.token_ids {
             assets.push(registry.register(t.as_bytes())?);
         }
-        if let Some(&first) = assets.first() {
-            registry.set_market(first, &m.condition_id);
-        }
         for &a in &assets {
             registry.set_market(a, &m.condition_id);
         }
-        if assets.len() == 2 {
-            groups.push(OutcomeGroup {
-                id: groups.len() as u32,
-                assets: assets.clone(),
-                fees: Default::default(),
-                min_order_size,
-            });
-        }
-        if let (true, Some(id)) = (m.neg_risk, &m.neg_risk_market_id) {
-            match neg_risk.iter_mut().find(|(k, _)| k == id) {
-                Some((_, yes)) => yes.push(assets[0]),
-                None => neg_risk.push((id.clone(), vec![assets[0]])),
+        if let (true, Some(id), 2) = (m.neg_risk, &m.neg_risk_market_id, assets.len()) {
+            match neg_risk.iter_mut().find(|(k, _, _)| k == id) {
+                Some((_, yes, no)) => {
+                    yes.push(assets[0]);
+                    no.push(assets[1]);
+                }
+                None => neg_risk.push((id.clone(), vec![assets[0]], vec![assets[1]])),
             }
         }
         labels.push(MarketLabel {
@@ -44,19 +40,25 @@ pub fn from_venue(markets: &[MarketSummary], min_order_size: Size) -> anyhow::Re
             assets,
         });
     }
-    for (_, yes) in neg_risk {
-        if yes.len() <= MAX_LEGS {
-            groups.push(OutcomeGroup {
-                id: groups.len() as u32,
-                assets: yes,
-                fees: Default::default(),
+    for (id, yes, no) in neg_risk {
+        if yes.len() > MAX_LEGS {
+            refused.push((id, "too_many_questions"));
+        } else if yes.len() < 2 {
+            refused.push((id, "too_few_members"));
+        } else {
+            groups.push(OutcomeGroup::new(
+                groups.len() as u32,
+                yes,
+                no,
+                Default::default(),
                 min_order_size,
-            });
+            ));
         }
     }
     Ok(MarketSet {
         registry,
         groups,
         labels,
+        refused,
     })
 }

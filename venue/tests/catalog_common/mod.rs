@@ -129,15 +129,33 @@ pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-/// Injects a Dutch book in venue market `k` (after letting a previous one expire).
-pub fn inject(v: &VenueHandle, k: u32) {
-    std::thread::sleep(Duration::from_millis(80));
-    v.step(1);
-    assert_eq!(
-        v.inject_dutch_book(Some(k)),
-        Some(k),
-        "market {k} takes a Dutch book"
-    );
+/// The YES tokens of every question of the neg-risk event market `k` belongs to.
+pub fn event_yes_tokens(v: &VenueHandle, k: u32) -> Vec<String> {
+    let markets = v.markets();
+    let nr = markets[k as usize]
+        .neg_risk_market_id
+        .clone()
+        .expect("a neg-risk market");
+    markets
+        .iter()
+        .filter(|m| m.neg_risk_market_id.as_ref() == Some(&nr))
+        .map(|m| m.token_ids[0].clone())
+        .collect()
+}
+
+/// Rests a YES-side complete set on the neg-risk event of `yes_tokens` through the venue's
+/// admin book: every question's YES asks at 0.20 (bids 0.18), `n` shares more than 100 so that
+/// each call is a new opportunity.
+pub fn misprice_event(v: &VenueHandle, yes_tokens: &[String], n: u32) {
+    for t in yes_tokens {
+        let (st, body) = post(
+            v,
+            "/admin/book",
+            &serde_json::json!({"asset_id": t, "bids": [["0.18", "100"]],
+                                "asks": [["0.2", (100 + n).to_string()]]}),
+        );
+        assert_eq!(st, 200, "{body}");
+    }
 }
 
 /// Whether an intent for one of `tokens` has arrived (intents drained on the way).
