@@ -109,6 +109,10 @@ pub struct MarketSummary {
     pub question: String,
     pub neg_risk: bool,
     pub neg_risk_market_id: Option<String>,
+    /// Its event is augmented (placeholder questions and an "Other" listed as Gamma does): its
+    /// questions are not a complete set the engine can trade.
+    #[serde(default)]
+    pub neg_risk_augmented: bool,
     /// Token ids, YES first for binary markets.
     pub token_ids: Vec<String>,
 }
@@ -233,6 +237,7 @@ impl VenueControl {
                 question: m.question.clone(),
                 neg_risk: m.neg_risk(),
                 neg_risk_market_id: m.neg_risk_market_id.clone(),
+                neg_risk_augmented: m.neg_risk_augmented,
                 token_ids: m
                     .assets
                     .iter()

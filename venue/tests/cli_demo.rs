@@ -51,6 +51,16 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // demo.toml lists two augmented events: refused with their reason at start and in the
+    // summary, never watched.
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with("group refused ") && l.ends_with(": augmented"))
+            .count(),
+        4,
+        "{stdout}"
+    );
     let account = stdout
         .lines()
         .find(|l| l.starts_with("paper account"))

@@ -15,8 +15,8 @@ pub fn from_venue(markets: &[MarketSummary], min_order_size: Size) -> anyhow::Re
     let mut groups = Vec::new();
     let mut labels = Vec::new();
     let mut refused = Vec::new();
-    // (event, YES tokens, NO tokens)
-    type Event = (String, Vec<AssetIndex>, Vec<AssetIndex>);
+    // (event, YES tokens, NO tokens, augmented)
+    type Event = (String, Vec<AssetIndex>, Vec<AssetIndex>, bool);
     let mut neg_risk: Vec<Event> = Vec::new();
     for m in markets {
         let mut assets = Vec::with_capacity(m.token_ids.len());
@@ -27,12 +27,18 @@ pub fn from_venue(markets: &[MarketSummary], min_order_size: Size) -> anyhow::Re
             registry.set_market(a, &m.condition_id);
         }
         if let (true, Some(id), 2) = (m.neg_risk, &m.neg_risk_market_id, assets.len()) {
-            match neg_risk.iter_mut().find(|(k, _, _)| k == id) {
-                Some((_, yes, no)) => {
+            match neg_risk.iter_mut().find(|(k, ..)| k == id) {
+                Some((_, yes, no, augmented)) => {
                     yes.push(assets[0]);
                     no.push(assets[1]);
+                    *augmented |= m.neg_risk_augmented;
                 }
-                None => neg_risk.push((id.clone(), vec![assets[0]], vec![assets[1]])),
+                None => neg_risk.push((
+                    id.clone(),
+                    vec![assets[0]],
+                    vec![assets[1]],
+                    m.neg_risk_augmented,
+                )),
             }
         }
         labels.push(MarketLabel {
@@ -40,8 +46,11 @@ pub fn from_venue(markets: &[MarketSummary], min_order_size: Size) -> anyhow::Re
             assets,
         });
     }
-    for (id, yes, no) in neg_risk {
-        if yes.len() > MAX_LEGS {
+    for (id, yes, no, augmented) in neg_risk {
+        if augmented {
+            // Its placeholders and "Other" can be reassigned: one of each is no complete set.
+            refused.push((id, "augmented"));
+        } else if yes.len() > MAX_LEGS {
             refused.push((id, "too_many_questions"));
         } else if yes.len() < 2 {
             refused.push((id, "too_few_members"));
