@@ -22,7 +22,7 @@ use super::book::VenueBooks;
 use super::custom_feed;
 use super::event::EventBuf;
 use super::fault::MalformedShape;
-use super::model::MispricingSide;
+use super::model::{MarketModel, MispricingSide};
 use super::source::Source;
 use super::trading::state::{Now, UserFrame};
 use super::trading::{TradingShared, TradingState};
@@ -927,54 +927,74 @@ impl Hub {
         n
     }
 
-    /// Simulates a gap on the market of `asset` (or the first market where one is possible).
-    /// Returns the market's assets, or `None` when impossible (replay source, unknown token).
-    pub fn gap(&mut self, asset: Option<&TokenId>, now_ms: u64) -> Option<Vec<u32>> {
-        let market = match asset {
-            Some(t) => Some(self.books().asset(self.books().lookup(t)?).market),
-            None => None,
-        };
+    /// The market of `asset`: `Some(None)` when no asset is named, `None` for an unknown token.
+    fn market_of(&self, asset: Option<&TokenId>) -> Option<Option<u32>> {
+        match asset {
+            Some(t) => Some(Some(self.books().asset(self.books().lookup(t)?).market)),
+            None => Some(None),
+        }
+    }
+
+    /// Runs `inject` on `target`, or on each of the first `count` targets until one takes it,
+    /// and publishes the events it wrote. Returns the target that took it; `None` when none
+    /// could (or the source is a replay, which cannot be changed).
+    fn inject_published(
+        &mut self,
+        target: Option<u32>,
+        count: u32,
+        now_ms: u64,
+        mut inject: impl FnMut(&mut MarketModel, u32, &mut EventBuf) -> bool,
+    ) -> Option<u32> {
         let Source::Model(model) = &mut self.source else {
             return None;
         };
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         buf.ts_ms = now_ms;
-        let candidates: Vec<u32> = match market {
-            Some(m) => vec![m],
-            None => (0..model.market_count()).collect(),
+        let hit = match target {
+            Some(t) => Some(t).filter(|&t| inject(model, t, &mut buf)),
+            None => (0..count).find(|&t| inject(model, t, &mut buf)),
         };
-        let hit = candidates
-            .into_iter()
-            .find(|&m| model.inject_gap(m, &mut buf));
-        let out = hit.map(|m| self.books().markets[m as usize].assets.clone());
-        if out.is_some() {
-            self.stats.gaps += 1;
+        if hit.is_some() {
             self.now = Instant::now();
             self.publish(&buf);
             self.flush_wakes();
         }
         self.buf = buf;
-        out
+        hit
+    }
+
+    /// How many markets the model has (0 for a replay).
+    fn model_markets(&self) -> u32 {
+        match &self.source {
+            Source::Model(model) => model.market_count(),
+            _ => 0,
+        }
+    }
+
+    /// Simulates a gap on the market of `asset` (or the first market where one is possible).
+    /// Returns the market's assets, or `None` when impossible (replay source, unknown token).
+    pub fn gap(&mut self, asset: Option<&TokenId>, now_ms: u64) -> Option<Vec<u32>> {
+        let market = self.market_of(asset)?;
+        let count = self.model_markets();
+        let hit = self.inject_published(market, count, now_ms, |model, m, buf| {
+            model.inject_gap(m, buf)
+        })?;
+        self.stats.gaps += 1;
+        Some(self.books().markets[hit as usize].assets.clone())
     }
 
     /// Changes the book of `asset`'s market (or of the first market where possible) without
     /// sending anything. Returns the market's assets, or `None` when impossible.
     pub fn silent_change(&mut self, asset: Option<&TokenId>) -> Option<Vec<u32>> {
-        let market = match asset {
-            Some(t) => Some(self.books().asset(self.books().lookup(t)?).market),
-            None => None,
-        };
+        let market = self.market_of(asset)?;
         let Source::Model(model) = &mut self.source else {
             return None;
         };
-        let candidates: Vec<u32> = match market {
-            Some(m) => vec![m],
-            None => (0..model.market_count()).collect(),
-        };
-        let hit = candidates
-            .into_iter()
-            .find(|&m| model.inject_silent_change(m))?;
+        let hit = match market {
+            Some(m) => Some(m).filter(|&m| model.inject_silent_change(m)),
+            None => (0..model.market_count()).find(|&m| model.inject_silent_change(m)),
+        }?;
         self.stats.silent_changes += 1;
         Some(self.books().markets[hit as usize].assets.clone())
     }
@@ -987,51 +1007,28 @@ impl Hub {
         side: MispricingSide,
         now_ms: u64,
     ) -> Option<usize> {
-        let Source::Model(model) = &mut self.source else {
-            return None;
+        let groups = match &self.source {
+            Source::Model(model) => model.groups().count() as u32,
+            _ => 0,
         };
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        buf.ts_ms = now_ms;
-        let candidates: Vec<usize> = match group {
-            Some(g) => vec![g],
-            None => (0..model.groups().count()).collect(),
+        let group = match group {
+            Some(g) => Some(u32::try_from(g).ok()?),
+            None => None,
         };
-        let hit = candidates
-            .into_iter()
-            .find(|&g| model.inject_mispricing(g, side, now_ms, &mut buf));
-        if hit.is_some() {
-            self.stats.mispricings += 1;
-            self.now = Instant::now();
-            self.publish(&buf);
-            self.flush_wakes();
-        }
-        self.buf = buf;
-        hit
+        let hit = self.inject_published(group, groups, now_ms, |model, g, buf| {
+            model.inject_mispricing(g as usize, side, now_ms, buf)
+        })?;
+        self.stats.mispricings += 1;
+        Some(hit as usize)
     }
 
     /// Injects a Dutch book on a market (or the first possible); returns the market index.
     pub fn dutch_book(&mut self, market: Option<u32>, now_ms: u64) -> Option<u32> {
-        let Source::Model(model) = &mut self.source else {
-            return None;
-        };
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        buf.ts_ms = now_ms;
-        let candidates: Vec<u32> = match market {
-            Some(m) => vec![m],
-            None => (0..model.market_count()).collect(),
-        };
-        let hit = candidates
-            .into_iter()
-            .find(|&m| model.inject_dutch(m, now_ms, &mut buf));
-        if hit.is_some() {
-            self.stats.dutch_books += 1;
-            self.now = Instant::now();
-            self.publish(&buf);
-            self.flush_wakes();
-        }
-        self.buf = buf;
-        hit
+        let count = self.model_markets();
+        let hit = self.inject_published(market, count, now_ms, |model, m, buf| {
+            model.inject_dutch(m, now_ms, buf)
+        })?;
+        self.stats.dutch_books += 1;
+        Some(hit)
     }
 }
