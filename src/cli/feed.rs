@@ -95,17 +95,13 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         "feed     {} · resync {}",
         cfg.feed.ws_url, cfg.resync.clob_url
     );
-    println!(
-        "markets  {} from {} ({} assets, {} neg-risk groups watched, {} refused)",
+    markets::print_banner(
         labels.len(),
-        cc.gamma_url,
+        Some(&cc.gamma_url),
         p.registry.len(),
         groups,
-        refused.len()
+        &refused,
     );
-    for r in &refused {
-        println!("         {r}");
-    }
     println!("threads  {}", p.topology.describe());
     if let Some(sc) = &cfg.storage {
         println!(

@@ -29,6 +29,25 @@ impl MarketSet {
     }
 }
 
+/// The start banner's market line (`source`: where the markets came from, if named), with one
+/// line per refused event under it.
+pub fn print_banner(
+    markets: usize,
+    source: Option<&str>,
+    assets: usize,
+    groups: usize,
+    refused: &[String],
+) {
+    let from = source.map(|s| format!(" from {s}")).unwrap_or_default();
+    println!(
+        "markets  {markets}{from} ({assets} assets, {groups} neg-risk groups watched, {} refused)",
+        refused.len()
+    );
+    for r in refused {
+        println!("         {r}");
+    }
+}
+
 /// The market set of the catalog's first refresh (its registry, groups and labels), and the
 /// groups to start halted (pending rule changes).
 pub fn from_catalog(u: &polyarb::catalog::CatalogUpdate) -> (MarketSet, Vec<u32>) {

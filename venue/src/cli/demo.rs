@@ -103,16 +103,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         venue.ws_url(),
         venue.http_url()
     );
-    println!(
-        "markets  {} ({} assets, {} neg-risk groups watched, {} refused)",
-        labels.len(),
-        p.registry.len(),
-        groups,
-        refused.len()
-    );
-    for r in &refused {
-        println!("         {r}");
-    }
+    markets::print_banner(labels.len(), None, p.registry.len(), groups, &refused);
     println!("threads  {}", p.topology.describe());
     if let Some(sc) = &cfg.storage {
         println!(
