@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use alloy_primitives::{Address, address};
+
+use crate::settlement::relayer::{AccountType, RelayerContracts};
 use serde::Deserialize;
 
 /// Polygon mainnet's chain id.
@@ -25,8 +27,49 @@ pub struct ChainConfig {
     /// ConditionalTokens itself with `contracts.usdce` as collateral.
     pub route: Route,
     pub rpc_timeout_ms: u64,
+    /// `eoa` sends its own transactions; `safe`, `proxy` and `deposit-wallet` accounts go
+    /// through the relayer (`[chain.relayer]`).
+    pub account: AccountType,
+    pub relayer: RelayerConfig,
     pub gas: GasConfig,
     pub contracts: Contracts,
+}
+
+/// `[chain.relayer]`: Polymarket's relayer, for Safe, proxy and deposit-wallet accounts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayerConfig {
+    pub url: String,
+    /// JSON file with builder credentials `{apiKey, secret, passphrase}` or a relayer key
+    /// `{relayerApiKey, relayerApiKeyAddress}`.
+    pub auth_file: Option<PathBuf>,
+    /// The account's address; derived from the key for Safe and proxy wallets when absent,
+    /// required for a deposit wallet.
+    pub wallet: Option<Address>,
+    /// The gas limit a proxy-wallet request signs.
+    pub proxy_gas_limit: u64,
+    /// A deposit-wallet batch is void this long after it is signed.
+    pub deadline_s: u64,
+    pub timeout_ms: u64,
+    pub poll_interval_ms: u64,
+    pub max_polls: u32,
+    pub contracts: RelayerContracts,
+}
+
+impl Default for RelayerConfig {
+    fn default() -> Self {
+        Self {
+            url: "https://relayer-v2.polymarket.com".to_string(),
+            auth_file: None,
+            wallet: None,
+            proxy_gas_limit: 10_000_000,
+            deadline_s: 600,
+            timeout_ms: 10_000,
+            poll_interval_ms: 2_000,
+            max_polls: 100,
+            contracts: RelayerContracts::default(),
+        }
+    }
 }
 
 impl Default for ChainConfig {
@@ -38,6 +81,8 @@ impl Default for ChainConfig {
             journal: PathBuf::from("chain-journal.sqlite"),
             route: Route::Adapter,
             rpc_timeout_ms: 10_000,
+            account: AccountType::Eoa,
+            relayer: RelayerConfig::default(),
             gas: GasConfig::default(),
             contracts: Contracts::default(),
         }
