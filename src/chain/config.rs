@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 
 use alloy_primitives::{Address, address};
-
-use crate::settlement::relayer::{AccountType, RelayerContracts};
+use serde::Serialize;
 use serde::Deserialize;
 
 /// Polygon mainnet's chain id.
@@ -189,3 +188,74 @@ pub struct ChainFile {
     #[serde(default)]
     pub chain: ChainConfig,
 }
+
+/// Polymarket's Safe factory ("Polymarket Contract Proxy Factory").
+pub const SAFE_FACTORY: Address = address!("0xaacFeEa03eb1561C4e67d661e40682Bd20E3541b");
+/// Safe's MultiSend.
+pub const SAFE_MULTISEND: Address = address!("0xA238CBeb142c10Ef7Ad8442C6D1f9E89e07e7761");
+/// The proxy-wallet factory: every proxy request goes to it.
+pub const PROXY_FACTORY: Address = address!("0xaB45c5A4B0c941a2F231C04C3f49182e1A254052");
+/// The GSN RelayHub of proxy wallets.
+pub const RELAY_HUB: Address = address!("0xD216153c06E857cD7f72665E0aF1d7D82172F494");
+/// The deposit-wallet factory: every deposit-wallet request goes to it.
+pub const DEPOSIT_WALLET_FACTORY: Address = address!("0x00000000000Fb5C9ADea0298D729A0CB3823Cc07");
+
+/// Which kind of account holds the funds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccountType {
+    /// The key's own address sends its transactions and pays gas.
+    #[default]
+    Eoa,
+    /// A Gnosis Safe owned by the key, through the relayer.
+    Safe,
+    /// A Polymarket proxy wallet owned by the key, through the relayer.
+    Proxy,
+    /// A deposit wallet owned by the key, through the relayer.
+    DepositWallet,
+}
+
+impl AccountType {
+    /// The relayer's `type` for this account (`None`: an EOA does not use the relayer).
+    pub fn relayer_type(self) -> Option<&'static str> {
+        match self {
+            AccountType::Eoa => None,
+            AccountType::Safe => Some("SAFE"),
+            AccountType::Proxy => Some("PROXY"),
+            AccountType::DepositWallet => Some("WALLET"),
+        }
+    }
+
+    pub fn from_relayer_type(s: &str) -> Option<Self> {
+        match s {
+            "SAFE" => Some(AccountType::Safe),
+            "PROXY" => Some(AccountType::Proxy),
+            "WALLET" => Some(AccountType::DepositWallet),
+            _ => None,
+        }
+    }
+}
+
+/// The relayer's contracts (Polygon's by default).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayerContracts {
+    pub safe_factory: Address,
+    pub safe_multisend: Address,
+    pub proxy_factory: Address,
+    pub relay_hub: Address,
+    pub deposit_wallet_factory: Address,
+}
+
+impl Default for RelayerContracts {
+    fn default() -> Self {
+        Self {
+            safe_factory: SAFE_FACTORY,
+            safe_multisend: SAFE_MULTISEND,
+            proxy_factory: PROXY_FACTORY,
+            relay_hub: RELAY_HUB,
+            deposit_wallet_factory: DEPOSIT_WALLET_FACTORY,
+        }
+    }
+}
+

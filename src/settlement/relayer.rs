@@ -15,13 +15,17 @@
 //! Safe and proxy wallets sit at CREATE2 addresses of their owner ([`safe_address`],
 //! [`proxy_address`]); a deposit wallet's address comes from the config.
 
-use alloy_primitives::{Address, B256, Bytes, U256, address, b256, keccak256};
+use alloy_primitives::{Address, B256, Bytes, U256, b256, keccak256};
 use alloy_sol_types::{Eip712Domain, SolCall, SolStruct, sol};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::adapters::polymarket::signing::{EcdsaSignature, PrivateKey};
 use crate::chain::TxCall;
+pub use crate::chain::config::{
+    AccountType, DEPOSIT_WALLET_FACTORY, PROXY_FACTORY, RELAY_HUB, RelayerContracts, SAFE_FACTORY,
+    SAFE_MULTISEND,
+};
 
 sol! {
     /// Gnosis Safe's transaction, as its EIP-712 type.
@@ -75,76 +79,6 @@ pub const SAFE_INIT_CODE_HASH: B256 =
 /// CREATE2 init-code hash of Polymarket's proxy wallets.
 pub const PROXY_INIT_CODE_HASH: B256 =
     b256!("0xd21df8dc65880a8606f09fe0ce3df9b8869287ab0b058be05aa9e8af6330a00b");
-/// Polymarket's Safe factory ("Polymarket Contract Proxy Factory").
-pub const SAFE_FACTORY: Address = address!("0xaacFeEa03eb1561C4e67d661e40682Bd20E3541b");
-/// Safe's MultiSend.
-pub const SAFE_MULTISEND: Address = address!("0xA238CBeb142c10Ef7Ad8442C6D1f9E89e07e7761");
-/// The proxy-wallet factory: every proxy request goes to it.
-pub const PROXY_FACTORY: Address = address!("0xaB45c5A4B0c941a2F231C04C3f49182e1A254052");
-/// The GSN RelayHub of proxy wallets.
-pub const RELAY_HUB: Address = address!("0xD216153c06E857cD7f72665E0aF1d7D82172F494");
-/// The deposit-wallet factory: every deposit-wallet request goes to it.
-pub const DEPOSIT_WALLET_FACTORY: Address = address!("0x00000000000Fb5C9ADea0298D729A0CB3823Cc07");
-
-/// Which kind of account holds the funds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AccountType {
-    /// The key's own address sends its transactions and pays gas.
-    #[default]
-    Eoa,
-    /// A Gnosis Safe owned by the key, through the relayer.
-    Safe,
-    /// A Polymarket proxy wallet owned by the key, through the relayer.
-    Proxy,
-    /// A deposit wallet owned by the key, through the relayer.
-    DepositWallet,
-}
-
-impl AccountType {
-    /// The relayer's `type` for this account (`None`: an EOA does not use the relayer).
-    pub fn relayer_type(self) -> Option<&'static str> {
-        match self {
-            AccountType::Eoa => None,
-            AccountType::Safe => Some("SAFE"),
-            AccountType::Proxy => Some("PROXY"),
-            AccountType::DepositWallet => Some("WALLET"),
-        }
-    }
-
-    pub fn from_relayer_type(s: &str) -> Option<Self> {
-        match s {
-            "SAFE" => Some(AccountType::Safe),
-            "PROXY" => Some(AccountType::Proxy),
-            "WALLET" => Some(AccountType::DepositWallet),
-            _ => None,
-        }
-    }
-}
-
-/// The relayer's contracts (Polygon's by default).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RelayerContracts {
-    pub safe_factory: Address,
-    pub safe_multisend: Address,
-    pub proxy_factory: Address,
-    pub relay_hub: Address,
-    pub deposit_wallet_factory: Address,
-}
-
-impl Default for RelayerContracts {
-    fn default() -> Self {
-        Self {
-            safe_factory: SAFE_FACTORY,
-            safe_multisend: SAFE_MULTISEND,
-            proxy_factory: PROXY_FACTORY,
-            relay_hub: RELAY_HUB,
-            deposit_wallet_factory: DEPOSIT_WALLET_FACTORY,
-        }
-    }
-}
-
 /// The Safe `owner` deploys through `factory`: CREATE2 with salt `keccak(abi.encode(owner))`.
 pub fn safe_address(factory: Address, owner: Address) -> Address {
     let salt = keccak256(owner.into_word());
