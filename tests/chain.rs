@@ -849,11 +849,19 @@ fn relayer_requests_equal_the_published_safe_and_proxy_vectors() {
     let c = RelayerContracts::default();
     assert_eq!(
         relayer::safe_address(c.safe_factory, owner),
-        v["safe_address"].as_str().unwrap().parse::<Address>().unwrap()
+        v["safe_address"]
+            .as_str()
+            .unwrap()
+            .parse::<Address>()
+            .unwrap()
     );
     assert_eq!(
         relayer::proxy_address(c.proxy_factory, owner),
-        v["proxy_address"].as_str().unwrap().parse::<Address>().unwrap()
+        v["proxy_address"]
+            .as_str()
+            .unwrap()
+            .parse::<Address>()
+            .unwrap()
     );
 
     // Safe: two approvals through MultiSend, nonce 8.
@@ -861,7 +869,14 @@ fn relayer_requests_equal_the_published_safe_and_proxy_vectors() {
     let safe: Address = s["safe"].as_str().unwrap().parse().unwrap();
     let calls = relayer_calls(&s["calls"]);
     assert_eq!(relayer::multisend_data(&calls), hex_bytes(&s["data"]));
-    let digest = relayer::safe_digest(137, safe, c.safe_multisend, hex_bytes(&s["data"]), 1, U256::from(8));
+    let digest = relayer::safe_digest(
+        137,
+        safe,
+        c.safe_multisend,
+        hex_bytes(&s["data"]),
+        1,
+        U256::from(8),
+    );
     assert_eq!(format!("{digest:#x}"), s["digest"].as_str().unwrap());
     let req = relayer::build(&key, &relayer_ctx(AccountType::Safe, safe, 8), &calls).unwrap();
     assert_eq!(req.signature, hex_bytes(&s["signature"]));
@@ -883,7 +898,11 @@ fn relayer_requests_equal_the_published_safe_and_proxy_vectors() {
     // Proxy: one USDC.e approval, gas limit 85338, nonce 0, the relay the relayer named.
     let p = &v["proxy"];
     let calls = relayer_calls(&p["calls"]);
-    let mut ctx = relayer_ctx(AccountType::Proxy, relayer::proxy_address(c.proxy_factory, owner), 0);
+    let mut ctx = relayer_ctx(
+        AccountType::Proxy,
+        relayer::proxy_address(c.proxy_factory, owner),
+        0,
+    );
     ctx.proxy_gas_limit = p["gas_limit"].as_u64().unwrap();
     ctx.relay = Some(p["relay"].as_str().unwrap().parse().unwrap());
     let req = relayer::build(&key, &ctx, &calls).unwrap();
@@ -930,13 +949,24 @@ fn relayer_requests_equal_eth_account_where_nothing_is_published() {
     let calls = relayer_calls(&s["calls"]);
     let req = relayer::build(&key, &relayer_ctx(AccountType::Safe, safe, 5), &calls).unwrap();
     assert_eq!(req.data.as_ref(), Some(&hex_bytes(&s["data"])));
-    let digest = relayer::safe_digest(137, safe, c.safe_multisend, hex_bytes(&s["data"]), 1, U256::from(5));
+    let digest = relayer::safe_digest(
+        137,
+        safe,
+        c.safe_multisend,
+        hex_bytes(&s["data"]),
+        1,
+        U256::from(5),
+    );
     assert_eq!(format!("{digest:#x}"), s["digest"].as_str().unwrap());
     assert_eq!(req.signature, hex_bytes(&s["signature"]));
 
     // Proxy, the same calls.
     let p = &v["proxy"];
-    let mut ctx = relayer_ctx(AccountType::Proxy, relayer::proxy_address(c.proxy_factory, owner), 7);
+    let mut ctx = relayer_ctx(
+        AccountType::Proxy,
+        relayer::proxy_address(c.proxy_factory, owner),
+        7,
+    );
     ctx.relay = Some(p["relay"].as_str().unwrap().parse().unwrap());
     ctx.proxy_gas_limit = p["gas_limit"].as_u64().unwrap();
     let req = relayer::build(&key, &ctx, &relayer_calls(&p["calls"])).unwrap();
@@ -949,7 +979,8 @@ fn relayer_requests_equal_eth_account_where_nothing_is_published() {
     let calls = relayer_calls(&w["calls"]);
     let mut ctx = relayer_ctx(AccountType::DepositWallet, wallet, 2);
     ctx.deadline = w["deadline"].as_u64().unwrap();
-    let digest = relayer::batch_digest(137, wallet, U256::from(2), U256::from(ctx.deadline), &calls);
+    let digest =
+        relayer::batch_digest(137, wallet, U256::from(2), U256::from(ctx.deadline), &calls);
     assert_eq!(format!("{digest:#x}"), w["digest"].as_str().unwrap());
     let req = relayer::build(&key, &ctx, &calls).unwrap();
     assert_eq!(req.signature, hex_bytes(&w["signature"]));
@@ -958,7 +989,16 @@ fn relayer_requests_equal_eth_account_where_nothing_is_published() {
     assert_eq!(body["to"], json!(c.deposit_wallet_factory));
     assert_eq!(body["depositWalletParams"]["depositWallet"], json!(wallet));
     assert_eq!(body["depositWalletParams"]["deadline"], "1900000000");
-    assert_eq!(body["depositWalletParams"]["calls"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        body["depositWalletParams"]["calls"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     let back = relayer::verify(&req, 137, &c).unwrap();
-    assert_eq!((back.signer, back.wallet, back.deadline), (owner, wallet, Some(1_900_000_000)));
+    assert_eq!(
+        (back.signer, back.wallet, back.deadline),
+        (owner, wallet, Some(1_900_000_000))
+    );
 }

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use alloy_primitives::{Address, address};
-use serde::Serialize;
 use serde::Deserialize;
+use serde::Serialize;
 
 /// Polygon mainnet's chain id.
 pub const POLYGON: u64 = 137;
@@ -258,4 +258,3 @@ impl Default for RelayerContracts {
         }
     }
 }
-

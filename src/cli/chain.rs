@@ -14,14 +14,14 @@ use clap::{Args, Subcommand};
 use polyarb::adapters::polymarket::signing::PrivateKey;
 use polyarb::chain::config::ChainFile;
 use polyarb::chain::{ChainClient, ChainConfig, Eip1559Tx, Rpc, TxCall};
-use polyarb::settlement::relayer::{self, AccountType, RequestContext, WalletCall};
-use polyarb::settlement::{RelayerAuth, RelayerClient};
 use polyarb::config::{load_toml, resolve_relative};
 use polyarb::core::decimal::{format_micros, parse_micros};
 use polyarb::settlement::account::{
     balance_of_batch, erc20_balance, payout_denominator, required_approvals,
 };
+use polyarb::settlement::relayer::{self, AccountType, RequestContext, WalletCall};
 use polyarb::settlement::{MarketKind, Settlement};
+use polyarb::settlement::{RelayerAuth, RelayerClient};
 
 #[derive(Args, Debug, Clone)]
 pub struct ChainOpts {

@@ -166,7 +166,9 @@ pub fn multisend_calls(data: &[u8]) -> Result<Vec<WalletCall>, RequestError> {
         let value = U256::from_be_slice(&b[21..53]);
         let len = U256::from_be_slice(&b[53..85]);
         let len = usize::try_from(len).map_err(|_| bad("length out of range"))?;
-        let end = 85usize.checked_add(len).ok_or_else(|| bad("length out of range"))?;
+        let end = 85usize
+            .checked_add(len)
+            .ok_or_else(|| bad("length out of range"))?;
         if b.len() < end {
             return Err(bad("data shorter than its length"));
         }
@@ -401,7 +403,14 @@ pub fn build(
             } else {
                 (ctx.contracts.safe_multisend, multisend_data(calls), 1u8)
             };
-            let digest = safe_digest(ctx.chain_id, ctx.wallet, to, data.clone(), operation, ctx.nonce);
+            let digest = safe_digest(
+                ctx.chain_id,
+                ctx.wallet,
+                to,
+                data.clone(),
+                operation,
+                ctx.nonce,
+            );
             let mut sig = key.sign_digest(&personal_hash(&digest).0).0;
             // Safe reads v 31/32 as "eth_sign of the digest".
             sig[64] += 4;

@@ -204,7 +204,12 @@ impl RelayerClient {
         }
     }
 
-    fn request(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Value, RelayerError> {
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Value, RelayerError> {
         let signed_path = path.split('?').next().unwrap_or(path);
         let url = format!("{}{}", self.base, path);
         let transport = |e: ureq::Error| RelayerError::Transport {
@@ -218,7 +223,10 @@ impl RelayerClient {
             .unwrap_or_default();
         let mut resp = match body {
             Some(b) => {
-                let mut r = self.agent.post(&url).header("Content-Type", "application/json");
+                let mut r = self
+                    .agent
+                    .post(&url)
+                    .header("Content-Type", "application/json");
                 for (k, v) in &headers {
                     r = r.header(*k, v);
                 }
@@ -271,7 +279,11 @@ impl RelayerClient {
         } else {
             "/nonce"
         };
-        let v = self.request("GET", &format!("{endpoint}?address={owner}&type={kind}"), None)?;
+        let v = self.request(
+            "GET",
+            &format!("{endpoint}?address={owner}&type={kind}"),
+            None,
+        )?;
         let nonce = v
             .get("nonce")
             .and_then(u256_of)
@@ -312,7 +324,8 @@ impl RelayerClient {
     }
 
     fn parse_tx(path: &str, v: &Value) -> Result<RelayedTx, RelayerError> {
-        let id = str_of(v, "transactionID").ok_or_else(|| Self::malformed(path, v, "transactionID"))?;
+        let id =
+            str_of(v, "transactionID").ok_or_else(|| Self::malformed(path, v, "transactionID"))?;
         let state = str_of(v, "state").ok_or_else(|| Self::malformed(path, v, "state"))?;
         Ok(RelayedTx {
             id,

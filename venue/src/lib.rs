@@ -35,6 +35,7 @@ pub mod model;
 pub mod public_api;
 pub mod publisher;
 pub mod rate;
+pub mod relayer;
 pub mod source;
 pub mod synth;
 pub mod trading;
@@ -191,6 +192,7 @@ impl Venue {
             .with(Arc::new(book_api::BookApi::new(ctl.clone(), &cfg.rest)))
             .with(Arc::new(public_api::PublicApi::new(ctl.clone())))
             .with(Arc::new(trading::api::TradingApi::new(ctl.clone())))
+            .with(Arc::new(relayer::RelayerApi::new(ctl.clone())))
             .with(Arc::new(admin::AdminApi::new(ctl)));
         let http_bind = SocketAddr::new(ip, cfg.server.http_port);
         let server = HttpServer::start(
