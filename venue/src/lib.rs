@@ -7,7 +7,8 @@
 //! wire rendering of market events (`wire`), the servers — `/ws/market` on mio + tungstenite
 //! (`ws`), REST on tiny_http (`http` router, `book_api`, `public_api`, `admin`) — and fault
 //! injection (`fault`). `synth` writes the model's events as a frames file. `trading` is the
-//! trading side: accounts, API keys, signed orders, matching, trades and `/ws/user`.
+//! trading side: accounts, API keys, signed orders, matching, trades and `/ws/user`; `relayer`
+//! is Polymarket's relayer for Safe, proxy and deposit-wallet accounts, settling on that ledger.
 //!
 //! Start one with `Venue::start(config)`: it binds 127.0.0.1 (port 0 by default), returns a
 //! `VenueHandle` with the bound addresses, and shuts down cleanly when dropped. The handle

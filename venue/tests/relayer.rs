@@ -309,3 +309,85 @@ fn proxy_split_and_deposit_wallet_convert_settle_on_the_ledger() {
         Err(RelayerError::Failed { .. })
     ));
 }
+
+#[path = "../../tests/workspace_bins/mod.rs"]
+mod workspace_bins;
+
+/// `polyarb ctf split` for a Safe account: `--dry-run` prints the signed request and sends
+/// nothing; without it the request is submitted, polled to CONFIRMED and the venue's ledger
+/// moves.
+#[test]
+fn cli_ctf_split_goes_through_the_relayer_for_a_safe() {
+    let v = venue(24, 13);
+    let http = Http::new(&v);
+    let key = PrivateKey::from_hex(KEY).unwrap();
+    let safe = relayer::safe_address(RelayerContracts::default().safe_factory, owner(&key));
+    fund(&http, safe, "50", json!({}));
+    let m = markets(&http)
+        .into_iter()
+        .find(|m| !m["neg_risk"].as_bool().unwrap())
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("polyarb-relayer-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("key"), KEY).unwrap();
+    std::fs::write(
+        dir.join("relayer-auth.json"),
+        r#"{"relayerApiKey": "k", "relayerApiKeyAddress": "0x0909090909090909090909090909090909090909"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("chain.toml"),
+        format!(
+            "[chain]\nkey_file = \"key\"\njournal = \"journal.sqlite\"\naccount = \"safe\"\n\n\
+             [chain.relayer]\nurl = \"{}\"\nauth_file = \"relayer-auth.json\"\npoll_interval_ms = 20\n",
+            v.http_url()
+        ),
+    )
+    .unwrap();
+    let run = |dry: bool| {
+        let mut cmd = std::process::Command::new(workspace_bins::polyarb());
+        cmd.args(["ctf", "split", "--config"])
+            .arg(dir.join("chain.toml"))
+            .args([
+                "--condition",
+                m["condition_id"].as_str().unwrap(),
+                "--amount",
+                "7.5",
+            ]);
+        if dry {
+            cmd.arg("--dry-run");
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let dry = run(true);
+    assert!(dry.contains("\"type\": \"SAFE\""), "{dry}");
+    assert!(
+        dry.contains(&format!(
+            "\"proxyWallet\": \"{}\"",
+            safe.to_string().to_lowercase()
+        )),
+        "{dry}"
+    );
+    assert!(dry.contains("dry run: not sent"), "{dry}");
+    assert_eq!(
+        balances(&http, safe).0,
+        50_000_000,
+        "a dry run sends nothing"
+    );
+    let sent = run(false);
+    assert!(sent.contains("STATE_CONFIRMED"), "{sent}");
+    let (pusd, tokens) = balances(&http, safe);
+    assert_eq!(pusd, 42_500_000);
+    assert_eq!(
+        token_total(&tokens, m["token_ids"][0].as_str().unwrap()),
+        7_500_000
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
