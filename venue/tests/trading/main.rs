@@ -1,5 +1,6 @@
 //! Orders against the venue's matching engine over loopback: round trips, uneven Dutch-book
-//! legs and their unwinding, and the order journal in SQLite.
+//! legs and their unwinding, the order journal in SQLite, and the relayer settling wallet accounts
+//! on the ledger.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -7,7 +8,10 @@ mod common;
 mod polymarket_fixtures;
 #[path = "../trading_support/mod.rs"]
 mod trading_support;
+#[path = "../../../tests/workspace_bins/mod.rs"]
+mod workspace_bins;
 
 mod order_journal;
 mod orders;
 mod pairing;
+mod relayer;

@@ -3,14 +3,13 @@
 //! unwrap on the venue's ledger; refusals (bad signature, wrong nonce, a wallet the signer does
 //! not own, no authentication) change nothing; a request the ledger cannot cover is FAILED.
 
-mod common;
-
 use std::time::Duration;
 
 use alloy_primitives::{Address, B256, U256};
 use serde_json::{Value, json};
 
-use common::{Http, venue};
+use crate::common::{Http, venue};
+use crate::workspace_bins;
 use polyarb::adapters::polymarket::signing::PrivateKey;
 use polyarb::chain::Contracts;
 use polyarb::chain::Route;
@@ -309,9 +308,6 @@ fn proxy_split_and_deposit_wallet_convert_settle_on_the_ledger() {
         Err(RelayerError::Failed { .. })
     ));
 }
-
-#[path = "../../tests/workspace_bins/mod.rs"]
-mod workspace_bins;
 
 /// `polyarb ctf split` for a Safe account: `--dry-run` prints the signed request and sends
 /// nothing; without it the request is submitted, polled to CONFIRMED and the venue's ledger
