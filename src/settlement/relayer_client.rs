@@ -375,3 +375,33 @@ impl RelayerClient {
         })
     }
 }
+
+/// Sends recycle batches as one relayer request each for a wallet account: the nonce read
+/// from the relayer, the request signed with the owner's key, submitted and polled until
+/// mined. The relayer pays the gas; a batch is counted at `gas_per_call` per call.
+pub struct RelayerBatchSender {
+    pub client: RelayerClient,
+    pub key: crate::adapters::polymarket::signing::PrivateKey,
+    /// The request's fixed parts (its nonce and relay are read anew for each batch).
+    pub ctx: super::relayer::RequestContext,
+    pub gas_per_call: u64,
+}
+
+impl super::recycle::BatchSender for RelayerBatchSender {
+    fn send(&mut self, calls: &[crate::chain::TxCall]) -> Result<u64, String> {
+        let owner = Address::from(self.key.address().0);
+        let n = self
+            .client
+            .nonce(owner, self.ctx.account)
+            .map_err(|e| e.to_string())?;
+        let mut ctx = self.ctx.clone();
+        ctx.nonce = n.nonce;
+        ctx.relay = n.relay;
+        ctx.deadline = now_s() + 600;
+        let wcalls: Vec<_> = calls.iter().map(super::relayer::WalletCall::from).collect();
+        let req = super::relayer::build(&self.key, &ctx, &wcalls).map_err(|e| e.to_string())?;
+        let sub = self.client.submit(&req).map_err(|e| e.to_string())?;
+        self.client.wait(&sub.id).map_err(|e| e.to_string())?;
+        Ok(self.gas_per_call.saturating_mul(calls.len() as u64))
+    }
+}

@@ -387,3 +387,93 @@ fn cli_ctf_split_goes_through_the_relayer_for_a_safe() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The recycler on its own thread, fed through its channel, merges a Safe's complete sets
+/// through the venue's relayer in one batch: the ledger's pUSD rises by the sets merged.
+#[test]
+fn the_recycler_merges_complete_sets_through_the_relayer() {
+    use polyarb::settlement::recycle::{self, FilledSets, RecycleConfig, Recycler, SetKey};
+    use polyarb::settlement::relayer_client::RelayerBatchSender;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let v = venue(24, 14);
+    let http = Http::new(&v);
+    let key = PrivateKey::from_hex(KEY).unwrap();
+    let safe = relayer::safe_address(RelayerContracts::default().safe_factory, owner(&key));
+    let binary: Vec<Value> = markets(&http)
+        .into_iter()
+        .filter(|m| !m["neg_risk"].as_bool().unwrap())
+        .take(2)
+        .collect();
+    let mut tokens = serde_json::Map::new();
+    for m in &binary {
+        tokens.insert(m["token_ids"][0].as_str().unwrap().into(), json!("4"));
+        tokens.insert(m["token_ids"][1].as_str().unwrap().into(), json!("4"));
+    }
+    fund(&http, safe, "1", Value::Object(tokens));
+
+    let cfg = RecycleConfig {
+        min_sets: 5_000_000,
+        max_gas_per_pusd: 100_000,
+        gas_per_call: 150_000,
+        flush_ms: 20,
+    };
+    let (tx, rx, stats) = recycle::channel(64);
+    let recycler = Recycler::new(
+        cfg,
+        Settlement::new(Contracts::default(), Route::Adapter),
+        stats.clone(),
+        None,
+    );
+    let mut sender = RelayerBatchSender {
+        client: client(&v, true),
+        key: PrivateKey::from_hex(KEY).unwrap(),
+        ctx: RequestContext {
+            account: AccountType::Safe,
+            chain_id: 137,
+            wallet: safe,
+            contracts: RelayerContracts::default(),
+            nonce: U256::ZERO,
+            relay: None,
+            proxy_gas_limit: 10_000_000,
+            deadline: 0,
+            metadata: String::new(),
+        },
+        gas_per_call: 150_000,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = stop.clone();
+    let worker = std::thread::spawn(move || recycler.run(rx, &mut sender, s2));
+    for m in &binary {
+        let cid: B256 = m["condition_id"].as_str().unwrap().parse().unwrap();
+        for _ in 0..3 {
+            assert!(tx.offer(FilledSets {
+                key: SetKey::Merge {
+                    kind: MarketKind::Binary,
+                    condition: cid,
+                },
+                sets: 1_000_000,
+            }));
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    let r = worker.join().unwrap();
+    assert_eq!(r.pending_sets(), 0);
+    assert_eq!(stats.batches.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.sets_merged.load(Ordering::Relaxed), 6_000_000);
+    assert_eq!(stats.pusd_freed.load(Ordering::Relaxed), 6_000_000);
+    assert_eq!(stats.gas_per_pusd(), Some(50_000));
+    let (pusd, held) = balances(&http, safe);
+    assert_eq!(pusd, 7_000_000, "the venue's ledger agrees: 1 + 6 merged");
+    for m in &binary {
+        assert_eq!(
+            token_total(&held, m["token_ids"][0].as_str().unwrap()),
+            1_000_000
+        );
+        assert_eq!(
+            token_total(&held, m["token_ids"][1].as_str().unwrap()),
+            1_000_000
+        );
+    }
+}
