@@ -30,7 +30,7 @@ use thiserror::Error;
 use super::calls::{MarketKind, Settlement};
 use crate::chain::TxCall;
 
-/// `[settlement]`-style knobs of the recycler.
+/// When a batch is worth sending.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecycleConfig {
