@@ -1,28 +1,16 @@
-//! Helpers of the catalog integration tests: a paused venue serving Gamma, a fast-retrying
-//! Gamma client and catalog config pointed at it, and the venue's Gamma admin endpoints.
-#![allow(dead_code)]
-
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+//! The venue's Gamma and the catalog: a fast-retrying Gamma client and catalog config pointed
+//! at a venue, the venue's admin endpoints as `(status, body)`, engine settings for catalog
+//! runs, and neg-risk events mispriced on request.
 
 use polyarb::adapters::polymarket::gamma::{GammaClient, GammaClientConfig};
 use polyarb::catalog::CatalogConfig;
 use polyarb::engine::{EngineSettings, Pipeline};
-use polyarb::pipeline::wait::WaitStrategy;
+use polyarb_venue::VenueHandle;
 use polyarb_venue::gamma::GammaStats;
-use polyarb_venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
 use serde_json::Value;
 
-/// A paused synthetic venue of about `assets` assets, tweaked.
-pub fn venue(assets: u32, seed: u64, tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
-    let mut cfg = VenueConfig {
-        model: ModelConfig::for_assets(assets, seed),
-        ..VenueConfig::default()
-    };
-    cfg.source.paused = true;
-    tweak(&mut cfg);
-    Venue::start(cfg).expect("venue starts")
-}
+use crate::engine;
+use crate::wire::agent;
 
 /// Client settings that retry fast (tests never wait on a real backoff).
 pub fn fast_http() -> GammaClientConfig {
@@ -47,14 +35,6 @@ pub fn catalog_config(v: &VenueHandle) -> CatalogConfig {
         http: fast_http(),
         ..CatalogConfig::default()
     }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into()
 }
 
 /// `(status, body)` of a GET on the venue.
@@ -96,37 +76,11 @@ pub fn stats(v: &VenueHandle) -> GammaStats {
     serde_json::from_str(&b).expect("stats")
 }
 
-/// A scratch directory under the target dir, emptied.
-pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("polyarb-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
-}
-
-/// Engine settings against the venue: the given thread layout, every stage parked (2 cores),
-/// no staleness limits (a paused venue is silent on purpose).
+/// `engine::settings` with no staleness limit on tops (a paused venue is silent on purpose).
 pub fn engine_settings(v: &VenueHandle, threads: &[&str]) -> EngineSettings {
-    let mut s = EngineSettings::default();
-    s.feed.ws_url = v.ws_url();
-    s.resync.clob_url = v.http_url();
-    s.pipeline.threads = threads.iter().map(|t| t.to_string()).collect();
-    s.pipeline.stages.set_wait(WaitStrategy::Park);
-    s.book.audit_after_ms = 0;
+    let mut s = engine::settings(v, threads);
     s.strategy.max_top_age_ms = 0;
     s
-}
-
-/// Polls `f` every 20 ms; fails the test after 20 s.
-pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The YES tokens of every question of the neg-risk event market `k` belongs to.

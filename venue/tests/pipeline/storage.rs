@@ -5,12 +5,12 @@
 //! rows, and the `db` commands.
 
 use crate::storage_synth;
-use crate::workspace_bins;
+use testkit::wait_until;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use polyarb::book::ResyncReason;
 use polyarb::book::dump::BookDump;
@@ -47,14 +47,6 @@ fn config(dir: &Path) -> StorageConfig {
             ..RetentionConfig::default()
         },
         ..StorageConfig::default()
-    }
-}
-
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -359,7 +351,7 @@ fn concat_exports(files: &[PathBuf], out: &Path) -> usize {
 }
 
 fn replay_dump(frames: &Path) -> Vec<BookDump> {
-    let out = Command::new(workspace_bins::polyarb())
+    let out = Command::new(testkit::bins::polyarb())
         .args(["replay", "--frames"])
         .arg(frames)
         .arg("--dump-books")
@@ -1201,7 +1193,7 @@ fn db_commands_rebuild_report_and_prune() {
     std::fs::write(&frames_path, frames.join("\n")).unwrap();
     let db = dir.path().join("cli.db");
     let run = |args: &[&str]| {
-        let out = Command::new(workspace_bins::polyarb())
+        let out = Command::new(testkit::bins::polyarb())
             .args(args)
             .output()
             .unwrap();
@@ -1266,7 +1258,7 @@ fn db_commands_rebuild_report_and_prune() {
     let replayed = run(&["replay", "--frames", exported.to_str().unwrap()]);
     assert!(replayed.contains("\"invalid\": 0"), "{replayed}");
 
-    let out = Command::new(workspace_bins::polyarb())
+    let out = Command::new(testkit::bins::polyarb())
         .args(["db", "book", "--db", dbs, "--asset", "12345", "--at", "now"])
         .output()
         .unwrap();
@@ -1274,7 +1266,7 @@ fn db_commands_rebuild_report_and_prune() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not in this database"));
     let mut f = std::fs::File::create(dir.path().join("bad.toml")).unwrap();
     writeln!(f, "[storage.retention]\nraw_event_days = 3").unwrap();
-    let out = Command::new(workspace_bins::polyarb())
+    let out = Command::new(testkit::bins::polyarb())
         .args(["db", "prune", "--db", dbs, "--config"])
         .arg(dir.path().join("bad.toml"))
         .output()
@@ -1310,7 +1302,7 @@ fn sigkill_at_random_moments_loses_no_reported_batch() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut reported_total = 0;
     for round in 0..4 {
-        let mut child = Command::new(workspace_bins::polyarb())
+        let mut child = Command::new(testkit::bins::polyarb())
             .args(["db", "crash-writer", "--db"])
             .arg(&db)
             .args(["--markets", "6", "--seed", "1"])

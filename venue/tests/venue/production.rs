@@ -5,8 +5,6 @@
 //! every refusal. Orders are signed here with exact amounts and posted as raw bodies, so the
 //! venue sees what a hostile or careless client would send.
 
-use crate::trading_support;
-
 use std::time::{Duration, Instant};
 
 use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
@@ -22,7 +20,8 @@ use polyarb_venue::trading::EoaOrders;
 use polyarb_venue::{VenueHandle, deposit_wallet_address};
 use serde_json::Value;
 
-use trading_support::*;
+use venue_testkit::trading::*;
+use venue_testkit::wire::agent;
 
 const MARKET_BUY_TEXT: &str = "invalid amounts, the market buy orders maker amount supports a max \
                                accuracy of 2 decimals, taker amount a max of 4 decimals";
@@ -131,7 +130,7 @@ impl Acct {
             .l2
             .headers(unix_ms() / 1000, method, request_path(path), body);
         let url = format!("{}{path}", self.url);
-        let agent = http();
+        let agent = agent();
         let r = match method {
             "GET" => {
                 let mut b = agent.get(&url);
@@ -190,7 +189,7 @@ impl Acct {
 }
 
 fn get(v: &VenueHandle, path: &str) -> Value {
-    let mut r = http()
+    let mut r = agent()
         .get(format!("{}{path}", v.http_url()))
         .call()
         .unwrap();
