@@ -171,9 +171,13 @@ fn assert_rebuilds(store: &mut SqliteStore, checkpoints: &[Checkpoint]) -> (usiz
 }
 
 fn venue_frames(assets: u32, steps: u64, seed: u64) -> Vec<String> {
+    model_frames(ModelConfig::for_assets(assets, seed), steps)
+}
+
+/// The frames `polyarb synth frames` writes for `cfg`, one per line.
+fn model_frames(cfg: ModelConfig, steps: u64) -> Vec<String> {
     let mut out = Vec::new();
-    polyarb_venue::synth::write_frames(ModelConfig::for_assets(assets, seed), steps, &mut out)
-        .unwrap();
+    polyarb_venue::synth::write_frames(cfg, steps, &mut out).unwrap();
     String::from_utf8(out)
         .unwrap()
         .lines()
@@ -270,15 +274,25 @@ fn rebuilt_books_keep_the_live_health_states() {
     let dir = TempDir::new("st-rebuild-states");
     let cfg = config(dir.path());
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
-    let mut feed = SynthFeed::new(SynthConfig {
-        markets: 3,
-        seed: 9,
-        mismatch_per_mille: 30,
-        tick_change_per_mille: 10,
-        book_per_mille: 10,
-        ..SynthConfig::default()
-    });
-    let frames = feed.frames(3000);
+    // Wrong claimed tops come from the venue model's fault; a tick-size change that waits for
+    // its book (the venue sends the book at once) from `SynthFeed`.
+    let mut frames = model_frames(
+        ModelConfig {
+            wrong_top_fault_per_mille: 20,
+            ..ModelConfig::for_assets(6, 9)
+        },
+        1500,
+    );
+    frames.extend(
+        SynthFeed::new(SynthConfig {
+            markets: 3,
+            seed: 9,
+            tick_change_per_mille: 10,
+            book_per_mille: 10,
+            ..SynthConfig::default()
+        })
+        .frames(1500),
+    );
     let t0 = unix_now_ns() - NS_PER_DAY;
     let (_live, checkpoints) = ingest_and_replay(&frames, &tx, |k| t0 + k as u64 * NS_PER_MS, 150);
     // Both resync reasons the venue's stream can cause are among the live states compared.
