@@ -1,11 +1,12 @@
 //! What every integration test of the workspace shares, written once: waiting for a condition,
-//! the built binaries (`bins`), the recorded Polymarket fixtures (`fixtures`) and scratch
-//! directories. Venue-specific helpers live in `polyarb-venue-testkit` (`venue/testkit/`).
+//! the built binaries (`bins`) and their runs, the recorded Polymarket fixtures (`fixtures`)
+//! and scratch directories. Venue-specific helpers live in `polyarb-venue-testkit` (`venue/testkit/`).
 
 pub mod bins;
 pub mod fixtures;
 
 use std::path::PathBuf;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 /// How long `wait_until` waits: far beyond any healthy wait on a loaded 2-core machine.
@@ -32,4 +33,17 @@ pub fn scratch(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
+}
+
+/// The stdout of a finished command, which must have succeeded: a failure names `what` and
+/// shows both streams.
+pub fn stdout_of_success(what: &str, out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }

@@ -43,13 +43,7 @@ fn polyarb(dir: &Path, args: &[&str]) -> Output {
 
 /// Stdout of a run that must have succeeded.
 fn ok(out: Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    testkit::stdout_of_success("polyarb", &out)
 }
 
 /// Stderr of a run that must have failed.

@@ -10,7 +10,7 @@ use polyarb_venue::gamma::GammaStats;
 use serde_json::Value;
 
 use crate::engine;
-use crate::wire::agent;
+use crate::wire::Http;
 
 /// Client settings that retry fast (tests never wait on a real backoff).
 pub fn fast_http() -> GammaClientConfig {
@@ -39,30 +39,17 @@ pub fn catalog_config(v: &VenueHandle) -> CatalogConfig {
 
 /// `(status, body)` of a GET on the venue.
 pub fn get(v: &VenueHandle, path: &str) -> (u16, String) {
-    let mut r = agent()
-        .get(format!("{}{path}", v.http_url()))
-        .call()
-        .expect("request completes");
-    let status = r.status().as_u16();
-    let body = r
-        .body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_string()
-        .expect("body");
-    (status, body)
+    let r = Http::new(v).get(path);
+    (r.status, r.body)
 }
 
-/// `(status, JSON)` of a POST on the venue.
+/// `(status, JSON)` of a POST on the venue (`null` for a body that is not JSON).
 pub fn post(v: &VenueHandle, path: &str, body: &Value) -> (u16, Value) {
-    let mut r = agent()
-        .post(format!("{}{path}", v.http_url()))
-        .header("Content-Type", "application/json")
-        .send(body.to_string())
-        .expect("request completes");
-    let status = r.status().as_u16();
-    let text = r.body_mut().read_to_string().expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let r = Http::new(v).post(path, &body.to_string());
+    (
+        r.status,
+        serde_json::from_str(&r.body).unwrap_or(Value::Null),
+    )
 }
 
 pub fn fault(v: &VenueHandle, f: Value) {

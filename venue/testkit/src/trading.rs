@@ -8,7 +8,7 @@ use polyarb::adapters::polymarket::http::clob::{
     ClobClient, ClobConfig, PreparedOrder, create_or_derive_api_key,
 };
 use polyarb::adapters::polymarket::signing::{
-    ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey,
+    Address, ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey,
 };
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
 use polyarb::adapters::polymarket::ws::user_events::UserEvent;
@@ -126,6 +126,11 @@ pub fn set_book(v: &VenueHandle, token: &TokenId, bids: &[(&str, &str)], asks: &
 
 /// Adds pUSD and tokens to an address.
 pub fn fund(v: &VenueHandle, t: &Trader, collateral: &str, tokens: &[(&TokenId, &str)]) {
+    fund_address(v, t.key.address(), collateral, tokens);
+}
+
+/// Adds pUSD and tokens to any address (a trader's, a deposit wallet's).
+pub fn fund_address(v: &VenueHandle, who: Address, collateral: &str, tokens: &[(&TokenId, &str)]) {
     let tokens: serde_json::Map<String, Value> = tokens
         .iter()
         .map(|(t, a)| (t.to_string(), Value::from(*a)))
@@ -133,7 +138,7 @@ pub fn fund(v: &VenueHandle, t: &Trader, collateral: &str, tokens: &[(&TokenId, 
     admin(
         v,
         "/admin/fund",
-        serde_json::json!({"address": t.key.address().to_checksum(), "collateral": collateral, "tokens": tokens}),
+        serde_json::json!({"address": who.to_checksum(), "collateral": collateral, "tokens": tokens}),
     );
 }
 

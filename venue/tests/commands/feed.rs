@@ -54,13 +54,7 @@ fn run_feed(config: &std::path::Path, dir: &std::path::Path) -> String {
         .arg(dir.join("hgrm"))
         .output()
         .expect("runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    testkit::stdout_of_success("polyarb feed", &out)
 }
 
 #[test]

@@ -223,18 +223,6 @@ fn count(r: &Value, reason: &str) -> u64 {
     r[reason].as_u64().unwrap_or(0)
 }
 
-fn fund_account(v: &VenueHandle, who: Address, collateral: &str, tokens: &[(&TokenId, &str)]) {
-    let tokens: serde_json::Map<String, Value> = tokens
-        .iter()
-        .map(|(t, a)| (t.to_string(), Value::from(*a)))
-        .collect();
-    admin(
-        v,
-        "/admin/fund",
-        serde_json::json!({"address": who.to_checksum(), "collateral": collateral, "tokens": tokens}),
-    );
-}
-
 #[test]
 fn marketable_amounts_are_checked_by_decimal_accuracy_not_by_tick() {
     let v = venue();
@@ -536,7 +524,7 @@ fn a_market_sell_sells_its_shares_down_to_its_worst_price() {
     );
     let a = Acct::eoa(&v, 44);
     let me = a.account();
-    fund_account(&v, me, "0", &[(&m.yes, "40")]);
+    fund_address(&v, me, "0", &[(&m.yes, "40")]);
     let (c0, _) = cash(&v, me);
     // 25 shares, worst price 0.55 (taker 13.75): only 20 are bid at 0.55 or better.
     let (b, _) = a.body(
@@ -663,7 +651,7 @@ fn deposit_wallet_accounts_trade_and_eoa_makers_are_refused_by_default() {
     let (_, j) = a.call("GET", "/data/orders", b"");
     assert_eq!(j["data"].as_array().unwrap().len(), 1, "{j}");
     // Balances of signature type 3 are the wallet's; of type 0 the EOA's.
-    fund_account(&v, wallet, "5", &[]);
+    fund_address(&v, wallet, "5", &[]);
     let (s, j) = a.call(
         "GET",
         "/balance-allowance?asset_type=COLLATERAL&signature_type=3",
@@ -678,7 +666,7 @@ fn deposit_wallet_accounts_trade_and_eoa_makers_are_refused_by_default() {
     );
     assert_eq!(s, 200, "{j}");
     assert!(j.is_null() || j == "", "{j}");
-    fund_account(&v, owner, "1", &[]);
+    fund_address(&v, owner, "1", &[]);
     let (_, j) = a.call(
         "GET",
         "/balance-allowance?asset_type=COLLATERAL&signature_type=0",
