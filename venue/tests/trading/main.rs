@@ -2,15 +2,6 @@
 //! legs and their unwinding, the order journal in SQLite, and the relayer settling wallet accounts
 //! on the ledger.
 
-#[path = "../common/mod.rs"]
-mod common;
-#[path = "../../../tests/polymarket_fixtures/mod.rs"]
-mod polymarket_fixtures;
-#[path = "../trading_support/mod.rs"]
-mod trading_support;
-#[path = "../../../tests/workspace_bins/mod.rs"]
-mod workspace_bins;
-
 mod order_journal;
 mod orders;
 mod pairing;

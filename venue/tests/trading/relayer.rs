@@ -8,8 +8,7 @@ use std::time::Duration;
 use alloy_primitives::{Address, B256, U256};
 use serde_json::{Value, json};
 
-use crate::common::{Http, venue};
-use crate::workspace_bins;
+use venue_testkit::wire::{Http, venue};
 use polyarb::adapters::polymarket::signing::PrivateKey;
 use polyarb::chain::Contracts;
 use polyarb::chain::Route;
@@ -341,7 +340,7 @@ fn cli_ctf_split_goes_through_the_relayer_for_a_safe() {
     )
     .unwrap();
     let run = |dry: bool| {
-        let mut cmd = std::process::Command::new(workspace_bins::polyarb());
+        let mut cmd = std::process::Command::new(testkit::bins::polyarb());
         cmd.args(["ctf", "split", "--config"])
             .arg(dir.join("chain.toml"))
             .args([
