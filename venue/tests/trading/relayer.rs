@@ -8,7 +8,6 @@ use std::time::Duration;
 use alloy_primitives::{Address, B256, U256};
 use serde_json::{Value, json};
 
-use venue_testkit::wire::{Http, venue};
 use polyarb::adapters::polymarket::signing::PrivateKey;
 use polyarb::chain::Contracts;
 use polyarb::chain::Route;
@@ -17,6 +16,7 @@ use polyarb::settlement::relayer::{
 };
 use polyarb::settlement::relayer_client::{RelayerAuth, RelayerClient, RelayerError};
 use polyarb::settlement::{MarketKind, Settlement};
+use venue_testkit::wire::{Http, venue};
 
 /// Anvil's public accounts #0 and #1.
 const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
