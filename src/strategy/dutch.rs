@@ -450,6 +450,7 @@ impl DutchBook {
                 fee += group.fees.taker_fee(f.worst, Size(size - before)).0;
             }
             cost = cost.saturating_add(notional).saturating_add(fee);
+            o.leg_costs[j] = Amount(notional);
             o.legs[j] = Leg {
                 asset: *a,
                 price: f.worst,
@@ -615,6 +616,7 @@ mod tests {
                 return Err(Miss::TooSmall);
             }
             cost = cost.saturating_add(notional).saturating_add(fee);
+            o.leg_costs[j] = Amount(notional);
             o.legs[j] = Leg {
                 asset: *a,
                 price: f.worst,

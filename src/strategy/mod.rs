@@ -153,6 +153,10 @@ pub struct Opportunity {
     pub size: Size,
     /// What buying every leg costs through the levels walked, fees included (rounded up).
     pub cost: Amount,
+    /// Each leg's cost for `size` shares through the levels it walks (fees apart, rounded up
+    /// to the micro-pUSD): what its marketable BUY spends. Zero when not known; the leg is then
+    /// priced at its worst price for every share.
+    pub leg_costs: [Amount; MAX_LEGS],
     /// Payout of `size` complete sets minus `cost`.
     pub edge: Amount,
     /// Receive time of the frame whose change revealed it.
@@ -170,6 +174,7 @@ impl Default for Opportunity {
             legs: [Leg::default(); MAX_LEGS],
             size: Size::ZERO,
             cost: Amount::ZERO,
+            leg_costs: [Amount::ZERO; MAX_LEGS],
             edge: Amount::ZERO,
             recv_ns: 0,
             detected_ns: 0,
