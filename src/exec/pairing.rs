@@ -3,20 +3,25 @@
 //!
 //! A Dutch book is only riskless as complete sets. Every leg is a FOK BUY, a marketable order:
 //! production takes its pUSD with at most 2 decimals and its shares with at most 4, spends the
-//! pUSD at the prices it walks, and the leg's price is only the worst it accepts. Before
-//! sending, [`plan_orders`] gives every leg the same share count, a multiple of each leg's
-//! exact lot when the plan is that big (shares whose cost at the leg's price is whole cents,
-//! so the leg signs exactly those shares for exactly their cost), else of 0.01 share (each leg
-//! then spends its cost cut to cents). The count is cut further so that every leg together
-//! fits the free collateral last read from the venue (pUSD plus worst-case taker fee, as the
-//! venue reserves it) — otherwise the venue would fill the first legs and refuse the last for
-//! balance. A plan on which some leg would be refused locally (tick, precision, the $1
-//! minimum) is not sent at all (the caller counts it): sending the valid legs alone would buy
-//! a naked position.
+//! pUSD level by level at the prices it walks, and the leg's price is only the worst it
+//! accepts. So a leg spends what its shares cost through the levels the strategy walked (the
+//! plan's `leg_costs`), not shares × worst price: that would buy more shares than the other
+//! legs wherever the book has them, and be killed where the worst level holds no more (the
+//! leg whose level ended the walk). Before sending, [`plan_orders`] gives every leg the same
+//! share count, a multiple of each leg's exact lot when the plan is that big (shares whose
+//! cost at the leg's price is whole cents, so a one-level leg signs exactly those shares for
+//! exactly their cost), else of 0.01 share (each leg then spends its cost cut to cents). The
+//! count is cut further so that every leg together fits the free collateral last read from
+//! the venue (pUSD plus worst-case taker fee, as the venue reserves it) — otherwise the venue
+//! would fill the first legs and refuse the last for balance; a cut gives up each leg's
+//! dearest shares, taken off its cost at its worst price. A plan on which some leg would be
+//! refused locally (tick, precision, the $1 minimum) is not sent at all (the caller counts
+//! it): sending the valid legs alone would buy a naked position.
 //!
-//! Legs can still fill different share counts: a BUY that walks better prices than its limit
-//! gets more shares for its pUSD. After the batch (FOK legs are final with their
-//! acknowledgement; an unknown outcome waits for the look-up or the user channel), [`decide`]
+//! Legs can still fill different share counts: a leg whose cost is cut to cents buys up to a
+//! cent's worth less, and a book that moved fills differently. After the batch (FOK legs are
+//! final with their acknowledgement; an unknown outcome waits for the look-up or the user
+//! channel), [`decide`]
 //! compares what each leg filled: the least-filled leg's count is the complete sets, and legs
 //! that filled more are unwound by [`unwind`] — FAK SELLs of the excess (cut to the 0.01
 //! share a SELL can give; the rest is reported as residual), priced
@@ -277,7 +282,16 @@ pub fn plan_orders(
         // A marketable BUY spends its pUSD amount level by level up to its worst price
         // (production's market order): the leg's cost through the levels walked, so that it
         // buys the plan's shares and no more, and the book the strategy saw absorbs it whole.
-        let amount = leg_amount(o.request.price, costs[k], plan.size, Size(common));
+        // At the highest price its tick allows, an amount that is not shares × price names a
+        // worst price (amount / shares at 4 decimals) above it, which the venue refuses: such a
+        // leg spends its shares at that price, exact on its lot.
+        let top = 1_000_000u32.saturating_sub(o.rules.tick_size.micros());
+        let cost = if o.request.price.0 >= top {
+            Amount::ZERO
+        } else {
+            costs[k]
+        };
+        let amount = leg_amount(o.request.price, cost, plan.size, Size(common));
         o.request.quantity = crate::adapters::polymarket::signing::Quantity::MarketAmount(amount);
         // Checked against every rule the signer applies (marketable precision, $1 minimum),
         // so that what passes here is sent as is.

@@ -80,6 +80,17 @@ struct GroupState {
     /// Re-evaluate on the next top even if its asks did not change (the last opportunity was
     /// forgotten, or the group was just defined).
     forced: bool,
+    /// A hold after an emission (`[strategy] rearm_ms`).
+    hold: Option<Hold>,
+}
+
+/// A group held after an emission: until every leg of `side` has a new ladder (bit `k` of
+/// `waiting` = leg `k` not yet) or `until_ns`.
+#[derive(Clone, Copy, Debug)]
+struct Hold {
+    side: u8,
+    waiting: u64,
+    until_ns: u64,
 }
 
 impl GroupState {
@@ -105,6 +116,7 @@ impl GroupState {
             sides,
             last: None,
             forced: true,
+            hold: None,
         }
     }
 
@@ -315,8 +327,8 @@ impl DutchBook {
             && old.asks.prices[..k] == top.asks.prices[..k]
             && old.asks.sizes[..k] == top.asks.sizes[..k];
         self.tops[i] = top;
+        let slot = self.asset_slot[i];
         if !same {
-            let slot = self.asset_slot[i];
             let (ok, l) = self.ladder_of(g, i);
             let side = &mut self.groups[g].sides[slot.side as usize];
             side.remove(self.ok[i], &self.ladders[i]);
@@ -327,13 +339,35 @@ impl DutchBook {
         } else if !self.groups[g].forced {
             return None;
         }
-        self.groups[g].forced = false;
+        let st = &mut self.groups[g];
+        if let Some(h) = &mut st.hold {
+            if !same && h.side == slot.side {
+                h.waiting &= !(1u64 << (slot.leg & 63));
+            }
+            if h.waiting != 0 && now_ns < h.until_ns {
+                // Evaluated once the hold ends, whatever the next top brings.
+                st.forced = true;
+                return None;
+            }
+            st.hold = None;
+        }
+        st.forced = false;
         let found = self.evaluate(g, top.recv_ns, now_ns);
-        let last = &mut self.groups[g].last;
+        let rearm_ns = self.cfg.rearm_ms.saturating_mul(1_000_000);
+        let st = &mut self.groups[g];
+        let last = &mut st.last;
         match found {
             Some(o) if last.as_ref().is_some_and(|l| same_trade(l, &o)) => None,
             Some(o) => {
                 *last = Some(o);
+                if rearm_ns > 0 {
+                    let n = u32::from(o.n_legs);
+                    st.hold = Some(Hold {
+                        side: o.side as u8,
+                        waiting: if n >= 64 { u64::MAX } else { (1u64 << n) - 1 },
+                        until_ns: now_ns.saturating_add(rearm_ns),
+                    });
+                }
                 self.stats.emitted += 1;
                 if o.side == GroupSide::No {
                     self.stats.emitted_no += 1;
@@ -467,11 +501,13 @@ impl DutchBook {
     }
 
     /// Forgets the last opportunity of a group (it was not delivered): the next top of the
-    /// group evaluates it again and emits it if it is still there.
+    /// group evaluates it again and emits it if it is still there (no hold).
     pub fn forget(&mut self, group_id: u32) {
         if let Some(g) = self.groups.iter_mut().find(|g| g.def.id == group_id) {
             g.last = None;
             g.forced = true;
+            // Nothing was sent: no fills to wait for.
+            g.hold = None;
         }
     }
 
@@ -670,6 +706,7 @@ mod tests {
                 slippage_ticks: if next(4) == 0 { 1 } else { 0 },
                 max_top_age_ms: if next(8) == 0 { 5 } else { 0 },
                 no_side: false,
+                rearm_ms: 0,
             };
             let mut s = DutchBook::new(cfg, vec![group(n, fees)]);
             let n = n as u64;
@@ -890,6 +927,47 @@ mod tests {
         };
         let mut s = DutchBook::new(StrategyConfig::default(), vec![group(2, fee5)]);
         assert!(feed(&mut s, &books).is_none());
+    }
+
+    #[test]
+    fn a_group_is_held_after_an_emission_until_its_legs_move_or_the_rearm_time() {
+        let cfg = StrategyConfig {
+            rearm_ms: 10,
+            ..StrategyConfig::default()
+        };
+        let mut s = strat(2, cfg);
+        let books = vec![
+            vec![("0.45", "10"), ("0.47", "100")],
+            vec![("0.50", "30")],
+            vec![("0.6", "100")],
+            vec![("0.6", "100")],
+        ];
+        assert_eq!(feed(&mut s, &books).unwrap().size, sz("30"));
+        // The YES legs' books: leg 0 shows the plan's fill; leg 1 not yet: held.
+        assert!(s.on_top(top(0, &[("0.47", "90")], true), 3).is_none());
+        assert!(s.on_top(top(2, &[("0.6", "50")], true), 4).is_none());
+        // Leg 1's fill lands: every leg moved, the group is evaluated again.
+        let o = s.on_top(top(1, &[("0.50", "5")], true), 5).unwrap();
+        assert_eq!(
+            (o.size, prices(&o)),
+            (sz("5"), vec!["0.47".to_string(), "0.5".into()])
+        );
+        // Held again; a leg that never moves (killed) holds it only until the rearm time.
+        assert!(s.on_top(top(0, &[("0.47", "80")], true), 6).is_none());
+        assert!(
+            s.on_top(top(0, &[("0.47", "70")], true), 5 + 9_999_999)
+                .is_none()
+        );
+        let o = s
+            .on_top(top(0, &[("0.46", "60")], true), 5 + 10_000_000)
+            .unwrap();
+        assert_eq!((o.size, o.legs[0].price), (sz("5"), p("0.46")));
+        // A forgotten opportunity (not delivered) is no hold.
+        s.forget(7);
+        assert!(
+            s.on_top(top(0, &[("0.46", "50")], true), 5 + 10_000_001)
+                .is_some()
+        );
     }
 
     #[test]

@@ -223,6 +223,11 @@ pub struct StrategyConfig {
     /// Send NO-side plans live (N NOs bought for less than N − 1 need the neg-risk adapter's
     /// conversion to pay out); otherwise they are detected, reported and paper-traded only.
     pub no_side: bool,
+    /// After an opportunity of a group is emitted, hold the group (emit nothing more for it)
+    /// until every leg of the emitted side has shown a new ask ladder (the plan's own fills
+    /// landing) or this many milliseconds have passed: a second plan sent on liquidity the
+    /// first is taking would be killed. 0 = no hold.
+    pub rearm_ms: u64,
 }
 
 impl Default for StrategyConfig {
@@ -234,6 +239,7 @@ impl Default for StrategyConfig {
             depth_levels: DEFAULT_DEPTH_LEVELS,
             slippage_ticks: 0,
             no_side: false,
+            rearm_ms: 0,
         }
     }
 }
