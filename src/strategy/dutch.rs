@@ -17,11 +17,11 @@
 //! the first step's marginal set cost (Σ of the legs' first units), and how many legs cannot
 //! trade. Most evaluations end there, in constant time: a side whose first step does not clear
 //! the threshold has no set. Only a side that does walks, by level boundaries over its legs'
-//! merged boundaries (re-merged for the changed leg only), and each leg's fill is one look-up
-//! in its ladder's prefix sums. The walk's scratch is on the stack and every table is sized
+//! merged boundaries (a changed leg's current boundaries merged in as the walk reads on), and
+//! each leg's fill is one look-up in its ladder's prefix sums. The walk's scratch is on the stack and every table is sized
 //! when its group is defined, so an evaluation allocates nothing.
 
-use super::walk::{Ladder, LegFill, Merged, walk_merged};
+use super::walk::{Ladder, LegFill, Merged};
 use super::{GroupRefusal, GroupSide, Leg, MAX_LEGS, Opportunity, OutcomeGroup, StrategyConfig};
 use crate::adapters::polymarket::signing::amounts::{MIN_MARKETABLE_NOTIONAL, SHARE_LOT};
 use crate::core::{Amount, AssetIndex, MAX_DEPTH, Price, Size, TopOfBook};
@@ -440,10 +440,10 @@ impl DutchBook {
             return Err(Miss::NoEdge);
         }
         let ladders = &*ladders;
-        run.merged.refresh(n, |k| &ladders[legs[k].get()]);
         let mut level = [0u8; MAX_LEGS];
-        let walked = walk_merged(
-            run.merged.bounds(),
+        let walked = run.merged.walk(
+            n,
+            |k| &ladders[legs[k].get()],
             run.c0,
             limit,
             cfg.max_size.0,

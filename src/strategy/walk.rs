@@ -13,10 +13,12 @@
 //! best ask), for whole books (replay). The hot path walks the same rule by level boundaries
 //! instead: the marginal set cost changes only where some leg's cumulative size ends a level,
 //! so each leg's ladder is kept as cumulative sizes ([`Ladder`], rebuilt only when that leg's
-//! asks change), and every leg's boundaries are kept merged in walk order ([`Merged`]; a
-//! changed ladder re-merges only its own leg). The walk is then one pass over the merged
-//! boundaries up to where it stops ([`walk_merged`]), and a leg's fill one look-up in its
-//! prefix sums ([`Ladder::fill`]). Both give exactly what the step-by-step rule gives.
+//! asks change), and every leg's boundaries are kept merged in walk order ([`Merged`]: a
+//! changed leg's current boundaries are merged in as a walk reads on, and the order is
+//! re-merged only once several legs are stale). The walk is then one pass over the merged
+//! boundaries up to where it stops ([`Merged::walk`], [`walk_merged`]), and a leg's fill one
+//! look-up in its prefix sums ([`Ladder::fill`]). Both give exactly what the step-by-step rule
+//! gives.
 
 use crate::core::{MAX_DEPTH, Price, Size};
 
@@ -245,7 +247,7 @@ impl Merged {
     }
 
     /// Brings the merged boundaries up to date with the ladders of legs `0..n`.
-    pub fn refresh<'a, F>(&mut self, n: usize, ladder: F)
+    pub fn refresh<'a, F>(&mut self, n: usize, ladder: &F)
     where
         F: Fn(usize) -> &'a Ladder,
     {
@@ -255,23 +257,7 @@ impl Merged {
         }
         self.fresh.clear();
         for k in (0..n).filter(|k| dirty >> k & 1 == 1) {
-            let l = ladder(k);
-            let m = l.n as usize;
-            for j in 0..m {
-                let end = j + 1 == m;
-                let delta = if end {
-                    0
-                } else {
-                    // Units are capped at i32::MAX: the difference fits.
-                    (l.unit[j + 1] as i64 - l.unit[j] as i64) as i32
-                };
-                self.fresh.push(Bound {
-                    at: l.cum[j],
-                    delta,
-                    leg: k as u8,
-                    end,
-                });
-            }
+            push_bounds(&mut self.fresh, ladder(k), k);
         }
         if dirty.count_ones() > 1 {
             self.fresh.sort_unstable_by_key(|b| b.at);
@@ -304,10 +290,109 @@ impl Merged {
         self.dirty = 0;
     }
 
+    /// [`walk_merged`] over the legs' current ladders without re-merging first, while few legs
+    /// are out of date: their stale boundaries are skipped and their current ones (a short
+    /// sorted list) are merged in as the walk reads on, so a top change costs nothing until a
+    /// walk, and a walk only what it reads. Past [`LAZY_LEGS`] stale legs, a refresh first.
+    pub fn walk<'a, F>(
+        &mut self,
+        n: usize,
+        ladder: F,
+        c0: u64,
+        limit: u64,
+        cap: u64,
+        level: &mut [u8],
+    ) -> u64
+    where
+        F: Fn(usize) -> &'a Ladder,
+    {
+        if c0 > limit {
+            return 0;
+        }
+        if self.dirty.count_ones() > LAZY_LEGS {
+            self.refresh(n, &ladder);
+        }
+        let dirty = self.dirty;
+        self.fresh.clear();
+        for k in (0..n).filter(|k| dirty >> k & 1 == 1) {
+            push_bounds(&mut self.fresh, ladder(k), k);
+        }
+        if dirty.count_ones() > 1 {
+            self.fresh.sort_unstable_by_key(|b| b.at);
+        }
+        let (old, new) = (&self.order[..], &self.fresh[..]);
+        let (mut i, mut j) = (0, 0);
+        let mut c = c0;
+        let mut at = 0u64;
+        let mut started = false;
+        loop {
+            while i < old.len() && dirty >> old[i].leg & 1 == 1 {
+                i += 1;
+            }
+            let b = match (old.get(i), new.get(j)) {
+                (Some(a), Some(f)) if f.at < a.at => {
+                    j += 1;
+                    *f
+                }
+                (Some(a), _) => {
+                    i += 1;
+                    *a
+                }
+                (None, Some(f)) => {
+                    j += 1;
+                    *f
+                }
+                (None, None) => break,
+            };
+            if !started || b.at != at {
+                // The step up to the previous boundary was priced with every leg that ends
+                // there moved on.
+                if started && c > limit {
+                    return at;
+                }
+                if b.at >= cap {
+                    return cap;
+                }
+                started = true;
+                at = b.at;
+            }
+            if b.end {
+                return at;
+            }
+            c = c.wrapping_add(i64::from(b.delta) as u64);
+            level[b.leg as usize] += 1;
+        }
+        // Every ladder ends in a boundary, so the loop returns; nothing is taken past the last.
+        at.min(cap)
+    }
+
     /// The merged boundaries (up to date after [`Self::refresh`]).
     #[inline]
     pub fn bounds(&self) -> &[Bound] {
         &self.order
+    }
+}
+
+/// Stale legs a [`Merged::walk`] merges in as it reads; more are re-merged first.
+pub const LAZY_LEGS: u32 = 4;
+
+/// Leg `k`'s boundaries, in order.
+fn push_bounds(out: &mut Vec<Bound>, l: &Ladder, k: usize) {
+    let m = l.n as usize;
+    for j in 0..m {
+        let end = j + 1 == m;
+        let delta = if end {
+            0
+        } else {
+            // Units are capped at i32::MAX: the difference fits.
+            (l.unit[j + 1] as i64 - l.unit[j] as i64) as i32
+        };
+        out.push(Bound {
+            at: l.cum[j],
+            delta,
+            leg: k as u8,
+            end,
+        });
     }
 }
 
@@ -457,7 +542,7 @@ mod tests {
         let junk: Vec<Ladder> = (0..n)
             .map(|k| Ladder::build([(Price(1), Size(k as u64 + 1))], MAX_DEPTH, |_| 0))
             .collect();
-        m.refresh(n, |k| &junk[k]);
+        m.refresh(n, &|k| &junk[k]);
         for &k in stale {
             m.mark(k % n);
         }
@@ -470,18 +555,45 @@ mod tests {
                 }
             })
             .collect();
-        m.refresh(n, |k| both[k]);
-        // Then every leg is brought up to date.
-        for k in 0..n {
-            m.mark(k);
-        }
-        m.refresh(n, |k| &ladders[k]);
+        m.refresh(n, &|k| both[k]);
         if ladders.iter().any(|l| l.n == 0) {
             return (0, Vec::new());
         }
         let c0 = ladders.iter().map(Ladder::first_unit).sum();
+        // The legs still on junk are stale: the lazy walk merges their ladders in as it reads
+        // (or re-merges first, past a few).
+        let mut lazy = m.clone();
+        for k in (0..n).filter(|&k| std::ptr::eq(both[k], &junk[k])) {
+            lazy.mark(k);
+        }
+        let mut level = vec![0u8; n];
+        let lazy_total = lazy.walk(n, |k| &ladders[k], c0, limit, cap, &mut level);
+        let lazy_fills: Vec<LegFill> = if lazy_total == 0 {
+            Vec::new()
+        } else {
+            (0..n)
+                .map(|k| ladders[k].fill(lazy_total, level[k] as usize).unwrap().1)
+                .collect()
+        };
+        // Then every leg is brought up to date and walked from the merged order.
+        for k in 0..n {
+            m.mark(k);
+        }
+        m.refresh(n, &|k| &ladders[k]);
         let mut level = vec![0u8; n];
         let total = walk_merged(m.bounds(), c0, limit, cap, &mut level);
+        assert_eq!(
+            (lazy_total, &lazy_fills),
+            (total, &{
+                if total == 0 {
+                    Vec::new()
+                } else {
+                    (0..n)
+                        .map(|k| ladders[k].fill(total, level[k] as usize).unwrap().1)
+                        .collect::<Vec<_>>()
+                }
+            })
+        );
         let fills = if total == 0 {
             Vec::new()
         } else {
