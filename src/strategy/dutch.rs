@@ -285,13 +285,13 @@ impl DutchBook {
         }
         self.groups[pos] = GroupState::new(g, self.depth);
         // The legs' ladders from the tops already held, with this group's fee and reserve.
-        for side in 0..2 {
-            for k in 0..self.groups[pos].def.side(SIDES[side]).len() {
-                let a = self.groups[pos].def.side(SIDES[side])[k].get();
+        for (i, side) in SIDES.into_iter().enumerate() {
+            for k in 0..self.groups[pos].def.side(side).len() {
+                let a = self.groups[pos].def.side(side)[k].get();
                 let (ok, l) = self.ladder_of(pos, a);
                 self.ladders[a] = l;
                 self.ok[a] = ok;
-                self.groups[pos].sides[side].add(ok, &l);
+                self.groups[pos].sides[i].add(ok, &l);
             }
         }
         Ok(())
