@@ -29,7 +29,7 @@ use serde::Deserialize;
 
 use crate::adapters::polymarket::signing::amounts::{MARKETABLE_MAKER_DP, SHARE_LOT};
 use crate::adapters::polymarket::signing::{OrderRejection, OrderRequest, OrderSide, OrderType};
-use crate::core::{Price, Size, TickSize};
+use crate::core::{Amount, Price, Size, TickSize};
 use crate::strategy::{GroupSide, Leg, MAX_LEGS};
 
 use super::instruments::Instruments;
@@ -44,10 +44,14 @@ pub use unwind::{PairTracker, UnwindCounters, UnwindReport, unwind};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
     pub plan_id: u64,
+    /// The strategy's group (the neg-risk event) it was found in.
+    pub group: u32,
     pub side: GroupSide,
     pub n_legs: u8,
     pub legs: [Leg; MAX_LEGS],
     pub size: Size,
+    /// What the plan makes at `size` (payout of the sets minus their cost, fees included).
+    pub edge: Amount,
     pub recv_ns: u64,
     pub created_ns: u64,
 }
@@ -56,10 +60,12 @@ impl Default for Plan {
     fn default() -> Self {
         Self {
             plan_id: 0,
+            group: 0,
             side: GroupSide::Yes,
             n_legs: 0,
             legs: [Leg::default(); MAX_LEGS],
             size: Size::ZERO,
+            edge: Amount::ZERO,
             recv_ns: 0,
             created_ns: 0,
         }
