@@ -439,6 +439,8 @@ mod tests {
         m.on_order(&g, false);
         assert!(!g.is_halted(), "1 of 4 refused");
         m.on_order(&g, true);
+        assert!(!g.is_halted(), "the oldest refusal left the window: still 1 of 4");
+        m.on_order(&g, true);
         assert!(g.is_tripped(Breaker::RejectRate) && g.is_halted());
         g.reset();
         m.sync_reset(&g);
