@@ -79,8 +79,7 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     let groups = set.groups.len() - held.len();
     let (dispatch, desk) = match cfg.trading.as_ref().filter(|t| t.is_live()) {
         Some(t) => {
-            let places =
-                polyarb::exec::risk_link::asset_places(&set.registry, &set.groups);
+            let places = polyarb::exec::risk_link::asset_places(&set.registry, &set.groups);
             let risk = (cfg.risk.clone(), places);
             let (d, desk) = open_live(&src, t, &first, &set.registry, cfg.strategy.no_side, risk)?;
             (d, Some(desk))

@@ -30,8 +30,8 @@ use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, Us
 use polyarb::core::TokenId;
 use polyarb::core::decimal::format_micros;
 use polyarb::engine::DispatchMode;
-use polyarb::exec::journal_db::StorageJournal;
 use polyarb::engine::PipelineStats;
+use polyarb::exec::journal_db::StorageJournal;
 use polyarb::exec::live::{InstrumentUpdate, Instruments, Sender, live_dispatch_with_risk};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::pairing::PairingConfig;
@@ -108,7 +108,11 @@ pub fn watch(
     let mut w = Watcher::new(&path);
     while !stop.load(Ordering::SeqCst) {
         for r in w.poll() {
-            tracing::warn!(id = r.id, command = r.command.as_str(), "risk request from the control file");
+            tracing::warn!(
+                id = r.id,
+                command = r.command.as_str(),
+                "risk request from the control file"
+            );
             let _ = requests.send(r);
         }
         if usr1.swap(false, Ordering::SeqCst) {

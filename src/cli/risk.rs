@@ -72,7 +72,11 @@ fn request(t: &Target, command: Command) -> anyhow::Result<()> {
     let path = control_file(t)?;
     let id = control::send(&path, command)
         .with_context(|| format!("writing to the control file {}", path.display()))?;
-    println!("sent `{}` (request {id}) to {}", command.as_str(), path.display());
+    println!(
+        "sent `{}` (request {id}) to {}",
+        command.as_str(),
+        path.display()
+    );
     match control::wait_answer(&path, id, Duration::from_secs_f64(t.wait.max(0.0)))
         .with_context(|| format!("reading the answers beside {}", path.display()))?
     {
@@ -90,12 +94,7 @@ fn request(t: &Target, command: Command) -> anyhow::Result<()> {
 
 pub fn run(c: RiskCommand) -> anyhow::Result<()> {
     match c {
-        RiskCommand::Kill(k) => request(
-            &k.target,
-            Command::Kill {
-                flatten: k.flatten,
-            },
-        ),
+        RiskCommand::Kill(k) => request(&k.target, Command::Kill { flatten: k.flatten }),
         RiskCommand::Reset(t) => request(&t, Command::Reset),
     }
 }

@@ -233,7 +233,12 @@ impl OrderJournal for MemoryJournal {
     }
 
     fn order_ids(&self) -> Result<Vec<String>, JournalError> {
-        Ok(self.lock().entries.iter().map(|e| e.order_id.clone()).collect())
+        Ok(self
+            .lock()
+            .entries
+            .iter()
+            .map(|e| e.order_id.clone())
+            .collect())
     }
 
     fn record_event(&mut self, action: &str, detail: &str) -> Result<(), JournalError> {

@@ -657,7 +657,8 @@ impl RiskRun {
         pairs: &PairTracker,
         stats: &LiveStats,
     ) -> String {
-        self.gate.trip(Breaker::Kill, format!("operator kill (request {id})"));
+        self.gate
+            .trip(Breaker::Kill, format!("operator kill (request {id})"));
         self.was_halted = true;
         stats.kills.inc();
         while plans.pop().is_some() {
@@ -682,8 +683,7 @@ impl RiskRun {
                 .collect();
             let (mut sold, mut left) = (0u64, 0u64);
             for (k, (token, shares)) in held.iter().enumerate() {
-                let Some(inst) = instruments.iter().flatten().find(|i| i.token_id == *token)
-                else {
+                let Some(inst) = instruments.iter().flatten().find(|i| i.token_id == *token) else {
                     left += u64::try_from(*shares).unwrap_or(u64::MAX);
                     continue;
                 };

@@ -316,7 +316,10 @@ impl BreakerMonitor {
         {
             gate.trip(
                 Breaker::UnknownOrders,
-                format!("{} orders with an unknown outcome (limit {max})", self.unknown),
+                format!(
+                    "{} orders with an unknown outcome (limit {max})",
+                    self.unknown
+                ),
             );
         }
     }
@@ -439,7 +442,10 @@ mod tests {
         m.on_order(&g, false);
         assert!(!g.is_halted(), "1 of 4 refused");
         m.on_order(&g, true);
-        assert!(!g.is_halted(), "the oldest refusal left the window: still 1 of 4");
+        assert!(
+            !g.is_halted(),
+            "the oldest refusal left the window: still 1 of 4"
+        );
         m.on_order(&g, true);
         assert!(g.is_tripped(Breaker::RejectRate) && g.is_halted());
         g.reset();
@@ -492,7 +498,10 @@ mod tests {
         g.observe_feed(4, 0, 2);
         assert!(g.is_tripped(Breaker::FeedHealth));
         let line = g.line();
-        assert!(line.contains("feed_health TRIPPED ×2 (2 market connections died (limit 2))"), "{line}");
+        assert!(
+            line.contains("feed_health TRIPPED ×2 (2 market connections died (limit 2))"),
+            "{line}"
+        );
         assert!(line.contains("reject_rate ok ×1"), "{line}");
     }
 

@@ -75,12 +75,13 @@ impl RiskConfig {
 
     /// Checks ranges; errors name the key.
     pub fn validate(&self, file: &std::path::Path) -> Result<(), crate::config::ConfigError> {
-        let invalid = |key: &str, expected: &str, found: String| crate::config::ConfigError::Invalid {
-            file: file.to_path_buf(),
-            key: format!("risk.{key}"),
-            expected: expected.to_string(),
-            found,
-        };
+        let invalid =
+            |key: &str, expected: &str, found: String| crate::config::ConfigError::Invalid {
+                file: file.to_path_buf(),
+                key: format!("risk.{key}"),
+                expected: expected.to_string(),
+                found,
+            };
         for (key, v) in [
             ("max_reject_rate_pct", self.max_reject_rate_pct),
             ("max_books_not_ok_pct", self.max_books_not_ok_pct),

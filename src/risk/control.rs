@@ -176,7 +176,10 @@ mod tests {
         let path = dir.join("engine.control");
         let old = send(&path, Command::Reset).unwrap();
         let mut w = Watcher::new(&path);
-        assert!(w.poll().is_empty(), "a request from before the start is history");
+        assert!(
+            w.poll().is_empty(),
+            "a request from before the start is history"
+        );
         let id = send(&path, Command::Kill { flatten: true }).unwrap();
         // A half-written line waits.
         append_line(&path, "garbage line\n12 reset\n13 re").unwrap();
@@ -208,7 +211,10 @@ mod tests {
             wait_answer(&path, id, Duration::from_millis(10)).unwrap(),
             Some("killed: 2 orders canceled".to_string())
         );
-        assert_eq!(wait_answer(&path, old, Duration::from_millis(10)).unwrap(), None);
+        assert_eq!(
+            wait_answer(&path, old, Duration::from_millis(10)).unwrap(),
+            None
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

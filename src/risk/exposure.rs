@@ -345,7 +345,10 @@ impl ExposureGuard {
             // Each market and event once, with every leg of the plan in it.
             let (m, macc) = self.market_acc(a);
             let e = self.event_slot(a);
-            let first_m = m == NONE || !legs[..i].iter().any(|l| self.market_acc(l.asset.get()).0 == m);
+            let first_m = m == NONE
+                || !legs[..i]
+                    .iter()
+                    .any(|l| self.market_acc(l.asset.get()).0 == m);
             if first_m {
                 let (mut n, mut unit) = (1u64, p);
                 if m != NONE {
@@ -356,10 +359,17 @@ impl ExposureGuard {
                         }
                     }
                 }
-                tighten(shares_room(c.market_shares, macc.shares, n), Limit::MarketShares);
+                tighten(
+                    shares_room(c.market_shares, macc.shares, n),
+                    Limit::MarketShares,
+                );
                 tighten(cost_room(c.market_cost, macc.cost, unit), Limit::MarketCost);
             }
-            if e != NONE && !legs[..i].iter().any(|l| self.event_slot(l.asset.get()) == e) {
+            if e != NONE
+                && !legs[..i]
+                    .iter()
+                    .any(|l| self.event_slot(l.asset.get()) == e)
+            {
                 let (mut n, mut unit) = (1u64, p);
                 for l in &legs[i + 1..] {
                     if self.event_slot(l.asset.get()) == e {
@@ -368,11 +378,17 @@ impl ExposureGuard {
                     }
                 }
                 let eacc = self.event[e as usize];
-                tighten(shares_room(c.event_shares, eacc.shares, n), Limit::EventShares);
+                tighten(
+                    shares_room(c.event_shares, eacc.shares, n),
+                    Limit::EventShares,
+                );
                 tighten(cost_room(c.event_cost, eacc.cost, unit), Limit::EventCost);
             }
         }
-        tighten(cost_room(c.gross_cost, self.gross.cost, unit_total), Limit::GrossCost);
+        tighten(
+            cost_room(c.gross_cost, self.gross.cost, unit_total),
+            Limit::GrossCost,
+        );
         if max >= size.0 {
             return if edge.0 < self.min_plan_profit {
                 GuardVerdict::Drop(Limit::MinProfit)

@@ -63,7 +63,12 @@ fn confirm<J: OrderJournal>(mgr: &mut OrderManager<J>, l: &Listener, order: &str
     }
 }
 
-fn buy_now<J: OrderJournal>(mgr: &mut OrderManager<J>, m: &Market, plan: u64, size: &str) -> String {
+fn buy_now<J: OrderJournal>(
+    mgr: &mut OrderManager<J>,
+    m: &Market,
+    plan: u64,
+    size: &str,
+) -> String {
     let r = mgr.submit(&[leg(plan, 1, m, "0.40", size, OrderType::Fok)]);
     assert!(
         matches!(r[0].outcome, SubmitOutcome::Accepted(_)),
@@ -71,17 +76,6 @@ fn buy_now<J: OrderJournal>(mgr: &mut OrderManager<J>, m: &Market, plan: u64, si
         r[0].outcome
     );
     r[0].order_id.clone().unwrap()
-}
-
-/// The stored row of a token: (size, cost).
-fn stored_row(path: &std::path::Path, token: &polyarb::core::TokenId) -> (i64, i64) {
-    let c = rusqlite::Connection::open(path).unwrap();
-    c.query_row(
-        "SELECT size, cost FROM positions WHERE token_id = ?1",
-        [token.to_string()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .unwrap()
 }
 
 #[test]
@@ -98,17 +92,22 @@ fn positions_accumulate_across_restarts_and_a_missed_fill_is_taken_from_the_venu
     let l = listen(&v, &a);
     let (writer, j) = open(&db);
     let mut mgr = OrderManager::new(a.client.clone(), j, ExecConfig::default());
-    assert!(mgr.restore_positions().agreed(), "a fresh journal and account agree");
+    assert!(
+        mgr.restore_positions().agreed(),
+        "a fresh journal and account agree"
+    );
     let first = buy_now(&mut mgr, &m, 1, "10");
     confirm(&mut mgr, &l, &first);
-    assert_eq!(stored_row_after(&writer, &db, &m), (10_000_000, 4_000_000));
+    stored_row_becomes(&db, &m, (10_000_000, 4_000_000));
     buy_now(&mut mgr, &m, 2, "5");
     drop(mgr);
     writer.shutdown().unwrap();
     drop(l);
-    wait_until("the second buy at the venue", Duration::from_secs(5), || {
-        tokens(&v, &a, &m.yes) == 15_000_000
-    });
+    wait_until(
+        "the second buy at the venue",
+        Duration::from_secs(5),
+        || tokens(&v, &a, &m.yes) == 15_000_000,
+    );
 
     // Run 2: the journal holds 10; the venue lists the missed trade: 15, row corrected.
     let (writer, j) = open(&db);
@@ -120,53 +119,50 @@ fn positions_accumulate_across_restarts_and_a_missed_fill_is_taken_from_the_venu
     assert!(rep.balance_differences.is_empty(), "{}", rep.line());
     assert_eq!(mgr.positions.get(&m.yes).shares, 15_000_000);
     assert_eq!(mgr.positions.get(&m.yes).cost, 6_000_000);
-    assert_eq!(stored_row_after(&writer, &db, &m), (15_000_000, 6_000_000));
+    stored_row_becomes(&db, &m, (15_000_000, 6_000_000));
     let missed: Vec<_> = mgr.journal().stored_fills().unwrap();
     assert_eq!(missed.len(), 2, "the missed fill is journaled now");
 
-    // A new fill on the token held adds to the row: 17, never 2.
+    // A new fill on the token held adds to the row: 20, never 5.
     let l = listen(&v, &a);
-    let third = buy_now(&mut mgr, &m, 3, "2");
+    let third = buy_now(&mut mgr, &m, 3, "5");
     confirm(&mut mgr, &l, &third);
-    assert_eq!(stored_row_after(&writer, &db, &m), (17_000_000, 6_800_000));
+    stored_row_becomes(&db, &m, (20_000_000, 8_000_000));
     drop(mgr);
     writer.shutdown().unwrap();
 
-    // Run 3: nothing to correct.
+    // Run 3: nothing to add or correct (a status the venue moved on since is recorded).
     let (writer, j) = open(&db);
     let mut mgr = OrderManager::new(a.client.clone(), j, ExecConfig::default());
     let rep = mgr.restore_positions();
-    assert!(rep.agreed(), "{}", rep.line());
-    assert_eq!(mgr.positions.get(&m.yes).shares, 17_000_000);
+    assert_eq!(rep.fills_added, 0, "{}", rep.line());
+    assert!(rep.rows_corrected.is_empty(), "{}", rep.line());
+    assert!(rep.balance_differences.is_empty(), "{}", rep.line());
+    assert!(rep.errors.is_empty(), "{}", rep.line());
+    assert_eq!(mgr.positions.get(&m.yes).shares, 20_000_000);
     drop(mgr);
     writer.shutdown().unwrap();
 }
 
-/// The stored row once the writer committed what was enqueued.
-fn stored_row_after(
-    _writer: &WriterHandle,
-    db: &std::path::Path,
-    m: &Market,
-) -> (i64, i64) {
-    let mut row = (0, 0);
-    wait_until("the position row", Duration::from_secs(5), || {
+/// Waits until the writer has committed the row `want` of YES of `m` (5 s).
+fn stored_row_becomes(db: &std::path::Path, m: &Market, want: (i64, i64)) {
+    let mut last = None;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
         let c = rusqlite::Connection::open(db).unwrap();
-        let r = c.query_row(
-            "SELECT size, cost FROM positions WHERE token_id = ?1",
-            [m.yes.to_string()],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-        );
-        match r {
-            Ok(v) if v == row => true,
-            Ok(v) => {
-                row = v;
-                false
-            }
-            Err(_) => false,
+        last = c
+            .query_row(
+                "SELECT size, cost FROM positions WHERE token_id = ?1",
+                [m.yes.to_string()],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .ok();
+        if last == Some(want) {
+            return;
         }
-    });
-    let _ = stored_row;
-    row
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the stored position of YES is {last:?}, not {want:?}");
 }
 
 /// YES (asset 0) at `yes`, NO (asset 1) at `no`, `size` shares, making `edge`.
@@ -198,7 +194,11 @@ struct Desk {
 
 /// The live sender for YES (asset 0) and NO (asset 1) of `m` under `cfg`, with a command line.
 fn desk(a: &Trader, m: &Market, l: &Listener, cfg: RiskConfig, pairing: PairingConfig) -> Desk {
-    let mgr = OrderManager::new(a.client.clone(), MemoryJournal::new(), ExecConfig::default());
+    let mgr = OrderManager::new(
+        a.client.clone(),
+        MemoryJournal::new(),
+        ExecConfig::default(),
+    );
     let inst = |token| {
         Some(Instrument {
             token_id: token,
@@ -304,7 +304,10 @@ fn refused_orders_trip_the_breaker_which_stops_plans_and_cancels_until_a_reset()
     );
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(stats.orders.get(), orders);
-    assert!(gate.line().contains("reject_rate TRIPPED ×1 (2 of the last 2 orders refused"));
+    assert!(
+        gate.line()
+            .contains("reject_rate TRIPPED ×1 (2 of the last 2 orders refused")
+    );
     // Reset: plans flow again and fill.
     let answer = d.ask(41, Command::Reset);
     assert!(answer.starts_with("reset: every breaker ok"), "{answer}");
@@ -332,7 +335,7 @@ fn slow_answers_trip_the_round_trip_breaker() {
     };
     let mut d = desk(&a, &m, &l, cfg, PairingConfig::default());
     let gate = d.sender.gate.clone();
-    d.stage.process(two_legs("0.40", "0.62", "1"));
+    d.stage.process(two_legs("0.40", "0.62", "5"));
     std::thread::sleep(Duration::from_millis(300));
     assert!(!gate.is_halted(), "{}", gate.line());
     v.fault(&polyarb_venue::Fault::OrderDelay {
@@ -340,7 +343,7 @@ fn slow_answers_trip_the_round_trip_breaker() {
         count: 1,
     })
     .unwrap();
-    d.stage.process(two_legs("0.40", "0.62", "1"));
+    d.stage.process(two_legs("0.40", "0.62", "5"));
     wait_until("the round-trip breaker", Duration::from_secs(10), || {
         gate.is_tripped(Breaker::RoundTrip)
     });
@@ -382,11 +385,25 @@ fn an_unwind_residual_and_its_loss_trip_their_breakers() {
         gate.is_tripped(Breaker::UnwindResidual) && gate.is_tripped(Breaker::DailyLoss)
     });
     assert_eq!(d.sender.stats.unwind_residual_notional.get(), 2_800_000);
-    assert!(gate.line().contains("unwinds left 2.8 pUSD unsold (limit 2)"), "{}", gate.line());
-    assert!(gate.line().contains("realized loss 0.06 pUSD today (limit 0.05)"), "{}", gate.line());
+    assert!(
+        gate.line()
+            .contains("unwinds left 2.8 pUSD unsold (limit 2)"),
+        "{}",
+        gate.line()
+    );
+    assert!(
+        gate.line()
+            .contains("realized loss 0.06 pUSD today (limit 0.05)"),
+        "{}",
+        gate.line()
+    );
     d.ask(1, Command::Reset);
     std::thread::sleep(Duration::from_millis(100));
-    assert!(!gate.is_halted(), "a reset counts from there: {}", gate.line());
+    assert!(
+        !gate.is_halted(),
+        "a reset counts from there: {}",
+        gate.line()
+    );
     drop(d.sender.join());
 }
 
@@ -418,13 +435,17 @@ fn the_kill_switch_through_the_control_file_leaves_nothing_resting_and_flattens(
     };
     // A complete set bought, and two orders resting.
     d.stage.process(two_legs("0.40", "0.62", "10"));
-    wait_until("the set", Duration::from_secs(10), || stats.filled.get() == 2);
+    wait_until("the set", Duration::from_secs(10), || {
+        stats.filled.get() == 2
+    });
     rest(&a, &m);
     rest(&a, &m);
     assert_eq!(resting(&a), 2);
-    wait_until("the fills in the positions", Duration::from_secs(10), || {
-        tokens(&v, &a, &m.yes) == 10_000_000
-    });
+    wait_until(
+        "the fills in the positions",
+        Duration::from_secs(10),
+        || tokens(&v, &a, &m.yes) == 10_000_000,
+    );
     std::thread::sleep(Duration::from_millis(300));
 
     // `polyarb risk kill --flatten`: what the command does.
@@ -432,8 +453,14 @@ fn the_kill_switch_through_the_control_file_leaves_nothing_resting_and_flattens(
     let answer = control::wait_answer(&control_file, id, Duration::from_secs(10))
         .unwrap()
         .expect("the engine answers");
-    assert!(answer.starts_with("killed: 2 orders canceled at the venue"), "{answer}");
-    assert!(answer.contains("flattened: 20 shares sold, 0 left"), "{answer}");
+    assert!(
+        answer.starts_with("killed: 2 orders canceled at the venue"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("flattened: 20 shares sold, 0 left"),
+        "{answer}"
+    );
     assert_eq!(resting(&a), 0, "no order rests after the kill");
     assert_eq!(tokens(&v, &a, &m.yes), 0);
     assert_eq!(tokens(&v, &a, &m.no), 0);
@@ -493,6 +520,10 @@ fn plans_cut_by_the_caps_never_let_the_ledger_hold_more() {
     assert_eq!((yes, no), (25_000_000, 25_000_000));
     assert_eq!(stats.guard.cut.get(), 1);
     assert_eq!(stats.guard.dropped.get(), 2);
-    assert!(stats.guard.line().contains("token shares 3"), "{}", stats.guard.line());
+    assert!(
+        stats.guard.line().contains("token shares 3"),
+        "{}",
+        stats.guard.line()
+    );
     assert_eq!(mgr.positions.get(&m.yes).shares, 25_000_000);
 }

@@ -127,10 +127,7 @@ impl<J: OrderJournal> OrderManager<J> {
                 &TradeStatus::parse(&f.status),
                 vec![(f.order_hash.clone(), fill)],
             );
-            known.insert(
-                (f.trade_id.clone(), f.order_hash.clone()),
-                f.status.clone(),
-            );
+            known.insert((f.trade_id.clone(), f.order_hash.clone()), f.status.clone());
         }
         let mut ours: FxHashSet<String> = self.orders.keys().cloned().collect();
         match self.journal.order_ids() {
@@ -145,9 +142,9 @@ impl<J: OrderJournal> OrderManager<J> {
                     self.reconcile_trade(tr, &ours, &known, now, &mut rep, &mut tokens);
                 }
             }
-            Err(e) => rep
-                .errors
-                .push(format!("GET /data/trades: {e} (positions are the journal's)")),
+            Err(e) => rep.errors.push(format!(
+                "GET /data/trades: {e} (positions are the journal's)"
+            )),
         }
         // The stored rows against the fills: any difference is rewritten.
         let rows = match self.journal.stored_positions() {
@@ -167,12 +164,17 @@ impl<J: OrderJournal> OrderManager<J> {
         for token in &sorted {
             let want = position_record(*token, &self.positions.get(token), now);
             let differs = match by_token.get(token) {
-                Some(r) => (r.size, r.cost, r.realized_pnl) != (want.size, want.cost, want.realized_pnl),
+                Some(r) => {
+                    (r.size, r.cost, r.realized_pnl) != (want.size, want.cost, want.realized_pnl)
+                }
                 None => !want.size.is_zero() || want.realized_pnl != 0,
             };
             if differs {
                 let was = by_token.get(token).map_or("no row".to_string(), |r| {
-                    format!("{} shares, cost {}, realized {}", r.size, r.cost, r.realized_pnl)
+                    format!(
+                        "{} shares, cost {}, realized {}",
+                        r.size, r.cost, r.realized_pnl
+                    )
                 });
                 rep.rows_corrected.push(format!(
                     "{token}: stored {was}; the fills make {} shares, cost {}, realized {}",
@@ -202,7 +204,12 @@ impl<J: OrderJournal> OrderManager<J> {
                 }
             }
         }
-        rep.positions = self.positions.all().values().filter(|p| p.shares != 0).count();
+        rep.positions = self
+            .positions
+            .all()
+            .values()
+            .filter(|p| p.shares != 0)
+            .count();
         if rep.agreed() {
             tracing::info!("{}", rep.line());
         } else {
@@ -236,7 +243,11 @@ impl<J: OrderJournal> OrderManager<J> {
         let Ok(taker_token) = TokenId::parse(&tr.asset_id) else {
             return;
         };
-        let price = |s: &str| lenient_micros(s).and_then(|v| u32::try_from(v).ok()).map(Price);
+        let price = |s: &str| {
+            lenient_micros(s)
+                .and_then(|v| u32::try_from(v).ok())
+                .map(Price)
+        };
         let mut fills: Vec<(String, Fill, bool)> = Vec::new();
         if ours.contains(&tr.taker_order_id)
             && let (Some(p), Some(n)) = (price(&tr.price), lenient_micros(&tr.size))
@@ -254,7 +265,11 @@ impl<J: OrderJournal> OrderManager<J> {
                 .map_or(Amount::ZERO, |s| s.taker_fee(f.price, f.shares));
             fills.push((tr.taker_order_id.clone(), f, true));
         }
-        for m in tr.maker_orders.iter().filter(|m| ours.contains(&m.order_id)) {
+        for m in tr
+            .maker_orders
+            .iter()
+            .filter(|m| ours.contains(&m.order_id))
+        {
             let token = if m.asset_id.is_empty() {
                 taker_token
             } else {
@@ -263,11 +278,15 @@ impl<J: OrderJournal> OrderManager<J> {
                     Err(_) => continue,
                 }
             };
-            let side = m.side.as_deref().and_then(order_side).unwrap_or(if token == taker_token {
-                opposite(taker_side)
-            } else {
-                taker_side
-            });
+            let side = m
+                .side
+                .as_deref()
+                .and_then(order_side)
+                .unwrap_or(if token == taker_token {
+                    opposite(taker_side)
+                } else {
+                    taker_side
+                });
             let (Some(p), Some(n)) = (price(&m.price), lenient_micros(&m.matched_amount)) else {
                 continue;
             };

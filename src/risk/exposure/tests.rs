@@ -157,7 +157,10 @@ fn min_plan_profit_drops_small_or_cut_plans() {
     let s = GuardStats::default();
     s.record(GuardVerdict::Drop(Limit::MinProfit));
     s.record(GuardVerdict::Fits);
-    assert_eq!(s.line(), "fits 1 · cut 0 · dropped 1 (under min_plan_profit 1)");
+    assert_eq!(
+        s.line(),
+        "fits 1 · cut 0 · dropped 1 (under min_plan_profit 1)"
+    );
 }
 
 /// One order in flight in the simulation: a BUY of `size` at `price` on `asset`.
@@ -211,7 +214,10 @@ fn ten_thousand_random_plans_with_random_fills_never_exceed_a_cap() {
     for round in 0..10_000 {
         // A plan: every question's YES (or every NO) of one event, or one unmapped token.
         let legs: Vec<Leg> = if rng.random_ratio(1, 10) {
-            vec![leg((base + rng.random_range(0..2)) as u32, rng.random_range(10..99) * 10_000)]
+            vec![leg(
+                (base + rng.random_range(0..2)) as u32,
+                rng.random_range(10..99) * 10_000,
+            )]
         } else {
             let e = &events[rng.random_range(0..events.len())];
             let no = rng.random_bool(0.5);
@@ -229,7 +235,10 @@ fn ten_thousand_random_plans_with_random_fills_never_exceed_a_cap() {
         let shares = match v {
             GuardVerdict::Fits => size.0,
             GuardVerdict::Cut { size: s, .. } => {
-                assert!(s.0 < size.0 && s.0 % SHARE_LOT == 0 && s.0 >= min.0, "{v:?}");
+                assert!(
+                    s.0 < size.0 && s.0 % SHARE_LOT == 0 && s.0 >= min.0,
+                    "{v:?}"
+                );
                 cut += 1;
                 s.0
             }
@@ -253,7 +262,11 @@ fn ten_thousand_random_plans_with_random_fills_never_exceed_a_cap() {
                     size: shares,
                 });
             }
-            assert_eq!(g.exceeded(), None, "round {round}: a plan the guard let through exceeds a cap");
+            assert_eq!(
+                g.exceeded(),
+                None,
+                "round {round}: a plan the guard let through exceeds a cap"
+            );
         }
         // Random answers: some orders in flight become final with a random fill (never more
         // than their size; the cost at or under the limit price).
@@ -291,5 +304,8 @@ fn ten_thousand_random_plans_with_random_fills_never_exceed_a_cap() {
         assert_eq!(g.exceeded(), None, "round {round}");
     }
     // The caps were reached many times over: the property was tested where it bites.
-    assert!(sent > 2_000 && cut > 500 && dropped > 500, "sent {sent} cut {cut} dropped {dropped}");
+    assert!(
+        sent > 2_000 && cut > 500 && dropped > 500,
+        "sent {sent} cut {cut} dropped {dropped}"
+    );
 }
