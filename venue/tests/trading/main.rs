@@ -1,5 +1,6 @@
 //! Orders against the venue's matching engine over loopback: round trips, uneven Dutch-book
-//! legs and their unwinding, and the order journal in SQLite.
+//! legs and their unwinding, the order journal in SQLite, and the risk controls (positions
+//! restored at start, circuit breakers, kill switch, exposure caps).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -11,3 +12,4 @@ mod trading_support;
 mod order_journal;
 mod orders;
 mod pairing;
+mod risk;

@@ -7,7 +7,7 @@
 //! flattens the positions; and plans cut by the exposure caps so that the venue's ledger never
 //! holds more than they allow.
 
-mod trading_support;
+use crate::trading_support;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
