@@ -186,7 +186,7 @@ fn publish(g: &mut ExposureGuard, held: &[Held], a: usize) {
 
 #[test]
 fn ten_thousand_random_plans_with_random_fills_never_exceed_a_cap() {
-    let mut rng = StdRng::seed_from_u64(0x5eed_21);
+    let mut rng = StdRng::seed_from_u64(0x005e_ed21);
     let caps = Caps {
         token_shares: 400_000_000,
         token_cost: 150_000_000,
