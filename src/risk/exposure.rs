@@ -18,7 +18,7 @@
 
 use crate::core::{Amount, Size};
 use crate::obs::Counter;
-use crate::strategy::Leg;
+use crate::strategy::{Leg, MAX_LEGS};
 
 use super::config::RiskConfig;
 
@@ -288,18 +288,6 @@ impl ExposureGuard {
         self.gross
     }
 
-    /// The market room of an asset: its market's sums, or the token's own if unmapped.
-    fn market_acc(&self, asset: usize) -> (u32, Acc) {
-        match self.market_of.get(asset).copied().unwrap_or(NONE) {
-            NONE => (NONE, self.token(asset)),
-            m => (m, self.market[m as usize]),
-        }
-    }
-
-    fn event_slot(&self, asset: usize) -> u32 {
-        self.event_of.get(asset).copied().unwrap_or(NONE)
-    }
-
     /// The pre-trade check: see the module doc. `size`: shares of every leg as found; `edge`:
     /// what the plan makes at `size`; `min_size`: the largest minimum order size of its legs.
     #[inline]
@@ -334,6 +322,18 @@ impl ExposureGuard {
                 u64::try_from(r).unwrap_or(u64::MAX)
             }
         };
+        // Each leg's market and event slots, read once.
+        let n = legs.len();
+        if n > MAX_LEGS {
+            return GuardVerdict::Drop(Limit::BelowMinimum);
+        }
+        let mut mk = [NONE; MAX_LEGS];
+        let mut ev = [NONE; MAX_LEGS];
+        for (i, l) in legs.iter().enumerate() {
+            let a = l.asset.get();
+            mk[i] = self.market_of.get(a).copied().unwrap_or(NONE);
+            ev[i] = self.event_of.get(a).copied().unwrap_or(NONE);
+        }
         let mut unit_total: u128 = 0;
         for (i, leg) in legs.iter().enumerate() {
             let a = leg.asset.get();
@@ -343,46 +343,43 @@ impl ExposureGuard {
             tighten(shares_room(c.token_shares, t.shares, 1), Limit::TokenShares);
             tighten(cost_room(c.token_cost, t.cost, p), Limit::TokenCost);
             // Each market and event once, with every leg of the plan in it.
-            let (m, macc) = self.market_acc(a);
-            let e = self.event_slot(a);
-            let first_m = m == NONE
-                || !legs[..i]
-                    .iter()
-                    .any(|l| self.market_acc(l.asset.get()).0 == m);
-            if first_m {
-                let (mut n, mut unit) = (1u64, p);
-                if m != NONE {
-                    for l in &legs[i + 1..] {
-                        if self.market_acc(l.asset.get()).0 == m {
-                            n += 1;
-                            unit += u128::from(l.price.0);
-                        }
-                    }
-                }
+            let m = mk[i];
+            if m == NONE {
                 tighten(
-                    shares_room(c.market_shares, macc.shares, n),
+                    shares_room(c.market_shares, t.shares, 1),
                     Limit::MarketShares,
                 );
-                tighten(cost_room(c.market_cost, macc.cost, unit), Limit::MarketCost);
-            }
-            if e != NONE
-                && !legs[..i]
-                    .iter()
-                    .any(|l| self.event_slot(l.asset.get()) == e)
-            {
-                let (mut n, mut unit) = (1u64, p);
-                for l in &legs[i + 1..] {
-                    if self.event_slot(l.asset.get()) == e {
-                        n += 1;
-                        unit += u128::from(l.price.0);
+                tighten(cost_room(c.market_cost, t.cost, p), Limit::MarketCost);
+            } else if !mk[..i].contains(&m) {
+                let (mut k, mut unit) = (1u64, p);
+                for j in i + 1..n {
+                    if mk[j] == m {
+                        k += 1;
+                        unit += u128::from(legs[j].price.0);
                     }
                 }
-                let eacc = self.event[e as usize];
+                let acc = self.market[m as usize];
                 tighten(
-                    shares_room(c.event_shares, eacc.shares, n),
+                    shares_room(c.market_shares, acc.shares, k),
+                    Limit::MarketShares,
+                );
+                tighten(cost_room(c.market_cost, acc.cost, unit), Limit::MarketCost);
+            }
+            let e = ev[i];
+            if e != NONE && !ev[..i].contains(&e) {
+                let (mut k, mut unit) = (1u64, p);
+                for j in i + 1..n {
+                    if ev[j] == e {
+                        k += 1;
+                        unit += u128::from(legs[j].price.0);
+                    }
+                }
+                let acc = self.event[e as usize];
+                tighten(
+                    shares_room(c.event_shares, acc.shares, k),
                     Limit::EventShares,
                 );
-                tighten(cost_room(c.event_cost, eacc.cost, unit), Limit::EventCost);
+                tighten(cost_room(c.event_cost, acc.cost, unit), Limit::EventCost);
             }
         }
         tighten(
