@@ -7,8 +7,6 @@
 //! flattens the positions; and plans cut by the exposure caps so that the venue's ledger never
 //! holds more than they allow.
 
-use crate::trading_support;
-
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -31,7 +29,8 @@ use polyarb::storage::load::TempDir;
 use polyarb::storage::{StorageConfig, WriterHandle};
 use polyarb::strategy::{Leg, MAX_LEGS, Opportunity};
 
-use trading_support::*;
+use testkit::wait_within;
+use venue_testkit::trading::*;
 
 fn open(path: &std::path::Path) -> (WriterHandle, StorageJournal) {
     let cfg = StorageConfig {
@@ -103,7 +102,7 @@ fn positions_accumulate_across_restarts_and_a_missed_fill_is_taken_from_the_venu
     drop(mgr);
     writer.shutdown().unwrap();
     drop(l);
-    wait_until(
+    wait_within(
         "the second buy at the venue",
         Duration::from_secs(5),
         || tokens(&v, &a, &m.yes) == 15_000_000,
@@ -288,11 +287,11 @@ fn refused_orders_trip_the_breaker_which_stops_plans_and_cancels_until_a_reset()
     })
     .unwrap();
     d.stage.process(two_legs("0.40", "0.62", "10"));
-    wait_until("the reject-rate breaker", Duration::from_secs(10), || {
+    wait_within("the reject-rate breaker", Duration::from_secs(10), || {
         gate.is_tripped(Breaker::RejectRate)
     });
     assert_eq!(stats.rejected.get(), 2);
-    wait_until("resting orders canceled", Duration::from_secs(10), || {
+    wait_within("resting orders canceled", Duration::from_secs(10), || {
         resting(&a) == 0
     });
     // Stopped: the next opportunity makes no plan.
@@ -313,7 +312,7 @@ fn refused_orders_trip_the_breaker_which_stops_plans_and_cancels_until_a_reset()
     assert!(answer.starts_with("reset: every breaker ok"), "{answer}");
     assert!(!gate.is_halted());
     d.stage.process(two_legs("0.40", "0.62", "10"));
-    wait_until("the plan after the reset", Duration::from_secs(10), || {
+    wait_within("the plan after the reset", Duration::from_secs(10), || {
         stats.filled.get() == 2
     });
     let mgr = d.sender.join().unwrap();
@@ -344,7 +343,7 @@ fn slow_answers_trip_the_round_trip_breaker() {
     })
     .unwrap();
     d.stage.process(two_legs("0.40", "0.62", "5"));
-    wait_until("the round-trip breaker", Duration::from_secs(10), || {
+    wait_within("the round-trip breaker", Duration::from_secs(10), || {
         gate.is_tripped(Breaker::RoundTrip)
     });
     drop(d.sender.join());
@@ -381,7 +380,7 @@ fn an_unwind_residual_and_its_loss_trip_their_breakers() {
     );
     let gate = d.sender.gate.clone();
     d.stage.process(two_legs("0.40", "0.62", "10"));
-    wait_until("both breakers", Duration::from_secs(10), || {
+    wait_within("both breakers", Duration::from_secs(10), || {
         gate.is_tripped(Breaker::UnwindResidual) && gate.is_tripped(Breaker::DailyLoss)
     });
     assert_eq!(d.sender.stats.unwind_residual_notional.get(), 2_800_000);
@@ -435,13 +434,13 @@ fn the_kill_switch_through_the_control_file_leaves_nothing_resting_and_flattens(
     };
     // A complete set bought, and two orders resting.
     d.stage.process(two_legs("0.40", "0.62", "10"));
-    wait_until("the set", Duration::from_secs(10), || {
+    wait_within("the set", Duration::from_secs(10), || {
         stats.filled.get() == 2
     });
     rest(&a, &m);
     rest(&a, &m);
     assert_eq!(resting(&a), 2);
-    wait_until(
+    wait_within(
         "the fills in the positions",
         Duration::from_secs(10),
         || tokens(&v, &a, &m.yes) == 10_000_000,
@@ -480,7 +479,7 @@ fn the_kill_switch_through_the_control_file_leaves_nothing_resting_and_flattens(
     assert!(!gate.is_halted());
     rest(&a, &m);
     usr1.store(true, std::sync::atomic::Ordering::SeqCst);
-    wait_until("the signal's kill", Duration::from_secs(10), || {
+    wait_within("the signal's kill", Duration::from_secs(10), || {
         gate.is_tripped(Breaker::Kill) && resting(&a) == 0
     });
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -510,7 +509,7 @@ fn plans_cut_by_the_caps_never_let_the_ledger_hold_more() {
         d.stage.process(two_legs("0.40", "0.62", size));
         std::thread::sleep(Duration::from_millis(50));
     }
-    wait_until("every plan decided", Duration::from_secs(10), || {
+    wait_within("every plan decided", Duration::from_secs(10), || {
         stats.plans.get() == 5
     });
     let mgr = d.sender.join().unwrap();
