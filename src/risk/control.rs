@@ -66,11 +66,14 @@ fn append_line(path: &Path, line: &str) -> io::Result<()> {
     f.sync_data()
 }
 
-/// Appends a request; returns its id (unique: the wall clock in nanoseconds).
+/// Appends a request; returns its id: the wall clock in milliseconds, then the process and
+/// a per-process count, so that two requests of one millisecond never share an id.
 pub fn send(control: &Path, command: Command) -> io::Result<u64> {
+    static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1_000;
     let id = crate::obs::clock::unix_ms()
         .saturating_mul(1_000_000)
-        .saturating_add(u64::from(std::process::id() % 1_000_000));
+        .saturating_add(u64::from(std::process::id() % 1_000) * 1_000 + n);
     append_line(control, &format!("{id} {}\n", command.as_str()))?;
     Ok(id)
 }
