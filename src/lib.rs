@@ -25,6 +25,7 @@ pub mod exec;
 pub mod obs;
 pub mod pipeline;
 pub mod replay;
+pub mod risk;
 pub mod settlement;
 pub mod storage;
 pub mod strategy;

@@ -79,7 +79,9 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     let groups = set.groups.len() - held.len();
     let (dispatch, desk) = match cfg.trading.as_ref().filter(|t| t.is_live()) {
         Some(t) => {
-            let (d, desk) = open_live(&src, t, &first, &set.registry, cfg.strategy.no_side)?;
+            let places = polyarb::exec::risk_link::asset_places(&set.registry, &set.groups);
+            let risk = (cfg.risk.clone(), places);
+            let (d, desk) = open_live(&src, t, &first, &set.registry, cfg.strategy.no_side, risk)?;
             (d, Some(desk))
         }
         None => (DispatchMode::DryRun, None),
@@ -133,6 +135,9 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         {
             labels = markets::catalog_labels(u, p.registry.len());
         }
+        if let Some(d) = &desk {
+            d.observe(&p.stats);
+        }
         dash.draw(&p, &labels)?;
     }
     println!("\n{}", runner.summary());
@@ -183,6 +188,10 @@ fn open_live(
     first: &CatalogUpdate,
     registry: &AssetRegistry,
     no_side: bool,
+    (risk, places): (
+        polyarb::risk::RiskConfig,
+        Vec<polyarb::exec::risk_link::AssetPlace>,
+    ),
 ) -> anyhow::Result<(DispatchMode, LiveDesk)> {
     let named =
         |key: &str, p: &std::path::Path| format!("{config}: key `trading.{key}`: {}", p.display());
@@ -232,5 +241,7 @@ fn open_live(
         pairing: t.pairing(),
         no_side,
         ledger_url: None,
+        risk,
+        places,
     })
 }

@@ -17,6 +17,7 @@ mod order;
 pub mod paper;
 mod replay;
 pub mod report;
+mod risk;
 pub mod trade;
 
 use std::ffi::OsString;
@@ -81,6 +82,9 @@ pub enum Command {
     /// Settlement on chain: split, merge, redeem, neg-risk convert.
     #[command(subcommand)]
     Ctf(chain::CtfCommand),
+    /// A running engine's risk controls: kill switch, reset of the circuit breakers.
+    #[command(subcommand)]
+    Risk(risk::RiskCommand),
 }
 
 /// The arguments of a command that `polyarb-venue` runs: taken as they are (`--help`
@@ -104,6 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db(a) => db::run(a),
         Command::Chain(c) => chain::run_chain(c),
         Command::Ctf(c) => chain::run_ctf(c),
+        Command::Risk(c) => risk::run(c),
     }
 }
 

@@ -8,9 +8,17 @@
 //! L2 HMAC headers, journal first, the user channel for fills. What the summary prints comes
 //! from the order manager and, on a venue double, from the venue's ledger of the account, and
 //! says whether the two agree.
+//!
+//! Risk: before the sender starts, the positions are rebuilt from the journal and reconciled
+//! with the venue (`OrderManager::restore_positions`). The desk watches the `[risk]` control
+//! file (`polyarb risk kill|reset`) and SIGUSR1 (a kill) on a thread of its own and hands each
+//! request to the sender, writing the sender's answers back beside the file; the summary
+//! prints every breaker's state and the exposure guard's decisions.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -22,10 +30,14 @@ use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, Us
 use polyarb::core::TokenId;
 use polyarb::core::decimal::format_micros;
 use polyarb::engine::DispatchMode;
+use polyarb::engine::PipelineStats;
 use polyarb::exec::journal_db::StorageJournal;
-use polyarb::exec::live::{InstrumentUpdate, Instruments, Sender, live_dispatch};
+use polyarb::exec::live::{InstrumentUpdate, Instruments, Sender, live_dispatch_with_risk};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::pairing::PairingConfig;
+use polyarb::exec::risk_link::{AssetPlace, RiskSetup};
+use polyarb::risk::control::{self, Command, Request, Watcher};
+use polyarb::risk::{RiskConfig, RiskGate};
 use polyarb::storage::WriterHandle;
 
 /// How long a desk waits for one answer of the CLOB or the user channel.
@@ -45,6 +57,11 @@ pub struct LiveDesk {
     start_collateral: u64,
     /// The venue whose `/admin/balances` ledger the summary checks the positions against.
     ledger_url: Option<String>,
+    gate: Arc<RiskGate>,
+    /// The control file watched, and the thread watching it (and SIGUSR1).
+    control: PathBuf,
+    watch_stop: Arc<AtomicBool>,
+    watcher: Option<JoinHandle<()>>,
 }
 
 /// What a live desk trades with.
@@ -64,6 +81,57 @@ pub struct DeskSetup<'a> {
     /// A venue double's base URL: the summary reads the account's ledger from its
     /// `GET /admin/balances` and checks the positions against it (`None` for a real CLOB).
     pub ledger_url: Option<String>,
+    /// `[risk]`, and each asset's market and event for the exposure caps.
+    pub risk: RiskConfig,
+    pub places: Vec<AssetPlace>,
+}
+
+/// The control file of a desk: `[risk] control_file`, else `<journal>.control`.
+pub fn control_path(risk: &RiskConfig, journal: &Path) -> PathBuf {
+    risk.control_file.clone().unwrap_or_else(|| {
+        let mut p = journal.as_os_str().to_owned();
+        p.push(".control");
+        PathBuf::from(p)
+    })
+}
+
+/// Watches the control file and SIGUSR1 until `stop`; hands requests to the sender and
+/// writes its answers back.
+pub fn watch(
+    path: PathBuf,
+    flatten_on_kill: bool,
+    usr1: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    requests: crossbeam::channel::Sender<Request>,
+    answers: crossbeam::channel::Receiver<(u64, String)>,
+) {
+    let mut w = Watcher::new(&path);
+    while !stop.load(Ordering::SeqCst) {
+        for r in w.poll() {
+            tracing::warn!(
+                id = r.id,
+                command = r.command.as_str(),
+                "risk request from the control file"
+            );
+            let _ = requests.send(r);
+        }
+        if usr1.swap(false, Ordering::SeqCst) {
+            let id = polyarb::obs::clock::unix_ms();
+            tracing::warn!(id, "SIGUSR1: kill");
+            let _ = requests.send(Request {
+                id,
+                command: Command::Kill {
+                    flatten: flatten_on_kill,
+                },
+            });
+        }
+        while let Ok((id, text)) = answers.try_recv() {
+            if let Err(e) = control::answer(&path, id, &text) {
+                tracing::error!(error = %e, "cannot write the answer to {}", path.display());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Connects the user channel, opens the journal and starts the sender.
@@ -83,17 +151,48 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
         .context("GET /balance-allowance/update for the deposit wallet")?;
     let start_collateral = collateral(&client)?;
     let (writer, j) = StorageJournal::open_file(s.journal, TIMEOUT).context("the order journal")?;
-    let mgr = OrderManager::new(client.clone(), j, ExecConfig::default());
+    let mut mgr = OrderManager::new(client.clone(), j, ExecConfig::default());
+    for inst in s.instruments.iter().flatten() {
+        if let Some(f) = inst.fees {
+            mgr.set_fees(inst.token_id, f);
+        }
+    }
+    // Before any order: positions from the journal, reconciled with the venue.
+    println!("{}", mgr.restore_positions().line());
+    let control = control_path(&s.risk, s.journal);
+    let usr1 = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, usr1.clone())
+        .context("installing the SIGUSR1 handler")?;
+    let (req_tx, req_rx) = crossbeam::channel::unbounded();
+    let (ans_tx, ans_rx) = crossbeam::channel::unbounded();
+    let mut risk = RiskSetup::new(s.risk.clone());
+    risk.places = s.places;
+    risk.commands = Some(req_rx);
+    risk.answers = Some(ans_tx);
+    let gate = risk.gate.clone();
+    let watch_stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (path, flatten, stop) = (control.clone(), s.risk.flatten_on_kill, watch_stop.clone());
+        std::thread::Builder::new()
+            .name("risk-control".into())
+            .spawn(move || watch(path, flatten, usr1, stop, req_tx, ans_rx))
+            .context("starting the control-file watcher")?
+    };
+    println!(
+        "risk     control file {} (`polyarb risk kill|reset`; SIGUSR1 kills)",
+        control.display()
+    );
     // Plan ids never repeat across runs, so journals of several runs can be read side by side
     // and a kept journal never mistakes a new plan for one it already sent.
     let first_plan = polyarb::storage::time::unix_now_ns() / 1_000_000;
-    let (stage, sender) = live_dispatch(
+    let (stage, sender) = live_dispatch_with_risk(
         first_plan,
         mgr,
         s.instruments,
         Some(user.messages.clone()),
         1024,
         s.pairing,
+        risk,
     )
     .context("starting the sender thread")?;
     let stage = stage.with_no_side(s.no_side);
@@ -108,6 +207,10 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
             _user: user,
             start_collateral,
             ledger_url: s.ledger_url,
+            gate,
+            control,
+            watch_stop,
+            watcher: Some(watcher),
         },
     ))
 }
@@ -118,10 +221,33 @@ impl LiveDesk {
         self.sender.instruments.clone()
     }
 
+    /// The risk gate: every breaker's state.
+    pub fn gate(&self) -> &Arc<RiskGate> {
+        &self.gate
+    }
+
+    /// The control file this desk watches.
+    pub fn control_file(&self) -> &Path {
+        &self.control
+    }
+
+    /// Feeds the feed-health breaker from the pipeline's counters (call on every refresh).
+    pub fn observe(&self, s: &PipelineStats) {
+        self.gate.observe_feed(
+            s.book.healthy_assets.get(),
+            s.book.unhealthy_assets.get(),
+            s.feed.dead_connections.get(),
+        );
+    }
+
     /// Stops the sender after what it holds and prints what the account did.
-    pub fn finish(self) -> anyhow::Result<()> {
+    pub fn finish(mut self) -> anyhow::Result<()> {
         let stats = self.sender.stats.clone();
         let mgr = self.sender.join().context("the sender thread panicked")?;
+        self.watch_stop.store(true, Ordering::SeqCst);
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
         let journal_errors = mgr.stats.journal_errors;
         // The sender has stopped: nothing more is enqueued, the writer commits the rest.
         self.writer
@@ -166,6 +292,16 @@ impl LiveDesk {
             stats.rules_refreshed.get(),
             stats.instrument_updates.get()
         );
+        println!(
+            "risk: exposure guard {} · plans stopped by the gate {} · orders canceled by trips and kills {} · kills {} (flattening SELLs {}) · residual notional {} pUSD",
+            stats.guard.line(),
+            stats.halted.get(),
+            stats.risk_cancels.get(),
+            stats.kills.get(),
+            stats.flattens.get(),
+            micros(i128::from(stats.unwind_residual_notional.get()))
+        );
+        println!("{}", self.gate.line());
         let positions = mgr.positions.all();
         let shares: i128 = positions.values().map(|p| p.shares).sum();
         let cost: i128 = positions.values().map(|p| p.cost).sum();

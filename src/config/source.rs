@@ -51,6 +51,7 @@ impl ConfigKind {
                 "trading.key_file",
                 "trading.creds_file",
                 "trading.journal",
+                "risk.control_file",
                 "venue.source.replay_file",
                 "venue.gamma.files",
             ],

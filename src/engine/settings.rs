@@ -32,6 +32,9 @@ pub struct EngineSettings {
     /// `[trading]`: absent or `mode = "dry_run"` = intents only; `"live"` = orders are sent
     /// (`polyarb feed`).
     pub trading: Option<crate::exec::settings::TradingConfig>,
+    /// `[risk]`: exposure caps, circuit breakers and the operator's control file (live
+    /// trading only; absent = no cap, no breaker but the journal's).
+    pub risk: crate::risk::RiskConfig,
 }
 
 impl EngineSettings {
@@ -113,6 +116,7 @@ impl EngineSettings {
         if let Some(t) = &self.trading {
             t.validate(file)?;
         }
+        self.risk.validate(file)?;
         Ok(())
     }
 }

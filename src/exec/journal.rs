@@ -81,6 +81,28 @@ pub trait OrderJournal: Send {
     fn record_position(&mut self, _position: &PositionRecord) -> Result<(), JournalError> {
         Ok(())
     }
+
+    /// Every fill recorded, one per (trade, order) with its latest status, in the order they
+    /// were first recorded: what positions are rebuilt from at start.
+    fn stored_fills(&self) -> Result<Vec<FillRecord>, JournalError> {
+        Ok(Vec::new())
+    }
+
+    /// The positions as last recorded (token id, shares, cost, realized PnL).
+    fn stored_positions(&self) -> Result<Vec<PositionRecord>, JournalError> {
+        Ok(Vec::new())
+    }
+
+    /// The venue's id (hash) of every order ever journaled.
+    fn order_ids(&self) -> Result<Vec<String>, JournalError> {
+        Ok(Vec::new())
+    }
+
+    /// Records an event of the risk controls (a breaker's trip, a kill, a reset, a
+    /// reconciliation's corrections).
+    fn record_event(&mut self, _action: &str, _detail: &str) -> Result<(), JournalError> {
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -89,6 +111,7 @@ struct Inner {
     by_id: BTreeMap<String, usize>,
     fills: Vec<FillRecord>,
     positions: Vec<PositionRecord>,
+    events: Vec<(String, String)>,
 }
 
 /// An in-memory journal. Clones share the same entries, so a test can "restart" an order
@@ -120,6 +143,11 @@ impl MemoryJournal {
     /// Every position recorded, in order.
     pub fn positions(&self) -> Vec<PositionRecord> {
         self.lock().positions.clone()
+    }
+
+    /// Every risk event recorded (action, detail), in order.
+    pub fn events(&self) -> Vec<(String, String)> {
+        self.lock().events.clone()
     }
 }
 
@@ -177,6 +205,46 @@ impl OrderJournal for MemoryJournal {
 
     fn record_position(&mut self, position: &PositionRecord) -> Result<(), JournalError> {
         self.lock().positions.push(position.clone());
+        Ok(())
+    }
+
+    fn stored_fills(&self) -> Result<Vec<FillRecord>, JournalError> {
+        let g = self.lock();
+        let mut out: Vec<FillRecord> = Vec::new();
+        for f in &g.fills {
+            match out
+                .iter_mut()
+                .find(|o| o.trade_id == f.trade_id && o.order_hash == f.order_hash)
+            {
+                Some(o) => o.status = f.status.clone(),
+                None => out.push(f.clone()),
+            }
+        }
+        Ok(out)
+    }
+
+    fn stored_positions(&self) -> Result<Vec<PositionRecord>, JournalError> {
+        let g = self.lock();
+        let mut last: BTreeMap<String, PositionRecord> = BTreeMap::new();
+        for p in &g.positions {
+            last.insert(p.token.to_string(), p.clone());
+        }
+        Ok(last.into_values().collect())
+    }
+
+    fn order_ids(&self) -> Result<Vec<String>, JournalError> {
+        Ok(self
+            .lock()
+            .entries
+            .iter()
+            .map(|e| e.order_id.clone())
+            .collect())
+    }
+
+    fn record_event(&mut self, action: &str, detail: &str) -> Result<(), JournalError> {
+        self.lock()
+            .events
+            .push((action.to_string(), detail.to_string()));
         Ok(())
     }
 }

@@ -364,4 +364,108 @@ impl OrderJournal for StorageJournal {
     fn record_position(&mut self, position: &PositionRecord) -> Result<(), JournalError> {
         self.send(StorageEvent::Position(Box::new(position.clone())))
     }
+
+    fn stored_fills(&self) -> Result<Vec<FillRecord>, JournalError> {
+        self.tx.flush(self.flush_timeout).map_err(storage)?;
+        let mut st = self
+            .read
+            .prepare(
+                "SELECT trade_id, order_hash, token_id, side, price, size, fee, trader_side, status,
+                    match_time_ms, recv_ns FROM fills ORDER BY fill_id",
+            )
+            .map_err(storage)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, Option<i64>>(9)?,
+                    r.get::<_, i64>(10)?,
+                ))
+            })
+            .map_err(storage)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (trade, hash, token, side, price, size, fee, trader, status, matched, recv) =
+                row.map_err(storage)?;
+            let bad = |what: &str| JournalError::Storage(format!("fill {trade}: bad {what}"));
+            out.push(FillRecord {
+                token: TokenId::parse(&token).map_err(|_| bad("token_id"))?,
+                side: side_from_code(side).ok_or_else(|| bad("side"))?,
+                price: Price(u32::try_from(price).map_err(|_| bad("price"))?),
+                size: Size(u64::try_from(size).map_err(|_| bad("size"))?),
+                fee: crate::core::Amount(u64::try_from(fee).map_err(|_| bad("fee"))?),
+                trader_side: trader,
+                status,
+                match_time_ms: matched.and_then(|m| u64::try_from(m).ok()),
+                recv_ns: u64::try_from(recv).unwrap_or(0),
+                trade_id: trade,
+                order_hash: hash,
+            });
+        }
+        Ok(out)
+    }
+
+    fn stored_positions(&self) -> Result<Vec<PositionRecord>, JournalError> {
+        self.tx.flush(self.flush_timeout).map_err(storage)?;
+        let mut st = self
+            .read
+            .prepare(
+                "SELECT token_id, size, cost, realized_pnl, updated_ns FROM positions ORDER BY token_id",
+            )
+            .map_err(storage)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .map_err(storage)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (token, size, cost, realized, updated) = row.map_err(storage)?;
+            out.push(PositionRecord {
+                token: TokenId::parse(&token)
+                    .map_err(|_| JournalError::Storage(format!("position {token}: bad token")))?,
+                size: Size(u64::try_from(size).unwrap_or(0)),
+                cost: crate::core::Amount(u64::try_from(cost).unwrap_or(0)),
+                realized_pnl: realized,
+                updated_ns: u64::try_from(updated).unwrap_or(0),
+            });
+        }
+        Ok(out)
+    }
+
+    fn order_ids(&self) -> Result<Vec<String>, JournalError> {
+        self.tx.flush(self.flush_timeout).map_err(storage)?;
+        let mut st = self
+            .read
+            .prepare("SELECT order_hash FROM orders ORDER BY order_id")
+            .map_err(storage)?;
+        let rows = st.query_map([], |r| r.get(0)).map_err(storage)?;
+        rows.collect::<Result<_, _>>().map_err(storage)
+    }
+
+    /// A journal row of its own: order hash `risk`, plan and client id `0`.
+    fn record_event(&mut self, action: &str, detail: &str) -> Result<(), JournalError> {
+        self.send(StorageEvent::Journal(Box::new(StoredAction {
+            order_hash: "risk".into(),
+            plan_id: "0".into(),
+            client_oid: "0".into(),
+            action: action.to_string(),
+            detail: Some(detail.to_string()),
+            recv_ns: unix_now_ns(),
+        })))
+    }
 }

@@ -15,6 +15,13 @@
 //! mismatch re-signed once), and the user channel's events update orders and positions. Once
 //! every leg of a plan is final, legs that filled more than the others are unwound
 //! ([`super::pairing`]).
+//!
+//! Risk ([`super::risk_link`]): the hot stage drops every opportunity while the risk gate is
+//! closed (one atomic load). The sender checks each plan against the exposure caps before
+//! sizing it (cut to fit, or dropped, counted by reason), tells the breakers what each batch
+//! did, and on a trip (or an operator's kill) drops the plans queued, cancels every resting
+//! order at the venue and journals it; plans already sent still pair or unwind. A kill with
+//! flattening sells every position held (FAK, within the flatten slippage bound).
 
 use std::io;
 use std::sync::Arc;
@@ -23,6 +30,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam::channel::Receiver;
+
+use crate::core::Size;
+use crate::risk::control::{Command, Request};
+use crate::risk::exposure::GuardStats;
+use crate::risk::{Breaker, BreakerMonitor, GuardVerdict, RiskGate};
 
 use crate::adapters::polymarket::http::ClobBookClient;
 use crate::adapters::polymarket::signing::OrderRejection;
@@ -39,7 +51,10 @@ pub use super::instruments::{Instrument, InstrumentUpdate, Instruments};
 use super::journal::OrderJournal;
 use super::manager::{OrderManager, SubmitOutcome};
 use super::order::OrderState;
-use super::pairing::{PairTracker, PairingConfig, Plan, PlanSkip, UnwindCounters, plan_orders};
+use super::pairing::{
+    PairTracker, PairingConfig, Plan, PlanSkip, UnwindCounters, plan_orders, unwind,
+};
+use super::risk_link::{ExposureBook, RiskSetup};
 
 /// What the sender has done.
 #[derive(Debug, Default)]
@@ -64,6 +79,17 @@ pub struct LiveStats {
     pub unwind_failed: Counter,
     /// Micro-shares those unwinds left unsold (naked inventory).
     pub unwind_residual: Counter,
+    /// Micro-pUSD those shares cost.
+    pub unwind_residual_notional: Counter,
+    /// Plans the sender dropped because the risk gate was closed.
+    pub halted: Counter,
+    /// The exposure guard's decisions.
+    pub guard: GuardStats,
+    /// Orders canceled at the venue by breaker trips and kills.
+    pub risk_cancels: Counter,
+    /// Kills executed, and flattening SELLs sent by them.
+    pub kills: Counter,
+    pub flattens: Counter,
     /// Plans whose legs were not all final when the sender stopped (not decided).
     pub pairs_pending: Counter,
     /// Instrument updates applied (markets listed or changed while running).
@@ -86,6 +112,7 @@ impl LiveStats {
             sent: &self.unwinds,
             failed: &self.unwind_failed,
             residual: &self.unwind_residual,
+            residual_notional: &self.unwind_residual_notional,
         }
     }
 }
@@ -99,6 +126,8 @@ pub struct LiveDispatchStage {
     pub stats: Arc<DispatchStats>,
     pub live: Arc<LiveStats>,
     timing: DispatchTiming,
+    /// Closed by a breaker or a kill: no plan is made.
+    gate: Arc<RiskGate>,
 }
 
 impl Stage for LiveDispatchStage {
@@ -106,6 +135,13 @@ impl Stage for LiveDispatchStage {
 
     fn process(&mut self, o: Opportunity) {
         let now = self.timing.start(&o);
+        if self.gate.is_halted() {
+            self.gate
+                .halted_plans
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.timing.done(&o);
+            return;
+        }
         if o.side == GroupSide::No && !self.no_side {
             self.live.no_side_held.inc();
             self.timing.done(&o);
@@ -113,11 +149,13 @@ impl Stage for LiveDispatchStage {
         }
         let plan = Plan {
             plan_id: self.next_plan,
+            group: o.group,
             side: o.side,
             n_legs: o.n_legs,
             legs: o.legs,
             size: o.size,
             leg_costs: o.leg_costs,
+            edge: o.edge,
             recv_ns: o.recv_ns,
             created_ns: now,
         };
@@ -162,6 +200,8 @@ pub struct Sender<J: OrderJournal> {
     pub stats: Arc<LiveStats>,
     /// Instruments for the sender's table (see [`super::instruments`]).
     pub instruments: crossbeam::channel::Sender<InstrumentUpdate>,
+    /// The risk gate: every breaker's state.
+    pub gate: Arc<RiskGate>,
 }
 
 impl<J: OrderJournal + 'static> Sender<J> {
@@ -173,7 +213,8 @@ impl<J: OrderJournal + 'static> Sender<J> {
     }
 }
 
-/// Makes the live dispatch: the stage for the pipeline and its sender thread.
+/// Makes the live dispatch: the stage for the pipeline and its sender thread (no cap, no
+/// breaker configured: [`live_dispatch_with_risk`] with the defaults).
 pub fn live_dispatch<J: OrderJournal + 'static>(
     first_plan_id: u64,
     manager: OrderManager<J>,
@@ -182,6 +223,28 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
     ring_capacity: usize,
     pairing: PairingConfig,
 ) -> io::Result<(LiveDispatchStage, Sender<J>)> {
+    live_dispatch_with_risk(
+        first_plan_id,
+        manager,
+        instruments,
+        user,
+        ring_capacity,
+        pairing,
+        RiskSetup::default(),
+    )
+}
+
+/// Makes the live dispatch under the risk controls of `risk`.
+pub fn live_dispatch_with_risk<J: OrderJournal + 'static>(
+    first_plan_id: u64,
+    manager: OrderManager<J>,
+    instruments: Instruments,
+    user: Option<Receiver<UserMessage>>,
+    ring_capacity: usize,
+    pairing: PairingConfig,
+    risk: RiskSetup,
+) -> io::Result<(LiveDispatchStage, Sender<J>)> {
+    let gate = risk.gate.clone();
     let bell = Doorbell::new();
     let (tx, rx) = ring::<Plan>("dispatch→sender", ring_capacity.max(16), bell.clone());
     let live = Arc::new(LiveStats::default());
@@ -200,7 +263,8 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
                 user,
                 instruments: irx,
             };
-            run_sender(manager, instruments, inputs, pairs, b, st, l)
+            let risk = RiskRun::new(risk, &manager, &instruments);
+            run_sender(manager, instruments, inputs, pairs, risk, b, st, l)
         })?;
     Ok((
         LiveDispatchStage {
@@ -210,6 +274,7 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
             stats: Arc::new(DispatchStats::default()),
             live: live.clone(),
             timing: DispatchTiming::default(),
+            gate: gate.clone(),
         },
         Sender {
             thread: Some(thread),
@@ -217,6 +282,7 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
             bell,
             stats: live,
             instruments: itx,
+            gate,
         },
     ))
 }
@@ -228,11 +294,13 @@ struct SenderInputs {
     instruments: Receiver<InstrumentUpdate>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_sender<J: OrderJournal>(
     mut manager: OrderManager<J>,
     mut instruments: Instruments,
     inputs: SenderInputs,
     mut pairs: PairTracker,
+    mut risk: RiskRun,
     bell: Arc<Doorbell>,
     stop: Arc<AtomicBool>,
     stats: Arc<LiveStats>,
@@ -262,9 +330,16 @@ fn run_sender<J: OrderJournal>(
     let mut next_publish = 0u64;
     loop {
         let mut worked = false;
-        while let Some(plan) = rx.pop() {
+        while let Some(mut plan) = rx.pop() {
             worked = true;
             stats.plans.inc();
+            if risk.gate.is_halted() {
+                stats.halted.inc();
+                continue;
+            }
+            if !risk.admit(&mut plan, &manager, &instruments, &stats) {
+                continue;
+            }
             let now_s = crate::storage::time::unix_now_ns() / 1_000_000_000;
             let mut sized = plan_orders(&plan, &instruments, now_s, free);
             // A new market's instruments are sent before its assets are subscribed: a plan on
@@ -313,6 +388,7 @@ fn run_sender<J: OrderJournal>(
             stats.orders.add(orders.len() as u64);
             let mut spent = false;
             for r in manager.submit(&orders) {
+                risk.on_outcome(&r.outcome);
                 let c = match &r.outcome {
                     SubmitOutcome::Accepted(OrderState::Filled) => {
                         spent = true;
@@ -331,7 +407,10 @@ fn run_sender<J: OrderJournal>(
                 };
                 c.inc();
             }
-            round_trip.record(now_ns().saturating_sub(plan.created_ns));
+            let rt = now_ns().saturating_sub(plan.created_ns);
+            round_trip.record(rt);
+            risk.monitor.on_round_trip(&risk.gate, rt);
+            risk.book.sync(&manager);
             pairs.track(&plan);
             if spent {
                 free = free_collateral(&manager);
@@ -345,6 +424,7 @@ fn run_sender<J: OrderJournal>(
         }
         if take_updates(&mut instruments) > 0 {
             worked = true;
+            risk.book.refresh_instruments(&instruments);
         }
         if manager.needs_reconcile {
             manager.reconcile();
@@ -355,6 +435,10 @@ fn run_sender<J: OrderJournal>(
             free = free_collateral(&manager);
         }
         let now = now_ns();
+        if risk.tick(now, &mut manager, &instruments, &mut rx, &pairs, &stats) {
+            worked = true;
+            free = free_collateral(&manager);
+        }
         if now >= next_publish {
             next_publish = now + 1_000_000_000;
             stats.round_trip.publish(&round_trip);
@@ -409,5 +493,226 @@ fn settle<J: OrderJournal>(manager: &mut OrderManager<J>, user: &Receiver<UserMe
             Ok(m) => manager.on_user(&m),
             Err(_) => return,
         }
+    }
+}
+
+/// How often the sender re-reads PnL, residuals, the journal and the operator's commands.
+const RISK_CHECK_NS: u64 = 20_000_000;
+
+/// The sender's risk controls (see the module doc and [`super::risk_link`]).
+struct RiskRun {
+    cfg: crate::risk::RiskConfig,
+    gate: Arc<RiskGate>,
+    monitor: BreakerMonitor,
+    book: ExposureBook,
+    commands: Option<Receiver<Request>>,
+    answers: Option<crossbeam::channel::Sender<(u64, String)>>,
+    storage: Option<Arc<crate::storage::StorageHealth>>,
+    /// The gate as last seen: a new trip cancels what rests at the venue.
+    was_halted: bool,
+    next_check: u64,
+}
+
+impl RiskRun {
+    fn new<J: OrderJournal>(
+        setup: RiskSetup,
+        manager: &OrderManager<J>,
+        instruments: &Instruments,
+    ) -> Self {
+        let guard = crate::risk::ExposureGuard::from_config(&setup.cfg);
+        let book = ExposureBook::new(guard, &setup.places, instruments, &manager.positions);
+        Self {
+            monitor: BreakerMonitor::new(&setup.cfg),
+            cfg: setup.cfg,
+            gate: setup.gate,
+            book,
+            commands: setup.commands,
+            answers: setup.answers,
+            storage: setup.storage,
+            was_halted: false,
+            next_check: 0,
+        }
+    }
+
+    /// The pre-trade check: cuts the plan to fit the caps, or refuses it (counted, logged).
+    fn admit<J: OrderJournal>(
+        &mut self,
+        plan: &mut Plan,
+        manager: &OrderManager<J>,
+        instruments: &Instruments,
+        stats: &LiveStats,
+    ) -> bool {
+        self.book.sync(manager);
+        let min = plan
+            .legs()
+            .iter()
+            .filter_map(|l| instruments.get(l.asset.get()).and_then(Option::as_ref))
+            .map(|i| i.rules.min_order_size)
+            .max()
+            .unwrap_or(Size::ZERO);
+        let v = self
+            .book
+            .guard
+            .will_exceed_exposure(plan.legs(), plan.size, plan.edge, min);
+        stats.guard.record(v);
+        match v {
+            GuardVerdict::Fits => true,
+            GuardVerdict::Cut { size, by } => {
+                tracing::info!(plan = plan.plan_id, from = %plan.size, to = %size, cap = by.as_str(), "plan cut to fit the exposure caps");
+                plan.cut_to(size);
+                true
+            }
+            GuardVerdict::Drop(by) => {
+                tracing::info!(plan = plan.plan_id, size = %plan.size, cap = by.as_str(), "plan dropped by the exposure guard");
+                false
+            }
+        }
+    }
+
+    fn on_outcome(&mut self, o: &SubmitOutcome) {
+        match o {
+            SubmitOutcome::Rejected(_) => self.monitor.on_order(&self.gate, true),
+            SubmitOutcome::Unknown => {
+                self.monitor.on_order(&self.gate, false);
+                self.monitor.on_unknown(&self.gate);
+            }
+            _ => self.monitor.on_order(&self.gate, false),
+        }
+    }
+
+    /// The periodic checks, the operator's commands, and the response to a new trip.
+    /// Returns whether it sent or canceled anything.
+    fn tick<J: OrderJournal>(
+        &mut self,
+        now: u64,
+        manager: &mut OrderManager<J>,
+        instruments: &Instruments,
+        plans: &mut crate::pipeline::ring::RingRx<Plan>,
+        pairs: &PairTracker,
+        stats: &LiveStats,
+    ) -> bool {
+        if now < self.next_check {
+            return false;
+        }
+        self.next_check = now + RISK_CHECK_NS;
+        let g = &self.gate;
+        self.monitor.sync_reset(g);
+        let realized: i128 = manager.positions.all().values().map(|p| p.realized).sum();
+        let unix_s = crate::storage::time::unix_now_ns() / 1_000_000_000;
+        self.monitor.on_realized(g, realized, unix_s);
+        self.monitor
+            .on_residual(g, stats.unwind_residual_notional.get());
+        let storage_ok = self.storage.as_ref().is_none_or(|h| h.trading_ok());
+        self.monitor
+            .on_journal(g, manager.stats.journal_errors, storage_ok);
+        let mut acted = false;
+        let requests: Vec<Request> = self
+            .commands
+            .as_ref()
+            .map(|c| c.try_iter().collect())
+            .unwrap_or_default();
+        for r in requests {
+            let answer = match r.command {
+                Command::Kill { flatten } => {
+                    acted = true;
+                    self.kill(r.id, flatten, manager, instruments, plans, pairs, stats)
+                }
+                Command::Reset => {
+                    self.gate.reset();
+                    self.monitor.sync_reset(&self.gate);
+                    self.was_halted = false;
+                    let _ = manager.journal_event("risk_reset", &format!("request {}", r.id));
+                    format!("reset: every breaker ok · {}", self.gate.line())
+                }
+            };
+            if let Some(a) = &self.answers {
+                let _ = a.send((r.id, answer));
+            }
+        }
+        let halted = self.gate.is_halted();
+        if halted && !self.was_halted {
+            // A breaker tripped since the last look: nothing new leaves, nothing rests.
+            acted = true;
+            while plans.pop().is_some() {
+                stats.halted.inc();
+            }
+            let canceled = cancel_all(manager, stats);
+            let line = self.gate.line();
+            tracing::error!(%canceled, "{line}");
+            let _ = manager.journal_event("risk_trip", &format!("{line} · {canceled}"));
+        }
+        self.was_halted = halted;
+        acted
+    }
+
+    /// The kill switch: gate closed, queued plans dropped, every order canceled at the venue,
+    /// and with `flatten` every position sold (FAK, within the flatten slippage bound).
+    #[allow(clippy::too_many_arguments)]
+    fn kill<J: OrderJournal>(
+        &mut self,
+        id: u64,
+        flatten: bool,
+        manager: &mut OrderManager<J>,
+        instruments: &Instruments,
+        plans: &mut crate::pipeline::ring::RingRx<Plan>,
+        pairs: &PairTracker,
+        stats: &LiveStats,
+    ) -> String {
+        self.gate
+            .trip(Breaker::Kill, format!("operator kill (request {id})"));
+        self.was_halted = true;
+        stats.kills.inc();
+        while plans.pop().is_some() {
+            stats.halted.inc();
+        }
+        let canceled = cancel_all(manager, stats);
+        let mut out = format!("killed: {canceled}");
+        if flatten {
+            let cfg = PairingConfig {
+                unwind_max_slippage_ticks: self.cfg.flatten_max_slippage_ticks,
+                unwind_attempts: 3,
+            };
+            // One plan id per kill, far from the engine's (which count up from the start
+            // time in milliseconds).
+            let plan_id = u64::MAX / 2 - crate::obs::clock::unix_ms();
+            let held: Vec<(crate::core::TokenId, i128)> = manager
+                .positions
+                .all()
+                .iter()
+                .filter(|(_, p)| p.shares > 0)
+                .map(|(t, p)| (*t, p.shares))
+                .collect();
+            let (mut sold, mut left) = (0u64, 0u64);
+            for (k, (token, shares)) in held.iter().enumerate() {
+                let Some(inst) = instruments.iter().flatten().find(|i| i.token_id == *token) else {
+                    left += u64::try_from(*shares).unwrap_or(u64::MAX);
+                    continue;
+                };
+                stats.flattens.inc();
+                let size = Size(u64::try_from(*shares).unwrap_or(u64::MAX));
+                let r = unwind(manager, pairs.books(), inst, plan_id, k, size, &cfg);
+                sold += r.sold.0;
+                left += r.residual.0;
+            }
+            out.push_str(&format!(
+                " · flattened: {} shares sold, {} left",
+                Size(sold),
+                Size(left)
+            ));
+        }
+        let _ = manager.journal_event("risk_kill", &format!("request {id}: {out}"));
+        tracing::error!("{out}");
+        out
+    }
+}
+
+/// Cancels every order of the account at the venue; says what it did.
+fn cancel_all<J: OrderJournal>(manager: &mut OrderManager<J>, stats: &LiveStats) -> String {
+    match manager.cancel_all() {
+        Ok(n) => {
+            stats.risk_cancels.add(n as u64);
+            format!("{n} orders canceled at the venue")
+        }
+        Err(e) => format!("cancel-all failed: {e}"),
     }
 }

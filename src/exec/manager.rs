@@ -13,7 +13,8 @@
 //! changed, and at most once per `replace_min_interval_ms` per token.
 //!
 //! `recovery`: look-ups by hash and `reconcile`; `user`: the user channel's events, fills
-//! and positions.
+//! and positions; `restore`: positions rebuilt from the journal at start and reconciled with
+//! the venue's trades and balances.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,11 +27,12 @@ use crate::adapters::polymarket::signing::{MarketRules, OrderRequest, OrderSide}
 use crate::core::fees::FeeSchedule;
 use crate::core::{Price, Size, TickSize, TokenId};
 
-use super::journal::{JournalEntry, OrderJournal};
+use super::journal::{JournalEntry, JournalError, OrderJournal};
 use super::order::{OrderState, TrackedOrder};
 use super::positions::Positions;
 
 mod recovery;
+mod restore;
 mod user;
 
 /// `[exec]` settings.
@@ -142,6 +144,9 @@ pub struct OrderManager<J: OrderJournal> {
     /// Set when the user channel (re)connects: events may have been missed.
     pub needs_reconcile: bool,
     pub stats: ExecStats,
+    /// The id of every order this manager sent, in sending order (the exposure guard follows
+    /// them until they are final).
+    sent: Vec<String>,
 }
 
 fn shares_of(p: &PreparedOrder) -> Size {
@@ -165,7 +170,13 @@ impl<J: OrderJournal> OrderManager<J> {
             last_replace: FxHashMap::default(),
             needs_reconcile: false,
             stats: ExecStats::default(),
+            sent: Vec::new(),
         }
+    }
+
+    /// The orders sent since the `from`-th (0: all of them), in sending order.
+    pub fn sent_since(&self, from: usize) -> &[String] {
+        self.sent.get(from..).unwrap_or(&[])
     }
 
     /// Records a token's taker fee schedule (a market known before any order is sent).
@@ -179,6 +190,15 @@ impl<J: OrderJournal> OrderManager<J> {
 
     pub fn journal(&self) -> &J {
         &self.journal
+    }
+
+    /// Journals an event of the risk controls (a failure is counted as a journal error).
+    pub fn journal_event(&mut self, action: &str, detail: &str) -> Result<(), JournalError> {
+        let r = self.journal.record_event(action, detail);
+        if r.is_err() {
+            self.stats.journal_errors += 1;
+        }
+        r
     }
 
     pub fn order(&self, order_id: &str) -> Option<&TrackedOrder> {
@@ -353,6 +373,7 @@ impl<J: OrderJournal> OrderManager<J> {
             self.by_client
                 .insert((o.plan_id, o.client_oid), p.order_id.clone());
             self.orders.insert(p.order_id.clone(), t);
+            self.sent.push(p.order_id.clone());
             sendable.push((i, p));
         }
         if sendable.is_empty() {

@@ -7,6 +7,7 @@
 //! - [`manager`]: the order manager (journal first, unknown outcomes looked up by hash,
 //!   version mismatch re-signed once, cancel/replace policy).
 //! - [`pairing`]: Dutch-book legs sized to each other, and the unwind of uneven fills.
+//! - [`risk_link`]: the sender's exposure book and risk setup (caps, breakers, kill switch).
 //! - [`settings`]: the `[trading]` section (dry run or live, secrets files, journal).
 //! - [`order`]: the order state machine; [`positions`]: fills and inventory per outcome.
 //! - [`journal`]: the [`journal::OrderJournal`] trait and its in-memory implementation;
@@ -21,6 +22,7 @@ pub mod manager;
 pub mod order;
 pub mod pairing;
 pub mod positions;
+pub mod risk_link;
 pub mod settings;
 
 use crate::adapters::polymarket::signing::OrderType;

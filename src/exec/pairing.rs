@@ -49,6 +49,8 @@ pub use unwind::{PairTracker, UnwindCounters, UnwindReport, unwind};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
     pub plan_id: u64,
+    /// The strategy's group (the neg-risk event) it was found in.
+    pub group: u32,
     pub side: GroupSide,
     pub n_legs: u8,
     pub legs: [Leg; MAX_LEGS],
@@ -56,6 +58,8 @@ pub struct Plan {
     /// Each leg's cost of `size` shares through the levels the strategy walked (zero: not
     /// known, priced at the leg's worst price); see [`plan_orders`].
     pub leg_costs: [Amount; MAX_LEGS],
+    /// What the plan makes at `size` (payout of the sets minus their cost, fees included).
+    pub edge: Amount,
     pub recv_ns: u64,
     pub created_ns: u64,
 }
@@ -64,11 +68,13 @@ impl Default for Plan {
     fn default() -> Self {
         Self {
             plan_id: 0,
+            group: 0,
             side: GroupSide::Yes,
             n_legs: 0,
             legs: [Leg::default(); MAX_LEGS],
             size: Size::ZERO,
             leg_costs: [Amount::ZERO; MAX_LEGS],
+            edge: Amount::ZERO,
             recv_ns: 0,
             created_ns: 0,
         }
@@ -78,6 +84,23 @@ impl Default for Plan {
 impl Plan {
     pub fn legs(&self) -> &[Leg] {
         &self.legs[..self.n_legs as usize]
+    }
+
+    /// Cuts the plan to `size` shares (no larger than now). Each leg's cost gives up its
+    /// dearest shares at its worst price, the rule [`plan_orders`] applies, so that a leg's
+    /// cost stays the cost of the plan's shares and never pays for the shares cut away.
+    pub fn cut_to(&mut self, size: Size) {
+        let gone = self.size.0.saturating_sub(size.0);
+        for (leg, cost) in self.legs[..self.n_legs as usize]
+            .iter()
+            .zip(&mut self.leg_costs)
+        {
+            if cost.0 != 0 {
+                let at_worst = u128::from(leg.price.0) * u128::from(gone) / 1_000_000;
+                cost.0 = cost.0.saturating_sub(u64::try_from(at_worst).unwrap_or(u64::MAX));
+            }
+        }
+        self.size = Size(self.size.0.min(size.0));
     }
 }
 
@@ -643,6 +666,22 @@ mod tests {
         assert!(s.capped);
         assert_eq!(signed(&s.orders)[0].0, 41_000_000 - 4_200_000);
         assert_eq!(signed(&s.orders)[1].0, 49_500_000);
+    }
+
+    #[test]
+    fn a_plan_cut_by_the_risk_guard_keeps_costs_of_its_shares() {
+        let cent = instruments(&[TickSize::CENT, TickSize::CENT]);
+        let mut p = plan(&["0.42", "0.55"], "100");
+        p.leg_costs[0] = Amount(41_000_000);
+        p.leg_costs[1] = Amount(55_000_000);
+        p.cut_to(sz("90"));
+        assert_eq!(p.size, sz("90"));
+        // Same amounts as the free-collateral cut to 90 shares: the 10 go at the worst price.
+        assert_eq!(p.leg_costs[0], Amount(41_000_000 - 4_200_000));
+        assert_eq!(p.leg_costs[1], Amount(49_500_000));
+        let o = plan_orders(&p, &cent, 1, None).unwrap().orders;
+        assert_eq!(signed(&o)[0].0, 41_000_000 - 4_200_000);
+        assert_eq!(signed(&o)[1].0, 49_500_000);
     }
 
     #[test]

@@ -283,6 +283,7 @@ const COMMAND_PAGES: &[(&str, &str)] = &[
     ("config", "docs/configuration.md"),
     ("chain", "docs/chain.md"),
     ("ctf", "docs/chain.md"),
+    ("risk", "docs/risk.md"),
 ];
 
 /// `polyarb <args> --help`.

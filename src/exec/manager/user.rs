@@ -9,7 +9,7 @@ use crate::core::{Amount, Size, TokenId};
 use crate::storage::{FillRecord, PositionRecord};
 
 use super::super::journal::OrderJournal;
-use super::super::positions::{Fill, Positions};
+use super::super::positions::{Fill, Position, Positions};
 use super::OrderManager;
 
 impl<J: OrderJournal> OrderManager<J> {
@@ -116,23 +116,26 @@ impl<J: OrderJournal> OrderManager<J> {
         tokens.sort_unstable();
         tokens.dedup();
         for token in tokens {
-            let p = self.positions.get(&token);
-            // Size and cost columns are unsigned: a short position or a net receipt is stored
-            // as 0; realized PnL is signed.
-            let rec = PositionRecord {
-                token,
-                size: Size(u64::try_from(p.shares.max(0)).unwrap_or(u64::MAX)),
-                cost: Amount(u64::try_from(p.cost.max(0)).unwrap_or(u64::MAX)),
-                realized_pnl: i64::try_from(p.realized).unwrap_or(if p.realized < 0 {
-                    i64::MIN
-                } else {
-                    i64::MAX
-                }),
-                updated_ns: now,
-            };
+            let rec = position_record(token, &self.positions.get(&token), now);
             if self.journal.record_position(&rec).is_err() {
                 self.stats.journal_errors += 1;
             }
         }
+    }
+}
+
+/// A token's position as the `positions` table stores it. Size and cost columns are unsigned:
+/// a short position or a net receipt is stored as 0; realized PnL is signed.
+pub(super) fn position_record(token: TokenId, p: &Position, now: u64) -> PositionRecord {
+    PositionRecord {
+        token,
+        size: Size(u64::try_from(p.shares.max(0)).unwrap_or(u64::MAX)),
+        cost: Amount(u64::try_from(p.cost.max(0)).unwrap_or(u64::MAX)),
+        realized_pnl: i64::try_from(p.realized).unwrap_or(if p.realized < 0 {
+            i64::MIN
+        } else {
+            i64::MAX
+        }),
+        updated_ns: now,
     }
 }

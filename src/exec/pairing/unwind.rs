@@ -26,6 +26,8 @@ pub struct UnwindCounters<'a> {
     pub failed: &'a Counter,
     /// Micro-shares those unwinds left unsold.
     pub residual: &'a Counter,
+    /// Micro-pUSD those shares cost (at their leg's limit price): the risk breaker's measure.
+    pub residual_notional: &'a Counter,
 }
 
 /// What one unwind did.
@@ -242,6 +244,13 @@ impl PairTracker {
                 if r.residual.0 > 0 {
                     stats.failed.inc();
                     stats.residual.add(r.residual.0);
+                    let price = manager
+                        .order_of(p.plan_id, leg_oid(p.plan_id, leg))
+                        .map_or(0, |o| u128::from(o.price.0));
+                    let notional = u128::from(r.residual.0) * price / 1_000_000;
+                    stats
+                        .residual_notional
+                        .add(u64::try_from(notional).unwrap_or(u64::MAX));
                     let why = r.error.unwrap_or_default();
                     tracing::warn!(plan = p.plan_id, leg, residual = %r.residual, %why, "unwind left a residual");
                 }

@@ -80,7 +80,14 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
                 .and_then(|s| s.path.parent().map(|d| d.join("demo-orders.db")))
                 .unwrap_or_else(|| PathBuf::from("out/demo-orders.db"))
         });
-        let (d, desk) = paper::open(&venue, &set.registry, vcfg.gamma.fee_schedule(), &journal)?;
+        let places = polyarb::exec::risk_link::asset_places(&set.registry, &set.groups);
+        let (d, desk) = paper::open(
+            &venue,
+            &set.registry,
+            vcfg.gamma.fee_schedule(),
+            &journal,
+            (cfg.risk.clone(), places),
+        )?;
         (d, Some(desk))
     } else {
         (DispatchMode::DryRun, None)
@@ -129,6 +136,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             && let Some(u) = &r.last
         {
             labels = markets::catalog_labels(u, p.registry.len());
+        }
+        if let Some(d) = &desk {
+            d.observe(&p.stats);
         }
         dash.draw(&p, &labels)?;
     }

@@ -22,17 +22,21 @@ use polyarb::core::fees::FeeSchedule;
 use polyarb::engine::DispatchMode;
 use polyarb::exec::live::Instrument;
 use polyarb::exec::pairing::PairingConfig;
+use polyarb::exec::risk_link::AssetPlace;
+use polyarb::risk::RiskConfig;
 
 use crate::{VenueHandle, deposit_wallet_address};
 
 /// Opens a paper account on `venue` and makes the live dispatch for `registry`'s assets;
 /// `fees` is the taker fee schedule the venue charges on its synthetic markets; orders are
-/// journaled in a fresh SQLite file at `journal`.
+/// journaled in a fresh SQLite file at `journal`; `risk` is `[risk]` and each asset's market
+/// and event.
 pub fn open(
     venue: &VenueHandle,
     registry: &AssetRegistry,
     fees: Option<FeeSchedule>,
     journal: &Path,
+    risk: (RiskConfig, Vec<AssetPlace>),
 ) -> anyhow::Result<(DispatchMode, LiveDesk)> {
     let key = PrivateKey::from_hex(&format!("0x{}", hex::encode(rand::random::<[u8; 32]>())))
         .context("paper key")?;
@@ -69,5 +73,7 @@ pub fn open(
         pairing: PairingConfig::default(),
         no_side: true,
         ledger_url: Some(url),
+        risk: risk.0,
+        places: risk.1,
     })
 }

@@ -62,7 +62,7 @@ pub enum TradeStatus {
 }
 
 impl TradeStatus {
-    fn parse(s: &str) -> Self {
+    pub fn parse(s: &str) -> Self {
         match s {
             "MATCHED" => Self::Matched,
             "MINED" => Self::Mined,
