@@ -508,9 +508,9 @@ impl MarketModel {
         if self.late_books.is_empty() {
             return;
         }
-        let (due, keep): (Vec<(u32, u64)>, Vec<(u32, u64)>) = std::mem::take(&mut self.late_books)
+        let (due, keep) = std::mem::take(&mut self.late_books)
             .into_iter()
-            .partition(|&(_, at)| at <= now_ms);
+            .partition::<Vec<_>, _>(|&(_, at)| at <= now_ms);
         self.late_books = keep;
         for (m, _) in due {
             let (yes, no) = self.outcomes(m);
