@@ -798,3 +798,201 @@ fn calldata_and_signed_transactions_equal_eth_abi_and_eth_account() {
     assert_eq!(signed.raw.to_string(), t["raw"].as_str().unwrap());
     assert_eq!(signed.hash.to_string(), t["hash"].as_str().unwrap());
 }
+
+// ---- The relayer: Safe, proxy and deposit-wallet requests ----
+
+use polyarb::settlement::relayer::{
+    self, AccountType, RelayerContracts, RequestContext, WalletCall,
+};
+
+fn relayer_calls(v: &Value) -> Vec<WalletCall> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| WalletCall {
+            to: c["to"].as_str().unwrap().parse().unwrap(),
+            value: U256::from_str_radix(c["value"].as_str().unwrap(), 10).unwrap(),
+            data: c["data"].as_str().unwrap().parse().unwrap(),
+        })
+        .collect()
+}
+
+fn hex_bytes(v: &Value) -> Bytes {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+fn relayer_ctx(account: AccountType, wallet: Address, nonce: u64) -> RequestContext {
+    RequestContext {
+        account,
+        chain_id: 137,
+        wallet,
+        contracts: RelayerContracts::default(),
+        nonce: U256::from(nonce),
+        relay: None,
+        proxy_gas_limit: 10_000_000,
+        deadline: 0,
+        metadata: String::new(),
+    }
+}
+
+#[test]
+fn relayer_requests_equal_the_published_safe_and_proxy_vectors() {
+    let v = fixture("relayer_vectors_pybrc.json");
+    let key = PrivateKey::from_hex(v["private_key"].as_str().unwrap()).unwrap();
+    let owner: Address = v["owner"].as_str().unwrap().parse().unwrap();
+    let c = RelayerContracts::default();
+    assert_eq!(
+        relayer::safe_address(c.safe_factory, owner),
+        v["safe_address"]
+            .as_str()
+            .unwrap()
+            .parse::<Address>()
+            .unwrap()
+    );
+    assert_eq!(
+        relayer::proxy_address(c.proxy_factory, owner),
+        v["proxy_address"]
+            .as_str()
+            .unwrap()
+            .parse::<Address>()
+            .unwrap()
+    );
+
+    // Safe: two approvals through MultiSend, nonce 8.
+    let s = &v["safe"];
+    let safe: Address = s["safe"].as_str().unwrap().parse().unwrap();
+    let calls = relayer_calls(&s["calls"]);
+    assert_eq!(relayer::multisend_data(&calls), hex_bytes(&s["data"]));
+    let digest = relayer::safe_digest(
+        137,
+        safe,
+        c.safe_multisend,
+        hex_bytes(&s["data"]),
+        1,
+        U256::from(8),
+    );
+    assert_eq!(format!("{digest:#x}"), s["digest"].as_str().unwrap());
+    let req = relayer::build(&key, &relayer_ctx(AccountType::Safe, safe, 8), &calls).unwrap();
+    assert_eq!(req.signature, hex_bytes(&s["signature"]));
+    assert_eq!(req.to, c.safe_multisend);
+    assert_eq!(req.data.as_ref(), Some(&hex_bytes(&s["data"])));
+    let body = serde_json::to_value(&req).unwrap();
+    assert_eq!(body["type"], "SAFE");
+    assert_eq!(body["proxyWallet"], json!(safe));
+    assert_eq!(body["nonce"], "8");
+    assert_eq!(body["signatureParams"]["operation"], "1");
+    assert_eq!(body["signatureParams"]["safeTxnGas"], "0");
+    assert_eq!(
+        body["signatureParams"]["refundReceiver"],
+        json!(Address::ZERO)
+    );
+    let back = relayer::verify(&req, 137, &c).unwrap();
+    assert_eq!((back.signer, back.wallet, back.calls), (owner, safe, calls));
+
+    // Proxy: one USDC.e approval, gas limit 85338, nonce 0, the relay the relayer named.
+    let p = &v["proxy"];
+    let calls = relayer_calls(&p["calls"]);
+    let mut ctx = relayer_ctx(
+        AccountType::Proxy,
+        relayer::proxy_address(c.proxy_factory, owner),
+        0,
+    );
+    ctx.proxy_gas_limit = p["gas_limit"].as_u64().unwrap();
+    ctx.relay = Some(p["relay"].as_str().unwrap().parse().unwrap());
+    let req = relayer::build(&key, &ctx, &calls).unwrap();
+    let hash = relayer::proxy_hash(
+        owner,
+        c.proxy_factory,
+        req.data.as_ref().unwrap(),
+        U256::ZERO,
+        U256::ZERO,
+        U256::from(ctx.proxy_gas_limit),
+        U256::ZERO,
+        c.relay_hub,
+        ctx.relay.unwrap(),
+    );
+    assert_eq!(format!("{hash:#x}"), p["hash"].as_str().unwrap());
+    assert_eq!(req.signature, hex_bytes(&p["signature"]));
+    let body = serde_json::to_value(&req).unwrap();
+    assert_eq!(body["type"], "PROXY");
+    assert_eq!(body["to"], json!(c.proxy_factory));
+    assert_eq!(body["signatureParams"]["gasLimit"], "85338");
+    assert_eq!(body["signatureParams"]["relayHub"], json!(c.relay_hub));
+    assert_eq!(relayer::verify(&req, 137, &c).unwrap().calls, calls);
+}
+
+#[test]
+fn relayer_requests_equal_eth_account_where_nothing_is_published() {
+    let v = fixture("relayer_vectors_eth_account.json");
+    let key = engine_key();
+    let owner: Address = v["owner"].as_str().unwrap().parse().unwrap();
+    assert_eq!(Address::from(key.address().0), owner);
+    let c = RelayerContracts::default();
+    assert_eq!(
+        format!("{}", relayer::safe_address(c.safe_factory, owner)),
+        v["safe_address"].as_str().unwrap()
+    );
+    assert_eq!(
+        format!("{}", relayer::proxy_address(c.proxy_factory, owner)),
+        v["proxy_address"].as_str().unwrap()
+    );
+
+    // Safe, three settlement calls through MultiSend.
+    let s = &v["safe_multisend"];
+    let safe: Address = s["safe"].as_str().unwrap().parse().unwrap();
+    let calls = relayer_calls(&s["calls"]);
+    let req = relayer::build(&key, &relayer_ctx(AccountType::Safe, safe, 5), &calls).unwrap();
+    assert_eq!(req.data.as_ref(), Some(&hex_bytes(&s["data"])));
+    let digest = relayer::safe_digest(
+        137,
+        safe,
+        c.safe_multisend,
+        hex_bytes(&s["data"]),
+        1,
+        U256::from(5),
+    );
+    assert_eq!(format!("{digest:#x}"), s["digest"].as_str().unwrap());
+    assert_eq!(req.signature, hex_bytes(&s["signature"]));
+
+    // Proxy, the same calls.
+    let p = &v["proxy"];
+    let mut ctx = relayer_ctx(
+        AccountType::Proxy,
+        relayer::proxy_address(c.proxy_factory, owner),
+        7,
+    );
+    ctx.relay = Some(p["relay"].as_str().unwrap().parse().unwrap());
+    ctx.proxy_gas_limit = p["gas_limit"].as_u64().unwrap();
+    let req = relayer::build(&key, &ctx, &relayer_calls(&p["calls"])).unwrap();
+    assert_eq!(req.data.as_ref(), Some(&hex_bytes(&p["data"])));
+    assert_eq!(req.signature, hex_bytes(&p["signature"]));
+
+    // Deposit wallet: the Batch typed data, signed as it is.
+    let w = &v["deposit_wallet"];
+    let wallet: Address = w["wallet"].as_str().unwrap().parse().unwrap();
+    let calls = relayer_calls(&w["calls"]);
+    let mut ctx = relayer_ctx(AccountType::DepositWallet, wallet, 2);
+    ctx.deadline = w["deadline"].as_u64().unwrap();
+    let digest =
+        relayer::batch_digest(137, wallet, U256::from(2), U256::from(ctx.deadline), &calls);
+    assert_eq!(format!("{digest:#x}"), w["digest"].as_str().unwrap());
+    let req = relayer::build(&key, &ctx, &calls).unwrap();
+    assert_eq!(req.signature, hex_bytes(&w["signature"]));
+    let body = serde_json::to_value(&req).unwrap();
+    assert_eq!(body["type"], "WALLET");
+    assert_eq!(body["to"], json!(c.deposit_wallet_factory));
+    assert_eq!(body["depositWalletParams"]["depositWallet"], json!(wallet));
+    assert_eq!(body["depositWalletParams"]["deadline"], "1900000000");
+    assert_eq!(
+        body["depositWalletParams"]["calls"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let back = relayer::verify(&req, 137, &c).unwrap();
+    assert_eq!(
+        (back.signer, back.wallet, back.deadline),
+        (owner, wallet, Some(1_900_000_000))
+    );
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use alloy_primitives::{Address, address};
 use serde::Deserialize;
+use serde::Serialize;
 
 /// Polygon mainnet's chain id.
 pub const POLYGON: u64 = 137;
@@ -25,8 +26,49 @@ pub struct ChainConfig {
     /// ConditionalTokens itself with `contracts.usdce` as collateral.
     pub route: Route,
     pub rpc_timeout_ms: u64,
+    /// `eoa` sends its own transactions; `safe`, `proxy` and `deposit-wallet` accounts go
+    /// through the relayer (`[chain.relayer]`).
+    pub account: AccountType,
+    pub relayer: RelayerConfig,
     pub gas: GasConfig,
     pub contracts: Contracts,
+}
+
+/// `[chain.relayer]`: Polymarket's relayer, for Safe, proxy and deposit-wallet accounts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayerConfig {
+    pub url: String,
+    /// JSON file with builder credentials `{apiKey, secret, passphrase}` or a relayer key
+    /// `{relayerApiKey, relayerApiKeyAddress}`.
+    pub auth_file: Option<PathBuf>,
+    /// The account's address; derived from the key for Safe and proxy wallets when absent,
+    /// required for a deposit wallet.
+    pub wallet: Option<Address>,
+    /// The gas limit a proxy-wallet request signs.
+    pub proxy_gas_limit: u64,
+    /// A deposit-wallet batch is void this long after it is signed.
+    pub deadline_s: u64,
+    pub timeout_ms: u64,
+    pub poll_interval_ms: u64,
+    pub max_polls: u32,
+    pub contracts: RelayerContracts,
+}
+
+impl Default for RelayerConfig {
+    fn default() -> Self {
+        Self {
+            url: "https://relayer-v2.polymarket.com".to_string(),
+            auth_file: None,
+            wallet: None,
+            proxy_gas_limit: 10_000_000,
+            deadline_s: 600,
+            timeout_ms: 10_000,
+            poll_interval_ms: 2_000,
+            max_polls: 100,
+            contracts: RelayerContracts::default(),
+        }
+    }
 }
 
 impl Default for ChainConfig {
@@ -38,6 +80,8 @@ impl Default for ChainConfig {
             journal: PathBuf::from("chain-journal.sqlite"),
             route: Route::Adapter,
             rpc_timeout_ms: 10_000,
+            account: AccountType::Eoa,
+            relayer: RelayerConfig::default(),
             gas: GasConfig::default(),
             contracts: Contracts::default(),
         }
@@ -143,4 +187,74 @@ impl Default for Contracts {
 pub struct ChainFile {
     #[serde(default)]
     pub chain: ChainConfig,
+}
+
+/// Polymarket's Safe factory ("Polymarket Contract Proxy Factory").
+pub const SAFE_FACTORY: Address = address!("0xaacFeEa03eb1561C4e67d661e40682Bd20E3541b");
+/// Safe's MultiSend.
+pub const SAFE_MULTISEND: Address = address!("0xA238CBeb142c10Ef7Ad8442C6D1f9E89e07e7761");
+/// The proxy-wallet factory: every proxy request goes to it.
+pub const PROXY_FACTORY: Address = address!("0xaB45c5A4B0c941a2F231C04C3f49182e1A254052");
+/// The GSN RelayHub of proxy wallets.
+pub const RELAY_HUB: Address = address!("0xD216153c06E857cD7f72665E0aF1d7D82172F494");
+/// The deposit-wallet factory: every deposit-wallet request goes to it.
+pub const DEPOSIT_WALLET_FACTORY: Address = address!("0x00000000000Fb5C9ADea0298D729A0CB3823Cc07");
+
+/// Which kind of account holds the funds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccountType {
+    /// The key's own address sends its transactions and pays gas.
+    #[default]
+    Eoa,
+    /// A Gnosis Safe owned by the key, through the relayer.
+    Safe,
+    /// A Polymarket proxy wallet owned by the key, through the relayer.
+    Proxy,
+    /// A deposit wallet owned by the key, through the relayer.
+    DepositWallet,
+}
+
+impl AccountType {
+    /// The relayer's `type` for this account (`None`: an EOA does not use the relayer).
+    pub fn relayer_type(self) -> Option<&'static str> {
+        match self {
+            AccountType::Eoa => None,
+            AccountType::Safe => Some("SAFE"),
+            AccountType::Proxy => Some("PROXY"),
+            AccountType::DepositWallet => Some("WALLET"),
+        }
+    }
+
+    pub fn from_relayer_type(s: &str) -> Option<Self> {
+        match s {
+            "SAFE" => Some(AccountType::Safe),
+            "PROXY" => Some(AccountType::Proxy),
+            "WALLET" => Some(AccountType::DepositWallet),
+            _ => None,
+        }
+    }
+}
+
+/// The relayer's contracts (Polygon's by default).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayerContracts {
+    pub safe_factory: Address,
+    pub safe_multisend: Address,
+    pub proxy_factory: Address,
+    pub relay_hub: Address,
+    pub deposit_wallet_factory: Address,
+}
+
+impl Default for RelayerContracts {
+    fn default() -> Self {
+        Self {
+            safe_factory: SAFE_FACTORY,
+            safe_multisend: SAFE_MULTISEND,
+            proxy_factory: PROXY_FACTORY,
+            relay_hub: RELAY_HUB,
+            deposit_wallet_factory: DEPOSIT_WALLET_FACTORY,
+        }
+    }
 }

@@ -13,7 +13,7 @@ pub mod rpc;
 pub mod tx;
 
 pub use client::{ChainClient, ChainError, Mined, TxCall};
-pub use config::{ChainConfig, Contracts, GasConfig, Route};
+pub use config::{ChainConfig, Contracts, GasConfig, RelayerConfig, Route};
 pub use journal::{TxJournal, TxRow, TxStatus};
 pub use rpc::{CallRequest, Receipt, Rpc, RpcError};
 pub use tx::{Eip1559Tx, SignedTx};

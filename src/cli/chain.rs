@@ -1,6 +1,8 @@
 //! `polyarb chain balances|approve|resume` and `polyarb ctf split|merge|redeem|convert`: the
 //! account's on-chain state and settlement transactions, from a TOML file's `[chain]` section.
-//! Every command prints each transaction it sends (or, with `--dry-run`, would send).
+//! Every command prints each transaction it sends (or, with `--dry-run`, would send). With
+//! `[chain] account` a Safe, proxy or deposit wallet, the calls of a command go to the relayer
+//! as one signed request instead, which is printed the same way.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,7 +19,9 @@ use polyarb::core::decimal::{format_micros, parse_micros};
 use polyarb::settlement::account::{
     balance_of_batch, erc20_balance, payout_denominator, required_approvals,
 };
+use polyarb::settlement::relayer::{self, AccountType, RequestContext, WalletCall};
 use polyarb::settlement::{MarketKind, Settlement};
+use polyarb::settlement::{RelayerAuth, RelayerClient};
 
 #[derive(Args, Debug, Clone)]
 pub struct ChainOpts {
@@ -120,6 +124,7 @@ fn load(path: &Path) -> anyhow::Result<ChainConfig> {
     let mut cfg = load_toml::<ChainFile>(path)?.chain;
     cfg.journal = resolve_relative(path, &cfg.journal);
     cfg.key_file = cfg.key_file.map(|k| resolve_relative(path, &k));
+    cfg.relayer.auth_file = cfg.relayer.auth_file.map(|a| resolve_relative(path, &a));
     Ok(cfg)
 }
 
@@ -138,11 +143,7 @@ fn client(cfg: &ChainConfig) -> anyhow::Result<ChainClient> {
 }
 
 fn open_client(cfg: &ChainConfig) -> anyhow::Result<ChainClient> {
-    let key_file = cfg
-        .key_file
-        .as_deref()
-        .context("[chain] key_file is needed to send transactions")?;
-    let key = PrivateKey::from_file(key_file)?;
+    let key = key_of(cfg)?;
     let c = ChainClient::open(rpc(cfg), key, &cfg.journal, cfg.chain_id, cfg.gas.clone())?;
     Ok(c)
 }
@@ -183,6 +184,139 @@ fn print_tx(from: Address, label: &str, tx: &Eip1559Tx) {
         tx.gas_limit, tx.max_fee_per_gas, tx.max_priority_fee_per_gas
     );
     println!("  data      {}", tx.input);
+}
+
+/// Who sends a command's calls: the EOA itself, or the relayer for the key's wallet.
+enum Sender {
+    Eoa(Box<ChainClient>),
+    Relayed(Box<Relayed>),
+}
+
+struct Relayed {
+    key: PrivateKey,
+    owner: Address,
+    wallet: Address,
+    cfg: ChainConfig,
+    client: RelayerClient,
+}
+
+/// The wallet an account's calls run from: configured, or derived from its owner.
+fn wallet_of(cfg: &ChainConfig, owner: Address) -> anyhow::Result<Address> {
+    if let Some(w) = cfg.relayer.wallet {
+        return Ok(w);
+    }
+    let c = &cfg.relayer.contracts;
+    match cfg.account {
+        AccountType::Eoa => Ok(owner),
+        AccountType::Safe => Ok(relayer::safe_address(c.safe_factory, owner)),
+        AccountType::Proxy => Ok(relayer::proxy_address(c.proxy_factory, owner)),
+        AccountType::DepositWallet => {
+            bail!("[chain.relayer] wallet is needed for a deposit-wallet account")
+        }
+    }
+}
+
+fn key_of(cfg: &ChainConfig) -> anyhow::Result<PrivateKey> {
+    let key_file = cfg
+        .key_file
+        .as_deref()
+        .context("[chain] key_file is needed to send transactions")?;
+    Ok(PrivateKey::from_file(key_file)?)
+}
+
+fn sender(cfg: &ChainConfig) -> anyhow::Result<Sender> {
+    if cfg.account == AccountType::Eoa {
+        return Ok(Sender::Eoa(Box::new(client(cfg)?)));
+    }
+    let key = key_of(cfg)?;
+    let owner = Address::from(key.address().0);
+    let wallet = wallet_of(cfg, owner)?;
+    let auth = match &cfg.relayer.auth_file {
+        Some(p) => Some(RelayerAuth::from_file(p)?),
+        None => None,
+    };
+    let r = &cfg.relayer;
+    let client = RelayerClient::new(
+        &r.url,
+        auth,
+        Duration::from_millis(r.timeout_ms),
+        Duration::from_millis(r.poll_interval_ms),
+        r.max_polls,
+    );
+    Ok(Sender::Relayed(Box::new(Relayed {
+        key,
+        owner,
+        wallet,
+        cfg: cfg.clone(),
+        client,
+    })))
+}
+
+impl Sender {
+    /// The account that holds the funds and receives what the calls pay.
+    fn account(&self) -> Address {
+        match self {
+            Sender::Eoa(c) => c.address(),
+            Sender::Relayed(r) => r.wallet,
+        }
+    }
+
+    fn send(&mut self, calls: &[TxCall], dry_run: bool) -> anyhow::Result<()> {
+        match self {
+            Sender::Eoa(c) => send_all(c, calls, dry_run),
+            Sender::Relayed(r) => r.send(calls, dry_run),
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Relayed {
+    /// Prints the signed request for all `calls` and (unless `dry_run`) submits it and waits
+    /// until the relayer reports it mined or failed.
+    fn send(&mut self, calls: &[TxCall], dry_run: bool) -> anyhow::Result<()> {
+        let account = self.cfg.account;
+        let n = self.client.nonce(self.owner, account)?;
+        let ctx = RequestContext {
+            account,
+            chain_id: self.cfg.chain_id,
+            wallet: self.wallet,
+            contracts: self.cfg.relayer.contracts.clone(),
+            nonce: n.nonce,
+            relay: n.relay,
+            proxy_gas_limit: self.cfg.relayer.proxy_gas_limit,
+            deadline: unix_now() + self.cfg.relayer.deadline_s,
+            metadata: String::new(),
+        };
+        let wcalls: Vec<WalletCall> = calls.iter().map(WalletCall::from).collect();
+        let req = relayer::build(&self.key, &ctx, &wcalls)?;
+        println!(
+            "relayer request ({}) from {} for wallet {}:",
+            req.kind, self.owner, self.wallet
+        );
+        for c in calls {
+            println!("  call      {}  to {}", c.label, c.to);
+        }
+        println!("{}", serde_json::to_string_pretty(&req)?);
+        if dry_run {
+            println!("  (dry run: not sent)");
+            return Ok(());
+        }
+        let sub = self.client.submit(&req)?;
+        println!("  submitted transaction {} ({})", sub.id, sub.state);
+        let done = self.client.wait(&sub.id)?;
+        println!(
+            "  {}  transaction hash {}",
+            done.state,
+            done.hash.as_deref().unwrap_or("none")
+        );
+        Ok(())
+    }
 }
 
 /// Prints and (unless `dry_run`) sends each call in turn, waiting for each receipt.
@@ -234,7 +368,8 @@ fn balances(a: BalancesArgs) -> anyhow::Result<()> {
                 .key_file
                 .as_deref()
                 .context("give --address or set [chain] key_file")?;
-            Address::from(PrivateKey::from_file(key_file)?.address().0)
+            let owner = Address::from(PrivateKey::from_file(key_file)?.address().0);
+            wallet_of(&cfg, owner)?
         }
     };
     let mut rpc = rpc(&cfg);
@@ -281,26 +416,27 @@ fn balances(a: BalancesArgs) -> anyhow::Result<()> {
 
 fn ramp(a: RampArgs, wrap: bool) -> anyhow::Result<()> {
     let cfg = load(&a.send.opts.config)?;
-    let mut c = client(&cfg)?;
+    let mut c = sender(&cfg)?;
     let s = Settlement::new(cfg.contracts.clone(), cfg.route);
-    let me = c.address();
+    let me = c.account();
     let amt = amount(&a.amount)?;
     let call = if wrap {
         s.wrap(me, amt)
     } else {
         s.unwrap(me, amt)
     };
-    send_all(&mut c, &[call], a.send.dry_run)
+    c.send(&[call], a.send.dry_run)
 }
 
 fn approve(a: SendArgs) -> anyhow::Result<()> {
     let cfg = load(&a.opts.config)?;
-    let mut c = client(&cfg)?;
+    let mut c = sender(&cfg)?;
     let s = Settlement::new(cfg.contracts.clone(), cfg.route);
-    let owner = c.address();
+    let owner = c.account();
+    let mut reads = rpc(&cfg);
     let mut missing = Vec::new();
     for ap in required_approvals(&s) {
-        let granted = ap.granted(c.rpc(), owner)?;
+        let granted = ap.granted(&mut reads, owner)?;
         println!(
             "{:<9} {} {} → {} ({})",
             if granted { "granted" } else { "missing" },
@@ -321,7 +457,7 @@ fn approve(a: SendArgs) -> anyhow::Result<()> {
         println!("every approval is granted: nothing to send");
         return Ok(());
     }
-    send_all(&mut c, &missing, a.dry_run)
+    c.send(&missing, a.dry_run)
 }
 
 pub fn run_ctf(cmd: CtfCommand) -> anyhow::Result<()> {
@@ -341,8 +477,8 @@ pub fn run_ctf(cmd: CtfCommand) -> anyhow::Result<()> {
         CtfCommand::Redeem(a) => ctf_call(a, Op::Redeem)?,
     };
     let cfg = load(&send.opts.config)?;
-    let mut c = client(&cfg)?;
-    send_all(&mut c, &[call], send.dry_run)
+    let mut c = sender(&cfg)?;
+    c.send(&[call], send.dry_run)
 }
 
 enum Op {

@@ -117,6 +117,7 @@ impl Stage for LiveDispatchStage {
             n_legs: o.n_legs,
             legs: o.legs,
             size: o.size,
+            leg_costs: o.leg_costs,
             recv_ns: o.recv_ns,
             created_ns: now,
         };

@@ -3,20 +3,25 @@
 //!
 //! A Dutch book is only riskless as complete sets. Every leg is a FOK BUY, a marketable order:
 //! production takes its pUSD with at most 2 decimals and its shares with at most 4, spends the
-//! pUSD at the prices it walks, and the leg's price is only the worst it accepts. Before
-//! sending, [`plan_orders`] gives every leg the same share count, a multiple of each leg's
-//! exact lot when the plan is that big (shares whose cost at the leg's price is whole cents,
-//! so the leg signs exactly those shares for exactly their cost), else of 0.01 share (each leg
-//! then spends its cost cut to cents). The count is cut further so that every leg together
-//! fits the free collateral last read from the venue (pUSD plus worst-case taker fee, as the
-//! venue reserves it) — otherwise the venue would fill the first legs and refuse the last for
-//! balance. A plan on which some leg would be refused locally (tick, precision, the $1
-//! minimum) is not sent at all (the caller counts it): sending the valid legs alone would buy
-//! a naked position.
+//! pUSD level by level at the prices it walks, and the leg's price is only the worst it
+//! accepts. So a leg spends what its shares cost through the levels the strategy walked (the
+//! plan's `leg_costs`), not shares × worst price: that would buy more shares than the other
+//! legs wherever the book has them, and be killed where the worst level holds no more (the
+//! leg whose level ended the walk). Before sending, [`plan_orders`] gives every leg the same
+//! share count, a multiple of each leg's exact lot when the plan is that big (shares whose
+//! cost at the leg's price is whole cents, so a one-level leg signs exactly those shares for
+//! exactly their cost), else of 0.01 share (each leg then spends its cost cut to cents). The
+//! count is cut further so that every leg together fits the free collateral last read from
+//! the venue (pUSD plus worst-case taker fee, as the venue reserves it) — otherwise the venue
+//! would fill the first legs and refuse the last for balance; a cut gives up each leg's
+//! dearest shares, taken off its cost at its worst price. A plan on which some leg would be
+//! refused locally (tick, precision, the $1 minimum) is not sent at all (the caller counts
+//! it): sending the valid legs alone would buy a naked position.
 //!
-//! Legs can still fill different share counts: a BUY that walks better prices than its limit
-//! gets more shares for its pUSD. After the batch (FOK legs are final with their
-//! acknowledgement; an unknown outcome waits for the look-up or the user channel), [`decide`]
+//! Legs can still fill different share counts: a leg whose cost is cut to cents buys up to a
+//! cent's worth less, and a book that moved fills differently. After the batch (FOK legs are
+//! final with their acknowledgement; an unknown outcome waits for the look-up or the user
+//! channel), [`decide`]
 //! compares what each leg filled: the least-filled leg's count is the complete sets, and legs
 //! that filled more are unwound by [`unwind`] — FAK SELLs of the excess (cut to the 0.01
 //! share a SELL can give; the rest is reported as residual), priced
@@ -29,7 +34,7 @@ use serde::Deserialize;
 
 use crate::adapters::polymarket::signing::amounts::{MARKETABLE_MAKER_DP, SHARE_LOT};
 use crate::adapters::polymarket::signing::{OrderRejection, OrderRequest, OrderSide, OrderType};
-use crate::core::{Price, Size, TickSize};
+use crate::core::{Amount, Price, Size, TickSize};
 use crate::strategy::{GroupSide, Leg, MAX_LEGS};
 
 use super::instruments::Instruments;
@@ -48,6 +53,9 @@ pub struct Plan {
     pub n_legs: u8,
     pub legs: [Leg; MAX_LEGS],
     pub size: Size,
+    /// Each leg's cost of `size` shares through the levels the strategy walked (zero: not
+    /// known, priced at the leg's worst price); see [`plan_orders`].
+    pub leg_costs: [Amount; MAX_LEGS],
     pub recv_ns: u64,
     pub created_ns: u64,
 }
@@ -60,6 +68,7 @@ impl Default for Plan {
             n_legs: 0,
             legs: [Leg::default(); MAX_LEGS],
             size: Size::ZERO,
+            leg_costs: [Amount::ZERO; MAX_LEGS],
             recv_ns: 0,
             created_ns: 0,
         }
@@ -110,15 +119,32 @@ pub struct SizedPlan {
     pub capped: bool,
 }
 
-/// What buying `shares` of every leg may reserve: each leg's pUSD (its notional cut to the 2
+/// What one leg's BUY spends for `shares` of the plan's `size`, in micro-pUSD before the cut
+/// to cents. With the strategy's cost through the levels it walked (`cost`, for `size`
+/// shares), the shares given up are taken off at the leg's worst price: the shares a plan
+/// gives up are its dearest, priced at most that, so the amount never exceeds what the levels
+/// sell those shares for, and a FOK spending it is absorbed by the book the strategy saw.
+/// Without it, every share at the worst price.
+fn leg_amount(price: Price, cost: Amount, size: Size, shares: Size) -> u64 {
+    let at_worst =
+        |s: u64| u64::try_from(u128::from(price.0) * u128::from(s) / 1_000_000).unwrap_or(u64::MAX);
+    if cost.0 == 0 {
+        return at_worst(shares.0);
+    }
+    cost.0
+        .saturating_sub(at_worst(size.0.saturating_sub(shares.0)))
+}
+
+/// What buying `shares` of every leg may reserve: each leg's pUSD (its amount cut to the 2
 /// decimals a marketable BUY spends) plus its worst-case taker fee, the fee curve at the limit
 /// price or 0.5, whichever is lower (the venue's reservation for a BUY).
-fn reserve_for(orders: &[NewOrder], shares: Size) -> u128 {
+fn reserve_for(orders: &[NewOrder], costs: &[Amount], size: Size, shares: Size) -> u128 {
     orders
         .iter()
-        .map(|o| {
+        .zip(costs)
+        .map(|(o, &c)| {
             let p = o.request.price;
-            let notional = u128::from(p.0) * u128::from(shares.0) / 1_000_000;
+            let notional = u128::from(leg_amount(p, c, size, shares));
             let notional = notional - notional % u128::from(PUSD_CENT);
             let worst = Price(p.0.min(500_000));
             let fee = o
@@ -130,15 +156,23 @@ fn reserve_for(orders: &[NewOrder], shares: Size) -> u128 {
 }
 
 /// The largest multiple of `lot` up to `shares` whose reservation fits `budget` (0 if none).
-fn affordable(orders: &[NewOrder], shares: u64, lot: u64, budget: u64) -> u64 {
-    let (b, full) = (u128::from(budget), reserve_for(orders, Size(shares)));
+fn affordable(
+    orders: &[NewOrder],
+    costs: &[Amount],
+    size: Size,
+    shares: u64,
+    lot: u64,
+    budget: u64,
+) -> u64 {
+    let reserve = |s: u64| reserve_for(orders, costs, size, Size(s));
+    let (b, full) = (u128::from(budget), reserve(shares));
     if full <= b {
         return shares;
     }
     // Proportional first (the reservation is linear but for rounding), then down lot by lot.
     let mut s = u64::try_from(u128::from(shares) * b / full.max(1)).unwrap_or(0);
     s -= s % lot;
-    while s > 0 && reserve_for(orders, Size(s)) > b {
+    while s > 0 && reserve(s) > b {
         s -= lot;
     }
     s
@@ -228,9 +262,16 @@ pub fn plan_orders(
             why: OrderRejection::ZeroQuantity,
         });
     }
+    let costs = &plan.leg_costs[..legs.len()];
     let mut capped = false;
     if let Some(b) = free {
-        let s = affordable(&orders, common, lot, b);
+        let mut s = affordable(&orders, costs, plan.size, common, lot, b);
+        // A coarse exact lot (many legs' lots together) must not drop a plan that some
+        // 0.01-share lots of every leg would fit: size it down on the fine lot instead.
+        if s == 0 && lot != SHARE_LOT {
+            let fine = plan.size.0 - plan.size.0 % SHARE_LOT;
+            s = affordable(&orders, costs, plan.size, fine, SHARE_LOT, b);
+        }
         if s == 0 {
             return Err(PlanSkip::Unaffordable);
         }
@@ -238,7 +279,20 @@ pub fn plan_orders(
         common = s;
     }
     for (k, o) in orders.iter_mut().enumerate() {
-        o.request.quantity = crate::adapters::polymarket::signing::Quantity::Shares(Size(common));
+        // A marketable BUY spends its pUSD amount level by level up to its worst price
+        // (production's market order): the leg's cost through the levels walked, so that it
+        // buys the plan's shares and no more, and the book the strategy saw absorbs it whole.
+        // At the highest price its tick allows, an amount that is not shares × price names a
+        // worst price (amount / shares at 4 decimals) above it, which the venue refuses: such a
+        // leg spends its shares at that price, exact on its lot.
+        let top = 1_000_000u32.saturating_sub(o.rules.tick_size.micros());
+        let cost = if o.request.price.0 >= top {
+            Amount::ZERO
+        } else {
+            costs[k]
+        };
+        let amount = leg_amount(o.request.price, cost, plan.size, Size(common));
+        o.request.quantity = crate::adapters::polymarket::signing::Quantity::MarketAmount(amount);
         // Checked against every rule the signer applies (marketable precision, $1 minimum),
         // so that what passes here is sent as is.
         if let Err(why) = o.request.amounts(&o.rules, now_s) {
@@ -424,11 +478,9 @@ mod tests {
             .collect()
     }
 
+    /// The shares a leg's signed amounts name (its pUSD at its worst price).
     fn shares(o: &NewOrder) -> Size {
-        match o.request.quantity {
-            crate::adapters::polymarket::signing::Quantity::Shares(s) => s,
-            q => panic!("{q:?}"),
-        }
+        Size(o.request.amounts(&o.rules, 1).unwrap().taker)
     }
 
     #[test]
@@ -502,7 +554,11 @@ mod tests {
                     "{o:?}"
                 );
                 assert!(a.maker >= 1_000_000, "the $1 minimum: {o:?}");
-                assert!(a.taker <= shares(o).0);
+                let most = u128::from(size.0) * u128::from(o.request.price.0) / 1_000_000;
+                assert!(
+                    u128::from(a.maker) <= most,
+                    "never more than the plan's shares: {o:?}"
+                );
             }
         }
         assert!(sent > 1000, "{sent} plans sized");
@@ -563,7 +619,53 @@ mod tests {
         let s = plan_orders(&p, &fee, 1, Some(1_000_000_000)).unwrap();
         let got = shares(&s.orders[0]);
         assert!(got < sz("1020") && s.capped, "{got}");
-        assert!(reserve_for(&s.orders, got) <= 1_000_000_000);
-        assert!(reserve_for(&s.orders, Size(got.0 + 500_000)) > 1_000_000_000);
+        let none = [Amount::ZERO; 2];
+        assert!(reserve_for(&s.orders, &none, p.size, got) <= 1_000_000_000);
+        assert!(reserve_for(&s.orders, &none, p.size, Size(got.0 + 500_000)) > 1_000_000_000);
+    }
+
+    #[test]
+    fn a_leg_walked_through_levels_spends_its_cost_not_its_worst_price() {
+        let cent = instruments(&[TickSize::CENT, TickSize::CENT]);
+        // Leg 0: 50 @0.40 then 50 @0.42 = $41 for 100 shares; leg 1 one level, 100 @0.55.
+        let mut p = plan(&["0.42", "0.55"], "100");
+        p.leg_costs[0] = Amount(41_000_000);
+        p.leg_costs[1] = Amount(55_000_000);
+        let o = plan_orders(&p, &cent, 1, None).unwrap().orders;
+        // $41, not 100 × 0.42 = $42 (which the 50 left at 0.42 could not absorb: killed);
+        // the amount at the worst price names 97.619 shares, the levels give 100.
+        assert_eq!(
+            signed(&o),
+            [(41_000_000, 97_619_000), (55_000_000, 100_000_000)]
+        );
+        // Cut to 90 shares by the free pUSD: the 10 given up come off at the worst price.
+        let s = plan_orders(&p, &cent, 1, Some(86_900_000)).unwrap();
+        assert!(s.capped);
+        assert_eq!(signed(&s.orders)[0].0, 41_000_000 - 4_200_000);
+        assert_eq!(signed(&s.orders)[1].0, 49_500_000);
+    }
+
+    #[test]
+    fn forty_legs_are_sized_down_to_the_free_collateral_not_dropped() {
+        // 40 legs at 0.0241 (tick 0.0001): each leg's exact lot is 100 shares, and $90 buys
+        // 93.36 sets (0.964 each), under one exact lot.
+        let tick = TickSize::parse("0.0001").unwrap();
+        let insts = instruments(&[tick; 40]);
+        let p = plan(&["0.0241"; 40], "500");
+        let s = plan_orders(&p, &insts, 1, Some(90_000_000)).unwrap();
+        assert!(s.capped);
+        assert_eq!(s.orders.len(), 40);
+        let spent: u64 = signed(&s.orders).iter().map(|a| a.0).sum();
+        assert!(spent <= 90_000_000, "{spent}");
+        // Every leg the same 93.36 shares' worth: $2.249976 cut to $2.24.
+        assert!(signed(&s.orders).iter().all(|&(m, _)| m == 2_240_000));
+        // Uncapped, 500 sets go out whole; capped at max_size upstream, the plan's own size.
+        let s = plan_orders(&p, &insts, 1, None).unwrap();
+        assert!(!s.capped);
+        assert!(
+            signed(&s.orders)
+                .iter()
+                .all(|&(m, t)| (m, t) == (12_050_000, 500_000_000))
+        );
     }
 }

@@ -54,7 +54,7 @@ sol! {
 }
 
 /// Which kind of market a condition belongs to (Gamma's `negRisk` flag).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MarketKind {
     Binary,
     NegRisk,

@@ -153,6 +153,10 @@ pub struct Opportunity {
     pub size: Size,
     /// What buying every leg costs through the levels walked, fees included (rounded up).
     pub cost: Amount,
+    /// Each leg's cost for `size` shares through the levels it walks (fees apart, rounded up
+    /// to the micro-pUSD): what its marketable BUY spends. Zero when not known; the leg is then
+    /// priced at its worst price for every share.
+    pub leg_costs: [Amount; MAX_LEGS],
     /// Payout of `size` complete sets minus `cost`.
     pub edge: Amount,
     /// Receive time of the frame whose change revealed it.
@@ -170,6 +174,7 @@ impl Default for Opportunity {
             legs: [Leg::default(); MAX_LEGS],
             size: Size::ZERO,
             cost: Amount::ZERO,
+            leg_costs: [Amount::ZERO; MAX_LEGS],
             edge: Amount::ZERO,
             recv_ns: 0,
             detected_ns: 0,
@@ -218,6 +223,11 @@ pub struct StrategyConfig {
     /// Send NO-side plans live (N NOs bought for less than N − 1 need the neg-risk adapter's
     /// conversion to pay out); otherwise they are detected, reported and paper-traded only.
     pub no_side: bool,
+    /// After an opportunity of a group is emitted, hold the group (emit nothing more for it)
+    /// until every leg of the emitted side has shown a new ask ladder (the plan's own fills
+    /// landing) or this many milliseconds have passed: a second plan sent on liquidity the
+    /// first is taking would be killed. 0 = no hold.
+    pub rearm_ms: u64,
 }
 
 impl Default for StrategyConfig {
@@ -229,6 +239,7 @@ impl Default for StrategyConfig {
             depth_levels: DEFAULT_DEPTH_LEVELS,
             slippage_ticks: 0,
             no_side: false,
+            rearm_ms: 0,
         }
     }
 }

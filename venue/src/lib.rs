@@ -7,7 +7,8 @@
 //! wire rendering of market events (`wire`), the servers — `/ws/market` on mio + tungstenite
 //! (`ws`), REST on tiny_http (`http` router, `book_api`, `public_api`, `admin`) — and fault
 //! injection (`fault`). `synth` writes the model's events as a frames file. `trading` is the
-//! trading side: accounts, API keys, signed orders, matching, trades and `/ws/user`.
+//! trading side: accounts, API keys, signed orders, matching, trades and `/ws/user`; `relayer`
+//! is Polymarket's relayer for Safe, proxy and deposit-wallet accounts, settling on that ledger.
 //!
 //! Start one with `Venue::start(config)`: it binds 127.0.0.1 (port 0 by default), returns a
 //! `VenueHandle` with the bound addresses, and shuts down cleanly when dropped. The handle
@@ -35,6 +36,7 @@ pub mod model;
 pub mod public_api;
 pub mod publisher;
 pub mod rate;
+pub mod relayer;
 pub mod source;
 pub mod synth;
 pub mod trading;
@@ -191,6 +193,7 @@ impl Venue {
             .with(Arc::new(book_api::BookApi::new(ctl.clone(), &cfg.rest)))
             .with(Arc::new(public_api::PublicApi::new(ctl.clone())))
             .with(Arc::new(trading::api::TradingApi::new(ctl.clone())))
+            .with(Arc::new(relayer::RelayerApi::new(ctl.clone())))
             .with(Arc::new(admin::AdminApi::new(ctl)));
         let http_bind = SocketAddr::new(ip, cfg.server.http_port);
         let server = HttpServer::start(

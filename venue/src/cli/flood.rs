@@ -49,6 +49,12 @@ pub struct FloodArgs {
     pub hgrm_dir: PathBuf,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Questions per neg-risk event of the market set (a fifth of the markets are grouped).
+    #[arg(long, default_value_t = 4)]
+    pub questions: u32,
+    /// Mean interval between neg-risk mispricings the venue injects (0 = none).
+    #[arg(long, default_value_t = 0)]
+    pub mispricing_every_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -64,9 +70,17 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
         cfg.pipeline.threads = t.iter().map(|s| s.trim().to_string()).collect();
         cfg.validate(&src.label())?;
     }
+    let mut model = ModelConfig::for_assets(a.assets, a.seed);
+    let q = a.questions.max(2);
+    let markets = model.binary_markets + model.neg_risk_groups * model.neg_risk_group_size;
+    let grouped = model.neg_risk_groups * model.neg_risk_group_size;
+    model.neg_risk_group_size = q;
+    model.neg_risk_groups = grouped / q;
+    model.binary_markets = markets - model.neg_risk_groups * q;
     vcfg.model = ModelConfig {
         binary_dutch_fault_every_ms: 0,
-        ..ModelConfig::for_assets(a.assets, a.seed)
+        mispricing_every_ms: a.mispricing_every_ms,
+        ..model
     };
     vcfg.source.paused = true;
     vcfg.source.changes_per_s = a.rate;

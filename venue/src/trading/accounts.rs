@@ -11,11 +11,22 @@ use serde::Serialize;
 
 use polyarb::adapters::polymarket::signing::Address;
 
-/// What an asset of an account is: collateral, or one outcome token (venue asset index).
+/// What an asset of an account is: collateral, or one outcome token (venue asset index), or
+/// USDC.e (what pUSD wraps; only the relayer's wrap and unwrap move it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Holding {
     Collateral,
     Token(u32),
+    Usdce,
+}
+
+/// A settlement that needs more of a holding than is free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("insufficient {holding:?}: needs {needed}, {free} free")]
+pub struct Shortfall {
+    pub holding: Holding,
+    pub needed: u64,
+    pub free: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -47,7 +58,7 @@ impl Account {
 }
 
 /// Every account the venue knows.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Accounts {
     accounts: FxHashMap<Address, Account>,
 }
@@ -100,6 +111,40 @@ impl Accounts {
         }
         b.reserved += amount;
         true
+    }
+
+    /// Settles on chain (split, merge, convert, redeem, wrap): takes every debit from the free
+    /// balances and adds every credit, or, when a debit is not covered, changes nothing.
+    pub fn settle(
+        &mut self,
+        a: Address,
+        debits: &[(Holding, u64)],
+        credits: &[(Holding, u64)],
+    ) -> Result<(), Shortfall> {
+        let mut need: FxHashMap<Holding, u64> = FxHashMap::default();
+        for &(h, n) in debits {
+            let e = need.entry(h).or_default();
+            *e = e.saturating_add(n);
+        }
+        for (&h, &needed) in &need {
+            let free = self.balance(&a, h).free();
+            if free < needed {
+                return Err(Shortfall {
+                    holding: h,
+                    needed,
+                    free,
+                });
+            }
+        }
+        let acc = self.accounts.entry(a).or_default();
+        for (h, n) in need {
+            acc.entry(h).total -= n;
+        }
+        for &(h, n) in credits {
+            let b = acc.entry(h);
+            b.total = b.total.saturating_add(n);
+        }
+        Ok(())
     }
 
     pub fn release(&mut self, a: Address, h: Holding, amount: u64) {
