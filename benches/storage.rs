@@ -10,19 +10,19 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use polyarb::storage::batch::Batch;
 use polyarb::storage::checkpoint::Checkpointer;
-use polyarb::storage::load::TempDir;
 use polyarb::storage::load::measure::{
     busy_asset_db, change_rows, open_checkpointed, registration_batch,
 };
 use polyarb::storage::rebuild::rebuild_at;
 use polyarb::storage::{EventStore, SqliteStore, StorageConfig, Synchronous};
+use testkit::ScratchDir;
 
 const BATCH: usize = 1000;
 const MARKETS: usize = 100;
 
 /// A fresh store with its markets registered, and its WAL checkpointer (on its own thread, as
 /// in the writer: no checkpoint inside a measured commit).
-fn store(dir: &TempDir, name: &str) -> (SqliteStore, Checkpointer) {
+fn store(dir: &ScratchDir, name: &str) -> (SqliteStore, Checkpointer) {
     let (mut s, c) = open_checkpointed(&dir.path().join(name), Synchronous::Normal)
         .expect("open the store and its checkpointer");
     s.write_batch(&registration_batch(MARKETS, 7).0)
@@ -49,7 +49,7 @@ fn inserts(c: &mut Criterion) {
         .throughput(Throughput::Elements(BATCH as u64));
     let compact_rows = StorageConfig::default().compact_rows;
 
-    let dir = TempDir::new("bench-land");
+    let dir = ScratchDir::new("bench-land");
     let (mut s, _checkpointer) = store(&dir, "land.db");
     let mut next_id = 2u64;
     // One 1000-row commit into the landing table (what the writer's batch latency is).
@@ -68,7 +68,7 @@ fn inserts(c: &mut Criterion) {
         })
     });
 
-    let dir = TempDir::new("bench-sustained");
+    let dir = ScratchDir::new("bench-sustained");
     let (mut s, _checkpointer) = store(&dir, "sustained.db");
     let mut next_id = 2u64;
     let mut staged = 0usize;
@@ -93,7 +93,7 @@ fn inserts(c: &mut Criterion) {
 }
 
 fn rebuild(c: &mut Criterion) {
-    let dir = TempDir::new("bench-rebuild");
+    let dir = ScratchDir::new("bench-rebuild");
     let path = dir.path().join("busy.db");
     // One hour of a busy binary market: both outcomes change 20 times a second, 50+50 levels.
     let (token, from, to) = busy_asset_db(&path, 20, 3600, 50).expect("build the busy asset");

@@ -13,7 +13,6 @@ use polyarb::core::TokenId;
 use polyarb::replay::FrameReader;
 use polyarb::storage::ingest::FrameIngestor;
 use polyarb::storage::load::EventFlood;
-use polyarb::storage::load::TempDir;
 use polyarb::storage::load::measure as bench;
 use polyarb::storage::time::{NS_PER_MS, format_ns, parse_time_ns, unix_now_ns};
 use polyarb::storage::{
@@ -391,7 +390,7 @@ fn run_bench(
             d
         }
         None => {
-            tmp = TempDir::try_new("db-bench")?;
+            tmp = BenchDir::create()?;
             tmp.path().to_path_buf()
         }
     };
@@ -544,4 +543,32 @@ fn crash_writer(
     writer.shutdown()?;
     let _ = printer.join();
     Ok(())
+}
+
+/// The directory `db bench` measures in when none is given, removed with its databases when the
+/// bench ends.
+struct BenchDir {
+    path: PathBuf,
+}
+
+impl BenchDir {
+    fn create() -> std::io::Result<Self> {
+        let path = std::env::temp_dir().join(format!(
+            "polyarb-db-bench-{}-{}",
+            std::process::id(),
+            polyarb::storage::time::unix_now_ns()
+        ));
+        std::fs::create_dir_all(&path)?;
+        Ok(Self { path })
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for BenchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }

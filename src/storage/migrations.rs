@@ -82,7 +82,7 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<MigrationReport,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::load::TempDir;
+    use testkit::ScratchDir;
 
     /// The schema as SQLite stores it, for comparing two databases.
     fn schema_of(conn: &Connection) -> Vec<(String, String, Option<String>)> {
@@ -121,7 +121,7 @@ mod tests {
 
     #[test]
     fn empty_and_every_older_version_upgrade_to_the_newest() {
-        let dir = TempDir::new("migrations");
+        let dir = ScratchDir::new("migrations");
         let fresh_path = dir.path().join("fresh.db");
         let mut fresh = Connection::open(&fresh_path).unwrap();
         let r = migrate(&mut fresh).unwrap();
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn newer_database_is_refused() {
-        let dir = TempDir::new("migrations-newer");
+        let dir = ScratchDir::new("migrations-newer");
         let mut conn = Connection::open(dir.path().join("x.db")).unwrap();
         migrate(&mut conn).unwrap();
         conn.execute(
@@ -269,7 +269,7 @@ mod tests {
 
     #[test]
     fn a_failed_migration_leaves_the_previous_version() {
-        let dir = TempDir::new("migrations-fail");
+        let dir = ScratchDir::new("migrations-fail");
         let mut conn = Connection::open(dir.path().join("x.db")).unwrap();
         migrate_to(&mut conn, 2).unwrap();
         // A table v3 wants to create already exists: v3 fails as a whole.

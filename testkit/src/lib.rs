@@ -1,12 +1,14 @@
 //! What every integration test of the workspace shares, written once: waiting for a condition,
 //! the built binaries (`bins`) and their runs, the recorded Polymarket fixtures (`fixtures`)
-//! and scratch directories. Venue-specific helpers live in `polyarb-venue-testkit` (`venue/testkit/`).
+//! and scratch directories (`scratch`, kept for a look after a failure; `ScratchDir`, removed
+//! on drop). Venue-specific helpers live in `polyarb-venue-testkit` (`venue/testkit/`).
 
 pub mod bins;
 pub mod fixtures;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long `wait_until` waits: far beyond any healthy wait on a loaded 2-core machine.
@@ -33,6 +35,37 @@ pub fn scratch(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
+}
+
+/// A fresh directory under the system's temp dir, removed with everything in it on drop: for
+/// tests that write databases and exports, which would otherwise fill the disk run after run.
+pub struct ScratchDir {
+    path: PathBuf,
+}
+
+impl ScratchDir {
+    /// Creates `<tmp>/polyarb-<tag>-<pid>-<n>-<nanos>`, unique per process, call and moment.
+    pub fn new(tag: &str) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path =
+            std::env::temp_dir().join(format!("polyarb-{tag}-{}-{n}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("scratch dir");
+        Self { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// The stdout of a finished command, which must have succeeded: a failure names `what` and

@@ -8,28 +8,22 @@ use polyarb::adapters::polymarket::signing::{
     ProtocolVersion, parse_post_order, verify_order_signature,
 };
 use serde_json::Value;
+use testkit::ScratchDir;
 
 const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const TOKEN: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
 
-struct TempDir(PathBuf);
+/// A scratch directory for the command's input files.
+struct TempDir(ScratchDir);
 
 impl TempDir {
     fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("polyarb-cli-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
+        Self(ScratchDir::new(&format!("cli-{tag}")))
     }
     fn file(&self, name: &str, content: &str) -> PathBuf {
-        let p = self.0.join(name);
+        let p = self.0.path().join(name);
         std::fs::write(&p, content).unwrap();
         p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -11,12 +11,12 @@ use std::ops::ControlFlow;
 
 use polyarb::core::{AssetIndex, Price, Side, Size};
 use polyarb::storage::batch::{Batch, BookRow, BookRowKind, Row, TradeRow};
-use polyarb::storage::load::TempDir;
 use polyarb::storage::load::measure::registration_batch;
 use polyarb::storage::schema::TIME_SAMPLE_EVERY;
 use polyarb::storage::{EventStore, SqliteStore, StorageConfig, Synchronous};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use testkit::ScratchDir;
 
 const MARKETS: usize = 3;
 const T0: u64 = 1_764_000_000_000_000_000;
@@ -201,7 +201,7 @@ fn time_cuts_and_book_rows_span_many_partitions() {
 /// Writes, compacts unevenly, reopens and compacts the rest, checking every time cut and every
 /// market's rows against full scans; returns how many `orderbook_events` partitions there were.
 fn time_cuts_equal_full_scans(partition_rows: u64) -> usize {
-    let dir = TempDir::new("time-index");
+    let dir = ScratchDir::new("time-index");
     let path = dir.path().join("t.db");
     let mut store = registered_store_in(&path, partition_rows);
     let mut rng = StdRng::seed_from_u64(17);
@@ -333,7 +333,7 @@ fn check_book_rows(store: &mut SqliteStore) {
 
 #[test]
 fn landed_rows_deleted_by_another_connection_are_not_compacted() {
-    let dir = TempDir::new("time-index-prune");
+    let dir = ScratchDir::new("time-index-prune");
     let path = dir.path().join("x.db");
     let mut writer = registered_store(&path);
     let mut rng = StdRng::seed_from_u64(5);
@@ -385,7 +385,7 @@ fn landed_rows_deleted_by_another_connection_are_not_compacted() {
 
 #[test]
 fn time_and_level_queries_use_their_indices() {
-    let dir = TempDir::new("time-index-plan");
+    let dir = ScratchDir::new("time-index-plan");
     let store =
         SqliteStore::open_with(&dir.path().join("p.db"), Synchronous::Normal, 5000).unwrap();
     let plan = |sql: &str| -> String {
@@ -436,7 +436,7 @@ fn time_and_level_queries_use_their_indices() {
 
 #[test]
 fn trades_are_read_while_landed_and_move_with_compaction() {
-    let dir = TempDir::new("time-index-trades");
+    let dir = ScratchDir::new("time-index-trades");
     let mut store = registered_store(&dir.path().join("t.db"));
     let mut rng = StdRng::seed_from_u64(9);
     let mut t = T0;
@@ -488,7 +488,7 @@ fn trades_are_read_while_landed_and_move_with_compaction() {
 
 #[test]
 fn a_compaction_hands_control_back_while_it_works_and_can_be_stopped() {
-    let dir = TempDir::new("time-index-yield");
+    let dir = ScratchDir::new("time-index-yield");
     let mut store = registered_store(&dir.path().join("y.db"));
     let mut rng = StdRng::seed_from_u64(11);
     let mut t = T0;

@@ -12,7 +12,7 @@ use crate::catalog::source::Fetched;
 use crate::catalog::state::CatalogState;
 use crate::catalog::testing::{binary_event, cond, neg_risk_event, raws};
 use crate::catalog::{Detected, MarketField};
-use crate::storage::load::TempDir;
+use testkit::ScratchDir;
 
 const NOW_MS: u64 = 1_800_000_000_000;
 
@@ -48,7 +48,7 @@ fn process(db: &Path) -> CatalogState {
 
 #[test]
 fn upserts_detect_changes_and_halts_survive_restarts() {
-    let dir = TempDir::new("catalog-sqlite");
+    let dir = ScratchDir::new("catalog-sqlite");
     let db = dir.path().join("c.db");
     let u = process(&db).apply(fetched(&world()), NOW_MS);
     assert_eq!(u.report.stored.new.len(), 5);
@@ -113,7 +113,7 @@ fn upserts_detect_changes_and_halts_survive_restarts() {
 #[test]
 fn detect_kinds() {
     let u = {
-        let dir = TempDir::new("catalog-detect");
+        let dir = ScratchDir::new("catalog-detect");
         process(&dir.path().join("d.db")).apply(fetched(&world()), NOW_MS)
     };
     let m = u.catalog.market(&cid(1)).unwrap();
@@ -129,7 +129,7 @@ fn detect_kinds() {
 
 #[test]
 fn a_refused_row_does_not_lose_the_others() {
-    let dir = TempDir::new("catalog-refused");
+    let dir = ScratchDir::new("catalog-refused");
     let mut store = SqliteCatalogStore::open_path(&dir.path().join("r.db")).unwrap();
     let u = process(&dir.path().join("x.db")).apply(fetched(&world()), NOW_MS);
     let mut long = u.catalog.market(&cid(1)).unwrap().clone();
@@ -144,7 +144,7 @@ fn a_refused_row_does_not_lose_the_others() {
 
 #[test]
 fn a_corrupt_stored_row_is_skipped_and_replaced() {
-    let dir = TempDir::new("catalog-corrupt");
+    let dir = ScratchDir::new("catalog-corrupt");
     let db = dir.path().join("c.db");
     process(&db).apply(fetched(&world()), NOW_MS);
     let conn = rusqlite::Connection::open(&db).unwrap();

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use crate::ModelConfig;
-use crate::synth::write_frames;
+use crate::synth::{FrameOptions, START_MS, write_frames_with};
 
 #[derive(Args, Debug)]
 pub struct SynthArgs {
@@ -44,6 +44,17 @@ pub struct FramesArgs {
     /// Misprice a neg-risk event (either direction) about this often, in model ms; 0 = never.
     #[arg(long, default_value_t = 0)]
     pub mispricing_every_ms: u64,
+    /// Fault: steps per thousand with a tick-size change whose fresh books come only 40 model
+    /// ms later; 0 = never.
+    #[arg(long, default_value_t = 0)]
+    pub late_tick_book_per_mille: u32,
+    /// Fault: frames per thousand after the dump that carry two events in one JSON array;
+    /// 0 = never.
+    #[arg(long, default_value_t = 0)]
+    pub batched_per_mille: u32,
+    /// Model time of the first frame (UNIX ms).
+    #[arg(long, default_value_t = START_MS)]
+    pub start_ms: u64,
     /// Output file (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -56,10 +67,19 @@ pub fn run(a: SynthArgs) -> anyhow::Result<()> {
         "--assets must be at least 2 (one binary market)"
     );
     anyhow::ensure!(f.depth >= 1, "--depth must be at least 1");
+    anyhow::ensure!(
+        f.late_tick_book_per_mille <= 1000 && f.batched_per_mille <= 1000,
+        "a per-mille rate is at most 1000"
+    );
+    let opts = FrameOptions {
+        start_ms: f.start_ms,
+        batched_per_mille: f.batched_per_mille,
+    };
     let cfg = ModelConfig {
         depth: f.depth,
         binary_dutch_fault_every_ms: f.dutch_every_ms,
         mispricing_every_ms: f.mispricing_every_ms,
+        late_tick_book_fault_per_mille: f.late_tick_book_per_mille,
         ..ModelConfig::for_assets(f.assets, f.seed)
     };
     let summary = match &f.out {
@@ -67,7 +87,7 @@ pub fn run(a: SynthArgs) -> anyhow::Result<()> {
             let file =
                 File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
             let mut w = BufWriter::with_capacity(1 << 20, file);
-            let (_, s) = write_frames(cfg, f.events, &mut w)
+            let (_, s) = write_frames_with(cfg, opts, f.events, &mut w)
                 .with_context(|| format!("writing {}", path.display()))?;
             w.flush()
                 .with_context(|| format!("writing {}", path.display()))?;
@@ -76,7 +96,8 @@ pub fn run(a: SynthArgs) -> anyhow::Result<()> {
         None => {
             let stdout = std::io::stdout();
             let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
-            let (_, s) = write_frames(cfg, f.events, &mut w).context("writing frames to stdout")?;
+            let (_, s) = write_frames_with(cfg, opts, f.events, &mut w)
+                .context("writing frames to stdout")?;
             w.flush().context("writing frames to stdout")?;
             s
         }

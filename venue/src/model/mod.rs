@@ -19,7 +19,9 @@
 //! snapshots as the real venue does; trade prints.
 //!
 //! Faults for code paths production never exercises: a binary Dutch book (`binary_dutch_fault_*`:
-//! a NO ask below 1 - YES ask - margin, the mirror broken for a while) and gaps.
+//! a NO ask below 1 - YES ask - margin, the mirror broken for a while), gaps, claimed tops that
+//! contradict the book (`wrong_top_fault_per_mille`) and tick-size changes whose fresh books
+//! come only later (`late_tick_book_fault_per_mille`).
 //!
 //! Prices and sizes are integer micro-units throughout; the only floats are selection weights.
 //! Everything is a function of the seed and of the sequence of `step(now_ms)` calls.
@@ -43,6 +45,8 @@ const FINE_BELOW: u32 = 40_000;
 /// Back to 0.01 only once the book is well inside again, so the tick does not flap.
 const COARSE_FROM: u32 = 100_000;
 const COARSE_TO: u32 = 900_000;
+/// How long the late-tick-book fault holds a market's fresh books back, in model ms.
+pub const LATE_TICK_BOOK_MS: u64 = 40;
 
 /// A Zipf exponent (a selection weight, the only float in the model's configuration).
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
@@ -96,6 +100,11 @@ pub struct ModelConfig {
     /// (a frame production never sends; a client's book must flag `best_mismatch` until its
     /// next snapshot). 0 = never, and the event sequence is then unchanged.
     pub wrong_top_fault_per_mille: u32,
+    /// Fault: steps per thousand at which the walked market's tick size switches (0.01 ↔
+    /// 0.001) and its fresh books are sent only [`LATE_TICK_BOOK_MS`] later, the market quiet
+    /// meanwhile (production sends them at once; a client's book waits in `tick_size_change`
+    /// until they come). 0 = never, and the event sequence is then unchanged.
+    pub late_tick_book_fault_per_mille: u32,
     /// `min_order_size` reported for every market.
     pub min_order_size: Size,
     /// Tick sizes of the first stand-alone binary markets, one per market, kept for good
@@ -123,6 +132,7 @@ impl Default for ModelConfig {
             binary_dutch_fault_duration_ms: 500,
             binary_dutch_fault_margin: Price(20_000),
             wrong_top_fault_per_mille: 0,
+            late_tick_book_fault_per_mille: 0,
             min_order_size: Size(5_000_000),
             fixed_ticks: Vec::new(),
         }
@@ -199,6 +209,8 @@ pub struct MarketModel {
     next_dutch_ms: Option<u64>,
     next_mispricing_ms: Option<u64>,
     mispricings_active: Vec<Mispricing>,
+    /// Markets whose fresh books the late-tick-book fault holds back, and when they are sent.
+    late_books: Vec<(u32, u64)>,
     hash_salt: u64,
     steps: u64,
     /// Binary Dutch book faults injected so far.
@@ -222,6 +234,7 @@ impl MarketModel {
             next_dutch_ms: None,
             next_mispricing_ms: None,
             mispricings_active: Vec::new(),
+            late_books: Vec::new(),
             hash_salt,
             steps: 0,
             binary_dutch_faults: 0,
@@ -443,12 +456,67 @@ impl MarketModel {
         self.steps += 1;
         self.expire_dutch(now_ms, buf);
         self.expire_mispricings(now_ms, buf);
+        self.send_late_books(now_ms, buf);
         self.maybe_inject_dutch(now_ms, buf);
         self.maybe_inject_mispricing(now_ms, buf);
         if let Some(m) = self.pick_market() {
             let burst = matches!(self.burst, Some((b, _)) if b == m);
             self.walk(m, burst, buf);
             self.check_tick_regime(m, buf);
+            let late = self.cfg.late_tick_book_fault_per_mille;
+            // Drawn only when the fault is on, so that a fault-free model's sequence never changes.
+            if late > 0 && self.rng.chance(u64::from(late)) {
+                self.late_tick_change(m, now_ms, buf);
+            }
+        }
+    }
+
+    /// Switches market `m`'s tick size and rebuilds its books on the new grid, but holds the
+    /// fresh `book`s back for [`LATE_TICK_BOOK_MS`] (the market frozen until they are sent).
+    fn late_tick_change(&mut self, m: u32, now_ms: u64, buf: &mut EventBuf) {
+        if (m as usize) < self.cfg.fixed_ticks.len() && m < self.cfg.binary_markets {
+            return;
+        }
+        let (Some(b), Some(a)) = (self.yes(m).best_bid(), self.yes(m).best_ask()) else {
+            return;
+        };
+        let old = self.books.asset(2 * m).tick;
+        let new = if old == TickSize::CENT {
+            TickSize::MILLI
+        } else {
+            TickSize::CENT
+        };
+        let t = new.micros();
+        // Rounded outwards, so a neg-risk event keeps its overround.
+        let nb = floor_grid(b.0, t).clamp(t, ONE - 2 * t);
+        let na = ceil_grid(a.0, t).clamp(nb + t, ONE - t);
+        let (yes, no) = self.outcomes(m);
+        self.books.asset_mut(yes).tick = new;
+        self.books.asset_mut(no).tick = new;
+        self.fill_book(m, nb, na, t);
+        for asset in [yes, no] {
+            buf.events
+                .push(VenueEvent::TickSizeChange { asset, old, new });
+        }
+        let due = now_ms + LATE_TICK_BOOK_MS;
+        self.walks[m as usize].frozen_until_ms = Some(due);
+        self.late_books.push((m, due));
+    }
+
+    /// Sends the held-back books whose time has come and lets their markets move again.
+    fn send_late_books(&mut self, now_ms: u64, buf: &mut EventBuf) {
+        if self.late_books.is_empty() {
+            return;
+        }
+        let (due, keep) = std::mem::take(&mut self.late_books)
+            .into_iter()
+            .partition::<Vec<_>, _>(|&(_, at)| at <= now_ms);
+        self.late_books = keep;
+        for (m, _) in due {
+            let (yes, no) = self.outcomes(m);
+            buf.events.push(VenueEvent::Book { asset: yes });
+            buf.events.push(VenueEvent::Book { asset: no });
+            self.walks[m as usize].frozen_until_ms = None;
         }
     }
 

@@ -3,8 +3,8 @@
 
 use std::process::{Command, Output};
 
-use polyarb::storage::load::TempDir;
 use serde_json::Value;
+use testkit::ScratchDir;
 
 use venue_testkit::trading::*;
 use venue_testkit::wire::agent;
@@ -25,7 +25,7 @@ fn place_list_cancel_through_a_config_file() {
     let v = venue();
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.30", "100")], &[("0.70", "100")]);
-    let dir = TempDir::new("cli-trade");
+    let dir = ScratchDir::new("cli-trade");
     std::fs::write(dir.path().join("key.hex"), format!("0x{:064x}\n", 0x77u32)).unwrap();
     let cfg = dir.path().join("trader.toml");
     std::fs::write(
@@ -125,7 +125,7 @@ fn a_deposit_wallet_config_places_orders_and_misfits_are_named() {
     let v = venue();
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.30", "100")], &[("0.70", "100")]);
-    let dir = TempDir::new("cli-trade-1271");
+    let dir = ScratchDir::new("cli-trade-1271");
     let key_hex = format!("0x{:064x}", 0x78u32);
     std::fs::write(dir.path().join("key.hex"), format!("{key_hex}\n")).unwrap();
     let key_address = polyarb::adapters::polymarket::signing::PrivateKey::from_hex(&key_hex)
@@ -244,7 +244,7 @@ fn a_deposit_wallet_refreshes_its_balance_first() {
             }
         })
     };
-    let dir = TempDir::new("cli-trade-refresh");
+    let dir = ScratchDir::new("cli-trade-refresh");
     std::fs::write(dir.path().join("key.hex"), format!("0x{:064x}\n", 0x79u32)).unwrap();
     std::fs::write(
         dir.path().join("creds.json"),

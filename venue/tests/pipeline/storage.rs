@@ -1,10 +1,9 @@
 //! Storage integration tests on real database files: books rebuilt from the store equal the
-//! books the engine's own replayer had (venue frames and the storage's adversarial feed, at the
-//! end and at intermediate moments), retention exports that `polyarb replay` reads back, the
+//! books the engine's own replayer had (venue frames, also with the model's faults and batched
+//! frames, at the end and at intermediate moments), retention exports that `polyarb replay` reads back, the
 //! writer's health under a locked database and a full disk, bad data, a full channel, trading
 //! rows, and the `db` commands.
 
-use crate::storage_synth;
 use testkit::wait_until;
 
 use std::io::{Read, Write};
@@ -18,7 +17,6 @@ use polyarb::core::{Amount, AssetIndex, Price, Side, Size, TokenId};
 use polyarb::replay::Replayer;
 use polyarb::storage::ingest::FrameIngestor;
 use polyarb::storage::load::EventFlood;
-use polyarb::storage::load::TempDir;
 use polyarb::storage::rebuild::{Base, rebuild_at};
 use polyarb::storage::time::{NS_PER_MS, NS_PER_S, unix_now_ns};
 use polyarb::storage::{
@@ -27,7 +25,8 @@ use polyarb::storage::{
     RuleChangeRecord, SqliteStore, StorageConfig, StorageEvent, StorageSender, WriterHandle,
 };
 use polyarb_venue::ModelConfig;
-use storage_synth::{SynthConfig, SynthFeed};
+use polyarb_venue::synth::{FrameOptions, START_MS, write_frames_with};
+use testkit::ScratchDir;
 
 const NS_PER_DAY: u64 = 86_400 * NS_PER_S;
 
@@ -176,13 +175,32 @@ fn venue_frames(assets: u32, steps: u64, seed: u64) -> Vec<String> {
 
 /// The frames `polyarb synth frames` writes for `cfg`, one per line.
 fn model_frames(cfg: ModelConfig, steps: u64) -> Vec<String> {
+    frames_with(cfg, FrameOptions::default(), steps)
+}
+
+fn frames_with(cfg: ModelConfig, opts: FrameOptions, steps: u64) -> Vec<String> {
     let mut out = Vec::new();
-    polyarb_venue::synth::write_frames(cfg, steps, &mut out).unwrap();
+    write_frames_with(cfg, opts, steps, &mut out).unwrap();
     String::from_utf8(out)
         .unwrap()
         .lines()
         .map(str::to_string)
         .collect()
+}
+
+/// Frames of about `assets` assets from `start_ms` with what the store must reproduce though
+/// production never sends it: a tenth of the frames batch two events, and some tick-size
+/// changes leave their book waiting for a later `book`.
+fn faulty_frames(assets: u32, seed: u64, steps: u64, start_ms: u64) -> Vec<String> {
+    let cfg = ModelConfig {
+        late_tick_book_fault_per_mille: 3,
+        ..ModelConfig::for_assets(assets, seed)
+    };
+    let opts = FrameOptions {
+        start_ms,
+        batched_per_mille: 100,
+    };
+    frames_with(cfg, opts, steps)
 }
 
 #[test]
@@ -209,7 +227,7 @@ fn rebuilt_books_equal_the_live_books_with_4k_pages() {
 /// Rebuilds every book at every checkpoint, while rows are still landed and at rest, with a new
 /// `orderbook_events` partition every `partition_rows`; returns how many partitions there were.
 fn rebuilt_books_equal_live_books(partition_rows: u64, page_size: Option<u32>) -> (usize, i64) {
-    let dir = TempDir::new("st-rebuild-venue");
+    let dir = ScratchDir::new("st-rebuild-venue");
     let mut cfg = config(dir.path());
     cfg.partition_rows = partition_rows;
     if let Some(p) = page_size {
@@ -271,11 +289,11 @@ fn rebuilt_books_equal_live_books(partition_rows: u64, page_size: Option<u32>) -
 
 #[test]
 fn rebuilt_books_keep_the_live_health_states() {
-    let dir = TempDir::new("st-rebuild-states");
+    let dir = ScratchDir::new("st-rebuild-states");
     let cfg = config(dir.path());
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
-    // Wrong claimed tops come from the venue model's fault; a tick-size change that waits for
-    // its book (the venue sends the book at once) from `SynthFeed`.
+    // Two feeds, as a book already in doubt keeps its first reason: one with wrong claimed
+    // tops, one whose tick-size changes wait for their book (both faults of the venue model).
     let mut frames = model_frames(
         ModelConfig {
             wrong_top_fault_per_mille: 20,
@@ -283,16 +301,17 @@ fn rebuilt_books_keep_the_live_health_states() {
         },
         1500,
     );
-    frames.extend(
-        SynthFeed::new(SynthConfig {
-            markets: 3,
-            seed: 9,
-            tick_change_per_mille: 10,
-            book_per_mille: 10,
-            ..SynthConfig::default()
-        })
-        .frames(1500),
-    );
+    frames.extend(frames_with(
+        ModelConfig {
+            late_tick_book_fault_per_mille: 10,
+            ..ModelConfig::for_assets(6, 10)
+        },
+        FrameOptions {
+            start_ms: START_MS + 86_400_000,
+            batched_per_mille: 100,
+        },
+        1500,
+    ));
     let t0 = unix_now_ns() - NS_PER_DAY;
     let (_live, checkpoints) = ingest_and_replay(&frames, &tx, |k| t0 + k as u64 * NS_PER_MS, 150);
     // Both resync reasons the venue's stream can cause are among the live states compared.
@@ -396,18 +415,13 @@ fn retention_drops_the_partitions_it_empties() {
 /// and the store still rebuilds the current ones, with a new `orderbook_events` partition every
 /// `partition_rows`.
 fn retention_exports_then_deletes(partition_rows: u64) -> PruneReport {
-    let dir = TempDir::new("st-retention");
+    let dir = ScratchDir::new("st-retention");
     let mut cfg = config(dir.path());
     cfg.retention.prune_chunk_rows = 700;
     cfg.partition_rows = partition_rows;
     cfg.compact_rows = cfg.compact_rows.min(partition_rows as usize);
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
-    let mut feed = SynthFeed::new(SynthConfig {
-        markets: 3,
-        seed: 5,
-        ..SynthConfig::default()
-    });
-    let frames = feed.frames(4000);
+    let frames = faulty_frames(6, 5, 4000, START_MS);
     let now = unix_now_ns();
     let half = frames.len() / 2;
     // The first half is 20 days old (beyond the 14-day window), the rest a day old.
@@ -533,10 +547,10 @@ fn retention_exports_then_deletes(partition_rows: u64) -> PruneReport {
 
 #[test]
 fn interrupted_exports_are_finished_or_discarded_by_the_next_prune() {
-    let dir = TempDir::new("st-retention-recover");
+    let dir = ScratchDir::new("st-retention-recover");
     let cfg = config(dir.path());
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
-    let frames = SynthFeed::new(SynthConfig::default()).frames(500);
+    let frames = faulty_frames(8, 1, 500, START_MS);
     let old = unix_now_ns() - 30 * NS_PER_DAY;
     ingest_and_replay(&frames, &tx, |k| old + k as u64 * NS_PER_MS, 10_000);
     drop(tx);
@@ -564,11 +578,11 @@ fn interrupted_exports_are_finished_or_discarded_by_the_next_prune() {
 
 #[test]
 fn the_writer_schedules_retention() {
-    let dir = TempDir::new("st-retention-writer");
+    let dir = ScratchDir::new("st-retention-writer");
     let mut cfg = config(dir.path());
     cfg.retention.prune_interval_s = 1;
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
-    let frames = SynthFeed::new(SynthConfig::default()).frames(300);
+    let frames = faulty_frames(8, 1, 300, START_MS);
     let old = unix_now_ns() - 30 * NS_PER_DAY;
     ingest_and_replay(&frames, &tx, |k| old + k as u64 * NS_PER_MS, 10_000);
     let m = writer.metrics().clone();
@@ -616,7 +630,7 @@ fn order(hash: &str, plan: &str, client: &str) -> OrderRecord {
 
 #[test]
 fn a_locked_database_halts_trading_and_writes_recover_when_it_clears() {
-    let dir = TempDir::new("st-locked");
+    let dir = ScratchDir::new("st-locked");
     let cfg = config(dir.path());
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
     let health = writer.health().clone();
@@ -672,7 +686,7 @@ fn a_locked_database_halts_trading_and_writes_recover_when_it_clears() {
 
 #[test]
 fn a_full_disk_is_reported_and_writes_recover_when_space_returns() {
-    let dir = TempDir::new("st-full");
+    let dir = ScratchDir::new("st-full");
     let mut cfg = config(dir.path());
     cfg.compact_rows = 100_000;
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
@@ -725,7 +739,7 @@ fn flood_into_more(tx: &StorageSender, flood: &mut EventFlood, changes: usize) {
 
 #[test]
 fn bad_data_is_refused_one_row_at_a_time_and_counted() {
-    let dir = TempDir::new("st-bad");
+    let dir = ScratchDir::new("st-bad");
     let cfg = config(dir.path());
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
     let mut flood = EventFlood::new(1, 3);
@@ -831,7 +845,7 @@ fn bad_data_is_refused_one_row_at_a_time_and_counted() {
 
 #[test]
 fn a_full_channel_hands_the_event_back_and_counts_it() {
-    let dir = TempDir::new("st-channel");
+    let dir = ScratchDir::new("st-channel");
     let mut cfg = config(dir.path());
     cfg.channel_capacity = 8;
     // The writer will sit in SQLite's busy wait for 2 s while another connection holds the lock.
@@ -885,7 +899,7 @@ fn a_full_channel_hands_the_event_back_and_counts_it() {
 
 #[test]
 fn trading_rows_are_journaled_updated_and_flushed() {
-    let dir = TempDir::new("st-trading");
+    let dir = ScratchDir::new("st-trading");
     let cfg = config(dir.path());
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
     let yes = TokenId::from_u64(11);
@@ -1060,7 +1074,7 @@ fn one_asset_over_two_minutes(tx: &StorageSender, flood: &mut EventFlood, t0: u6
 
 #[test]
 fn snapshots_follow_the_cadence_and_bars_aggregate_minutes() {
-    let dir = TempDir::new("st-cadence");
+    let dir = ScratchDir::new("st-cadence");
     let mut cfg = config(dir.path());
     cfg.snapshot_every_events = 100;
     cfg.snapshot_every_ms = 3_600_000;
@@ -1138,7 +1152,7 @@ fn snapshots_follow_the_cadence_and_bars_aggregate_minutes() {
 
 #[test]
 fn bars_merge_at_their_own_cadence_and_at_every_flush() {
-    let dir = TempDir::new("st-bar-cadence");
+    let dir = ScratchDir::new("st-bar-cadence");
     let mut cfg = config(dir.path());
     cfg.bars_every_ms = 3_600_000;
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
@@ -1167,7 +1181,7 @@ fn bars_merge_at_their_own_cadence_and_at_every_flush() {
 
 #[test]
 fn a_level_history_query_uses_its_index_after_the_writer_stops() {
-    let dir = TempDir::new("st-planner");
+    let dir = ScratchDir::new("st-planner");
     let cfg = config(dir.path());
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
     let mut flood = EventFlood::new(4, 9);
@@ -1195,15 +1209,10 @@ fn a_level_history_query_uses_its_index_after_the_writer_stops() {
 
 #[test]
 fn db_commands_rebuild_report_and_prune() {
-    let dir = TempDir::new("st-cli");
+    let dir = ScratchDir::new("st-cli");
     let frames_path = dir.path().join("feed.frames");
-    let mut feed = SynthFeed::new(SynthConfig {
-        markets: 2,
-        seed: 8,
-        start_ms: (unix_now_ns() - 20 * NS_PER_DAY) / NS_PER_MS,
-        ..SynthConfig::default()
-    });
-    let frames = feed.frames(1500);
+    let start_ms = (unix_now_ns() - 20 * NS_PER_DAY) / NS_PER_MS;
+    let frames = faulty_frames(4, 8, 1500, start_ms);
     std::fs::write(&frames_path, frames.join("\n")).unwrap();
     let db = dir.path().join("cli.db");
     let run = |args: &[&str]| {
@@ -1227,7 +1236,7 @@ fn db_commands_rebuild_report_and_prune() {
         "--frames",
         frames_path.to_str().unwrap(),
     ]);
-    assert!(text.contains("1502 frames"), "{text}");
+    assert!(text.contains(&format!("{} frames", frames.len())), "{text}");
 
     let mut live = Replayer::new();
     for f in &frames {
@@ -1310,7 +1319,7 @@ fn committed_lines(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiv
 #[test]
 fn sigkill_at_random_moments_loses_no_reported_batch() {
     use rand::{Rng, SeedableRng};
-    let dir = TempDir::new("st-crash");
+    let dir = ScratchDir::new("st-crash");
     let db = dir.path().join("crash.db");
     let seed = unix_now_ns();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);

@@ -16,14 +16,14 @@ use polyarb::exec::journal::OrderJournal;
 use polyarb::exec::journal_db::StorageJournal;
 use polyarb::exec::manager::{ExecConfig, OrderManager, SubmitOutcome};
 use polyarb::exec::order::OrderState;
-use polyarb::storage::load::TempDir;
 use polyarb::storage::{StorageConfig, WriterHandle};
 use rusqlite::Connection;
+use testkit::ScratchDir;
 
 use testkit::wait_within;
 use venue_testkit::trading::*;
 
-fn storage(dir: &TempDir) -> StorageConfig {
+fn storage(dir: &ScratchDir) -> StorageConfig {
     StorageConfig {
         path: dir.path().join("trading.db"),
         ..StorageConfig::default()
@@ -91,7 +91,7 @@ fn an_order_journaled_as_sent_is_reconciled_by_hash_after_a_restart_not_resent()
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.30", "100")], &[("0.70", "100")]);
     let a = trader(&v, 21);
-    let dir = TempDir::new("journal-restart");
+    let dir = ScratchDir::new("journal-restart");
     let cfg = storage(&dir);
     let (writer, mut journal) = open(&cfg);
     // Before the "crash": two legs journaled as sent; only the first reached the venue.
@@ -162,7 +162,7 @@ fn the_user_channel_drives_orders_and_fills_and_positions_are_stored() {
     let a = trader(&v, 22);
     let b = trader(&v, 23);
     fund(&v, &b, "0", &[(&m.yes, "50")]);
-    let dir = TempDir::new("journal-fills");
+    let dir = ScratchDir::new("journal-fills");
     let cfg = storage(&dir);
     let (writer, journal) = open(&cfg);
     let la = listen(&v, &a);
@@ -265,7 +265,7 @@ fn a_leg_re_signed_for_a_new_version_is_stored_as_a_second_attempt() {
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.30", "100")], &[("0.70", "100")]);
     let a = trader(&v, 24);
-    let dir = TempDir::new("journal-version");
+    let dir = ScratchDir::new("journal-version");
     let cfg = storage(&dir);
     let (writer, journal) = open(&cfg);
     v.set_order_version(3);
@@ -300,7 +300,7 @@ fn the_live_dispatch_stage_reconciles_then_sends_plans_through_the_sqlite_journa
     // YES asks 0.60, and (mirrored) NO asks 0.60.
     set_book(&v, &m.yes, &[("0.40", "100")], &[("0.60", "100")]);
     let a = trader(&v, 25);
-    let dir = TempDir::new("journal-live");
+    let dir = ScratchDir::new("journal-live");
     let cfg = storage(&dir);
     let (writer, mut journal) = open(&cfg);
     // Left by a previous run: journaled as sent, never answered (it did reach the venue).
@@ -401,7 +401,7 @@ fn nothing_leaves_that_the_database_did_not_take() {
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.30", "100")], &[("0.70", "100")]);
     let a = trader(&v, 26);
-    let dir = TempDir::new("journal-refusals");
+    let dir = ScratchDir::new("journal-refusals");
     let cfg = storage(&dir);
     let (writer, journal) = open(&cfg);
     let mut mgr = OrderManager::new(a.client.clone(), journal, ExecConfig::default());
@@ -433,7 +433,7 @@ fn taker_fees_and_realized_pnl_are_journaled() {
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.40", "100")], &[("0.50", "100")]);
     let a = trader(&v, 24);
-    let dir = TempDir::new("journal-fees");
+    let dir = ScratchDir::new("journal-fees");
     let cfg = storage(&dir);
     let (writer, journal) = open(&cfg);
     let la = listen(&v, &a);
