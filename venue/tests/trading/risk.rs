@@ -25,7 +25,7 @@ use polyarb::exec::risk_link::{AssetPlace, RiskSetup};
 use polyarb::pipeline::stage::Stage;
 use polyarb::risk::control::{self, Command, Request};
 use polyarb::risk::{Breaker, RiskConfig};
-use polyarb::storage::load::TempDir;
+use testkit::ScratchDir;
 use polyarb::storage::{StorageConfig, WriterHandle};
 use polyarb::strategy::{Leg, MAX_LEGS, Opportunity};
 
@@ -83,7 +83,7 @@ fn positions_accumulate_across_restarts_and_a_missed_fill_is_taken_from_the_venu
     let m = market(&v);
     set_book(&v, &m.yes, &[("0.38", "100")], &[("0.40", "100")]);
     let a = trader(&v, 61);
-    let dir = TempDir::new("risk-restore");
+    let dir = ScratchDir::new("risk-restore");
     let db = dir.path().join("orders.db");
 
     // Run 1: 10 YES bought and recorded; then 5 more bought whose fill the engine never
@@ -413,7 +413,7 @@ fn the_kill_switch_through_the_control_file_leaves_nothing_resting_and_flattens(
     set_book(&v, &m.yes, &[("0.38", "100")], &[("0.40", "100")]);
     let a = trader(&v, 65);
     let l = listen(&v, &a);
-    let dir = TempDir::new("risk-kill");
+    let dir = ScratchDir::new("risk-kill");
     let control_file = dir.path().join("engine.control");
     let cfg = RiskConfig {
         control_file: Some(control_file.clone()),
