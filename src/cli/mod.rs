@@ -17,6 +17,7 @@ mod order;
 pub mod paper;
 mod replay;
 pub mod report;
+mod status;
 pub mod trade;
 
 use std::ffi::OsString;
@@ -81,6 +82,8 @@ pub enum Command {
     /// Settlement on chain: split, merge, redeem, neg-risk convert.
     #[command(subcommand)]
     Ctf(chain::CtfCommand),
+    /// A running engine's health, books, strategies, latency and rings (from its /status).
+    Status(status::StatusArgs),
 }
 
 /// The arguments of a command that `polyarb-venue` runs: taken as they are (`--help`
@@ -104,23 +107,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db(a) => db::run(a),
         Command::Chain(c) => chain::run_chain(c),
         Command::Ctf(c) => chain::run_ctf(c),
+        Command::Status(a) => status::run(a),
     }
 }
 
-/// Logs to stderr so that stdout stays machine-readable.
+/// Logs to stderr so that stdout stays machine-readable; an engine whose config names
+/// `[obs] log_dir` also writes JSON lines there (`obs::logs`).
 pub fn init_tracing(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("polyarb={level},{level}"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // Colour codes only for a terminal: piped or redirected logs stay plain text.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    crate::obs::logs::init(verbose);
 }

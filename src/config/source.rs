@@ -51,6 +51,7 @@ impl ConfigKind {
                 "trading.key_file",
                 "trading.creds_file",
                 "trading.journal",
+                "obs.log_dir",
                 "venue.source.replay_file",
                 "venue.gamma.files",
             ],

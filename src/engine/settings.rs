@@ -32,6 +32,8 @@ pub struct EngineSettings {
     /// `[trading]`: absent or `mode = "dry_run"` = intents only; `"live"` = orders are sent
     /// (`polyarb feed`).
     pub trading: Option<crate::exec::settings::TradingConfig>,
+    /// `[obs]`: the status and metrics endpoint (on by default, loopback) and JSON log files.
+    pub obs: crate::obs::ObsConfig,
 }
 
 impl EngineSettings {
@@ -113,6 +115,7 @@ impl EngineSettings {
         if let Some(t) = &self.trading {
             t.validate(file)?;
         }
+        self.obs.validate(file)?;
         Ok(())
     }
 }
