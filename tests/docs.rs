@@ -285,6 +285,7 @@ const COMMAND_PAGES: &[(&str, &str)] = &[
     ("config", "docs/configuration.md"),
     ("chain", "docs/chain.md"),
     ("ctf", "docs/chain.md"),
+    ("status", "docs/operations.md"),
 ];
 
 /// `polyarb <args> --help`.

@@ -74,7 +74,7 @@ impl Families<'_, '_> {
             let (counts, sum_ns) = live.buckets();
             let mut buckets = Vec::with_capacity(counts.len());
             for (i, n) in counts.iter().enumerate() {
-                let le = LIVE_BOUNDS_NS.get(i).map_or(f64::MAX, |&b| b as f64 / 1e9);
+                let le = LIVE_BOUNDS_NS.get(i).map_or(f64::INFINITY, |&b| b as f64 / 1e9);
                 buckets.push((le, *n));
             }
             let count = counts.iter().sum();
