@@ -10,7 +10,9 @@ use polyarb::storage::MetricsSnapshot;
 /// are served, and where JSON logs go.
 pub fn ops_banner(p: &polyarb::engine::Pipeline) {
     if let Some(addr) = p.obs_addr() {
-        println!("obs      http://{addr} (/metrics, /status; `polyarb status --url http://{addr}`)");
+        println!(
+            "obs      http://{addr} (/metrics, /status; `polyarb status --url http://{addr}`)"
+        );
     }
     if let Some(dir) = polyarb::obs::logs::log_dir() {
         println!("logs     {} (JSON lines)", dir.display());

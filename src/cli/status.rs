@@ -85,12 +85,26 @@ pub fn render(r: &StatusReport, max_books: usize) -> String {
     );
     let mut rows: Vec<_> = b.assets.iter().collect();
     // Unhealthy first, then the longest silent.
-    rows.sort_by_key(|a| (a.state == "ok", std::cmp::Reverse(a.age_ms.unwrap_or(u64::MAX))));
+    rows.sort_by_key(|a| {
+        (
+            a.state == "ok",
+            std::cmp::Reverse(a.age_ms.unwrap_or(u64::MAX)),
+        )
+    });
     if !rows.is_empty() {
         let _ = writeln!(
             o,
             "\n{:<6} {:<14} {:<14} {:<16} {:>8} {:>8} {:>9} {:>8} {:>7} {:>7}",
-            "asset", "token", "market", "state", "bid", "ask", "age ms", "events", "invalid", "resyncs"
+            "asset",
+            "token",
+            "market",
+            "state",
+            "bid",
+            "ask",
+            "age ms",
+            "events",
+            "invalid",
+            "resyncs"
         );
         for a in rows.iter().take(max_books) {
             let state = match &a.reason {

@@ -307,10 +307,7 @@ fn start_endpoint(
         Ok(s) => Some(s),
         Err(msg) => {
             tracing::warn!("{msg}");
-            warnings
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(msg);
+            warnings.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
             None
         }
     }

@@ -96,8 +96,9 @@ impl OpsView {
 
     /// Counts of books by state name.
     fn book_states(&self) -> BTreeMap<&'static str, u64> {
-        let mut out: BTreeMap<&'static str, u64> =
-            ["ok", "empty", "resync_needed", "retired"].map(|s| (s, 0)).into();
+        let mut out: BTreeMap<&'static str, u64> = ["ok", "empty", "resync_needed", "retired"]
+            .map(|s| (s, 0))
+            .into();
         let n = self.replica.labels().len();
         for i in 0..n {
             if let Some(b) = self.replica.assets.book(AssetIndex(i as u32)) {
@@ -218,23 +219,87 @@ impl Scrape for OpsView {
             self.replica.started.elapsed().as_secs() as i64,
         )?;
         // Feed and parser.
-        f.gauge("polyarb_feed_open_connections", "Market WebSocket connections open.", s.feed.open_connections.get() as i64)?;
-        f.gauge("polyarb_feed_subscribed_assets", "Assets subscribed on the market channel.", s.feed.subscribed_assets.get() as i64)?;
-        f.counter("polyarb_feed_frames", "Frames received.", s.feed.frames.get())?;
-        f.counter("polyarb_feed_bytes", "Bytes of frames received.", s.feed.bytes.get())?;
-        f.counter("polyarb_feed_connects", "Connections opened.", s.feed.connects.get())?;
-        f.counter("polyarb_feed_reconnects", "Connections opened again after a loss.", s.feed.reconnects.get())?;
-        f.counter("polyarb_feed_dead_connections", "Connections closed for not answering PING.", s.feed.dead_connections.get())?;
-        f.counter("polyarb_feed_frames_dropped", "Frames dropped at a full frames ring.", s.feed.frames_dropped.get())?;
-        f.counter("polyarb_parse_invalid_frames", "Frames refused as malformed.", s.parse.invalid.get())?;
-        f.counter("polyarb_parse_lost_messages", "Parsed messages lost at a full ring (their assets resynced).", s.parse.lost_messages.get())?;
+        f.gauge(
+            "polyarb_feed_open_connections",
+            "Market WebSocket connections open.",
+            s.feed.open_connections.get() as i64,
+        )?;
+        f.gauge(
+            "polyarb_feed_subscribed_assets",
+            "Assets subscribed on the market channel.",
+            s.feed.subscribed_assets.get() as i64,
+        )?;
+        f.counter(
+            "polyarb_feed_frames",
+            "Frames received.",
+            s.feed.frames.get(),
+        )?;
+        f.counter(
+            "polyarb_feed_bytes",
+            "Bytes of frames received.",
+            s.feed.bytes.get(),
+        )?;
+        f.counter(
+            "polyarb_feed_connects",
+            "Connections opened.",
+            s.feed.connects.get(),
+        )?;
+        f.counter(
+            "polyarb_feed_reconnects",
+            "Connections opened again after a loss.",
+            s.feed.reconnects.get(),
+        )?;
+        f.counter(
+            "polyarb_feed_dead_connections",
+            "Connections closed for not answering PING.",
+            s.feed.dead_connections.get(),
+        )?;
+        f.counter(
+            "polyarb_feed_frames_dropped",
+            "Frames dropped at a full frames ring.",
+            s.feed.frames_dropped.get(),
+        )?;
+        f.counter(
+            "polyarb_parse_invalid_frames",
+            "Frames refused as malformed.",
+            s.parse.invalid.get(),
+        )?;
+        f.counter(
+            "polyarb_parse_lost_messages",
+            "Parsed messages lost at a full ring (their assets resynced).",
+            s.parse.lost_messages.get(),
+        )?;
         // Books.
-        f.counter("polyarb_book_deltas", "Level changes applied.", s.book.deltas.get())?;
-        f.counter("polyarb_book_snapshots", "Full book snapshots applied.", s.book.books.get())?;
-        f.counter("polyarb_book_resyncs", "Books healthy again after being marked.", s.book.resyncs_completed.get())?;
-        f.counter("polyarb_book_audits", "Quiet books re-read from REST and compared.", s.book.audits.get())?;
-        f.counter("polyarb_resync_rest_calls", "REST book calls of the resync worker.", s.resync.calls.get())?;
-        f.counter("polyarb_resync_rest_failures", "Failed REST book calls of the resync worker.", s.resync.failures.get())?;
+        f.counter(
+            "polyarb_book_deltas",
+            "Level changes applied.",
+            s.book.deltas.get(),
+        )?;
+        f.counter(
+            "polyarb_book_snapshots",
+            "Full book snapshots applied.",
+            s.book.books.get(),
+        )?;
+        f.counter(
+            "polyarb_book_resyncs",
+            "Books healthy again after being marked.",
+            s.book.resyncs_completed.get(),
+        )?;
+        f.counter(
+            "polyarb_book_audits",
+            "Quiet books re-read from REST and compared.",
+            s.book.audits.get(),
+        )?;
+        f.counter(
+            "polyarb_resync_rest_calls",
+            "REST book calls of the resync worker.",
+            s.resync.calls.get(),
+        )?;
+        f.counter(
+            "polyarb_resync_rest_failures",
+            "Failed REST book calls of the resync worker.",
+            s.resync.failures.get(),
+        )?;
         let states = self.book_states();
         let rows: Vec<_> = states
             .iter()
@@ -249,30 +314,84 @@ impl Scrape for OpsView {
                 .map(|(m, v)| (l1("market", m.to_string()), pick(v)))
                 .collect()
         };
-        f.counters("polyarb_market_events", "Market events applied to the market's books.", &per(&|m| m.events))?;
-        f.counters("polyarb_market_snapshots", "Full snapshots applied to the market's books.", &per(&|m| m.snapshots))?;
+        f.counters(
+            "polyarb_market_events",
+            "Market events applied to the market's books.",
+            &per(&|m| m.events),
+        )?;
+        f.counters(
+            "polyarb_market_snapshots",
+            "Full snapshots applied to the market's books.",
+            &per(&|m| m.snapshots),
+        )?;
         let mut inv = Vec::new();
         for (m, v) in &markets {
             for (r, n) in REASONS.iter().zip(v.invalidations) {
                 inv.push((
-                    vec![("market", m.to_string()), ("reason", r.as_str().to_string())],
+                    vec![
+                        ("market", m.to_string()),
+                        ("reason", r.as_str().to_string()),
+                    ],
                     n,
                 ));
             }
         }
-        f.counters("polyarb_market_invalidations", "Times a book of the market became untrustworthy, by resync reason.", &inv)?;
-        f.counters("polyarb_market_resync_requests", "REST snapshots requested for the market's books.", &per(&|m| m.resync_requests))?;
-        f.counters("polyarb_market_resyncs", "Times a book of the market became healthy again.", &per(&|m| m.resyncs))?;
-        f.counters("polyarb_market_quotes", "Opportunities (priced sets) with a leg in the market.", &per(&|m| m.quotes))?;
-        f.counters("polyarb_market_orders", "Order legs in the market handed to dispatch.", &per(&|m| m.orders))?;
+        f.counters(
+            "polyarb_market_invalidations",
+            "Times a book of the market became untrustworthy, by resync reason.",
+            &inv,
+        )?;
+        f.counters(
+            "polyarb_market_resync_requests",
+            "REST snapshots requested for the market's books.",
+            &per(&|m| m.resync_requests),
+        )?;
+        f.counters(
+            "polyarb_market_resyncs",
+            "Times a book of the market became healthy again.",
+            &per(&|m| m.resyncs),
+        )?;
+        f.counters(
+            "polyarb_market_quotes",
+            "Opportunities (priced sets) with a leg in the market.",
+            &per(&|m| m.quotes),
+        )?;
+        f.counters(
+            "polyarb_market_orders",
+            "Order legs in the market handed to dispatch.",
+            &per(&|m| m.orders),
+        )?;
         // Strategy and dispatch.
-        f.counter("polyarb_strategy_opportunities", "Opportunities found.", s.strategy.opportunities.get())?;
-        f.counter("polyarb_strategy_halted", "Opportunities not emitted: trading halted.", s.strategy.halted.get())?;
-        f.counter("polyarb_strategy_held", "Opportunities not emitted: group held by the catalog.", s.strategy.held.get())?;
-        f.counter("polyarb_dispatch_plans", "Plans dispatched.", s.dispatch.plans.get())?;
-        f.counter("polyarb_dispatch_intents", "Order intents dispatched.", s.dispatch.intents.get())?;
+        f.counter(
+            "polyarb_strategy_opportunities",
+            "Opportunities found.",
+            s.strategy.opportunities.get(),
+        )?;
+        f.counter(
+            "polyarb_strategy_halted",
+            "Opportunities not emitted: trading halted.",
+            s.strategy.halted.get(),
+        )?;
+        f.counter(
+            "polyarb_strategy_held",
+            "Opportunities not emitted: group held by the catalog.",
+            s.strategy.held.get(),
+        )?;
+        f.counter(
+            "polyarb_dispatch_plans",
+            "Plans dispatched.",
+            s.dispatch.plans.get(),
+        )?;
+        f.counter(
+            "polyarb_dispatch_intents",
+            "Order intents dispatched.",
+            s.dispatch.intents.get(),
+        )?;
         // Latency.
-        let lat: Vec<_> = live(s).into_iter().map(|(n, l)| (l1("stage", n), l)).collect();
+        let lat: Vec<_> = live(s)
+            .into_iter()
+            .map(|(n, l)| (l1("stage", n), l))
+            .collect();
         f.latencies(
             "polyarb_latency_seconds",
             "Stage latency, published by each stage about once a second since its last reset.",
@@ -281,18 +400,43 @@ impl Scrape for OpsView {
         // Rings.
         let rings = self.rings();
         let by = |pick: &dyn Fn(&RingStatus) -> u64| -> Vec<(Labels<'_>, u64)> {
-            rings.iter().map(|r| (l1("ring", r.name.clone()), pick(r))).collect()
+            rings
+                .iter()
+                .map(|r| (l1("ring", r.name.clone()), pick(r)))
+                .collect()
         };
-        let depth: Vec<_> = by(&|r| r.depth).into_iter().map(|(l, v)| (l, v as i64)).collect();
-        let cap: Vec<_> = by(&|r| r.capacity).into_iter().map(|(l, v)| (l, v as i64)).collect();
+        let depth: Vec<_> = by(&|r| r.depth)
+            .into_iter()
+            .map(|(l, v)| (l, v as i64))
+            .collect();
+        let cap: Vec<_> = by(&|r| r.capacity)
+            .into_iter()
+            .map(|(l, v)| (l, v as i64))
+            .collect();
         f.gauges("polyarb_ring_depth", "Values waiting in the ring.", &depth)?;
         f.gauges("polyarb_ring_capacity", "Slots of the ring.", &cap)?;
-        f.counters("polyarb_ring_pushed", "Values the ring accepted.", &by(&|r| r.pushed))?;
-        f.counters("polyarb_ring_full", "Pushes the ring refused because it was full.", &by(&|r| r.full))?;
+        f.counters(
+            "polyarb_ring_pushed",
+            "Values the ring accepted.",
+            &by(&|r| r.pushed),
+        )?;
+        f.counters(
+            "polyarb_ring_full",
+            "Pushes the ring refused because it was full.",
+            &by(&|r| r.full),
+        )?;
         // Storage.
         if let Some((m, h)) = &self.storage {
-            f.gauge("polyarb_storage_queue_depth", "Events waiting for the storage writer.", m.queue_depth.load(Ordering::Relaxed) as i64)?;
-            f.counter("polyarb_storage_rows_written", "Rows committed by the storage writer.", m.rows_written.load(Ordering::Relaxed))?;
+            f.gauge(
+                "polyarb_storage_queue_depth",
+                "Events waiting for the storage writer.",
+                m.queue_depth.load(Ordering::Relaxed) as i64,
+            )?;
+            f.counter(
+                "polyarb_storage_rows_written",
+                "Rows committed by the storage writer.",
+                m.rows_written.load(Ordering::Relaxed),
+            )?;
             f.counter(
                 "polyarb_storage_dropped",
                 "Events storage could not take.",
@@ -300,7 +444,11 @@ impl Scrape for OpsView {
                     + m.dropped_pending_full.load(Ordering::Relaxed)
                     + s.book.storage_dropped.get(),
             )?;
-            f.gauge("polyarb_storage_trading_ok", "1 while orders and fills can be stored.", h.trading_ok() as i64)?;
+            f.gauge(
+                "polyarb_storage_trading_ok",
+                "1 while orders and fills can be stored.",
+                h.trading_ok() as i64,
+            )?;
         }
         // Risk breakers (published by the risk module).
         let breakers = self.replica.breakers.snapshot();
@@ -319,8 +467,16 @@ impl Scrape for OpsView {
             .iter()
             .map(|b| (l1("breaker", b.name.clone()), b.trips))
             .collect();
-        f.gauges("polyarb_breaker_state", "Risk breaker state: 0 closed, 1 open (blocking), 2 half open.", &st)?;
-        f.counters("polyarb_breaker_trips", "Times the risk breaker opened.", &trips)?;
+        f.gauges(
+            "polyarb_breaker_state",
+            "Risk breaker state: 0 closed, 1 open (blocking), 2 half open.",
+            &st,
+        )?;
+        f.counters(
+            "polyarb_breaker_trips",
+            "Times the risk breaker opened.",
+            &trips,
+        )?;
         // Positions and PnL (published by their owner).
         if let Some(p) = self.replica.positions.latest() {
             let rows: Vec<_> = p
@@ -336,11 +492,27 @@ impl Scrape for OpsView {
                     )
                 })
                 .collect();
-            f.gauges("polyarb_position_shares_micros", "Shares held, micro-shares.", &rows)?;
-            f.gauge("polyarb_pnl_realized_micros", "Realized PnL, pUSD micro-units.", p.realized_pnl_micros)?;
-            f.gauge("polyarb_pnl_unrealized_micros", "Unrealized PnL, pUSD micro-units.", p.unrealized_pnl_micros)?;
+            f.gauges(
+                "polyarb_position_shares_micros",
+                "Shares held, micro-shares.",
+                &rows,
+            )?;
+            f.gauge(
+                "polyarb_pnl_realized_micros",
+                "Realized PnL, pUSD micro-units.",
+                p.realized_pnl_micros,
+            )?;
+            f.gauge(
+                "polyarb_pnl_unrealized_micros",
+                "Unrealized PnL, pUSD micro-units.",
+                p.unrealized_pnl_micros,
+            )?;
         }
-        f.counter("polyarb_log_lines_dropped", "JSON log lines dropped because the writer fell behind.", crate::obs::logs::dropped_lines())?;
+        f.counter(
+            "polyarb_log_lines_dropped",
+            "JSON log lines dropped because the writer fell behind.",
+            crate::obs::logs::dropped_lines(),
+        )?;
         Ok(())
     }
 }

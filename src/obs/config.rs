@@ -65,16 +65,19 @@ impl ObsConfig {
 
     /// Checks every key; errors name the key.
     pub fn validate(&self, file: &std::path::Path) -> Result<(), crate::config::ConfigError> {
-        let invalid = |key: &str, expected: &str, found: String| {
-            crate::config::ConfigError::Invalid {
+        let invalid =
+            |key: &str, expected: &str, found: String| crate::config::ConfigError::Invalid {
                 file: file.to_path_buf(),
                 key: key.to_string(),
                 expected: expected.to_string(),
                 found,
-            }
-        };
+            };
         if let Err(e) = self.listen_addr() {
-            return Err(invalid("obs.listen", "an IP address and port, e.g. \"127.0.0.1:9184\"", e));
+            return Err(invalid(
+                "obs.listen",
+                "an IP address and port, e.g. \"127.0.0.1:9184\"",
+                e,
+            ));
         }
         if let Err(e) = self.level() {
             return Err(invalid(

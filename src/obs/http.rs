@@ -39,13 +39,10 @@ impl ObsServer {
             addr,
             why: e.to_string(),
         })?;
-        let bound = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| ObsError::Bind {
-                addr,
-                why: "not an IP socket".into(),
-            })?;
+        let bound = server.server_addr().to_ip().ok_or_else(|| ObsError::Bind {
+            addr,
+            why: "not an IP socket".into(),
+        })?;
         let server = Arc::new(server);
         let s = server.clone();
         let thread = std::thread::Builder::new()

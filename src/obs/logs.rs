@@ -153,8 +153,9 @@ pub fn attach(cfg: &ObsConfig) -> Result<Option<PathBuf>, String> {
 
 /// Lines the file writer dropped because it had fallen behind.
 pub fn dropped_lines() -> u64 {
-    FILE.get()
-        .map_or(0, |(w, _)| ErrorCounter::dropped_lines(&w.error_counter()) as u64)
+    FILE.get().map_or(0, |(w, _)| {
+        ErrorCounter::dropped_lines(&w.error_counter()) as u64
+    })
 }
 
 /// Where the JSON lines go, once attached.

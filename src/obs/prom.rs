@@ -25,21 +25,32 @@ pub struct Families<'e, 'w> {
 impl Families<'_, '_> {
     /// A counter without labels (`name` without `_total`: the encoder appends it).
     pub fn counter(&mut self, name: &str, help: &str, v: u64) -> Result<(), Error> {
-        let mut m = self.enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+        let mut m = self
+            .enc
+            .encode_descriptor(name, help, None, MetricType::Counter)?;
         m.encode_counter::<NoLabelSet, _, u64>(&v, None)
     }
 
     pub fn gauge(&mut self, name: &str, help: &str, v: i64) -> Result<(), Error> {
-        let mut m = self.enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+        let mut m = self
+            .enc
+            .encode_descriptor(name, help, None, MetricType::Gauge)?;
         m.encode_gauge(&v)
     }
 
     /// A labelled counter family (nothing written when `rows` is empty).
-    pub fn counters(&mut self, name: &str, help: &str, rows: &[(Labels<'_>, u64)]) -> Result<(), Error> {
+    pub fn counters(
+        &mut self,
+        name: &str,
+        help: &str,
+        rows: &[(Labels<'_>, u64)],
+    ) -> Result<(), Error> {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut m = self.enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+        let mut m = self
+            .enc
+            .encode_descriptor(name, help, None, MetricType::Counter)?;
         for (labels, v) in rows {
             m.encode_family(labels)?
                 .encode_counter::<NoLabelSet, _, u64>(v, None)?;
@@ -48,11 +59,18 @@ impl Families<'_, '_> {
     }
 
     /// A labelled gauge family (nothing written when `rows` is empty).
-    pub fn gauges(&mut self, name: &str, help: &str, rows: &[(Labels<'_>, i64)]) -> Result<(), Error> {
+    pub fn gauges(
+        &mut self,
+        name: &str,
+        help: &str,
+        rows: &[(Labels<'_>, i64)],
+    ) -> Result<(), Error> {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut m = self.enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+        let mut m = self
+            .enc
+            .encode_descriptor(name, help, None, MetricType::Gauge)?;
         for (labels, v) in rows {
             m.encode_family(labels)?.encode_gauge(v)?;
         }
@@ -69,12 +87,16 @@ impl Families<'_, '_> {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut m = self.enc.encode_descriptor(name, help, None, MetricType::Histogram)?;
+        let mut m = self
+            .enc
+            .encode_descriptor(name, help, None, MetricType::Histogram)?;
         for (labels, live) in rows {
             let (counts, sum_ns) = live.buckets();
             let mut buckets = Vec::with_capacity(counts.len());
             for (i, n) in counts.iter().enumerate() {
-                let le = LIVE_BOUNDS_NS.get(i).map_or(f64::INFINITY, |&b| b as f64 / 1e9);
+                let le = LIVE_BOUNDS_NS
+                    .get(i)
+                    .map_or(f64::INFINITY, |&b| b as f64 / 1e9);
                 buckets.push((le, *n));
             }
             let count = counts.iter().sum();

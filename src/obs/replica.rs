@@ -291,7 +291,10 @@ impl OpsReplica {
             .iter()
             .map(|(_, info)| AssetLabel {
                 token: info.token_str.clone(),
-                market: info.market.clone().unwrap_or_else(|| info.token_str.clone()),
+                market: info
+                    .market
+                    .clone()
+                    .unwrap_or_else(|| info.token_str.clone()),
             })
             .collect();
         *self.labels.write().unwrap_or_else(|e| e.into_inner()) = labels;

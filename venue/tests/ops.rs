@@ -137,13 +137,19 @@ fn a_live_feed_serves_metrics_and_status_and_logs_its_orders_fills_and_resyncs()
             .expect("an `obs` banner line");
         if let Some(rest) = line.strip_prefix("obs      http://") {
             let addr = rest.split_whitespace().next().unwrap();
-            assert!(addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"), "{line}");
+            assert!(
+                addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+                "{line}"
+            );
             break format!("http://{addr}");
         }
     };
     std::thread::sleep(Duration::from_millis(1500));
     let (text1, first) = scrape(&base);
-    assert!(text1.trim_end().ends_with("# EOF"), "OpenMetrics ends in # EOF");
+    assert!(
+        text1.trim_end().ends_with("# EOF"),
+        "OpenMetrics ends in # EOF"
+    );
     // A gap: the venue changes a book without telling; the engine must mark and heal it.
     venue.fault(&Fault::Gap { asset_id: None }).unwrap();
     std::thread::sleep(Duration::from_millis(2000));
@@ -163,7 +169,10 @@ fn a_live_feed_serves_metrics_and_status_and_logs_its_orders_fills_and_resyncs()
         sum(&second, "polyarb_feed_open_connections", &[]),
         Some(1.0)
     );
-    assert_eq!(sum(&second, "polyarb_books", &[("state", "empty")]), Some(0.0));
+    assert_eq!(
+        sum(&second, "polyarb_books", &[("state", "empty")]),
+        Some(0.0)
+    );
     assert!(sum(&second, "polyarb_books", &[("state", "ok")]).unwrap() >= 39.0);
     // Per market: one series per market of the catalog (20 binary markets here).
     let markets: BTreeSet<&str> = second
@@ -174,15 +183,27 @@ fn a_live_feed_serves_metrics_and_status_and_logs_its_orders_fills_and_resyncs()
         .collect();
     assert_eq!(markets.len(), 20, "{markets:?}");
     assert!(
-        sum(&second, "polyarb_market_invalidations_total", &[("reason", "best_mismatch")])
-            .unwrap()
+        sum(
+            &second,
+            "polyarb_market_invalidations_total",
+            &[("reason", "best_mismatch")]
+        )
+        .unwrap()
             >= 1.0,
         "the gap was not counted as a best_mismatch invalidation"
     );
     assert!(sum(&second, "polyarb_market_resync_requests_total", &[]).unwrap() >= 1.0);
     assert!(sum(&second, "polyarb_market_orders_total", &[]).unwrap() >= 1.0);
     // The io→parse ring of this topology, its depth and refusals.
-    assert!(sum(&second, "polyarb_ring_pushed_total", &[("ring", "io→parse")]).unwrap() > 0.0);
+    assert!(
+        sum(
+            &second,
+            "polyarb_ring_pushed_total",
+            &[("ring", "io→parse")]
+        )
+        .unwrap()
+            > 0.0
+    );
     assert!(sum(&second, "polyarb_ring_full_total", &[("ring", "io→parse")]).is_some());
     assert!(sum(&second, "polyarb_ring_depth", &[("ring", "io→parse")]).is_some());
     // Latency histograms, by stage, with observations in them.
@@ -213,7 +234,11 @@ fn a_live_feed_serves_metrics_and_status_and_logs_its_orders_fills_and_resyncs()
         .output()
         .expect("runs");
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{table}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(table.contains("dispatch live"), "{table}");
     assert!(table.contains("connections open 1"), "{table}");
     assert!(table.contains("received_to_book"), "{table}");
@@ -237,11 +262,18 @@ fn a_live_feed_serves_metrics_and_status_and_logs_its_orders_fills_and_resyncs()
     let mut events: Vec<serde_json::Value> = Vec::new();
     for f in std::fs::read_dir(dir.join("logs")).unwrap() {
         let path = f.unwrap().path();
-        assert!(path.to_string_lossy().ends_with(".jsonl"), "{}", path.display());
+        assert!(
+            path.to_string_lossy().ends_with(".jsonl"),
+            "{}",
+            path.display()
+        );
         for line in std::fs::read_to_string(&path).unwrap().lines() {
             let v: serde_json::Value = serde_json::from_str(line)
                 .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
-            assert!(v["timestamp"].is_string() && v["level"].is_string(), "{line}");
+            assert!(
+                v["timestamp"].is_string() && v["level"].is_string(),
+                "{line}"
+            );
             events.push(v);
         }
     }
@@ -252,27 +284,38 @@ fn a_live_feed_serves_metrics_and_status_and_logs_its_orders_fills_and_resyncs()
             .collect()
     };
     let orders = of("polyarb::order", "order");
-    assert!(!orders.is_empty(), "no order event in {} lines", events.len());
+    assert!(
+        !orders.is_empty(),
+        "no order event in {} lines",
+        events.len()
+    );
     for o in &orders {
         assert!(o["plan"].is_u64() && o["client_oid"].is_u64(), "{o}");
         assert!(o["outcome"].is_string(), "{o}");
     }
     assert!(
-        orders.iter().any(|o| o["order_id"].as_str().is_some_and(|s| s.starts_with("0x"))),
+        orders
+            .iter()
+            .any(|o| o["order_id"].as_str().is_some_and(|s| s.starts_with("0x"))),
         "no order with a venue id"
     );
     let fills = of("polyarb::fill", "fill");
     assert!(!fills.is_empty(), "no fill event");
-    assert!(fills.iter().all(|f| f["trade_id"].is_string() && f["order_id"].is_string()));
+    assert!(
+        fills
+            .iter()
+            .all(|f| f["trade_id"].is_string() && f["order_id"].is_string())
+    );
     let resyncs = of("polyarb::resync", "resync_requested");
     assert!(
-        resyncs
-            .iter()
-            .any(|r| r["reason"] == "best_mismatch" && r["token"].as_str().is_some_and(|t| !t.is_empty())),
+        resyncs.iter().any(|r| r["reason"] == "best_mismatch"
+            && r["token"].as_str().is_some_and(|t| !t.is_empty())),
         "no resync event for the gap: {resyncs:?}"
     );
     assert!(
-        events.iter().any(|e| e["target"] == "polyarb::obs" && e["addr"].is_string()),
+        events
+            .iter()
+            .any(|e| e["target"] == "polyarb::obs" && e["addr"].is_string()),
         "the endpoint's address is not logged"
     );
 }
@@ -293,5 +336,8 @@ fn a_config_with_a_bad_listen_address_names_the_key() {
         .expect("runs");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("feed.toml") && err.contains("obs.listen"), "{err}");
+    assert!(
+        err.contains("feed.toml") && err.contains("obs.listen"),
+        "{err}"
+    );
 }
