@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Market-order amounts as the official client computes them, for tests/signing_vectors.rs.
+"""Market-order amounts as the official client computes them, for tests/engine/signing_vectors.rs.
 
 Drives py-clob-client-v2's own `OrderBuilder.get_market_order_amounts` (the code behind
 `create_market_order`) at tick 0.01 over seeded random (amount, price) pairs per side, plus a

@@ -109,7 +109,7 @@
 //!   to 15 µs per trade, rewriting the three `trades` indices each time; moving them less often,
 //!   every 50k, did not help). Readers walk the partitions newest first (the last row before a
 //!   time, the first partition of a range) and skip those whose receive-time bounds exclude the
-//!   time; `tests/storage_time_index.rs` checks them against full scans over many partitions.
+//!   time; `tests/engine/storage_time_index.rs` checks them against full scans over many partitions.
 //! - Left: a landed row still costs ~5 000 instructions (binding 12 values and appending a
 //!   record), the primary key and `(market_id, side, price)` inserts ~9 000 between them,
 //!   a third of which is B-tree rebalancing of pages in the middle of the tree (each market's

@@ -1,6 +1,6 @@
 //! Round-trip tests of the signing stack against vectors computed independently with Python
 //! eth-account 0.14.0 by `scripts/gen_signing_vectors.py` (the upstream vectors are checked by
-//! `tests/signing_vectors.rs`).
+//! `tests/engine/signing_vectors.rs`).
 
 use super::auth::{self, ApiCredentials, L2Signer};
 use super::evm::{Address, Bytes32};

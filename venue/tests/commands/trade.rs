@@ -1,10 +1,9 @@
 //! `polyarb order place|cancel|list`, run as the built binary against the local venue: a
 //! `[clob]` TOML naming the key file, an SQLite journal, idempotent re-runs, local refusals.
 
-#[path = "../../tests/workspace_bins/mod.rs"]
-mod workspace_bins;
+use crate::workspace_bins;
 
-mod trading_support;
+use crate::trading_support;
 
 use std::process::{Command, Output};
 

@@ -1,7 +1,7 @@
 //! `polyarb order sign` / `polyarb order headers`, run as the built binary: against the
 //! signing vectors in fixtures/polymarket, and against our own expectations.
 
-mod polymarket_fixtures;
+use crate::polymarket_fixtures;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

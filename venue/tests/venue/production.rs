@@ -5,7 +5,7 @@
 //! every refusal. Orders are signed here with exact amounts and posted as raw bodies, so the
 //! venue sees what a hostile or careless client would send.
 
-mod trading_support;
+use crate::trading_support;
 
 use std::time::{Duration, Instant};
 

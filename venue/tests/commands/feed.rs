@@ -2,8 +2,7 @@
 //! markets from the venue's Gamma, until `--duration`; every book healthy, nothing invalid,
 //! and a config without a catalog refused with the key named.
 
-#[path = "../../tests/workspace_bins/mod.rs"]
-mod workspace_bins;
+use crate::workspace_bins;
 
 use std::process::Command;
 

@@ -4,9 +4,8 @@
 //! writer's health under a locked database and a full disk, bad data, a full channel, trading
 //! rows, and the `db` commands.
 
-mod storage_synth;
-#[path = "../../tests/workspace_bins/mod.rs"]
-mod workspace_bins;
+use crate::storage_synth;
+use crate::workspace_bins;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! and its group until acknowledged, the scheduler reports subscribe/unsubscribe diffs, and
 //! hostile data (malformed markets, a 20 MB body) is counted and survived.
 
-mod catalog_common;
+use crate::catalog_common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

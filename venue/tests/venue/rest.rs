@@ -1,7 +1,7 @@
 //! REST over real loopback sockets: `GET /book` and `POST /books` in the real shape, parsed
 //! with the project's types; rate limits; hostile bodies answered with 4xx JSON errors.
 
-mod common;
+use crate::common;
 
 use common::{Http, ids, venue, venue_with};
 use polyarb::core::{ConditionId, Price, Size, TickSize, TokenId};

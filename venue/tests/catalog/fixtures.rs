@@ -2,9 +2,8 @@
 //! carry read exactly; served by the venue from those very files, they refresh to the same
 //! catalog over HTTP.
 
-mod catalog_common;
-#[path = "../../tests/polymarket_fixtures/mod.rs"]
-mod polymarket_fixtures;
+use crate::catalog_common;
+use crate::polymarket_fixtures;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! Conformance: the recorded market-channel payloads parse and apply as the venue meant.
 //! Reads them from fixtures/polymarket.
 
-mod polymarket_fixtures;
+use crate::polymarket_fixtures;
 
 use polyarb::core::{AssetIndex, Price};
 use polyarb::replay::Replayer;

@@ -2,7 +2,7 @@
 //! is one JSON object with the documented keys, the timed run covered every change of the file,
 //! and it names the flags the binary was built with.
 
-mod workspace_bins;
+use crate::workspace_bins;
 
 use std::process::Command;
 

@@ -3,7 +3,7 @@
 //! (or where a flag says) and the commands say where they wrote. Every command runs as a real
 //! process in a fresh temporary directory, never in the repository.
 
-mod workspace_bins;
+use crate::workspace_bins;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

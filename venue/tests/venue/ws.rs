@@ -1,8 +1,8 @@
 //! `/ws/market` over real loopback sockets: subscribe, initial dump, stream, PING/PONG,
 //! unsubscribe, the 500-asset limit, bad requests. Books are compared with `/admin/books`.
 
-mod common;
-mod trading_support;
+use crate::common;
+use crate::trading_support;
 
 use common::{Http, MarketClient, ids, venue, venue_with};
 use polyarb::core::Price;

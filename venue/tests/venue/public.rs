@@ -2,7 +2,7 @@
 //! shapes (Polymarket's docs and clients; `fixtures/polymarket/clob_simple_endpoint_responses.json`,
 //! `clob_market_real_2026.json`, `clob_markets_page_real_2024.json`).
 
-mod trading_support;
+use crate::trading_support;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -2,8 +2,7 @@
 //! arguments, output and exit code as running `polyarb-venue` directly, and a clear error that
 //! names the cargo command when `polyarb-venue` is not there.
 
-#[path = "../../tests/workspace_bins/mod.rs"]
-mod workspace_bins;
+use crate::workspace_bins;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -8,7 +8,7 @@
 //! while a third event still is. With storage on, the new event's books are stored under their
 //! own keys: rebuilt from the database, they equal the engine's.
 
-mod catalog_common;
+use crate::catalog_common;
 
 use std::time::Duration;
 

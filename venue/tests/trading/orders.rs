@@ -7,10 +7,9 @@
 //! refused with the venue's errors; a version change is handled by re-signing once; 429s are
 //! respected; the heartbeat switch cancels; a restart reconciles the journal.
 
-mod common;
-#[path = "../../tests/polymarket_fixtures/mod.rs"]
-mod polymarket_fixtures;
-mod trading_support;
+use crate::common;
+use crate::polymarket_fixtures;
+use crate::trading_support;
 
 use std::time::Duration;
 

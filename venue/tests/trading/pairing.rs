@@ -3,7 +3,7 @@
 //! filled leg's excess back, so that the venue's ledger holds as many YES as NO shares of the
 //! market — or, when the bids do not reach, reports exactly the residual it left.
 
-mod trading_support;
+use crate::trading_support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! repeated-key filters, the offset cap and 422, retries on 5xx and 429 within bounds, and
 //! hostile bodies (20 MB, not JSON) refused without harm.
 
-mod catalog_common;
+use crate::catalog_common;
 
 use std::collections::BTreeSet;
 

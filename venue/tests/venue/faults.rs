@@ -1,6 +1,6 @@
 //! Every injected fault, observed by a real client over loopback.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

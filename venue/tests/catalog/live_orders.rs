@@ -2,7 +2,7 @@
 //! reach the live sender by message before its assets are subscribed, so a complete set resting
 //! on it becomes signed orders at the venue, not an `untradeable` plan.
 
-mod catalog_common;
+use crate::catalog_common;
 
 use std::time::Duration;
 

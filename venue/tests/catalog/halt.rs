@@ -9,10 +9,9 @@
 //! each its own process, share changes and halts through the database. A halt pending when the
 //! pipeline starts is held from the first top and resumed by an ack without a restart.
 
-#[path = "../../tests/workspace_bins/mod.rs"]
-mod workspace_bins;
+use crate::workspace_bins;
 
-mod catalog_common;
+use crate::catalog_common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! CONFIRMED, a FAILED trade undone) and fills and positions land in the database; an order
 //! re-signed after a version change is stored as a second attempt of the same leg.
 
-mod trading_support;
+use crate::trading_support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Conformance: every vector in `fixtures/polymarket/signing_test_vectors.json` (HMAC, L1
 //! ClobAuth, V1/V2 orders, POLY_1271, price/size → amounts).
 
-mod polymarket_fixtures;
+use crate::polymarket_fixtures;
 
 use polyarb::adapters::polymarket::signing::amounts::limit_amounts;
 use polyarb::adapters::polymarket::signing::{

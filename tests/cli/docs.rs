@@ -5,7 +5,7 @@
 //! command of the binary is named in the README and every flag of it is in its docs page; and
 //! the README stays short enough to read in five minutes.
 
-mod workspace_bins;
+use crate::workspace_bins;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

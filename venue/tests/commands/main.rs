@@ -1,0 +1,12 @@
+//! The built binaries against the venue as a user runs them: `demo`, `feed`, the commands
+//! `polyarb` hands to `polyarb-venue`, and `order place|cancel|list`.
+
+#[path = "../trading_support/mod.rs"]
+mod trading_support;
+#[path = "../../../tests/workspace_bins/mod.rs"]
+mod workspace_bins;
+
+mod demo;
+mod feed;
+mod hosted;
+mod trade;
