@@ -77,6 +77,18 @@ pub fn render(r: &StatusReport, max_books: usize) -> String {
         "frames   {} received · {} dropped · {} invalid",
         f.frames, f.frames_dropped, f.invalid_frames
     );
+    for c in &r.connections {
+        let _ = writeln!(
+            o,
+            "conn {:<3} {:<10} assets {:<4} last rx {:>7} ms ago · open {:>8} s · drops {}",
+            c.id,
+            c.state,
+            c.assets,
+            c.last_rx_ms.map_or("-".into(), |v| v.to_string()),
+            c.open_s.map_or("-".into(), |v| format!("{v:.0}")),
+            c.drops
+        );
+    }
     let b = &r.books;
     let _ = writeln!(
         o,

@@ -16,8 +16,8 @@ use crate::obs::http::Endpoint;
 use crate::obs::prom::{Families, Labels, Scrape};
 use crate::obs::replica::{AssetTable, OpsReplica, REASONS, state_name};
 use crate::obs::status::{
-    BookStatus, BooksStatus, FeedStatus, LatencyStatus, RingStatus, StatusReport, StorageStatus,
-    StrategyStatus,
+    BookStatus, BooksStatus, ConnectionStatus, FeedStatus, LatencyStatus, RingStatus, StatusReport,
+    StorageStatus, StrategyStatus,
 };
 use crate::obs::{LatencyHistogram, LiveLatency};
 use crate::pipeline::stage::Stage;
@@ -94,6 +94,36 @@ impl OpsView {
             .collect()
     }
 
+    /// Connections in use (a cell once written keeps a state).
+    fn connections(&self) -> Vec<ConnectionStatus> {
+        let now = now_ns();
+        self.stats
+            .feed
+            .conns
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.state.get() != 0)
+            .map(|(id, c)| {
+                let rx = c.last_rx_ns.get();
+                let opened = c.opened_ns.get();
+                ConnectionStatus {
+                    id: id as u32,
+                    state: match c.state.get() {
+                        2 => "open",
+                        3 => "down",
+                        _ => "connecting",
+                    }
+                    .to_string(),
+                    assets: c.assets.get(),
+                    last_rx_ms: (rx != 0).then(|| now.saturating_sub(rx) / 1_000_000),
+                    open_s: (opened != 0).then(|| now.saturating_sub(opened) as f64 / 1e9),
+                    drops: c.drops.get(),
+                }
+            })
+            .collect()
+    }
+
     /// Counts of books by state name.
     fn book_states(&self) -> BTreeMap<&'static str, u64> {
         let mut out: BTreeMap<&'static str, u64> = ["ok", "empty", "resync_needed", "retired"]
@@ -159,6 +189,7 @@ impl OpsView {
                 frames_dropped: s.feed.frames_dropped.get(),
                 invalid_frames: s.parse.invalid.get(),
             },
+            connections: self.connections(),
             books: BooksStatus {
                 ok: states["ok"],
                 empty: states["empty"],
@@ -228,6 +259,34 @@ impl Scrape for OpsView {
             "polyarb_feed_subscribed_assets",
             "Assets subscribed on the market channel.",
             s.feed.subscribed_assets.get() as i64,
+        )?;
+        let conns = self.connections();
+        let up: Vec<_> = conns
+            .iter()
+            .map(|c| (l1("conn", c.id.to_string()), i64::from(c.state == "open")))
+            .collect();
+        let assets: Vec<_> = conns
+            .iter()
+            .map(|c| (l1("conn", c.id.to_string()), c.assets as i64))
+            .collect();
+        let drops: Vec<_> = conns
+            .iter()
+            .map(|c| (l1("conn", c.id.to_string()), c.drops))
+            .collect();
+        f.gauges(
+            "polyarb_feed_connection_up",
+            "1 while the market connection is open.",
+            &up,
+        )?;
+        f.gauges(
+            "polyarb_feed_connection_assets",
+            "Assets the market connection carries.",
+            &assets,
+        )?;
+        f.counters(
+            "polyarb_feed_connection_drops",
+            "Times the market connection was torn down.",
+            &drops,
         )?;
         f.counter(
             "polyarb_feed_frames",

@@ -12,6 +12,8 @@ pub struct StatusReport {
     /// `dry_run` or `live`.
     pub dispatch: String,
     pub feed: FeedStatus,
+    /// Each market WebSocket connection.
+    pub connections: Vec<ConnectionStatus>,
     pub books: BooksStatus,
     pub strategies: Vec<StrategyStatus>,
     pub latency: Vec<LatencyStatus>,
@@ -38,6 +40,21 @@ pub struct FeedStatus {
     pub frames: u64,
     pub frames_dropped: u64,
     pub invalid_frames: u64,
+}
+
+/// One market WebSocket connection.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ConnectionStatus {
+    pub id: u32,
+    /// `connecting`, `open` or `down` (waiting to reconnect).
+    pub state: String,
+    pub assets: u64,
+    /// Since anything was last received on it (none before the first byte).
+    pub last_rx_ms: Option<u64>,
+    /// Since it opened, while open.
+    pub open_s: Option<f64>,
+    /// Times it was torn down.
+    pub drops: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

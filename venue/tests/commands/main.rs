@@ -1,5 +1,6 @@
 //! The built binaries against the venue as a user runs them: `demo`, `feed`, the commands
-//! `polyarb` hands to `polyarb-venue`, and `order place|cancel|list`.
+//! `polyarb` hands to `polyarb-venue`, `order place|cancel|list`, and operating a running
+//! engine (`/metrics`, `/status`, `polyarb status`, JSON logs).
 
 #[path = "../trading_support/mod.rs"]
 mod trading_support;
@@ -9,4 +10,5 @@ mod workspace_bins;
 mod demo;
 mod feed;
 mod hosted;
+mod ops;
 mod trade;

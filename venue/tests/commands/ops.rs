@@ -4,9 +4,6 @@
 //! series present and moving; `/status` and `polyarb status` against it; and after the run,
 //! the log files hold parseable JSON lines with the order, fill and resync events and their ids.
 
-#[path = "../../tests/workspace_bins/mod.rs"]
-mod workspace_bins;
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -14,6 +11,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use polyarb_venue::{Fault, ModelConfig, Venue, VenueConfig};
+
+use crate::workspace_bins;
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("polyarb-ops-{}-{name}", std::process::id()));
@@ -227,6 +226,14 @@ fn a_live_feed_serves_metrics_and_status_and_logs_its_orders_fills_and_resyncs()
     // /status as JSON, and as `polyarb status` prints it.
     let status: serde_json::Value = serde_json::from_str(&get(&format!("{base}/status"))).unwrap();
     assert_eq!(status["dispatch"], "live");
+    let conns = status["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 1, "{status}");
+    assert_eq!(conns[0]["state"], "open");
+    assert_eq!(conns[0]["assets"], 40);
+    assert_eq!(
+        sum(&second, "polyarb_feed_connection_up", &[("conn", "0")]),
+        Some(1.0)
+    );
     assert_eq!(status["books"]["assets"].as_array().unwrap().len(), 40);
     assert!(status["books"]["ok"].as_u64().unwrap() >= 39, "{status}");
     let out = Command::new(workspace_bins::polyarb())
@@ -241,6 +248,7 @@ fn a_live_feed_serves_metrics_and_status_and_logs_its_orders_fills_and_resyncs()
     );
     assert!(table.contains("dispatch live"), "{table}");
     assert!(table.contains("connections open 1"), "{table}");
+    assert!(table.contains("conn 0   open"), "{table}");
     assert!(table.contains("received_to_book"), "{table}");
     assert!(table.contains("io→parse"), "{table}");
 
