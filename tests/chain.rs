@@ -579,13 +579,7 @@ fn cli_approves_once_splits_and_reads_balances() {
             .arg(&cfg)
             .output()
             .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(
-            out.status.success(),
-            "polyarb {args:?}: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        text
+        testkit::stdout_of_success(&format!("polyarb {args:?}"), &out)
     };
     let cid = m.condition.to_string();
 

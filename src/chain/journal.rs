@@ -5,7 +5,6 @@
 //! `dropped`.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use alloy_primitives::{Address, B256, Bytes};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -123,10 +122,9 @@ CREATE INDEX IF NOT EXISTS chain_tx_nonce ON chain_tx (chain_id, sender, nonce);
 const COLUMNS: &str = "id, chain_id, sender, nonce, hash, label, to_addr, data, gas_limit, \
                        max_fee_per_gas, max_priority_fee_per_gas, raw, status, block, gas_used, error";
 
+/// The Unix-millisecond clock (`obs::clock::unix_ms`) in SQLite's integer type.
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    i64::try_from(crate::obs::clock::unix_ms()).unwrap_or(i64::MAX)
 }
 
 /// A row as read, before its text columns are parsed.

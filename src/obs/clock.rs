@@ -17,13 +17,19 @@ pub fn now_ns() -> u64 {
     Instant::now().duration_since(epoch).as_nanos() as u64
 }
 
+/// Wall-clock nanoseconds since the Unix epoch, 0 if the system clock is before 1970: the one
+/// reading of the system clock (stored rows keep this unit).
+pub fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// Wall-clock milliseconds since the Unix epoch, 0 if the system clock is before 1970: the
 /// unit of venue event timestamps and of the V2 order `timestamp`.
 pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    unix_ns() / 1_000_000
 }
 
 /// On-CPU time of the calling thread in nanoseconds (the scheduler's run time from

@@ -5,20 +5,15 @@
 //! the hot path keeps its cheap monotonic stamps and the producer converts them with one
 //! `WallClock` anchor taken at start-up.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use thiserror::Error;
 
 pub const NS_PER_MS: u64 = 1_000_000;
 pub const NS_PER_S: u64 = 1_000_000_000;
 const NS_PER_DAY: u64 = 86_400 * NS_PER_S;
 
-/// Now, as UNIX nanoseconds (0 if the system clock is before 1970).
+/// Now, as UNIX nanoseconds (0 if the system clock is before 1970): `obs::clock::unix_ns`.
 pub fn unix_now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+    crate::obs::clock::unix_ns()
 }
 
 /// Maps a monotonic clock (any origin, in ns) onto UNIX nanoseconds.

@@ -3,8 +3,6 @@
 //! (or where a flag says) and the commands say where they wrote. Every command runs as a real
 //! process in a fresh temporary directory, never in the repository.
 
-use crate::workspace_bins;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -34,7 +32,7 @@ fn polyarb(dir: &Path, args: &[&str]) -> Output {
         args.first(),
         Some(&("demo" | "flood" | "synth" | "venue" | "config"))
     ) {
-        workspace_bins::polyarb_venue();
+        testkit::bins::polyarb_venue();
     }
     Command::new(env!("CARGO_BIN_EXE_polyarb"))
         .current_dir(dir)
@@ -45,13 +43,7 @@ fn polyarb(dir: &Path, args: &[&str]) -> Output {
 
 /// Stdout of a run that must have succeeded.
 fn ok(out: Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    testkit::stdout_of_success("polyarb", &out)
 }
 
 /// Stderr of a run that must have failed.

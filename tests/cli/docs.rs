@@ -5,8 +5,6 @@
 //! command of the binary is named in the README and every flag of it is in its docs page; and
 //! the README stays short enough to read in five minutes.
 
-use crate::workspace_bins;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -336,7 +334,7 @@ fn flags(help: &str) -> Vec<String> {
 #[test]
 fn every_command_is_in_the_readme_and_every_flag_in_its_page() {
     // `polyarb demo --help` and the other venue-backed commands' help come from polyarb-venue.
-    workspace_bins::polyarb_venue();
+    testkit::bins::polyarb_venue();
     let readme = read(&root().join("README.md"));
     let mut missing = Vec::new();
     let mut flags_checked = 0;

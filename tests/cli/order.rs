@@ -1,8 +1,6 @@
 //! `polyarb order sign` / `polyarb order headers`, run as the built binary: against the
 //! signing vectors in fixtures/polymarket, and against our own expectations.
 
-use crate::polymarket_fixtures;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -320,7 +318,7 @@ fn sign_refuses_locally_with_venue_error_names() {
 
 /// The signing vectors; a missing file fails the test, naming the path.
 fn fixture() -> Value {
-    let text = std::fs::read_to_string(polymarket_fixtures::path("signing_test_vectors.json"))
+    let text = std::fs::read_to_string(testkit::fixtures::path("signing_test_vectors.json"))
         .expect("readable fixture");
     serde_json::from_str(&text).unwrap()
 }

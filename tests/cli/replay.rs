@@ -2,14 +2,12 @@
 //! is one JSON object with the documented keys, the timed run covered every change of the file,
 //! and it names the flags the binary was built with.
 
-use crate::workspace_bins;
-
 use std::process::Command;
 
 /// `polyarb ARGS`; `synth` runs in `polyarb-venue`, which must be built and fresh.
 fn polyarb(args: &[&str]) -> String {
     if args.first() == Some(&"synth") {
-        workspace_bins::polyarb_venue();
+        testkit::bins::polyarb_venue();
     }
     let out = Command::new(env!("CARGO_BIN_EXE_polyarb"))
         .args(args)

@@ -1,9 +1,6 @@
 //! The engine library against recorded payloads and files, without a venue: market-channel
 //! fixtures, signing vectors, the replay contract, hostile frames and the store's time index.
 
-#[path = "../polymarket_fixtures/mod.rs"]
-mod polymarket_fixtures;
-
 mod hostile_frames;
 mod market_fixtures;
 mod replay_contract;

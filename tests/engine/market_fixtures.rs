@@ -1,14 +1,12 @@
 //! Conformance: the recorded market-channel payloads parse and apply as the venue meant.
 //! Reads them from fixtures/polymarket.
 
-use crate::polymarket_fixtures;
-
 use polyarb::core::{AssetIndex, Price};
 use polyarb::replay::Replayer;
 
 /// A fixture file as one compact frame (the files are pretty-printed JSON).
 fn frame(name: &str) -> String {
-    let text = std::fs::read_to_string(polymarket_fixtures::path(name)).unwrap();
+    let text = std::fs::read_to_string(testkit::fixtures::path(name)).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     v.to_string()
 }

@@ -1,8 +1,6 @@
 //! Conformance: every vector in `fixtures/polymarket/signing_test_vectors.json` (HMAC, L1
 //! ClobAuth, V1/V2 orders, POLY_1271, price/size → amounts).
 
-use crate::polymarket_fixtures;
-
 use polyarb::adapters::polymarket::signing::amounts::limit_amounts;
 use polyarb::adapters::polymarket::signing::{
     Address, ApiCredentials, Bytes32, Domain, L2Signer, Order, OrderSide, OrderSignature,
@@ -13,7 +11,7 @@ use serde_json::Value;
 
 /// The vectors file; a missing file fails the test, naming the path.
 fn load() -> Value {
-    let text = std::fs::read_to_string(polymarket_fixtures::path("signing_test_vectors.json"))
+    let text = std::fs::read_to_string(testkit::fixtures::path("signing_test_vectors.json"))
         .expect("readable fixture");
     serde_json::from_str(&text).expect("fixture is JSON")
 }
@@ -217,7 +215,7 @@ fn order_amount_vectors() {
 fn market_amounts_equal_the_official_clients() {
     use polyarb::adapters::polymarket::signing::amounts::market_amounts;
     use polyarb::core::decimal::parse_micros;
-    let path = polymarket_fixtures::path("market_amounts_tick_0.01.json");
+    let path = testkit::fixtures::path("market_amounts_tick_0.01.json");
     let text = std::fs::read_to_string(&path).expect("committed fixture");
     let v: Value = serde_json::from_str(&text).unwrap();
     let tick = TickSize::parse(s(&v, "tick_size")).unwrap();

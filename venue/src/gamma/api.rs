@@ -1,16 +1,17 @@
-//! `GammaApi`: the HTTP service (see the module doc of `venue::gamma`).
+//! `GammaApi`: the HTTP service: routing, rate limits, queued faults, request counters and the
+//! admin endpoints. The shapes it serves are `data` (Gamma) and `clob` (the CLOB's listings).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use super::super::control::VenueControl;
 use super::super::http::{HttpRequest, HttpResponse, HttpService};
 use super::super::rate::RateLimiter;
-use super::data::{GammaData, GammaFileError, GammaVenueConfig, string_list_raw};
+use super::clob;
+use super::data::{GammaData, GammaFileError, GammaVenueConfig};
 use super::faults::{GammaFault, GammaFaults, Injected, huge_body};
 use super::listing::{ListQuery, select_events, select_markets};
 use super::obj::Obj;
@@ -44,10 +45,10 @@ struct Counters {
 
 /// The Gamma service.
 pub struct GammaApi {
-    pub(super) ctl: VenueControl,
+    ctl: VenueControl,
     data: Mutex<GammaData>,
     /// Whether markets are the synthetic model's (prices read live from the books).
-    pub(super) synthetic: bool,
+    synthetic: bool,
     default_limit: usize,
     limits: RateLimiter,
     faults: GammaFaults,
@@ -107,7 +108,7 @@ impl GammaApi {
         })
     }
 
-    pub(super) fn data(&self) -> MutexGuard<'_, GammaData> {
+    fn data(&self) -> MutexGuard<'_, GammaData> {
         self.data.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -230,10 +231,20 @@ impl GammaApi {
         Self::raw_json(&page)
     }
 
-    /// The CLOB's `GET /markets?next_cursor=`: every market, 100 per page.
-    fn clob_markets(&self, req: &HttpRequest<'_>) -> HttpResponse {
-        self.counters.clob.fetch_add(1, Ordering::Relaxed);
-        self.clob_page(req, clob_market)
+    /// One page of a CLOB listing, each market rendered by `shape`.
+    fn clob_page(&self, req: &HttpRequest<'_>, shape: fn(&Obj) -> Obj) -> HttpResponse {
+        let data = self.data();
+        let hub = self.synthetic.then(|| self.ctl.hub());
+        let books = hub.as_ref().map(|h| h.books());
+        clob::page(&data, books, req.query("next_cursor").unwrap_or(""), shape)
+    }
+
+    /// `GET /markets/{condition_id}`.
+    fn clob_market(&self, path: &str) -> HttpResponse {
+        let data = self.data();
+        let hub = self.synthetic.then(|| self.ctl.hub());
+        let books = hub.as_ref().map(|h| h.books());
+        clob::one(&data, books, path.trim_start_matches("/markets/"))
     }
 
     fn rules(&self, req: &mut HttpRequest<'_>) -> HttpResponse {
@@ -308,88 +319,6 @@ impl GammaApi {
     }
 }
 
-/// A Gamma market in the CLOB's `/markets` item shape (numbers kept verbatim).
-pub(super) fn clob_market(g: &Obj) -> Obj {
-    let mut o = Obj::new();
-    let copy = |o: &mut Obj, to: &str, from: &str, default: &str| match g.get(from) {
-        Some(v) => o.set_raw(to, v.to_owned()),
-        None => o.set_raw(
-            to,
-            RawValue::from_string(default.to_string()).unwrap_or_default(),
-        ),
-    };
-    copy(&mut o, "enable_order_book", "enableOrderBook", "false");
-    copy(&mut o, "active", "active", "false");
-    copy(&mut o, "closed", "closed", "false");
-    copy(&mut o, "archived", "archived", "false");
-    copy(&mut o, "accepting_orders", "acceptingOrders", "false");
-    o.set("accepting_order_timestamp", &serde_json::Value::Null);
-    copy(&mut o, "minimum_order_size", "orderMinSize", "0");
-    copy(&mut o, "minimum_tick_size", "orderPriceMinTickSize", "0.01");
-    copy(&mut o, "condition_id", "conditionId", "\"\"");
-    copy(&mut o, "question_id", "questionID", "\"\"");
-    copy(&mut o, "question", "question", "\"\"");
-    copy(&mut o, "description", "description", "\"\"");
-    copy(&mut o, "market_slug", "slug", "\"\"");
-    copy(&mut o, "end_date_iso", "endDate", "null");
-    o.set("game_start_time", &serde_json::Value::Null);
-    o.set("seconds_delay", &0);
-    o.set("fpmm", "");
-    o.set("maker_base_fee", &0);
-    o.set("taker_base_fee", &0);
-    o.set("notifications_enabled", &true);
-    copy(&mut o, "neg_risk", "negRisk", "false");
-    o.set(
-        "neg_risk_market_id",
-        &g.str("negRiskMarketID").unwrap_or_default(),
-    );
-    o.set(
-        "neg_risk_request_id",
-        &g.str("negRiskRequestID").unwrap_or_default(),
-    );
-    o.set("icon", "");
-    o.set("image", "");
-    o.set(
-        "rewards",
-        &serde_json::json!({"rates": null, "min_size": 0, "max_spread": 0}),
-    );
-    o.set("is_50_50_outcome", &false);
-    let names = g.get("outcomes").map(string_list_raw).unwrap_or_default();
-    let tokens = g
-        .get("clobTokenIds")
-        .map(string_list_raw)
-        .unwrap_or_default();
-    let prices = g
-        .get("outcomePrices")
-        .map(string_list_raw)
-        .unwrap_or_default();
-    let list: Vec<Obj> = tokens
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let mut x = Obj::new();
-            x.set("token_id", t);
-            x.set(
-                "outcome",
-                names.get(i).map(String::as_str).unwrap_or_default(),
-            );
-            match prices.get(i) {
-                // Outcome prices are decimal strings inside Gamma's string; the CLOB sends
-                // numbers. Validated digits only (anything else becomes 0).
-                Some(p) if p.bytes().all(|b| b.is_ascii_digit() || b == b'.') && !p.is_empty() => {
-                    x.set_number_text("price", p)
-                }
-                _ => x.set_number_text("price", "0"),
-            }
-            x.set("winner", &false);
-            x
-        })
-        .collect();
-    o.set("tokens", &list);
-    o.set("tags", &Vec::<String>::new());
-    o
-}
-
 impl HttpService for GammaApi {
     fn handle(&self, req: &mut HttpRequest<'_>) -> Option<HttpResponse> {
         let method = req.method.clone();
@@ -397,12 +326,15 @@ impl HttpService for GammaApi {
         Some(match (method.as_str(), path.as_str()) {
             ("GET", "/gamma/markets") => self.markets(req),
             ("GET", "/gamma/events") => self.events(req),
-            ("GET", "/markets") => self.clob_markets(req),
-            ("GET", p) if p.starts_with("/markets/") => self.clob_market_one(p),
-            ("GET", "/simplified-markets" | "/sampling-simplified-markets") => {
-                self.clob_page(req, super::clob::simplified)
+            ("GET", "/markets") => {
+                self.counters.clob.fetch_add(1, Ordering::Relaxed);
+                self.clob_page(req, clob::market)
             }
-            ("GET", "/sampling-markets") => self.clob_page(req, clob_market),
+            ("GET", p) if p.starts_with("/markets/") => self.clob_market(p),
+            ("GET", "/simplified-markets" | "/sampling-simplified-markets") => {
+                self.clob_page(req, clob::simplified)
+            }
+            ("GET", "/sampling-markets") => self.clob_page(req, clob::market),
             ("POST", "/admin/rules") => self.rules(req),
             ("POST", "/admin/gamma/market") => self.patch(req),
             ("POST", "/admin/gamma/fault") => self.fault(req),

@@ -92,6 +92,10 @@ pub struct ModelConfig {
     pub binary_dutch_fault_duration_ms: u64,
     /// Fault: a binary Dutch book has YES ask + NO ask strictly below 1 − this margin.
     pub binary_dutch_fault_margin: Price,
+    /// Fault: level changes per thousand whose claimed `best_bid` is a cent off the book's
+    /// (a frame production never sends; a client's book must flag `best_mismatch` until its
+    /// next snapshot). 0 = never, and the event sequence is then unchanged.
+    pub wrong_top_fault_per_mille: u32,
     /// `min_order_size` reported for every market.
     pub min_order_size: Size,
     /// Tick sizes of the first stand-alone binary markets, one per market, kept for good
@@ -118,6 +122,7 @@ impl Default for ModelConfig {
             binary_dutch_fault_every_ms: 0,
             binary_dutch_fault_duration_ms: 500,
             binary_dutch_fault_margin: Price(20_000),
+            wrong_top_fault_per_mille: 0,
             min_order_size: Size(5_000_000),
             fixed_ticks: Vec::new(),
         }
@@ -836,12 +841,18 @@ impl MarketModel {
     fn set_one(&mut self, asset: u32, side: Side, price: Price, size: Size, buf: &mut EventBuf) {
         self.books.set(asset, side, price, size);
         let a = self.books.asset(asset);
+        let mut best_bid = a.book.best_bid();
+        let wrong = self.cfg.wrong_top_fault_per_mille;
+        // Drawn only when the fault is on, so that a fault-free model's sequence never changes.
+        if wrong > 0 && self.rng.chance(u64::from(wrong)) {
+            best_bid = Some(wrong_top(best_bid));
+        }
         buf.deltas.push(LevelDelta {
             asset,
             side,
             price,
             size,
-            best_bid: a.book.best_bid(),
+            best_bid,
             best_ask: a.book.best_ask(),
             hash: rng::splitmix64(&mut (self.hash_salt ^ (u64::from(asset) << 40) ^ a.version)),
         });
@@ -1287,6 +1298,17 @@ impl MarketModel {
         self.set_mirrored(m, vside, vprice, s, buf);
         buf.end_price_change(m, start);
         true
+    }
+}
+
+/// A claimed best bid that is not the book's: a cent above it (below it near 1), or a cent on
+/// an empty side.
+fn wrong_top(best: Option<Price>) -> Price {
+    const CENT: u32 = 10_000;
+    match best {
+        Some(p) if p.0 + CENT < ONE => Price(p.0 + CENT),
+        Some(p) => Price(p.0 - CENT),
+        None => Price(CENT),
     }
 }
 

@@ -2,20 +2,18 @@
 //! carry read exactly; served by the venue from those very files, they refresh to the same
 //! catalog over HTTP.
 
-use crate::catalog_common;
-use crate::polymarket_fixtures;
-
 use std::collections::BTreeMap;
 
-use catalog_common::{catalog_config, get, venue};
 use polyarb::catalog::normalize::{normalize_events, normalize_markets};
 use polyarb::catalog::{
     CatalogState, Fetched, GammaSource, GroupSkip, ListingSource, MarketStatus, MemoryStore,
 };
 use polyarb::core::fees::FeeSchedule;
 use polyarb::core::{ConditionId, Price, Size, TickSize};
-use polymarket_fixtures::path as fixture;
 use serde_json::value::RawValue;
+use testkit::fixtures::path as fixture;
+use venue_testkit::catalog::{catalog_config, get};
+use venue_testkit::wire::venue_with;
 
 fn raw_items(path: &std::path::Path) -> Vec<Box<RawValue>> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -164,7 +162,7 @@ fn the_venue_serves_the_fixture_files_in_their_real_shape() {
     .iter()
     .map(|f| fixture(f))
     .collect();
-    let v = venue(10, 31, |c| c.gamma.files = files.clone());
+    let v = venue_with(10, 31, |c| c.gamma.files = files.clone());
     // Byte-for-byte: the BTC market as served equals the file's object.
     let (s, body) = get(&v, "/gamma/markets?id=1557558");
     assert_eq!(s, 200);
@@ -246,7 +244,7 @@ fn real_gamma_markets_round_trip_through_the_sqlite_store() {
     ];
     let items: Vec<Box<RawValue>> = files.iter().flat_map(|f| raw_items(&fixture(f))).collect();
     let (c, _) = normalize_markets(&items, 0, true, &BTreeMap::new());
-    let db = catalog_common::scratch("catalog-fixtures-sqlite").join("c.db");
+    let db = testkit::scratch("catalog-fixtures-sqlite").join("c.db");
     let mut store = SqliteCatalogStore::open_path(&db).unwrap();
     let all: Vec<_> = c.markets.values().collect();
     let r = store.upsert_markets(&all, 1).unwrap();

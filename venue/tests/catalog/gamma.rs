@@ -2,16 +2,15 @@
 //! repeated-key filters, the offset cap and 422, retries on 5xx and 429 within bounds, and
 //! hostile bodies (20 MB, not JSON) refused without harm.
 
-use crate::catalog_common;
-
 use std::collections::BTreeSet;
 
-use catalog_common::{client, fast_http, fault, get, stats, venue};
 use polyarb::adapters::polymarket::gamma::{
     EventsQuery, GammaClient, GammaClientConfig, GammaError, GammaMarket, MarketsQuery, Paging,
     Truncation,
 };
 use serde_json::json;
+use venue_testkit::catalog::{client, fast_http, fault, get, stats};
+use venue_testkit::wire::{venue, venue_with};
 
 fn conditions(items: &[Box<serde_json::value::RawValue>]) -> Vec<String> {
     items
@@ -27,7 +26,7 @@ fn conditions(items: &[Box<serde_json::value::RawValue>]) -> Vec<String> {
 
 #[test]
 fn pages_through_every_market_and_event() {
-    let v = venue(300, 3, |_| {});
+    let v = venue(300, 3);
     let want: BTreeSet<String> = v.markets().into_iter().map(|m| m.condition_id).collect();
     assert_eq!(want.len(), 150);
     let c = client(&v);
@@ -83,7 +82,7 @@ fn pages_through_every_market_and_event() {
 
 #[test]
 fn list_filters_are_repeated_keys() {
-    let v = venue(40, 5, |_| {});
+    let v = venue(40, 5);
     let ms = v.markets();
     let c = client(&v);
     let q = MarketsQuery {
@@ -127,7 +126,7 @@ fn list_filters_are_repeated_keys() {
 
 #[test]
 fn the_offset_cap_stops_paging_and_is_reported() {
-    let v = venue(20, 7, |_| {});
+    let v = venue(20, 7);
     let c = client(&v);
     // The server: 422 past offset 10000.
     let (s, body) = get(&v, "/gamma/markets?limit=10&offset=10001");
@@ -180,7 +179,7 @@ fn the_offset_cap_stops_paging_and_is_reported() {
 
 #[test]
 fn server_errors_and_rate_limits_are_retried_within_bounds() {
-    let v = venue(20, 9, |_| {});
+    let v = venue(20, 9);
     let c = client(&v);
     // Two 503s then success: 3 requests, 2 retries.
     fault(&v, json!({"kind": "fail", "count": 2, "status": 503}));
@@ -223,7 +222,7 @@ fn server_errors_and_rate_limits_are_retried_within_bounds() {
 #[test]
 fn the_venue_rate_limiter_is_honoured() {
     // One events request per second: the second waits out Retry-After and succeeds.
-    let v = venue(20, 11, |c| {
+    let v = venue_with(20, 11, |c| {
         c.rest.rate_window_ms = 1_000;
         c.gamma.events_limit = 1;
     });
@@ -236,7 +235,7 @@ fn the_venue_rate_limiter_is_honoured() {
 
 #[test]
 fn hostile_bodies_are_refused_and_survived() {
-    let v = venue(20, 13, |_| {});
+    let v = venue(20, 13);
     let c = GammaClient::new(
         &v.gamma_url(),
         GammaClientConfig {
@@ -270,7 +269,7 @@ fn hostile_bodies_are_refused_and_survived() {
 
 #[test]
 fn the_clob_market_listing_pages_by_cursor() {
-    let v = venue(300, 15, |_| {});
+    let v = venue(300, 15);
     let page = |cursor: &str| -> serde_json::Value {
         let (s, body) = get(&v, &format!("/markets?next_cursor={cursor}"));
         assert_eq!(s, 200, "{body}");

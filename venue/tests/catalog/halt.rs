@@ -9,17 +9,9 @@
 //! each its own process, share changes and halts through the database. A halt pending when the
 //! pipeline starts is held from the first top and resumed by an ack without a restart.
 
-use crate::workspace_bins;
-
-use crate::catalog_common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use catalog_common::{
-    catalog_config, engine_settings, event_yes_tokens, intent_for, misprice_event, post, scratch,
-    venue, wait_until,
-};
 use polyarb::catalog::{
     CatalogState, CatalogUpdate, GammaSource, GroupKey, MemoryStore, SqliteCatalogStore,
 };
@@ -28,6 +20,11 @@ use polyarb::engine::catalog_link::CatalogRunner;
 use polyarb::engine::{EngineBuilder, Pipeline};
 use polyarb::strategy::StrategyCommand;
 use serde_json::json;
+use testkit::{scratch, wait_until};
+use venue_testkit::catalog::{
+    catalog_config, engine_settings, event_yes_tokens, intent_for, misprice_event, post,
+};
+use venue_testkit::wire::venue;
 
 /// Every book of the pipeline is `ok` (snapshots received).
 fn books_ready(p: &Pipeline, n: usize) -> bool {
@@ -43,7 +40,7 @@ fn refresh(s: &mut CatalogState, cfg: &polyarb::catalog::CatalogConfig) -> Catal
 
 /// Runs `polyarb catalog ARGS... --db DB`; its stdout.
 fn cli(db: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(workspace_bins::polyarb())
+    let out = std::process::Command::new(testkit::bins::polyarb())
         .arg("catalog")
         .args(args)
         .arg("--db")
@@ -60,7 +57,7 @@ fn cli_ack(db: &Path, market: &str) -> String {
 
 #[test]
 fn a_rule_change_stops_the_markets_opportunities_and_an_ack_resumes_them() {
-    let v = venue(80, 23, |_| {});
+    let v = venue(80, 23);
     let cfg = catalog_config(&v);
     let db = scratch("catalog-halt").join("catalog.db");
     let mut state = CatalogState::new(
@@ -181,7 +178,7 @@ fn poll_updates(r: &mut CatalogRunner, p: &mut Pipeline, n: u64) {
 
 #[test]
 fn the_scheduler_unsubscribes_closed_markets_and_resubscribes_reopened_ones_at_run_time() {
-    let v = venue(40, 29, |_| {});
+    let v = venue(40, 29);
     let mut cfg = catalog_config(&v);
     cfg.refresh_interval_s = 3600; // refreshes on demand only
     let (first, mut runner) =
@@ -242,7 +239,7 @@ fn the_scheduler_unsubscribes_closed_markets_and_resubscribes_reopened_ones_at_r
 
 #[test]
 fn the_cli_stores_refreshes_and_clears_halts_across_processes() {
-    let v = venue(40, 31, |_| {});
+    let v = venue(40, 31);
     let db = scratch("catalog-cli").join("catalog.db");
     let url = v.gamma_url();
     let refresh = || cli(&db, &["refresh", "--gamma-url", &url]);
@@ -280,7 +277,7 @@ fn the_cli_stores_refreshes_and_clears_halts_across_processes() {
     let out = cli(&db, &["list", "--stored"]);
     assert_eq!(out.matches("HALTED").count(), 4, "{out}");
     // Unknown markets are errors; a second ack is a no-op.
-    let bad = std::process::Command::new(workspace_bins::polyarb())
+    let bad = std::process::Command::new(testkit::bins::polyarb())
         .args(["catalog", "ack", "no-such-market", "--db"])
         .arg(&db)
         .output()
@@ -295,7 +292,7 @@ fn the_cli_stores_refreshes_and_clears_halts_across_processes() {
 
 #[test]
 fn a_halt_pending_at_start_up_is_held_and_an_ack_resumes_it_without_a_restart() {
-    let v = venue(40, 37, |_| {});
+    let v = venue(40, 37);
     let cfg = catalog_config(&v);
     let db = scratch("catalog-held").join("catalog.db");
     let open = || -> CatalogState {

@@ -8,13 +8,8 @@
 //! while a third event still is. With storage on, the new event's books are stored under their
 //! own keys: rebuilt from the database, they equal the engine's.
 
-use crate::catalog_common;
-
 use std::time::Duration;
 
-use catalog_common::{
-    catalog_config, engine_settings, intent_for, misprice_event, post, scratch, venue, wait_until,
-};
 use polyarb::book::dump::BookDump;
 use polyarb::catalog::MemoryStore;
 use polyarb::core::TokenId;
@@ -22,6 +17,9 @@ use polyarb::engine::catalog_link::CatalogRunner;
 use polyarb::engine::{EngineBuilder, Pipeline};
 use polyarb_venue::{MarketSummary, VenueHandle};
 use serde_json::json;
+use testkit::{scratch, wait_until};
+use venue_testkit::catalog::{catalog_config, engine_settings, intent_for, misprice_event, post};
+use venue_testkit::wire::venue;
 
 fn poll_updates(r: &mut CatalogRunner, p: &mut Pipeline, n: u64) {
     let want = r.refreshes + n;
@@ -64,7 +62,7 @@ fn same_books(p: &Pipeline, v: &VenueHandle, tokens: &[String]) -> Result<(), St
 
 fn listed_then_closed(threads: &[&str], seed: u64, stored: bool) {
     // Three neg-risk events of four questions.
-    let v = venue(120, seed, |_| {});
+    let v = venue(120, seed);
     let mut events: Vec<Vec<MarketSummary>> = Vec::new();
     for m in v.markets().into_iter().filter(|m| m.neg_risk) {
         match events

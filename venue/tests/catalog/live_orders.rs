@@ -2,13 +2,8 @@
 //! reach the live sender by message before its assets are subscribed, so a complete set resting
 //! on it becomes signed orders at the venue, not an `untradeable` plan.
 
-use crate::catalog_common;
-
 use std::time::Duration;
 
-use catalog_common::{
-    catalog_config, engine_settings, event_yes_tokens, misprice_event, post, venue, wait_until,
-};
 use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
 use polyarb::adapters::polymarket::signing::PrivateKey;
 use polyarb::catalog::MemoryStore;
@@ -19,10 +14,15 @@ use polyarb::exec::journal::MemoryJournal;
 use polyarb::exec::live::live_dispatch;
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use serde_json::json;
+use testkit::wait_until;
+use venue_testkit::catalog::{
+    catalog_config, engine_settings, event_yes_tokens, misprice_event, post,
+};
+use venue_testkit::wire::venue_with;
 
 #[test]
 fn a_market_listed_while_trading_live_is_sent_orders() {
-    let v = venue(40, 17, |c| {
+    let v = venue_with(40, 17, |c| {
         // The engine here trades as a plain EOA.
         c.trading.eoa_orders = polyarb_venue::trading::config::EoaOrders::Allowed;
     });

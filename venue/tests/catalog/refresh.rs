@@ -3,12 +3,9 @@
 //! and its group until acknowledged, the scheduler reports subscribe/unsubscribe diffs, and
 //! hostile data (malformed markets, a 20 MB body) is counted and survived.
 
-use crate::catalog_common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use catalog_common::{catalog_config, fault, post, scratch, venue};
 use polyarb::adapters::polymarket::market_channel::FeedCommand;
 use polyarb::catalog::scheduler::{self, SchedulerConfig};
 use polyarb::catalog::{
@@ -17,6 +14,9 @@ use polyarb::catalog::{
 };
 use polyarb::core::{ConditionId, Price, Size, TickSize};
 use serde_json::json;
+use testkit::scratch;
+use venue_testkit::catalog::{catalog_config, fault, post};
+use venue_testkit::wire::{venue, venue_with};
 
 fn refresh_once(cfg: &polyarb::catalog::CatalogConfig) -> (CatalogState, CatalogUpdate) {
     let mut s = CatalogState::new(cfg.filters.clone(), Box::new(MemoryStore::new()));
@@ -27,7 +27,7 @@ fn refresh_once(cfg: &polyarb::catalog::CatalogConfig) -> (CatalogState, Catalog
 
 #[test]
 fn neg_risk_events_group_their_markets_like_the_venue() {
-    let v = venue(80, 21, |c| {
+    let v = venue_with(80, 21, |c| {
         c.gamma.fee_rate = Price(40_000);
     });
     // The venue's own grouping: neg-risk market id → YES token ids.
@@ -87,7 +87,7 @@ fn nr_groups(u: &CatalogUpdate) -> usize {
 
 #[test]
 fn a_rule_change_on_the_venue_halts_until_acknowledged() {
-    let v = venue(40, 23, |_| {});
+    let v = venue(40, 23);
     let cfg = catalog_config(&v);
     let (mut s, u) = refresh_once(&cfg);
     assert_eq!(nr_groups(&u), 1);
@@ -147,7 +147,7 @@ fn next_update(rx: &crossbeam::channel::Receiver<CatalogNotice>) -> Box<CatalogU
 
 #[test]
 fn the_scheduler_reports_subscribe_and_unsubscribe() {
-    let v = venue(40, 25, |_| {});
+    let v = venue(40, 25);
     let cfg = catalog_config(&v);
     let ms = v.markets();
     let binary = ms.iter().find(|m| !m.neg_risk).unwrap().clone();
@@ -262,7 +262,7 @@ fn hostile_gamma_data_is_counted_and_survived() {
     bad(json!({"question": {"nested": [1, 2, {"deep": null}]}}));
     let file = dir.join("hostile_markets.json");
     std::fs::write(&file, serde_json::to_vec(&items).unwrap()).unwrap();
-    let v = venue(10, 27, |c| c.gamma.files = vec![file.clone()]);
+    let v = venue_with(10, 27, |c| c.gamma.files = vec![file.clone()]);
     let mut cfg = catalog_config(&v);
     cfg.source = ListingSource::Markets;
     // No server-side filter: every hostile item reaches the client.

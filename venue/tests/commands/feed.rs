@@ -2,8 +2,6 @@
 //! markets from the venue's Gamma, until `--duration`; every book healthy, nothing invalid,
 //! and a config without a catalog refused with the key named.
 
-use crate::workspace_bins;
-
 use std::process::Command;
 
 use polyarb_venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
@@ -49,20 +47,14 @@ fn write_feed_config(
 /// `polyarb feed --duration 3` with `config`, histograms under `dir`; its stdout, once it
 /// has exited successfully.
 fn run_feed(config: &std::path::Path, dir: &std::path::Path) -> String {
-    let out = Command::new(workspace_bins::polyarb())
+    let out = Command::new(testkit::bins::polyarb())
         .args(["feed", "--duration", "3", "--refresh-ms", "500", "--config"])
         .arg(config)
         .arg("--hgrm-dir")
         .arg(dir.join("hgrm"))
         .output()
         .expect("runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    testkit::stdout_of_success("polyarb feed", &out)
 }
 
 #[test]
@@ -95,7 +87,7 @@ fn feed_without_a_catalog_names_the_key() {
     let dir = temp_dir("bad");
     let config = dir.join("feed.toml");
     std::fs::write(&config, "[feed]\nws_url = \"ws://127.0.0.1:9/ws/market\"\n").unwrap();
-    let out = Command::new(workspace_bins::polyarb())
+    let out = Command::new(testkit::bins::polyarb())
         .args(["feed", "--duration", "1", "--config"])
         .arg(&config)
         .output()
@@ -188,7 +180,7 @@ fn live_trading_without_a_key_file_names_the_key() {
         "[catalog]\ngamma_url = \"http://127.0.0.1:9/gamma\"\n[trading]\nmode = \"live\"\njournal = \"j.db\"\n",
     )
     .unwrap();
-    let out = Command::new(workspace_bins::polyarb())
+    let out = Command::new(testkit::bins::polyarb())
         .args(["feed", "--duration", "1", "--config"])
         .arg(&config)
         .output()

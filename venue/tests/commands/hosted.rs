@@ -2,8 +2,6 @@
 //! arguments, output and exit code as running `polyarb-venue` directly, and a clear error that
 //! names the cargo command when `polyarb-venue` is not there.
 
-use crate::workspace_bins;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -21,7 +19,7 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn venue_commands_run_through_polyarb_as_in_polyarb_venue() {
-    let polyarb = workspace_bins::polyarb();
+    let polyarb = testkit::bins::polyarb();
     let venue_bin = Path::new(env!("CARGO_BIN_EXE_polyarb-venue"));
 
     // A venue for half a second, global flag before the command.
@@ -67,7 +65,7 @@ fn without_polyarb_venue_beside_it_polyarb_says_what_to_build() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let lone = dir.join(format!("polyarb{}", std::env::consts::EXE_SUFFIX));
-    std::fs::copy(workspace_bins::polyarb(), &lone).unwrap();
+    std::fs::copy(testkit::bins::polyarb(), &lone).unwrap();
 
     let out = run(&lone, &["demo", "--duration", "1"]);
     let err = text(&out.stderr);

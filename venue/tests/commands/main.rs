@@ -2,11 +2,6 @@
 //! `polyarb` hands to `polyarb-venue`, `order place|cancel|list`, and operating a running
 //! engine (`/metrics`, `/status`, `polyarb status`, JSON logs).
 
-#[path = "../trading_support/mod.rs"]
-mod trading_support;
-#[path = "../../../tests/workspace_bins/mod.rs"]
-mod workspace_bins;
-
 mod demo;
 mod feed;
 mod hosted;

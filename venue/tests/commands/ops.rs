@@ -11,14 +11,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use polyarb_venue::{Fault, ModelConfig, Venue, VenueConfig};
-
-use crate::workspace_bins;
+use testkit::bins as workspace_bins;
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("polyarb-ops-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    testkit::scratch(&format!("ops-{name}"))
 }
 
 fn get(url: &str) -> String {

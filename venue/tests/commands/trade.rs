@@ -1,19 +1,16 @@
 //! `polyarb order place|cancel|list`, run as the built binary against the local venue: a
 //! `[clob]` TOML naming the key file, an SQLite journal, idempotent re-runs, local refusals.
 
-use crate::workspace_bins;
-
-use crate::trading_support;
-
 use std::process::{Command, Output};
 
 use polyarb::storage::load::TempDir;
 use serde_json::Value;
 
-use trading_support::*;
+use venue_testkit::trading::*;
+use venue_testkit::wire::agent;
 
 fn polyarb(args: &[&str]) -> Output {
-    Command::new(workspace_bins::polyarb())
+    Command::new(testkit::bins::polyarb())
         .args(args)
         .output()
         .unwrap()
@@ -137,7 +134,7 @@ fn a_deposit_wallet_config_places_orders_and_misfits_are_named() {
         .to_checksum();
     // The wallet's address, as a user learns it from the venue.
     let get = |path: &str| -> Value {
-        let mut r = http()
+        let mut r = agent()
             .get(format!("{}{path}", v.http_url()))
             .call()
             .unwrap();

@@ -2,21 +2,13 @@
 //! after long runs, and the feed heals itself from dropped connections, gaps, stalls and
 //! malformed frames. Every wait is bounded; nothing asserts on speed.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use polyarb::core::{AssetRegistry, Size};
 use polyarb::engine::{EngineSettings, Pipeline};
-use polyarb::strategy::OutcomeGroup;
-use polyarb_venue::{Fault, ModelConfig, Venue, VenueConfig, VenueHandle};
-
-fn venue(assets: u32, seed: u64) -> VenueHandle {
-    let mut cfg = VenueConfig {
-        model: ModelConfig::for_assets(assets, seed),
-        ..Default::default()
-    };
-    cfg.source.paused = true;
-    Venue::start(cfg).expect("venue starts")
-}
+use polyarb_venue::{Fault, VenueHandle};
+use testkit::wait_within;
+use venue_testkit::engine::{self, converge};
+use venue_testkit::wire::venue;
 
 fn settings(v: &VenueHandle) -> EngineSettings {
     let mut s = EngineSettings::default();
@@ -31,89 +23,6 @@ fn settings(v: &VenueHandle) -> EngineSettings {
     s
 }
 
-fn registry(v: &VenueHandle) -> AssetRegistry {
-    let mut r = AssetRegistry::new();
-    for id in v.asset_ids() {
-        r.register(id.as_bytes()).unwrap();
-    }
-    r
-}
-
-fn groups(v: &VenueHandle, r: &AssetRegistry) -> Vec<OutcomeGroup> {
-    v.markets()
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.token_ids.len() == 2)
-        .map(|(i, m)| {
-            OutcomeGroup::new(
-                i as u32,
-                m.token_ids
-                    .iter()
-                    .map(|t| r.lookup(t.as_bytes()).unwrap())
-                    .collect(),
-                vec![],
-                Default::default(),
-                Size(5_000_000),
-            )
-        })
-        .collect()
-}
-
-fn start(v: &VenueHandle, s: &EngineSettings) -> Pipeline {
-    let r = registry(v);
-    let g = groups(v, &r);
-    Pipeline::start(s, r, g, 7).expect("pipeline starts")
-}
-
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Every venue book is present in ours, `ok`, with identical levels.
-fn compare(p: &Pipeline, v: &VenueHandle) -> Result<(), String> {
-    let ours = p.dump_books(Duration::from_secs(5)).ok_or("no dump")?;
-    let theirs = v.books().books;
-    if ours.len() != theirs.len() {
-        return Err(format!(
-            "{} books here, {} at the venue",
-            ours.len(),
-            theirs.len()
-        ));
-    }
-    for (a, b) in ours.iter().zip(theirs.iter()) {
-        if a.asset_id != b.asset_id {
-            return Err(format!("asset {} vs {}", a.asset_id, b.asset_id));
-        }
-        if a.state != "ok" {
-            return Err(format!("{} is {} ({:?})", a.asset_id, a.state, a.reason));
-        }
-        if a.bids != b.bids || a.asks != b.asks {
-            return Err(format!(
-                "{} differs: ours {:?}/{:?} venue {:?}/{:?}",
-                a.asset_id, a.bids, a.asks, b.bids, b.asks
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Waits until our books equal the venue's (the stream is asynchronous).
-fn converge(p: &Pipeline, v: &VenueHandle) {
-    let t = Instant::now();
-    loop {
-        let Err(last) = compare(p, v) else { return };
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "books never matched the venue: {last}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Injects `fault`, runs the venue at 2,000 changes/s until each `(what, reached)` holds in
 /// turn (10 s each), then clears the fault and waits for every book to match the venue's.
 fn through_fault(
@@ -126,7 +35,7 @@ fn through_fault(
     v.set_rate(2_000);
     v.resume();
     for (what, reached) in steps {
-        wait_until(what, Duration::from_secs(10), reached);
+        wait_within(what, Duration::from_secs(10), reached);
     }
     v.fault(&Fault::Clear).unwrap();
     v.pause();
@@ -140,7 +49,7 @@ fn all_healthy(p: &Pipeline, n: u64) -> bool {
 #[test]
 fn books_equal_the_venue_after_100k_events() {
     let v = venue(200, 11);
-    let p = start(&v, &settings(&v));
+    let p = engine::start(&v, &settings(&v), 7);
     converge(&p, &v);
     let mut stepped = 0;
     while stepped < 100_000 {
@@ -163,7 +72,7 @@ fn books_equal_the_venue_after_100k_events() {
 #[test]
 fn reconnects_after_a_dropped_connection_and_heals_every_book() {
     let v = venue(40, 12);
-    let p = start(&v, &settings(&v));
+    let p = engine::start(&v, &settings(&v), 7);
     converge(&p, &v);
     v.fault(&Fault::Close {
         conn: None,
@@ -172,7 +81,7 @@ fn reconnects_after_a_dropped_connection_and_heals_every_book() {
     .unwrap();
     // The venue keeps trading while we are away.
     v.step(2_000);
-    wait_until("a reconnect", Duration::from_secs(10), || {
+    wait_within("a reconnect", Duration::from_secs(10), || {
         p.stats.feed.connects.get() >= 2
     });
     v.step(2_000);
@@ -188,13 +97,13 @@ fn reconnects_after_a_dropped_connection_and_heals_every_book() {
 #[test]
 fn a_gap_is_detected_and_healed_from_rest() {
     let v = venue(20, 13);
-    let p = start(&v, &settings(&v));
+    let p = engine::start(&v, &settings(&v), 7);
     converge(&p, &v);
     v.fault(&Fault::Gap { asset_id: None }).unwrap();
-    wait_until("the mismatch", Duration::from_secs(10), || {
+    wait_within("the mismatch", Duration::from_secs(10), || {
         p.stats.book.mismatch.get() >= 1
     });
-    wait_until("the resync", Duration::from_secs(10), || {
+    wait_within("the resync", Duration::from_secs(10), || {
         p.stats.book.resyncs_completed.get() >= 1
     });
     v.step(1_000);
@@ -214,11 +123,11 @@ fn an_audit_finds_a_silently_changed_book_and_resyncs_it() {
     let v = venue(10, 14);
     let mut s = settings(&v);
     s.book.audit_after_ms = 300;
-    let p = start(&v, &s);
+    let p = engine::start(&v, &s, 7);
     converge(&p, &v);
     let b = &p.stats.book;
     // Quiet books are audited and found equal: nothing is marked.
-    wait_until("audits of the quiet books", Duration::from_secs(10), || {
+    wait_within("audits of the quiet books", Duration::from_secs(10), || {
         b.audits.get() >= 10
     });
     assert_eq!(b.audit_mismatches.get(), 0);
@@ -229,10 +138,10 @@ fn an_audit_finds_a_silently_changed_book_and_resyncs_it() {
         asset_id: Some(target),
     })
     .unwrap();
-    wait_until("an audit mismatch", Duration::from_secs(10), || {
+    wait_within("an audit mismatch", Duration::from_secs(10), || {
         b.audit_mismatches.get() >= 1
     });
-    wait_until("its resync", Duration::from_secs(10), || {
+    wait_within("its resync", Duration::from_secs(10), || {
         b.resyncs_completed.get() >= 1 && b.rest_snapshots_applied.get() >= 1
     });
     converge(&p, &v);
@@ -248,7 +157,7 @@ fn a_quiet_market_is_audited_without_a_resync_storm() {
     let mut s = settings(&v);
     s.book.audit_after_ms = 500;
     s.resync.audit_per_10s = 40;
-    let p = start(&v, &s);
+    let p = engine::start(&v, &s, 7);
     converge(&p, &v);
     let (b, r) = (&p.stats.book, &p.stats.resync);
     let (resyncs0, calls0) = (b.resyncs_completed.get(), r.calls.get());
@@ -281,7 +190,7 @@ fn a_stalled_connection_is_reconnected() {
     let v = venue(10, 15);
     let mut s = settings(&v);
     s.feed.silent_after_ms = 600;
-    let p = start(&v, &s);
+    let p = engine::start(&v, &s, 7);
     converge(&p, &v);
     let fault = Fault::Stall {
         conn: None,
@@ -304,7 +213,7 @@ fn a_stalled_connection_is_reconnected() {
 #[test]
 fn malformed_frames_are_counted_and_survived() {
     let v = venue(10, 16);
-    let p = start(&v, &settings(&v));
+    let p = engine::start(&v, &settings(&v), 7);
     converge(&p, &v);
     let before = p.stats.parse.invalid.get() + p.stats.parse.ignored.get();
     v.fault(&Fault::Malformed {
@@ -313,7 +222,7 @@ fn malformed_frames_are_counted_and_survived() {
         shape: Default::default(),
     })
     .unwrap();
-    wait_until("25 counted frames", Duration::from_secs(10), || {
+    wait_within("25 counted frames", Duration::from_secs(10), || {
         p.stats.parse.invalid.get() + p.stats.parse.ignored.get() >= before + 25
     });
     v.step(1_000);
@@ -324,8 +233,8 @@ fn malformed_frames_are_counted_and_survived() {
 #[test]
 fn twelve_hundred_assets_over_several_connections_all_healthy() {
     let v = venue(1_200, 17);
-    let p = start(&v, &settings(&v));
-    wait_until("1200 healthy books", Duration::from_secs(30), || {
+    let p = engine::start(&v, &settings(&v), 7);
+    wait_within("1200 healthy books", Duration::from_secs(30), || {
         all_healthy(&p, 1_200)
     });
     assert_eq!(
@@ -341,7 +250,7 @@ fn twelve_hundred_assets_over_several_connections_all_healthy() {
 #[test]
 fn rest_failures_fall_back_to_resubscribing() {
     let v = venue(10, 18);
-    let p = start(&v, &settings(&v));
+    let p = engine::start(&v, &settings(&v), 7);
     converge(&p, &v);
     v.fault(&Fault::RestFail {
         count: 1_000,
@@ -349,10 +258,10 @@ fn rest_failures_fall_back_to_resubscribing() {
     })
     .unwrap();
     v.fault(&Fault::Gap { asset_id: None }).unwrap();
-    wait_until("a resubscribe", Duration::from_secs(15), || {
+    wait_within("a resubscribe", Duration::from_secs(15), || {
         p.stats.resync.resubscribes.get() >= 1
     });
-    wait_until("healthy again", Duration::from_secs(15), || {
+    wait_within("healthy again", Duration::from_secs(15), || {
         all_healthy(&p, 10)
     });
     v.fault(&Fault::Clear).unwrap();

@@ -2,8 +2,6 @@
 //! venue's, feed resilience, storage on the cold thread, and books rebuilt from database files.
 
 mod storage_synth;
-#[path = "../../../tests/workspace_bins/mod.rs"]
-mod workspace_bins;
 
 mod feed_resilience;
 mod pipeline;

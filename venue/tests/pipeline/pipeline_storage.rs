@@ -2,53 +2,19 @@
 //! (its channel fills, the refusals are counted), and once it recovers the stored stream is
 //! repaired so that rebuilding from the database gives exactly the books the engine had.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use polyarb::core::{AssetRegistry, TokenId};
 use polyarb::engine::{EngineSettings, Pipeline};
 use polyarb::storage::{SqliteStore, StorageConfig, rebuild_at};
-use polyarb_venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
-
-fn venue() -> VenueHandle {
-    let mut cfg = VenueConfig {
-        model: ModelConfig::for_assets(40, 31),
-        ..Default::default()
-    };
-    cfg.source.paused = true;
-    Venue::start(cfg).expect("venue starts")
-}
-
-fn temp_db(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("polyarb-ps-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("events.db")
-}
-
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn matches_venue(p: &Pipeline, v: &VenueHandle) -> bool {
-    let Some(ours) = p.dump_books(Duration::from_secs(5)) else {
-        return false;
-    };
-    let theirs = v.books().books;
-    ours.len() == theirs.len()
-        && ours
-            .iter()
-            .zip(&theirs)
-            .all(|(a, b)| a.state == "ok" && a.bids == b.bids && a.asks == b.asks)
-}
+use testkit::{scratch, wait_within};
+use venue_testkit::engine::books_match;
+use venue_testkit::wire::venue;
 
 #[test]
 fn a_stalled_writer_never_slows_the_books_and_the_store_is_repaired() {
-    let v = venue();
-    let db = temp_db("stall");
+    let v = venue(40, 31);
+    let db = scratch("ps-stall").join("events.db");
     let mut s = EngineSettings::default();
     s.feed.ws_url = v.ws_url();
     s.resync.clob_url = v.http_url();
@@ -75,7 +41,9 @@ fn a_stalled_writer_never_slows_the_books_and_the_store_is_repaired() {
         }
     }
     let p = Pipeline::start(&s, reg, Vec::new(), 5).expect("pipeline starts");
-    wait_until("books", Duration::from_secs(20), || matches_venue(&p, &v));
+    wait_within("books", Duration::from_secs(20), || {
+        books_match(&p, &v).is_ok()
+    });
 
     // Another connection takes the write lock: the writer blocks in SQLite for seconds.
     let locker = rusqlite::Connection::open(&db).unwrap();
@@ -85,10 +53,10 @@ fn a_stalled_writer_never_slows_the_books_and_the_store_is_repaired() {
         v.step(2_000);
     }
     // The hot path keeps up while storage is stuck.
-    wait_until(
+    wait_within(
         "books while storage is stalled",
         Duration::from_secs(20),
-        || matches_venue(&p, &v),
+        || books_match(&p, &v).is_ok(),
     );
     assert!(p.stats.book.frames.get() > frames_before);
     assert!(
@@ -98,14 +66,14 @@ fn a_stalled_writer_never_slows_the_books_and_the_store_is_repaired() {
     locker.execute_batch("COMMIT").unwrap();
     drop(locker);
 
-    wait_until(
+    wait_within(
         "the stored stream repaired",
         Duration::from_secs(30),
         || p.stats.book.storage_repairs.get() > 0,
     );
     v.step(2_000);
-    wait_until("books after", Duration::from_secs(20), || {
-        matches_venue(&p, &v)
+    wait_within("books after", Duration::from_secs(20), || {
+        books_match(&p, &v).is_ok()
     });
     let final_books = p.dump_books(Duration::from_secs(5)).unwrap();
     let stats = p.stats.clone();

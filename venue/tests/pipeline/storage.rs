@@ -5,12 +5,12 @@
 //! rows, and the `db` commands.
 
 use crate::storage_synth;
-use crate::workspace_bins;
+use testkit::wait_until;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use polyarb::book::ResyncReason;
 use polyarb::book::dump::BookDump;
@@ -47,14 +47,6 @@ fn config(dir: &Path) -> StorageConfig {
             ..RetentionConfig::default()
         },
         ..StorageConfig::default()
-    }
-}
-
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -179,9 +171,13 @@ fn assert_rebuilds(store: &mut SqliteStore, checkpoints: &[Checkpoint]) -> (usiz
 }
 
 fn venue_frames(assets: u32, steps: u64, seed: u64) -> Vec<String> {
+    model_frames(ModelConfig::for_assets(assets, seed), steps)
+}
+
+/// The frames `polyarb synth frames` writes for `cfg`, one per line.
+fn model_frames(cfg: ModelConfig, steps: u64) -> Vec<String> {
     let mut out = Vec::new();
-    polyarb_venue::synth::write_frames(ModelConfig::for_assets(assets, seed), steps, &mut out)
-        .unwrap();
+    polyarb_venue::synth::write_frames(cfg, steps, &mut out).unwrap();
     String::from_utf8(out)
         .unwrap()
         .lines()
@@ -278,15 +274,25 @@ fn rebuilt_books_keep_the_live_health_states() {
     let dir = TempDir::new("st-rebuild-states");
     let cfg = config(dir.path());
     let (writer, tx) = WriterHandle::spawn(&cfg).unwrap();
-    let mut feed = SynthFeed::new(SynthConfig {
-        markets: 3,
-        seed: 9,
-        mismatch_per_mille: 30,
-        tick_change_per_mille: 10,
-        book_per_mille: 10,
-        ..SynthConfig::default()
-    });
-    let frames = feed.frames(3000);
+    // Wrong claimed tops come from the venue model's fault; a tick-size change that waits for
+    // its book (the venue sends the book at once) from `SynthFeed`.
+    let mut frames = model_frames(
+        ModelConfig {
+            wrong_top_fault_per_mille: 20,
+            ..ModelConfig::for_assets(6, 9)
+        },
+        1500,
+    );
+    frames.extend(
+        SynthFeed::new(SynthConfig {
+            markets: 3,
+            seed: 9,
+            tick_change_per_mille: 10,
+            book_per_mille: 10,
+            ..SynthConfig::default()
+        })
+        .frames(1500),
+    );
     let t0 = unix_now_ns() - NS_PER_DAY;
     let (_live, checkpoints) = ingest_and_replay(&frames, &tx, |k| t0 + k as u64 * NS_PER_MS, 150);
     // Both resync reasons the venue's stream can cause are among the live states compared.
@@ -359,7 +365,7 @@ fn concat_exports(files: &[PathBuf], out: &Path) -> usize {
 }
 
 fn replay_dump(frames: &Path) -> Vec<BookDump> {
-    let out = Command::new(workspace_bins::polyarb())
+    let out = Command::new(testkit::bins::polyarb())
         .args(["replay", "--frames"])
         .arg(frames)
         .arg("--dump-books")
@@ -1201,7 +1207,7 @@ fn db_commands_rebuild_report_and_prune() {
     std::fs::write(&frames_path, frames.join("\n")).unwrap();
     let db = dir.path().join("cli.db");
     let run = |args: &[&str]| {
-        let out = Command::new(workspace_bins::polyarb())
+        let out = Command::new(testkit::bins::polyarb())
             .args(args)
             .output()
             .unwrap();
@@ -1266,7 +1272,7 @@ fn db_commands_rebuild_report_and_prune() {
     let replayed = run(&["replay", "--frames", exported.to_str().unwrap()]);
     assert!(replayed.contains("\"invalid\": 0"), "{replayed}");
 
-    let out = Command::new(workspace_bins::polyarb())
+    let out = Command::new(testkit::bins::polyarb())
         .args(["db", "book", "--db", dbs, "--asset", "12345", "--at", "now"])
         .output()
         .unwrap();
@@ -1274,7 +1280,7 @@ fn db_commands_rebuild_report_and_prune() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not in this database"));
     let mut f = std::fs::File::create(dir.path().join("bad.toml")).unwrap();
     writeln!(f, "[storage.retention]\nraw_event_days = 3").unwrap();
-    let out = Command::new(workspace_bins::polyarb())
+    let out = Command::new(testkit::bins::polyarb())
         .args(["db", "prune", "--db", dbs, "--config"])
         .arg(dir.path().join("bad.toml"))
         .output()
@@ -1310,7 +1316,7 @@ fn sigkill_at_random_moments_loses_no_reported_batch() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut reported_total = 0;
     for round in 0..4 {
-        let mut child = Command::new(workspace_bins::polyarb())
+        let mut child = Command::new(testkit::bins::polyarb())
             .args(["db", "crash-writer", "--db"])
             .arg(&db)
             .args(["--markets", "6", "--seed", "1"])

@@ -1,10 +1,10 @@
 //! Deterministic synthetic market-channel frames for the storage tests: `SynthFeed` writes
 //! real frames (JSON, as the venue sends them) from a seeded model of binary markets.
 //!
-//! The feed exercises what the store must reproduce: venue snapshots and re-snapshots, level
-//! inserts, updates and removals at and behind the top, multi-asset `price_change` events,
-//! trades, tick-size changes, and (at a configured rate) a wrong claimed `best_bid`, which the
-//! receiving book must flag as `best_mismatch` until the next snapshot.
+//! The feed exercises what the store must reproduce and the venue model does not send: frames
+//! that batch two events, tick-size changes whose book comes only later (so a book waits in
+//! `tick_size_change`), and a chosen start time. Wrong claimed tops come from the venue model's
+//! `wrong_top_fault_per_mille`; everything else is the model's too (`synth::write_frames`).
 
 use std::collections::BTreeMap;
 
@@ -27,7 +27,6 @@ pub struct SynthConfig {
     pub book_per_mille: u32,
     pub tick_change_per_mille: u32,
     pub trade_per_mille: u32,
-    pub mismatch_per_mille: u32,
     /// Frames that batch two events in an array.
     pub batched_per_mille: u32,
     /// Venue timestamp of the first frame (UNIX ms).
@@ -43,7 +42,6 @@ impl Default for SynthConfig {
             book_per_mille: 15,
             tick_change_per_mille: 3,
             trade_per_mille: 40,
-            mismatch_per_mille: 4,
             batched_per_mille: 100,
             start_ms: 1_764_000_000_000,
         }
@@ -248,15 +246,13 @@ impl SynthFeed {
             let asset = &self.markets[m].assets[a];
             let best_bid = asset.bids.keys().next_back().copied().unwrap_or(0);
             let best_ask = asset.asks.keys().next().copied().unwrap_or(0);
-            let wrong = self.rng.random_range(0..1000) < self.cfg.mismatch_per_mille;
-            let claimed_bid = if wrong { best_bid + 1 } else { best_bid };
             entries.push(json!({
                 "asset_id": asset.token,
                 "price": px(price),
                 "size": sz(size),
                 "side": side,
                 "hash": format!("{:040x}", self.rng.random::<u128>()),
-                "best_bid": px(claimed_bid),
+                "best_bid": px(best_bid),
                 "best_ask": px(best_ask),
             }));
         }

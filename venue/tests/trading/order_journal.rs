@@ -4,8 +4,6 @@
 //! CONFIRMED, a FAILED trade undone) and fills and positions land in the database; an order
 //! re-signed after a version change is stored as a second attempt of the same leg.
 
-use crate::trading_support;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -22,7 +20,8 @@ use polyarb::storage::load::TempDir;
 use polyarb::storage::{StorageConfig, WriterHandle};
 use rusqlite::Connection;
 
-use trading_support::*;
+use testkit::wait_within;
+use venue_testkit::trading::*;
 
 fn storage(dir: &TempDir) -> StorageConfig {
     StorageConfig {
@@ -350,7 +349,7 @@ fn the_live_dispatch_stage_reconciles_then_sends_plans_through_the_sqlite_journa
         ..Opportunity::default()
     });
     let stats = sender.stats.clone();
-    wait_until("both legs filled", Duration::from_secs(10), || {
+    wait_within("both legs filled", Duration::from_secs(10), || {
         stats.filled.get() == 2
     });
     // Let the user channel's trade events reach the sender.

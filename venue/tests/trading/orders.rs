@@ -7,10 +7,6 @@
 //! refused with the venue's errors; a version change is handled by re-signing once; 429s are
 //! respected; the heartbeat switch cancels; a restart reconciles the journal.
 
-use crate::common;
-use crate::polymarket_fixtures;
-use crate::trading_support;
-
 use std::time::Duration;
 
 use polyarb::adapters::polymarket::http::clob::{
@@ -25,7 +21,9 @@ use polyarb::exec::journal::{MemoryJournal, OrderJournal};
 use polyarb::exec::manager::{ExecConfig, NewOrder, OrderManager, SubmitOutcome};
 use polyarb::exec::order::OrderState;
 
-use trading_support::*;
+use testkit::wait_within;
+use venue_testkit::trading::*;
+use venue_testkit::wire::agent;
 
 fn is_order(e: &UserEvent, id: &str, kind: OrderEventKind) -> bool {
     matches!(e, UserEvent::Order(o) if o.id == id && o.kind == kind)
@@ -45,7 +43,7 @@ fn a_limit_order_rests_then_fills_and_every_channel_says_so() {
     fund(&v, &b, "0", &[(&m.yes, "20")]);
     let mut la = listen(&v, &a);
     let mut lb = listen(&v, &b);
-    let mut market_ws = common::MarketClient::connect(&v.ws_url());
+    let mut market_ws = venue_testkit::wire::MarketClient::connect(&v.ws_url());
     market_ws.subscribe(&[m.yes.to_string(), m.no.to_string()]);
     market_ws.sync();
 
@@ -117,7 +115,8 @@ fn a_limit_order_rests_then_fills_and_every_channel_says_so() {
 
     // The market channel told every subscriber: its books equal the venue's.
     market_ws.sync();
-    let venue_books = common::Http::new(&v).venue_books(&[m.yes.to_string(), m.no.to_string()]);
+    let venue_books =
+        venue_testkit::wire::Http::new(&v).venue_books(&[m.yes.to_string(), m.no.to_string()]);
     let mut ours = market_ws.book_values();
     ours.retain(|b| venue_books.iter().any(|x| x["asset_id"] == b["asset_id"]));
     for (x, y) in ours.iter().zip(&venue_books) {
@@ -336,7 +335,7 @@ fn raw_post(
     body: &[u8],
     headers: &[(&str, String)],
 ) -> (u16, String) {
-    let mut req = http()
+    let mut req = agent()
         .post(format!("{}/order", v.http_url()))
         .header("Content-Type", "application/json");
     for (k, val) in headers {
@@ -471,7 +470,7 @@ fn tampered_signatures_hmacs_and_stale_or_foreign_orders_are_refused() {
     let (status, text) = raw_post(&v, &good, &hdrs(now, &good));
     assert_eq!(status, 200, "{text}");
     // A bad L1 signature cannot make keys.
-    let mut r = http()
+    let mut r = agent()
         .post(format!("{}/auth/api-key", v.http_url()))
         .header("POLY_ADDRESS", a.key.address().to_checksum())
         .header("POLY_SIGNATURE", format!("0x{}", "11".repeat(65)))
@@ -547,7 +546,7 @@ fn rate_limits_are_respected_locally_after_a_429() {
     // Queries are another class: not blocked.
     assert!(a.client.open_orders(&Filter::default()).unwrap().is_empty());
     let mut ok = None;
-    wait_until("Retry-After to pass", Duration::from_secs(5), || {
+    wait_within("Retry-After to pass", Duration::from_secs(5), || {
         ok = a.client.post_order(&p).ok();
         ok.is_some()
     });
@@ -564,13 +563,13 @@ fn the_heartbeat_switch_cancels_a_silent_owners_orders() {
     let mut hb = Heartbeat::start(a.client.clone(), Duration::from_millis(100)).unwrap();
     let p = signed_buy(&a, &m, "0.10", "5");
     a.client.post_order(&p).unwrap();
-    wait_until("five heartbeats", Duration::from_secs(10), || {
+    wait_within("five heartbeats", Duration::from_secs(10), || {
         hb.stats.sent.load(std::sync::atomic::Ordering::Relaxed) >= 5
     });
     assert_eq!(a.client.order(&p.order_id).unwrap().unwrap().status, "LIVE");
     hb.stop();
     // Production answers `GET /data/order/{id}` for open orders only: a canceled one is null.
-    wait_until("the dead-man switch", Duration::from_secs(10), || {
+    wait_within("the dead-man switch", Duration::from_secs(10), || {
         a.client.order(&p.order_id).unwrap().is_none()
     });
     assert_eq!(level(&rest_book(&v, &m.yes), "bids", "0.1"), "0");
@@ -580,12 +579,12 @@ fn the_heartbeat_switch_cancels_a_silent_owners_orders() {
 fn the_recorded_user_channel_fixtures_parse_and_the_venue_speaks_their_shape() {
     use polyarb::adapters::polymarket::ws::user_events::parse_frame;
     let mut n = 0;
-    for entry in std::fs::read_dir(polymarket_fixtures::dir()).unwrap() {
+    for entry in std::fs::read_dir(testkit::fixtures::dir()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();
         if !name.starts_with("ws_user_") {
             continue;
         }
-        let text = std::fs::read_to_string(polymarket_fixtures::path(&name)).unwrap();
+        let text = std::fs::read_to_string(testkit::fixtures::path(&name)).unwrap();
         let evs = parse_frame(&text).unwrap();
         assert_eq!(evs.len(), 1, "{name}");
         let ev = evs[0].clone().unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -824,7 +823,7 @@ fn a_deposit_wallet_account_trades_end_to_end() {
         c.funder = Some(wallet);
     });
     // The venue's own word for the wallet is the derivation's.
-    let mut r = http()
+    let mut r = agent()
         .get(format!(
             "{}/admin/deposit-wallet?owner={}",
             v.http_url(),
@@ -836,7 +835,7 @@ fn a_deposit_wallet_account_trades_end_to_end() {
         serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(w["deposit_wallet"], wallet.to_checksum().as_str(), "{w}");
     let ledger = || {
-        let mut r = http()
+        let mut r = agent()
             .get(format!(
                 "{}/admin/balances?address={}",
                 v.http_url(),

@@ -3,8 +3,6 @@
 //! filled leg's excess back, so that the venue's ledger holds as many YES as NO shares of the
 //! market — or, when the bids do not reach, reports exactly the residual it left.
 
-use crate::trading_support;
-
 use std::time::Duration;
 
 use polyarb::core::{AssetIndex, Price, Size};
@@ -16,7 +14,8 @@ use polyarb::exec::pairing::{PairingConfig, leg_oid, unwind_oid};
 use polyarb::pipeline::stage::Stage;
 use polyarb::strategy::{Leg, MAX_LEGS, Opportunity};
 
-use trading_support::*;
+use testkit::wait_within;
+use venue_testkit::trading::*;
 
 /// The live sender for YES (asset 0) and NO (asset 1) of `m`, trading for `a` with `rules`.
 fn desk(
@@ -113,7 +112,7 @@ fn uneven_plan(
     );
     stage.process(two_legs("0.40", "0.62", "10"));
     let stats = sender.stats.clone();
-    wait_until("the unwind", Duration::from_secs(10), || {
+    wait_within("the unwind", Duration::from_secs(10), || {
         stats.unwinds.get() == 1
     });
     let mgr = sender.join().expect("the sender stops");
@@ -187,7 +186,7 @@ fn a_leg_off_stale_tick_rules_is_re_read_from_the_venue_not_sent_alone() {
     let (mut stage, sender) = desk(&a, &m, stale, 9, None, PairingConfig::default());
     stage.process(two_legs("0.40", "0.62", "10"));
     let stats = sender.stats.clone();
-    wait_until("both legs", Duration::from_secs(10), || {
+    wait_within("both legs", Duration::from_secs(10), || {
         stats.filled.get() + stats.unpaired_skipped.get() >= 1 && stats.plans.get() == 1
     });
     sender.join().expect("the sender stops");
@@ -213,7 +212,7 @@ fn legs_are_cut_to_the_free_collateral_so_no_leg_is_refused_for_balance() {
     // (1240) is refused for balance.
     stage.process(two_legs("0.40", "0.62", "2000"));
     let stats = sender.stats.clone();
-    wait_until("the plan", Duration::from_secs(10), || {
+    wait_within("the plan", Duration::from_secs(10), || {
         stats.plans.get() == 1
     });
     sender.join().expect("the sender stops");
@@ -253,7 +252,7 @@ fn legs_that_fill_different_share_counts_are_paired_on_what_they_filled() {
     );
     stage.process(two_legs("0.40", "0.72", "100"));
     let stats = sender.stats.clone();
-    wait_until("the plan", Duration::from_secs(10), || {
+    wait_within("the plan", Duration::from_secs(10), || {
         stats.plans.get() == 1
     });
     let mgr = sender.join().expect("the sender stops");
@@ -343,7 +342,7 @@ fn a_twenty_leg_plan_with_a_killed_leg_is_unwound_on_every_other_leg() {
     }
     stage.process(o);
     let stats = sender.stats.clone();
-    wait_until("the unwinds", Duration::from_secs(30), || {
+    wait_within("the unwinds", Duration::from_secs(30), || {
         stats.unwinds.get() == 19
     });
     let mgr = sender.join().expect("the sender stops");

@@ -1,11 +1,9 @@
 //! Every injected fault, observed by a real client over loopback.
 
-use crate::common;
-
 use std::time::{Duration, Instant};
 
-use common::{Http, MarketClient, venue};
 use tungstenite::Message;
+use venue_testkit::wire::{Http, MarketClient, venue};
 
 fn subscribed(v: &polyarb_venue::VenueHandle) -> MarketClient {
     let mut c = MarketClient::connect(&v.ws_url());

@@ -5,8 +5,6 @@
 //! every refusal. Orders are signed here with exact amounts and posted as raw bodies, so the
 //! venue sees what a hostile or careless client would send.
 
-use crate::trading_support;
-
 use std::time::{Duration, Instant};
 
 use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
@@ -22,7 +20,8 @@ use polyarb_venue::trading::EoaOrders;
 use polyarb_venue::{VenueHandle, deposit_wallet_address};
 use serde_json::Value;
 
-use trading_support::*;
+use venue_testkit::trading::*;
+use venue_testkit::wire::agent;
 
 const MARKET_BUY_TEXT: &str = "invalid amounts, the market buy orders maker amount supports a max \
                                accuracy of 2 decimals, taker amount a max of 4 decimals";
@@ -131,7 +130,7 @@ impl Acct {
             .l2
             .headers(unix_ms() / 1000, method, request_path(path), body);
         let url = format!("{}{path}", self.url);
-        let agent = http();
+        let agent = agent();
         let r = match method {
             "GET" => {
                 let mut b = agent.get(&url);
@@ -190,7 +189,7 @@ impl Acct {
 }
 
 fn get(v: &VenueHandle, path: &str) -> Value {
-    let mut r = http()
+    let mut r = agent()
         .get(format!("{}{path}", v.http_url()))
         .call()
         .unwrap();
@@ -222,18 +221,6 @@ fn rejections(v: &VenueHandle) -> Value {
 
 fn count(r: &Value, reason: &str) -> u64 {
     r[reason].as_u64().unwrap_or(0)
-}
-
-fn fund_account(v: &VenueHandle, who: Address, collateral: &str, tokens: &[(&TokenId, &str)]) {
-    let tokens: serde_json::Map<String, Value> = tokens
-        .iter()
-        .map(|(t, a)| (t.to_string(), Value::from(*a)))
-        .collect();
-    admin(
-        v,
-        "/admin/fund",
-        serde_json::json!({"address": who.to_checksum(), "collateral": collateral, "tokens": tokens}),
-    );
 }
 
 #[test]
@@ -537,7 +524,7 @@ fn a_market_sell_sells_its_shares_down_to_its_worst_price() {
     );
     let a = Acct::eoa(&v, 44);
     let me = a.account();
-    fund_account(&v, me, "0", &[(&m.yes, "40")]);
+    fund_address(&v, me, "0", &[(&m.yes, "40")]);
     let (c0, _) = cash(&v, me);
     // 25 shares, worst price 0.55 (taker 13.75): only 20 are bid at 0.55 or better.
     let (b, _) = a.body(
@@ -664,7 +651,7 @@ fn deposit_wallet_accounts_trade_and_eoa_makers_are_refused_by_default() {
     let (_, j) = a.call("GET", "/data/orders", b"");
     assert_eq!(j["data"].as_array().unwrap().len(), 1, "{j}");
     // Balances of signature type 3 are the wallet's; of type 0 the EOA's.
-    fund_account(&v, wallet, "5", &[]);
+    fund_address(&v, wallet, "5", &[]);
     let (s, j) = a.call(
         "GET",
         "/balance-allowance?asset_type=COLLATERAL&signature_type=3",
@@ -679,7 +666,7 @@ fn deposit_wallet_accounts_trade_and_eoa_makers_are_refused_by_default() {
     );
     assert_eq!(s, 200, "{j}");
     assert!(j.is_null() || j == "", "{j}");
-    fund_account(&v, owner, "1", &[]);
+    fund_address(&v, owner, "1", &[]);
     let (_, j) = a.call(
         "GET",
         "/balance-allowance?asset_type=COLLATERAL&signature_type=0",

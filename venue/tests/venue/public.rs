@@ -2,8 +2,6 @@
 //! shapes (Polymarket's docs and clients; `fixtures/polymarket/clob_simple_endpoint_responses.json`,
 //! `clob_market_real_2026.json`, `clob_markets_page_real_2024.json`).
 
-use crate::trading_support;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use polyarb::adapters::polymarket::signing::auth::L2Signer;
@@ -11,7 +9,8 @@ use polyarb::adapters::polymarket::signing::{OrderSide, OrderType};
 use polyarb::core::TickSize;
 use polyarb_venue::{Venue, VenueConfig, VenueHandle};
 use serde_json::{Value, json};
-use trading_support::{http, market, set_book, trader};
+use venue_testkit::trading::{market, set_book, trader};
+use venue_testkit::wire::agent;
 
 fn fixture(name: &str) -> Value {
     let path = format!(
@@ -22,7 +21,7 @@ fn fixture(name: &str) -> Value {
 }
 
 fn get(v: &VenueHandle, path: &str) -> (u16, Value) {
-    let mut r = http()
+    let mut r = agent()
         .get(format!("{}{path}", v.http_url()))
         .call()
         .unwrap();
@@ -35,7 +34,7 @@ fn get(v: &VenueHandle, path: &str) -> (u16, Value) {
 }
 
 fn post(v: &VenueHandle, path: &str, body: Value) -> (u16, Value) {
-    let mut r = http()
+    let mut r = agent()
         .post(format!("{}{path}", v.http_url()))
         .send_json(&body)
         .unwrap();
@@ -56,7 +55,7 @@ fn same_keys(got: &Value, want: &Value, what: &str) {
 
 #[test]
 fn simple_reads_have_productions_shapes_and_the_books_values() {
-    let v = trading_support::venue();
+    let v = venue_testkit::trading::venue();
     let m = market(&v);
     set_book(
         &v,
@@ -128,7 +127,7 @@ fn simple_reads_have_productions_shapes_and_the_books_values() {
             assert_eq!(&got, want, "{path}");
         }
     }
-    let book = trading_support::rest_book(&v, &m.yes);
+    let book = venue_testkit::trading::rest_book(&v, &m.yes);
     assert_eq!(
         get(&v, &format!("/tick-size?token_id={yes}")).1["minimum_tick_size"],
         book["tick_size"]
@@ -286,7 +285,7 @@ fn market_details_follow_the_v2_clients_keys() {
 
 #[test]
 fn api_keys_are_listed_and_deleted_with_l2_auth() {
-    let v = trading_support::venue();
+    let v = venue_testkit::trading::venue();
     let t = trader(&v, 41);
     let signer = L2Signer::new(&t.creds, t.key.address()).unwrap();
     let call = |method: &str, path: &str| {
@@ -296,7 +295,7 @@ fn api_keys_are_listed_and_deleted_with_l2_auth() {
             .as_secs();
         let h = signer.headers(now, method, path, b"");
         let url = format!("{}{path}", v.http_url());
-        let agent = http();
+        let agent = agent();
         let mut r = match method {
             "GET" => {
                 let mut b = agent.get(&url);

@@ -1,11 +1,9 @@
 //! REST over real loopback sockets: `GET /book` and `POST /books` in the real shape, parsed
 //! with the project's types; rate limits; hostile bodies answered with 4xx JSON errors.
 
-use crate::common;
-
-use common::{Http, ids, venue, venue_with};
 use polyarb::core::{ConditionId, Price, Size, TickSize, TokenId};
 use serde::Deserialize;
+use venue_testkit::wire::{Http, ids, venue, venue_with};
 
 /// The REST summary, parsed with the project's exact types.
 #[derive(Deserialize)]
@@ -126,7 +124,7 @@ fn past_the_rate_limit_429_with_retry_after() {
 fn hostile_and_wrong_requests_get_4xx_json_errors() {
     let v = venue(4, 13);
     let http = Http::new(&v);
-    let expect = |r: common::Reply, status: u16| {
+    let expect = |r: venue_testkit::wire::Reply, status: u16| {
         assert_eq!(r.status, status, "{}", r.body);
         assert!(r.json()["error"].is_string(), "{}", r.body);
     };

@@ -1,5 +1,6 @@
 //! `synth frames` output replayed through the project's replayer ends with exactly the model's
-//! books, with nothing invalid, mismatched or crossed.
+//! books, with nothing invalid, mismatched or crossed; with the wrong-top fault on, the
+//! replayer flags the claims its books contradict.
 
 use polyarb::replay::{FrameReader, Replayer};
 use polyarb_venue::ModelConfig;
@@ -59,4 +60,24 @@ fn same_arguments_same_bytes() {
     };
     assert_eq!(run(4), run(4));
     assert_ne!(run(4), run(5));
+}
+
+#[test]
+fn the_wrong_top_fault_sends_claims_the_books_contradict() {
+    let replayed = |per_mille| {
+        let cfg = ModelConfig {
+            wrong_top_fault_per_mille: per_mille,
+            ..ModelConfig::for_assets(40, 6)
+        };
+        let mut out = Vec::new();
+        let (_, summary) = write_frames(cfg, 5_000, &mut out).unwrap();
+        (summary, replay(out).counters())
+    };
+    let (_, clean) = replayed(0);
+    assert_eq!((clean.mismatch, clean.invalid), (0, 0), "{clean:?}");
+    let (summary, faulty) = replayed(20);
+    assert_eq!(faulty.invalid, 0, "{faulty:?}");
+    assert!(faulty.mismatch > 0, "{faulty:?}");
+    // A fault changes claims only: every level change still arrives.
+    assert_eq!(faulty.deltas, summary.level_changes);
 }

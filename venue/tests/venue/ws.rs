@@ -1,12 +1,9 @@
 //! `/ws/market` over real loopback sockets: subscribe, initial dump, stream, PING/PONG,
 //! unsubscribe, the 500-asset limit, bad requests. Books are compared with `/admin/books`.
 
-use crate::common;
-use crate::trading_support;
-
-use common::{Http, MarketClient, ids, venue, venue_with};
 use polyarb::core::Price;
 use tungstenite::Message;
+use venue_testkit::wire::{Http, MarketClient, ids, venue, venue_with};
 
 #[test]
 fn subscribe_gets_best_last_book_arrays_then_a_stream_that_keeps_books_equal() {
@@ -267,11 +264,11 @@ mod ws_production {
     use std::net::TcpStream;
     use std::time::{Duration, Instant};
 
-    use super::trading_support::{self, admin, market, set_book, trader, venue};
     use polyarb::adapters::polymarket::signing::{OrderSide, OrderType};
     use serde_json::{Value, json};
     use tungstenite::stream::MaybeTlsStream;
     use tungstenite::{Message, WebSocket};
+    use venue_testkit::trading::{admin, market, set_book, trader, venue};
 
     type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
 
@@ -334,7 +331,7 @@ mod ws_production {
         panic!("no {event_type} event");
     }
 
-    fn user_subscribe(ws: &mut Ws, t: &trading_support::Trader, markets: &[&str]) {
+    fn user_subscribe(ws: &mut Ws, t: &venue_testkit::trading::Trader, markets: &[&str]) {
         let msg = json!({
             "auth": {"apiKey": t.creds.api_key, "secret": t.creds.secret, "passphrase": t.creds.passphrase},
             "markets": markets,
@@ -370,7 +367,7 @@ mod ws_production {
             keys(&fixture("ws_user_order_placement_real.json"))
         );
         // An order in a market not yet subscribed is not reported...
-        let mo = trading_support::Market {
+        let mo = venue_testkit::trading::Market {
             condition_id: other.condition_id.clone(),
             yes: other_yes,
             no: polyarb::core::TokenId::parse(&other.token_ids[1]).unwrap(),

@@ -5,8 +5,6 @@
 //! build, when it is missing or older than a source file it was built from (by cargo's
 //! dependency list beside it): `cargo test --workspace` builds both.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 

@@ -1,12 +1,11 @@
 //! Where the recorded Polymarket payloads and signing vectors live: `fixtures/polymarket/` in
 //! this repository (provenance in its `SOURCES.md`). A missing fixture fails the test that
-//! needs it, naming the path: a conformance test never passes without running. The venue
-//! crate's tests (`venue/tests/`) share this module.
+//! needs it, naming the path: a conformance test never passes without running.
 
 use std::path::{Path, PathBuf};
 
-/// The fixture directory, `fixtures/polymarket/` of the repository (the workspace root, which
-/// is this package's directory or the one above `venue/`).
+/// The fixture directory, `fixtures/polymarket/` of the repository (the workspace root, the
+/// nearest directory above this crate's that has one).
 pub fn dir() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = here

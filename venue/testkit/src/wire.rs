@@ -1,7 +1,6 @@
-//! Helpers shared by the venue integration tests: start a venue, talk to it over real loopback
-//! sockets (a tungstenite client and a ureq HTTP client), and keep the client's books with the
+//! A paused venue and its clients over real loopback sockets: an HTTP client (ureq) for its REST
+//! and admin endpoints, and a market-channel client (tungstenite) that keeps its books with the
 //! project's own replayer so they can be compared with the venue's.
-#![allow(dead_code)]
 
 use std::net::TcpStream;
 use std::time::Duration;
@@ -17,6 +16,7 @@ pub fn venue(assets: u32, seed: u64) -> VenueHandle {
     venue_with(assets, seed, |_| {})
 }
 
+/// A paused synthetic venue of about `assets` assets, its config tweaked before it starts.
 pub fn venue_with(assets: u32, seed: u64, tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
     let mut cfg = VenueConfig {
         model: polyarb_venue::ModelConfig::for_assets(assets, seed),
@@ -25,6 +25,15 @@ pub fn venue_with(assets: u32, seed: u64, tweak: impl FnOnce(&mut VenueConfig)) 
     cfg.source.paused = true;
     tweak(&mut cfg);
     Venue::start(cfg).expect("venue starts")
+}
+
+/// An HTTP client that returns every status as a reply (no error for 4xx/5xx), 20 s at most.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into()
 }
 
 pub struct Reply {
@@ -46,13 +55,8 @@ pub struct Http {
 
 impl Http {
     pub fn new(v: &VenueHandle) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(20)))
-            .build()
-            .into();
         Self {
-            agent,
+            agent: agent(),
             base: v.http_url(),
         }
     }

@@ -1,6 +1,5 @@
 //! Helpers for the trading tests: a paused venue with fast trade statuses, traders with real
 //! API keys and CLOB clients, house books set exactly, user-channel listeners, and waiting.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +8,7 @@ use polyarb::adapters::polymarket::http::clob::{
     ClobClient, ClobConfig, PreparedOrder, create_or_derive_api_key,
 };
 use polyarb::adapters::polymarket::signing::{
-    ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey,
+    Address, ApiCredentials, MarketRules, OrderRequest, OrderSide, OrderType, PrivateKey,
 };
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
 use polyarb::adapters::polymarket::ws::user_events::UserEvent;
@@ -18,8 +17,10 @@ use polyarb::core::{Price, Size, TickSize, TokenId};
 use polyarb::exec::journal::JournalEntry;
 use polyarb::exec::manager::NewOrder;
 use polyarb::exec::order::OrderState;
-use polyarb_venue::{Venue, VenueConfig, VenueHandle};
+use polyarb_venue::{VenueConfig, VenueHandle};
 use serde_json::Value;
+
+use crate::wire::{self, agent};
 
 /// A paused venue of a few markets, trades confirmed within ~50 ms, heartbeat timeout 500 ms.
 pub fn venue() -> VenueHandle {
@@ -34,19 +35,16 @@ pub fn fee_venue() -> VenueHandle {
     })
 }
 
+/// The trading venue (`venue`), its config tweaked before it starts.
 pub fn venue_with(tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
-    let mut cfg = VenueConfig {
-        model: polyarb_venue::ModelConfig::for_assets(8, 11),
-        ..VenueConfig::default()
-    };
-    cfg.source.paused = true;
-    cfg.trading.mined_after_ms = 20;
-    cfg.trading.confirmed_after_ms = 50;
-    cfg.trading.heartbeat_timeout_ms = 500;
-    // These traders sign as plain EOAs, an account older than the deposit-wallet flow.
-    cfg.trading.eoa_orders = polyarb_venue::trading::config::EoaOrders::Allowed;
-    tweak(&mut cfg);
-    Venue::start(cfg).expect("venue starts")
+    wire::venue_with(8, 11, |cfg| {
+        cfg.trading.mined_after_ms = 20;
+        cfg.trading.confirmed_after_ms = 50;
+        cfg.trading.heartbeat_timeout_ms = 500;
+        // These traders sign as plain EOAs, an account older than the deposit-wallet flow.
+        cfg.trading.eoa_orders = polyarb_venue::trading::config::EoaOrders::Allowed;
+        tweak(cfg);
+    })
 }
 
 /// A binary, non-neg-risk market of the venue.
@@ -106,16 +104,8 @@ pub fn trader_with(v: &VenueHandle, n: u64, tweak: impl FnOnce(&mut ClobConfig))
     }
 }
 
-pub fn http() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
 pub fn admin(v: &VenueHandle, path: &str, body: Value) -> Value {
-    let mut r = http()
+    let mut r = agent()
         .post(format!("{}{path}", v.http_url()))
         .send_json(&body)
         .expect("admin call");
@@ -136,6 +126,11 @@ pub fn set_book(v: &VenueHandle, token: &TokenId, bids: &[(&str, &str)], asks: &
 
 /// Adds pUSD and tokens to an address.
 pub fn fund(v: &VenueHandle, t: &Trader, collateral: &str, tokens: &[(&TokenId, &str)]) {
+    fund_address(v, t.key.address(), collateral, tokens);
+}
+
+/// Adds pUSD and tokens to any address (a trader's, a deposit wallet's).
+pub fn fund_address(v: &VenueHandle, who: Address, collateral: &str, tokens: &[(&TokenId, &str)]) {
     let tokens: serde_json::Map<String, Value> = tokens
         .iter()
         .map(|(t, a)| (t.to_string(), Value::from(*a)))
@@ -143,13 +138,13 @@ pub fn fund(v: &VenueHandle, t: &Trader, collateral: &str, tokens: &[(&TokenId, 
     admin(
         v,
         "/admin/fund",
-        serde_json::json!({"address": t.key.address().to_checksum(), "collateral": collateral, "tokens": tokens}),
+        serde_json::json!({"address": who.to_checksum(), "collateral": collateral, "tokens": tokens}),
     );
 }
 
 /// (pUSD total, pUSD reserved, token totals by id) of a trader, from `/admin/balances`.
 pub fn balances(v: &VenueHandle, t: &Trader) -> Value {
-    let mut r = http()
+    let mut r = agent()
         .get(format!(
             "{}/admin/balances?address={}",
             v.http_url(),
@@ -206,7 +201,7 @@ impl Trader {
 
 /// The REST book of a token, as JSON.
 pub fn rest_book(v: &VenueHandle, token: &TokenId) -> Value {
-    let mut r = http()
+    let mut r = agent()
         .get(format!("{}/book?token_id={token}", v.http_url()))
         .call()
         .unwrap();
@@ -263,14 +258,6 @@ impl Listener {
                 Err(_) => panic!("no user event: {what}; saw {:#?}", self.seen),
             }
         }
-    }
-}
-
-pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

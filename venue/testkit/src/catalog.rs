@@ -1,28 +1,16 @@
-//! Helpers of the catalog integration tests: a paused venue serving Gamma, a fast-retrying
-//! Gamma client and catalog config pointed at it, and the venue's Gamma admin endpoints.
-#![allow(dead_code)]
-
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+//! The venue's Gamma and the catalog: a fast-retrying Gamma client and catalog config pointed
+//! at a venue, the venue's admin endpoints as `(status, body)`, engine settings for catalog
+//! runs, and neg-risk events mispriced on request.
 
 use polyarb::adapters::polymarket::gamma::{GammaClient, GammaClientConfig};
 use polyarb::catalog::CatalogConfig;
 use polyarb::engine::{EngineSettings, Pipeline};
-use polyarb::pipeline::wait::WaitStrategy;
+use polyarb_venue::VenueHandle;
 use polyarb_venue::gamma::GammaStats;
-use polyarb_venue::{ModelConfig, Venue, VenueConfig, VenueHandle};
 use serde_json::Value;
 
-/// A paused synthetic venue of about `assets` assets, tweaked.
-pub fn venue(assets: u32, seed: u64, tweak: impl FnOnce(&mut VenueConfig)) -> VenueHandle {
-    let mut cfg = VenueConfig {
-        model: ModelConfig::for_assets(assets, seed),
-        ..VenueConfig::default()
-    };
-    cfg.source.paused = true;
-    tweak(&mut cfg);
-    Venue::start(cfg).expect("venue starts")
-}
+use crate::engine;
+use crate::wire::Http;
 
 /// Client settings that retry fast (tests never wait on a real backoff).
 pub fn fast_http() -> GammaClientConfig {
@@ -49,40 +37,19 @@ pub fn catalog_config(v: &VenueHandle) -> CatalogConfig {
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into()
-}
-
 /// `(status, body)` of a GET on the venue.
 pub fn get(v: &VenueHandle, path: &str) -> (u16, String) {
-    let mut r = agent()
-        .get(format!("{}{path}", v.http_url()))
-        .call()
-        .expect("request completes");
-    let status = r.status().as_u16();
-    let body = r
-        .body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_string()
-        .expect("body");
-    (status, body)
+    let r = Http::new(v).get(path);
+    (r.status, r.body)
 }
 
-/// `(status, JSON)` of a POST on the venue.
+/// `(status, JSON)` of a POST on the venue (`null` for a body that is not JSON).
 pub fn post(v: &VenueHandle, path: &str, body: &Value) -> (u16, Value) {
-    let mut r = agent()
-        .post(format!("{}{path}", v.http_url()))
-        .header("Content-Type", "application/json")
-        .send(body.to_string())
-        .expect("request completes");
-    let status = r.status().as_u16();
-    let text = r.body_mut().read_to_string().expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let r = Http::new(v).post(path, &body.to_string());
+    (
+        r.status,
+        serde_json::from_str(&r.body).unwrap_or(Value::Null),
+    )
 }
 
 pub fn fault(v: &VenueHandle, f: Value) {
@@ -96,37 +63,11 @@ pub fn stats(v: &VenueHandle) -> GammaStats {
     serde_json::from_str(&b).expect("stats")
 }
 
-/// A scratch directory under the target dir, emptied.
-pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("polyarb-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
-}
-
-/// Engine settings against the venue: the given thread layout, every stage parked (2 cores),
-/// no staleness limits (a paused venue is silent on purpose).
+/// `engine::settings` with no staleness limit on tops (a paused venue is silent on purpose).
 pub fn engine_settings(v: &VenueHandle, threads: &[&str]) -> EngineSettings {
-    let mut s = EngineSettings::default();
-    s.feed.ws_url = v.ws_url();
-    s.resync.clob_url = v.http_url();
-    s.pipeline.threads = threads.iter().map(|t| t.to_string()).collect();
-    s.pipeline.stages.set_wait(WaitStrategy::Park);
-    s.book.audit_after_ms = 0;
+    let mut s = engine::settings(v, threads);
     s.strategy.max_top_age_ms = 0;
     s
-}
-
-/// Polls `f` every 20 ms; fails the test after 20 s.
-pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The YES tokens of every question of the neg-risk event market `k` belongs to.
