@@ -10,7 +10,10 @@ use polyarb::cli;
 fn main() {
     let args = cli::Cli::parse();
     cli::init_tracing(args.verbose);
-    if let Err(e) = cli::run(args) {
+    let result = cli::run(args);
+    // Every JSON log line reaches its file before the process exits.
+    polyarb::obs::logs::finish();
+    if let Err(e) = result {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -99,6 +99,9 @@ impl BookStage {
         self.books.retire(asset);
         self.stats.retired_assets.inc();
         self.emit_top(asset, now_ns());
+        if let Some(c) = self.cell(asset) {
+            c.state.set(crate::obs::replica::STATE_RETIRED);
+        }
     }
 
     pub(super) fn publish_view(&mut self, now: u64) {

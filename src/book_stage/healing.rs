@@ -33,6 +33,9 @@ impl BookStage {
         match (before, after) {
             (BookState::Ok, BookState::ResyncNeeded(reason)) => {
                 self.stats.invalidations.inc();
+                if let Some(c) = self.cell(asset) {
+                    c.invalidations[reason_index(reason)].inc();
+                }
                 let now = now_ns();
                 let h = self.health_mut(asset);
                 h.detected_ns = now;
@@ -59,6 +62,9 @@ impl BookStage {
                 if detected != 0 {
                     self.resync_latency.record(now.saturating_sub(detected));
                     self.stats.resyncs_completed.inc();
+                    if let Some(c) = self.cell(asset) {
+                        c.resyncs.inc();
+                    }
                 }
                 self.pending.retain(|d| d.asset != asset);
                 if overflowed {
@@ -83,6 +89,9 @@ impl BookStage {
             .is_ok()
         {
             self.stats.resync_requests.inc();
+            if let Some(c) = self.cell(asset) {
+                c.resync_requests.inc();
+            }
             self.health_mut(asset).requested_ns = now;
         }
         // A full request channel leaves `requested_ns` at 0: the watchdog asks again.

@@ -62,6 +62,7 @@ use crate::obs::clock::now_ns;
 /// How long shutdown waits for room in the storage channel to repair stored streams.
 const FINISH_REPAIR_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::book::dump::{BookDump, dump_books};
+use crate::obs::replica::{AssetBookCell, AssetTable, reason_index, state_code};
 use crate::obs::{LatencyHistogram, LiveLatency};
 use crate::pipeline::ring::{Counter, RingRx};
 use crate::pipeline::stage::{Out, Stage};
@@ -240,6 +241,8 @@ pub struct BookStage {
     audits_out: usize,
     /// Where the watchdog's next audit scan starts, so every quiet book gets its turn.
     audit_cursor: usize,
+    /// Per-asset cells of the state replica (`obs::replica`), if the engine serves them.
+    replica: Option<Arc<AssetTable>>,
 }
 
 impl BookStage {
@@ -278,7 +281,20 @@ impl BookStage {
             audits_out: 0,
             audit_cursor: 0,
             applying_rest: None,
+            replica: None,
         }
+    }
+
+    /// Publishes per-asset counts, states and tops to `table` (the state replica's cells).
+    pub fn with_replica(mut self, table: Arc<AssetTable>) -> Self {
+        self.replica = Some(table);
+        self
+    }
+
+    /// The replica cell of `asset`, if the replica is on.
+    #[inline]
+    fn cell(&self, asset: AssetIndex) -> Option<&AssetBookCell> {
+        self.replica.as_ref().and_then(|t| t.book(asset))
     }
 
     fn health_mut(&mut self, asset: AssetIndex) -> &mut Health {
@@ -377,6 +393,16 @@ impl BookStage {
             self.stamp_pending(asset, venue_ts_ms);
         }
         self.books.apply(m);
+        if let Some(c) = self.cell(asset) {
+            match *m {
+                MarketMsg::SnapshotStart { .. } => c.snapshots.inc(),
+                MarketMsg::AssetEventEnd { .. } => {
+                    c.events.inc();
+                    c.last_event_ns.set(self.books.frame_ns());
+                }
+                _ => {}
+            }
+        }
         let after = self.state(asset);
         if matches!(
             m,
@@ -397,6 +423,11 @@ impl BookStage {
         };
         let (bid, bid_size) = b.bids.best().unwrap_or_default();
         let (ask, ask_size) = b.asks.best().unwrap_or_default();
+        if let Some(c) = self.replica.as_ref().and_then(|t| t.book(asset)) {
+            c.state.set(state_code(b.state));
+            c.bid.set(u64::from(bid.0));
+            c.ask.set(u64::from(ask.0));
+        }
         let top = TopOfBook {
             asset,
             bid,

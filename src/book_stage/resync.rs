@@ -219,6 +219,17 @@ impl ResyncWorker {
     /// Sorts a request: a resync into `batch`, an audit into the audit queue.
     fn take(&mut self, r: ResyncRequest, batch: &mut Vec<AssetIndex>) {
         if !r.audit {
+            // The audit trail of a heal (this cold thread logs it, not the book thread).
+            let info = self.registry.info(r.asset);
+            tracing::info!(
+                target: "polyarb::resync",
+                event = "resync_requested",
+                asset = r.asset.get(),
+                token = info.map_or("", |i| &*i.token_str),
+                market = info.and_then(|i| i.market.as_deref()).unwrap_or(""),
+                reason = r.reason.as_str(),
+                "book marked for a REST snapshot"
+            );
             batch.push(r.asset);
         } else if self.cfg.audit_per_10s == 0 || self.audits.len() >= 1 << 16 {
             self.stats.audits_dropped.inc();
@@ -305,6 +316,14 @@ impl ResyncWorker {
                     match wb.validate() {
                         Some(snap) => {
                             if let Some(asset) = self.registry.lookup(snap.asset_id.as_bytes()) {
+                                tracing::info!(
+                                    target: "polyarb::resync",
+                                    event = "resync_snapshot",
+                                    asset = asset.get(),
+                                    token = &*snap.asset_id,
+                                    venue_ts_ms = snap.venue_ts_ms,
+                                    "REST snapshot handed to the book stage"
+                                );
                                 self.deliver(asset, &snap);
                                 served.push(asset);
                                 self.failures.remove(&asset);
@@ -363,6 +382,7 @@ impl ResyncWorker {
     /// Sends one snapshot to the book stage, waiting for ring space (this is a cold thread).
     fn deliver(&mut self, asset: AssetIndex, snap: &BookSnapshot) {
         let ts = snap.venue_ts_ms;
+
         let start = MarketMsg::SnapshotStart {
             asset,
             tick: snap.tick,

@@ -105,6 +105,7 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         &refused,
     );
     println!("threads  {}", p.topology.describe());
+    report::ops_banner(&p);
     if let Some(sc) = &cfg.storage {
         println!(
             "storage  {} (book events, snapshots, trades)",

@@ -18,6 +18,7 @@ pub mod paper;
 mod replay;
 pub mod report;
 mod risk;
+mod status;
 pub mod trade;
 
 use std::ffi::OsString;
@@ -85,6 +86,8 @@ pub enum Command {
     /// A running engine's risk controls: kill switch, reset of the circuit breakers.
     #[command(subcommand)]
     Risk(risk::RiskCommand),
+    /// A running engine's health, books, strategies, latency and rings (from its /status).
+    Status(status::StatusArgs),
 }
 
 /// The arguments of a command that `polyarb-venue` runs: taken as they are (`--help`
@@ -109,23 +112,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chain(c) => chain::run_chain(c),
         Command::Ctf(c) => chain::run_ctf(c),
         Command::Risk(c) => risk::run(c),
+        Command::Status(a) => status::run(a),
     }
 }
 
-/// Logs to stderr so that stdout stays machine-readable.
+/// Logs to stderr so that stdout stays machine-readable; an engine whose config names
+/// `[obs] log_dir` also writes JSON lines there (`obs::logs`).
 pub fn init_tracing(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("polyarb={level},{level}"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // Colour codes only for a terminal: piped or redirected logs stay plain text.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    crate::obs::logs::init(verbose);
 }

@@ -6,6 +6,19 @@ use polyarb::engine::PipelineStats;
 use polyarb::obs::{LatencyHistogram, LatencySummary};
 use polyarb::storage::MetricsSnapshot;
 
+/// The banner lines of a running engine's operating surface: where `/metrics` and `/status`
+/// are served, and where JSON logs go.
+pub fn ops_banner(p: &polyarb::engine::Pipeline) {
+    if let Some(addr) = p.obs_addr() {
+        println!(
+            "obs      http://{addr} (/metrics, /status; `polyarb status --url http://{addr}`)"
+        );
+    }
+    if let Some(dir) = polyarb::obs::logs::log_dir() {
+        println!("logs     {} (JSON lines)", dir.display());
+    }
+}
+
 /// Prints a percentile table of every non-empty histogram and saves each as `.hgrm`.
 pub fn latency_table(
     histograms: &[LatencyHistogram],

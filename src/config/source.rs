@@ -52,6 +52,7 @@ impl ConfigKind {
                 "trading.creds_file",
                 "trading.journal",
                 "risk.control_file",
+                "obs.log_dir",
                 "venue.source.replay_file",
                 "venue.gamma.files",
             ],

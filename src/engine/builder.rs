@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crossbeam::channel::{Receiver, Sender};
 
+use super::ops::{CountingDispatch, OpsEndpoint, OpsView};
 use super::running::{Pipeline, PipelineError, PipelineStats};
 use super::settings::EngineSettings;
 use crate::adapters::polymarket::market_channel::frame::FrameBuf;
@@ -23,6 +24,8 @@ use crate::exec::OrderIntent;
 use crate::exec::dispatch::{DispatchStage, DispatchStats};
 use crate::exec::live::LiveDispatchStage;
 use crate::obs::clock::now_ns;
+use crate::obs::http::ObsServer;
+use crate::obs::replica::{AssetTable, OpsReplica};
 use crate::pipeline::ring::{RingTx, ring};
 use crate::pipeline::stage::{Out, Stage};
 use crate::pipeline::threads::StageWiring;
@@ -101,14 +104,33 @@ impl<'a> EngineBuilder<'a> {
         let strategy_groups = self.groups.iter().map(|g| (g.id, g.clone())).collect();
         let storage = StorageParts::start(cfg, &registry)?;
         let storage_tx = storage.link.as_ref().map(|l| l.tx.clone());
+        let storage_metrics = storage
+            .writer
+            .as_ref()
+            .map(|w| (w.metrics().clone(), w.health().clone()));
         let mut wiring = StageWiring::new(topo);
         let warnings = Arc::new(Mutex::new(Vec::new()));
+        // JSON log files first, so that every thread's events reach them.
+        if let Err(e) = crate::obs::logs::attach(&cfg.obs) {
+            warnings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(format!("obs.log_dir: cannot write JSON logs: {e}"));
+        }
+        let replica = Arc::new(OpsReplica::new(capacity, &registry));
 
+        let dispatch_mode = match self.dispatch {
+            DispatchMode::DryRun => "dry_run",
+            DispatchMode::Live(_) => "live",
+        };
         let dispatch = DispatchParts::new(self.dispatch);
         let dispatch_stats = dispatch.stats.clone();
         let (opp_out, dispatch_thread) = wiring.link(
             StageKind::Strategy,
-            dispatch.stage,
+            Box::new(CountingDispatch {
+                inner: dispatch.stage,
+                table: replica.assets.clone(),
+            }),
             rings.opportunities,
             "strategy→dispatch",
         );
@@ -135,6 +157,7 @@ impl<'a> EngineBuilder<'a> {
             &registry,
             capacity,
             storage.link,
+            replica.assets.clone(),
         );
         let book_stats = book.stage.stats.clone();
         let (msgs_out, book_thread) = wiring.link(
@@ -208,18 +231,33 @@ impl<'a> EngineBuilder<'a> {
             .spawn(move || resync.run())?;
 
         let (topology, ring_stats) = wiring.finish();
+        let stats = PipelineStats {
+            feed: feed_stats,
+            parse: parse_stats,
+            book: book_stats,
+            strategy: strategy_stats,
+            dispatch: dispatch_stats,
+            resync: resync_stats,
+            rings: ring_stats,
+        };
+        let obs = start_endpoint(
+            cfg,
+            OpsView {
+                stats: stats.clone(),
+                replica: replica.clone(),
+                storage: storage_metrics,
+                topology: topology.describe(),
+                dispatch: dispatch_mode,
+                ws_url: cfg.feed.ws_url.clone(),
+            },
+            &warnings,
+        );
         let p = Pipeline {
             control,
             strategy_control,
-            stats: PipelineStats {
-                feed: feed_stats,
-                parse: parse_stats,
-                book: book_stats,
-                strategy: strategy_stats,
-                dispatch: dispatch_stats,
-                resync: resync_stats,
-                rings: ring_stats,
-            },
+            stats,
+            replica,
+            obs,
             topology,
             registry: registry.clone(),
             capacity,
@@ -244,6 +282,34 @@ impl<'a> EngineBuilder<'a> {
                 .collect(),
         ));
         Ok(p)
+    }
+}
+
+/// The status and metrics endpoint of `[obs]`, unless it is off; one that cannot start is a
+/// warning, not a failure: the engine trades without it.
+fn start_endpoint(
+    cfg: &EngineSettings,
+    view: OpsView,
+    warnings: &Mutex<Vec<String>>,
+) -> Option<ObsServer> {
+    if !cfg.obs.serve {
+        return None;
+    }
+    let started = cfg
+        .obs
+        .listen_addr()
+        .map_err(|e| format!("obs.listen: {e}"))
+        .and_then(|addr| {
+            ObsServer::start(addr, Arc::new(OpsEndpoint::new(Arc::new(view))))
+                .map_err(|e| format!("obs: {e}; running without /metrics and /status"))
+        });
+    match started {
+        Ok(s) => Some(s),
+        Err(msg) => {
+            tracing::warn!("{msg}");
+            warnings.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
+            None
+        }
     }
 }
 
@@ -361,6 +427,7 @@ impl BookParts {
         registry: &AssetRegistry,
         capacity: usize,
         storage: Option<StorageLink>,
+        replica: Arc<AssetTable>,
     ) -> Self {
         let (snap_tx, snap_rx) =
             wiring.ring("resync→book", cfg.pipeline.rings.snapshots, StageKind::Book);
@@ -381,7 +448,8 @@ impl BookParts {
                 max_assets: capacity,
                 storage,
             },
-        );
+        )
+        .with_replica(replica);
         Self {
             stage,
             requests: req_rx,

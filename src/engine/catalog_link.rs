@@ -186,6 +186,7 @@ impl Pipeline {
         if let Err(e) = self.registry.extend_with(ext) {
             tracing::error!(error = %e, "pipeline registry extension refused");
         }
+        self.replica.set_labels(&self.registry);
         tracing::info!(
             assets = added,
             total = self.registry.len(),

@@ -5,6 +5,7 @@
 
 pub mod builder;
 pub mod catalog_link;
+pub mod ops;
 pub mod running;
 pub mod settings;
 

@@ -72,6 +72,12 @@ pub struct Pipeline {
     /// Halts and resumes of outcome groups, to the strategy stage (catalog rule changes).
     pub strategy_control: StrategyControl,
     pub stats: PipelineStats,
+    /// What the hot path publishes for the cold side: per-asset cells, and the slots where the
+    /// risk module publishes its breakers and the positions' owner its report
+    /// (`obs::replica`).
+    pub replica: Arc<crate::obs::replica::OpsReplica>,
+    /// The `/metrics` and `/status` endpoint, if `[obs]` serves one and it started.
+    pub(super) obs: Option<crate::obs::http::ObsServer>,
     pub topology: Topology,
     /// Every asset the hot stages know (grown by `catalog_link` while running).
     pub registry: AssetRegistry,
@@ -151,6 +157,11 @@ impl Pipeline {
         }
     }
 
+    /// The address `/metrics` and `/status` are served on, if they are.
+    pub fn obs_addr(&self) -> Option<std::net::SocketAddr> {
+        self.obs.as_ref().map(|s| s.addr())
+    }
+
     /// Warnings raised while starting (e.g. a core that does not exist).
     pub fn warnings(&self) -> Vec<String> {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
@@ -158,6 +169,9 @@ impl Pipeline {
 
     /// Stops input, lets every ring drain, and returns the histograms.
     pub fn shutdown(mut self) -> PipelineReport {
+        if let Some(s) = self.obs.take() {
+            s.stop();
+        }
         self.control.send(FeedCommand::Shutdown);
         let mut histograms = Vec::new();
         if let Some(h) = self.io.take() {

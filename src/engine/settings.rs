@@ -35,6 +35,8 @@ pub struct EngineSettings {
     /// `[risk]`: exposure caps, circuit breakers and the operator's control file (live
     /// trading only; absent = no cap, no breaker but the journal's).
     pub risk: crate::risk::RiskConfig,
+    /// `[obs]`: the status and metrics endpoint (on by default, loopback) and JSON log files.
+    pub obs: crate::obs::ObsConfig,
 }
 
 impl EngineSettings {
@@ -117,6 +119,7 @@ impl EngineSettings {
             t.validate(file)?;
         }
         self.risk.validate(file)?;
+        self.obs.validate(file)?;
         Ok(())
     }
 }

@@ -369,10 +369,12 @@ fn run_sender<J: OrderJournal>(
                 }
                 Err(PlanSkip::Untradeable { .. }) => {
                     stats.untradeable.inc();
+                    log_skip(plan.plan_id, "untradeable");
                     continue;
                 }
                 Err(PlanSkip::Unaffordable) => {
                     stats.unaffordable.inc();
+                    log_skip(plan.plan_id, "unaffordable");
                     continue;
                 }
                 Err(why) => {
@@ -389,6 +391,7 @@ fn run_sender<J: OrderJournal>(
             let mut spent = false;
             for r in manager.submit(&orders) {
                 risk.on_outcome(&r.outcome);
+                log_order(plan.plan_id, &r);
                 let c = match &r.outcome {
                     SubmitOutcome::Accepted(OrderState::Filled) => {
                         spent = true;
@@ -419,6 +422,7 @@ fn run_sender<J: OrderJournal>(
         if let Some(u) = &user {
             while let Ok(m) = u.try_recv() {
                 worked = true;
+                log_fill(&m);
                 manager.on_user(&m);
             }
         }
@@ -490,7 +494,10 @@ fn settle<J: OrderJournal>(manager: &mut OrderManager<J>, user: &Receiver<UserMe
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match user.recv_timeout(SETTLE_QUIET.min(left)) {
-            Ok(m) => manager.on_user(&m),
+            Ok(m) => {
+                log_fill(&m);
+                manager.on_user(&m);
+            }
             Err(_) => return,
         }
     }
@@ -715,4 +722,55 @@ fn cancel_all<J: OrderJournal>(manager: &mut OrderManager<J>, stats: &LiveStats)
         }
         Err(e) => format!("cancel-all failed: {e}"),
     }
+
+/// The audit event of one order sent (`polyarb::order`; the sender is a cold thread).
+fn log_order(plan: u64, r: &super::manager::SubmitResult) {
+    let outcome = match &r.outcome {
+        SubmitOutcome::Accepted(s) => format!("accepted:{s:?}"),
+        SubmitOutcome::Rejected(e) => format!("rejected:{e}"),
+        SubmitOutcome::AlreadySent(s) => format!("already_sent:{s:?}"),
+        SubmitOutcome::Unknown => "unknown".to_string(),
+    };
+    tracing::info!(
+        target: "polyarb::order",
+        event = "order",
+        plan,
+        client_oid = r.client_oid,
+        order_id = r.order_id.as_deref().unwrap_or(""),
+        outcome = %outcome,
+        "order sent"
+    );
+}
+
+/// The audit event of a trade of the account from the user channel (`polyarb::fill`).
+fn log_fill(m: &UserMessage) {
+    if let UserMessage::Event(e) = m
+        && let crate::adapters::polymarket::ws::user_events::UserEvent::Trade(t) = &**e
+    {
+        tracing::info!(
+            target: "polyarb::fill",
+            event = "fill",
+            trade_id = %t.id,
+            order_id = %t.taker_order_id,
+            asset_id = %t.asset_id,
+            market = %t.market,
+            side = ?t.side,
+            price = %t.price,
+            size = %t.size,
+            status = ?t.status,
+            taker = t.taker,
+            "trade of the account"
+        );
+    }
+}
+
+/// The audit event of a plan the sender's checks refused (`polyarb::risk`).
+fn log_skip(plan: u64, reason: &'static str) {
+    tracing::info!(
+        target: "polyarb::risk",
+        event = "plan_refused",
+        plan,
+        reason,
+        "plan not sent"
+    );
 }

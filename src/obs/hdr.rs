@@ -132,23 +132,72 @@ impl LatencyHistogram {
     }
 }
 
+/// Upper bounds (ns) of the buckets a live histogram is published in: the `le` bounds of the
+/// Prometheus histograms on `/metrics` (a last, unbounded bucket follows).
+pub const LIVE_BOUNDS_NS: [u64; 16] = [
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    20_000,
+    50_000,
+    100_000,
+    200_000,
+    500_000,
+    1_000_000,
+    2_000_000,
+    5_000_000,
+    10_000_000,
+    50_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
 /// Percentiles of a histogram that its owning thread publishes now and then (about once a
-/// second, off the per-message path) for live views on other threads.
+/// second, off the per-message path) for live views on other threads, with its counts per
+/// [`LIVE_BOUNDS_NS`] bucket and its sum for the metrics endpoint.
 #[derive(Debug, Default)]
 pub struct LiveLatency {
     pub count: super::Counter,
     pub p50: super::Counter,
     pub p99: super::Counter,
     pub max: super::Counter,
+    /// Values per bucket (not cumulative); the last one is above every bound.
+    pub buckets: [super::Counter; LIVE_BOUNDS_NS.len() + 1],
+    /// Sum of every value, ns (each at its hdr bucket's upper value).
+    pub sum_ns: super::Counter,
 }
 
 impl LiveLatency {
+    /// One pass over the recorded values besides the percentiles: about as much work as the
+    /// summary, once a second, never per message.
     pub fn publish(&self, h: &LatencyHistogram) {
         let s = h.summary();
         self.count.set(s.count);
         self.p50.set(s.p50);
         self.p99.set(s.p99);
         self.max.set(s.max);
+        let mut counts = [0u64; LIVE_BOUNDS_NS.len() + 1];
+        let mut sum = 0u64;
+        for v in h.hist.iter_recorded() {
+            let value = v.value_iterated_to();
+            let n = v.count_since_last_iteration();
+            sum = sum.saturating_add(value.saturating_mul(n));
+            counts[LIVE_BOUNDS_NS.partition_point(|&b| b < value)] += n;
+        }
+        for (c, n) in self.buckets.iter().zip(counts) {
+            c.set(n);
+        }
+        self.sum_ns.set(sum);
+    }
+
+    /// The published buckets (not cumulative) and sum.
+    pub fn buckets(&self) -> ([u64; LIVE_BOUNDS_NS.len() + 1], u64) {
+        let mut out = [0u64; LIVE_BOUNDS_NS.len() + 1];
+        for (o, c) in out.iter_mut().zip(&self.buckets) {
+            *o = c.get();
+        }
+        (out, self.sum_ns.get())
     }
 
     pub fn read(&self) -> LatencySummary {
@@ -203,5 +252,19 @@ mod tests {
         assert_eq!(h.clamped, 1);
         let text = h.hgrm();
         assert!(text.contains("Percentile") && text.contains("Total count"));
+    }
+
+    #[test]
+    fn live_buckets_count_every_value_once() {
+        let mut h = LatencyHistogram::new("t");
+        for ns in [500, 1_500, 1_500, 40_000, 3_000_000_000] {
+            h.record(ns);
+        }
+        let live = LiveLatency::default();
+        live.publish(&h);
+        let (b, sum) = live.buckets();
+        assert_eq!(b.iter().sum::<u64>(), 5);
+        assert_eq!((b[0], b[1], b[5], b[16]), (1, 2, 1, 1), "{b:?}");
+        assert!(sum >= 3_000_043_500, "{sum}");
     }
 }

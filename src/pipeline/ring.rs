@@ -19,9 +19,17 @@ pub struct RingStats {
     pub pushed: Counter,
     /// Pushes refused because the ring was full.
     pub full: Counter,
+    /// Values taken by the consumer (its own counter: each side writes only its own).
+    pub popped: Counter,
 }
 
 impl RingStats {
+    /// Values waiting now, as far as another thread can tell (the two counters are read
+    /// one after the other).
+    pub fn depth(&self) -> u64 {
+        self.pushed.get().saturating_sub(self.popped.get())
+    }
+
     pub fn snapshot(&self) -> RingSnapshot {
         RingSnapshot {
             name: self.name,
@@ -126,7 +134,11 @@ impl<T> RingTx<T> {
 impl<T> RingRx<T> {
     #[inline]
     pub fn pop(&mut self) -> Option<T> {
-        self.inner.pop().ok()
+        let v = self.inner.pop().ok();
+        if v.is_some() {
+            self.stats.popped.inc();
+        }
+        v
     }
 
     #[inline]
@@ -162,5 +174,6 @@ mod tests {
         assert!(tx.push(3).is_ok());
         assert_eq!((rx.pop(), rx.pop(), rx.pop()), (Some(2), Some(3), None));
         assert_eq!(rx.stats().pushed.get(), 3);
+        assert_eq!((rx.stats().popped.get(), tx.stats().depth()), (3, 0));
     }
 }

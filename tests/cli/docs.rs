@@ -284,6 +284,7 @@ const COMMAND_PAGES: &[(&str, &str)] = &[
     ("chain", "docs/chain.md"),
     ("ctf", "docs/chain.md"),
     ("risk", "docs/risk.md"),
+    ("status", "docs/operations.md"),
 ];
 
 /// `polyarb <args> --help`.

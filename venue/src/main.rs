@@ -10,7 +10,10 @@ use clap::Parser;
 fn main() {
     let args = polyarb_venue::cli::Cli::parse();
     polyarb::cli::init_tracing(args.verbose);
-    if let Err(e) = polyarb_venue::cli::run(args) {
+    let result = polyarb_venue::cli::run(args);
+    // Every JSON log line reaches its file before the process exits.
+    polyarb::obs::logs::finish();
+    if let Err(e) = result {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -112,6 +112,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     );
     markets::print_banner(labels.len(), None, p.registry.len(), groups, &refused);
     println!("threads  {}", p.topology.describe());
+    report::ops_banner(&p);
     if let Some(sc) = &cfg.storage {
         println!(
             "storage  {} (book events, snapshots, trades)",

@@ -19,6 +19,9 @@ pub fn settings(v: &VenueHandle, threads: &[&str]) -> EngineSettings {
     s.pipeline.threads = threads.iter().map(|t| t.to_string()).collect();
     s.pipeline.stages.set_wait(WaitStrategy::Park);
     s.book.audit_after_ms = 0;
+    // Tests run side by side in one process: no endpoint on the default port, whose bind
+    // would fail (a warning) for all but one of them.
+    s.obs.serve = false;
     s
 }
 

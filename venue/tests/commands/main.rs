@@ -1,7 +1,9 @@
 //! The built binaries against the venue as a user runs them: `demo`, `feed`, the commands
-//! `polyarb` hands to `polyarb-venue`, and `order place|cancel|list`.
+//! `polyarb` hands to `polyarb-venue`, `order place|cancel|list`, and operating a running
+//! engine (`/metrics`, `/status`, `polyarb status`, JSON logs).
 
 mod demo;
 mod feed;
 mod hosted;
+mod ops;
 mod trade;

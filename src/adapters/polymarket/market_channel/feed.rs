@@ -132,6 +132,34 @@ pub struct FeedStats {
     pub extensions: Counter,
     /// Times an extension waited for room in the frames ring (commands behind it wait too).
     pub extension_stalls: Counter,
+    /// Each connection's health, for status views (the first [`CONN_CELLS`] connections).
+    pub conns: ConnCells,
+}
+
+/// Connections whose health is published one by one (500 assets each: 32,000 assets).
+pub const CONN_CELLS: usize = 64;
+
+/// One connection's health as the io thread last published it (about every 100 ms).
+#[derive(Debug, Default)]
+pub struct ConnCell {
+    /// 0 unused, 1 connecting, 2 open, 3 down (waiting to reconnect).
+    pub state: Counter,
+    pub assets: Counter,
+    /// `clock::now_ns` of the last byte received and of the last open (0 = never).
+    pub last_rx_ns: Counter,
+    pub opened_ns: Counter,
+    /// Times it was torn down (dead, silent, failed or asked to reconnect).
+    pub drops: Counter,
+}
+
+/// The published connection cells.
+#[derive(Debug)]
+pub struct ConnCells(pub Box<[ConnCell]>);
+
+impl Default for ConnCells {
+    fn default() -> Self {
+        Self((0..CONN_CELLS).map(|_| ConnCell::default()).collect())
+    }
 }
 
 /// A cloneable handle to steer a running feed.
@@ -190,6 +218,8 @@ pub struct MarketFeed {
     stats: Arc<FeedStats>,
     rng: StdRng,
     shutdown: bool,
+    /// When the connection cells are next published.
+    next_conn_publish_ns: u64,
 }
 
 impl MarketFeed {
@@ -230,6 +260,7 @@ impl MarketFeed {
             stats: stats.clone(),
             rng: StdRng::seed_from_u64(seed),
             shutdown: false,
+            next_conn_publish_ns: 0,
         };
         Ok((feed, FeedControl { tx, waker }, stats))
     }
@@ -491,6 +522,23 @@ impl MarketFeed {
                 self.teardown(id, Teardown::Failed("connect timeout".into()));
             }
         }
+        if now >= self.next_conn_publish_ns {
+            self.next_conn_publish_ns = now + 100_000_000;
+            for (c, cell) in self.conns.iter().zip(self.stats.conns.0.iter()) {
+                let state = if c.is_open() {
+                    2
+                } else if c.is_down() {
+                    3
+                } else {
+                    1
+                };
+                cell.state.set(state);
+                cell.assets.set(c.assets.len() as u64);
+                cell.last_rx_ns.set(c.last_rx_ns);
+                cell.opened_ns
+                    .set(if c.is_open() { c.opened_ns } else { 0 });
+            }
+        }
     }
 
     /// Closes a connection, invalidates its assets and schedules the reconnect.
@@ -511,6 +559,9 @@ impl MarketFeed {
             }
         }
         self.conns[id].close(self.poll.registry());
+        if let Some(cell) = self.stats.conns.0.get(id) {
+            cell.drops.inc();
+        }
         if was_open {
             self.stats
                 .open_connections
