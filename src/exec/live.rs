@@ -722,6 +722,7 @@ fn cancel_all<J: OrderJournal>(manager: &mut OrderManager<J>, stats: &LiveStats)
         }
         Err(e) => format!("cancel-all failed: {e}"),
     }
+}
 
 /// The audit event of one order sent (`polyarb::order`; the sender is a cold thread).
 fn log_order(plan: u64, r: &super::manager::SubmitResult) {

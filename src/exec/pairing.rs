@@ -97,7 +97,9 @@ impl Plan {
         {
             if cost.0 != 0 {
                 let at_worst = u128::from(leg.price.0) * u128::from(gone) / 1_000_000;
-                cost.0 = cost.0.saturating_sub(u64::try_from(at_worst).unwrap_or(u64::MAX));
+                cost.0 = cost
+                    .0
+                    .saturating_sub(u64::try_from(at_worst).unwrap_or(u64::MAX));
             }
         }
         self.size = Size(self.size.0.min(size.0));

@@ -25,9 +25,9 @@ use polyarb::exec::risk_link::{AssetPlace, RiskSetup};
 use polyarb::pipeline::stage::Stage;
 use polyarb::risk::control::{self, Command, Request};
 use polyarb::risk::{Breaker, RiskConfig};
-use testkit::ScratchDir;
 use polyarb::storage::{StorageConfig, WriterHandle};
 use polyarb::strategy::{Leg, MAX_LEGS, Opportunity};
+use testkit::ScratchDir;
 
 use testkit::wait_within;
 use venue_testkit::trading::*;
