@@ -134,7 +134,7 @@ pub struct Ladder {
     /// Micro-shares through level `i` (saturating).
     pub cum: [u64; MAX_DEPTH],
     /// What level `i` adds to a set's marginal cost: its price plus the caller's add-on,
-    /// micro-pUSD, at most [`UNIT_CAP`].
+    /// micro-pUSD, at most `i32::MAX`.
     pub unit: [u64; MAX_DEPTH],
     /// Σ price × size of the levels before `i`, in 1e-12 pUSD (exact).
     pub pre: [u128; MAX_DEPTH],
