@@ -113,4 +113,7 @@ fn the_documented_trading_section_of_feed_toml_is_valid_when_uncommented() {
     assert!(t.is_live());
     assert_eq!(t.unwind_max_slippage_ticks, 2);
     assert!(t.key_file.is_some() && t.creds_file.is_some() && t.journal.is_some());
+    // The documented [risk] block below it parses too.
+    assert_eq!(s.risk.max_unknown_orders, Some(3));
+    assert!(s.risk.max_gross_cost.is_some());
 }
