@@ -13,10 +13,11 @@ use polyarb::adapters::polymarket::signing::{
 use polyarb::adapters::polymarket::ws::user::{UserChannel, UserChannelConfig, UserMessage};
 use polyarb::adapters::polymarket::ws::user_events::UserEvent;
 use polyarb::core::fees::FeeSchedule;
-use polyarb::core::{Price, Size, TickSize, TokenId};
+use polyarb::core::{AssetIndex, Price, Size, TickSize, TokenId};
 use polyarb::exec::journal::JournalEntry;
 use polyarb::exec::manager::NewOrder;
 use polyarb::exec::order::OrderState;
+use polyarb::strategy::{Leg, MAX_LEGS, Opportunity};
 use polyarb_venue::{VenueConfig, VenueHandle};
 use serde_json::Value;
 
@@ -299,5 +300,25 @@ pub fn sent_entry(plan_id: u64, client_oid: u64, p: &PreparedOrder, m: &Market) 
         state: OrderState::Sent,
         filled: Size::ZERO,
         created_ms: 1,
+    }
+}
+
+/// A binary Dutch-book opportunity: YES (asset 0) at `yes`, NO (asset 1) at `no`, `size`
+/// shares.
+pub fn two_legs(yes: &str, no: &str, size: &str) -> Opportunity {
+    let mut legs = [Leg::default(); MAX_LEGS];
+    legs[0] = Leg {
+        asset: AssetIndex(0),
+        price: Price::parse(yes).unwrap(),
+    };
+    legs[1] = Leg {
+        asset: AssetIndex(1),
+        price: Price::parse(no).unwrap(),
+    };
+    Opportunity {
+        n_legs: 2,
+        legs,
+        size: Size::parse(size).unwrap(),
+        ..Opportunity::default()
     }
 }

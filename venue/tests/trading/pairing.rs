@@ -12,7 +12,7 @@ use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::order::OrderState;
 use polyarb::exec::pairing::{PairingConfig, leg_oid, unwind_oid};
 use polyarb::pipeline::stage::Stage;
-use polyarb::strategy::{Leg, MAX_LEGS, Opportunity};
+use polyarb::strategy::{Leg, Opportunity};
 
 use testkit::wait_within;
 use venue_testkit::trading::*;
@@ -52,25 +52,6 @@ fn desk(
         pairing,
     )
     .unwrap()
-}
-
-/// A Dutch-book opportunity: YES (asset 0) at `yes`, NO (asset 1) at `no`, `size` shares.
-fn two_legs(yes: &str, no: &str, size: &str) -> Opportunity {
-    let mut legs = [Leg::default(); MAX_LEGS];
-    legs[0] = Leg {
-        asset: AssetIndex(0),
-        price: Price::parse(yes).unwrap(),
-    };
-    legs[1] = Leg {
-        asset: AssetIndex(1),
-        price: Price::parse(no).unwrap(),
-    };
-    Opportunity {
-        n_legs: 2,
-        legs,
-        size: Size::parse(size).unwrap(),
-        ..Opportunity::default()
-    }
 }
 
 /// One Dutch-book plan (YES @0.40, NO @0.62, 10 shares each) on a market whose NO asks hold

@@ -15,7 +15,7 @@ use polyarb::adapters::polymarket::http::clob::Filter;
 use polyarb::adapters::polymarket::signing::{OrderSide, OrderType};
 use polyarb::adapters::polymarket::ws::user::UserMessage;
 use polyarb::adapters::polymarket::ws::user_events::{TradeStatus, UserEvent};
-use polyarb::core::{Amount, AssetIndex, Price, Size};
+use polyarb::core::{Amount, Size};
 use polyarb::exec::journal::{MemoryJournal, OrderJournal};
 use polyarb::exec::journal_db::StorageJournal;
 use polyarb::exec::live::{Instrument, LiveDispatchStage, Sender, live_dispatch_with_risk};
@@ -26,7 +26,7 @@ use polyarb::pipeline::stage::Stage;
 use polyarb::risk::control::{self, Command, Request};
 use polyarb::risk::{Breaker, RiskConfig};
 use polyarb::storage::{StorageConfig, WriterHandle};
-use polyarb::strategy::{Leg, MAX_LEGS, Opportunity};
+use polyarb::strategy::Opportunity;
 use testkit::ScratchDir;
 
 use testkit::wait_within;
@@ -164,23 +164,11 @@ fn stored_row_becomes(db: &std::path::Path, m: &Market, want: (i64, i64)) {
     panic!("the stored position of YES is {last:?}, not {want:?}");
 }
 
-/// YES (asset 0) at `yes`, NO (asset 1) at `no`, `size` shares, making `edge`.
-fn two_legs(yes: &str, no: &str, size: &str) -> Opportunity {
-    let mut legs = [Leg::default(); MAX_LEGS];
-    legs[0] = Leg {
-        asset: AssetIndex(0),
-        price: Price::parse(yes).unwrap(),
-    };
-    legs[1] = Leg {
-        asset: AssetIndex(1),
-        price: Price::parse(no).unwrap(),
-    };
+/// A binary Dutch book (YES asset 0, NO asset 1) making `edge` 0.10 pUSD.
+fn with_edge(yes: &str, no: &str, size: &str) -> Opportunity {
     Opportunity {
-        n_legs: 2,
-        legs,
-        size: Size::parse(size).unwrap(),
         edge: Amount(100_000),
-        ..Opportunity::default()
+        ..two_legs(yes, no, size)
     }
 }
 
@@ -286,7 +274,7 @@ fn refused_orders_trip_the_breaker_which_stops_plans_and_cancels_until_a_reset()
         retry_after_s: 1,
     })
     .unwrap();
-    d.stage.process(two_legs("0.40", "0.62", "10"));
+    d.stage.process(with_edge("0.40", "0.62", "10"));
     wait_within("the reject-rate breaker", Duration::from_secs(10), || {
         gate.is_tripped(Breaker::RejectRate)
     });
@@ -296,7 +284,7 @@ fn refused_orders_trip_the_breaker_which_stops_plans_and_cancels_until_a_reset()
     });
     // Stopped: the next opportunity makes no plan.
     let orders = stats.orders.get();
-    d.stage.process(two_legs("0.40", "0.62", "10"));
+    d.stage.process(with_edge("0.40", "0.62", "10"));
     assert_eq!(
         gate.halted_plans.load(std::sync::atomic::Ordering::Relaxed),
         1
@@ -311,7 +299,7 @@ fn refused_orders_trip_the_breaker_which_stops_plans_and_cancels_until_a_reset()
     let answer = d.ask(41, Command::Reset);
     assert!(answer.starts_with("reset: every breaker ok"), "{answer}");
     assert!(!gate.is_halted());
-    d.stage.process(two_legs("0.40", "0.62", "10"));
+    d.stage.process(with_edge("0.40", "0.62", "10"));
     wait_within("the plan after the reset", Duration::from_secs(10), || {
         stats.filled.get() == 2
     });
@@ -334,7 +322,7 @@ fn slow_answers_trip_the_round_trip_breaker() {
     };
     let mut d = desk(&a, &m, &l, cfg, PairingConfig::default());
     let gate = d.sender.gate.clone();
-    d.stage.process(two_legs("0.40", "0.62", "5"));
+    d.stage.process(with_edge("0.40", "0.62", "5"));
     std::thread::sleep(Duration::from_millis(300));
     assert!(!gate.is_halted(), "{}", gate.line());
     v.fault(&polyarb_venue::Fault::OrderDelay {
@@ -342,7 +330,7 @@ fn slow_answers_trip_the_round_trip_breaker() {
         count: 1,
     })
     .unwrap();
-    d.stage.process(two_legs("0.40", "0.62", "5"));
+    d.stage.process(with_edge("0.40", "0.62", "5"));
     wait_within("the round-trip breaker", Duration::from_secs(10), || {
         gate.is_tripped(Breaker::RoundTrip)
     });
@@ -379,7 +367,7 @@ fn an_unwind_residual_and_its_loss_trip_their_breakers() {
         },
     );
     let gate = d.sender.gate.clone();
-    d.stage.process(two_legs("0.40", "0.62", "10"));
+    d.stage.process(with_edge("0.40", "0.62", "10"));
     wait_within("both breakers", Duration::from_secs(10), || {
         gate.is_tripped(Breaker::UnwindResidual) && gate.is_tripped(Breaker::DailyLoss)
     });
@@ -433,7 +421,7 @@ fn the_kill_switch_through_the_control_file_leaves_nothing_resting_and_flattens(
         std::thread::spawn(move || polyarb::cli::paper::watch(p, false, u, s, req, ans))
     };
     // A complete set bought, and two orders resting.
-    d.stage.process(two_legs("0.40", "0.62", "10"));
+    d.stage.process(with_edge("0.40", "0.62", "10"));
     wait_within("the set", Duration::from_secs(10), || {
         stats.filled.get() == 2
     });
@@ -465,7 +453,7 @@ fn the_kill_switch_through_the_control_file_leaves_nothing_resting_and_flattens(
     assert_eq!(tokens(&v, &a, &m.no), 0);
     assert!(gate.is_tripped(Breaker::Kill));
     // Halted: nothing new is planned.
-    d.stage.process(two_legs("0.40", "0.62", "10"));
+    d.stage.process(with_edge("0.40", "0.62", "10"));
     assert_eq!(
         gate.halted_plans.load(std::sync::atomic::Ordering::Relaxed),
         1
