@@ -38,9 +38,14 @@ fn taker_venue(seed: u64, max: &str, adverse: u32) -> VenueHandle {
     })
 }
 
-/// `n` model steps, 100 model ms apart.
+/// `n` model steps, 100 model ms apart (a taker per step on average).
 fn step(v: &VenueHandle, n: u64) {
-    admin(v, "/admin/source", json!({"step": n, "step_ms": 100}));
+    step_by(v, n, 100);
+}
+
+/// `n` model steps, `ms` model ms apart.
+fn step_by(v: &VenueHandle, n: u64, ms: u64) {
+    admin(v, "/admin/source", json!({"step": n, "step_ms": ms}));
 }
 
 fn stats(v: &VenueHandle) -> Value {
@@ -99,37 +104,25 @@ fn micros(v: &Value) -> u64 {
     Size::parse(v.as_str().unwrap()).unwrap().0
 }
 
-#[test]
-fn takers_fill_a_resting_bid_in_part_then_in_full_and_the_ledger_agrees() {
-    let v = taker_venue(3, "40", 0);
-    let m = market(&v);
-    set_book(&v, &m.yes, &[("0.40", "500")], &[("0.60", "500")]);
-    let a = trader(&v, 31);
-    let mut u = UserSocket::connect(&v, &a);
-    let (c0, y0) = (collateral(&v, &a), tokens(&v, &a, &m.yes));
-    let p = a.signed(&m, m.yes, OrderSide::Buy, "0.45", "60", OrderType::Gtc);
-    a.client.post_order(&p).unwrap();
-    let mut partial = None;
-    for _ in 0..400 {
-        step(&v, 1);
-        match a.client.order(&p.order_id).unwrap() {
-            Some(o) if partial.is_none() && o.matched_micros().unwrap() > 0 => {
-                partial = o.matched_micros();
-            }
-            Some(_) => {}
-            None => break,
-        }
+/// The best price of a REST book side ("bids" or "asks").
+fn best(book: &Value, side: &str) -> Option<Price> {
+    let prices = book[side]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| Price::parse(l["price"].as_str().unwrap()).unwrap());
+    if side == "bids" {
+        prices.max()
+    } else {
+        prices.min()
     }
-    let partial = partial.expect("a partial fill before the last");
-    assert!(partial < 60_000_000, "{partial}");
-    assert!(
-        a.client.order(&p.order_id).unwrap().is_none(),
-        "fully filled"
-    );
-    u.sync();
-    // The maker's trades, as the user channel tells them.
-    let mine: Vec<(u64, Price, String)> = u
-        .of_type("trade")
+}
+
+/// The fills of order `id` in the user channel's MATCHED trades: (micro-shares, its price, the
+/// taker's API key). Later statuses of a trade repeat the same fill.
+fn fills_of(u: &UserSocket, id: &str) -> Vec<(u64, Price, String)> {
+    u.of_type("trade")
+        .filter(|t| t["status"] == "MATCHED")
         .flat_map(|t| {
             assert_eq!(t["trader_side"], "MAKER", "{t}");
             assert_eq!(t["type"], "TRADE");
@@ -138,8 +131,8 @@ fn takers_fill_a_resting_bid_in_part_then_in_full_and_the_ledger_agrees() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .filter(|mo| mo["order_id"] == p.order_id.as_str())
-                .map(move |mo| {
+                .filter(|mo| mo["order_id"] == id)
+                .map(|mo| {
                     assert_eq!(mo["fee_rate_bps"], "0", "makers pay no fee");
                     (
                         micros(&mo["matched_amount"]),
@@ -149,44 +142,94 @@ fn takers_fill_a_resting_bid_in_part_then_in_full_and_the_ledger_agrees() {
                 })
                 .collect::<Vec<_>>()
         })
-        .collect();
-    assert!(
-        mine.iter().any(|(_, _, o)| o == SYNTHETIC_TAKER_OWNER),
-        "a synthetic taker filled it: {mine:?}"
-    );
-    // MATCHED only: later statuses repeat the same fill.
-    let matched: Vec<&Value> = u
-        .of_type("trade")
-        .filter(|t| t["status"] == "MATCHED")
-        .collect();
-    let fills: Vec<(u64, Price)> = matched
-        .iter()
-        .flat_map(|t| t["maker_orders"].as_array().unwrap())
-        .filter(|mo| mo["order_id"] == p.order_id.as_str())
-        .map(|mo| {
-            (
-                micros(&mo["matched_amount"]),
-                Price::parse(mo["price"].as_str().unwrap()).unwrap(),
-            )
-        })
-        .collect();
-    assert!(fills.len() >= 2, "{fills:?}");
-    let shares: u64 = fills.iter().map(|f| f.0).sum();
-    assert_eq!(shares, 60_000_000);
-    let paid: u64 = fills
-        .iter()
-        .map(|(s, p)| (u128::from(*s) * u128::from(p.0) / 1_000_000) as u64)
-        .sum();
+        .collect()
+}
+
+#[test]
+fn takers_fill_a_resting_bid_in_part_then_in_full_and_the_ledger_agrees() {
+    let v = taker_venue(3, "40", 0);
+    let m = market(&v);
+    set_book(&v, &m.yes, &[("0.44", "500")], &[("0.48", "500")]);
+    let a = trader(&v, 31);
+    let mut u = UserSocket::connect(&v, &a);
+    let (c0, y0) = (collateral(&v, &a), tokens(&v, &a, &m.yes));
+    // A bid of 60 a tick above the best: the walk's moves down bring house asks under it (the
+    // sweep fills all that rests at once), so bids are placed until one is taken by the
+    // synthetic takers in part and then in full.
+    let mut placed = Vec::new();
+    let mut story = None;
+    for _ in 0..20 {
+        let book = rest_book(&v, &m.yes);
+        let (bid, ask) = (best(&book, "bids").unwrap(), best(&book, "asks").unwrap());
+        let tick = Price::parse(book["tick_size"].as_str().unwrap()).unwrap().0;
+        let price = if bid.0 + tick < ask.0 {
+            Price(bid.0 + tick)
+        } else {
+            bid
+        };
+        let p = a.signed(
+            &m,
+            m.yes,
+            OrderSide::Buy,
+            &price.to_string(),
+            "60",
+            OrderType::Gtc,
+        );
+        a.client.post_order(&p).unwrap();
+        let mut partial = None;
+        for _ in 0..400 {
+            // Three takers a step on average for each move of the walk.
+            step_by(&v, 1, 300);
+            match a.client.order(&p.order_id).unwrap() {
+                Some(o) if partial.is_none() && o.matched_micros().unwrap() > 0 => {
+                    partial = o.matched_micros();
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        assert!(
+            a.client.order(&p.order_id).unwrap().is_none(),
+            "filled in the end"
+        );
+        u.sync();
+        let takers = fills_of(&u, &p.order_id)
+            .iter()
+            .filter(|f| f.2 == SYNTHETIC_TAKER_OWNER)
+            .count();
+        placed.push(p.order_id.clone());
+        if let Some(partial) = partial.filter(|_| takers > 0 && story.is_none()) {
+            story = Some((p.order_id.clone(), partial));
+            break;
+        }
+    }
+    let (id, partial) = story.expect("a bid taken in part, then in full, by synthetic takers");
+    assert!(partial < 60_000_000, "{partial}");
+    // Every bid's fills, as the user channel tells them, are the maker's ledger to the micro-unit:
+    // 60 shares each, paid at the order's own price, no fee.
+    let mut paid = 0;
+    for o in &placed {
+        let fills = fills_of(&u, o);
+        assert_eq!(
+            fills.iter().map(|f| f.0).sum::<u64>(),
+            60_000_000,
+            "{o}: {fills:?}"
+        );
+        paid += fills
+            .iter()
+            .map(|(s, p, _)| (u128::from(*s) * u128::from(p.0) / 1_000_000) as u64)
+            .sum::<u64>();
+    }
     assert_eq!(
-        paid, 27_000_000,
-        "60 shares at 0.45, maker fills at its own price"
+        tokens(&v, &a, &m.yes) - y0,
+        60_000_000 * placed.len() as u64
     );
-    assert_eq!(tokens(&v, &a, &m.yes) - y0, shares);
     assert_eq!(c0 - collateral(&v, &a), paid);
+    assert_eq!(balances(&v, &a)["collateral"]["reserved"], 0);
     // The order's own story: PLACEMENT, UPDATEs with growing size_matched, the last MATCHED.
     let orders: Vec<&Value> = u
         .of_type("order")
-        .filter(|o| o["id"] == p.order_id.as_str())
+        .filter(|o| o["id"] == id.as_str())
         .collect();
     assert_eq!(orders[0]["type"], "PLACEMENT");
     assert!(orders[0]["associate_trades"].is_null());
@@ -197,13 +240,20 @@ fn takers_fill_a_resting_bid_in_part_then_in_full_and_the_ledger_agrees() {
             micros(&o["size_matched"])
         })
         .collect();
-    assert!(matched.windows(2).all(|w| w[0] < w[1]), "{matched:?}");
+    assert!(
+        matched.len() >= 2 && matched.windows(2).all(|w| w[0] < w[1]),
+        "{matched:?}"
+    );
     // The partial fill seen over REST is one of them (a step may fill it twice).
     assert!(matched.contains(&partial), "{partial} in {matched:?}");
     let last = orders.last().unwrap();
     assert_eq!(
         (last["status"].as_str(), micros(&last["size_matched"])),
         (Some("MATCHED"), 60_000_000)
+    );
+    assert_eq!(
+        last["associate_trades"].as_array().unwrap().len(),
+        fills_of(&u, &id).len()
     );
     assert!(stats(&v)["model_taker_fills"].as_u64().unwrap() >= 2);
 }
@@ -241,6 +291,7 @@ fn a_post_only_order_that_would_cross_is_refused_and_never_matched() {
             "{token} {side:?} {price}: {e}"
         );
     }
+    fund(&v, &b, "0", &[(&m.yes, "5")]);
     let rest = b.signed(&m, m.yes, OrderSide::Sell, "0.55", "5", OrderType::Gtc);
     b.client.post_order(&rest).unwrap();
     let e = post_only(&a, m.yes, OrderSide::Buy, "0.55", "5", OrderType::Gtc)
