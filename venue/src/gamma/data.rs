@@ -271,7 +271,11 @@ impl GammaData {
                     let mut fs = Obj::new();
                     fs.set_number_text("exponent", &f.exponent.to_string());
                     fs.set_micros("rate", u64::from(f.rate_ppm));
-                    fs.set_number_text("rebateRate", "0.25");
+                    fs.set_number_text(
+                        "rebateRate",
+                        &polyarb::core::Price(crate::trading::state::MAKER_REBATE_PPM as u32)
+                            .to_string(),
+                    );
                     fs.set("takerOnly", &true);
                     o.set("feeSchedule", &fs);
                 }

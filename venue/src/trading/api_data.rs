@@ -379,6 +379,7 @@ impl TradingApi {
                 "address": who.to_checksum(),
                 "collateral": hub.trading.accounts.balance(&who, Holding::Collateral),
                 "tokens": tokens,
+                "rebates_accrued": hub.trading.rebates.get(&who).copied().unwrap_or(0),
             }),
         )
     }

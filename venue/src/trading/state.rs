@@ -171,6 +171,10 @@ pub struct UserFrame {
 /// The API key of house liquidity in trades (no account holder owns it).
 pub const HOUSE_OWNER: &str = "00000000-0000-0000-0000-000000000000";
 
+/// The makers' share of the taker fees, in millionths: the `rebateRate` (0.25) the venue's
+/// Gamma serves in every synthetic market's `feeSchedule`.
+pub const MAKER_REBATE_PPM: u64 = 250_000;
+
 /// The API key of the synthetic takers (`[model.takers]`) in trades: the market's other
 /// traders, no account holder of the venue.
 pub const SYNTHETIC_TAKER_OWNER: &str = "00000000-0000-4000-8000-00000000face";
@@ -190,6 +194,10 @@ pub struct TradingState {
     pub fail_trades: u64,
     /// Signer → the funder its orders name as maker (proxy, safe, deposit wallet).
     funders: FxHashMap<Address, Address>,
+    /// Maker rebates accrued per account, in micro-pUSD: [`MAKER_REBATE_PPM`] of the taker fee
+    /// each confirmed maker fill carried. Accrued only: production pays them daily, outside
+    /// the trades, so balances stay what the trades say.
+    pub rebates: FxHashMap<Address, u64>,
     events: Vec<UserFrame>,
     salt: u64,
 }
@@ -231,6 +239,7 @@ impl TradingState {
             heartbeats: FxHashMap::default(),
             fail_trades: 0,
             funders: FxHashMap::default(),
+            rebates: FxHashMap::default(),
             events: Vec::new(),
             salt: rand::rng().next_u64(),
         }

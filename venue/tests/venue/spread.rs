@@ -259,6 +259,74 @@ fn takers_fill_a_resting_bid_in_part_then_in_full_and_the_ledger_agrees() {
 }
 
 #[test]
+fn makers_pay_no_fee_and_accrue_rebates_on_confirmed_fills() {
+    let v = venue_with(|c| {
+        c.model.seed = 4;
+        c.model.binary_markets = 1;
+        c.model.neg_risk_groups = 0;
+        c.model.takers = TakerConfig {
+            enabled: true,
+            orders_per_market_per_min: 600,
+            size_max: Size::parse("40").unwrap(),
+            adverse_per_mille: 0,
+            ..TakerConfig::default()
+        };
+        // py-clob-client-v2's fee vector: r = 0.25, e = 2.
+        c.gamma.fee_rate = Price(250_000);
+        c.gamma.fee_exponent = 2;
+    });
+    let fees = v.control().trading_fees().expect("a fee market");
+    let m = market(&v);
+    set_book(&v, &m.yes, &[("0.44", "500")], &[("0.48", "500")]);
+    let a = trader(&v, 37);
+    let mut u = UserSocket::connect(&v, &a);
+    let c0 = collateral(&v, &a);
+    let p = a.signed(&m, m.yes, OrderSide::Buy, "0.45", "100", OrderType::Gtc);
+    a.client.post_order(&p).unwrap();
+    for _ in 0..400 {
+        step_by(&v, 1, 300);
+        if a.client
+            .order(&p.order_id)
+            .unwrap()
+            .is_none_or(|o| o.matched_micros() > Some(0))
+        {
+            break;
+        }
+    }
+    a.client.cancel(&p.order_id).unwrap();
+    u.sync();
+    let fills = fills_of(&u, &p.order_id);
+    assert!(!fills.is_empty());
+    let trades: Vec<String> = u
+        .of_type("trade")
+        .filter(|t| t["status"] == "MATCHED")
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    wait_within("every trade confirmed", Duration::from_secs(10), || {
+        u.sync();
+        trades.iter().all(|id| {
+            u.of_type("trade")
+                .any(|t| t["id"] == id.as_str() && t["status"] == "CONFIRMED")
+        })
+    });
+    let paid: u64 = fills
+        .iter()
+        .map(|(s, p, _)| (u128::from(*s) * u128::from(p.0) / 1_000_000) as u64)
+        .sum();
+    assert_eq!(
+        c0 - collateral(&v, &a),
+        paid,
+        "the maker pays its price, no fee"
+    );
+    let rebates: u64 = fills
+        .iter()
+        .map(|(s, p, _)| fees.taker_fee(*p, Size(*s)).0 / 4)
+        .sum();
+    assert!(rebates > 0);
+    assert_eq!(balances(&v, &a)["rebates_accrued"], rebates);
+}
+
+#[test]
 fn a_post_only_order_that_would_cross_is_refused_and_never_matched() {
     let v = venue();
     let m = market(&v);

@@ -186,6 +186,16 @@ impl TradingState {
             self.pending
                 .push(Reverse((now.at + Duration::from_millis(wait), idx)));
         }
+        if next == TradeStatus::Confirmed
+            && let Some(fs) = self.cfg.fees
+        {
+            // Maker rebates: a share of the fee the taker owed for each maker's part.
+            for m in t.makers.iter().filter(|m| m.seq.is_some()) {
+                let fee = fs.taker_fee(t.price, Size(m.shares)).0;
+                let rebate = (u128::from(fee) * u128::from(MAKER_REBATE_PPM) / 1_000_000) as u64;
+                *self.rebates.entry(m.address).or_default() += rebate;
+            }
+        }
         if next == TradeStatus::Failed {
             // The settlement never happened on chain: every balance move is undone.
             for &(who, h, delta) in &t.ledger {
