@@ -198,11 +198,7 @@ pub fn render(r: &StatusReport, max_books: usize) -> String {
     if r.breakers.is_empty() {
         let _ = writeln!(o, "breakers none published (dry run: no risk controls)");
     } else {
-        let _ = write!(
-            o,
-            "\n{}",
-            polyarb::obs::status::breaker_table(&r.breakers)
-        );
+        let _ = write!(o, "\n{}", polyarb::obs::status::breaker_table(&r.breakers));
     }
     match &r.positions {
         None => {

@@ -476,9 +476,8 @@ impl OrderJournal for StorageJournal {
         self.tx.flush(self.flush_timeout).map_err(storage)?;
         self.query(
             &format!(
-                "SELECT {COLUMNS} FROM orders o WHERE NOT EXISTS (
-                     SELECT 1 FROM order_journal j
-                     WHERE j.order_hash = '{PLAN_OUTCOME}' AND j.plan_id = o.plan_id)
+                "SELECT {COLUMNS} FROM orders WHERE plan_id NOT IN (
+                     SELECT plan_id FROM order_journal WHERE order_hash = '{PLAN_OUTCOME}')
                  ORDER BY order_id"
             ),
             [],

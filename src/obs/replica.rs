@@ -218,7 +218,11 @@ impl BreakerCell {
                 .clone(),
             value: self.value.load(Ordering::Relaxed),
             threshold: (threshold != NO_THRESHOLD).then_some(threshold),
-            unit: self.unit.lock().unwrap_or_else(|e| e.into_inner()).to_string(),
+            unit: self
+                .unit
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .to_string(),
             changed_ms: self.changed_ms.load(Ordering::Relaxed),
         }
     }
@@ -355,6 +359,9 @@ mod tests {
         b.clear();
         b.set_threshold(None, "");
         let s = board.snapshot();
-        assert_eq!((s[0].state.as_str(), s[0].tripped, s[0].threshold), ("ok", false, None));
+        assert_eq!(
+            (s[0].state.as_str(), s[0].tripped, s[0].threshold),
+            ("ok", false, None)
+        );
     }
 }

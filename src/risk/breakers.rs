@@ -203,7 +203,10 @@ impl RiskGate {
     }
 
     fn cell(&self, b: Breaker) -> Option<&BreakerCell> {
-        self.cells.get().and_then(|c| c.get(b as usize)).map(|c| &**c)
+        self.cells
+            .get()
+            .and_then(|c| c.get(b as usize))
+            .map(|c| &**c)
     }
 
     /// Sets `b`'s measure (in [`Breaker::unit`]).
@@ -702,7 +705,10 @@ mod tests {
                 .unwrap()
         };
         let u = of("unknown_orders");
-        assert_eq!((u.value, u.threshold, u.unit.as_str()), (1, Some(2), "orders"));
+        assert_eq!(
+            (u.value, u.threshold, u.unit.as_str()),
+            (1, Some(2), "orders")
+        );
         assert_eq!(of("daily_loss").threshold, Some(5_000_000));
         assert_eq!(of("kill").threshold, None);
         m.on_unknown(&g);

@@ -149,11 +149,7 @@ impl<J: OrderJournal> OrderManager<J> {
 
     /// Journals how a plan ended (a failure is counted as a journal error).
     pub fn journal_plan_outcome(&mut self, plan_id: u64, outcome: &str) {
-        if self
-            .journal
-            .record_plan_outcome(plan_id, outcome)
-            .is_err()
-        {
+        if self.journal.record_plan_outcome(plan_id, outcome).is_err() {
             self.stats.journal_errors += 1;
         }
     }

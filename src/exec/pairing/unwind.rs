@@ -6,8 +6,7 @@
 //! not as the strategy last saw it.
 
 use super::{
-    LegFill, PairAction, PairingConfig, Plan, UNWIND_LEG, decide, leg_oid, unwind_floor,
-    unwind_oid,
+    LegFill, PairAction, PairingConfig, Plan, UNWIND_LEG, decide, leg_oid, unwind_floor, unwind_oid,
 };
 use crate::adapters::polymarket::http::ClobBookClient;
 use crate::adapters::polymarket::http::clob::ClobError;
@@ -283,7 +282,10 @@ impl PairTracker {
                 }
                 assets[low] = instruments
                     .iter()
-                    .position(|i| i.as_ref().is_some_and(|i| i.token_id.to_string() == e.token_id))
+                    .position(|i| {
+                        i.as_ref()
+                            .is_some_and(|i| i.token_id.to_string() == e.token_id)
+                    })
                     .unwrap_or(usize::MAX);
             }
             rep.untradeable_legs += assets.iter().filter(|a| **a == usize::MAX).count();

@@ -19,7 +19,8 @@ use venue_testkit::trading::{balances, trader};
 
 /// Orders journaled without a known outcome (in flight), read beside the running engine.
 fn in_flight(db: &Path) -> u64 {
-    let Ok(c) = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    let Ok(c) =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
     else {
         return 0;
     };
@@ -33,20 +34,27 @@ fn in_flight(db: &Path) -> u64 {
 
 fn feed(config: &Path, duration: &str) -> Command {
     let mut c = Command::new(bins::polyarb());
-    c.args(["feed", "--duration", duration, "--refresh-ms", "500", "--config"])
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.args([
+        "feed",
+        "--duration",
+        duration,
+        "--refresh-ms",
+        "500",
+        "--config",
+    ])
+    .arg(config)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     c
 }
 
 #[test]
 fn an_engine_killed_mid_plan_again_and_again_restarts_to_the_venues_ledger() {
     let mut cfg = VenueConfig {
-        model: ModelConfig::for_assets(20, 21),
+        model: ModelConfig::for_assets(40, 11),
         ..Default::default()
     };
-    cfg.source.changes_per_s = 200;
+    cfg.source.changes_per_s = 500;
     cfg.model.mispricing_every_ms = 100;
     cfg.model.mispricing_duration_ms = 700;
     cfg.model.mispricing_margin = polyarb::core::Price(80_000);
@@ -55,7 +63,11 @@ fn an_engine_killed_mid_plan_again_and_again_restarts_to_the_venues_ledger() {
     // The test's client and the engine are one account: the testkit's key `0x1000 + n`.
     let t = trader(&venue, 0xc4a5);
     let dir = testkit::scratch("crash-restore");
-    std::fs::write(dir.join("key.hex"), format!("0x{:064x}", 0x1000 + 0xc4a5_u64)).unwrap();
+    std::fs::write(
+        dir.join("key.hex"),
+        format!("0x{:064x}", 0x1000 + 0xc4a5_u64),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("creds.json"),
         serde_json::to_string(&t.creds).unwrap(),
@@ -143,7 +155,10 @@ fn an_engine_killed_mid_plan_again_and_again_restarts_to_the_venues_ledger() {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{pairing}"));
-    assert!(restored >= 1, "the last kill left a plan in flight: {pairing}");
+    assert!(
+        restored >= 1,
+        "the last kill left a plan in flight: {pairing}"
+    );
     assert!(pairing.contains("undecided 0"), "{pairing}");
     // The journal against the venue, read directly.
     let c = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -184,7 +199,11 @@ fn an_engine_killed_mid_plan_again_and_again_restarts_to_the_venues_ledger() {
     // No order twice: the venue never saw a hash again, and no leg has two orders that traded.
     let stats = venue.stats();
     assert_eq!(
-        stats.trading_rejections.get("duplicated").copied().unwrap_or(0),
+        stats
+            .trading_rejections
+            .get("duplicated")
+            .copied()
+            .unwrap_or(0),
         0,
         "{:?}",
         stats.trading_rejections
@@ -207,7 +226,10 @@ fn an_engine_killed_mid_plan_again_and_again_restarts_to_the_venues_ledger() {
         let base = oid.split('.').next().unwrap().to_string();
         leg_of.insert(hash, (plan, base));
     }
-    let trades = t.client.trades(&Filter::default()).expect("GET /data/trades");
+    let trades = t
+        .client
+        .trades(&Filter::default())
+        .expect("GET /data/trades");
     assert!(!trades.is_empty());
     let mut orders_of_leg: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for tr in &trades {

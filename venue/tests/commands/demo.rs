@@ -32,7 +32,8 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
     let config = dir.join("demo.toml");
     // And a 3% taker fee (exponent 1), so the ledger check covers fees too; the endpoint on a
     // free port (tests run side by side, one only could have the shipped one).
-    let fee = "\n[venue.gamma]\nfee_rate = \"0.03\"\nfee_exponent = 1\n[obs]\nlisten = \"127.0.0.1:0\"\n";
+    let fee =
+        "\n[venue.gamma]\nfee_rate = \"0.03\"\nfee_exponent = 1\n[obs]\nlisten = \"127.0.0.1:0\"\n";
     std::fs::write(
         &config,
         shipped.replace(every, "mispricing_every_ms = 150") + fee,

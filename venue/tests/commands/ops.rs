@@ -373,10 +373,10 @@ fn breaker(status: &serde_json::Value, name: &str) -> serde_json::Value {
 #[test]
 fn a_tripped_breaker_shows_on_metrics_status_and_the_summary_until_a_reset() {
     let mut cfg = VenueConfig {
-        model: ModelConfig::for_assets(20, 12),
+        model: ModelConfig::for_assets(40, 11),
         ..Default::default()
     };
-    cfg.source.changes_per_s = 200;
+    cfg.source.changes_per_s = 500;
     cfg.model.mispricing_every_ms = 100;
     cfg.model.mispricing_duration_ms = 700;
     cfg.model.mispricing_margin = polyarb::core::Price(80_000);
@@ -417,7 +417,14 @@ fn a_tripped_breaker_shows_on_metrics_status_and_the_summary_until_a_reset() {
     )
     .unwrap();
     let mut child = Command::new(workspace_bins::polyarb())
-        .args(["feed", "--duration", "12", "--refresh-ms", "200", "--config"])
+        .args([
+            "feed",
+            "--duration",
+            "12",
+            "--refresh-ms",
+            "200",
+            "--config",
+        ])
         .arg(&config)
         .arg("--hgrm-dir")
         .arg(dir.join("hgrm"))
@@ -507,11 +514,18 @@ fn a_tripped_breaker_shows_on_metrics_status_and_the_summary_until_a_reset() {
         if sum(&m, "polyarb_breaker_tripped", &[("breaker", "reject_rate")]) == Some(1.0) {
             break (text, m);
         }
-        assert!(Instant::now() < deadline, "reject_rate never tripped:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "reject_rate never tripped:\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(
-        sum(&m, "polyarb_breaker_trips_total", &[("breaker", "reject_rate")]),
+        sum(
+            &m,
+            "polyarb_breaker_trips_total",
+            &[("breaker", "reject_rate")]
+        ),
         Some(1.0)
     );
     assert!(
@@ -583,7 +597,11 @@ fn a_tripped_breaker_shows_on_metrics_status_and_the_summary_until_a_reset() {
         "{text}"
     );
     assert_eq!(
-        sum(&m, "polyarb_breaker_trips_total", &[("breaker", "reject_rate")]),
+        sum(
+            &m,
+            "polyarb_breaker_trips_total",
+            &[("breaker", "reject_rate")]
+        ),
         Some(1.0)
     );
     let status: serde_json::Value = serde_json::from_str(&get(&format!("{base}/status"))).unwrap();
@@ -598,10 +616,14 @@ fn a_tripped_breaker_shows_on_metrics_status_and_the_summary_until_a_reset() {
         .lines()
         .find(|l| l.starts_with("reject_rate "))
         .unwrap_or_else(|| panic!("no breaker table in the summary:\n{stdout}"));
-    assert!(summary.contains(" ok ") && summary.contains(&why), "{summary}");
     assert!(
-        stdout.lines().any(|l| l.contains("] breakers ")
-            && l.contains("reject_rate TRIPPED ×1")),
+        summary.contains(" ok ") && summary.contains(&why),
+        "{summary}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("] breakers ") && l.contains("reject_rate TRIPPED ×1")),
         "{stdout}"
     );
 }
