@@ -194,8 +194,8 @@ pub fn breaker_table(rows: &[BreakerStatus]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{:<16} {:<8} {:>5} {:>16} {:>16}  {}",
-        "breaker", "state", "trips", "value", "threshold", "last reason"
+        "{:<16} {:<8} {:>5} {:>16} {:>16}  last reason",
+        "breaker", "state", "trips", "value", "threshold"
     );
     for b in rows {
         let _ = writeln!(

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use polyarb::adapters::polymarket::http::clob::Filter;
 use polyarb_venue::{Fault, ModelConfig, Venue, VenueConfig};
 use testkit::bins;
-use venue_testkit::trading::{balances, trader};
+use venue_testkit::trading::{balances, fund, trader};
 
 /// Orders journaled without a known outcome (in flight), read beside the running engine.
 fn in_flight(db: &Path) -> u64 {
@@ -62,6 +62,8 @@ fn an_engine_killed_mid_plan_again_and_again_restarts_to_the_venues_ledger() {
     let venue = Venue::start(cfg).expect("venue starts");
     // The test's client and the engine are one account: the testkit's key `0x1000 + n`.
     let t = trader(&venue, 0xc4a5);
+    // Enough pUSD that every round still finds plans it can afford.
+    fund(&venue, &t, "100000", &[]);
     let dir = testkit::scratch("crash-restore");
     std::fs::write(
         dir.join("key.hex"),
@@ -98,20 +100,16 @@ fn an_engine_killed_mid_plan_again_and_again_restarts_to_the_venues_ledger() {
         })
         .unwrap();
     let mut kills = 0;
-    for round in 0..4 {
+    for round in 0..4u64 {
         let mut child = feed(&config, "60").spawn().expect("runs");
         let deadline = Instant::now() + Duration::from_secs(60);
         // Killed while orders are in flight: sent, their answers not yet in. Each round waits
-        // a little longer so the kills land at different moments of a plan.
-        let mut seen = 0;
+        // a little longer after seeing them, so the kills land at different moments of a plan
+        // (its answers due, in, or its unwind on the way).
         loop {
             if in_flight(&db) > 0 {
-                seen += 1;
-                if seen > round {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(150));
-                continue;
+                std::thread::sleep(Duration::from_millis(100 * round));
+                break;
             }
             if let Ok(Some(s)) = child.try_wait() {
                 let mut out = String::new();
