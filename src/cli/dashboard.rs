@@ -25,6 +25,8 @@ pub struct Dashboard {
     last_at: Instant,
     recent: VecDeque<String>,
     pub intents: u64,
+    /// The breakers line last printed to a pipe.
+    last_risk: String,
 }
 
 impl Dashboard {
@@ -38,6 +40,7 @@ impl Dashboard {
             last_at: Instant::now(),
             recent: VecDeque::new(),
             intents: 0,
+            last_risk: String::new(),
         }
     }
 
@@ -73,6 +76,10 @@ impl Dashboard {
             us(e2e.p50),
             us(e2e.p99)
         );
+        // Every risk breaker (a live dispatch publishes them; a dry run has none).
+        let breakers = p.replica.breakers.snapshot();
+        let risk = (!breakers.is_empty())
+            .then(|| format!("breakers {}", polyarb::obs::status::breaker_line(&breakers)));
         let elapsed = self.started.elapsed().as_secs_f64();
         let mut out = std::io::stdout().lock();
         if !self.tty {
@@ -82,6 +89,11 @@ impl Dashboard {
                 s.strategy.opportunities.get(),
                 self.intents
             )?;
+            // A pipe gets the breakers at start and whenever one changes.
+            if let Some(r) = risk.filter(|r| *r != self.last_risk) {
+                writeln!(out, "[{elapsed:6.1}s] {r}")?;
+                self.last_risk = r;
+            }
             return out.flush();
         }
         let mut screen = String::new();
@@ -92,6 +104,9 @@ impl Dashboard {
         );
         let _ = writeln!(screen, "{totals}");
         let _ = writeln!(screen, "latency (live) {latency}");
+        if let Some(r) = &risk {
+            let _ = writeln!(screen, "{r}");
+        }
         let _ = writeln!(screen);
         if let Some(view) = p.latest_view() {
             self.markets(&mut screen, &view.assets, labels);

@@ -281,7 +281,7 @@ impl LiveDesk {
             self.client.address()
         );
         println!(
-            "pairing: plans not sent: legs unpairable {}, no free pUSD {} · cut to the free pUSD {} · unwinds {} (failed {}, residual {} shares) · undecided {} · rules re-read {} · instrument updates {}",
+            "pairing: plans not sent: legs unpairable {}, no free pUSD {} · cut to the free pUSD {} · unwinds {} (failed {}, residual {} shares) · undecided {} · restored after a restart {} · rules re-read {} · instrument updates {}",
             stats.unpaired_skipped.get(),
             stats.unaffordable.get(),
             stats.size_capped.get(),
@@ -289,6 +289,7 @@ impl LiveDesk {
             stats.unwind_failed.get(),
             micros(i128::from(stats.unwind_residual.get())),
             stats.pairs_pending.get(),
+            stats.plans_restored.get(),
             stats.rules_refreshed.get(),
             stats.instrument_updates.get()
         );
@@ -301,7 +302,16 @@ impl LiveDesk {
             stats.flattens.get(),
             micros(i128::from(stats.unwind_residual_notional.get()))
         );
-        println!("{}", self.gate.line());
+        print!(
+            "{}",
+            polyarb::obs::status::breaker_table(&self.gate.report())
+        );
+        println!(
+            "opportunities dropped while halted {}",
+            self.gate
+                .halted_plans
+                .load(std::sync::atomic::Ordering::Relaxed)
+        );
         let positions = mgr.positions.all();
         let shares: i128 = positions.values().map(|p| p.shares).sum();
         let cost: i128 = positions.values().map(|p| p.cost).sum();

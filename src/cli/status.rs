@@ -196,14 +196,9 @@ pub fn render(r: &StatusReport, max_books: usize) -> String {
         }
     }
     if r.breakers.is_empty() {
-        let _ = writeln!(o, "breakers none published");
+        let _ = writeln!(o, "breakers none published (dry run: no risk controls)");
     } else {
-        let list: Vec<String> = r
-            .breakers
-            .iter()
-            .map(|b| format!("{} {} (trips {})", b.name, b.state, b.trips))
-            .collect();
-        let _ = writeln!(o, "breakers {}", list.join(" · "));
+        let _ = write!(o, "\n{}", polyarb::obs::status::breaker_table(&r.breakers));
     }
     match &r.positions {
         None => {

@@ -118,6 +118,10 @@ impl<'a> EngineBuilder<'a> {
                 .push(format!("obs.log_dir: cannot write JSON logs: {e}"));
         }
         let replica = Arc::new(OpsReplica::new(capacity, &registry));
+        // A live dispatch's breakers are published from the start (a dry run has none).
+        if let DispatchMode::Live(d) = &self.dispatch {
+            d.gate().publish_to(&replica.breakers);
+        }
 
         let dispatch_mode = match self.dispatch {
             DispatchMode::DryRun => "dry_run",

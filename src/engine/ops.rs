@@ -511,30 +511,56 @@ impl Scrape for OpsView {
         }
         // Risk breakers (published by the risk module).
         let breakers = self.replica.breakers.snapshot();
-        let st: Vec<_> = breakers
-            .iter()
-            .map(|b| {
-                let v = match b.state.as_str() {
-                    "open" => 1,
-                    "half_open" => 2,
-                    _ => 0,
-                };
-                (l1("breaker", b.name.clone()), v)
-            })
-            .collect();
+        let by = |f: &dyn Fn(&crate::obs::status::BreakerStatus) -> Option<i64>, unit: bool| {
+            breakers
+                .iter()
+                .filter_map(|b| {
+                    let mut l = l1("breaker", b.name.clone());
+                    if unit {
+                        l.push(("unit", b.unit.clone()));
+                    }
+                    f(b).map(|v| (l, v))
+                })
+                .collect::<Vec<_>>()
+        };
+        f.gauges(
+            "polyarb_breaker_tripped",
+            "1 while the risk breaker is tripped (new plans stopped until a reset).",
+            &by(&|b| Some(b.tripped as i64), false),
+        )?;
         let trips: Vec<_> = breakers
             .iter()
             .map(|b| (l1("breaker", b.name.clone()), b.trips))
             .collect();
-        f.gauges(
-            "polyarb_breaker_state",
-            "Risk breaker state: 0 closed, 1 open (blocking), 2 half open.",
-            &st,
-        )?;
         f.counters(
             "polyarb_breaker_trips",
-            "Times the risk breaker opened.",
+            "Times the risk breaker tripped.",
             &trips,
+        )?;
+        f.gauges(
+            "polyarb_breaker_value",
+            "The risk breaker's measure since the last reset, in `unit`.",
+            &by(&|b| (!b.unit.is_empty()).then_some(b.value), true),
+        )?;
+        f.gauges(
+            "polyarb_breaker_threshold",
+            "Where the risk breaker trips, in `unit` (configured breakers only).",
+            &by(&|b| b.threshold, true),
+        )?;
+        let reasons: Vec<_> = breakers
+            .iter()
+            .filter(|b| !b.reason.is_empty())
+            .map(|b| {
+                (
+                    vec![("breaker", b.name.clone()), ("reason", b.reason.clone())],
+                    b.tripped as i64,
+                )
+            })
+            .collect();
+        f.gauges(
+            "polyarb_breaker_reason",
+            "The reason of the risk breaker's last trip; 1 while it is tripped for it.",
+            &reasons,
         )?;
         // Positions and PnL (published by their owner).
         if let Some(p) = self.replica.positions.latest() {

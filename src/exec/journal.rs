@@ -103,6 +103,18 @@ pub trait OrderJournal: Send {
     fn record_event(&mut self, _action: &str, _detail: &str) -> Result<(), JournalError> {
         Ok(())
     }
+
+    /// Records how a plan ended once every leg was final (paired, or unwound and what was
+    /// left unsold). A plan with an outcome is never restored after a restart.
+    fn record_plan_outcome(&mut self, _plan_id: u64, _outcome: &str) -> Result<(), JournalError> {
+        Ok(())
+    }
+
+    /// Every order (legs and unwinds) of the plans journaled without an outcome, in
+    /// journaling order: what a restart finishes.
+    fn open_plans(&self) -> Result<Vec<JournalEntry>, JournalError> {
+        Ok(Vec::new())
+    }
 }
 
 #[derive(Default)]
@@ -112,6 +124,8 @@ struct Inner {
     fills: Vec<FillRecord>,
     positions: Vec<PositionRecord>,
     events: Vec<(String, String)>,
+    /// Plans with an outcome (plan id, outcome), in order.
+    plans: Vec<(u64, String)>,
 }
 
 /// An in-memory journal. Clones share the same entries, so a test can "restart" an order
@@ -143,6 +157,11 @@ impl MemoryJournal {
     /// Every position recorded, in order.
     pub fn positions(&self) -> Vec<PositionRecord> {
         self.lock().positions.clone()
+    }
+
+    /// Every plan outcome recorded (plan id, outcome), in order.
+    pub fn plan_outcomes(&self) -> Vec<(u64, String)> {
+        self.lock().plans.clone()
     }
 
     /// Every risk event recorded (action, detail), in order.
@@ -246,6 +265,20 @@ impl OrderJournal for MemoryJournal {
             .events
             .push((action.to_string(), detail.to_string()));
         Ok(())
+    }
+
+    fn record_plan_outcome(&mut self, plan_id: u64, outcome: &str) -> Result<(), JournalError> {
+        self.lock().plans.push((plan_id, outcome.to_string()));
+        Ok(())
+    }
+
+    fn open_plans(&self) -> Result<Vec<JournalEntry>, JournalError> {
+        let g = self.lock();
+        Ok(g.entries
+            .iter()
+            .filter(|e| !g.plans.iter().any(|(p, _)| *p == e.plan_id))
+            .cloned()
+            .collect())
     }
 }
 

@@ -37,6 +37,9 @@ use super::order::OrderState;
 const COLUMNS: &str = "plan_id, client_oid, order_hash, token_id, side, price, size, order_type, \
                        status, size_matched, created_ns";
 
+/// The `order_hash` of the journal rows that record a plan's outcome.
+const PLAN_OUTCOME: &str = "plan";
+
 fn storage(e: impl std::fmt::Display) -> JournalError {
     JournalError::Storage(e.to_string())
 }
@@ -455,6 +458,30 @@ impl OrderJournal for StorageJournal {
             .map_err(storage)?;
         let rows = st.query_map([], |r| r.get(0)).map_err(storage)?;
         rows.collect::<Result<_, _>>().map_err(storage)
+    }
+
+    /// A journal row of its own: order hash `plan`, the plan's id, client id `0`.
+    fn record_plan_outcome(&mut self, plan_id: u64, outcome: &str) -> Result<(), JournalError> {
+        self.send(StorageEvent::Journal(Box::new(StoredAction {
+            order_hash: PLAN_OUTCOME.into(),
+            plan_id: plan_id.to_string(),
+            client_oid: "0".into(),
+            action: "plan_outcome".into(),
+            detail: Some(outcome.to_string()),
+            recv_ns: unix_now_ns(),
+        })))
+    }
+
+    fn open_plans(&self) -> Result<Vec<JournalEntry>, JournalError> {
+        self.tx.flush(self.flush_timeout).map_err(storage)?;
+        self.query(
+            &format!(
+                "SELECT {COLUMNS} FROM orders WHERE plan_id NOT IN (
+                     SELECT plan_id FROM order_journal WHERE order_hash = '{PLAN_OUTCOME}')
+                 ORDER BY order_id"
+            ),
+            [],
+        )
     }
 
     /// A journal row of its own: order hash `risk`, plan and client id `0`.

@@ -92,6 +92,8 @@ pub struct LiveStats {
     pub flattens: Counter,
     /// Plans whose legs were not all final when the sender stopped (not decided).
     pub pairs_pending: Counter,
+    /// Plans an earlier run left undecided (a crash), followed again at start.
+    pub plans_restored: Counter,
     /// Instrument updates applied (markets listed or changed while running).
     pub instrument_updates: Counter,
     /// Instruments whose rules were re-read from `GET /book` after a leg was off their tick.
@@ -185,6 +187,11 @@ impl Stage for LiveDispatchStage {
 }
 
 impl LiveDispatchStage {
+    /// The risk gate this stage obeys (its breakers are published with it).
+    pub fn gate(&self) -> &Arc<RiskGate> {
+        &self.gate
+    }
+
     /// Sends NO-side plans too (their NOs then wait for a conversion the engine cannot do).
     pub fn with_no_side(mut self, send: bool) -> Self {
         self.no_side = send;
@@ -322,6 +329,9 @@ fn run_sender<J: OrderJournal>(
     bell.bind_current();
     // A restart: whatever the journal left sent-but-unknown is settled by hash before any plan.
     manager.reconcile();
+    // [risk-views] Plans a crash left undecided are followed again: paired or unwound below.
+    let restored = pairs.restore_open(&mut manager, &instruments);
+    stats.plans_restored.add(restored.plans as u64);
     // The free collateral the next plan may reserve, re-read after anything filled.
     let mut free = free_collateral(&manager);
     // The user channel does not ring the bell: a short park bound keeps its events flowing.

@@ -7,12 +7,13 @@
 //!
 //! - asset labels (token, market), set at start and when the catalog lists new markets;
 //! - **risk breakers**: the risk module registers each breaker once, at setup, with
-//!   [`BreakerBoard::register`] and keeps the returned [`BreakerCell`]; setting its state is
-//!   an atomic store, so a breaker may be flipped from any thread, the hot path included;
+//!   [`BreakerBoard::register`] and keeps the returned [`BreakerCell`]; its measure is an
+//!   atomic store, a trip (which stores its reason) takes the cell's lock, as trips happen on
+//!   cold threads;
 //! - **positions and PnL**: whoever owns the account's positions (a cold thread) publishes a
 //!   whole [`PositionsReport`] with [`PositionsSlot::publish`] whenever they change.
 
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -140,62 +141,62 @@ pub struct AssetLabel {
     pub market: Box<str>,
 }
 
-/// A circuit breaker's state: `closed` lets trading through, `open` blocks it, `half_open`
-/// lets it through on probation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum BreakerState {
-    Closed = 0,
-    Open = 1,
-    HalfOpen = 2,
-}
-
-impl BreakerState {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Closed => "closed",
-            Self::Open => "open",
-            Self::HalfOpen => "half_open",
-        }
-    }
-
-    const fn from_u8(v: u8) -> Self {
-        match v {
-            1 => Self::Open,
-            2 => Self::HalfOpen,
-            _ => Self::Closed,
-        }
-    }
-}
-
-/// One breaker as the risk module publishes it.
+/// One breaker as the risk module publishes it: ok or tripped, why it last tripped, how
+/// often, and its measure against its threshold (in `unit`).
 #[derive(Debug)]
 pub struct BreakerCell {
     name: String,
-    state: AtomicU8,
+    tripped: AtomicBool,
     trips: AtomicU64,
     changed_ms: AtomicU64,
+    value: AtomicI64,
+    /// [`NO_THRESHOLD`] when the breaker has none configured.
+    threshold: AtomicI64,
+    unit: Mutex<&'static str>,
+    reason: Mutex<String>,
 }
+
+/// A threshold not configured (the breaker never trips on its measure).
+pub const NO_THRESHOLD: i64 = i64::MIN;
 
 impl BreakerCell {
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// Sets the state; entering `Open` counts a trip. Lock-free, from any thread.
-    pub fn set(&self, s: BreakerState) {
-        let old = self.state.swap(s as u8, Ordering::Relaxed);
-        if old != s as u8 {
-            if s == BreakerState::Open {
-                self.trips.fetch_add(1, Ordering::Relaxed);
-            }
+    /// Trips it (counted when it was ok) with `reason`. Takes a lock for the reason: the
+    /// risk module trips from cold threads only.
+    pub fn trip(&self, reason: &str) {
+        *self.reason.lock().unwrap_or_else(|e| e.into_inner()) = reason.to_string();
+        if !self.tripped.swap(true, Ordering::Relaxed) {
+            self.trips.fetch_add(1, Ordering::Relaxed);
             self.changed_ms
                 .store(super::clock::unix_ms(), Ordering::Relaxed);
         }
     }
 
-    pub fn state(&self) -> BreakerState {
-        BreakerState::from_u8(self.state.load(Ordering::Relaxed))
+    /// Back to ok (the last reason is kept: it says why it tripped last).
+    pub fn clear(&self) {
+        if self.tripped.swap(false, Ordering::Relaxed) {
+            self.changed_ms
+                .store(super::clock::unix_ms(), Ordering::Relaxed);
+        }
+    }
+
+    /// The breaker's measure now. Lock-free.
+    pub fn set_value(&self, v: i64) {
+        self.value.store(v, Ordering::Relaxed);
+    }
+
+    /// The threshold (`None`: not configured) and the unit of value and threshold.
+    pub fn set_threshold(&self, t: Option<i64>, unit: &'static str) {
+        self.threshold
+            .store(t.unwrap_or(NO_THRESHOLD), Ordering::Relaxed);
+        *self.unit.lock().unwrap_or_else(|e| e.into_inner()) = unit;
+    }
+
+    pub fn is_tripped(&self) -> bool {
+        self.tripped.load(Ordering::Relaxed)
     }
 
     pub fn trips(&self) -> u64 {
@@ -203,10 +204,25 @@ impl BreakerCell {
     }
 
     pub fn status(&self) -> BreakerStatus {
+        let tripped = self.is_tripped();
+        let threshold = self.threshold.load(Ordering::Relaxed);
         BreakerStatus {
             name: self.name.clone(),
-            state: self.state().as_str().to_string(),
+            state: if tripped { "tripped" } else { "ok" }.to_string(),
+            tripped,
             trips: self.trips(),
+            reason: self
+                .reason
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            value: self.value.load(Ordering::Relaxed),
+            threshold: (threshold != NO_THRESHOLD).then_some(threshold),
+            unit: self
+                .unit
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .to_string(),
             changed_ms: self.changed_ms.load(Ordering::Relaxed),
         }
     }
@@ -219,7 +235,7 @@ pub struct BreakerBoard {
 }
 
 impl BreakerBoard {
-    /// The breaker named `name`, registered once (closed): a second call returns the same
+    /// The breaker named `name`, registered once (ok): a second call returns the same
     /// cell. Cold: call at setup and keep the cell.
     pub fn register(&self, name: &str) -> Arc<BreakerCell> {
         let mut cells = self.cells.write().unwrap_or_else(|e| e.into_inner());
@@ -228,9 +244,13 @@ impl BreakerBoard {
         }
         let c = Arc::new(BreakerCell {
             name: name.to_string(),
-            state: AtomicU8::new(BreakerState::Closed as u8),
+            tripped: AtomicBool::new(false),
             trips: AtomicU64::new(0),
             changed_ms: AtomicU64::new(0),
+            value: AtomicI64::new(0),
+            threshold: AtomicI64::new(NO_THRESHOLD),
+            unit: Mutex::new(""),
+            reason: Mutex::new(String::new()),
         });
         cells.push(c.clone());
         c
@@ -324,11 +344,24 @@ mod tests {
         let board = BreakerBoard::default();
         let b = board.register("max_loss");
         assert!(Arc::ptr_eq(&b, &board.register("max_loss")));
-        b.set(BreakerState::Open);
-        b.set(BreakerState::Open);
-        b.set(BreakerState::HalfOpen);
-        b.set(BreakerState::Open);
+        b.set_threshold(Some(5_000_000), "micro_pusd");
+        b.set_value(6_000_000);
+        b.trip("lost 6");
+        b.trip("lost 6 again");
+        b.clear();
+        b.trip("lost 7");
         let s = board.snapshot();
-        assert_eq!((s[0].state.as_str(), s[0].trips), ("open", 2));
+        assert_eq!((s[0].state.as_str(), s[0].trips), ("tripped", 2));
+        assert_eq!(
+            (s[0].reason.as_str(), s[0].value, s[0].threshold),
+            ("lost 7", 6_000_000, Some(5_000_000))
+        );
+        b.clear();
+        b.set_threshold(None, "");
+        let s = board.snapshot();
+        assert_eq!(
+            (s[0].state.as_str(), s[0].tripped, s[0].threshold),
+            ("ok", false, None)
+        );
     }
 }

@@ -129,12 +129,24 @@ pub struct StorageStatus {
     pub market_data_ok: bool,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// One risk breaker. A tripped breaker stops new plans until an operator resets it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakerStatus {
     pub name: String,
-    /// `closed` (trading allowed), `open` (blocked) or `half_open`.
+    /// `ok` or `tripped`.
     pub state: String,
+    pub tripped: bool,
+    /// Times it tripped since start.
     pub trips: u64,
+    /// Why it last tripped (empty before its first trip).
+    pub reason: String,
+    /// Its measure now (since the last reset), in `unit`.
+    pub value: i64,
+    /// Where it trips (`None`: not configured, it never trips on its measure).
+    pub threshold: Option<i64>,
+    /// `micro_pusd`, `percent`, `orders`, `ms`, `errors`, `connections` (empty: the kill
+    /// switch, which has no measure).
+    pub unit: String,
     /// Unix ms of the last change (0 = never changed).
     pub changed_ms: u64,
 }
@@ -160,4 +172,66 @@ pub struct PositionRow {
     /// Average entry price, micro-units.
     pub avg_price_micros: u64,
     pub realized_pnl_micros: i64,
+}
+
+/// A breaker's measure or threshold in its unit, for people (pUSD as a decimal).
+pub fn breaker_amount(v: i64, unit: &str) -> String {
+    match unit {
+        "micro_pusd" => {
+            let s = crate::core::decimal::format_micros(v.unsigned_abs());
+            format!("{}{s} pUSD", if v < 0 { "-" } else { "" })
+        }
+        "percent" => format!("{v}%"),
+        "ms" => format!("{v} ms"),
+        "" => "-".to_string(),
+        u => format!("{v} {u}"),
+    }
+}
+
+/// The breakers as a table: name, state, trips, value / threshold, last reason.
+pub fn breaker_table(rows: &[BreakerStatus]) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{:<16} {:<8} {:>5} {:>16} {:>16}  last reason",
+        "breaker", "state", "trips", "value", "threshold"
+    );
+    for b in rows {
+        let _ = writeln!(
+            o,
+            "{:<16} {:<8} {:>5} {:>16} {:>16}  {}",
+            b.name,
+            if b.tripped { "TRIPPED" } else { "ok" },
+            b.trips,
+            if b.unit.is_empty() {
+                "-".to_string()
+            } else {
+                breaker_amount(b.value, &b.unit)
+            },
+            b.threshold
+                .map_or("-".to_string(), |t| breaker_amount(t, &b.unit)),
+            if b.reason.is_empty() { "-" } else { &b.reason }
+        );
+    }
+    o
+}
+
+/// The breakers on one line: `daily_loss ok · reject_rate TRIPPED ×1 (why) · …`.
+pub fn breaker_line(rows: &[BreakerStatus]) -> String {
+    rows.iter()
+        .map(|b| {
+            let trips = if b.trips > 0 {
+                format!(" ×{}", b.trips)
+            } else {
+                String::new()
+            };
+            if b.tripped {
+                format!("{} TRIPPED{trips} ({})", b.name, b.reason)
+            } else {
+                format!("{} ok{trips}", b.name)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }

@@ -13,10 +13,12 @@
 //! monitor then restarts its windows and counts from the moment of the reset, so a reset is
 //! "carry on from here", not a replay of what tripped it.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::obs::LatencyHistogram;
+use crate::obs::replica::{BreakerBoard, BreakerCell, NO_THRESHOLD};
+use crate::obs::status::BreakerStatus;
 
 use super::config::RiskConfig;
 
@@ -58,6 +60,19 @@ impl Breaker {
             Breaker::Kill => "kill",
         }
     }
+
+    /// The unit of its measure and threshold (empty: the kill switch has neither).
+    pub fn unit(self) -> &'static str {
+        match self {
+            Breaker::DailyLoss | Breaker::UnwindResidual => "micro_pusd",
+            Breaker::RejectRate => "percent",
+            Breaker::UnknownOrders => "orders",
+            Breaker::RoundTrip => "ms",
+            Breaker::FeedHealth => "percent",
+            Breaker::Journal => "errors",
+            Breaker::Kill => "",
+        }
+    }
 }
 
 /// One breaker as a summary shows it.
@@ -69,13 +84,36 @@ pub struct BreakerState {
     pub trips: u64,
     /// Why it last tripped.
     pub reason: String,
+    /// Its measure now (since the last reset), in [`Breaker::unit`].
+    pub value: i64,
+    /// Where it trips (`None`: not configured).
+    pub threshold: Option<i64>,
 }
 
-#[derive(Default)]
 struct Slot {
     tripped: AtomicBool,
     trips: AtomicU64,
     reason: Mutex<String>,
+    value: AtomicI64,
+    /// [`NO_THRESHOLD`] when not configured.
+    threshold: AtomicI64,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Self {
+            tripped: AtomicBool::new(false),
+            trips: AtomicU64::new(0),
+            reason: Mutex::new(String::new()),
+            value: AtomicI64::new(0),
+            threshold: AtomicI64::new(NO_THRESHOLD),
+        }
+    }
+}
+
+/// A threshold as one number (amounts in micro-units; [`NO_THRESHOLD`] when absent).
+fn limit<T: TryInto<i64>>(v: Option<T>) -> i64 {
+    v.and_then(|v| v.try_into().ok()).unwrap_or(NO_THRESHOLD)
 }
 
 /// Feed thresholds and the dead-connection count at the last reset.
@@ -97,17 +135,85 @@ pub struct RiskGate {
     /// Opportunities the hot path dropped while halted.
     pub halted_plans: AtomicU64,
     feed: FeedLimits,
+    /// The state replica's cells, once published there ([`RiskGate::publish_to`]), in
+    /// [`Breaker::ALL`] order.
+    cells: OnceLock<Vec<Arc<BreakerCell>>>,
 }
 
 impl RiskGate {
     pub fn new(cfg: &RiskConfig) -> Self {
-        Self {
+        let g = Self {
             feed: FeedLimits {
                 max_not_ok_pct: cfg.max_books_not_ok_pct,
                 max_dead: cfg.max_dead_connections,
                 ..FeedLimits::default()
             },
             ..Self::default()
+        };
+        // Feed health is measured in percent of books not ok, unless only dead connections
+        // are limited.
+        let feed = match (cfg.max_books_not_ok_pct, cfg.max_dead_connections) {
+            (None, Some(d)) => limit(Some(d)),
+            (p, _) => limit(p),
+        };
+        for (b, t) in [
+            (Breaker::DailyLoss, limit(cfg.max_daily_loss.map(|a| a.0))),
+            (
+                Breaker::UnwindResidual,
+                limit(cfg.max_unwind_residual.map(|a| a.0)),
+            ),
+            (Breaker::RejectRate, limit(cfg.max_reject_rate_pct)),
+            (Breaker::UnknownOrders, limit(cfg.max_unknown_orders)),
+            (Breaker::RoundTrip, limit(cfg.max_round_trip_p99_ms)),
+            (Breaker::FeedHealth, feed),
+            (Breaker::Journal, limit(cfg.max_journal_errors)),
+        ] {
+            g.slots[b as usize].threshold.store(t, Relaxed);
+        }
+        g
+    }
+
+    fn unit(&self, b: Breaker) -> &'static str {
+        if b == Breaker::FeedHealth
+            && self.feed.max_not_ok_pct.is_none()
+            && self.feed.max_dead.is_some()
+        {
+            return "connections";
+        }
+        b.unit()
+    }
+
+    /// Registers every breaker in the state replica (once, at setup) and publishes each
+    /// change there from now on. A second call does nothing.
+    pub fn publish_to(&self, board: &BreakerBoard) {
+        let cells = self.cells.get_or_init(|| {
+            Breaker::ALL
+                .iter()
+                .map(|&b| board.register(b.as_str()))
+                .collect()
+        });
+        for (&b, c) in Breaker::ALL.iter().zip(cells) {
+            let s = self.state(b);
+            c.set_threshold(s.threshold, self.unit(b));
+            c.set_value(s.value);
+            if s.tripped {
+                c.trip(&s.reason);
+            }
+        }
+    }
+
+    fn cell(&self, b: Breaker) -> Option<&BreakerCell> {
+        self.cells
+            .get()
+            .and_then(|c| c.get(b as usize))
+            .map(|c| &**c)
+    }
+
+    /// Sets `b`'s measure (in [`Breaker::unit`]).
+    pub fn set_value(&self, b: Breaker, v: i64) {
+        self.slots[b as usize].value.store(v, Relaxed);
+        if let Some(c) = self.cell(b) {
+            c.set_value(v);
         }
     }
 
@@ -122,6 +228,9 @@ impl RiskGate {
         let s = &self.slots[b as usize];
         let reason = reason.into();
         tracing::error!(breaker = b.as_str(), %reason, "circuit breaker tripped: new plans stopped");
+        if let Some(c) = self.cell(b) {
+            c.trip(&reason);
+        }
         if let Ok(mut r) = s.reason.lock() {
             *r = reason;
         }
@@ -135,8 +244,16 @@ impl RiskGate {
 
     /// Clears every breaker (the kill switch too); trading resumes.
     pub fn reset(&self) {
-        for s in &self.slots {
+        for (&b, s) in Breaker::ALL.iter().zip(&self.slots) {
             s.tripped.store(false, Relaxed);
+            // Every measure but the feed's (a state of now) counts from the reset.
+            if b != Breaker::FeedHealth {
+                s.value.store(0, Relaxed);
+            }
+            if let Some(c) = self.cell(b) {
+                c.clear();
+                c.set_value(s.value.load(Relaxed));
+            }
         }
         self.feed
             .dead_at_reset
@@ -161,11 +278,35 @@ impl RiskGate {
             tripped: s.tripped.load(Relaxed),
             trips: s.trips.load(Relaxed),
             reason: s.reason.lock().map(|r| r.clone()).unwrap_or_default(),
+            value: s.value.load(Relaxed),
+            threshold: Some(s.threshold.load(Relaxed)).filter(|&t| t != NO_THRESHOLD),
         }
     }
 
     pub fn states(&self) -> Vec<BreakerState> {
         Breaker::ALL.iter().map(|&b| self.state(b)).collect()
+    }
+
+    /// Every breaker as `/status` shows it (for summaries: `obs::status::breaker_table`).
+    pub fn report(&self) -> Vec<BreakerStatus> {
+        match self.cells.get() {
+            Some(cells) => cells.iter().map(|c| c.status()).collect(),
+            None => self
+                .states()
+                .into_iter()
+                .map(|s| BreakerStatus {
+                    name: s.breaker.as_str().to_string(),
+                    state: if s.tripped { "tripped" } else { "ok" }.to_string(),
+                    tripped: s.tripped,
+                    trips: s.trips,
+                    reason: s.reason,
+                    value: s.value,
+                    threshold: s.threshold,
+                    unit: self.unit(s.breaker).to_string(),
+                    changed_ms: 0,
+                })
+                .collect(),
+        }
     }
 
     /// `breakers: daily_loss ok · ... · journal TRIPPED ×1 (why)`.
@@ -198,6 +339,13 @@ impl RiskGate {
     pub fn observe_feed(&self, healthy: u64, unhealthy: u64, dead_total: u64) {
         self.feed.dead_seen.store(dead_total, Relaxed);
         let total = healthy + unhealthy;
+        let dead = dead_total.saturating_sub(self.feed.dead_at_reset.load(Relaxed));
+        let v = if self.unit(Breaker::FeedHealth) == "connections" {
+            dead
+        } else {
+            (unhealthy * 100).checked_div(total).unwrap_or(0)
+        };
+        self.set_value(Breaker::FeedHealth, i64::try_from(v).unwrap_or(i64::MAX));
         if let Some(pct) = self.feed.max_not_ok_pct
             && total > 0
             && unhealthy * 100 > u64::from(pct) * total
@@ -208,7 +356,6 @@ impl RiskGate {
                 format!("{unhealthy} of {total} books not ok (limit {pct}%)"),
             );
         }
-        let dead = dead_total.saturating_sub(self.feed.dead_at_reset.load(Relaxed));
         if let Some(max) = self.feed.max_dead
             && dead >= max
             && !self.is_tripped(Breaker::FeedHealth)
@@ -276,6 +423,7 @@ impl BreakerMonitor {
         self.resets_seen = r;
         self.filled = 0;
         self.next = 0;
+        self.outcomes.fill(false);
         self.round_trips.reset();
         self.unknown = 0;
         self.realized_base = self.last_realized;
@@ -292,13 +440,15 @@ impl BreakerMonitor {
         self.outcomes[self.next] = refused;
         self.next = (self.next + 1) % n;
         self.filled = (self.filled + 1).min(n);
+        // The ring holds only this window's outcomes since a reset cleared it.
+        let refused = self.outcomes.iter().filter(|r| **r).count();
+        gate.set_value(Breaker::RejectRate, (refused * 100 / self.filled) as i64);
         let Some(pct) = self.cfg.max_reject_rate_pct else {
             return;
         };
         if self.filled < n || gate.is_tripped(Breaker::RejectRate) {
             return;
         }
-        let refused = self.outcomes.iter().filter(|r| **r).count();
         if refused * 100 >= pct as usize * n {
             gate.trip(
                 Breaker::RejectRate,
@@ -310,6 +460,10 @@ impl BreakerMonitor {
     /// An order whose outcome stayed unknown after the look-ups.
     pub fn on_unknown(&mut self, gate: &RiskGate) {
         self.unknown += 1;
+        gate.set_value(
+            Breaker::UnknownOrders,
+            i64::try_from(self.unknown).unwrap_or(i64::MAX),
+        );
         if let Some(max) = self.cfg.max_unknown_orders
             && self.unknown >= max
             && !gate.is_tripped(Breaker::UnknownOrders)
@@ -332,6 +486,10 @@ impl BreakerMonitor {
         }
         let p99 = self.round_trips.summary().p99;
         self.round_trips.reset();
+        gate.set_value(
+            Breaker::RoundTrip,
+            i64::try_from(p99 / 1_000_000).unwrap_or(i64::MAX),
+        );
         if let Some(max) = self.cfg.max_round_trip_p99_ms
             && p99 > max.saturating_mul(1_000_000)
             && !gate.is_tripped(Breaker::RoundTrip)
@@ -356,6 +514,10 @@ impl BreakerMonitor {
             self.realized_base = realized;
         }
         let loss = self.realized_base - realized;
+        gate.set_value(
+            Breaker::DailyLoss,
+            i64::try_from(loss).unwrap_or(if loss < 0 { i64::MIN + 1 } else { i64::MAX }),
+        );
         if let Some(max) = self.cfg.max_daily_loss
             && loss > i128::from(max.0)
             && !gate.is_tripped(Breaker::DailyLoss)
@@ -375,6 +537,10 @@ impl BreakerMonitor {
     pub fn on_residual(&mut self, gate: &RiskGate, notional: u64) {
         self.last_residual = notional;
         let n = notional.saturating_sub(self.residual_base);
+        gate.set_value(
+            Breaker::UnwindResidual,
+            i64::try_from(n).unwrap_or(i64::MAX),
+        );
         if let Some(max) = self.cfg.max_unwind_residual
             && n > max.0
             && !gate.is_tripped(Breaker::UnwindResidual)
@@ -389,6 +555,8 @@ impl BreakerMonitor {
     /// Journal errors since start, and whether storage takes trading rows.
     pub fn on_journal(&mut self, gate: &RiskGate, errors: u64, storage_ok: bool) {
         self.last_journal = errors;
+        let n = errors.saturating_sub(self.journal_base);
+        gate.set_value(Breaker::Journal, i64::try_from(n).unwrap_or(i64::MAX));
         if gate.is_tripped(Breaker::Journal) {
             return;
         }
@@ -396,7 +564,6 @@ impl BreakerMonitor {
             gate.trip(Breaker::Journal, "storage cannot record orders and fills");
             return;
         }
-        let n = errors.saturating_sub(self.journal_base);
         if let Some(max) = self.cfg.max_journal_errors
             && n > max
         {
@@ -517,5 +684,44 @@ mod tests {
         assert!(!g.trip(Breaker::Kill, "again"));
         assert_eq!(g.state(Breaker::Kill).trips, 1);
         assert_eq!(g.state(Breaker::Kill).reason, "again");
+    }
+
+    #[test]
+    fn breakers_publish_their_state_measure_and_threshold_to_the_replica() {
+        let c = cfg();
+        let g = RiskGate::new(&c);
+        let mut m = BreakerMonitor::new(&c);
+        m.on_unknown(&g);
+        let board = crate::obs::replica::BreakerBoard::default();
+        g.publish_to(&board);
+        g.publish_to(&board);
+        let snap = board.snapshot();
+        assert_eq!(snap.len(), Breaker::ALL.len(), "each registered once");
+        let of = |name: &str| {
+            board
+                .snapshot()
+                .into_iter()
+                .find(|b| b.name == name)
+                .unwrap()
+        };
+        let u = of("unknown_orders");
+        assert_eq!(
+            (u.value, u.threshold, u.unit.as_str()),
+            (1, Some(2), "orders")
+        );
+        assert_eq!(of("daily_loss").threshold, Some(5_000_000));
+        assert_eq!(of("kill").threshold, None);
+        m.on_unknown(&g);
+        let u = of("unknown_orders");
+        assert_eq!((u.state.as_str(), u.trips, u.value), ("tripped", 1, 2));
+        assert_eq!(u.reason, "2 orders with an unknown outcome (limit 2)");
+        assert_eq!(g.report(), board.snapshot());
+        g.observe_feed(1, 3, 0);
+        assert_eq!(of("feed_health").value, 75);
+        g.reset();
+        let u = of("unknown_orders");
+        assert_eq!((u.state.as_str(), u.trips, u.value), ("ok", 1, 0));
+        assert_eq!(of("feed_health").value, 75, "a state of now, kept");
+        assert_eq!(u.reason, "2 orders with an unknown outcome (limit 2)");
     }
 }

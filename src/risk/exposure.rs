@@ -13,8 +13,9 @@
 //! share count every leg buys, the plan's edge) and answers: it fits; it fits cut to a smaller
 //! share count (a multiple of the 0.01 share lot, at least the markets' minimum); or it is
 //! dropped (the binding cap leaves less than the minimum, or the cut plan would make less
-//! than `min_plan_profit`). The check is a few integer divisions per leg and cap, no
-//! allocation; legs of one market or event are summed against that market's or event's room.
+//! than `min_plan_profit`). The check is an integer multiply per leg and cap (a division only
+//! for a cap that binds), no allocation; legs of one market or event are summed against that
+//! market's or event's room.
 
 use crate::core::{Amount, Size};
 use crate::obs::Counter;
@@ -27,6 +28,50 @@ pub const SHARE_LOT: u64 = 10_000;
 
 const NONE: u32 = u32::MAX;
 const MICRO: u128 = 1_000_000;
+
+/// The largest share count every cap checked so far allows, and the cap that set it.
+///
+/// Each cap first asks whether it can bind at all: `room / n >= max` is `room >= max * n`,
+/// one multiply; only a cap that binds pays its division (in u64 where the figures fit).
+struct Room {
+    max: u64,
+    by: Limit,
+}
+
+impl Room {
+    /// `n` shares of the plan per share count against `cap` shares, `held` already used.
+    #[inline]
+    fn shares(&mut self, cap: u64, held: u64, n: u64, l: Limit) {
+        if cap == u64::MAX {
+            return;
+        }
+        let left = cap.saturating_sub(held);
+        let n = n.max(1);
+        if u128::from(left) >= u128::from(self.max) * u128::from(n) {
+            return;
+        }
+        self.max = left / n;
+        self.by = l;
+    }
+
+    /// `unit` micro-pUSD of cost per share count against `cap`, `held` already used.
+    #[inline]
+    fn cost(&mut self, cap: u64, held: u64, unit: u128, l: Limit) {
+        if cap == u64::MAX || unit == 0 {
+            return;
+        }
+        let left = u128::from(cap.saturating_sub(held)) * MICRO;
+        if left >= u128::from(self.max) * unit {
+            return;
+        }
+        // Under `max`, so it fits a u64.
+        self.max = match (u64::try_from(left), u64::try_from(unit)) {
+            (Ok(r), Ok(u)) => r / u,
+            _ => (left / unit) as u64,
+        };
+        self.by = l;
+    }
+}
 
 /// Which cap (or floor) decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -298,30 +343,11 @@ impl ExposureGuard {
         edge: Amount,
         min_size: Size,
     ) -> GuardVerdict {
-        let mut max = size.0;
-        let mut by = Limit::BelowMinimum;
-        let mut tighten = |room: u64, l: Limit| {
-            if room < max {
-                max = room;
-                by = l;
-            }
+        let mut room = Room {
+            max: size.0,
+            by: Limit::BelowMinimum,
         };
         let c = &self.caps;
-        let shares_room = |cap: u64, held: u64, n: u64| {
-            if cap == u64::MAX {
-                u64::MAX
-            } else {
-                cap.saturating_sub(held) / n.max(1)
-            }
-        };
-        let cost_room = |cap: u64, held: u64, unit: u128| {
-            if cap == u64::MAX || unit == 0 {
-                u64::MAX
-            } else {
-                let r = u128::from(cap.saturating_sub(held)) * MICRO / unit;
-                u64::try_from(r).unwrap_or(u64::MAX)
-            }
-        };
         // Each leg's market and event slots, read once.
         let n = legs.len();
         if n > MAX_LEGS {
@@ -340,16 +366,13 @@ impl ExposureGuard {
             let p = u128::from(leg.price.0);
             unit_total += p;
             let t = self.token(a);
-            tighten(shares_room(c.token_shares, t.shares, 1), Limit::TokenShares);
-            tighten(cost_room(c.token_cost, t.cost, p), Limit::TokenCost);
+            room.shares(c.token_shares, t.shares, 1, Limit::TokenShares);
+            room.cost(c.token_cost, t.cost, p, Limit::TokenCost);
             // Each market and event once, with every leg of the plan in it.
             let m = mk[i];
             if m == NONE {
-                tighten(
-                    shares_room(c.market_shares, t.shares, 1),
-                    Limit::MarketShares,
-                );
-                tighten(cost_room(c.market_cost, t.cost, p), Limit::MarketCost);
+                room.shares(c.market_shares, t.shares, 1, Limit::MarketShares);
+                room.cost(c.market_cost, t.cost, p, Limit::MarketCost);
             } else if !mk[..i].contains(&m) {
                 let (mut k, mut unit) = (1u64, p);
                 for j in i + 1..n {
@@ -359,11 +382,8 @@ impl ExposureGuard {
                     }
                 }
                 let acc = self.market[m as usize];
-                tighten(
-                    shares_room(c.market_shares, acc.shares, k),
-                    Limit::MarketShares,
-                );
-                tighten(cost_room(c.market_cost, acc.cost, unit), Limit::MarketCost);
+                room.shares(c.market_shares, acc.shares, k, Limit::MarketShares);
+                room.cost(c.market_cost, acc.cost, unit, Limit::MarketCost);
             }
             let e = ev[i];
             if e != NONE && !ev[..i].contains(&e) {
@@ -375,17 +395,12 @@ impl ExposureGuard {
                     }
                 }
                 let acc = self.event[e as usize];
-                tighten(
-                    shares_room(c.event_shares, acc.shares, k),
-                    Limit::EventShares,
-                );
-                tighten(cost_room(c.event_cost, acc.cost, unit), Limit::EventCost);
+                room.shares(c.event_shares, acc.shares, k, Limit::EventShares);
+                room.cost(c.event_cost, acc.cost, unit, Limit::EventCost);
             }
         }
-        tighten(
-            cost_room(c.gross_cost, self.gross.cost, unit_total),
-            Limit::GrossCost,
-        );
+        room.cost(c.gross_cost, self.gross.cost, unit_total, Limit::GrossCost);
+        let Room { max, by } = room;
         if max >= size.0 {
             return if edge.0 < self.min_plan_profit {
                 GuardVerdict::Drop(Limit::MinProfit)

@@ -149,8 +149,13 @@ fn every_built_in_config_shows_as_the_toml_of_its_file() {
 fn relative_paths_in_a_config_file_resolve_against_its_directory() {
     let dir = Scratch::new("relative");
     std::fs::create_dir_all(dir.0.join("cfg")).unwrap();
-    // The shipped demo names its database `out/demo.db`.
-    std::fs::write(dir.0.join("cfg/demo.toml"), shipped("demo")).unwrap();
+    // The shipped demo names its database `out/demo.db`; its endpoint takes a free port
+    // (tests run side by side).
+    std::fs::write(
+        dir.0.join("cfg/demo.toml"),
+        shipped("demo") + "\n[obs]\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
 
     let shown = ok(polyarb(&dir.0, &["config", "show", "cfg/demo.toml"]));
     let shown: toml::Table = toml::from_str(&shown).unwrap();

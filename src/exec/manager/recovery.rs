@@ -15,7 +15,7 @@ use crate::adapters::polymarket::http::clob::{
 use crate::adapters::polymarket::signing::OrderSide;
 use crate::core::TokenId;
 
-use super::super::journal::OrderJournal;
+use super::super::journal::{JournalEntry, OrderJournal};
 use super::super::order::{OrderState, TrackedOrder};
 use super::{OrderManager, ReconcileReport, SubmitOutcome};
 
@@ -115,6 +115,43 @@ impl<J: OrderJournal> OrderManager<J> {
         }
         self.journal_outcome(id);
         Ok(true)
+    }
+
+    /// Follows an order of a plan the journal left open (after a restart) as journaled; an
+    /// order already followed (a reconciled one) is kept as it is. One journaled without an
+    /// outcome is looked up by the next reconcile.
+    pub fn adopt(&mut self, e: &JournalEntry) {
+        if self.orders.contains_key(&e.order_id) {
+            return;
+        }
+        let Ok(token) = TokenId::parse(&e.token_id) else {
+            return;
+        };
+        let mut t = TrackedOrder::new(
+            e.plan_id,
+            e.client_oid,
+            e.order_id.clone(),
+            token,
+            e.side,
+            e.price,
+            e.size,
+            e.order_type,
+        );
+        t.state = e.state;
+        t.filled = e.filled;
+        if !t.state.is_final() {
+            self.needs_reconcile = true;
+        }
+        self.by_client
+            .insert((e.plan_id, e.client_oid), e.order_id.clone());
+        self.orders.insert(e.order_id.clone(), t);
+    }
+
+    /// Journals how a plan ended (a failure is counted as a journal error).
+    pub fn journal_plan_outcome(&mut self, plan_id: u64, outcome: &str) {
+        if self.journal.record_plan_outcome(plan_id, outcome).is_err() {
+            self.stats.journal_errors += 1;
+        }
     }
 
     /// Settles every order whose outcome is unknown (the journal's, after a restart, and

@@ -5,7 +5,9 @@
 //! book of its own, and an unwind is rare and must price off the venue's book as it is now,
 //! not as the strategy last saw it.
 
-use super::{LegFill, PairAction, PairingConfig, Plan, decide, leg_oid, unwind_floor, unwind_oid};
+use super::{
+    LegFill, PairAction, PairingConfig, Plan, UNWIND_LEG, decide, leg_oid, unwind_floor, unwind_oid,
+};
 use crate::adapters::polymarket::http::ClobBookClient;
 use crate::adapters::polymarket::http::clob::ClobError;
 use crate::adapters::polymarket::signing::amounts::SHARE_LOT;
@@ -53,6 +55,22 @@ pub fn unwind<J: OrderJournal>(
     excess: Size,
     cfg: &PairingConfig,
 ) -> UnwindReport {
+    unwind_from(manager, books, inst, plan_id, leg, excess, cfg, 0)
+}
+
+/// [`unwind`] with attempt numbers from `first` (attempts an earlier run already sent keep
+/// their client ids: a restart never signs those again).
+#[allow(clippy::too_many_arguments)]
+fn unwind_from<J: OrderJournal>(
+    manager: &mut OrderManager<J>,
+    books: &ClobBookClient,
+    inst: &Instrument,
+    plan_id: u64,
+    leg: usize,
+    excess: Size,
+    cfg: &PairingConfig,
+    first: usize,
+) -> UnwindReport {
     // A SELL gives whole 0.01 shares; a BUY that spent pUSD may hold up to 4 decimals.
     let dust = excess.0 % SHARE_LOT;
     let mut left = Size(excess.0 - dust);
@@ -60,7 +78,8 @@ pub fn unwind<J: OrderJournal>(
     let mut error = (left.is_zero() && dust > 0)
         .then(|| format!("{} is under the 0.01 share a SELL can give", Size(dust)));
     // Attempt numbers have five bits of the client id (see `unwind_oid`).
-    for attempt in 0..cfg.unwind_attempts.clamp(1, 31) as usize {
+    let attempts = cfg.unwind_attempts.clamp(1, 31) as usize;
+    for attempt in first..(first + attempts).min(32) {
         if left.is_zero() {
             break;
         }
@@ -165,8 +184,36 @@ fn sell_once<J: OrderJournal>(
 /// A plan whose legs were sent, until every leg is final.
 struct SentPlan {
     plan_id: u64,
-    /// Each leg's asset (the sender's cold thread: a plan's own small vector).
+    /// Each leg's asset (the sender's cold thread: a plan's own small vector); `usize::MAX`
+    /// for a restored leg whose token is not tradeable now.
     assets: Vec<usize>,
+    /// Unwind orders an earlier run sent for it, (leg, client id): restored plans only.
+    prior: Vec<(usize, u64)>,
+}
+
+/// What [`PairTracker::restore_open`] found in the journal.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestoredPlans {
+    /// Plans journaled without an outcome, tracked again until decided.
+    pub plans: usize,
+    /// Their orders (legs and unwinds) followed again.
+    pub orders: usize,
+    /// Legs whose token the sender cannot trade now (they cannot be unwound).
+    pub untradeable_legs: usize,
+    pub error: Option<String>,
+}
+
+impl RestoredPlans {
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "plans restored from the journal: {} ({} orders) · legs not tradeable now {}",
+            self.plans, self.orders, self.untradeable_legs
+        );
+        if let Some(e) = &self.error {
+            s.push_str(&format!(" · error: {e}"));
+        }
+        s
+    }
 }
 
 /// The plans in flight and the book client their unwinds read.
@@ -190,7 +237,69 @@ impl PairTracker {
         self.sent.push(SentPlan {
             plan_id: plan.plan_id,
             assets: plan.legs().iter().map(|l| l.asset.get()).collect(),
+            prior: Vec::new(),
         });
+    }
+
+    /// After a restart (call after `OrderManager::reconcile`): every plan the journal holds
+    /// without an outcome is followed again, its orders as journaled (or as reconciled), and
+    /// decided by [`Self::poll`] like a plan of this run — paired, or its excess unwound less
+    /// what its earlier unwinds sold, with attempt numbers after theirs. Nothing the journal
+    /// holds is sent again.
+    pub fn restore_open<J: OrderJournal>(
+        &mut self,
+        manager: &mut OrderManager<J>,
+        instruments: &Instruments,
+    ) -> RestoredPlans {
+        let mut rep = RestoredPlans::default();
+        let entries = match manager.journal().open_plans() {
+            Ok(e) => e,
+            Err(e) => {
+                rep.error = Some(e.to_string());
+                return rep;
+            }
+        };
+        let mut plans: Vec<(u64, Vec<&crate::exec::journal::JournalEntry>)> = Vec::new();
+        for e in &entries {
+            match plans.iter_mut().find(|(p, _)| *p == e.plan_id) {
+                Some((_, v)) => v.push(e),
+                None => plans.push((e.plan_id, vec![e])),
+            }
+        }
+        for (plan_id, orders) in plans {
+            let mut assets: Vec<usize> = Vec::new();
+            let mut prior = Vec::new();
+            for e in &orders {
+                manager.adopt(e);
+                rep.orders += 1;
+                let low = (e.client_oid & 0xffff) as usize;
+                if low & UNWIND_LEG != 0 {
+                    prior.push((low & 0xff, e.client_oid));
+                    continue;
+                }
+                if assets.len() <= low {
+                    assets.resize(low + 1, usize::MAX);
+                }
+                assets[low] = instruments
+                    .iter()
+                    .position(|i| {
+                        i.as_ref()
+                            .is_some_and(|i| i.token_id.to_string() == e.token_id)
+                    })
+                    .unwrap_or(usize::MAX);
+            }
+            rep.untradeable_legs += assets.iter().filter(|a| **a == usize::MAX).count();
+            rep.plans += 1;
+            self.sent.push(SentPlan {
+                plan_id,
+                assets,
+                prior,
+            });
+        }
+        if rep.plans > 0 || rep.error.is_some() {
+            tracing::warn!("{}", rep.line());
+        }
+        rep
     }
 
     /// The book client (also for re-reading a token's rules).
@@ -225,6 +334,14 @@ impl PairTracker {
                     Some(_) => LegFill::Pending,
                 }
             }));
+            // A restored plan's earlier unwinds must be settled too before deciding.
+            if p.prior.iter().any(|(_, oid)| {
+                manager
+                    .order_of(p.plan_id, *oid)
+                    .is_some_and(|o| !o.state.is_final())
+            }) {
+                fills.push(LegFill::Pending);
+            }
             let excess = match decide(&fills) {
                 PairAction::Wait => {
                     k += 1;
@@ -234,13 +351,44 @@ impl PairTracker {
                 PairAction::Unwind(e) => e,
             };
             let p = self.sent.swap_remove(k);
+            let mut outcome: Vec<String> = Vec::new();
             for (leg, size) in excess {
+                // What earlier runs' unwinds of this leg sold, and the attempts they used.
+                let earlier = p.prior.iter().filter(|(l, _)| *l == leg);
+                let done: u64 = earlier
+                    .clone()
+                    .filter_map(|(_, oid)| manager.order_of(p.plan_id, *oid))
+                    .map(|o| o.filled.0)
+                    .sum();
+                let first = earlier
+                    .map(|(_, oid)| ((oid >> 8) & 0x1f) as usize + 1)
+                    .max()
+                    .unwrap_or(0);
+                let size = Size(size.0.saturating_sub(done));
+                if size.is_zero() {
+                    outcome.push(format!("leg {leg} unwound before a restart"));
+                    continue;
+                }
                 let Some(inst) = instruments.get(p.assets[leg]).and_then(Option::as_ref) else {
+                    outcome.push(format!("leg {leg}: {size} shares over, not tradeable"));
                     continue;
                 };
                 stats.sent.inc();
                 sent += 1;
-                let r = unwind(manager, &self.books, inst, p.plan_id, leg, size, &self.cfg);
+                let r = unwind_from(
+                    manager,
+                    &self.books,
+                    inst,
+                    p.plan_id,
+                    leg,
+                    size,
+                    &self.cfg,
+                    first,
+                );
+                outcome.push(format!(
+                    "leg {leg}: sold {} of {size}, residual {}",
+                    r.sold, r.residual
+                ));
                 if r.residual.0 > 0 {
                     stats.failed.inc();
                     stats.residual.add(r.residual.0);
@@ -255,6 +403,12 @@ impl PairTracker {
                     tracing::warn!(plan = p.plan_id, leg, residual = %r.residual, %why, "unwind left a residual");
                 }
             }
+            let text = if outcome.is_empty() {
+                "paired".to_string()
+            } else {
+                format!("unwound: {}", outcome.join("; "))
+            };
+            manager.journal_plan_outcome(p.plan_id, &text);
         }
         sent
     }

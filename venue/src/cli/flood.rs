@@ -124,6 +124,10 @@ pub fn run(a: FloodArgs) -> anyhow::Result<()> {
         a.duration,
         p.topology.describe()
     ));
+    // Where `/metrics` and `/status` listen (the port bound, when `[obs] listen` asks for 0).
+    if !a.json {
+        report::ops_banner(&p);
+    }
     if let Some(sc) = &cfg.storage {
         say(format!("storage: {}", sc.path.display()));
     }

@@ -30,8 +30,10 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         .find(|l| l.starts_with("mispricing_every_ms"))
         .expect("demo.toml sets mispricing_every_ms");
     let config = dir.join("demo.toml");
-    // And a 3% taker fee (exponent 1), so the ledger check covers fees too.
-    let fee = "\n[venue.gamma]\nfee_rate = \"0.03\"\nfee_exponent = 1\n";
+    // And a 3% taker fee (exponent 1), so the ledger check covers fees too; the endpoint on a
+    // free port (tests run side by side, one only could have the shipped one).
+    let fee =
+        "\n[venue.gamma]\nfee_rate = \"0.03\"\nfee_exponent = 1\n[obs]\nlisten = \"127.0.0.1:0\"\n";
     std::fs::write(
         &config,
         shipped.replace(every, "mispricing_every_ms = 150") + fee,
@@ -65,6 +67,31 @@ fn live_demo_fills_agree_with_the_venue_ledger() {
         .lines()
         .find(|l| l.starts_with("paper account"))
         .unwrap_or_else(|| panic!("no paper account line:\n{stdout}"));
+    // The endpoint took a free port and says which.
+    let obs = stdout
+        .lines()
+        .find(|l| l.starts_with("obs      http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no obs banner:\n{stdout}"));
+    assert!(!obs.starts_with("obs      http://127.0.0.1:0 "), "{obs}");
+    // The summary shows every breaker's state.
+    for b in [
+        "daily_loss",
+        "unwind_residual",
+        "reject_rate",
+        "unknown_orders",
+        "round_trip",
+        "feed_health",
+        "journal",
+        "kill",
+    ] {
+        assert!(
+            stdout.lines().any(|l| {
+                let mut w = l.split_whitespace();
+                w.next() == Some(b) && w.next() == Some("ok")
+            }),
+            "{b} missing from the summary:\n{stdout}"
+        );
+    }
     let sent: u64 = field(account, "orders sent ").parse().unwrap();
     let filled: u64 = field(account, " filled ").parse().unwrap();
     assert!(sent > 0 && filled > 0, "{account}");

@@ -24,7 +24,8 @@ fn venue_config(assets: u32, seed: u64) -> VenueConfig {
 }
 
 /// Writes `dir/feed.toml`: the venue's market WebSocket, REST and Gamma, the fused topology,
-/// then `extra` sections.
+/// no status endpoint (tests run side by side: one on the shipped port would leave the
+/// others warning that it is taken), then `extra` sections.
 fn write_feed_config(
     venue: &VenueHandle,
     dir: &std::path::Path,
@@ -34,7 +35,7 @@ fn write_feed_config(
     std::fs::write(
         &config,
         format!(
-            "[feed]\nws_url = \"{}\"\n[resync]\nclob_url = \"{}\"\n[pipeline]\nthreads = [\"io+parse+book+strategy+dispatch\"]\n[catalog]\ngamma_url = \"{}\"\n{extra}",
+            "[feed]\nws_url = \"{}\"\n[resync]\nclob_url = \"{}\"\n[pipeline]\nthreads = [\"io+parse+book+strategy+dispatch\"]\n[catalog]\ngamma_url = \"{}\"\n[obs]\nserve = false\n{extra}",
             venue.ws_url(),
             venue.http_url(),
             venue.gamma_url()

@@ -20,6 +20,8 @@ fn settings(v: &VenueHandle) -> EngineSettings {
     s.book.reconnect_grace_ms = 500;
     s.book.resync_timeout_ms = 1_000;
     s.book.audit_after_ms = 0;
+    // No endpoint: tests run side by side, and only one could have the shipped port.
+    s.obs.serve = false;
     s
 }
 

@@ -26,6 +26,8 @@ fn a_stalled_writer_never_slows_the_books_and_the_store_is_repaired() {
         "dispatch".into(),
     ];
     s.book.audit_after_ms = 0;
+    // No endpoint: tests run side by side, and only one could have the shipped port.
+    s.obs.serve = false;
     s.storage = Some(StorageConfig {
         path: db.clone(),
         channel_capacity: 256,

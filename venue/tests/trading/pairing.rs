@@ -354,3 +354,97 @@ fn a_twenty_leg_plan_with_a_killed_leg_is_unwound_on_every_other_leg() {
     }
     assert_eq!(mgr.journal().entries().len(), 39);
 }
+
+/// A sender on `journal` for YES (asset 0) and NO (asset 1) of `m`: an engine (re)starting on
+/// the journal an earlier one left.
+fn restarted(
+    a: &Trader,
+    m: &Market,
+    journal: &MemoryJournal,
+) -> polyarb::exec::live::Sender<MemoryJournal> {
+    let mgr = OrderManager::new(a.client.clone(), journal.clone(), ExecConfig::default());
+    let inst = |token| {
+        Some(Instrument {
+            token_id: token,
+            rules: m.rules,
+            fees: m.fees,
+        })
+    };
+    let pairing = PairingConfig {
+        unwind_max_slippage_ticks: 1,
+        ..PairingConfig::default()
+    };
+    live_dispatch(5_000, mgr, vec![inst(m.yes), inst(m.no)], None, 16, pairing)
+        .unwrap()
+        .1
+}
+
+#[test]
+fn a_plan_a_crash_left_uneven_is_unwound_at_the_restart_and_only_once() {
+    use polyarb::adapters::polymarket::signing::{OrderSide, OrderType};
+    use polyarb::exec::manager::SubmitOutcome;
+    let v = venue();
+    let m = market(&v);
+    set_book(
+        &v,
+        &m.yes,
+        &[("0.38", "3"), ("0.37", "100")],
+        &[("0.40", "100")],
+    );
+    let a = trader(&v, 47);
+    let journal = MemoryJournal::new();
+    // Before the crash: both legs of plan 90 sent (YES filled, NO killed: 3 NO at 0.62 only),
+    // and the engine gone before pairing them.
+    let plan = 90;
+    let mut first = OrderManager::new(a.client.clone(), journal.clone(), ExecConfig::default());
+    let mut no = leg(plan, leg_oid(plan, 1), &m, "0.62", "10", OrderType::Fok);
+    no.request = limit(m.no, OrderSide::Buy, "0.62", "10", OrderType::Fok);
+    let r = first.submit(&[
+        leg(plan, leg_oid(plan, 0), &m, "0.40", "10", OrderType::Fok),
+        no,
+    ]);
+    assert_eq!(r[0].outcome, SubmitOutcome::Accepted(OrderState::Filled));
+    assert!(matches!(r[1].outcome, SubmitOutcome::Rejected(_)), "{r:?}");
+    drop(first);
+    assert_eq!(tokens(&v, &a, &m.yes), 10_000_000);
+
+    // The restart finds the plan without an outcome and unwinds the YES leg's excess.
+    let sender = restarted(&a, &m, &journal);
+    let stats = sender.stats.clone();
+    wait_within(
+        "the restored plan's unwind",
+        Duration::from_secs(10),
+        || stats.unwinds.get() == 1,
+    );
+    let mgr = sender.join().expect("the sender stops");
+    assert_eq!(stats.plans_restored.get(), 1);
+    assert_eq!(stats.unwind_residual.get(), 0);
+    assert_eq!(tokens(&v, &a, &m.yes), 0, "the ledger is paired again");
+    assert_eq!(tokens(&v, &a, &m.no), 0);
+    // The legs were never sent again: the only new order is the unwind.
+    let unwind = mgr
+        .order_of(plan, unwind_oid(plan, 0, 0))
+        .expect("the unwind");
+    assert_eq!(unwind.filled, Size(10_000_000));
+    let outcomes = journal.plan_outcomes();
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert_eq!(outcomes[0].0, plan);
+    assert!(
+        outcomes[0]
+            .1
+            .starts_with("unwound: leg 0: sold 10 of 10, residual 0"),
+        "{outcomes:?}"
+    );
+
+    // A second restart finds every plan decided: nothing is sold or sent.
+    let sender = restarted(&a, &m, &journal);
+    let stats = sender.stats.clone();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(sender.join());
+    assert_eq!(stats.plans_restored.get(), 0);
+    assert_eq!(stats.unwinds.get(), 0);
+    assert_eq!(journal.plan_outcomes().len(), 1);
+    // Only the start-up reads (free collateral, look-ups): no order.
+    assert_eq!(stats.orders.get(), 0);
+    assert_eq!(tokens(&v, &a, &m.yes), 0);
+}
