@@ -32,6 +32,9 @@ pub struct ChainConfig {
     pub relayer: RelayerConfig,
     pub gas: GasConfig,
     pub contracts: Contracts,
+    /// `[chain.recycle]`: complete sets the live engine fills merged or converted back into
+    /// pUSD (through the relayer for wallet accounts, as transactions for an EOA).
+    pub recycle: crate::settlement::recycle::RecycleConfig,
 }
 
 /// `[chain.relayer]`: Polymarket's relayer, for Safe, proxy and deposit-wallet accounts.
@@ -84,6 +87,7 @@ impl Default for ChainConfig {
             relayer: RelayerConfig::default(),
             gas: GasConfig::default(),
             contracts: Contracts::default(),
+            recycle: Default::default(),
         }
     }
 }

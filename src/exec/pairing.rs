@@ -42,7 +42,7 @@ use super::manager::NewOrder;
 
 mod unwind;
 
-pub use unwind::{PairTracker, UnwindCounters, UnwindReport, unwind};
+pub use unwind::{PairTracker, PairedSets, UnwindCounters, UnwindReport, unwind};
 
 /// One opportunity on its way to the sender (made by `live`'s hot-thread stage): the legs
 /// [`plan_orders`] sizes into orders.
@@ -472,6 +472,7 @@ mod tests {
                         neg_risk: false,
                     },
                     fees: None,
+                    settle: None,
                 })
             })
             .collect()
