@@ -100,9 +100,9 @@ impl RecycleLink {
     pub fn take_done<J: OrderJournal>(&self, manager: &mut OrderManager<J>) -> bool {
         let any = apply_done(&self.done, manager);
         if any
-            && let Err(e) = manager
-                .client()
-                .update_balance_allowance(&crate::adapters::polymarket::http::clob::AssetType::Collateral)
+            && let Err(e) = manager.client().update_balance_allowance(
+                &crate::adapters::polymarket::http::clob::AssetType::Collateral,
+            )
         {
             tracing::warn!(error = %e, "cannot refresh the pUSD balance after a recycle");
         }
@@ -242,7 +242,10 @@ mod tests {
         assert_eq!(c.key.freed(3), 6);
         // A neg-risk question's YES + NO merge through the neg-risk adapter.
         let q = sets_of(
-            &[&inst(20, 20, 0, Some((9, 1))), &inst(21, 20, 1, Some((9, 1)))],
+            &[
+                &inst(20, 20, 0, Some((9, 1))),
+                &inst(21, 20, 1, Some((9, 1))),
+            ],
             1,
         )
         .unwrap();
@@ -260,7 +263,11 @@ mod tests {
         assert_eq!(sets_of(&[&nos[0], &nos[0]], 1), None);
         assert_eq!(sets_of(&[&nos[0]], 1), None);
         assert!(sets_of(&[&no, &yes], 1).is_some(), "legs in either order");
-        assert_eq!(sets_of(&[&yes, &inst(3, 2, 1, None)], 1), None, "two conditions");
+        assert_eq!(
+            sets_of(&[&yes, &inst(3, 2, 1, None)], 1),
+            None,
+            "two conditions"
+        );
         let mut bare = yes.clone();
         bare.settle = None;
         assert_eq!(sets_of(&[&bare, &no], 1), None);

@@ -644,9 +644,7 @@ impl Recycler {
                 tracing::error!(error = %e, "cannot journal a recovered recycle batch");
             }
             match verdict {
-                Ok(Some(true)) => {
-                    self.count_done(format!("recycle-{}", b.id), b.items, b.freed, 0)
-                }
+                Ok(Some(true)) => self.count_done(format!("recycle-{}", b.id), b.items, b.freed, 0),
                 Ok(Some(false)) => {
                     for f in b.items {
                         self.add(f);
@@ -699,9 +697,7 @@ impl Recycler {
                 if self.failures >= self.cfg.max_attempts.max(1) {
                     let sets = self.pending_sets();
                     tracing::error!(error = %e, attempts = self.failures, %sets, "recycle batch failed: its sets are given up and stay held as tokens");
-                    self.stats
-                        .sets_abandoned
-                        .fetch_add(sets, Ordering::Relaxed);
+                    self.stats.sets_abandoned.fetch_add(sets, Ordering::Relaxed);
                     self.pending.clear();
                     self.failures = 0;
                 } else {
@@ -917,7 +913,8 @@ mod tests {
 
     #[test]
     fn a_batch_left_sending_by_a_crash_is_never_sent_blindly() {
-        let dir = std::env::temp_dir().join(format!("polyarb-recycle-crash-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("polyarb-recycle-crash-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = RecycleConfig {
             min_sets: 1,

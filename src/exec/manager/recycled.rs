@@ -45,7 +45,10 @@ impl<J: OrderJournal> OrderManager<J> {
             .positions
             .on_fills(&r.id, &TradeStatus::Confirmed, fills.clone());
         for (order_hash, f) in &fills {
-            if !changes.iter().any(|(id, _, applied)| id == order_hash && *applied) {
+            if !changes
+                .iter()
+                .any(|(id, _, applied)| id == order_hash && *applied)
+            {
                 continue;
             }
             let rec = FillRecord {

@@ -82,7 +82,7 @@ pub fn open(
             token_id: info.token,
             rules,
             fees,
-            settle: settle.get(info.token_str.as_str()).copied(),
+            settle: settle.get(&*info.token_str).copied(),
         }));
     }
     fresh_file(journal)?;
