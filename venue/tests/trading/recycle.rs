@@ -73,8 +73,10 @@ fn held(tokens: &Value, t: &TokenId) -> u64 {
 
 /// `[chain]` of a deposit-wallet account on the venue's relayer, recycling every set at once.
 fn chain(v: &polyarb_venue::VenueHandle, wallet: Address, journal: &Path) -> ChainConfig {
-    let mut c = ChainConfig::default();
-    c.account = AccountType::DepositWallet;
+    let mut c = ChainConfig {
+        account: AccountType::DepositWallet,
+        ..ChainConfig::default()
+    };
     c.relayer.url = v.http_url();
     c.relayer.wallet = Some(alloy_primitives::Address::from(wallet.0));
     c.relayer.poll_interval_ms = 20;
@@ -184,14 +186,15 @@ fn net_spent(mgr: &OrderManager<MemoryJournal>) -> i128 {
         .sum()
 }
 
-/// 1000 pUSD buy one plan of 1200 sets at 0.82 (984 pUSD) and not a second one: only the 1200
-/// pUSD its merge frees let the second plan go out whole.
+/// 1000 pUSD buy one plan of 900 sets at 1.02 (918 pUSD; a binary book cannot offer a set
+/// under 1 without crossing, and the sender sends what it is given) and not a second one: only
+/// the 900 pUSD its merge frees let the second plan go out whole.
 #[test]
 fn filled_sets_are_merged_through_the_relayer_and_size_the_next_plan() {
     let v = venue();
     let m = market(&v);
-    // YES asks 0.40; YES bids 0.58 mirror as NO asks 0.42: 0.82 a set.
-    set_book(&v, &m.yes, &[("0.58", "3000")], &[("0.40", "3000")]);
+    // YES asks 0.40; YES bids 0.38 mirror as NO asks 0.62: 1.02 a set.
+    set_book(&v, &m.yes, &[("0.38", "3000")], &[("0.40", "3000")]);
     let (a, wallet) = wallet_trader(&v, 81);
     let dir = scratch("merge");
     let journal = dir.join("recycle.sqlite");
@@ -199,17 +202,17 @@ fn filled_sets_are_merged_through_the_relayer_and_size_the_next_plan() {
     assert_eq!(start, 1_000_000_000);
     let mut e = engine(&v, &a, &m, wallet, &journal, Some(auth(&a)), 50);
 
-    e.stage.process(two_legs("0.40", "0.42", "1200"));
+    e.stage.process(two_legs("0.40", "0.62", "900"));
     let (stats, recycled) = (e.stats.clone(), e.recycled.clone());
     wait_within("the first merge applied", Duration::from_secs(20), || {
         stats.recycled.get() >= 1
     });
-    assert_eq!(load(&recycled.sets_merged), 1_200_000_000);
+    assert_eq!(load(&recycled.sets_merged), 900_000_000);
     let (mid, tokens) = ledger(&v, wallet);
-    assert_eq!(mid, 1_000_000_000 - 984_000_000 + 1_200_000_000);
+    assert_eq!(mid, 1_000_000_000 - 918_000_000 + 900_000_000);
     assert_eq!((held(&tokens, &m.yes), held(&tokens, &m.no)), (0, 0));
 
-    e.stage.process(two_legs("0.40", "0.42", "1200"));
+    e.stage.process(two_legs("0.40", "0.62", "900"));
     wait_within("the second merge applied", Duration::from_secs(20), || {
         stats.recycled.get() >= 2
     });
@@ -222,15 +225,15 @@ fn filled_sets_are_merged_through_the_relayer_and_size_the_next_plan() {
         "the freed pUSD sized the second plan"
     );
     assert_eq!(stats.unaffordable.get(), 0);
-    assert_eq!(load(&recycled.sets_merged), 2_400_000_000);
-    assert_eq!(load(&recycled.pusd_freed), 2_400_000_000);
+    assert_eq!(load(&recycled.sets_merged), 1_800_000_000);
+    assert_eq!(load(&recycled.pusd_freed), 1_800_000_000);
     assert_eq!(load(&recycled.failed_batches), 0);
     assert_eq!(load(&recycled.gas_spent), 300_000);
 
     // The venue's ledger equals the engine's accounting, to the micro-pUSD.
     let (end, tokens) = ledger(&v, wallet);
     assert_eq!(i128::from(start) - i128::from(end), net_spent(&mgr));
-    assert_eq!(end, 1_000_000_000 - 2 * 984_000_000 + 2_400_000_000);
+    assert_eq!(end, 1_000_000_000 + 1_800_000_000 - 2 * 918_000_000);
     for t in [m.yes, m.no] {
         assert_eq!(held(&tokens, &t), 0);
         assert_eq!(mgr.positions.get(&t).shares, 0);
@@ -246,8 +249,8 @@ fn filled_sets_are_merged_through_the_relayer_and_size_the_next_plan() {
     assert_eq!(
         rows,
         vec![
-            ("done".to_string(), 1_200_000_000, 1_200_000_000),
-            ("done".to_string(), 1_200_000_000, 1_200_000_000)
+            ("done".to_string(), 900_000_000, 900_000_000),
+            ("done".to_string(), 900_000_000, 900_000_000)
         ]
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -260,13 +263,13 @@ fn filled_sets_are_merged_through_the_relayer_and_size_the_next_plan() {
 fn a_refusing_relayer_is_retried_journaled_and_counted() {
     let v = venue();
     let m = market(&v);
-    set_book(&v, &m.yes, &[("0.58", "100")], &[("0.40", "100")]);
+    set_book(&v, &m.yes, &[("0.38", "100")], &[("0.40", "100")]);
     let (a, wallet) = wallet_trader(&v, 82);
     let dir = scratch("refused");
     let journal = dir.join("recycle.sqlite");
     let (start, _) = ledger(&v, wallet);
     let mut e = engine(&v, &a, &m, wallet, &journal, None, 3);
-    e.stage.process(two_legs("0.40", "0.42", "10"));
+    e.stage.process(two_legs("0.40", "0.62", "10"));
     let recycled = e.recycled.clone();
     wait_within("three failed tries", Duration::from_secs(20), || {
         load(&recycled.sets_abandoned) == 10_000_000
