@@ -43,40 +43,7 @@ use super::calls::{MarketKind, Settlement};
 use crate::chain::TxCall;
 use crate::core::TokenId;
 
-/// `[chain.recycle]`: whether and when complete sets are turned back into pUSD.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct RecycleConfig {
-    /// Recycle at all (live trading only).
-    pub enabled: bool,
-    /// Fewest sets (micro-shares) of one batch.
-    pub min_sets: u64,
-    /// Most gas a batch may spend per pUSD it frees.
-    pub max_gas_per_pusd: u64,
-    /// The gas one merge or convert is counted at.
-    pub gas_per_call: u64,
-    /// How often the recycler looks at what is pending.
-    pub flush_ms: u64,
-    /// Failed sends of a batch in a row before its sets are given up (held as tokens).
-    pub max_attempts: u32,
-    /// SQLite file of the batches (relative to the config file); absent: beside the order
-    /// journal as `<journal>.recycle`.
-    pub journal: Option<std::path::PathBuf>,
-}
-
-impl Default for RecycleConfig {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            min_sets: 5_000_000,
-            max_gas_per_pusd: 50_000,
-            gas_per_call: 150_000,
-            flush_ms: 500,
-            max_attempts: 5,
-            journal: None,
-        }
-    }
-}
+pub use crate::chain::config::RecycleConfig;
 
 /// What a plan's filled legs hold as complete sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
