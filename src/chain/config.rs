@@ -32,6 +32,9 @@ pub struct ChainConfig {
     pub relayer: RelayerConfig,
     pub gas: GasConfig,
     pub contracts: Contracts,
+    /// `[chain.recycle]`: complete sets the live engine fills merged or converted back into
+    /// pUSD (through the relayer for wallet accounts, as transactions for an EOA).
+    pub recycle: RecycleConfig,
 }
 
 /// `[chain.relayer]`: Polymarket's relayer, for Safe, proxy and deposit-wallet accounts.
@@ -84,6 +87,7 @@ impl Default for ChainConfig {
             relayer: RelayerConfig::default(),
             gas: GasConfig::default(),
             contracts: Contracts::default(),
+            recycle: Default::default(),
         }
     }
 }
@@ -255,6 +259,41 @@ impl Default for RelayerContracts {
             proxy_factory: PROXY_FACTORY,
             relay_hub: RELAY_HUB,
             deposit_wallet_factory: DEPOSIT_WALLET_FACTORY,
+        }
+    }
+}
+
+/// `[chain.recycle]`: whether and when complete sets are turned back into pUSD.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecycleConfig {
+    /// Recycle at all (live trading only).
+    pub enabled: bool,
+    /// Fewest sets (micro-shares) of one batch.
+    pub min_sets: u64,
+    /// Most gas a batch may spend per pUSD it frees.
+    pub max_gas_per_pusd: u64,
+    /// The gas one merge or convert is counted at.
+    pub gas_per_call: u64,
+    /// How often the recycler looks at what is pending.
+    pub flush_ms: u64,
+    /// Failed sends of a batch in a row before its sets are given up (held as tokens).
+    pub max_attempts: u32,
+    /// SQLite file of the batches (relative to the config file); absent: beside the order
+    /// journal as `<journal>.recycle`.
+    pub journal: Option<std::path::PathBuf>,
+}
+
+impl Default for RecycleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            min_sets: 5_000_000,
+            max_gas_per_pusd: 50_000,
+            gas_per_call: 150_000,
+            flush_ms: 500,
+            max_attempts: 5,
+            journal: None,
         }
     }
 }

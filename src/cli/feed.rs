@@ -81,7 +81,15 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         Some(t) => {
             let places = polyarb::exec::risk_link::asset_places(&set.registry, &set.groups);
             let risk = (cfg.risk.clone(), places);
-            let (d, desk) = open_live(&src, t, &first, &set.registry, cfg.strategy.no_side, risk)?;
+            let (d, desk) = open_live(
+                &src,
+                t,
+                &first,
+                &set.registry,
+                cfg.strategy.no_side,
+                risk,
+                cfg.chain.as_ref(),
+            )?;
             (d, Some(desk))
         }
         None => (DispatchMode::DryRun, None),
@@ -193,6 +201,7 @@ fn open_live(
         polyarb::risk::RiskConfig,
         Vec<polyarb::exec::risk_link::AssetPlace>,
     ),
+    chain: Option<&polyarb::chain::ChainConfig>,
 ) -> anyhow::Result<(DispatchMode, LiveDesk)> {
     let named =
         |key: &str, p: &std::path::Path| format!("{config}: key `trading.{key}`: {}", p.display());
@@ -214,6 +223,20 @@ fn open_live(
         })?,
         None => create_or_derive_api_key(&t.clob_url, &key, t.chain_id, 0, TIMEOUT)
             .with_context(|| format!("creating or deriving the API key at {}", t.clob_url))?,
+    };
+    // Capital recycling: the account's wallet is owned by `[chain] key_file`, else the
+    // trading key.
+    let recycle = match chain.filter(|c| c.recycle.enabled) {
+        Some(c) => Some(paper::RecycleSetup {
+            chain: c.clone(),
+            key: match &c.key_file {
+                Some(p) => PrivateKey::from_file(p)
+                    .with_context(|| format!("{config}: key `chain.key_file`: {}", p.display()))?,
+                None => key.clone(),
+            },
+            auth: None,
+        }),
+        None => None,
     };
     let account = t.account(&config.label())?;
     account.check_key(&config.label(), "trading", key.address())?;
@@ -244,5 +267,6 @@ fn open_live(
         ledger_url: None,
         risk,
         places,
+        recycle,
     })
 }

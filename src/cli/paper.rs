@@ -14,6 +14,10 @@
 //! file (`polyarb risk kill|reset`) and SIGUSR1 (a kill) on a thread of its own and hands each
 //! request to the sender, writing the sender's answers back beside the file; the summary
 //! prints every breaker's state and the exposure guard's decisions.
+//!
+//! Capital recycling (`[chain.recycle] enabled`): the recycler runs on a thread of its own
+//! beside the sender, its batches journaled in `[chain.recycle] journal` (else
+//! `<journal>.recycle`); the summary prints what it merged, converted and freed.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,9 +36,10 @@ use polyarb::core::decimal::format_micros;
 use polyarb::engine::DispatchMode;
 use polyarb::engine::PipelineStats;
 use polyarb::exec::journal_db::StorageJournal;
-use polyarb::exec::live::{InstrumentUpdate, Instruments, Sender, live_dispatch_with_risk};
+use polyarb::exec::live::{InstrumentUpdate, Instruments, Sender, live_dispatch_recycling};
 use polyarb::exec::manager::{ExecConfig, OrderManager};
 use polyarb::exec::pairing::PairingConfig;
+use polyarb::exec::recycle_link::{self, RecycleHandle};
 use polyarb::exec::risk_link::{AssetPlace, RiskSetup};
 use polyarb::risk::control::{self, Command, Request, Watcher};
 use polyarb::risk::{RiskConfig, RiskGate};
@@ -62,6 +67,44 @@ pub struct LiveDesk {
     control: PathBuf,
     watch_stop: Arc<AtomicBool>,
     watcher: Option<JoinHandle<()>>,
+    /// The capital recycler's thread and its journal, when recycling.
+    recycle: Option<(RecycleHandle, PathBuf)>,
+}
+
+/// What the capital recycler needs: `[chain]` (its `recycle` section enabled), the key that
+/// owns the account, and the relayer's authentication when not from `[chain.relayer]
+/// auth_file`.
+pub struct RecycleSetup {
+    pub chain: polyarb::chain::ChainConfig,
+    pub key: polyarb::adapters::polymarket::signing::PrivateKey,
+    pub auth: Option<polyarb::settlement::RelayerAuth>,
+}
+
+/// The recycler's journal of a desk: `[chain.recycle] journal`, else `<journal>.recycle`.
+pub fn recycle_journal_path(chain: &polyarb::chain::ChainConfig, journal: &Path) -> PathBuf {
+    chain.recycle.journal.clone().unwrap_or_else(|| {
+        let mut p = journal.as_os_str().to_owned();
+        p.push(".recycle");
+        PathBuf::from(p)
+    })
+}
+
+/// Starts the recycler of `r` (see [`RecycleSetup`]).
+fn start_recycler(
+    r: RecycleSetup,
+    journal: &Path,
+) -> anyhow::Result<(recycle_link::RecycleLink, RecycleHandle, PathBuf)> {
+    use polyarb::settlement::recycle::RecycleJournal;
+    use polyarb::settlement::{Settlement, senders};
+    let cfg = r.chain.recycle.clone();
+    let path = recycle_journal_path(&r.chain, journal);
+    let j = RecycleJournal::open(&path).context("the recycle journal")?;
+    let sender = senders::batch_sender(&r.chain, r.key, r.auth, cfg.gas_per_call)
+        .context("the recycler's sender ([chain])")?;
+    let settlement = Settlement::new(r.chain.contracts.clone(), r.chain.route);
+    let (link, handle) = recycle_link::start(cfg, settlement, Some(j), sender, 1024)
+        .context("starting the recycler thread")?;
+    Ok((link, handle, path))
 }
 
 /// What a live desk trades with.
@@ -84,6 +127,8 @@ pub struct DeskSetup<'a> {
     /// `[risk]`, and each asset's market and event for the exposure caps.
     pub risk: RiskConfig,
     pub places: Vec<AssetPlace>,
+    /// Capital recycling, if on.
+    pub recycle: Option<RecycleSetup>,
 }
 
 /// The control file of a desk: `[risk] control_file`, else `<journal>.control`.
@@ -185,7 +230,18 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
     // Plan ids never repeat across runs, so journals of several runs can be read side by side
     // and a kept journal never mistakes a new plan for one it already sent.
     let first_plan = polyarb::storage::time::unix_now_ns() / 1_000_000;
-    let (stage, sender) = live_dispatch_with_risk(
+    let (link, recycle) = match s.recycle {
+        Some(r) => {
+            let (link, handle, path) = start_recycler(r, s.journal)?;
+            println!(
+                "recycle  complete sets merged/converted back into pUSD · journal {}",
+                path.display()
+            );
+            (Some(link), Some((handle, path)))
+        }
+        None => (None, None),
+    };
+    let (stage, sender) = live_dispatch_recycling(
         first_plan,
         mgr,
         s.instruments,
@@ -193,6 +249,7 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
         1024,
         s.pairing,
         risk,
+        link,
     )
     .context("starting the sender thread")?;
     let stage = stage.with_no_side(s.no_side);
@@ -211,6 +268,7 @@ pub fn open_desk(s: DeskSetup<'_>) -> anyhow::Result<(DispatchMode, LiveDesk)> {
             control,
             watch_stop,
             watcher: Some(watcher),
+            recycle,
         },
     ))
 }
@@ -243,7 +301,14 @@ impl LiveDesk {
     /// Stops the sender after what it holds and prints what the account did.
     pub fn finish(mut self) -> anyhow::Result<()> {
         let stats = self.sender.stats.clone();
-        let mgr = self.sender.join().context("the sender thread panicked")?;
+        let mut mgr = self.sender.join().context("the sender thread panicked")?;
+        // The recycler's last look, and what it did since, taken out of the positions before
+        // the journal closes.
+        let recycled = self.recycle.take().map(|(h, path)| {
+            let stats = h.stats.clone();
+            let left = h.finish(&mut mgr);
+            (stats, left, path)
+        });
         self.watch_stop.store(true, Ordering::SeqCst);
         if let Some(w) = self.watcher.take() {
             let _ = w.join();
@@ -312,6 +377,14 @@ impl LiveDesk {
                 .halted_plans
                 .load(std::sync::atomic::Ordering::Relaxed)
         );
+        if let Some((r, left, path)) = &recycled {
+            println!(
+                "{} · sets left pending {} · journal {}",
+                r.line(),
+                micros(i128::from(*left)),
+                path.display()
+            );
+        }
         let positions = mgr.positions.all();
         let shares: i128 = positions.values().map(|p| p.shares).sum();
         let cost: i128 = positions.values().map(|p| p.cost).sum();

@@ -37,6 +37,9 @@ pub struct EngineSettings {
     pub risk: crate::risk::RiskConfig,
     /// `[obs]`: the status and metrics endpoint (on by default, loopback) and JSON log files.
     pub obs: crate::obs::ObsConfig,
+    /// `[chain]`: the account on chain; its `[chain.recycle]` turns the complete sets live
+    /// trading fills back into pUSD (absent: nothing is recycled).
+    pub chain: Option<crate::chain::ChainConfig>,
 }
 
 impl EngineSettings {

@@ -4,9 +4,8 @@
 //! (one BUY leg per question at the worst price its sizing reached, all for the same number
 //! of shares) and pushes it into an SPSC ring; it never blocks and never touches the network.
 //! A full ring drops the plan (counted): a missed trade, never a late one. NO-side plans pay
-//! only once their NOs are converted (the neg-risk adapter), which this engine does not do:
-//! they are sent only when the stage is told to (`[strategy] no_side`, or a paper desk),
-//! otherwise counted and dropped.
+//! only once their NOs are converted (the neg-risk adapter): they are sent only when the stage
+//! is told to (`[strategy] no_side`, or a paper desk), otherwise counted and dropped.
 //!
 //! On the sender thread (which first reconciles what the journal left unknown), each plan
 //! becomes signed FOK orders, every leg for the same share count (`pairing::plan_orders`),
@@ -22,6 +21,10 @@
 //! did, and on a trip (or an operator's kill) drops the plans queued, cancels every resting
 //! order at the venue and journals it; plans already sent still pair or unwind. A kill with
 //! flattening sells every position held (FAK, within the flatten slippage bound).
+//!
+//! Capital recycling ([`super::recycle_link`], when given one): each decided plan's complete
+//! sets are offered to the recycler's cold thread; each batch it recycled leaves the positions
+//! and the free collateral is re-read from the venue.
 
 use std::io;
 use std::sync::Arc;
@@ -54,6 +57,7 @@ use super::order::OrderState;
 use super::pairing::{
     PairTracker, PairingConfig, Plan, PlanSkip, UnwindCounters, plan_orders, unwind,
 };
+use super::recycle_link::RecycleLink;
 use super::risk_link::{ExposureBook, RiskSetup};
 
 /// What the sender has done.
@@ -96,6 +100,8 @@ pub struct LiveStats {
     pub plans_restored: Counter,
     /// Instrument updates applied (markets listed or changed while running).
     pub instrument_updates: Counter,
+    /// Recycled batches taken out of the positions (the free pUSD re-read after each).
+    pub recycled: Counter,
     /// Instruments whose rules were re-read from `GET /book` after a leg was off their tick.
     pub rules_refreshed: Counter,
     pub orders: Counter,
@@ -241,7 +247,7 @@ pub fn live_dispatch<J: OrderJournal + 'static>(
     )
 }
 
-/// Makes the live dispatch under the risk controls of `risk`.
+/// Makes the live dispatch under the risk controls of `risk` (no capital recycling).
 pub fn live_dispatch_with_risk<J: OrderJournal + 'static>(
     first_plan_id: u64,
     manager: OrderManager<J>,
@@ -250,6 +256,31 @@ pub fn live_dispatch_with_risk<J: OrderJournal + 'static>(
     ring_capacity: usize,
     pairing: PairingConfig,
     risk: RiskSetup,
+) -> io::Result<(LiveDispatchStage, Sender<J>)> {
+    live_dispatch_recycling(
+        first_plan_id,
+        manager,
+        instruments,
+        user,
+        ring_capacity,
+        pairing,
+        risk,
+        None,
+    )
+}
+
+/// Makes the live dispatch under the risk controls of `risk`, with the capital recycler's
+/// link if given (see the module doc).
+#[allow(clippy::too_many_arguments)]
+pub fn live_dispatch_recycling<J: OrderJournal + 'static>(
+    first_plan_id: u64,
+    manager: OrderManager<J>,
+    instruments: Instruments,
+    user: Option<Receiver<UserMessage>>,
+    ring_capacity: usize,
+    pairing: PairingConfig,
+    risk: RiskSetup,
+    recycle: Option<RecycleLink>,
 ) -> io::Result<(LiveDispatchStage, Sender<J>)> {
     let gate = risk.gate.clone();
     let bell = Doorbell::new();
@@ -269,6 +300,7 @@ pub fn live_dispatch_with_risk<J: OrderJournal + 'static>(
                 plans: rx,
                 user,
                 instruments: irx,
+                recycle,
             };
             let risk = RiskRun::new(risk, &manager, &instruments);
             run_sender(manager, instruments, inputs, pairs, risk, b, st, l)
@@ -294,11 +326,13 @@ pub fn live_dispatch_with_risk<J: OrderJournal + 'static>(
     ))
 }
 
-/// What the sender thread reads: plans from the hot thread, the user channel, instruments.
+/// What the sender thread reads: plans from the hot thread, the user channel, instruments,
+/// and the capital recycler's link.
 struct SenderInputs {
     plans: RingRx<Plan>,
     user: Option<Receiver<UserMessage>>,
     instruments: Receiver<InstrumentUpdate>,
+    recycle: Option<RecycleLink>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -316,7 +350,11 @@ fn run_sender<J: OrderJournal>(
         plans: mut rx,
         user,
         instruments: updates,
+        recycle,
     } = inputs;
+    if recycle.is_some() {
+        pairs.keep_sets();
+    }
     let take_updates = |table: &mut Instruments| {
         let mut n = 0;
         while let Ok(u) = updates.try_recv() {
@@ -448,6 +486,15 @@ fn run_sender<J: OrderJournal>(
         {
             free = free_collateral(&manager);
         }
+        // Capital recycling: decided plans' sets out, recycled batches in (pUSD freed).
+        if let Some(r) = &recycle {
+            r.offer(pairs.take_sets(), &instruments);
+            if r.take_done(&mut manager) {
+                stats.recycled.inc();
+                worked = true;
+                free = free_collateral(&manager);
+            }
+        }
         let now = now_ns();
         if risk.tick(now, &mut manager, &instruments, &mut rx, &pairs, &stats) {
             worked = true;
@@ -472,6 +519,9 @@ fn run_sender<J: OrderJournal>(
                 && let Some(u) = &user
             {
                 settle(&mut manager, u);
+            }
+            if let Some(r) = &recycle {
+                r.offer(pairs.take_sets(), &instruments);
             }
             stats.pairs_pending.add(pairs.pending() as u64);
             return manager;

@@ -32,6 +32,7 @@ use super::order::{OrderState, TrackedOrder};
 use super::positions::Positions;
 
 mod recovery;
+mod recycled;
 mod restore;
 mod user;
 

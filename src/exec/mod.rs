@@ -7,6 +7,8 @@
 //! - [`manager`]: the order manager (journal first, unknown outcomes looked up by hash,
 //!   version mismatch re-signed once, cancel/replace policy).
 //! - [`pairing`]: Dutch-book legs sized to each other, and the unwind of uneven fills.
+//! - [`recycle_link`]: complete sets of decided plans offered to the capital recycler, and
+//!   the batches it recycled taken out of the positions.
 //! - [`risk_link`]: the sender's exposure book and risk setup (caps, breakers, kill switch).
 //! - [`settings`]: the `[trading]` section (dry run or live, secrets files, journal).
 //! - [`order`]: the order state machine; [`positions`]: fills and inventory per outcome.
@@ -22,6 +24,7 @@ pub mod manager;
 pub mod order;
 pub mod pairing;
 pub mod positions;
+pub mod recycle_link;
 pub mod risk_link;
 pub mod settings;
 

@@ -42,7 +42,9 @@ use super::manager::NewOrder;
 
 mod unwind;
 
-pub use unwind::{PairTracker, RestoredPlans, UnwindCounters, UnwindReport, unwind};
+pub use unwind::{
+    PairTracker, PairedSets, RestoredPlans, UnwindCounters, UnwindReport, unwind,
+};
 
 /// One opportunity on its way to the sender (made by `live`'s hot-thread stage): the legs
 /// [`plan_orders`] sizes into orders.
@@ -463,6 +465,7 @@ mod tests {
                         neg_risk: false,
                     },
                     fees: None,
+                    settle: None,
                 })
             })
             .collect()

@@ -3,7 +3,7 @@
 //! itself ([`calls`]), an account's balances and approvals read on chain ([`account`]), and the
 //! relayer's signed requests for Safe, proxy and deposit-wallet accounts ([`relayer`]) with its
 //! HTTP client ([`relayer_client`]), and complete sets recycled into pUSD in batches on the
-//! cold side ([`recycle`]).
+//! cold side ([`recycle`]), sent through the relayer or the chain client ([`senders`]).
 //!
 //! Amounts are 6-decimal base units (1 share = 1 pUSD = 1_000_000) held in `U256`.
 
@@ -13,6 +13,7 @@ pub mod ids;
 pub mod recycle;
 pub mod relayer;
 pub mod relayer_client;
+pub mod senders;
 
 pub use calls::{MarketKind, Settlement};
 pub use relayer::{AccountType, RelayerContracts, SubmitRequest};

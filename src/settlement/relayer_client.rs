@@ -377,31 +377,68 @@ impl RelayerClient {
 }
 
 /// Sends recycle batches as one relayer request each for a wallet account: the nonce read
-/// from the relayer, the request signed with the owner's key, submitted and polled until
-/// mined. The relayer pays the gas; a batch is counted at `gas_per_call` per call.
+/// from the relayer (the batch's ticket, journaled before the request is sent), the request
+/// signed with the owner's key, submitted and polled until mined. The relayer pays the gas; a
+/// batch is counted at `gas_per_call` per call.
 pub struct RelayerBatchSender {
     pub client: RelayerClient,
     pub key: crate::adapters::polymarket::signing::PrivateKey,
     /// The request's fixed parts (its nonce and relay are read anew for each batch).
     pub ctx: super::relayer::RequestContext,
     pub gas_per_call: u64,
+    /// How long a signed deposit-wallet batch stays valid.
+    pub deadline_s: u64,
+}
+
+impl RelayerBatchSender {
+    fn owner(&self) -> Address {
+        Address::from(self.key.address().0)
+    }
+}
+
+/// A ticket is the wallet's relayer nonce, in decimal.
+fn ticket_nonce(ticket: &str) -> Result<U256, String> {
+    U256::from_str_radix(ticket, 10).map_err(|e| format!("ticket {ticket:?}: {e}"))
 }
 
 impl super::recycle::BatchSender for RelayerBatchSender {
-    fn send(&mut self, calls: &[crate::chain::TxCall]) -> Result<u64, String> {
-        let owner = Address::from(self.key.address().0);
+    fn ticket(&mut self) -> Result<String, String> {
         let n = self
             .client
-            .nonce(owner, self.ctx.account)
+            .nonce(self.owner(), self.ctx.account)
             .map_err(|e| e.to_string())?;
+        Ok(n.nonce.to_string())
+    }
+
+    fn send(&mut self, ticket: &str, calls: &[crate::chain::TxCall]) -> Result<u64, String> {
         let mut ctx = self.ctx.clone();
-        ctx.nonce = n.nonce;
-        ctx.relay = n.relay;
-        ctx.deadline = now_s() + 600;
+        ctx.nonce = ticket_nonce(ticket)?;
+        if self.ctx.account == AccountType::Proxy {
+            // The relay is named with the nonce; a proxy request signs it.
+            ctx.relay = self
+                .client
+                .nonce(self.owner(), self.ctx.account)
+                .map_err(|e| e.to_string())?
+                .relay;
+        }
+        ctx.deadline = now_s() + self.deadline_s.max(1);
         let wcalls: Vec<_> = calls.iter().map(super::relayer::WalletCall::from).collect();
         let req = super::relayer::build(&self.key, &ctx, &wcalls).map_err(|e| e.to_string())?;
         let sub = self.client.submit(&req).map_err(|e| e.to_string())?;
         self.client.wait(&sub.id).map_err(|e| e.to_string())?;
         Ok(self.gas_per_call.saturating_mul(calls.len() as u64))
+    }
+
+    /// The wallet's nonce moves past a request's only when the request executed: past the
+    /// ticket, it did; still at it, it did not. A request still queued at the relayer shares
+    /// its nonce with the next one sent, so at most one of the two can ever execute.
+    fn executed(&mut self, ticket: &str, _calls: usize) -> Result<Option<bool>, String> {
+        let was = ticket_nonce(ticket)?;
+        let now = self
+            .client
+            .nonce(self.owner(), self.ctx.account)
+            .map_err(|e| e.to_string())?
+            .nonce;
+        Ok(Some(now > was))
     }
 }

@@ -32,6 +32,17 @@ fn shipped_engine_configs_load() {
     assert_eq!(tuned.pipeline.stages.book.core, Some(4));
     let cat = load("demo-catalog.toml").unwrap();
     assert_eq!(cat.catalog.map(|c| c.refresh_interval_s), Some(5));
+    // `demo --live` recycles its deposit wallet's sets through the venue's relayer.
+    let chain = load("demo.toml")
+        .unwrap()
+        .chain
+        .expect("demo.toml has [chain]");
+    assert!(chain.recycle.enabled);
+    assert_eq!(chain.recycle.min_sets, 5_000_000);
+    assert_eq!(
+        chain.account,
+        polyarb::settlement::AccountType::DepositWallet
+    );
 }
 
 fn broken(text: &str) -> String {
@@ -87,6 +98,8 @@ fn broken_configs_name_file_key_and_expectation() {
     assert!(e.contains("key"), "secrets are never inline: {e}");
     let e = broken("[catalog.filters]\nmin_liquidty = 1.0\n");
     assert!(e.contains("min_liquidty"), "{e}");
+    let e = broken("[chain.recycle]\nmin_set = 1\n");
+    assert!(e.contains("min_set"), "{e}");
     let e = broken("[feed]\nmystery = 1\n");
     assert!(e.contains("mystery"), "{e}");
     let e = broken("[feed\n");

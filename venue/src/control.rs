@@ -113,6 +113,9 @@ pub struct MarketSummary {
     /// questions are not a complete set the engine can trade.
     #[serde(default)]
     pub neg_risk_augmented: bool,
+    /// Gamma's `questionID` (a neg-risk question's index is its low byte).
+    #[serde(default)]
+    pub question_id: Option<String>,
     /// Token ids, YES first for binary markets.
     pub token_ids: Vec<String>,
 }
@@ -251,6 +254,7 @@ impl VenueControl {
                 neg_risk: m.neg_risk(),
                 neg_risk_market_id: m.neg_risk_market_id.clone(),
                 neg_risk_augmented: m.neg_risk_augmented,
+                question_id: m.question_id.clone(),
                 token_ids: m
                     .assets
                     .iter()

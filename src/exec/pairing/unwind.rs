@@ -216,11 +216,21 @@ impl RestoredPlans {
     }
 }
 
+/// A decided plan's complete sets: its legs' assets and the shares every leg holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairedSets {
+    pub plan_id: u64,
+    pub assets: Vec<usize>,
+    pub sets: Size,
+}
+
 /// The plans in flight and the book client their unwinds read.
 pub struct PairTracker {
     cfg: PairingConfig,
     books: ClobBookClient,
     sent: Vec<SentPlan>,
+    /// Decided plans' complete sets, kept only when asked for ([`Self::keep_sets`]).
+    paired: Option<Vec<PairedSets>>,
 }
 
 impl PairTracker {
@@ -229,7 +239,19 @@ impl PairTracker {
             cfg,
             books,
             sent: Vec::new(),
+            paired: None,
         }
+    }
+
+    /// Keeps every decided plan's complete sets for [`Self::take_sets`] (the capital
+    /// recycler's input).
+    pub fn keep_sets(&mut self) {
+        self.paired.get_or_insert_with(Vec::new);
+    }
+
+    /// The complete sets of the plans decided since the last call.
+    pub fn take_sets(&mut self) -> Vec<PairedSets> {
+        self.paired.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// A plan whose legs were just submitted.
@@ -351,6 +373,25 @@ impl PairTracker {
                 PairAction::Unwind(e) => e,
             };
             let p = self.sent.swap_remove(k);
+            // Every leg is final: the least-filled one's shares are the complete sets (the
+            // excess of the others is being sold back below).
+            if let Some(out) = &mut self.paired {
+                let floor = fills
+                    .iter()
+                    .map(|f| match f {
+                        LegFill::Final(s) => s.0,
+                        LegFill::Pending => 0,
+                    })
+                    .min()
+                    .unwrap_or(0);
+                if floor > 0 {
+                    out.push(PairedSets {
+                        plan_id: p.plan_id,
+                        assets: p.assets.clone(),
+                        sets: Size(floor),
+                    });
+                }
+            }
             let mut outcome: Vec<String> = Vec::new();
             for (leg, size) in excess {
                 // What earlier runs' unwinds of this leg sold, and the attempts they used.

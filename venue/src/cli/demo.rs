@@ -87,6 +87,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             vcfg.gamma.fee_schedule(),
             &journal,
             (cfg.risk.clone(), places),
+            cfg.chain.as_ref(),
         )?;
         (d, Some(desk))
     } else {

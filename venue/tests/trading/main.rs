@@ -6,5 +6,6 @@
 mod order_journal;
 mod orders;
 mod pairing;
+mod recycle;
 mod relayer;
 mod risk;

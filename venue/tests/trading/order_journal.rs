@@ -317,11 +317,13 @@ fn the_live_dispatch_stage_reconciles_then_sends_plans_through_the_sqlite_journa
             token_id: m.yes,
             rules: m.rules,
             fees: m.fees,
+            settle: None,
         }),
         Some(Instrument {
             token_id: m.no,
             rules: m.rules,
             fees: m.fees,
+            settle: None,
         }),
     ];
     let (mut stage, sender) = live_dispatch(

@@ -41,6 +41,7 @@ fn desk(
             token_id: token,
             rules,
             fees: m.fees,
+            settle: None,
         })
     };
     live_dispatch(
@@ -294,6 +295,7 @@ fn a_twenty_leg_plan_with_a_killed_leg_is_unwound_on_every_other_leg() {
                 token_id: m.yes,
                 rules: m.rules,
                 fees: m.fees,
+                settle: None,
             })
         })
         .collect();

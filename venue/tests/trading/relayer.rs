@@ -417,6 +417,7 @@ fn the_recycler_merges_complete_sets_through_the_relayer() {
         max_gas_per_pusd: 100_000,
         gas_per_call: 150_000,
         flush_ms: 20,
+        ..RecycleConfig::default()
     };
     let (tx, rx, stats) = recycle::channel(64);
     let recycler = Recycler::new(
@@ -440,6 +441,7 @@ fn the_recycler_merges_complete_sets_through_the_relayer() {
             metadata: String::new(),
         },
         gas_per_call: 150_000,
+        deadline_s: 600,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let s2 = stop.clone();
@@ -453,6 +455,7 @@ fn the_recycler_merges_complete_sets_through_the_relayer() {
                     condition: cid,
                 },
                 sets: 1_000_000,
+                tokens: vec![],
             }));
         }
     }

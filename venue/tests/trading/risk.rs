@@ -191,6 +191,7 @@ fn desk(a: &Trader, m: &Market, l: &Listener, cfg: RiskConfig, pairing: PairingC
             token_id: token,
             rules: m.rules,
             fees: m.fees,
+            settle: None,
         })
     };
     let (req_tx, req_rx) = crossbeam::channel::unbounded();
