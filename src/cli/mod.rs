@@ -1,9 +1,10 @@
 //! The `polyarb` command line: the subcommands and their dispatch, and the reporting pieces
 //! (`report`, `dashboard`, `markets`, `paper`, `trade`) that `polyarb-venue`'s commands share.
 //!
-//! The commands that run the venue double in-process (`demo`, `flood`, `synth`, `venue`) live
-//! in the `polyarb-venue` binary, which links engine and double; `polyarb` hands them to it
-//! (`hosted`), so both binaries answer to the same command names.
+//! The commands that run the venue double in-process (`demo`, `flood`, `synth`, `venue`) and
+//! those that load a store with synthetic events (`db bench`, `db crash-writer`) live in the
+//! `polyarb-venue` binary, which links engine, double and load generator; `polyarb` hands them
+//! to it (`hosted`), so both binaries answer to the same command names.
 
 mod catalog;
 mod chain;

@@ -213,7 +213,6 @@ pub mod event;
 pub mod export;
 pub mod handle;
 pub mod ingest;
-pub mod load;
 pub mod metrics;
 pub mod migrations;
 mod partitions;

@@ -9,9 +9,9 @@
 
 use std::ops::ControlFlow;
 
-use polyarb::core::{AssetIndex, Price, Side, Size};
+use polyarb::core::{AssetIndex, Price, Side, Size, TokenId};
 use polyarb::storage::batch::{Batch, BookRow, BookRowKind, Row, TradeRow};
-use polyarb::storage::load::measure::registration_batch;
+use polyarb::storage::event::AssetRegistration;
 use polyarb::storage::schema::TIME_SAMPLE_EVERY;
 use polyarb::storage::{EventStore, SqliteStore, StorageConfig, Synchronous};
 use rand::rngs::StdRng;
@@ -20,6 +20,23 @@ use testkit::ScratchDir;
 
 const MARKETS: usize = 3;
 const T0: u64 = 1_764_000_000_000_000_000;
+
+/// Batch 1: the registrations of `MARKETS` binary markets, assets `2m` and `2m + 1` (the
+/// tokens' ids are arbitrary; the cuts only need the asset indices registered).
+fn registration_batch() -> Batch {
+    let rows = (0..MARKETS * 2)
+        .map(|i| {
+            Row::Asset(Box::new(AssetRegistration {
+                asset: AssetIndex(i as u32),
+                token: TokenId::from_u64(1_000 + i as u64),
+                condition_id: format!("0x{:064x}", i / 2 + 1),
+                outcome: None,
+                outcome_index: Some((i % 2) as u32),
+            }))
+        })
+        .collect();
+    Batch { id: 1, rows }
+}
 
 /// `n` rows over the markets' assets: level changes with receive times that repeat, jump and
 /// sometimes go backwards, and a trade every so often (trades take `seq` values too).
@@ -83,9 +100,7 @@ fn registered_store(path: &std::path::Path) -> SqliteStore {
 
 fn registered_store_in(path: &std::path::Path, partition_rows: u64) -> SqliteStore {
     let mut store = open_store(path, partition_rows);
-    store
-        .write_batch(&registration_batch(MARKETS, 3).0)
-        .unwrap();
+    store.write_batch(&registration_batch()).unwrap();
     store
 }
 
@@ -233,7 +248,7 @@ fn time_cuts_equal_full_scans(partition_rows: u64) -> usize {
     check_book_rows(&mut store);
     drop(store);
     let mut store = open_store(&path, partition_rows);
-    let mut reg = registration_batch(MARKETS, 3).0;
+    let mut reg = registration_batch();
     reg.id = id;
     id += 1;
     store.write_batch(&reg).unwrap();

@@ -9,6 +9,7 @@
 //! injection (`fault`). `synth` writes the model's events as a frames file. `trading` is the
 //! trading side: accounts, API keys, signed orders, matching, trades and `/ws/user`; `relayer`
 //! is Polymarket's relayer for Safe, proxy and deposit-wallet accounts, settling on that ledger.
+//! `storage_load` is synthetic load on the engine's store and its measurements (`db bench`).
 //!
 //! Start one with `Venue::start(config)`: it binds 127.0.0.1 (port 0 by default), returns a
 //! `VenueHandle` with the bound addresses, and shuts down cleanly when dropped. The handle
@@ -38,6 +39,7 @@ pub mod publisher;
 pub mod rate;
 pub mod relayer;
 pub mod source;
+pub mod storage_load;
 pub mod synth;
 pub mod trading;
 pub mod wire;

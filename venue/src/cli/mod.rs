@@ -1,9 +1,11 @@
 //! The `polyarb-venue` command line: the commands that run the venue double in-process, alone
-//! (`venue`, `synth`) or with the engine against it over loopback (`demo`, `flood`), and
+//! (`venue`, `synth`) or with the engine against it over loopback (`demo`, `flood`), the `db`
+//! commands that load a store with synthetic events (`db bench`, `db crash-writer`), and
 //! `config show` for configs with a venue in them. `polyarb` hands these commands here, so
 //! `polyarb demo` and `polyarb-venue demo` are the same command.
 
 mod config;
+mod db;
 mod demo;
 mod flood;
 mod paper;
@@ -29,6 +31,8 @@ pub enum Command {
     /// The built-in configs: list them, show one (or a file) as the commands read it.
     #[command(subcommand)]
     Config(polyarb::cli::config::ConfigCommand),
+    /// The recorder's database under synthetic load: bench (`polyarb db` runs the others).
+    Db(db::DbArgs),
     /// The main job: local venue + whole pipeline + live view (Dutch books, latencies).
     Demo(demo::DemoArgs),
     /// Load test: the venue floods level changes into the whole pipeline; rates and latency.
@@ -42,6 +46,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Config(c) => config::run(c),
+        Command::Db(a) => db::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Flood(a) => flood::run(a),
         Command::Synth(a) => synth::run(a),

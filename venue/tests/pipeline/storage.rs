@@ -16,7 +16,6 @@ use polyarb::book::dump::BookDump;
 use polyarb::core::{Amount, AssetIndex, Price, Side, Size, TokenId};
 use polyarb::replay::Replayer;
 use polyarb::storage::ingest::FrameIngestor;
-use polyarb::storage::load::EventFlood;
 use polyarb::storage::rebuild::{Base, rebuild_at};
 use polyarb::storage::time::{NS_PER_MS, NS_PER_S, unix_now_ns};
 use polyarb::storage::{
@@ -25,6 +24,7 @@ use polyarb::storage::{
     RuleChangeRecord, SqliteStore, StorageConfig, StorageEvent, StorageSender, WriterHandle,
 };
 use polyarb_venue::ModelConfig;
+use polyarb_venue::storage_load::EventFlood;
 use polyarb_venue::synth::{FrameOptions, START_MS, write_frames_with};
 use testkit::ScratchDir;
 
@@ -1324,6 +1324,8 @@ fn sigkill_at_random_moments_loses_no_reported_batch() {
     let seed = unix_now_ns();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut reported_total = 0;
+    // `polyarb db crash-writer` runs in polyarb-venue: it must be built and fresh.
+    testkit::bins::polyarb_venue();
     for round in 0..4 {
         let mut child = Command::new(testkit::bins::polyarb())
             .args(["db", "crash-writer", "--db"])

@@ -1,13 +1,13 @@
 //! `StorageEvent`s for load, without frames or parsing: what `polyarb db bench` and
-//! `db crash-writer` feed the writer.
+//! `db crash-writer` feed the engine's storage writer.
 
 use std::collections::BTreeMap;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::core::{AssetIndex, ClaimedTop, Price, Side, Size, TokenId};
-use crate::storage::event::{AssetRegistration, BookChange, BookEvent, StorageEvent};
+use polyarb::core::{AssetIndex, ClaimedTop, Price, Side, Size, TokenId};
+use polyarb::storage::event::{AssetRegistration, BookChange, BookEvent, StorageEvent};
 
 /// One cent: the flood's price grid (on every tick grid the venue uses).
 const CENT: u32 = 10_000;
@@ -85,7 +85,7 @@ impl EventFlood {
             })
         };
         out.push(ev(BookChange::SnapshotStart {
-            tick: Some(crate::core::TickSize::CENT),
+            tick: Some(polyarb::core::TickSize::CENT),
         }));
         for k in 0..depth.min(49) {
             let size = self.rng.random_range(1..=50_000u64) * CENT as u64;

@@ -1,8 +1,8 @@
 //! Storage: batched inserts of `orderbook_events` rows (1000-row batches, one transaction each,
 //! WAL, the table's indices maintained by compaction) and the time to rebuild a busy asset's
 //! book from its nearest snapshot plus the events after it.
-//! Run: `cargo bench --bench storage`. `polyarb db bench` prints the same figures without
-//! criterion.
+//! Run: `cargo bench -p polyarb-venue --bench storage`. `polyarb db bench` prints the same
+//! figures without criterion; both measure with `polyarb_venue::storage_load`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use polyarb::storage::batch::Batch;
 use polyarb::storage::checkpoint::Checkpointer;
-use polyarb::storage::load::measure::{
-    busy_asset_db, change_rows, open_checkpointed, registration_batch,
-};
 use polyarb::storage::rebuild::rebuild_at;
 use polyarb::storage::{EventStore, SqliteStore, StorageConfig, Synchronous};
+use polyarb_venue::storage_load::measure::{
+    busy_asset_db, change_rows, open_checkpointed, registration_batch,
+};
 use testkit::ScratchDir;
 
 const BATCH: usize = 1000;

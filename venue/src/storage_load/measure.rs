@@ -1,6 +1,6 @@
-//! The storage measurements shared by `polyarb db bench` and `benches/storage.rs`: batched inserts
-//! of `orderbook_events` rows (with the table's indices, WAL), the whole writer thread fed
-//! through its channel, and rebuilding a busy asset's book from snapshot + events.
+//! The storage measurements shared by `polyarb db bench` and `venue/benches/storage.rs`: batched
+//! inserts of `orderbook_events` rows (with the table's indices, WAL), the whole writer thread
+//! fed through its channel, and rebuilding a busy asset's book from snapshot + events.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,20 +9,20 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::core::{AssetIndex, ClaimedTop, Price, Side, Size, TokenId};
+use polyarb::core::{AssetIndex, ClaimedTop, Price, Side, Size, TokenId};
 
 use super::flood::EventFlood;
-use crate::storage::batch::{Batch, BookRow, BookRowKind, Row};
-use crate::storage::checkpoint::{CHECKPOINT_EVERY, Checkpointer};
-use crate::storage::config::{StorageConfig, Synchronous};
-use crate::storage::error::StorageError;
-use crate::storage::event::AssetRegistration;
-use crate::storage::handle::WriterHandle;
-use crate::storage::metrics::WriterMetrics;
-use crate::storage::rebuild::rebuild_at;
-use crate::storage::sqlite::SqliteStore;
-use crate::storage::store::EventStore;
-use crate::storage::time::NS_PER_MS;
+use polyarb::storage::batch::{Batch, BookRow, BookRowKind, Row};
+use polyarb::storage::checkpoint::{CHECKPOINT_EVERY, Checkpointer};
+use polyarb::storage::config::{StorageConfig, Synchronous};
+use polyarb::storage::error::StorageError;
+use polyarb::storage::event::AssetRegistration;
+use polyarb::storage::handle::WriterHandle;
+use polyarb::storage::metrics::WriterMetrics;
+use polyarb::storage::rebuild::rebuild_at;
+use polyarb::storage::sqlite::SqliteStore;
+use polyarb::storage::store::EventStore;
+use polyarb::storage::time::NS_PER_MS;
 
 /// A store for an insert benchmark and its WAL checkpointer: as in the writer, checkpoints run
 /// on their own thread and connection, never inside a measured commit.
@@ -132,7 +132,7 @@ impl InsertFigures {
 }
 
 fn cpu_now() -> Option<u64> {
-    crate::obs::clock::thread_cpu_ns()
+    polyarb::obs::clock::thread_cpu_ns()
 }
 
 fn cpu_since(t0: Option<u64>) -> Option<Duration> {
@@ -206,7 +206,7 @@ pub fn insert_rate(
 pub fn writer_rate(dir: &Path, events: usize) -> Result<(u64, Duration), StorageError> {
     let cfg = StorageConfig {
         path: dir.join("writer.db"),
-        retention: crate::storage::config::RetentionConfig {
+        retention: polyarb::storage::config::RetentionConfig {
             prune_interval_s: 0,
             ..Default::default()
         },
@@ -248,7 +248,7 @@ pub fn busy_asset_db(
 ) -> Result<(TokenId, u64, u64), StorageError> {
     let cfg = StorageConfig {
         path: path.to_path_buf(),
-        retention: crate::storage::config::RetentionConfig {
+        retention: polyarb::storage::config::RetentionConfig {
             prune_interval_s: 0,
             ..Default::default()
         },
@@ -296,7 +296,7 @@ pub fn rebuild_times(
         let at = from_ns + (to_ns - from_ns) / samples as u64 * (k as u64 + 1);
         let t0 = Instant::now();
         let r = rebuild_at(store, token, at).map_err(|e| match e {
-            crate::storage::rebuild::RebuildError::Storage(s) => s,
+            polyarb::storage::rebuild::RebuildError::Storage(s) => s,
             other => StorageError::BadStoredData(other.to_string()),
         })?;
         out.push(t0.elapsed());
@@ -317,7 +317,7 @@ pub fn trickle_compaction(
     chunks: &[usize],
     page_size: u32,
 ) -> Result<Option<Vec<(usize, u64)>>, StorageError> {
-    if crate::obs::clock::thread_write_bytes().is_none() {
+    if polyarb::obs::clock::thread_write_bytes().is_none() {
         return Ok(None);
     }
     let (mut store, mut checkpointer) = open_checkpointed_paged(
@@ -353,10 +353,10 @@ pub fn trickle_compaction(
                 &mut store,
                 change_rows(markets * 2, chunk, seed, t0 + seed * 1_000_000_000_000),
             )?;
-            let w0 = crate::obs::clock::thread_write_bytes().unwrap_or(0);
+            let w0 = polyarb::obs::clock::thread_write_bytes().unwrap_or(0);
             store.compact(chunk)?;
             bytes.push(
-                crate::obs::clock::thread_write_bytes()
+                polyarb::obs::clock::thread_write_bytes()
                     .unwrap_or(0)
                     .saturating_sub(w0),
             );
@@ -375,15 +375,16 @@ pub fn bare_rate(
     rows: usize,
     batch_rows: usize,
 ) -> Result<InsertFigures, StorageError> {
-    let mut store = SqliteStore::open_with(&dir.join("bare.db"), Synchronous::Normal, 5000)?;
-    let conn = &mut store.conn;
+    let store = SqliteStore::open_with(&dir.join("bare.db"), Synchronous::Normal, 5000)?;
+    let conn = store.connection();
     conn.execute_batch("CREATE TABLE bare (a INTEGER, b INTEGER, c INTEGER, d INTEGER, e INTEGER, f INTEGER, g INTEGER, h INTEGER, i INTEGER, j INTEGER)")?;
     let batch_rows = batch_rows.max(1);
     let cpu0 = cpu_now();
     let t0 = Instant::now();
     let mut done = 0;
     while done < rows {
-        let tx = conn.transaction()?;
+        // The store's own connection, for its settings; nothing else uses it meanwhile.
+        let tx = conn.unchecked_transaction()?;
         {
             let mut st = tx.prepare_cached(
                 "INSERT INTO bare VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
