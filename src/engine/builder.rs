@@ -31,6 +31,8 @@ use crate::pipeline::stage::{Out, Stage};
 use crate::pipeline::threads::StageWiring;
 use crate::pipeline::topology::{StageKind, Topology};
 use crate::pipeline::wait::Doorbell;
+use crate::recording::Recorder;
+use crate::recording::writer::{TapDispatch, session_info};
 use crate::storage::event::AssetRegistration;
 use crate::storage::time::WallClock;
 use crate::storage::{StorageEvent, StorageHealth, WriterHandle};
@@ -118,6 +120,16 @@ impl<'a> EngineBuilder<'a> {
                 .push(format!("obs.log_dir: cannot write JSON logs: {e}"));
         }
         let replica = Arc::new(OpsReplica::new(capacity, &registry));
+        let recorder = match &cfg.recording {
+            Some(rc) => Some(
+                Recorder::start(rc, session_info(&registry, &self.groups, &self.held))
+                    .map_err(|source| PipelineError::Recording {
+                        dir: rc.dir.clone(),
+                        source,
+                    })?,
+            ),
+            None => None,
+        };
 
         let dispatch_mode = match self.dispatch {
             DispatchMode::DryRun => "dry_run",
@@ -125,10 +137,17 @@ impl<'a> EngineBuilder<'a> {
         };
         let dispatch = DispatchParts::new(self.dispatch);
         let dispatch_stats = dispatch.stats.clone();
+        let dispatch_stage = match &recorder {
+            Some(r) => Box::new(TapDispatch {
+                inner: dispatch.stage,
+                tap: r.tap(),
+            }),
+            None => dispatch.stage,
+        };
         let (opp_out, dispatch_thread) = wiring.link(
             StageKind::Strategy,
             Box::new(CountingDispatch {
-                inner: dispatch.stage,
+                inner: dispatch_stage,
                 table: replica.assets.clone(),
             }),
             rings.opportunities,
@@ -158,6 +177,7 @@ impl<'a> EngineBuilder<'a> {
             capacity,
             storage.link,
             replica.assets.clone(),
+            recorder.as_ref().map(Recorder::books_sender),
         );
         let book_stats = book.stage.stats.clone();
         let (msgs_out, book_thread) = wiring.link(
@@ -188,6 +208,15 @@ impl<'a> EngineBuilder<'a> {
             wiring.bell(StageKind::Io),
             self.seed,
         )?;
+        let feed = match &recorder {
+            Some(r) => {
+                let tap = r.tap();
+                feed.with_tap(Box::new(move |frame, recv_ns, conn| {
+                    tap.frame(frame, recv_ns, conn)
+                }))
+            }
+            None => feed,
+        };
         let (resync_extensions, resync_ext_rx) = crossbeam::channel::unbounded();
         let resync = ResyncWorker::new(
             cfg.resync.clone(),
@@ -249,6 +278,7 @@ impl<'a> EngineBuilder<'a> {
                 topology: topology.describe(),
                 dispatch: dispatch_mode,
                 ws_url: cfg.feed.ws_url.clone(),
+                recording: recorder.as_ref().map(|r| r.stats().clone()),
             },
             &warnings,
         );
@@ -272,6 +302,7 @@ impl<'a> EngineBuilder<'a> {
             storage: storage.writer,
             instruments_tx: None,
             io: Some(io),
+            recording: recorder,
             stages,
             resync: Some(resync),
         };
@@ -428,6 +459,7 @@ impl BookParts {
         capacity: usize,
         storage: Option<StorageLink>,
         replica: Arc<AssetTable>,
+        final_books: Option<Sender<Vec<crate::book::dump::BookDump>>>,
     ) -> Self {
         let (snap_tx, snap_rx) =
             wiring.ring("resync→book", cfg.pipeline.rings.snapshots, StageKind::Book);
@@ -450,6 +482,10 @@ impl BookParts {
             },
         )
         .with_replica(replica);
+        let stage = match final_books {
+            Some(tx) => stage.with_final_books(tx),
+            None => stage,
+        };
         Self {
             stage,
             requests: req_rx,

@@ -37,6 +37,9 @@ pub struct EngineSettings {
     pub risk: crate::risk::RiskConfig,
     /// `[obs]`: the status and metrics endpoint (on by default, loopback) and JSON log files.
     pub obs: crate::obs::ObsConfig,
+    /// `[recording]`: present = every frame and decision is recorded (cold thread); absent =
+    /// off (`--record DIR` turns it on).
+    pub recording: Option<crate::recording::RecordingConfig>,
 }
 
 impl EngineSettings {
@@ -120,6 +123,11 @@ impl EngineSettings {
         }
         self.risk.validate(file)?;
         self.obs.validate(file)?;
+        if let Some(r) = &self.recording
+            && let Err((key, expected, found)) = r.validate()
+        {
+            return Err(invalid(key, expected, found));
+        }
         Ok(())
     }
 }

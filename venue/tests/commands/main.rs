@@ -6,4 +6,5 @@ mod demo;
 mod feed;
 mod hosted;
 mod ops;
+mod recording;
 mod trade;
