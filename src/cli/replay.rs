@@ -50,7 +50,10 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
     if a.json && !a.bench {
         anyhow::bail!("--json needs --bench or --recording");
     }
-    let frames = a.frames.clone().context("--frames or --recording is required")?;
+    let frames = a
+        .frames
+        .clone()
+        .context("--frames or --recording is required")?;
     if a.opportunities {
         return opportunities(&a, &frames);
     }
@@ -86,7 +89,10 @@ fn recording(a: &ReplayArgs, dir: &std::path::Path) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if a.dump_books {
-        serde_json::to_writer(&mut out, &serde_json::json!({"books": report.replayed_books}))?;
+        serde_json::to_writer(
+            &mut out,
+            &serde_json::json!({"books": report.replayed_books}),
+        )?;
         writeln!(out)?;
     } else if a.json {
         serde_json::to_writer(&mut out, &report)?;

@@ -122,11 +122,12 @@ impl<'a> EngineBuilder<'a> {
         let replica = Arc::new(OpsReplica::new(capacity, &registry));
         let recorder = match &cfg.recording {
             Some(rc) => Some(
-                Recorder::start(rc, session_info(&registry, &self.groups, &self.held))
-                    .map_err(|source| PipelineError::Recording {
+                Recorder::start(rc, session_info(&registry, &self.groups, &self.held)).map_err(
+                    |source| PipelineError::Recording {
                         dir: rc.dir.clone(),
                         source,
-                    })?,
+                    },
+                )?,
             ),
             None => None,
         };

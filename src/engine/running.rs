@@ -191,7 +191,10 @@ impl Pipeline {
             histograms.extend(h.join().unwrap_or_default());
         }
         // The book stage has sent its final books: the recording can close.
-        let recording = self.recording.take().map(crate::recording::Recorder::finish);
+        let recording = self
+            .recording
+            .take()
+            .map(crate::recording::Recorder::finish);
         drop(self.book_ctl);
         if let Some(h) = self.resync.take() {
             let _ = h.join();

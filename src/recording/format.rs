@@ -112,7 +112,10 @@ pub struct Header {
 /// `sha256:<hex>` of a config text.
 pub fn config_hash(text: &str) -> String {
     use sha2::Digest;
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(text.as_bytes())))
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    )
 }
 
 /// A file's name: `rec-<session>-<seq>.pzr`.
@@ -122,7 +125,9 @@ pub fn file_name(session: u64, seq: u32) -> String {
 
 /// (session, seq) of a recording file's name.
 pub fn parse_file_name(name: &str) -> Option<(u64, u32)> {
-    let stem = name.strip_prefix("rec-")?.strip_suffix(&format!(".{EXT}"))?;
+    let stem = name
+        .strip_prefix("rec-")?
+        .strip_suffix(&format!(".{EXT}"))?;
     let (s, q) = stem.split_once('-')?;
     Some((s.parse().ok()?, q.parse().ok()?))
 }

@@ -17,7 +17,10 @@ pub enum RecordingError {
     Empty(PathBuf),
     #[error("{path}: not a polyarb recording (no PZRECORD magic at byte 0)")]
     NotARecording { path: PathBuf },
-    #[error("{path}: recording format version {found}; this build reads version {}", format::VERSION)]
+    #[error(
+        "{path}: recording format version {found}; this build reads version {}",
+        format::VERSION
+    )]
     Version { path: PathBuf, found: u16 },
     #[error("{path}: corrupt at byte {offset} of its decompressed stream: {what}")]
     Corrupt {
@@ -142,7 +145,9 @@ impl Cursor {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    return Err(self.truncated(self.offset, format!("the zstd stream is cut short ({e})")));
+                    return Err(
+                        self.truncated(self.offset, format!("the zstd stream is cut short ({e})"))
+                    );
                 }
                 Err(e) => {
                     return Err(self.corrupt(self.offset, format!("zstd: {e}")));
@@ -170,7 +175,9 @@ impl Cursor {
             return Err(self.corrupt(start, "data after the end record"));
         }
         if n < RECORD_HEAD {
-            return Err(self.truncated(start, format!("a record head is cut short after {n} bytes")));
+            return Err(
+                self.truncated(start, format!("a record head is cut short after {n} bytes"))
+            );
         }
         let Some(kind) = RecordKind::from_u8(head[0]) else {
             return Err(self.corrupt(start, format!("unknown record kind {}", head[0])));

@@ -143,7 +143,10 @@ fn a_full_ring_is_counted_and_leaves_a_gap_record_never_a_wait() {
     let s = r.finish();
     assert!(s.dropped_frames > 0, "a 16-slot ring took {sent} frames");
     assert_eq!(s.frames + s.dropped_frames, sent);
-    assert!(s.line().contains(&format!("ring full: {} frames", s.dropped_frames)));
+    assert!(
+        s.line()
+            .contains(&format!("ring full: {} frames", s.dropped_frames))
+    );
     // The recording holds exactly the frames handed over, and gaps that count the rest.
     let mut rd = RecordingReader::open(&dir).unwrap();
     let (mut frames, mut lost) = (0u64, 0u64);
@@ -186,14 +189,20 @@ fn a_truncated_file_is_an_error_naming_the_file_and_the_offset() {
     let e = frames_of(&dir).unwrap_err();
     let msg = e.to_string();
     assert!(
-        matches!(e, RecordingError::Truncated { .. } | RecordingError::Corrupt { .. }),
+        matches!(
+            e,
+            RecordingError::Truncated { .. } | RecordingError::Corrupt { .. }
+        ),
         "{msg}"
     );
     assert!(msg.contains(&file.display().to_string()), "{msg}");
     assert!(msg.contains("at byte "), "{msg}");
     // The audit reports the same error.
     let e = audit::replay(&dir).unwrap_err().to_string();
-    assert!(e.contains(&file.display().to_string()) && e.contains("at byte "), "{e}");
+    assert!(
+        e.contains(&file.display().to_string()) && e.contains("at byte "),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

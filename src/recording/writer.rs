@@ -398,7 +398,8 @@ impl Writer {
         }
         let due = self.file.as_ref().is_some_and(|f| {
             f.bytes >= self.cfg.rotate_bytes
-                || (self.cfg.rotate_secs > 0 && f.opened.elapsed().as_secs() >= self.cfg.rotate_secs)
+                || (self.cfg.rotate_secs > 0
+                    && f.opened.elapsed().as_secs() >= self.cfg.rotate_secs)
         });
         if due && let Err(e) = self.rotate() {
             self.fail(e);
@@ -462,7 +463,8 @@ impl Writer {
             .dir
             .join(format::file_name(self.header.session, self.header.seq));
         let file = File::create(&path)?;
-        let mut enc = zstd::Encoder::new(BufWriter::with_capacity(1 << 16, file), self.cfg.zstd_level)?;
+        let mut enc =
+            zstd::Encoder::new(BufWriter::with_capacity(1 << 16, file), self.cfg.zstd_level)?;
         // A damaged file must read as damaged, not as other bytes.
         enc.include_checksum(true)?;
         let bytes = format::write_header(&mut enc, &self.header)?;

@@ -57,7 +57,10 @@ impl ReplaySource {
             Ok(s) => frames.push(Utf8Bytes::from(s)),
             Err(_) => skipped += 1,
         };
-        if path.is_dir() || path.extension().is_some_and(|e| e == polyarb::recording::format::EXT)
+        if path.is_dir()
+            || path
+                .extension()
+                .is_some_and(|e| e == polyarb::recording::format::EXT)
         {
             let mut reader = RecordingReader::open(path).map_err(io::Error::other)?;
             while let Some(r) = reader.next_record().map_err(io::Error::other)? {

@@ -67,7 +67,10 @@ fn a_demo_recording_replays_to_the_same_books_and_decisions() {
         .lines()
         .find(|l| l.starts_with("recording "))
         .unwrap_or_else(|| panic!("no recording summary in\n{stdout}"));
-    assert!(summary.contains("ring full: 0 frames, 0 decisions dropped"), "{summary}");
+    assert!(
+        summary.contains("ring full: 0 frames, 0 decisions dropped"),
+        "{summary}"
+    );
     let frames = count(summary, "recording ", "frames");
     let decisions = count(summary, "recording ", "decisions");
     assert!(frames > 100 && decisions > 0, "{summary}");
@@ -75,14 +78,21 @@ fn a_demo_recording_replays_to_the_same_books_and_decisions() {
     let out = replay(&["--check"], &rec);
     let audit = stdout_of_success("polyarb replay --recording --check", &out);
     assert_eq!(count(&audit, "frames ", "replayed"), frames, "{audit}");
-    assert_eq!(count(&audit, "decisions ", "recorded"), decisions, "{audit}");
+    assert_eq!(
+        count(&audit, "decisions ", "recorded"),
+        decisions,
+        "{audit}"
+    );
     assert_eq!(count(&audit, "decisions ", "matched"), decisions, "{audit}");
     assert_eq!(count(&audit, "decisions ", "missing"), 0, "{audit}");
     assert_eq!(count(&audit, "decisions ", "extra"), 0, "{audit}");
     let books = count(&audit, "books ", "identical");
     assert!(books > 20, "{audit}");
     assert_eq!(count(&audit, "books ", "differ"), 0, "{audit}");
-    assert!(audit.contains("result    the replay reproduces the recording"), "{audit}");
+    assert!(
+        audit.contains("result    the replay reproduces the recording"),
+        "{audit}"
+    );
 
     // The JSON audit says the same.
     let out = replay(&["--json"], &rec);
@@ -111,7 +121,8 @@ fn a_demo_recording_replays_to_the_same_books_and_decisions() {
 
     // The venue double streams the same recording to a client, whose books end as the replay's.
     let out = replay(&["--dump-books"], &rec);
-    let dump: Value = serde_json::from_str(&stdout_of_success("replay --dump-books", &out)).unwrap();
+    let dump: Value =
+        serde_json::from_str(&stdout_of_success("replay --dump-books", &out)).unwrap();
     let replayed: Vec<Value> = dump["books"].as_array().unwrap().clone();
     assert_eq!(replayed.len() as u64, books);
     let v = venue_with(2, 8, |c| {
@@ -128,7 +139,10 @@ fn a_demo_recording_replays_to_the_same_books_and_decisions() {
     c.subscribe(&assets);
     c.sync();
     let (rest, _) = v.step(u64::MAX / 2);
-    assert!(rest + 20 >= frames - 5, "{rest} of {frames} frames streamed");
+    assert!(
+        rest + 20 >= frames - 5,
+        "{rest} of {frames} frames streamed"
+    );
     c.sync();
     let counters = c.books.counters();
     assert_eq!(
@@ -143,7 +157,11 @@ fn a_demo_recording_replays_to_the_same_books_and_decisions() {
             .iter()
             .find(|r| &r["asset_id"] == id)
             .unwrap_or_else(|| panic!("the replay has no book {id}"));
-        assert_eq!((&b["bids"], &b["asks"]), (&r["bids"], &r["asks"]), "book {id}");
+        assert_eq!(
+            (&b["bids"], &b["asks"]),
+            (&r["bids"], &r["asks"]),
+            "book {id}"
+        );
     }
     assert_eq!(client.len(), replayed.len());
 }
