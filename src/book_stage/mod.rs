@@ -289,9 +289,8 @@ impl BookStage {
     }
 
     /// Sends a dump of every book to `tx` when the input ends (`Stage::finish`).
-    pub fn with_final_books(mut self, tx: Sender<Vec<BookDump>>) -> Self {
+    pub fn set_final_books(&mut self, tx: Sender<Vec<BookDump>>) {
         self.final_books = Some(tx);
-        self
     }
 
     /// Publishes per-asset counts, states and tops to `table` (the state replica's cells).

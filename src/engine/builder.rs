@@ -170,7 +170,7 @@ impl<'a> EngineBuilder<'a> {
             rings.tops,
             "book→strategy",
         );
-        let book = BookParts::new(
+        let mut book = BookParts::new(
             cfg,
             &mut wiring,
             tops_out,
@@ -178,8 +178,10 @@ impl<'a> EngineBuilder<'a> {
             capacity,
             storage.link,
             replica.assets.clone(),
-            recorder.as_ref().map(Recorder::books_sender),
         );
+        if let Some(r) = &recorder {
+            book.stage.set_final_books(r.books_sender());
+        }
         let book_stats = book.stage.stats.clone();
         let (msgs_out, book_thread) = wiring.link(
             StageKind::Parse,
@@ -460,7 +462,6 @@ impl BookParts {
         capacity: usize,
         storage: Option<StorageLink>,
         replica: Arc<AssetTable>,
-        final_books: Option<Sender<Vec<crate::book::dump::BookDump>>>,
     ) -> Self {
         let (snap_tx, snap_rx) =
             wiring.ring("resync→book", cfg.pipeline.rings.snapshots, StageKind::Book);
@@ -483,10 +484,6 @@ impl BookParts {
             },
         )
         .with_replica(replica);
-        let stage = match final_books {
-            Some(tx) => stage.with_final_books(tx),
-            None => stage,
-        };
         Self {
             stage,
             requests: req_rx,

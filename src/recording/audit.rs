@@ -425,7 +425,7 @@ pub fn replay(path: &Path) -> Result<AuditReport, AuditError> {
     let (resync_tx, resync_rx) = crossbeam::channel::bounded(1);
     drop(resync_rx);
     let (books_tx, books_rx) = crossbeam::channel::bounded(1);
-    let book = BookStage::new(
+    let mut book = BookStage::new(
         s.book,
         Out::Next(Box::new(strategy)),
         BookLinks {
@@ -438,8 +438,8 @@ pub fn replay(path: &Path) -> Result<AuditReport, AuditError> {
             max_assets: n,
             storage: None,
         },
-    )
-    .with_final_books(books_tx);
+    );
+    book.set_final_books(books_tx);
     let mut parse = ParseStage::new(
         s.registry,
         Out::Next(Box::new(book)),
