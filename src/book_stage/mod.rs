@@ -243,6 +243,8 @@ pub struct BookStage {
     audit_cursor: usize,
     /// Per-asset cells of the state replica (`obs::replica`), if the engine serves them.
     replica: Option<Arc<AssetTable>>,
+    /// Where every book goes when the input ends (a recording's closing `books` record).
+    final_books: Option<Sender<Vec<BookDump>>>,
 }
 
 impl BookStage {
@@ -282,7 +284,13 @@ impl BookStage {
             audit_cursor: 0,
             applying_rest: None,
             replica: None,
+            final_books: None,
         }
+    }
+
+    /// Sends a dump of every book to `tx` when the input ends (`Stage::finish`).
+    pub fn set_final_books(&mut self, tx: Sender<Vec<BookDump>>) {
+        self.final_books = Some(tx);
     }
 
     /// Publishes per-asset counts, states and tops to `table` (the state replica's cells).
@@ -575,6 +583,9 @@ impl Stage for BookStage {
                 assets = self.storage_lost.len(),
                 "storage did not take the repair snapshots before shutdown"
             );
+        }
+        if let Some(tx) = self.final_books.take() {
+            let _ = tx.try_send(dump_books(&self.books, &self.links.registry));
         }
         self.tops.finish();
     }

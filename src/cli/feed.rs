@@ -49,11 +49,17 @@ pub struct FeedArgs {
     /// Redraw interval of the live view, in milliseconds.
     #[arg(long, default_value_t = 500)]
     pub refresh_ms: u64,
+    /// Record every frame as received and every decision into this directory (rotating zstd
+    /// files; `polyarb replay --recording DIR` audits them). Overrides `[recording] dir`.
+    #[arg(long)]
+    pub record: Option<PathBuf>,
 }
 
 pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     let src = ConfigSource::named(&a.config)?;
-    let cfg = EngineSettings::from_source(&src)?;
+    let mut cfg = EngineSettings::from_source(&src)?;
+    cfg.recording =
+        polyarb::recording::config::resolve(cfg.recording.take(), a.record.clone(), &src.text()?);
     let Some(cc) = &cfg.catalog else {
         bail!(
             "{}: key `catalog`: expected a [catalog] section (gamma_url and filters): the feed \
@@ -126,6 +132,12 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
             t.clob_url, t.user_ws_url
         );
     }
+    if let Some(r) = &cfg.recording {
+        println!(
+            "record   {} (frames and decisions; polyarb replay --recording)",
+            r.dir.display()
+        );
+    }
     for w in p.warnings() {
         println!("warning  {w}");
     }
@@ -166,6 +178,9 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     println!("{}", report::health_line(&s));
     for r in &refused {
         println!("{r}");
+    }
+    if let Some(r) = &rep.recording {
+        println!("{}", r.line());
     }
     let storage_failed = report::storage_summary(&rep.storage, secs, s.book.storage_dropped.get());
     println!(

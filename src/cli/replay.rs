@@ -1,5 +1,7 @@
 //! `polyarb replay`: frames file → parser → books; dump the books, time the run, or print the
-//! opportunity contract's lines (`--opportunities`, see `strategy::contract`).
+//! opportunity contract's lines (`--opportunities`, see `strategy::contract`). With
+//! `--recording`, a recording of the engine → books and strategy → an audit of its decisions
+//! (`recording::audit`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,16 +16,23 @@ use polyarb::replay::{FrameArena, FrameReader, Replayer};
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
     /// Frames file: one raw market-channel frame per line (`.zst` decompressed, `-` = stdin).
-    #[arg(long)]
-    pub frames: PathBuf,
+    #[arg(long, required_unless_present = "recording")]
+    pub frames: Option<PathBuf>,
+    /// A recording directory (or one of its files): rebuild the books, re-run the strategy
+    /// with the recorded config and audit its decisions against the recorded ones.
+    #[arg(long, conflicts_with_all = ["frames", "bench", "opportunities"])]
+    pub recording: Option<PathBuf>,
+    /// With --recording: exit with status 1 when the replay diverges from the recording.
+    #[arg(long, requires = "recording")]
+    pub check: bool,
     /// Print every book and the counters as one JSON document.
     #[arg(long, conflicts_with = "bench")]
     pub dump_books: bool,
     /// Time parse+apply over the whole file (loaded into memory first).
     #[arg(long)]
     pub bench: bool,
-    /// With --bench: print the figures as one JSON object.
-    #[arg(long, requires = "bench")]
+    /// With --bench: print the figures as one JSON object; with --recording: the audit.
+    #[arg(long)]
     pub json: bool,
     /// Print a JSON line each time a group's complete-set opportunity appears, changes or
     /// disappears (the opportunity contract; needs --groups).
@@ -35,17 +44,27 @@ pub struct ReplayArgs {
 }
 
 pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
-    if a.opportunities {
-        return opportunities(&a);
+    if let Some(dir) = &a.recording {
+        return recording(&a, dir);
     }
-    let mut reader = FrameReader::open(&a.frames)
-        .with_context(|| format!("cannot open frames file {}", a.frames.display()))?;
+    if a.json && !a.bench {
+        anyhow::bail!("--json needs --bench or --recording");
+    }
+    let frames = a
+        .frames
+        .clone()
+        .context("--frames or --recording is required")?;
+    if a.opportunities {
+        return opportunities(&a, &frames);
+    }
+    let mut reader = FrameReader::open(&frames)
+        .with_context(|| format!("cannot open frames file {}", frames.display()))?;
     let mut r = Replayer::new();
     if a.bench {
-        return bench(&a, &mut reader, &mut r);
+        return bench(&a, &frames, &mut reader, &mut r);
     }
     r.run(&mut reader)
-        .with_context(|| format!("reading {}", a.frames.display()))?;
+        .with_context(|| format!("reading {}", frames.display()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if a.dump_books {
@@ -56,7 +75,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
         writeln!(
             out,
             "replayed {}: {} assets with books",
-            a.frames.display(),
+            frames.display(),
             r.books.iter().count()
         )?;
         writeln!(out, "{}", serde_json::to_string_pretty(&c)?)?;
@@ -64,20 +83,46 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--recording`: the audit, as text or JSON (`--dump-books`: the replayed books instead).
+fn recording(a: &ReplayArgs, dir: &std::path::Path) -> anyhow::Result<()> {
+    let report = polyarb::recording::audit::replay(dir)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if a.dump_books {
+        serde_json::to_writer(
+            &mut out,
+            &serde_json::json!({"books": report.replayed_books}),
+        )?;
+        writeln!(out)?;
+    } else if a.json {
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", report.render())?;
+    }
+    out.flush()?;
+    if a.check && !report.reproduced() {
+        drop(out);
+        eprintln!("error: the replay diverges from the recording (see the audit above)");
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 /// `--opportunities`: every line of the frames file is a frame, blank ones included.
-fn opportunities(a: &ReplayArgs) -> anyhow::Result<()> {
+fn opportunities(a: &ReplayArgs, frames: &std::path::Path) -> anyhow::Result<()> {
     use polyarb::strategy::contract::{OpportunityReplay, parse_groups};
     use std::io::BufRead;
     let path = a.groups.as_ref().context("--groups is required")?;
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read groups file {}", path.display()))?;
     let groups = parse_groups(&bytes).with_context(|| format!("groups file {}", path.display()))?;
-    let input: Box<dyn BufRead> = if a.frames.as_os_str() == "-" {
+    let input: Box<dyn BufRead> = if frames.as_os_str() == "-" {
         Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin()))
     } else {
-        let f = std::fs::File::open(&a.frames)
-            .with_context(|| format!("cannot open frames file {}", a.frames.display()))?;
-        if a.frames.extension().is_some_and(|e| e == "zst") {
+        let f = std::fs::File::open(frames)
+            .with_context(|| format!("cannot open frames file {}", frames.display()))?;
+        if frames.extension().is_some_and(|e| e == "zst") {
             Box::new(std::io::BufReader::with_capacity(
                 1 << 20,
                 zstd::Decoder::new(f)?,
@@ -90,7 +135,7 @@ fn opportunities(a: &ReplayArgs) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     OpportunityReplay::new(groups)
         .run(input, &mut out)
-        .with_context(|| format!("reading {}", a.frames.display()))?;
+        .with_context(|| format!("reading {}", frames.display()))?;
     out.flush()?;
     Ok(())
 }
@@ -108,9 +153,14 @@ fn timed(f: impl FnOnce()) -> (f64, Option<f64>) {
     (secs, cpu)
 }
 
-fn bench(a: &ReplayArgs, reader: &mut FrameReader, r: &mut Replayer) -> anyhow::Result<()> {
+fn bench(
+    a: &ReplayArgs,
+    frames: &std::path::Path,
+    reader: &mut FrameReader,
+    r: &mut Replayer,
+) -> anyhow::Result<()> {
     let mut arena =
-        FrameArena::load(reader).with_context(|| format!("reading {}", a.frames.display()))?;
+        FrameArena::load(reader).with_context(|| format!("reading {}", frames.display()))?;
     // The floor pass runs on a copy: simd-json unescapes strings in place.
     let mut floor_arena = arena.clone();
     let (floor_secs, floor_cpu) = timed(|| {

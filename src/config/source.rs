@@ -53,6 +53,7 @@ impl ConfigKind {
                 "trading.journal",
                 "risk.control_file",
                 "obs.log_dir",
+                "recording.dir",
                 "venue.source.replay_file",
                 "venue.gamma.files",
                 "chain.key_file",

@@ -31,6 +31,8 @@ use crate::pipeline::stage::{Out, Stage};
 use crate::pipeline::threads::StageWiring;
 use crate::pipeline::topology::{StageKind, Topology};
 use crate::pipeline::wait::Doorbell;
+use crate::recording::Recorder;
+use crate::recording::writer::{TapDispatch, session_info};
 use crate::storage::event::AssetRegistration;
 use crate::storage::time::WallClock;
 use crate::storage::{StorageEvent, StorageHealth, WriterHandle};
@@ -122,6 +124,17 @@ impl<'a> EngineBuilder<'a> {
         if let DispatchMode::Live(d) = &self.dispatch {
             d.gate().publish_to(&replica.breakers);
         }
+        let recorder = match &cfg.recording {
+            Some(rc) => Some(
+                Recorder::start(rc, session_info(&registry, &self.groups, &self.held)).map_err(
+                    |source| PipelineError::Recording {
+                        dir: rc.dir.clone(),
+                        source,
+                    },
+                )?,
+            ),
+            None => None,
+        };
 
         let dispatch_mode = match self.dispatch {
             DispatchMode::DryRun => "dry_run",
@@ -129,10 +142,17 @@ impl<'a> EngineBuilder<'a> {
         };
         let dispatch = DispatchParts::new(self.dispatch);
         let dispatch_stats = dispatch.stats.clone();
+        let dispatch_stage = match &recorder {
+            Some(r) => Box::new(TapDispatch {
+                inner: dispatch.stage,
+                tap: r.tap(),
+            }),
+            None => dispatch.stage,
+        };
         let (opp_out, dispatch_thread) = wiring.link(
             StageKind::Strategy,
             Box::new(CountingDispatch {
-                inner: dispatch.stage,
+                inner: dispatch_stage,
                 table: replica.assets.clone(),
             }),
             rings.opportunities,
@@ -154,7 +174,7 @@ impl<'a> EngineBuilder<'a> {
             rings.tops,
             "book→strategy",
         );
-        let book = BookParts::new(
+        let mut book = BookParts::new(
             cfg,
             &mut wiring,
             tops_out,
@@ -163,6 +183,9 @@ impl<'a> EngineBuilder<'a> {
             storage.link,
             replica.assets.clone(),
         );
+        if let Some(r) = &recorder {
+            book.stage.set_final_books(r.books_sender());
+        }
         let book_stats = book.stage.stats.clone();
         let (msgs_out, book_thread) = wiring.link(
             StageKind::Parse,
@@ -192,6 +215,15 @@ impl<'a> EngineBuilder<'a> {
             wiring.bell(StageKind::Io),
             self.seed,
         )?;
+        let feed = match &recorder {
+            Some(r) => {
+                let tap = r.tap();
+                feed.with_tap(Box::new(move |frame, recv_ns, conn| {
+                    tap.frame(frame, recv_ns, conn)
+                }))
+            }
+            None => feed,
+        };
         let (resync_extensions, resync_ext_rx) = crossbeam::channel::unbounded();
         let resync = ResyncWorker::new(
             cfg.resync.clone(),
@@ -253,6 +285,7 @@ impl<'a> EngineBuilder<'a> {
                 topology: topology.describe(),
                 dispatch: dispatch_mode,
                 ws_url: cfg.feed.ws_url.clone(),
+                recording: recorder.as_ref().map(|r| r.stats().clone()),
             },
             &warnings,
         );
@@ -276,6 +309,7 @@ impl<'a> EngineBuilder<'a> {
             storage: storage.writer,
             instruments_tx: None,
             io: Some(io),
+            recording: recorder,
             stages,
             resync: Some(resync),
         };

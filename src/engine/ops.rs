@@ -33,6 +33,8 @@ pub struct OpsView {
     pub topology: String,
     pub dispatch: &'static str,
     pub ws_url: String,
+    /// The recorder's counters, if `[recording]` is on.
+    pub recording: Option<Arc<crate::recording::RecordingStats>>,
 }
 
 /// The live histograms on `/metrics` (`stage` label) and `/status`.
@@ -507,6 +509,26 @@ impl Scrape for OpsView {
                 "polyarb_storage_trading_ok",
                 "1 while orders and fills can be stored.",
                 h.trading_ok() as i64,
+            )?;
+        }
+        if let Some(r) = &self.recording {
+            f.counter(
+                "polyarb_recording_frames",
+                "Frames handed to the recorder.",
+                r.frames.get(),
+            )?;
+            f.counters(
+                "polyarb_recording_dropped",
+                "Frames and decisions the recorder's full ring refused (left out of the recording).",
+                &[
+                    (l1("what", "frames"), r.dropped_frames.get()),
+                    (l1("what", "decisions"), r.dropped_decisions.get()),
+                ],
+            )?;
+            f.counter(
+                "polyarb_recording_files",
+                "Recording files started.",
+                r.files.get(),
             )?;
         }
         // Risk breakers (published by the risk module).

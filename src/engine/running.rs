@@ -38,6 +38,11 @@ pub enum PipelineError {
     Spawn(#[from] std::io::Error),
     #[error("storage: {0}")]
     Storage(#[from] crate::storage::StorageError),
+    #[error("recording to {}: {source}", dir.display())]
+    Recording {
+        dir: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Counters of every stage, readable while running.
@@ -64,6 +69,8 @@ pub struct PipelineReport {
     pub warnings: Vec<String>,
     /// The storage writer's final metrics, if storage was on.
     pub storage: Option<Result<crate::storage::MetricsSnapshot, crate::storage::StorageError>>,
+    /// The recording's summary, if recording was on.
+    pub recording: Option<crate::recording::RecordingSummary>,
 }
 
 /// A running pipeline.
@@ -100,6 +107,8 @@ pub struct Pipeline {
     /// running are sent there before they are subscribed (`catalog_link`).
     pub instruments_tx: Option<Sender<crate::exec::live::InstrumentUpdate>>,
     pub(super) io: Option<JoinHandle<Vec<LatencyHistogram>>>,
+    /// The recorder (cold thread), if `[recording]` is on; its counters are readable.
+    pub recording: Option<crate::recording::Recorder>,
     pub(super) stages: Vec<JoinHandle<Vec<LatencyHistogram>>>,
     pub(super) resync: Option<JoinHandle<()>>,
 }
@@ -181,6 +190,11 @@ impl Pipeline {
         for h in self.stages.drain(..).rev() {
             histograms.extend(h.join().unwrap_or_default());
         }
+        // The book stage has sent its final books: the recording can close.
+        let recording = self
+            .recording
+            .take()
+            .map(crate::recording::Recorder::finish);
         drop(self.book_ctl);
         if let Some(h) = self.resync.take() {
             let _ = h.join();
@@ -191,6 +205,7 @@ impl Pipeline {
             histograms,
             warnings: self.warnings.lock().map(|w| w.clone()).unwrap_or_default(),
             storage,
+            recording,
         }
     }
 }

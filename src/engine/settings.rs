@@ -40,6 +40,9 @@ pub struct EngineSettings {
     /// `[chain]`: the account on chain; its `[chain.recycle]` turns the complete sets live
     /// trading fills back into pUSD (absent: nothing is recycled).
     pub chain: Option<crate::chain::ChainConfig>,
+    /// `[recording]`: present = every frame and decision is recorded (cold thread); absent =
+    /// off (`--record DIR` turns it on).
+    pub recording: Option<crate::recording::RecordingConfig>,
 }
 
 impl EngineSettings {
@@ -123,6 +126,11 @@ impl EngineSettings {
         }
         self.risk.validate(file)?;
         self.obs.validate(file)?;
+        if let Some(r) = &self.recording
+            && let Err((key, expected, found)) = r.validate()
+        {
+            return Err(invalid(key, expected, found));
+        }
         Ok(())
     }
 }

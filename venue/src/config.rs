@@ -84,7 +84,8 @@ pub struct SourceConfig {
     pub changes_per_s: u64,
     /// Start paused (tests step the source explicitly).
     pub paused: bool,
-    /// Replay: the frames file (relative to the config file).
+    /// Replay: a frames file, or an engine recording (a directory, or one `.pzr` file of it),
+    /// relative to the config file.
     pub replay_file: Option<PathBuf>,
     /// Replay: frames per second; 0 = as fast as the connections drain.
     pub replay_frames_per_s: u64,
@@ -221,7 +222,7 @@ impl VenueConfig {
         if self.source.kind == SourceKind::Replay && self.source.replay_file.is_none() {
             return Err(bad(
                 "source.replay_file",
-                "a frames file when source.kind = \"replay\"",
+                "a frames file or recording when source.kind = \"replay\"",
                 "nothing".into(),
             ));
         }

@@ -1,5 +1,5 @@
 //! Where the venue's market events come from: the synthetic model, or the frames of a
-//! recording replayed in order.
+//! recording replayed in order (a frames file, or the frames of an engine's recording).
 //!
 //! A recording is served verbatim (its frames are what the real venue sent), while its effect
 //! on the venue's books is tracked with the project's own parser so that REST snapshots and the
@@ -12,6 +12,7 @@ use tungstenite::Utf8Bytes;
 
 use polyarb::adapters::polymarket::market_channel::MarketParser;
 use polyarb::core::{AssetIndex, AssetRegistry, MarketMsg, Size, TickSize};
+use polyarb::recording::{RecordKind, RecordingReader};
 use polyarb::replay::FrameReader;
 
 use super::book::{MarketInfo, VenueBooks};
@@ -47,15 +48,30 @@ pub struct ReplaySource {
 }
 
 impl ReplaySource {
-    /// Loads every frame of a file (`.zst` decompressed) into memory.
+    /// Loads every frame of a frames file (`.zst` decompressed), or of the newest session of
+    /// an engine's recording (a directory, or one `.pzr` file of it), into memory.
     pub fn load(path: &Path) -> io::Result<Self> {
-        let mut reader = FrameReader::open(path)?;
         let mut frames = Vec::new();
         let mut skipped = 0;
-        while let Some(f) = reader.next_frame()? {
-            match std::str::from_utf8(f) {
-                Ok(s) => frames.push(Utf8Bytes::from(s)),
-                Err(_) => skipped += 1,
+        let mut keep = |f: &[u8]| match std::str::from_utf8(f) {
+            Ok(s) => frames.push(Utf8Bytes::from(s)),
+            Err(_) => skipped += 1,
+        };
+        if path.is_dir()
+            || path
+                .extension()
+                .is_some_and(|e| e == polyarb::recording::format::EXT)
+        {
+            let mut reader = RecordingReader::open(path).map_err(io::Error::other)?;
+            while let Some(r) = reader.next_record().map_err(io::Error::other)? {
+                if r.kind == Some(RecordKind::Frame) {
+                    keep(&r.payload);
+                }
+            }
+        } else {
+            let mut reader = FrameReader::open(path)?;
+            while let Some(f) = reader.next_frame()? {
+                keep(f);
             }
         }
         Ok(Self {

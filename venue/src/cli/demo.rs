@@ -34,6 +34,10 @@ pub struct DemoArgs {
     /// Redraw interval of the live view, in milliseconds.
     #[arg(long, default_value_t = 500)]
     pub refresh_ms: u64,
+    /// Record every frame as received and every decision into this directory (rotating zstd
+    /// files; `polyarb replay --recording DIR` audits them). Overrides `[recording] dir`.
+    #[arg(long)]
+    pub record: Option<PathBuf>,
     /// Paper-trade: send every Dutch book as signed FOK orders to the in-process venue's
     /// matching engine from a fresh, venue-funded account (default: dry-run intents only).
     #[arg(long)]
@@ -47,6 +51,8 @@ pub struct DemoArgs {
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let src = ConfigSource::named(&a.config)?;
     let (mut cfg, vcfg) = VenueConfig::with_engine(&src)?;
+    cfg.recording =
+        polyarb::recording::config::resolve(cfg.recording.take(), a.record.clone(), &src.text()?);
     let venue = Venue::start(vcfg.clone()).context("starting the local venue")?;
     cfg.feed.ws_url = venue.ws_url();
     cfg.resync.clob_url = venue.http_url();
@@ -120,6 +126,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             sc.path.display()
         );
     }
+    if let Some(r) = &cfg.recording {
+        println!(
+            "record   {} (frames and decisions; polyarb replay --recording)",
+            r.dir.display()
+        );
+    }
     for w in p.warnings() {
         println!("warning  {w}");
     }
@@ -165,6 +177,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     println!("{}", report::health_line(&s));
     for r in &refused {
         println!("{r}");
+    }
+    if let Some(r) = &rep.recording {
+        println!("{}", r.line());
     }
     let storage_failed = report::storage_summary(&rep.storage, secs, s.book.storage_dropped.get());
     let faults = match venue_stats.model_binary_dutch_faults {

@@ -7,4 +7,5 @@ mod demo;
 mod feed;
 mod hosted;
 mod ops;
+mod recording;
 mod trade;

@@ -220,7 +220,12 @@ pub struct MarketFeed {
     shutdown: bool,
     /// When the connection cells are next published.
     next_conn_publish_ns: u64,
+    /// Sees every text frame as received (a recording), before it is delivered.
+    tap: Option<FrameTap>,
 }
+
+/// A frame observer on the io thread: (frame, receive time, connection). It must not block.
+pub type FrameTap = Box<dyn Fn(&[u8], u64, u16) + Send>;
 
 impl MarketFeed {
     /// Builds the io stage and its control handle. `out` carries frames to the parser (a ring,
@@ -261,8 +266,15 @@ impl MarketFeed {
             rng: StdRng::seed_from_u64(seed),
             shutdown: false,
             next_conn_publish_ns: 0,
+            tap: None,
         };
         Ok((feed, FeedControl { tx, waker }, stats))
+    }
+
+    /// Shows every text frame to `tap` as it is received (see [`FrameTap`]).
+    pub fn with_tap(mut self, tap: FrameTap) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// Runs until `FeedCommand::Shutdown`; returns the latency histograms of stages fused
@@ -401,6 +413,7 @@ impl MarketFeed {
             free,
             returns,
             stats,
+            tap,
             ..
         } = self;
         let d = &mut delivery[id];
@@ -413,6 +426,9 @@ impl MarketFeed {
             Incoming::Text(bytes) => {
                 stats.frames.inc();
                 stats.bytes.add(bytes.len() as u64);
+                if let Some(tap) = tap {
+                    tap(bytes, t, conn_id);
+                }
                 let mut buf = take_buf(free, returns, stats);
                 if buf.fill(bytes, t, conn_id) {
                     stats.buffer_allocs.inc();
