@@ -25,6 +25,8 @@ pub struct Dashboard {
     last_at: Instant,
     recent: VecDeque<String>,
     pub intents: u64,
+    /// The spread desk's quotes and inventory per market (empty: not quoting).
+    pub quotes: Vec<String>,
 }
 
 impl Dashboard {
@@ -38,6 +40,7 @@ impl Dashboard {
             last_at: Instant::now(),
             recent: VecDeque::new(),
             intents: 0,
+            quotes: Vec::new(),
         }
     }
 
@@ -105,6 +108,12 @@ impl Dashboard {
         );
         for line in &self.recent {
             let _ = writeln!(screen, "  {line}");
+        }
+        if !self.quotes.is_empty() {
+            let _ = writeln!(screen, "\nspread quotes and inventory:");
+            for line in &self.quotes {
+                let _ = writeln!(screen, "  {line}");
+            }
         }
         out.write_all(screen.as_bytes())?;
         out.flush()

@@ -77,7 +77,15 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     let refused = set.refused_lines();
     let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
-    let (dispatch, desk) = match cfg.trading.as_ref().filter(|t| t.is_live()) {
+    let scfg = &cfg.strategy.spread;
+    let live = cfg.trading.as_ref().filter(|t| t.is_live());
+    if scfg.enabled && live.is_none() {
+        bail!(
+            "{src}: key `strategy.spread.enabled`: quoting sends orders: expected [trading] \
+             mode = \"live\" with its account"
+        );
+    }
+    let (dispatch, desk) = match live {
         Some(t) => {
             let places = polyarb::exec::risk_link::asset_places(&set.registry, &set.groups);
             let risk = (cfg.risk.clone(), places);
@@ -86,11 +94,24 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         }
         None => (DispatchMode::DryRun, None),
     };
-    let mut p = EngineBuilder::new(&cfg, set.registry, set.groups)
+    let capacity = set.registry.len().max(cfg.pipeline.max_assets);
+    let mut builder = EngineBuilder::new(&cfg, set.registry, set.groups)
         .held(&held)
-        .dispatch(dispatch)
-        .start()
-        .context("starting the pipeline")?;
+        .dispatch(dispatch);
+    let spread = match live.filter(|_| scfg.enabled) {
+        Some(t) => {
+            let (client, creds) = account(&src, t)?;
+            let markets = super::spread::from_catalog(scfg, &first);
+            println!("spread   quoting {} markets", markets.len());
+            let gate = desk.as_ref().map(|d| d.gate().clone());
+            let (tap, run) =
+                super::spread::open(scfg, client, creds, &t.user_ws_url, markets, capacity, gate)?;
+            builder = builder.spread(tap);
+            Some(run)
+        }
+        None => None,
+    };
+    let mut p = builder.start().context("starting the pipeline")?;
     // Markets listed while running become tradeable: their instruments reach the sender first.
     p.instruments_tx = desk.as_ref().map(LiveDesk::instruments);
     println!(
@@ -135,6 +156,12 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
             && let Some(u) = &runner.last
         {
             labels = markets::catalog_labels(u, p.registry.len());
+            if let Some(s) = &spread {
+                s.on_catalog(scfg, u);
+            }
+        }
+        if let Some(s) = &spread {
+            dash.quotes = s.live_lines();
         }
         if let Some(d) = &desk {
             d.observe(&p.stats);
@@ -173,6 +200,9 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     if let Some(d) = desk {
         d.finish()?;
     }
+    if let Some(s) = spread {
+        s.finish()?;
+    }
     println!();
     report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;
     match storage_failed {
@@ -194,11 +224,40 @@ fn open_live(
         Vec<polyarb::exec::risk_link::AssetPlace>,
     ),
 ) -> anyhow::Result<(DispatchMode, LiveDesk)> {
+    let journal = t.journal.as_deref().context("trading.journal")?;
+    let (client, creds) = account(config, t)?;
+    paper::open_desk(DeskSetup {
+        label: "account",
+        client,
+        creds,
+        user_ws_url: &t.user_ws_url,
+        instruments: {
+            let mut table = Instruments::new();
+            instruments::apply(
+                &mut table,
+                instruments::from_catalog(first, registry, registry.len()),
+            );
+            table
+        },
+        journal,
+        pairing: t.pairing(),
+        no_side,
+        ledger_url: None,
+        risk,
+        places,
+    })
+}
+
+/// The account of `[trading]`: its key and credentials from their files (or L1 auth), and a
+/// CLOB client trading for it.
+fn account(
+    config: &ConfigSource,
+    t: &TradingConfig,
+) -> anyhow::Result<(Arc<ClobClient>, ApiCredentials)> {
     let named =
         |key: &str, p: &std::path::Path| format!("{config}: key `trading.{key}`: {}", p.display());
     // `validate` made sure these are set when the mode is live.
     let key_path = t.key_file.as_deref().context("trading.key_file")?;
-    let journal = t.journal.as_deref().context("trading.journal")?;
     let key = PrivateKey::from_file(key_path).with_context(|| {
         format!(
             "{}: expected a file holding a 0x-hex private key",
@@ -225,24 +284,5 @@ fn open_live(
         ClobClient::connect(cc, key, creds.clone())
             .with_context(|| format!("connecting to the CLOB at {}", t.clob_url))?,
     );
-    paper::open_desk(DeskSetup {
-        label: "account",
-        client,
-        creds,
-        user_ws_url: &t.user_ws_url,
-        instruments: {
-            let mut table = Instruments::new();
-            instruments::apply(
-                &mut table,
-                instruments::from_catalog(first, registry, registry.len()),
-            );
-            table
-        },
-        journal,
-        pairing: t.pairing(),
-        no_side,
-        ledger_url: None,
-        risk,
-        places,
-    })
+    Ok((client, creds))
 }

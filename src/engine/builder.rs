@@ -55,6 +55,8 @@ pub struct EngineBuilder<'a> {
     held: Vec<u32>,
     seed: u64,
     dispatch: DispatchMode,
+    /// The spread desk's tap on the strategy stage (`[strategy.spread]`).
+    spread: Option<crate::strategy::spread::desk::SpreadTap>,
 }
 
 impl<'a> EngineBuilder<'a> {
@@ -72,6 +74,7 @@ impl<'a> EngineBuilder<'a> {
             held: Vec::new(),
             seed: 0,
             dispatch: DispatchMode::DryRun,
+            spread: None,
         }
     }
 
@@ -91,6 +94,12 @@ impl<'a> EngineBuilder<'a> {
     /// What the dispatch stage does with opportunities (dry run unless told).
     pub fn dispatch(mut self, mode: DispatchMode) -> Self {
         self.dispatch = mode;
+        self
+    }
+
+    /// Forwards the tops of quoted assets to the spread desk (`strategy::spread::desk`).
+    pub fn spread(mut self, tap: crate::strategy::spread::desk::SpreadTap) -> Self {
+        self.spread = Some(tap);
         self
     }
 
@@ -143,6 +152,10 @@ impl<'a> EngineBuilder<'a> {
             storage.health,
             wiring.bell(StageKind::Strategy),
         );
+        let strategy = match self.spread {
+            Some(tap) => strategy.with_spread(tap),
+            None => strategy,
+        };
         let strategy_stats = strategy.stats.clone();
         let (tops_out, strategy_thread) = wiring.link(
             StageKind::Book,

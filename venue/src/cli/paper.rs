@@ -15,7 +15,7 @@ use anyhow::Context;
 
 use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
 use polyarb::adapters::polymarket::signing::protocol::POLYGON;
-use polyarb::adapters::polymarket::signing::{PrivateKey, SignatureType};
+use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey, SignatureType};
 use polyarb::cli::paper::{DeskSetup, LiveDesk, TIMEOUT, fresh_file, open_desk};
 use polyarb::core::AssetRegistry;
 use polyarb::core::fees::FeeSchedule;
@@ -27,17 +27,9 @@ use polyarb::risk::RiskConfig;
 
 use crate::{VenueHandle, deposit_wallet_address};
 
-/// Opens a paper account on `venue` and makes the live dispatch for `registry`'s assets;
-/// `fees` is the taker fee schedule the venue charges on its synthetic markets; orders are
-/// journaled in a fresh SQLite file at `journal`; `risk` is `[risk]` and each asset's market
-/// and event.
-pub fn open(
-    venue: &VenueHandle,
-    registry: &AssetRegistry,
-    fees: Option<FeeSchedule>,
-    journal: &Path,
-    risk: (RiskConfig, Vec<AssetPlace>),
-) -> anyhow::Result<(DispatchMode, LiveDesk)> {
+/// A fresh account on `venue`: a random key whose first API key makes and funds its deposit
+/// wallet, and a CLOB client trading as that wallet.
+pub fn account(venue: &VenueHandle) -> anyhow::Result<(Arc<ClobClient>, ApiCredentials)> {
     let key = PrivateKey::from_hex(&format!("0x{}", hex::encode(rand::random::<[u8; 32]>())))
         .context("paper key")?;
     let url = venue.http_url();
@@ -52,6 +44,22 @@ pub fn open(
     let client = Arc::new(
         ClobClient::connect(cc, key, creds.clone()).context("connecting the CLOB client")?,
     );
+    Ok((client, creds))
+}
+
+/// Opens a paper account on `venue` and makes the live dispatch for `registry`'s assets;
+/// `fees` is the taker fee schedule the venue charges on its synthetic markets; orders are
+/// journaled in a fresh SQLite file at `journal`; `risk` is `[risk]` and each asset's market
+/// and event.
+pub fn open(
+    venue: &VenueHandle,
+    registry: &AssetRegistry,
+    fees: Option<FeeSchedule>,
+    journal: &Path,
+    risk: (RiskConfig, Vec<AssetPlace>),
+) -> anyhow::Result<(DispatchMode, LiveDesk)> {
+    let (client, creds) = account(venue)?;
+    let url = venue.http_url();
     let mut instruments = Vec::with_capacity(registry.len());
     for (_, info) in registry.iter() {
         let rules = polyarb::cli::trade::rules(&url, &info.token, TIMEOUT)

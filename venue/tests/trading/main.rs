@@ -8,3 +8,4 @@ mod orders;
 mod pairing;
 mod relayer;
 mod risk;
+mod spread;
