@@ -56,11 +56,37 @@ pub struct QuotedMarket {
 }
 
 /// Complete sets (a YES and a NO of one market) to merge into pUSD: the settlement path's
-/// entry. `offer` is called on the quoting thread when both outcomes are held; it must not
-/// block (queue the work). The positions are the order manager's: a merge done elsewhere is
-/// seen here once the positions reflect it.
+/// entry. `offer` is called on the quoting thread with the sets acquired since the last offer
+/// (never the same sets twice); it must not block (queue the work).
 pub trait MergeHook: Send {
-    fn offer(&mut self, condition_id: &str, yes: TokenId, no: TokenId, sets: Size);
+    fn offer(&mut self, condition_id: &str, neg_risk: bool, sets: Size);
+}
+
+/// The settlement recycler's channel: each offer is one `Merge` of the market's condition.
+impl MergeHook for crate::settlement::recycle::RecycleTx {
+    fn offer(&mut self, condition_id: &str, neg_risk: bool, sets: Size) {
+        use crate::settlement::calls::MarketKind;
+        use crate::settlement::recycle::{FilledSets, SetKey};
+        let Ok(condition) = condition_id.parse::<alloy_primitives::B256>() else {
+            tracing::warn!(
+                condition_id,
+                "spread: a condition id that is not 32 bytes: sets not offered"
+            );
+            return;
+        };
+        let kind = if neg_risk {
+            MarketKind::NegRisk
+        } else {
+            MarketKind::Binary
+        };
+        crate::settlement::recycle::RecycleTx::offer(
+            self,
+            FilledSets {
+                key: SetKey::Merge { kind, condition },
+                sets: sets.0,
+            },
+        );
+    }
 }
 
 /// Why quotes were pulled.
@@ -106,6 +132,8 @@ struct MarketState {
     pulled: Option<PullReason>,
     /// Since when a resting quote is rewards-eligible.
     eligible_since: Option<Instant>,
+    /// Micro-sets offered to the merge hook so far.
+    sets_offered: u64,
 }
 
 impl MarketState {
@@ -122,6 +150,7 @@ impl MarketState {
             replaces: VecDeque::new(),
             pulled: None,
             eligible_since: None,
+            sets_offered: 0,
         }
     }
 
@@ -219,6 +248,12 @@ impl Quoter {
             .collect()
     }
 
+    fn resting_any(&self) -> bool {
+        self.markets
+            .iter()
+            .any(|s| s.slots.iter().any(Option::is_some))
+    }
+
     /// Whether the heartbeat loop runs.
     pub fn heartbeating(&self) -> bool {
         self.heartbeat.is_some()
@@ -310,11 +345,11 @@ impl Quoter {
                 ok: top.ok,
             },
         };
+        self.markets[i].top = top;
+        self.markets[i].report.mid = Price((top.bid.0 + top.ask.0) / 2);
         if self.guard(manager, now) {
             return;
         }
-        self.markets[i].top = top;
-        self.markets[i].report.mid = Price((top.bid.0 + top.ask.0) / 2);
         self.requote(manager, i, now, unix_s);
     }
 
@@ -356,13 +391,15 @@ impl Quoter {
 
     /// The gate and the heartbeat chain; true when every quote was pulled for them.
     fn guard<J: OrderJournal>(&mut self, manager: &mut OrderManager<J>, _now: Instant) -> bool {
-        let all: Vec<usize> = (0..self.markets.len()).collect();
+        let all = |n: usize| (0..n).collect::<Vec<usize>>();
         if self.gate.as_ref().is_some_and(|g| g.is_halted()) {
             if !self.was_halted {
                 self.stats.breaker_pulls += 1;
             }
+            if !self.was_halted || self.resting_any() {
+                self.pull(manager, &all(self.markets.len()), PullReason::Breaker);
+            }
             self.was_halted = true;
-            self.pull(manager, &all, PullReason::Breaker);
             return true;
         }
         self.was_halted = false;
@@ -373,7 +410,7 @@ impl Quoter {
                 self.stats.heartbeat_losses += 1;
                 self.hb_wait = Some(h.stats.sent.load(Ordering::Relaxed));
                 tracing::warn!("heartbeat chain lost: pulling every quote until a new one holds");
-                self.pull(manager, &all, PullReason::HeartbeatLost);
+                self.pull(manager, &all(self.markets.len()), PullReason::HeartbeatLost);
             }
         }
         if let Some(seen) = self.hb_wait {
@@ -652,10 +689,7 @@ impl Quoter {
 
     /// Starts the heartbeats when a quote rests, stops them when none does.
     fn update_heartbeat<J: OrderJournal>(&mut self, manager: &OrderManager<J>) {
-        let any = self
-            .markets
-            .iter()
-            .any(|s| s.slots.iter().any(Option::is_some));
+        let any = self.resting_any();
         match (&self.heartbeat, any) {
             (None, true) => {
                 let every = Duration::from_millis(self.cfg.heartbeat_ms);
@@ -713,17 +747,22 @@ impl Quoter {
         manager.on_user(msg);
     }
 
-    /// Offers the complete sets market `i` holds to the merge hook.
+    /// Offers the complete sets market `i` acquired since its last offer to the merge hook.
     fn offer_sets<J: OrderJournal>(&mut self, manager: &OrderManager<J>, i: usize) {
-        let inv = self.inventory(manager, i);
-        let sets = inv.yes.0.min(inv.no.0) / super::quote::LOT * super::quote::LOT;
-        if sets == 0 {
+        if self.merge.is_none() {
             return;
         }
+        let inv = self.inventory(manager, i);
+        let sets = inv.yes.0.min(inv.no.0) / super::quote::LOT * super::quote::LOT;
         let s = &mut self.markets[i];
+        let new = sets.saturating_sub(s.sets_offered);
+        if new == 0 {
+            return;
+        }
         if let Some(h) = &mut self.merge {
-            h.offer(&s.m.condition_id, s.m.yes, s.m.no, Size(sets));
-            s.report.sets_offered += 1;
+            h.offer(&s.m.condition_id, s.m.rules.neg_risk, Size(new));
+            s.sets_offered += new;
+            s.report.sets_offered += new;
         }
     }
 

@@ -44,7 +44,7 @@ pub struct MarketReport {
     pub rebates: i128,
     /// Milliseconds during which a resting quote was rewards-eligible.
     pub rewards_ms: u64,
-    /// Complete sets offered to the merge hook.
+    /// Micro-sets (a YES and a NO) offered to the merge hook.
     pub sets_offered: u64,
     /// The current quotes, for the live view (price on the token's own scale).
     pub bid: Option<(&'static str, &'static str, Price, Size)>,
