@@ -350,7 +350,11 @@ fn fills_inventory_and_pnl_equal_the_venues_ledger() {
     fund(&v, &taker, "1000", &[(&m.yes, "200")]);
     let mut listener = listen(&v, &a);
     let cash0 = collateral(&v, &a);
-    let mut q = Quoter::new(cfg(), 1 << 40, None);
+    // No skew: the quotes stay a tick better than the house's levels, which have time
+    // priority at their own prices.
+    let mut c = cfg();
+    c.skew_micro_ticks_per_share = 0;
+    let mut q = Quoter::new(c, 1 << 40, None);
     q.set_markets(&mut mgr, vec![quoted(&m, "m")]);
     feed(&mut q, &mut mgr, &v, &m);
     assert_eq!(open(&a), 2);
@@ -363,6 +367,8 @@ fn fills_inventory_and_pnl_equal_the_venues_ledger() {
     // The taker sells YES into the quoter's bid again and again: the YES inventory grows and
     // never passes its cap; the quoter re-quotes after each fill.
     for _ in 0..6 {
+        // Quotes that ended (filled) are renewed between tops.
+        q.tick(&mut mgr, Instant::now(), unix_s());
         let bid = q.reports(&mgr)[0].bid;
         let Some(("BUY", "YES", p, _)) = bid else {
             break;
@@ -375,9 +381,13 @@ fn fills_inventory_and_pnl_equal_the_venues_ledger() {
             "7",
             OrderType::Fak,
         );
-        let _ = taker.client.post_order(&o);
+        let ack = taker.client.post_order(&o);
         let before = mgr.positions.get(&m.yes).shares;
-        wait_within("our fill", Duration::from_secs(10), || {
+        let what = format!(
+            "our fill: bid {bid:?}, taker's sell {ack:?}, book {}",
+            rest_book(&v, &m.yes)
+        );
+        wait_within(&what, Duration::from_secs(10), || {
             pump(&mut q, &mut mgr, &mut listener);
             mgr.positions.get(&m.yes).shares > before
         });
