@@ -94,6 +94,9 @@ pub struct SubmitResult {
     pub outcome: SubmitOutcome,
 }
 
+/// A batch cancel's answer: the ids canceled, and those not (with the venue's reason).
+pub type CancelOutcome = (Vec<String>, Vec<(String, String)>);
+
 /// What a replace request did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReplaceDecision {
@@ -481,10 +484,7 @@ impl<J: OrderJournal> OrderManager<J> {
     /// Cancels these orders, `DELETE /orders` batches of at most 15; returns the ids the venue
     /// canceled and those it did not (with its reason). A failed batch is an error only when no
     /// batch got through; the ids of failed batches are then left as they were.
-    pub fn cancel_orders(
-        &mut self,
-        ids: &[String],
-    ) -> Result<(Vec<String>, Vec<(String, String)>), ClobError> {
+    pub fn cancel_orders(&mut self, ids: &[String]) -> Result<CancelOutcome, ClobError> {
         let (mut canceled, mut not) = (Vec::new(), Vec::new());
         let mut last_err = None;
         for chunk in ids.chunks(MAX_BATCH) {

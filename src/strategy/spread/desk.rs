@@ -48,7 +48,7 @@ impl QuotedSet {
 
     #[inline]
     pub fn contains(&self, a: AssetIndex) -> bool {
-        let i = a.get() as usize;
+        let i = a.get();
         self.bits
             .get(i / 64)
             .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (i % 64)) != 0)
@@ -59,7 +59,7 @@ impl QuotedSet {
         let mut words = vec![0u64; self.bits.len()];
         let mut left_out = 0;
         for a in assets {
-            let i = a.get() as usize;
+            let i = a.get();
             match words.get_mut(i / 64) {
                 Some(w) => *w |= 1 << (i % 64),
                 None => left_out += 1,
@@ -128,9 +128,12 @@ pub enum DeskCommand {
     Resume(String),
 }
 
+/// What a stopped desk hands back: its order manager, the final reports, the counters.
+pub type DeskEnd<J> = (OrderManager<J>, Vec<MarketReport>, QuoterStats);
+
 /// The running desk.
 pub struct SpreadDesk<J: OrderJournal> {
-    thread: Option<JoinHandle<(OrderManager<J>, Vec<MarketReport>, QuoterStats)>>,
+    thread: Option<JoinHandle<DeskEnd<J>>>,
     stop: Arc<AtomicBool>,
     bell: Arc<Doorbell>,
     pub commands: Sender<DeskCommand>,
@@ -201,7 +204,7 @@ pub fn start<J: OrderJournal + Send + 'static>(
 
 impl<J: OrderJournal + 'static> SpreadDesk<J> {
     /// Pulls every quote, stops, and returns the manager, the final reports and the counters.
-    pub fn join(mut self) -> Option<(OrderManager<J>, Vec<MarketReport>, QuoterStats)> {
+    pub fn join(mut self) -> Option<DeskEnd<J>> {
         self.stop.store(true, Ordering::SeqCst);
         self.bell.ring();
         self.thread.take().and_then(|t| t.join().ok())
@@ -232,11 +235,7 @@ fn unix_s() -> i64 {
 }
 
 impl<J: OrderJournal> DeskRun<J> {
-    fn run(
-        mut self,
-        bell: Arc<Doorbell>,
-        stop: Arc<AtomicBool>,
-    ) -> (OrderManager<J>, Vec<MarketReport>, QuoterStats) {
+    fn run(mut self, bell: Arc<Doorbell>, stop: Arc<AtomicBool>) -> DeskEnd<J> {
         bell.bind_current();
         // The user channel does not ring the bell: a short park bound keeps its events flowing.
         let mut waiter = Waiter::new(WaitStrategy::Park, bell, Duration::from_millis(5));

@@ -98,7 +98,7 @@ impl Default for SpreadConfig {
 impl SpreadConfig {
     /// What is wrong with these settings, if anything: (key, expected, found).
     pub fn problem(&self) -> Option<(&'static str, &'static str, String)> {
-        if self.size.0 == 0 || self.size.0 % quote::LOT != 0 {
+        if self.size.0 == 0 || !self.size.0.is_multiple_of(quote::LOT) {
             Some((
                 "size",
                 "a positive size in whole hundredths of a share (limit orders carry 2 decimals)",
