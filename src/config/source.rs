@@ -103,6 +103,7 @@ pub const BUILTIN: &[Builtin] = &[
     builtin!("flood", ConfigKind::Engine),
     builtin!("tuned", ConfigKind::Engine),
     builtin!("venue", ConfigKind::Venue),
+    builtin!("venue-spread", ConfigKind::Venue),
     builtin!("catalog", ConfigKind::Catalog),
 ];
 

@@ -307,16 +307,7 @@ pub fn plan_orders(
         // A marketable BUY spends its pUSD amount level by level up to its worst price
         // (production's market order): the leg's cost through the levels walked, so that it
         // buys the plan's shares and no more, and the book the strategy saw absorbs it whole.
-        // At the highest price its tick allows, an amount that is not shares × price names a
-        // worst price (amount / shares at 4 decimals) above it, which the venue refuses: such a
-        // leg spends its shares at that price, exact on its lot.
-        let top = 1_000_000u32.saturating_sub(o.rules.tick_size.micros());
-        let cost = if o.request.price.0 >= top {
-            Amount::ZERO
-        } else {
-            costs[k]
-        };
-        let amount = leg_amount(o.request.price, cost, plan.size, Size(common));
+        let amount = leg_amount(o.request.price, costs[k], plan.size, Size(common));
         o.request.quantity = crate::adapters::polymarket::signing::Quantity::MarketAmount(amount);
         // Checked against every rule the signer applies (marketable precision, $1 minimum),
         // so that what passes here is sent as is.

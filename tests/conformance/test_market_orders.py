@@ -133,3 +133,33 @@ def test_market_orders(venue, tick_index, side, order_type):
         assert outcomes["killed"] > 0 and outcomes["partial"] == 0, outcomes
     else:
         assert outcomes["killed"] == 0 and outcomes["partial"] > 0, outcomes
+
+
+def test_market_buy_at_the_highest_price(venue):
+    """A market BUY at 1 - tick, as the official client builds it: the share amount is floored to
+    4 decimals, so maker/taker lands a little above the price asked (7.77 pUSD at 0.99 names
+    0.990014). Production fills such orders against asks at 0.99; nothing is refused."""
+    tick_index = TICKS.index("0.01")
+    _, yes, _ = venue.market(tick_index)
+    trader = make_trader(venue)
+    above = 0
+    for amount in [7.77, 3.33, 12.34, 1.01, 25.55]:
+        venue.set_book(yes, bids=[(Decimal("0.98"), Decimal(100))], asks=[(Decimal("0.99"), Decimal(1000))])
+        order = trader.client.create_market_order(
+            MarketOrderArgsV2(token_id=yes, amount=amount, side="BUY", price=0.99, order_type=OrderType.FOK)
+        )
+        maker, taker = amounts_of(order)
+        assert fits_market_precision(maker, taker), (amount, maker, taker)
+        if maker * 1_000_000 // taker > 990_000:
+            above += 1
+        cash0, shares0 = collateral(trader), tokens(trader, yes)
+        r = trader.client.post_order(order, OrderType.FOK)
+        assert r["success"] is True and r["status"] == "matched", (amount, r)
+        making = int(Decimal(r["makingAmount"]) * MICRO)
+        taking = int(Decimal(r["takingAmount"]) * MICRO)
+        # The pUSD is spent at 0.99 a share, each share amount floored to the micro-unit.
+        assert abs(making - maker) <= 10 and Decimal(making) <= Decimal(taking) * Decimal("0.99") + 10, (amount, r)
+        assert collateral(trader) == cash0 - making
+        assert tokens(trader, yes) == shares0 + taking
+    # The case this test is about: amounts whose ratio is above the price asked.
+    assert above >= 3, above

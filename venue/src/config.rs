@@ -277,6 +277,31 @@ impl VenueConfig {
                 s.to_string(),
             ));
         }
+        let tk = &m.takers;
+        if tk.size_min.0 < polyarb::adapters::polymarket::signing::amounts::SHARE_LOT
+            || tk.size_max < tk.size_min
+        {
+            return Err(bad(
+                "model.takers.size_min / model.takers.size_max",
+                "0.01 <= size_min <= size_max",
+                format!("{} / {}", tk.size_min, tk.size_max),
+            ));
+        }
+        let e = tk.size_tail_exponent.0;
+        if !(0.1..=10.0).contains(&e) {
+            return Err(bad(
+                "model.takers.size_tail_exponent",
+                "a number from 0.1 to 10",
+                e.to_string(),
+            ));
+        }
+        if tk.adverse_per_mille > 1000 {
+            return Err(bad(
+                "model.takers.adverse_per_mille",
+                "at most 1000",
+                tk.adverse_per_mille.to_string(),
+            ));
+        }
         if m.mispricing_levels == 0 {
             return Err(bad("model.mispricing_levels", "at least 1", "0".into()));
         }

@@ -136,6 +136,15 @@ pub struct VenueStats {
     /// below N − 1 − margin).
     #[serde(default)]
     pub model_mispricings_no: u64,
+    /// Synthetic taker orders sent into the matching engine so far (`[model.takers]`).
+    #[serde(default)]
+    pub model_takers: u64,
+    /// Those that filled at least one share.
+    #[serde(default)]
+    pub model_taker_fills: u64,
+    /// Price moves after a taker's fill (adverse selection).
+    #[serde(default)]
+    pub model_adverse_moves: u64,
     /// Refusals of the trading endpoints so far, per reason (`amounts`, `signature`,
     /// `heartbeat_id`, ...; see `trading::refusal::Reason`).
     #[serde(default)]
@@ -151,6 +160,10 @@ pub struct SourceCommand {
     pub rate: Option<u64>,
     /// Run this many source steps now (synthetic: model steps; replay: frames).
     pub step: Option<u64>,
+    /// With `step` (synthetic): the steps run on the model's own clock, each this many model
+    /// milliseconds after the last, instead of at the wall clock, so that what model time
+    /// drives (the synthetic takers, scheduled faults) is reproducible.
+    pub step_ms: Option<u64>,
     /// Inject a binary Dutch book fault now: on this market index, or on the first possible
     /// with `-1`.
     pub dutch_book: Option<i64>,
@@ -258,6 +271,10 @@ impl VenueControl {
     pub fn stats(&self) -> VenueStats {
         let pacing = *self.source.lock();
         let hub = self.hub();
+        let taker = match &hub.source {
+            Source::Model(m) => m.taker_stats(),
+            Source::Replay(_) => Default::default(),
+        };
         VenueStats {
             hub: hub.stats,
             io: self.io_stats.snapshot(),
@@ -277,6 +294,9 @@ impl VenueControl {
                 Source::Model(m) => m.mispricings.1,
                 Source::Replay(_) => 0,
             },
+            model_takers: taker.sent,
+            model_taker_fills: taker.filled,
+            model_adverse_moves: taker.adverse_moves,
             trading_rejections: self.trading.refusals.snapshot(),
         }
     }
@@ -307,6 +327,25 @@ impl VenueControl {
         }
     }
 
+    /// Runs `n` model steps now, each `step_ms` model milliseconds after the one before (the
+    /// model's own clock, not the wall clock). Returns (steps, level changes); a replay
+    /// source runs `n` frames.
+    pub fn step_clocked(&self, n: u64, step_ms: u64) -> (u64, u64) {
+        let mut hub = self.hub();
+        let (mut steps, mut changes) = (0, 0);
+        for _ in 0..n {
+            let at = match &hub.source {
+                Source::Model(m) => m.now_ms() + step_ms,
+                Source::Replay(_) => return (hub.step_replay(n).unwrap_or(0), 0),
+            };
+            if let Some((s, c)) = hub.step_model(at, u64::MAX, 1) {
+                steps += s;
+                changes += c;
+            }
+        }
+        (steps, changes)
+    }
+
     /// Injects a Dutch book (YES ask + NO ask < 1 − margin) now; returns the market index.
     pub fn inject_dutch_book(&self, market: Option<u32>) -> Option<u32> {
         self.hub().dutch_book(market, unix_ms())
@@ -326,7 +365,11 @@ impl VenueControl {
             // Same barrier as `pause()`.
             drop(self.hub());
         }
-        let (steps, changes) = c.step.map_or((0, 0), |n| self.step(n));
+        let (steps, changes) = match (c.step, c.step_ms) {
+            (Some(n), Some(ms)) => self.step_clocked(n, ms),
+            (Some(n), None) => self.step(n),
+            (None, _) => (0, 0),
+        };
         let dutch_book_market = c
             .dutch_book
             .and_then(|m| self.inject_dutch_book(u32::try_from(m).ok()));

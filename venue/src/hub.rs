@@ -651,6 +651,14 @@ impl Hub {
             buf.clear();
             if let Source::Model(m) = &mut self.source {
                 m.step(now_ms, &mut buf);
+                // The synthetic takers (none unless `[model.takers]` is on), each followed
+                // by the move it may cause.
+                for t in m.take_takers() {
+                    let got = self
+                        .trading
+                        .synthetic_take(m.books_mut(), &mut buf, &t, &now);
+                    m.after_taker(&t, got, &mut buf);
+                }
                 if !idle {
                     // House quotes that moved across resting orders trade with them.
                     self.trading.sweep(m.books_mut(), &mut buf, &now);

@@ -28,15 +28,18 @@
 
 pub mod ids;
 pub mod rng;
+pub mod takers;
 
 use serde::Deserialize;
 
+use polyarb::adapters::polymarket::signing::OrderSide;
 use polyarb::adapters::polymarket::signing::amounts::SHARE_LOT;
 use polyarb::core::{Price, Side, Size, TickSize};
 
 use super::book::{MarketInfo, VenueBook, VenueBooks};
 use super::event::{EventBuf, LevelDelta, VenueEvent};
 use rng::ModelRng;
+use takers::{TakerConfig, TakerFlow, TakerOrder, TakerStats};
 
 const ONE: u32 = 1_000_000;
 /// Above this best bid (or below `1 - FINE_ABOVE` best ask) the tick becomes 0.001.
@@ -110,6 +113,8 @@ pub struct ModelConfig {
     /// Tick sizes of the first stand-alone binary markets, one per market, kept for good
     /// (no 0.01 ↔ 0.001 regime switch): lets a venue offer every tick size the SDKs know.
     pub fixed_ticks: Vec<TickSize>,
+    /// The synthetic takers (`[model.takers]`), off by default.
+    pub takers: TakerConfig,
 }
 
 impl Default for ModelConfig {
@@ -135,6 +140,7 @@ impl Default for ModelConfig {
             late_tick_book_fault_per_mille: 0,
             min_order_size: Size(5_000_000),
             fixed_ticks: Vec::new(),
+            takers: TakerConfig::default(),
         }
     }
 }
@@ -213,6 +219,10 @@ pub struct MarketModel {
     late_books: Vec<(u32, u64)>,
     hash_salt: u64,
     steps: u64,
+    /// The model time of the last step.
+    last_ms: u64,
+    /// The synthetic takers (drawn only when `[model.takers]` is enabled).
+    takers: TakerFlow,
     /// Binary Dutch book faults injected so far.
     pub binary_dutch_faults: u64,
     /// Neg-risk mispricings injected so far, by side: (YES side, NO side).
@@ -237,6 +247,8 @@ impl MarketModel {
             late_books: Vec::new(),
             hash_salt,
             steps: 0,
+            last_ms: 0,
+            takers: TakerFlow::new(cfg.seed),
             binary_dutch_faults: 0,
             mispricings: (0, 0),
             cfg,
@@ -437,6 +449,93 @@ impl MarketModel {
         self.steps
     }
 
+    /// The model time of the last step (0 before the first).
+    pub fn now_ms(&self) -> u64 {
+        self.last_ms
+    }
+
+    /// What the synthetic takers have done so far.
+    pub fn taker_stats(&self) -> TakerStats {
+        self.takers.stats
+    }
+
+    /// The taker orders of the last step, for the matching engine; each one's outcome goes
+    /// back through [`Self::after_taker`].
+    pub fn take_takers(&mut self) -> Vec<TakerOrder> {
+        std::mem::take(&mut self.takers.pending)
+    }
+
+    /// Queues the takers that arrive by `now_ms`, each on a market drawn by activity weight
+    /// (a frozen market's taker stays away).
+    fn draw_takers(&mut self, now_ms: u64) {
+        let cfg = &self.cfg.takers;
+        let per_min = u64::from(cfg.orders_per_market_per_min) * u64::from(self.market_count());
+        let n = self.takers.arrivals(now_ms, per_min);
+        for _ in 0..n {
+            let total = self.cumulative.last().copied().unwrap_or(0.0);
+            let x = self.takers.rng.unit() * total;
+            let m = (self.cumulative.partition_point(|&c| c <= x) as u32)
+                .min(self.market_count().saturating_sub(1));
+            let outcome = u8::from(self.takers.rng.coin());
+            let side = if self.takers.rng.coin() {
+                OrderSide::Buy
+            } else {
+                OrderSide::Sell
+            };
+            let shares = self.takers.size(&self.cfg.takers);
+            let depth_ticks =
+                self.takers
+                    .rng
+                    .below(u64::from(self.cfg.takers.max_depth_ticks) + 1) as u32;
+            if self.walks[m as usize].frozen_until_ms.is_some() {
+                continue;
+            }
+            self.takers.stats.sent += 1;
+            self.takers.pending.push(TakerOrder {
+                market: m,
+                outcome,
+                side,
+                shares,
+                depth_ticks,
+            });
+        }
+    }
+
+    /// What taker `t` got (`filled` micro-shares): after a fill, with the configured
+    /// probability, the market's top moves `adverse_ticks` on in the taker's direction, as
+    /// long as its neg-risk event keeps its overround. Returns whether it moved.
+    pub fn after_taker(&mut self, t: &TakerOrder, filled: u64, buf: &mut EventBuf) -> bool {
+        if filled == 0 {
+            return false;
+        }
+        self.takers.stats.filled += 1;
+        let p = self.cfg.takers.adverse_per_mille;
+        if p == 0 || !self.takers.rng.chance(u64::from(p)) {
+            return false;
+        }
+        let m = t.market;
+        let (Some(b), Some(a)) = (self.yes(m).best_bid(), self.yes(m).best_ask()) else {
+            return false;
+        };
+        let tick = self.tick(m);
+        let k = self.cfg.takers.adverse_ticks.max(1);
+        let up = t.pushes_up();
+        if self.coherent_direction(m, up, b.0, a.0, k * tick, tick) != Some(up) {
+            return false;
+        }
+        let start = buf.begin_price_change();
+        let trade = self.shift_top(m, up, k, buf);
+        buf.end_price_change(m, start);
+        let Some(trade) = trade else {
+            return false;
+        };
+        if let Some((asset, side, price, size)) = trade {
+            self.record_trade(asset, side, price, size, buf);
+        }
+        self.takers.stats.adverse_moves += 1;
+        true
+    }
+
     /// The YES and NO assets of a market.
     pub fn outcomes(&self, m: u32) -> (u32, u32) {
         (2 * m, 2 * m + 1)
@@ -454,6 +553,7 @@ impl MarketModel {
     pub fn step(&mut self, now_ms: u64, buf: &mut EventBuf) {
         buf.ts_ms = now_ms;
         self.steps += 1;
+        self.last_ms = now_ms;
         self.expire_dutch(now_ms, buf);
         self.expire_mispricings(now_ms, buf);
         self.send_late_books(now_ms, buf);
@@ -468,6 +568,9 @@ impl MarketModel {
             if late > 0 && self.rng.chance(u64::from(late)) {
                 self.late_tick_change(m, now_ms, buf);
             }
+        }
+        if self.cfg.takers.enabled {
+            self.draw_takers(now_ms);
         }
     }
 
@@ -708,12 +811,34 @@ impl MarketModel {
             return None;
         };
         self.walks[m as usize].up = up;
+        match self.shift_top(m, up, k, buf) {
+            Some(trade) => trade,
+            None => {
+                self.resize(m, buf);
+                None
+            }
+        }
+    }
+
+    /// Moves the top of market `m` `k` ticks up or down: the far side is consumed up to the
+    /// new price (a trade print, returned), a new level appears on the near side. `None` when
+    /// the book is at its bound in that direction (nothing changed).
+    #[allow(clippy::type_complexity)]
+    fn shift_top(
+        &mut self,
+        m: u32,
+        up: bool,
+        k: u32,
+        buf: &mut EventBuf,
+    ) -> Option<Option<(u32, Side, Price, Size)>> {
+        let t = self.tick(m);
+        let b = self.yes(m).best_bid()?.0;
+        let a = self.yes(m).best_ask()?.0;
         let spread = self.rng.range(1, 2) as u32 * t;
         let (yes, _) = self.outcomes(m);
         if up {
             let na = (a + k * t).min(ONE - t);
             if na <= a {
-                self.resize(m, buf);
                 return None;
             }
             let consumed: Vec<(Price, Size)> = self
@@ -736,11 +861,10 @@ impl MarketModel {
             }
             self.trim(m, Side::Bid, buf);
             self.trim(m, Side::Ask, buf);
-            consumed.last().map(|&(p, s)| (yes, Side::Ask, p, s))
+            Some(consumed.last().map(|&(p, s)| (yes, Side::Ask, p, s)))
         } else {
             let nb = b.saturating_sub(k * t).max(t);
             if nb >= b {
-                self.resize(m, buf);
                 return None;
             }
             let consumed: Vec<(Price, Size)> = self
@@ -764,7 +888,7 @@ impl MarketModel {
             }
             self.trim(m, Side::Bid, buf);
             self.trim(m, Side::Ask, buf);
-            consumed.last().map(|&(p, s)| (yes, Side::Bid, p, s))
+            Some(consumed.last().map(|&(p, s)| (yes, Side::Bid, p, s)))
         }
     }
 

@@ -344,3 +344,70 @@ fn activity_is_heavy_tailed() {
         "median market {median} of {total}"
     );
 }
+
+#[test]
+fn takers_leave_the_walk_alone_follow_the_seed_and_move_the_price_their_way() {
+    let cfg = |on| {
+        let mut c = ModelConfig::for_assets(40, 4);
+        c.takers.enabled = on;
+        c.takers.orders_per_market_per_min = 120;
+        c.takers.adverse_per_mille = 1000;
+        c
+    };
+    let run = |c: ModelConfig| {
+        let mut m = MarketModel::new(c);
+        let mut buf = EventBuf::new();
+        let mut events = Vec::new();
+        let mut takers = Vec::new();
+        for i in 0..4000u64 {
+            buf.clear();
+            m.step(1_000 + i * 5, &mut buf);
+            events.push((buf.events.clone(), buf.deltas.clone()));
+            takers.extend(m.take_takers());
+        }
+        (events, takers)
+    };
+    let (off, none) = run(cfg(false));
+    assert!(none.is_empty());
+    // On, but nothing executes them: the walk's own events are those of the model without.
+    let (on, takers) = run(cfg(true));
+    assert!(on == off, "the takers draw from their own generator");
+    // 20 markets × 120 a minute for 20 s: about 800, spread by activity weight.
+    assert!((600..=1000).contains(&takers.len()), "{}", takers.len());
+    assert_eq!(run(cfg(true)).1, takers, "same seed, same takers");
+    let mut per_market = vec![0u32; 20];
+    for t in &takers {
+        per_market[t.market as usize] += 1;
+        assert!(t.depth_ticks <= 2 && t.shares >= 5_000_000 && t.outcome <= 1);
+    }
+    per_market.sort_unstable();
+    assert!(per_market[19] > 4 * per_market[10].max(1), "{per_market:?}");
+    // A fill moves the top on in the taker's direction (adverse selection).
+    let mut m = MarketModel::new(cfg(true));
+    let mut buf = EventBuf::new();
+    for (outcome, side, up) in [
+        (0, OrderSide::Buy, true),
+        (1, OrderSide::Sell, true),
+        (0, OrderSide::Sell, false),
+        (1, OrderSide::Buy, false),
+    ] {
+        let t = TakerOrder {
+            market: 0,
+            outcome,
+            side,
+            shares: 5_000_000,
+            depth_ticks: 0,
+        };
+        let (b, a) = (m.yes(0).best_bid().unwrap(), m.yes(0).best_ask().unwrap());
+        assert!(!m.after_taker(&t, 0, &mut buf), "no fill, no move");
+        assert!(m.after_taker(&t, 1, &mut buf));
+        let (nb, na) = (m.yes(0).best_bid().unwrap(), m.yes(0).best_ask().unwrap());
+        if up {
+            assert!(na > a && nb >= b, "{b} {a} -> {nb} {na}");
+        } else {
+            assert!(nb < b && na <= a, "{b} {a} -> {nb} {na}");
+        }
+        assert!(nb < na);
+    }
+    assert_eq!(m.taker_stats().adverse_moves, 4);
+}

@@ -206,7 +206,15 @@ pub fn check_order(
         OrderSide::Sell => scaled.div_ceil(u128::from(shares)),
     };
     let t = u128::from(facts.tick.micros());
-    if price < t || price > u128::from(MICROS_PER_UNIT) - t {
+    // A marketable order's amounts carry its price only to their decimal accuracy: the official
+    // clients floor a market BUY's share amount, so 7.77 pUSD at 0.99 names 0.990014. Its range
+    // is checked on the price rounded half to the tick, the price the client was asked for.
+    let ranged = if marketable {
+        (price + t / 2) / t * t
+    } else {
+        price
+    };
+    if ranged < t || ranged > u128::from(MICROS_PER_UNIT) - t {
         return Err(off_tick());
     }
     let price = Price(price as u32);

@@ -168,6 +168,12 @@ fn next_level(ctx: &Ctx<'_>, t: &TakerSpec, house: bool) -> Option<(Price, Count
     }
 }
 
+/// The best price the taker may take now within its limit (house or resting order), in its
+/// own token's space.
+pub fn best_price(ctx: &Ctx<'_>, t: &TakerSpec, house: bool) -> Option<Price> {
+    next_level(ctx, t, house).map(|(p, _)| p)
+}
+
 /// Shares the taker could get now within its limit (for FOK and post-only checks).
 pub fn available(ctx: &Ctx<'_>, t: &TakerSpec, house: bool) -> u64 {
     let mut total: u64 = 0;

@@ -34,6 +34,7 @@ pub use super::trades::{MakerFill, TradeRecord, TradeStatus};
 use super::wire::{CancelResponse, OrderResponse};
 
 mod lifecycle;
+mod synthetic;
 
 /// The venue's clock for one operation: wall time for the wire, an instant for deadlines.
 #[derive(Clone, Copy, Debug)]
@@ -169,6 +170,10 @@ pub struct UserFrame {
 
 /// The API key of house liquidity in trades (no account holder owns it).
 pub const HOUSE_OWNER: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The API key of the synthetic takers (`[model.takers]`) in trades: the market's other
+/// traders, no account holder of the venue.
+pub const SYNTHETIC_TAKER_OWNER: &str = "00000000-0000-4000-8000-00000000face";
 
 pub struct TradingState {
     pub(crate) cfg: VenueTradingConfig,
