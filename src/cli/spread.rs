@@ -19,12 +19,12 @@ use polyarb::catalog::CatalogUpdate;
 use polyarb::core::AssetRegistry;
 use polyarb::exec::journal::MemoryJournal;
 use polyarb::exec::manager::{ExecConfig, OrderManager};
+use polyarb::quoting::desk::{self, DeskCommand, DeskMarket, SpreadDesk, SpreadTap};
+use polyarb::quoting::quoter::QuotedMarket;
+use polyarb::quoting::select;
 use polyarb::risk::RiskGate;
 use polyarb::strategy::spread::SpreadConfig;
-use polyarb::strategy::spread::desk::{self, DeskCommand, DeskMarket, SpreadDesk, SpreadTap};
-use polyarb::strategy::spread::quoter::QuotedMarket;
 use polyarb::strategy::spread::report;
-use polyarb::strategy::spread::select;
 
 use super::paper::TIMEOUT;
 

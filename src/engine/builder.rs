@@ -56,7 +56,7 @@ pub struct EngineBuilder<'a> {
     seed: u64,
     dispatch: DispatchMode,
     /// The spread desk's tap on the strategy stage (`[strategy.spread]`).
-    spread: Option<crate::strategy::spread::desk::SpreadTap>,
+    spread: Option<crate::strategy::spread::tap::SpreadTap>,
 }
 
 impl<'a> EngineBuilder<'a> {
@@ -97,8 +97,8 @@ impl<'a> EngineBuilder<'a> {
         self
     }
 
-    /// Forwards the tops of quoted assets to the spread desk (`strategy::spread::desk`).
-    pub fn spread(mut self, tap: crate::strategy::spread::desk::SpreadTap) -> Self {
+    /// Forwards the tops of quoted assets to the spread desk (`quoting::desk`).
+    pub fn spread(mut self, tap: crate::strategy::spread::tap::SpreadTap) -> Self {
         self.spread = Some(tap);
         self
     }

@@ -63,7 +63,7 @@ pub struct StrategyStage {
     next_publish_ns: u64,
     epoch: u64,
     /// Tops of the spread quoter's markets, forwarded to its desk.
-    spread: Option<super::spread::desk::SpreadTap>,
+    spread: Option<super::spread::tap::SpreadTap>,
 }
 
 impl StrategyStage {
@@ -96,7 +96,7 @@ impl StrategyStage {
     }
 
     /// Forwards the tops of quoted assets to the spread desk.
-    pub fn with_spread(mut self, tap: super::spread::desk::SpreadTap) -> Self {
+    pub fn with_spread(mut self, tap: super::spread::tap::SpreadTap) -> Self {
         self.spread = Some(tap);
         self
     }

@@ -4,21 +4,19 @@
 //! sides of the YES book can be quoted without inventory: a BUY YES rests on the bid side, a
 //! BUY NO at 1 − p rests on the ask side at p. Where the account holds YES (NO), the ask (bid)
 //! side is quoted as a SELL of what is held instead. A BUY YES and a BUY NO that both fill make
-//! complete sets, merged back into pUSD by the settlement path (see [`quoter::MergeHook`]).
+//! complete sets, merged back into pUSD by the settlement path (see `quoting::quoter::MergeHook`).
 //!
-//! - [`select`]: which markets are quoted (config filters, re-evaluated at each catalog refresh).
+//! - `quoting::select`: which markets are quoted (config filters, re-evaluated at each catalog refresh).
 //! - [`quote`]: the decision: a top and the inventory in, the two quotes out (pure, no
 //!   allocation; every price and size an integer micro-unit).
-//! - [`quoter`]: the quotes at the venue: cancel/replace through the order manager's policy,
+//! - `quoting::quoter`: the quotes at the venue: cancel/replace through the order manager's policy,
 //!   batches of at most 15, pulls (book not ok, rule-hash halt, risk breaker, resolution near,
 //!   heartbeat chain lost), heartbeats while anything rests.
 //! - [`report`]: per market, what the quoting did and what it earned.
 
-pub mod desk;
 pub mod quote;
-pub mod quoter;
 pub mod report;
-pub mod select;
+pub mod tap;
 
 use serde::Deserialize;
 

@@ -257,7 +257,7 @@ fn spread_markets(
     registry: &polyarb::core::AssetRegistry,
     fees: Option<polyarb::core::fees::FeeSchedule>,
     cfg: &polyarb::strategy::spread::SpreadConfig,
-) -> anyhow::Result<Vec<polyarb::strategy::spread::desk::DeskMarket>> {
+) -> anyhow::Result<Vec<polyarb::quoting::desk::DeskMarket>> {
     let url = venue.http_url();
     let mut out = Vec::new();
     for m in venue.markets() {

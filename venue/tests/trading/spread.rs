@@ -15,10 +15,10 @@ use polyarb::adapters::polymarket::signing::{OrderSide, OrderType};
 use polyarb::core::{Price, Size};
 use polyarb::exec::journal::MemoryJournal;
 use polyarb::exec::manager::{ExecConfig, OrderManager};
+use polyarb::quoting::quoter::{QuotedMarket, Quoter};
 use polyarb::risk::{Breaker, RiskGate};
 use polyarb::strategy::spread::SpreadConfig;
 use polyarb::strategy::spread::quote::YesTop;
-use polyarb::strategy::spread::quoter::{QuotedMarket, Quoter};
 use polyarb_venue::VenueHandle;
 
 use testkit::wait_within;

@@ -11,7 +11,7 @@
 //! for the live view about four times a second. Stopping pulls every quote and returns the
 //! manager and the final reports.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -20,95 +20,18 @@ use crossbeam::channel::{Receiver, Sender};
 use rustc_hash::FxHashMap;
 
 use crate::adapters::polymarket::ws::user::UserMessage;
-use crate::core::{AssetIndex, TokenId, TopOfBook};
+use crate::core::{AssetIndex, TokenId};
 use crate::exec::journal::OrderJournal;
 use crate::exec::manager::OrderManager;
-use crate::pipeline::ring::{Counter, RingRx, RingTx, ring};
+use crate::pipeline::ring::{Counter, RingRx, ring};
 use crate::pipeline::wait::{Doorbell, WaitStrategy, Waiter};
 use crate::risk::RiskGate;
 
-use super::SpreadConfig;
-use super::quote::YesTop;
+use crate::strategy::spread::SpreadConfig;
+use crate::strategy::spread::report::MarketReport;
+pub use crate::strategy::spread::tap::{QuotedSet, SpreadTap, SpreadTop};
+
 use super::quoter::{MergeHook, QuotedMarket, Quoter, QuoterStats};
-use super::report::MarketReport;
-
-/// Assets whose tops the tap forwards (a fixed bit set, set by the desk).
-pub struct QuotedSet {
-    bits: Box<[AtomicU64]>,
-}
-
-impl QuotedSet {
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            bits: (0..capacity.div_ceil(64).max(1))
-                .map(|_| AtomicU64::new(0))
-                .collect(),
-        }
-    }
-
-    #[inline]
-    pub fn contains(&self, a: AssetIndex) -> bool {
-        let i = a.get();
-        self.bits
-            .get(i / 64)
-            .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (i % 64)) != 0)
-    }
-
-    /// Makes the set exactly `assets` (those past its capacity are left out, and returned).
-    pub fn replace(&self, assets: &[AssetIndex]) -> usize {
-        let mut words = vec![0u64; self.bits.len()];
-        let mut left_out = 0;
-        for a in assets {
-            let i = a.get();
-            match words.get_mut(i / 64) {
-                Some(w) => *w |= 1 << (i % 64),
-                None => left_out += 1,
-            }
-        }
-        for (w, v) in self.bits.iter().zip(words) {
-            w.store(v, Ordering::Relaxed);
-        }
-        left_out
-    }
-}
-
-/// One top of a quoted asset, as the desk needs it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SpreadTop {
-    pub asset: AssetIndex,
-    pub top: YesTop,
-    pub recv_ns: u64,
-}
-
-/// The hot-side half (see the module doc).
-pub struct SpreadTap {
-    set: Arc<QuotedSet>,
-    tx: RingTx<SpreadTop>,
-    pub dropped: Arc<Counter>,
-}
-
-impl SpreadTap {
-    #[inline]
-    pub fn on_top(&mut self, t: &TopOfBook) {
-        if !self.set.contains(t.asset) {
-            return;
-        }
-        let s = SpreadTop {
-            asset: t.asset,
-            top: YesTop {
-                bid: t.bid,
-                bid_size: t.bid_size,
-                ask: t.ask,
-                ask_size: t.ask_size,
-                ok: t.tradeable,
-            },
-            recv_ns: t.recv_ns,
-        };
-        if self.tx.push(s).is_err() {
-            self.dropped.inc();
-        }
-    }
-}
 
 /// A market to quote and its two assets in the engine's registry.
 #[derive(Clone, Debug)]

@@ -11,8 +11,8 @@
 use crate::catalog::Market;
 use crate::core::{Price, Size};
 
-use super::SpreadConfig;
-use super::quote::YesTop;
+use crate::strategy::spread::SpreadConfig;
+use crate::strategy::spread::quote::YesTop;
 
 /// Why a market is not quoted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! The quotes at the venue: each top change of a quoted market becomes a decision
-//! ([`super::quote::decide`]) and the difference between it and what rests is sent through the
+//! (`strategy::spread::quote::decide`) and the difference between it and what rests is sent through the
 //! order manager, cancels first, then places, each as batches of at most 15.
 //!
 //! Replace policy: a resting quote is kept unless its target moved at least `replace_ticks`
@@ -36,10 +36,11 @@ use crate::exec::manager::{NewOrder, OrderManager, SubmitOutcome};
 use crate::exec::positions::Positions;
 use crate::risk::RiskGate;
 
-use super::quote::{Inventory, Quote, QuoteRules, Quotes, YesTop, decide};
-use super::report::MarketReport;
+use crate::strategy::spread::quote::{Inventory, Quote, QuoteRules, Quotes, YesTop, decide};
+use crate::strategy::spread::report::MarketReport;
+use crate::strategy::spread::{Outcome, SpreadConfig};
+
 use super::select::{book_qualifies, ends_within, rewards_eligible};
-use super::{Outcome, SpreadConfig};
 
 /// A market to quote.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -333,13 +334,13 @@ impl Quoter {
                 bid: if top.ask.0 == 0 {
                     Price(0)
                 } else {
-                    super::mirror(top.ask)
+                    crate::strategy::spread::mirror(top.ask)
                 },
                 bid_size: top.ask_size,
                 ask: if top.bid.0 == 0 {
                     Price(0)
                 } else {
-                    super::mirror(top.bid)
+                    crate::strategy::spread::mirror(top.bid)
                 },
                 ask_size: top.bid_size,
                 ok: top.ok,
@@ -753,7 +754,8 @@ impl Quoter {
             return;
         }
         let inv = self.inventory(manager, i);
-        let sets = inv.yes.0.min(inv.no.0) / super::quote::LOT * super::quote::LOT;
+        let sets = inv.yes.0.min(inv.no.0) / crate::strategy::spread::quote::LOT
+            * crate::strategy::spread::quote::LOT;
         let s = &mut self.markets[i];
         let new = sets.saturating_sub(s.sets_offered);
         if new == 0 {
