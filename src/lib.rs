@@ -24,6 +24,7 @@ pub mod engine;
 pub mod exec;
 pub mod obs;
 pub mod pipeline;
+pub mod quoting;
 pub mod recording;
 pub mod replay;
 pub mod risk;

@@ -99,6 +99,13 @@ pub struct Market {
     pub volume: Option<f64>,
     pub volume_24h: Option<f64>,
     pub liquidity: Option<f64>,
+    /// Liquidity rewards (`rewardsMinSize`): the least shares a quote needs to earn.
+    #[serde(default)]
+    pub rewards_min_size: Option<Size>,
+    /// Liquidity rewards (`rewardsMaxSpread`, given in cents): the widest distance from the
+    /// midpoint a quote may rest at and still earn, as a price.
+    #[serde(default)]
+    pub rewards_max_spread: Option<Price>,
     /// Tag slugs and labels (lower case) of the market and its event, and its category.
     pub tags: Vec<String>,
 }

@@ -27,6 +27,8 @@ pub struct Dashboard {
     pub intents: u64,
     /// The breakers line last printed to a pipe.
     last_risk: String,
+    /// The spread desk's quotes and inventory per market (empty: not quoting).
+    pub quotes: Vec<String>,
 }
 
 impl Dashboard {
@@ -41,6 +43,7 @@ impl Dashboard {
             recent: VecDeque::new(),
             intents: 0,
             last_risk: String::new(),
+            quotes: Vec::new(),
         }
     }
 
@@ -120,6 +123,12 @@ impl Dashboard {
         );
         for line in &self.recent {
             let _ = writeln!(screen, "  {line}");
+        }
+        if !self.quotes.is_empty() {
+            let _ = writeln!(screen, "\nspread quotes and inventory:");
+            for line in &self.quotes {
+                let _ = writeln!(screen, "  {line}");
+            }
         }
         out.write_all(screen.as_bytes())?;
         out.flush()

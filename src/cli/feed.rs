@@ -83,7 +83,15 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     let refused = set.refused_lines();
     let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
-    let (dispatch, desk) = match cfg.trading.as_ref().filter(|t| t.is_live()) {
+    let scfg = &cfg.strategy.spread;
+    let live = cfg.trading.as_ref().filter(|t| t.is_live());
+    if scfg.enabled && live.is_none() {
+        bail!(
+            "{src}: key `strategy.spread.enabled`: quoting sends orders: expected [trading] \
+             mode = \"live\" with its account"
+        );
+    }
+    let (dispatch, desk) = match live {
         Some(t) => {
             let places = polyarb::exec::risk_link::asset_places(&set.registry, &set.groups);
             let risk = (cfg.risk.clone(), places);
@@ -100,11 +108,24 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
         }
         None => (DispatchMode::DryRun, None),
     };
-    let mut p = EngineBuilder::new(&cfg, set.registry, set.groups)
+    let capacity = set.registry.len().max(cfg.pipeline.max_assets);
+    let mut builder = EngineBuilder::new(&cfg, set.registry, set.groups)
         .held(&held)
-        .dispatch(dispatch)
-        .start()
-        .context("starting the pipeline")?;
+        .dispatch(dispatch);
+    let spread = match live.filter(|_| scfg.enabled) {
+        Some(t) => {
+            let (client, creds, _) = account(&src, t)?;
+            let markets = super::spread::from_catalog(scfg, &first);
+            println!("spread   quoting {} markets", markets.len());
+            let gate = desk.as_ref().map(|d| d.gate().clone());
+            let (tap, run) =
+                super::spread::open(scfg, client, creds, &t.user_ws_url, markets, capacity, gate)?;
+            builder = builder.spread(tap);
+            Some(run)
+        }
+        None => None,
+    };
+    let mut p = builder.start().context("starting the pipeline")?;
     // Markets listed while running become tradeable: their instruments reach the sender first.
     p.instruments_tx = desk.as_ref().map(LiveDesk::instruments);
     println!(
@@ -155,6 +176,12 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
             && let Some(u) = &runner.last
         {
             labels = markets::catalog_labels(u, p.registry.len());
+            if let Some(s) = &spread {
+                s.on_catalog(scfg, u);
+            }
+        }
+        if let Some(s) = &spread {
+            dash.quotes = s.live_lines();
         }
         if let Some(d) = &desk {
             d.observe(&p.stats);
@@ -196,6 +223,9 @@ pub fn run(a: FeedArgs) -> anyhow::Result<()> {
     if let Some(d) = desk {
         d.finish()?;
     }
+    if let Some(s) = spread {
+        s.finish()?;
+    }
     println!();
     report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;
     match storage_failed {
@@ -218,27 +248,8 @@ fn open_live(
     ),
     chain: Option<&polyarb::chain::ChainConfig>,
 ) -> anyhow::Result<(DispatchMode, LiveDesk)> {
-    let named =
-        |key: &str, p: &std::path::Path| format!("{config}: key `trading.{key}`: {}", p.display());
-    // `validate` made sure these are set when the mode is live.
-    let key_path = t.key_file.as_deref().context("trading.key_file")?;
     let journal = t.journal.as_deref().context("trading.journal")?;
-    let key = PrivateKey::from_file(key_path).with_context(|| {
-        format!(
-            "{}: expected a file holding a 0x-hex private key",
-            named("key_file", key_path)
-        )
-    })?;
-    let creds = match &t.creds_file {
-        Some(p) => ApiCredentials::from_file(p).with_context(|| {
-            format!(
-                "{}: expected a JSON file with apiKey, secret and passphrase",
-                named("creds_file", p)
-            )
-        })?,
-        None => create_or_derive_api_key(&t.clob_url, &key, t.chain_id, 0, TIMEOUT)
-            .with_context(|| format!("creating or deriving the API key at {}", t.clob_url))?,
-    };
+    let (client, creds, recycle_key) = account(config, t)?;
     // Capital recycling: the account's wallet is owned by `[chain] key_file`, else the
     // trading key.
     let recycle = match chain.filter(|c| c.recycle.enabled) {
@@ -247,22 +258,12 @@ fn open_live(
             key: match &c.key_file {
                 Some(p) => PrivateKey::from_file(p)
                     .with_context(|| format!("{config}: key `chain.key_file`: {}", p.display()))?,
-                None => key.clone(),
+                None => recycle_key,
             },
             auth: None,
         }),
         None => None,
     };
-    let account = t.account(&config.label())?;
-    account.check_key(&config.label(), "trading", key.address())?;
-    let mut cc = ClobConfig::new(&t.clob_url);
-    cc.chain_id = t.chain_id;
-    cc.signature_type = account.signature_type;
-    cc.funder = account.funder;
-    let client = Arc::new(
-        ClobClient::connect(cc, key, creds.clone())
-            .with_context(|| format!("connecting to the CLOB at {}", t.clob_url))?,
-    );
     paper::open_desk(DeskSetup {
         label: "account",
         client,
@@ -284,4 +285,44 @@ fn open_live(
         places,
         recycle,
     })
+}
+
+/// The account of `[trading]`: its key and credentials from their files (or L1 auth), a CLOB
+/// client trading for it, and the key (the owner of its wallet, unless `[chain]` names another).
+fn account(
+    config: &ConfigSource,
+    t: &TradingConfig,
+) -> anyhow::Result<(Arc<ClobClient>, ApiCredentials, PrivateKey)> {
+    let named =
+        |key: &str, p: &std::path::Path| format!("{config}: key `trading.{key}`: {}", p.display());
+    // `validate` made sure these are set when the mode is live.
+    let key_path = t.key_file.as_deref().context("trading.key_file")?;
+    let key = PrivateKey::from_file(key_path).with_context(|| {
+        format!(
+            "{}: expected a file holding a 0x-hex private key",
+            named("key_file", key_path)
+        )
+    })?;
+    let creds = match &t.creds_file {
+        Some(p) => ApiCredentials::from_file(p).with_context(|| {
+            format!(
+                "{}: expected a JSON file with apiKey, secret and passphrase",
+                named("creds_file", p)
+            )
+        })?,
+        None => create_or_derive_api_key(&t.clob_url, &key, t.chain_id, 0, TIMEOUT)
+            .with_context(|| format!("creating or deriving the API key at {}", t.clob_url))?,
+    };
+    let recycle_key = key.clone();
+    let account = t.account(&config.label())?;
+    account.check_key(&config.label(), "trading", key.address())?;
+    let mut cc = ClobConfig::new(&t.clob_url);
+    cc.chain_id = t.chain_id;
+    cc.signature_type = account.signature_type;
+    cc.funder = account.funder;
+    let client = Arc::new(
+        ClobClient::connect(cc, key, creds.clone())
+            .with_context(|| format!("connecting to the CLOB at {}", t.clob_url))?,
+    );
+    Ok((client, creds, recycle_key))
 }

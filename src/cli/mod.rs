@@ -19,6 +19,7 @@ pub mod paper;
 mod replay;
 pub mod report;
 mod risk;
+pub mod spread;
 mod status;
 pub mod trade;
 

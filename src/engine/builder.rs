@@ -57,6 +57,8 @@ pub struct EngineBuilder<'a> {
     held: Vec<u32>,
     seed: u64,
     dispatch: DispatchMode,
+    /// The spread desk's tap on the strategy stage (`[strategy.spread]`).
+    spread: Option<crate::strategy::spread::tap::SpreadTap>,
 }
 
 impl<'a> EngineBuilder<'a> {
@@ -74,6 +76,7 @@ impl<'a> EngineBuilder<'a> {
             held: Vec::new(),
             seed: 0,
             dispatch: DispatchMode::DryRun,
+            spread: None,
         }
     }
 
@@ -93,6 +96,12 @@ impl<'a> EngineBuilder<'a> {
     /// What the dispatch stage does with opportunities (dry run unless told).
     pub fn dispatch(mut self, mode: DispatchMode) -> Self {
         self.dispatch = mode;
+        self
+    }
+
+    /// Forwards the tops of quoted assets to the spread desk (`quoting::desk`).
+    pub fn spread(mut self, tap: crate::strategy::spread::tap::SpreadTap) -> Self {
+        self.spread = Some(tap);
         self
     }
 
@@ -167,6 +176,10 @@ impl<'a> EngineBuilder<'a> {
             storage.health,
             wiring.bell(StageKind::Strategy),
         );
+        let strategy = match self.spread {
+            Some(tap) => strategy.with_spread(tap),
+            None => strategy,
+        };
         let strategy_stats = strategy.stats.clone();
         let (tops_out, strategy_thread) = wiring.link(
             StageKind::Book,

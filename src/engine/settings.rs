@@ -118,6 +118,9 @@ impl EngineSettings {
                 self.strategy.min_profit.to_string(),
             ));
         }
+        if let Some((key, expected, found)) = self.strategy.spread.problem() {
+            return Err(invalid(&format!("strategy.spread.{key}"), expected, found));
+        }
         if let Some(c) = &self.catalog {
             c.validate(file)?;
         }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
-use crate::adapters::polymarket::http::clob::{ClobClient, ClobError, PreparedOrder};
+use crate::adapters::polymarket::http::clob::{ClobClient, ClobError, MAX_BATCH, PreparedOrder};
 use crate::adapters::polymarket::signing::{MarketRules, OrderRequest, OrderSide};
 use crate::core::fees::FeeSchedule;
 use crate::core::{Price, Size, TickSize, TokenId};
@@ -94,6 +94,9 @@ pub struct SubmitResult {
     pub order_id: Option<String>,
     pub outcome: SubmitOutcome,
 }
+
+/// A batch cancel's answer: the ids canceled, and those not (with the venue's reason).
+pub type CancelOutcome = (Vec<String>, Vec<(String, String)>);
 
 /// What a replace request did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -460,11 +463,50 @@ impl<J: OrderJournal> OrderManager<J> {
         size: Size,
         tick: TickSize,
     ) -> bool {
+        self.worth_replacing_by(order_id, price, size, tick, self.cfg.replace_min_ticks)
+    }
+
+    /// [`Self::worth_replacing`] with the caller's threshold of ticks (a strategy's own).
+    pub fn worth_replacing_by(
+        &self,
+        order_id: &str,
+        price: Price,
+        size: Size,
+        tick: TickSize,
+        min_ticks: u32,
+    ) -> bool {
         let Some(t) = self.orders.get(order_id) else {
             return false;
         };
         let moved = t.price.0.abs_diff(price.0) / tick.micros().max(1);
-        size != t.size || moved >= self.cfg.replace_min_ticks
+        size != t.size || moved >= min_ticks.max(1)
+    }
+
+    /// Cancels these orders, `DELETE /orders` batches of at most 15; returns the ids the venue
+    /// canceled and those it did not (with its reason). A failed batch is an error only when no
+    /// batch got through; the ids of failed batches are then left as they were.
+    pub fn cancel_orders(&mut self, ids: &[String]) -> Result<CancelOutcome, ClobError> {
+        let (mut canceled, mut not) = (Vec::new(), Vec::new());
+        let mut last_err = None;
+        for chunk in ids.chunks(MAX_BATCH) {
+            match self.client.cancel_orders(chunk) {
+                Ok(r) => {
+                    for id in &r.canceled {
+                        if let Some(t) = self.orders.get_mut(id) {
+                            t.on_canceled();
+                        }
+                        self.journal_outcome(id);
+                    }
+                    canceled.extend(r.canceled);
+                    not.extend(r.not_canceled);
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        match last_err {
+            Some(e) if canceled.is_empty() && not.is_empty() => Err(e),
+            _ => Ok((canceled, not)),
+        }
     }
 
     /// Cancel/replace: see the module doc for when it happens.

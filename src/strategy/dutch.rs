@@ -707,6 +707,7 @@ mod tests {
                 max_top_age_ms: if next(8) == 0 { 5 } else { 0 },
                 no_side: false,
                 rearm_ms: 0,
+                spread: Default::default(),
             };
             let mut s = DutchBook::new(cfg, vec![group(n, fees)]);
             let n = n as u64;

@@ -11,6 +11,7 @@
 pub mod contract;
 pub mod control;
 pub mod dutch;
+pub mod spread;
 pub mod stage;
 pub mod walk;
 
@@ -228,6 +229,8 @@ pub struct StrategyConfig {
     /// landing) or this many milliseconds have passed: a second plan sent on liquidity the
     /// first is taking would be killed. 0 = no hold.
     pub rearm_ms: u64,
+    /// `[strategy.spread]`: bid-ask spread capture (see [`spread`]).
+    pub spread: spread::SpreadConfig,
 }
 
 impl Default for StrategyConfig {
@@ -240,6 +243,7 @@ impl Default for StrategyConfig {
             slippage_ticks: 0,
             no_side: false,
             rearm_ms: 0,
+            spread: spread::SpreadConfig::default(),
         }
     }
 }

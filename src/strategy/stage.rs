@@ -62,6 +62,8 @@ pub struct StrategyStage {
     detect_latency: LatencyHistogram,
     next_publish_ns: u64,
     epoch: u64,
+    /// Tops of the spread quoter's markets, forwarded to its desk.
+    spread: Option<super::spread::tap::SpreadTap>,
 }
 
 impl StrategyStage {
@@ -81,6 +83,7 @@ impl StrategyStage {
             detect_latency: LatencyHistogram::new("received → opportunity"),
             next_publish_ns: 0,
             epoch: 0,
+            spread: None,
         }
     }
 }
@@ -89,6 +92,12 @@ impl StrategyStage {
     /// Takes halts and resumes from this ring (see `strategy::control`).
     pub fn with_commands(mut self, rx: Consumer<StrategyCommand>) -> Self {
         self.commands = Some(rx);
+        self
+    }
+
+    /// Forwards the tops of quoted assets to the spread desk.
+    pub fn with_spread(mut self, tap: super::spread::tap::SpreadTap) -> Self {
+        self.spread = Some(tap);
         self
     }
 
@@ -144,6 +153,9 @@ impl Stage for StrategyStage {
         self.stats.tops.inc();
         if top.sent_ns != 0 {
             self.queue_wait.record(now.saturating_sub(top.sent_ns));
+        }
+        if let Some(tap) = &mut self.spread {
+            tap.on_top(&top);
         }
         // A new asset's group was defined before the feed subscribed it: it is in the ring.
         if top.asset.get() >= self.dutch.known_assets() {

@@ -207,6 +207,20 @@ pub(super) fn market_from_wire(
         volume: w.volume_num.0.or(w.volume.0),
         volume_24h: w.volume_24hr.0,
         liquidity: w.liquidity_num.0.or(w.liquidity.0),
+        rewards_min_size: w
+            .rewards_min_size
+            .as_deref()
+            .and_then(|r| exact_micros(r.get()).ok())
+            .filter(|m| *m > 0)
+            .map(Size),
+        // Cents → price micros: 3.5 (¢) is 0.035.
+        rewards_max_spread: w
+            .rewards_max_spread
+            .as_deref()
+            .and_then(|r| exact_micros(r.get()).ok())
+            .and_then(|m| u32::try_from(m / 100).ok())
+            .filter(|m| *m > 0)
+            .map(Price),
         tags,
     })
 }

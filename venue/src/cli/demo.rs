@@ -46,6 +46,18 @@ pub struct DemoArgs {
     /// `demo-orders.db` beside the `[storage]` database, else `out/demo-orders.db`).
     #[arg(long, requires = "live")]
     pub journal: Option<PathBuf>,
+    /// What trades: `arb` (Dutch books; sent with `--live`), `spread` (post-only two-sided
+    /// quotes from a fresh venue-funded account, `[strategy.spread]`), or `both`.
+    #[arg(long, value_enum, default_value = "arb")]
+    pub strategy: DemoStrategy,
+}
+
+/// `--strategy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoStrategy {
+    Arb,
+    Spread,
+    Both,
 }
 
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
@@ -79,7 +91,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let refused = set.refused_lines();
     let mut labels = set.labels;
     let groups = set.groups.len() - held.len();
-    let (dispatch, desk) = if a.live {
+    let arb = a.strategy != DemoStrategy::Spread;
+    let (dispatch, desk) = if a.live && arb {
         let journal = a.journal.clone().unwrap_or_else(|| {
             cfg.storage
                 .as_ref()
@@ -99,12 +112,44 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     } else {
         (DispatchMode::DryRun, None)
     };
-    let mut p = EngineBuilder::new(&cfg, set.registry, set.groups)
+    let mut scfg = cfg.strategy.spread.clone();
+    let spread = if a.strategy == DemoStrategy::Arb {
+        None
+    } else {
+        scfg.enabled = true;
+        let markets = match runner.as_ref().and_then(|r| r.last.as_ref()) {
+            Some(u) => polyarb::cli::spread::from_catalog(&scfg, u),
+            None => spread_markets(&venue, &set.registry, vcfg.gamma.fee_schedule(), &scfg)?,
+        };
+        let (client, creds, _) = paper::account(&venue)?;
+        let capacity = set.registry.len().max(cfg.pipeline.max_assets);
+        let gate = desk.as_ref().map(|d| d.gate().clone());
+        println!(
+            "spread   quoting {} markets from a fresh venue-funded account",
+            markets.len()
+        );
+        Some(polyarb::cli::spread::open(
+            &scfg,
+            client,
+            creds,
+            &venue.user_ws_url(),
+            markets,
+            capacity,
+            gate,
+        )?)
+    };
+    let mut builder = EngineBuilder::new(&cfg, set.registry, set.groups)
         .held(&held)
         .seed(vcfg.model.seed)
-        .dispatch(dispatch)
-        .start()
-        .context("starting the pipeline")?;
+        .dispatch(dispatch);
+    let spread = match spread {
+        Some((tap, run)) => {
+            builder = builder.spread(tap);
+            Some(run)
+        }
+        None => None,
+    };
+    let mut p = builder.start().context("starting the pipeline")?;
     // With the catalog, markets listed while running reach the live sender before they are
     // subscribed.
     if runner.is_some() {
@@ -150,6 +195,12 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             && let Some(u) = &r.last
         {
             labels = markets::catalog_labels(u, p.registry.len());
+            if let Some(s) = &spread {
+                s.on_catalog(&scfg, u);
+            }
+        }
+        if let Some(s) = &spread {
+            dash.quotes = s.live_lines();
         }
         if let Some(d) = &desk {
             d.observe(&p.stats);
@@ -203,6 +254,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     if let Some(d) = desk {
         d.finish()?;
     }
+    if let Some(s) = spread {
+        s.finish()?;
+    }
     venue.shutdown();
     println!();
     report::latency_table(&rep.histograms, Some(&a.hgrm_dir))?;
@@ -210,4 +264,36 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         Some(e) => anyhow::bail!("storage failed at shutdown: {e}"),
         None => Ok(()),
     }
+}
+
+/// Without a catalog: every binary market of the venue, with the rules it publishes, up to
+/// `max_markets`.
+fn spread_markets(
+    venue: &crate::VenueHandle,
+    registry: &polyarb::core::AssetRegistry,
+    fees: Option<polyarb::core::fees::FeeSchedule>,
+    cfg: &polyarb::strategy::spread::SpreadConfig,
+) -> anyhow::Result<Vec<polyarb::quoting::desk::DeskMarket>> {
+    let url = venue.http_url();
+    let mut out = Vec::new();
+    for m in venue.markets() {
+        if m.token_ids.len() != 2 || out.len() >= cfg.max_markets {
+            continue;
+        }
+        let yes = polyarb::core::TokenId::parse(&m.token_ids[0])
+            .with_context(|| format!("token {}", m.token_ids[0]))?;
+        let rules = polyarb::cli::trade::rules(&url, &yes, polyarb::cli::paper::TIMEOUT)
+            .with_context(|| format!("rules of {}", m.token_ids[0]))?;
+        if let Some(d) = polyarb::cli::spread::desk_market(
+            registry,
+            m.question.chars().take(40).collect(),
+            m.condition_id.clone(),
+            (&m.token_ids[0], &m.token_ids[1]),
+            rules,
+            (fees, None),
+        ) {
+            out.push(d);
+        }
+    }
+    Ok(out)
 }

@@ -19,7 +19,7 @@ use anyhow::Context;
 
 use polyarb::adapters::polymarket::http::clob::{ClobClient, ClobConfig, create_or_derive_api_key};
 use polyarb::adapters::polymarket::signing::protocol::POLYGON;
-use polyarb::adapters::polymarket::signing::{PrivateKey, SignatureType};
+use polyarb::adapters::polymarket::signing::{ApiCredentials, PrivateKey, SignatureType};
 use polyarb::cli::paper::{
     DeskSetup, LiveDesk, RecycleSetup, TIMEOUT, fresh_file, open_desk, recycle_journal_path,
 };
@@ -34,18 +34,11 @@ use polyarb::risk::RiskConfig;
 
 use crate::{VenueHandle, deposit_wallet_address};
 
-/// Opens a paper account on `venue` and makes the live dispatch for `registry`'s assets;
-/// `fees` is the taker fee schedule the venue charges on its synthetic markets; orders are
-/// journaled in a fresh SQLite file at `journal`; `risk` is `[risk]` and each asset's market
-/// and event; `chain` is `[chain]`, whose `recycle` section turns filled sets back into pUSD.
-pub fn open(
+/// A fresh account on `venue`: a random key whose first API key makes and funds its deposit
+/// wallet, a CLOB client trading as that wallet, and the key (the wallet's owner).
+pub fn account(
     venue: &VenueHandle,
-    registry: &AssetRegistry,
-    fees: Option<FeeSchedule>,
-    journal: &Path,
-    risk: (RiskConfig, Vec<AssetPlace>),
-    chain: Option<&polyarb::chain::ChainConfig>,
-) -> anyhow::Result<(DispatchMode, LiveDesk)> {
+) -> anyhow::Result<(Arc<ClobClient>, ApiCredentials, PrivateKey)> {
     let key = PrivateKey::from_hex(&format!("0x{}", hex::encode(rand::random::<[u8; 32]>())))
         .context("paper key")?;
     let url = venue.http_url();
@@ -61,6 +54,23 @@ pub fn open(
         ClobClient::connect(cc, key.clone(), creds.clone())
             .context("connecting the CLOB client")?,
     );
+    Ok((client, creds, key))
+}
+
+/// Opens a paper account on `venue` and makes the live dispatch for `registry`'s assets;
+/// `fees` is the taker fee schedule the venue charges on its synthetic markets; orders are
+/// journaled in a fresh SQLite file at `journal`; `risk` is `[risk]` and each asset's market
+/// and event; `chain` is `[chain]`, whose `recycle` section turns filled sets back into pUSD.
+pub fn open(
+    venue: &VenueHandle,
+    registry: &AssetRegistry,
+    fees: Option<FeeSchedule>,
+    journal: &Path,
+    risk: (RiskConfig, Vec<AssetPlace>),
+    chain: Option<&polyarb::chain::ChainConfig>,
+) -> anyhow::Result<(DispatchMode, LiveDesk)> {
+    let (client, creds, key) = account(venue)?;
+    let url = venue.http_url();
     // Each token's place on chain, as the venue's Gamma lists it (the recycler's input).
     let mut settle = std::collections::HashMap::new();
     for m in venue.markets() {

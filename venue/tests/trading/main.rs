@@ -9,3 +9,4 @@ mod pairing;
 mod recycle;
 mod relayer;
 mod risk;
+mod spread;

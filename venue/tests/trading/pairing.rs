@@ -370,6 +370,7 @@ fn restarted(
             token_id: token,
             rules: m.rules,
             fees: m.fees,
+            settle: None,
         })
     };
     let pairing = PairingConfig {

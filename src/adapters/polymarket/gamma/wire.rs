@@ -60,6 +60,10 @@ pub struct GammaMarket {
     pub best_bid: Option<Box<RawValue>>,
     pub best_ask: Option<Box<RawValue>>,
     pub last_trade_price: Option<Box<RawValue>>,
+    /// Liquidity rewards: the least shares a quote needs (a JSON number, exact text kept).
+    pub rewards_min_size: Option<Box<RawValue>>,
+    /// Liquidity rewards: the widest distance from the midpoint that earns, in cents.
+    pub rewards_max_spread: Option<Box<RawValue>>,
     pub volume_num: LenientF64,
     pub liquidity_num: LenientF64,
     /// The string spellings, used when the `…Num` numbers are absent.
