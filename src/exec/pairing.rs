@@ -42,9 +42,7 @@ use super::manager::NewOrder;
 
 mod unwind;
 
-pub use unwind::{
-    PairTracker, PairedSets, RestoredPlans, UnwindCounters, UnwindReport, unwind,
-};
+pub use unwind::{PairTracker, PairedSets, RestoredPlans, UnwindCounters, UnwindReport, unwind};
 
 /// One opportunity on its way to the sender (made by `live`'s hot-thread stage): the legs
 /// [`plan_orders`] sizes into orders.

@@ -60,12 +60,13 @@ pub struct QuotedMarket {
 /// entry. `offer` is called on the quoting thread with the sets acquired since the last offer
 /// (never the same sets twice); it must not block (queue the work).
 pub trait MergeHook: Send {
-    fn offer(&mut self, condition_id: &str, neg_risk: bool, sets: Size);
+    /// `tokens` are what one set is made of: YES then NO.
+    fn offer(&mut self, condition_id: &str, neg_risk: bool, tokens: [TokenId; 2], sets: Size);
 }
 
 /// The settlement recycler's channel: each offer is one `Merge` of the market's condition.
 impl MergeHook for crate::settlement::recycle::RecycleTx {
-    fn offer(&mut self, condition_id: &str, neg_risk: bool, sets: Size) {
+    fn offer(&mut self, condition_id: &str, neg_risk: bool, tokens: [TokenId; 2], sets: Size) {
         use crate::settlement::calls::MarketKind;
         use crate::settlement::recycle::{FilledSets, SetKey};
         let Ok(condition) = condition_id.parse::<alloy_primitives::B256>() else {
@@ -85,6 +86,7 @@ impl MergeHook for crate::settlement::recycle::RecycleTx {
             FilledSets {
                 key: SetKey::Merge { kind, condition },
                 sets: sets.0,
+                tokens: tokens.to_vec(),
             },
         );
     }
@@ -762,7 +764,12 @@ impl Quoter {
             return;
         }
         if let Some(h) = &mut self.merge {
-            h.offer(&s.m.condition_id, s.m.rules.neg_risk, Size(new));
+            h.offer(
+                &s.m.condition_id,
+                s.m.rules.neg_risk,
+                [s.m.yes, s.m.no],
+                Size(new),
+            );
             s.sets_offered += new;
             s.report.sets_offered += new;
         }
