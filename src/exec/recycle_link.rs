@@ -3,7 +3,7 @@
 //! it reports done taken out of the positions, after which the sender re-reads the free pUSD
 //! the next plan is sized with.
 //!
-//! A plan's sets are recyclable when its legs are, by their instruments' [`SettleInfo`]:
+//! A plan's sets are recyclable when its legs are, by their instruments' [`SettleInfo`](crate::exec::instruments::SettleInfo):
 //! the YES and NO of one condition (merged), or the NO of two or more questions of one
 //! neg-risk market, one leg per question (converted with the index set of those questions).
 //! Anything else (a neg-risk YES set, a leg without settle info) stays held as tokens.

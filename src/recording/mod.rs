@@ -3,7 +3,7 @@
 //! --recording` (which re-runs the books and the strategy and audits the decisions) and for
 //! the venue double's `replay` source.
 //!
-//! - [`format`]: the versioned file format (documented there and in `docs/replay.md`).
+//! - [`mod@format`]: the versioned file format (documented there and in `docs/replay.md`).
 //! - [`writer`]: the hot path's [`Tap`] (a bounded ring of pooled buffers: no allocation, a
 //!   full ring is counted, never waited on) and the cold thread that compresses and rotates.
 //! - [`reader`]: a session's files in order, with errors that name the file and the offset.

@@ -51,7 +51,7 @@ pub struct SpreadConfig {
     pub replace_ticks: u32,
     /// Replaces per market per second, at most.
     pub max_replaces_per_s: u32,
-    /// Market selection (see [`select`]).
+    /// Market selection (see [`select`](crate::quoting::select)).
     pub min_spread_ticks: u32,
     /// Shares at the best bid and at the best ask, each, at least.
     pub min_depth: Size,
