@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use polyarb::adapters::polymarket::http::clob::Filter;
-use polyarb_venue::{Fault, ModelConfig, Venue, VenueConfig};
+use polyarb_venue::Fault;
 use testkit::bins;
 use venue_testkit::trading::{balances, fund, trader};
 
@@ -50,16 +50,7 @@ fn feed(config: &Path, duration: &str) -> Command {
 
 #[test]
 fn an_engine_killed_mid_plan_again_and_again_restarts_to_the_venues_ledger() {
-    let mut cfg = VenueConfig {
-        model: ModelConfig::for_assets(40, 11),
-        ..Default::default()
-    };
-    cfg.source.changes_per_s = 500;
-    cfg.model.mispricing_every_ms = 100;
-    cfg.model.mispricing_duration_ms = 700;
-    cfg.model.mispricing_margin = polyarb::core::Price(80_000);
-    cfg.trading.eoa_orders = polyarb_venue::trading::config::EoaOrders::Allowed;
-    let venue = Venue::start(cfg).expect("venue starts");
+    let venue = super::mispriced_venue();
     // The test's client and the engine are one account: the testkit's key `0x1000 + n`.
     let t = trader(&venue, 0xc4a5);
     // Enough pUSD that every round still finds plans it can afford.

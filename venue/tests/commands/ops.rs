@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use polyarb_venue::{Fault, ModelConfig, Venue, VenueConfig};
+use polyarb_venue::{Fault, VenueHandle};
 use testkit::bins as workspace_bins;
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -58,21 +58,10 @@ fn sum(s: &prometheus_parse::Scrape, metric: &str, with: &[(&str, &str)]) -> Opt
     found
 }
 
-#[test]
-fn a_live_feed_serves_metrics_and_status_and_logs_its_orders_fills_and_resyncs() {
-    // A neg-risk event mispriced now and then (so the engine trades), at 500 changes a second.
-    let mut cfg = VenueConfig {
-        model: ModelConfig::for_assets(40, 11),
-        ..Default::default()
-    };
-    cfg.source.changes_per_s = 500;
-    cfg.model.mispricing_every_ms = 100;
-    cfg.model.mispricing_duration_ms = 700;
-    cfg.model.mispricing_margin = polyarb::core::Price(80_000);
-    cfg.trading.eoa_orders = polyarb_venue::trading::config::EoaOrders::Allowed;
-    let venue = Venue::start(cfg).expect("venue starts");
-    let dir = temp_dir("feed");
-    let key_hex = format!("0x{:064x}", 0x0b5_u64);
+/// Writes `key.hex` (the EOA key `n`) and `creds.json` (its API key, made at `venue`) into
+/// `dir`, the files a live feed config names.
+fn write_account(venue: &VenueHandle, dir: &std::path::Path, n: u64) {
+    let key_hex = format!("0x{n:064x}");
     std::fs::write(dir.join("key.hex"), &key_hex).unwrap();
     let key = polyarb::adapters::polymarket::signing::PrivateKey::from_hex(&key_hex).unwrap();
     let creds = polyarb::adapters::polymarket::http::clob::create_or_derive_api_key(
@@ -88,6 +77,13 @@ fn a_live_feed_serves_metrics_and_status_and_logs_its_orders_fills_and_resyncs()
         serde_json::to_string(&creds).unwrap(),
     )
     .unwrap();
+}
+
+#[test]
+fn a_live_feed_serves_metrics_and_status_and_logs_its_orders_fills_and_resyncs() {
+    let venue = super::mispriced_venue();
+    let dir = temp_dir("feed");
+    write_account(&venue, &dir, 0x0b5);
     let config = dir.join("feed.toml");
     std::fs::write(
         &config,
@@ -372,33 +368,9 @@ fn breaker(status: &serde_json::Value, name: &str) -> serde_json::Value {
 
 #[test]
 fn a_tripped_breaker_shows_on_metrics_status_and_the_summary_until_a_reset() {
-    let mut cfg = VenueConfig {
-        model: ModelConfig::for_assets(40, 11),
-        ..Default::default()
-    };
-    cfg.source.changes_per_s = 500;
-    cfg.model.mispricing_every_ms = 100;
-    cfg.model.mispricing_duration_ms = 700;
-    cfg.model.mispricing_margin = polyarb::core::Price(80_000);
-    cfg.trading.eoa_orders = polyarb_venue::trading::config::EoaOrders::Allowed;
-    let venue = Venue::start(cfg).expect("venue starts");
+    let venue = super::mispriced_venue();
     let dir = temp_dir("breakers");
-    let key_hex = format!("0x{:064x}", 0x0b6_u64);
-    std::fs::write(dir.join("key.hex"), &key_hex).unwrap();
-    let key = polyarb::adapters::polymarket::signing::PrivateKey::from_hex(&key_hex).unwrap();
-    let creds = polyarb::adapters::polymarket::http::clob::create_or_derive_api_key(
-        &venue.http_url(),
-        &key,
-        137,
-        0,
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("creds.json"),
-        serde_json::to_string(&creds).unwrap(),
-    )
-    .unwrap();
+    write_account(&venue, &dir, 0x0b6);
     let config = dir.join("feed.toml");
     std::fs::write(
         &config,
