@@ -19,6 +19,21 @@ use super::super::journal::{JournalEntry, OrderJournal};
 use super::super::order::{OrderState, TrackedOrder};
 use super::{OrderManager, ReconcileReport, SubmitOutcome};
 
+/// A journaled order as the manager follows it, new (`None`: a token id that does not parse).
+fn tracked(e: &JournalEntry) -> Option<TrackedOrder> {
+    let token = TokenId::parse(&e.token_id).ok()?;
+    Some(TrackedOrder::new(
+        e.plan_id,
+        e.client_oid,
+        e.order_id.clone(),
+        token,
+        e.side,
+        e.price,
+        e.size,
+        e.order_type,
+    ))
+}
+
 impl<J: OrderJournal> OrderManager<J> {
     /// Settles an order whose answer was lost: look it up by hash, then by its trades; only
     /// if the venue knows nothing of it, send the same signed order again.
@@ -124,19 +139,9 @@ impl<J: OrderJournal> OrderManager<J> {
         if self.orders.contains_key(&e.order_id) {
             return;
         }
-        let Ok(token) = TokenId::parse(&e.token_id) else {
+        let Some(mut t) = tracked(e) else {
             return;
         };
-        let mut t = TrackedOrder::new(
-            e.plan_id,
-            e.client_oid,
-            e.order_id.clone(),
-            token,
-            e.side,
-            e.price,
-            e.size,
-            e.order_type,
-        );
         t.state = e.state;
         t.filled = e.filled;
         if !t.state.is_final() {
@@ -162,19 +167,9 @@ impl<J: OrderJournal> OrderManager<J> {
         if let Ok(entries) = self.journal.unknown() {
             for e in entries {
                 if !self.orders.contains_key(&e.order_id) {
-                    let Ok(token) = TokenId::parse(&e.token_id) else {
+                    let Some(mut t) = tracked(&e) else {
                         continue;
                     };
-                    let mut t = TrackedOrder::new(
-                        e.plan_id,
-                        e.client_oid,
-                        e.order_id.clone(),
-                        token,
-                        e.side,
-                        e.price,
-                        e.size,
-                        e.order_type,
-                    );
                     t.on_sent();
                     t.on_unknown("found unresolved in the journal");
                     self.by_client
